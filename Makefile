@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: MIT
+# psm - build, test, demo, bench and install.  `make help` lists the targets.
+
+CC       ?= gcc
+BUILD    ?= build
+SAN      ?=
+PREFIX   ?= /usr
+DESTDIR  ?=
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+PAMDIR   ?= $(PREFIX)/lib/$(MULTIARCH)/security
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wconversion -Wno-sign-conversion -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong \
+            $(WARN) -Ishmcache -Ipolicy -Ipsmd -Ipam_psm
+ifeq ($(SAN),1)
+CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+else
+CFLAGS   += -D_FORTIFY_SOURCE=2
+endif
+LDFLAGS  += -Wl,-z,relro,-z,now
+LIBS     := -lcjson -lsodium -lhiredis -lpthread
+
+# Debian packages: to build, and to run the tests (real libpam, sudo, sshd, Redis).
+DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-dev \
+             libhiredis-dev libcmocka-dev
+DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-tools sudo \
+             openssh-server openssh-client valgrind util-linux procps iproute2 python3
+
+# Sources by part: one library per concern, thin programs on top.
+SHM_SRC    := $(wildcard shmcache/*.c)
+POLICY_SRC := $(wildcard policy/*.c)
+PROTO_SRC  := $(wildcard psmd/proto*.c)
+CTL_SRC    := $(wildcard psmd/psmctl*.c)
+PSMD_SRC   := $(filter-out psmd/main.c $(PROTO_SRC) $(CTL_SRC),$(wildcard psmd/*.c))
+PAMMOD_SRC := $(wildcard pam_psm/pam_*.c)
+QUERY_SRC  := $(wildcard pam_psm/psm_query*.c)
+PAMCOM_SRC := $(filter-out $(PAMMOD_SRC) $(QUERY_SRC),$(wildcard pam_psm/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+BENCH_SRC  := $(wildcard tests/bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIBSHM    := $(BUILD)/libshmcache.a
+LIBPOLICY := $(BUILD)/libpolicy.a
+LIBPROTO  := $(BUILD)/libproto.a
+LIBPSMD   := $(BUILD)/libpsmd.a
+LIBPAMCOM := $(BUILD)/libpamcommon.a
+PAM_SO    := $(BUILD)/pam_psm.so
+PSMD      := $(BUILD)/psmd
+PSMCTL    := $(if $(CTL_SRC),$(BUILD)/psmctl)
+QUERY     := $(BUILD)/psm-query
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+ALL_LIBS  := $(LIBPSMD) $(LIBPROTO) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
+
+.PHONY: all deps deps-test test unit asan e2e demo bench install clean help
+.DELETE_ON_ERROR:
+
+all: deps
+	@$(MAKE) --no-print-directory programs
+
+programs: $(PAM_SO) $(PSMD) $(PSMCTL) $(QUERY) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
+
+help:
+	@echo "make            build everything (installs missing Debian build packages as root)"
+	@echo "make test       unit tests, the same under ASan+UBSan, then real PAM/sudo/sshd tests"
+	@echo "make demo       psmd + real sudo in a private namespace: allow, deny, reload"
+	@echo "make bench      figures of SPEC section 12, side by side"
+	@echo "make install    DESTDIR=... PREFIX=/usr"
+
+# ---- Debian packages -------------------------------------------------------
+define need_debs
+	@missing=$$(for p in $(1); do \
+	  dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "psm: missing Debian packages:" $$missing "(run make as root to install them)"; exit 1; fi; \
+	  echo "psm: installing Debian packages:" $$missing; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q $$missing >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$missing >/dev/null; } || \
+	  { echo "psm: apt-get install failed for:" $$missing; exit 1; }; \
+	fi
+endef
+
+deps:
+	$(call need_debs,$(DEB_BUILD))
+
+deps-test: deps
+	$(call need_debs,$(DEB_TEST))
+
+# ---- objects and libraries ---------------------------------------------------
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBSHM): $(call obj,$(SHM_SRC))
+$(LIBPOLICY): $(call obj,$(POLICY_SRC))
+$(LIBPROTO): $(call obj,$(PROTO_SRC))
+$(LIBPSMD): $(call obj,$(PSMD_SRC))
+$(LIBPAMCOM): $(call obj,$(PAMCOM_SRC))
+$(BUILD)/%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@; ar rcs $@ $^ $(if $^,,--)
+
+$(PAM_SO): $(call obj,$(PAMMOD_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) pam_psm/pam_psm.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_psm/pam_psm.map -Wl,--no-undefined \
+	  -o $@ $(call obj,$(PAMMOD_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) $(LIBS) -lpam
+
+$(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+
+$(PSMD): $(BUILD)/psmd/main.o $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+
+$(BUILD)/psmctl: $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS) -lcmocka -lpam
+
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS) -lpam -ldl
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS) -lpam -ldl
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- tests, demo, bench --------------------------------------------------------
+test: deps-test
+	@$(MAKE) --no-print-directory programs
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 programs
+	@tests/run.sh $(BUILD) build-asan
+
+unit: all
+	@tests/run.sh --unit-only $(BUILD)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 programs
+	@tests/run.sh --unit-only build-asan
+
+e2e: deps-test
+	@$(MAKE) --no-print-directory programs
+	@tests/run.sh --e2e-only $(BUILD)
+
+demo: deps-test
+	@$(MAKE) --no-print-directory programs
+	@tests/demo.sh $(BUILD)
+
+bench: deps-test
+	@$(MAKE) --no-print-directory programs
+	@tests/bench/run.sh $(BUILD)
+
+# ---- install -------------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PAMDIR) \
+	  $(DESTDIR)/etc/psm/policy.d $(DESTDIR)$(PREFIX)/share/pam-configs \
+	  $(DESTDIR)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(PREFIX)/share/doc/psm/examples
+	install -m 0755 $(PSMD) $(PSMCTL) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(QUERY) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/
+	test -e $(DESTDIR)/etc/psm/psmd.conf || install -m 0644 etc/psmd.conf $(DESTDIR)/etc/psm/
+	test -e $(DESTDIR)/etc/psm/policy.json || install -m 0644 etc/policy.json $(DESTDIR)/etc/psm/
+	install -m 0644 etc/pam-configs/psm $(DESTDIR)$(PREFIX)/share/pam-configs/psm
+	install -m 0644 etc/psmd.service $(DESTDIR)/lib/systemd/system/
+	install -m 0644 etc/pam.d/* $(DESTDIR)$(PREFIX)/share/doc/psm/examples/
+	for m in $$(find pam_psm psmd policy -name '*.[158]'); do \
+	  s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* perm.h - permissions ("sudo:run") and patterns ("login:*"): validation and matching. */
+#ifndef PSM_PERM_H
+#define PSM_PERM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "psm_err.h"
+
+#define PERM_MAX 255
+
+/*
+ * A permission is segments joined by ':'; a segment is 1+ of
+ * A-Z a-z 0-9 _ . - / @ +.  At most 255 bytes.  A pattern may also have
+ * segments that are exactly "*".  Errors name the bad character and its
+ * position: "bad character '!' at 5 in permission \"sudo:r!n\"".
+ */
+int perm_validate(const char *s, size_t len, struct psm_err *err);
+int pattern_validate(const char *s, size_t len, struct psm_err *err);
+
+/*
+ * "*" matches exactly one segment, except as the last segment, where it
+ * matches one or more; "*" alone matches everything.  Both inputs are assumed
+ * valid; an invalid input never matches.  No allocation.
+ */
+bool pattern_match(const char *pat, size_t plen, const char *perm, size_t len);
+
+/* Length of the first segment of s (up to the first ':' or the end). */
+size_t perm_first_segment(const char *s, size_t len);
+
+#endif

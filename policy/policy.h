@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* policy.h - the policy file: parse, validate, and compile into the table. */
+#ifndef PSM_POLICY_H
+#define PSM_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "psm_err.h"
+#include "shm.h"
+
+/*
+ * policy.json, then policy.d/ *.json beside it in name order, merged:
+ *   roles       {name: [pattern...]}           duplicate role name across files: error
+ *   bindings    [{user|group, roles, perms?, from?, hosts?, reason?}]
+ *   deny        [{user|group, perms, from?, hosts?, reason?}]
+ *   services    {pam service: permission}      duplicate service across files: error
+ *   session_ttl TTL string                      set in at most one file
+ *   break_glass {users: [user...]}              set in at most one file
+ * Comments allowed. Unknown keys, wrong types, duplicate keys, unknown roles,
+ * bad patterns/CIDRs/TTLs: PSM_EINVAL "FILE:LINE:COL: what".
+ */
+struct policy;
+
+struct policy_counts {
+	unsigned roles, bindings, denies, services, break_glass, files;
+};
+
+/* Loads path and the policy.d directory beside it (absent is fine). */
+int policy_load(const char *path, struct policy **out, struct psm_err *err);
+/* One in-memory document (tests, psmctl policy check of a single file). */
+int policy_load_text(const char *file, const char *text, size_t len, struct policy **out,
+		     struct psm_err *err);
+void policy_free(struct policy *p);
+
+void policy_get_counts(const struct policy *p, struct policy_counts *c);
+/* Seconds; 0 when the policy sets none. */
+int64_t policy_session_ttl(const struct policy *p);
+
+struct policy_compile_opts {
+	const char *host_name;         /* this host, for 'hosts' scope */
+	const char *const *labels;     /* NULL-terminated; may be NULL */
+	int64_t now;                   /* not used for policy grants (permanent); for versions */
+	/* Called for each non-fatal problem (unknown user or group: binding skipped). */
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
+};
+
+/*
+ * Inserts the policy's SHM_GRANT (flags SHM_FL_SRC_POLICY, one record per
+ * principal x pattern, permanent), SHM_DENY (one per principal x pattern,
+ * rule = deny rule number from 1), SHM_SERVICE and SHM_BREAKGLASS records
+ * into w, inside the caller's batch.  Users are keyed by name with their uid
+ * (SHM_FL_UID_CHECKED) when NSS knows them; groups by "%gid" (SHM_FL_GROUP),
+ * and a group NSS does not know is skipped with a warning.  Bindings and deny
+ * rules whose 'hosts' do not name this host or one of its labels are left out.
+ * PSM_EFULL when the table is too small.
+ */
+int policy_compile(const struct policy *p, struct shm_writer *w,
+		   const struct policy_compile_opts *o, struct psm_err *err);
+
+#endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* psm_err.h - the one error convention of psm: a code plus a one-line message. */
+#ifndef PSM_ERR_H
+#define PSM_ERR_H
+
+#include <stddef.h>
+
+/*
+ * Every fallible psm function returns int: PSM_OK (0) on success, or one of
+ * the codes below, and fills the caller's struct psm_err (which may be NULL)
+ * with the same code and a one-line message "what: why".  Library code never
+ * logs, asserts on outside input or exits; programs turn the code into an
+ * exit status with psm_exit_code() and print the message.
+ */
+enum psm_code {
+	PSM_OK = 0,
+	PSM_EINVAL = 2,   /* bad input: usage, config, policy, frame  (exit 2) */
+	PSM_EUNAVAIL = 3, /* table or daemon unavailable, corrupt     (exit 3) */
+	PSM_EPERM = 4,    /* not permitted                            (exit 4) */
+	PSM_ENOENT = 5,   /* no such object                           (exit 2) */
+	PSM_EFULL = 6,    /* table full                               (exit 3) */
+	PSM_ESYS = 7,     /* system call failed                       (exit 3) */
+	PSM_ENOMEM = 8,   /* out of memory                            (exit 3) */
+	PSM_EEXIST = 9,   /* already exists                           (exit 2) */
+};
+
+#define PSM_ERR_MSG_MAX 256
+
+struct psm_err {
+	int code;
+	char msg[PSM_ERR_MSG_MAX];
+};
+
+/* Sets *e (when e is non-NULL) and returns code. */
+int psm_err_set(struct psm_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prefixes the existing message with "what: " (e.g. a file name). Returns e->code. */
+int psm_err_prefix(struct psm_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+void psm_err_clear(struct psm_err *e);
+
+/* Exit status for a code, per SPEC §5: 0 ok, 2 bad input, 3 unavailable, 4 not permitted. */
+int psm_exit_code(int code);
+
+#endif
