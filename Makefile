@@ -42,7 +42,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 BENCH_SRC  := $(wildcard tests/bench/*.c)
 
-obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBSHM    := $(BUILD)/libshmcache.a
 LIBPOLICY := $(BUILD)/libpolicy.a
@@ -94,7 +94,7 @@ deps-test: deps
 	$(call need_debs,$(DEB_TEST))
 
 # ---- objects and libraries ---------------------------------------------------
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -114,19 +114,19 @@ $(PAM_SO): $(call obj,$(PAMMOD_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) pam_psm
 $(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
 	$(CC) $(LDFLAGS) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
-$(PSMD): $(BUILD)/psmd/main.o $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
+$(PSMD): $(BUILD)/obj/psmd/main.o $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
 $(BUILD)/psmctl: $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
 	$(CC) $(LDFLAGS) -o $@ $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS) -lcmocka -lpam
 
-$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(ALL_LIBS)
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS) -lpam -ldl
 
-$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(ALL_LIBS)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS) -lpam -ldl
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
