@@ -24,7 +24,8 @@ enum cond_type { COND_CIDR4 = 1, COND_CIDR6 = 2, COND_LOCAL = 3, COND_SUFFIX = 4
 #define COND_ENC_MAX 1024
 
 /* Compiles one item ("10.0.0.0/8", "2001:db8::/32", "192.0.2.7", "LOCAL", ".corp.example")
- * and appends it to out (capacity cap, *len in/out). PSM_EINVAL names the bad item. */
+ * and appends it to out (capacity cap, *len in/out). PSM_EINVAL names the bad item.
+ * A v4-mapped v6 CIDR (::ffff:a.b.c.d/N, N >= 96) is stored as COND_CIDR4. */
 int cond_compile(const char *item, unsigned char *out, size_t cap, size_t *len,
 		 struct psm_err *err);
 

@@ -27,6 +27,7 @@ struct eval_req {
 	const char *rhost;      /* PAM_RHOST; NULL or "" = none */
 	uint32_t audit;         /* caller's kernel audit session id, SHM_U32_NONE if unknown */
 	int64_t now;            /* UTC seconds (CLOCK_REALTIME) */
+	const char *table;      /* table name for eval_explain ("/psm"); NULL = "table" */
 };
 
 enum eval_decision { EVAL_DENY = 0, EVAL_ALLOW = 1 };
@@ -61,6 +62,31 @@ struct eval_out {
 int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval_out *out,
 	       struct psm_err *err);
 
+/*
+ * The user's groups as NSS says (getgrouplist), for eval_check and listings:
+ * up to 64 in g->stack, more (at most EVAL_GROUPS_MAX) in g->heap.
+ * PSM_ENOMEM / PSM_ESYS on failure.  eval_groups_free() releases the heap part.
+ */
+#define EVAL_GROUPS_STACK 64
+#define EVAL_GROUPS_MAX 65536
+struct eval_groups {
+	gid_t stack[EVAL_GROUPS_STACK];
+	gid_t *heap;
+	const gid_t *list;
+	int n;
+};
+int eval_groups_get(struct eval_groups *g, const char *user, gid_t gid, struct psm_err *err);
+void eval_groups_free(struct eval_groups *g);
+
+/*
+ * Runs fn inside a read transaction of v, again while the transaction was
+ * not consistent (at most SHM_READ_TRIES times; then PSM_EUNAVAIL), and
+ * returns what fn returned in the consistent run.  fn must only read v and
+ * may be run several times.
+ */
+typedef int (*eval_read_fn)(const struct shm_view *v, void *ctx, struct psm_err *err);
+int eval_read(const struct shm_view *v, eval_read_fn fn, void *ctx, struct psm_err *err);
+
 /* The permission a PAM service requires: the policy's services map, else "pam:<service>". */
 int eval_service_perm(const struct shm_view *v, const char *service, char *buf, size_t n,
 		      struct psm_err *err);
@@ -68,6 +94,11 @@ int eval_service_perm(const struct shm_view *v, const char *service, char *buf, 
 /* Whether user is one of the policy's break_glass users copied into the table. */
 int eval_break_glass(const struct shm_view *v, const char *user, bool *yes,
 		     struct psm_err *err);
+
+/* The kernel audit session id of session record id (SHM_SESSION); SHM_U32_NONE when the
+ * table has no such session. */
+int eval_session_audit(const struct shm_view *v, const char *id, uint32_t *audit,
+		       struct psm_err *err);
 
 /* One short phrase: "granted by policy.json binding 2 role ops", "deny rule 1", "no grant",
  * "grant expired 2026-11-23T10:00:00Z", ... */

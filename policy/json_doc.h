@@ -12,7 +12,7 @@
 #include "psm_err.h"
 
 /*
- * Used for policy.json, policy.d/*.json and psmd.conf.  // and / * * /
+ * Used for policy.json, policy.d/ *.json and psmd.conf.  // and / * * /
  * comments are allowed; duplicate keys in one object are an error; every
  * error reads like a compiler's: "FILE:LINE:COL: what".
  */
@@ -43,7 +43,8 @@ int json_doc_error(const struct json_doc *d, const cJSON *n, struct psm_err *err
 int json_doc_check_keys(const struct json_doc *d, const cJSON *obj, const char *what,
 			const char *const *keys, struct psm_err *err);
 
-/* Typed getters: absent member -> PSM_OK with *out untouched (when !required),
+/* Typed getters: absent member -> PSM_OK with *out untouched (when !required;
+ * a JSON null counts as absent, so "metrics_file": null means "not set"),
  * wrong type -> "FILE:L:C: KEY: expected a string" etc. */
 int json_doc_string(const struct json_doc *d, const cJSON *obj, const char *key, bool required,
 		    const char **out, struct psm_err *err);

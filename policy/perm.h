@@ -14,7 +14,7 @@
  * A permission is segments joined by ':'; a segment is 1+ of
  * A-Z a-z 0-9 _ . - / @ +.  At most 255 bytes.  A pattern may also have
  * segments that are exactly "*".  Errors name the bad character and its
- * position: "bad character '!' at 5 in permission \"sudo:r!n\"".
+ * 1-based position: "permission \"sudo:r!n\": bad character '!' at 7".
  */
 int perm_validate(const char *s, size_t len, struct psm_err *err);
 int pattern_validate(const char *s, size_t len, struct psm_err *err);

@@ -26,7 +26,8 @@ struct policy_counts {
 	unsigned roles, bindings, denies, services, break_glass, files;
 };
 
-/* Loads path and the policy.d directory beside it (absent is fine). */
+/* Loads path and the policy.d directory beside it (absent is fine; *.json files only,
+ * dotfiles skipped, strcmp order).  A missing path: PSM_ENOENT; unreadable: PSM_ESYS. */
 int policy_load(const char *path, struct policy **out, struct psm_err *err);
 /* One in-memory document (tests, psmctl policy check of a single file). */
 int policy_load_text(const char *file, const char *text, size_t len, struct policy **out,

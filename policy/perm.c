@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* perm.c - validation and matching of permissions ("sudo:run") and patterns ("login:*"). */
+#include "perm.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Characters allowed in a segment: A-Z a-z 0-9 _ . - / @ + */
+static bool perm_char_ok(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	return c == '_' || c == '.' || c == '-' || c == '/' || c == '@' || c == '+';
+}
+
+/* Quotes s for a message: non-printable bytes as \xNN, cut after 64 bytes with "...". */
+static void perm_quote(const char *s, size_t len, char *buf, size_t n)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i < len && i < 64 && o + 5 < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
+	}
+	if (i < len && o + 4 < n) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+}
+
+/* One character for a message: 'x' or '\xNN'. */
+static void perm_char_text(unsigned char c, char *buf, size_t n)
+{
+	if (c >= 0x20 && c < 0x7f && c != '\\')
+		snprintf(buf, n, "'%c'", c);
+	else
+		snprintf(buf, n, "'\\x%02x'", c);
+}
+
+static int perm_fail(const char *what, const char *s, size_t len, struct psm_err *err,
+		     const char *why, size_t pos)
+{
+	char q[300];
+	char ch[16];
+
+	perm_quote(s, len, q, sizeof(q));
+	if (why != NULL)
+		return psm_err_set(err, PSM_EINVAL, "%s \"%s\": %s at %zu", what, q, why, pos);
+	perm_char_text((unsigned char)s[pos - 1], ch, sizeof(ch));
+	return psm_err_set(err, PSM_EINVAL, "%s \"%s\": bad character %s at %zu", what, q, ch,
+			   pos);
+}
+
+/* Checks one segment s[0..len) that starts at 0-based offset off in the whole string. */
+static int perm_check_segment(const char *what, const char *all, size_t alllen, size_t off,
+			      size_t len, bool star_ok, struct psm_err *err)
+{
+	const char *s = all + off;
+	size_t i;
+
+	if (len == 0)
+		return perm_fail(what, all, alllen, err, "empty segment", off + 1);
+	if (star_ok && len == 1 && s[0] == '*')
+		return PSM_OK;
+	for (i = 0; i < len; i++) {
+		if (perm_char_ok((unsigned char)s[i]))
+			continue;
+		if (s[i] == '*' && star_ok)
+			return perm_fail(what, all, alllen, err,
+					 "'*' must be a whole segment", off + i + 1);
+		return perm_fail(what, all, alllen, err, NULL, off + i + 1);
+	}
+	return PSM_OK;
+}
+
+static int perm_check(const char *what, const char *s, size_t len, bool star_ok,
+		      struct psm_err *err)
+{
+	size_t start = 0, i;
+	int rc;
+
+	if (s == NULL || len == 0)
+		return psm_err_set(err, PSM_EINVAL, "%s is empty", what);
+	if (len > PERM_MAX)
+		return perm_fail(what, s, len, err, "longer than 255 bytes", len);
+	for (i = 0; i <= len; i++) {
+		if (i < len && s[i] != ':')
+			continue;
+		rc = perm_check_segment(what, s, len, start, i - start, star_ok, err);
+		if (rc != PSM_OK)
+			return rc;
+		start = i + 1;
+	}
+	return PSM_OK;
+}
+
+int perm_validate(const char *s, size_t len, struct psm_err *err)
+{
+	return perm_check("permission", s, len, false, err);
+}
+
+int pattern_validate(const char *s, size_t len, struct psm_err *err)
+{
+	return perm_check("pattern", s, len, true, err);
+}
+
+size_t perm_first_segment(const char *s, size_t len)
+{
+	const char *c = memchr(s, ':', len);
+
+	return c == NULL ? len : (size_t)(c - s);
+}
+
+/* Cheap structural check used by matching: valid characters, no empty segment. */
+static bool perm_ok_fast(const char *s, size_t len, bool star_ok)
+{
+	size_t i, seg = 0;
+
+	if (len == 0 || len > PERM_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ':') {
+			if (seg == 0)
+				return false;
+			seg = 0;
+			continue;
+		}
+		if (!perm_char_ok(c) && !(star_ok && c == '*'))
+			return false;
+		seg++;
+	}
+	return seg != 0;
+}
+
+/*
+ * Walks the pattern's segments against the permission's.  A "*" segment
+ * consumes one permission segment; a final "*" consumes all that remain (at
+ * least one).  '*' inside a longer segment makes the pattern invalid.
+ */
+bool pattern_match(const char *pat, size_t plen, const char *perm, size_t len)
+{
+	size_t pi = 0, si = 0;
+
+	if (!perm_ok_fast(pat, plen, true) || !perm_ok_fast(perm, len, false))
+		return false;
+	for (;;) {
+		size_t pseg = perm_first_segment(pat + pi, plen - pi);
+		size_t sseg;
+		bool plast = pi + pseg == plen;
+
+		if (si >= len)
+			return false;
+		sseg = perm_first_segment(perm + si, len - si);
+		if (pseg == 1 && pat[pi] == '*') {
+			if (plast)
+				return true;
+		} else if (memchr(pat + pi, '*', pseg) != NULL) {
+			return false;
+		} else if (pseg != sseg || memcmp(pat + pi, perm + si, pseg) != 0) {
+			return false;
+		}
+		if (plast)
+			return si + sseg == len;
+		pi += pseg + 1;
+		si += sseg + 1;
+	}
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/* ttl.c - TTL strings ("90", "15m", "1h30m"), their formatting, and ISO 8601 UTC times. */
+#include "ttl.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct ttl_unit {
+	char c;
+	int64_t secs;
+};
+
+/* Descending: a sum must use them in this order, each at most once. */
+static const struct ttl_unit ttl_units[] = {
+	{ 'w', 7 * 86400 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
+};
+#define TTL_NUNITS (sizeof(ttl_units) / sizeof(ttl_units[0]))
+
+static int ttl_unit_index(char c)
+{
+	size_t i;
+
+	for (i = 0; i < TTL_NUNITS; i++)
+		if (ttl_units[i].c == c)
+			return (int)i;
+	return -1;
+}
+
+static int ttl_fail(const char *s, struct psm_err *err, const char *why)
+{
+	return psm_err_set(err, PSM_EINVAL, "ttl \"%.64s\": %s", s, why);
+}
+
+/* A message about character c: printable as 'c', else as '\xNN'. */
+static int ttl_fail_char(const char *s, struct psm_err *err, const char *what, char c,
+			 const char *tail)
+{
+	if ((unsigned char)c > 0x20 && (unsigned char)c < 0x7f)
+		return psm_err_set(err, PSM_EINVAL, "ttl \"%.64s\": %s '%c'%s", s, what, c, tail);
+	return psm_err_set(err, PSM_EINVAL, "ttl \"%.64s\": %s '\\x%02x'%s", s, what,
+			   (unsigned char)c, tail);
+}
+
+/* Reads decimal digits at *p into *v; false on overflow past TTL_MAX_SECONDS. */
+static bool ttl_number(const char **p, int64_t *v)
+{
+	*v = 0;
+	while (**p >= '0' && **p <= '9') {
+		*v = *v * 10 + (**p - '0');
+		if (*v > TTL_MAX_SECONDS)
+			return false;
+		(*p)++;
+	}
+	return true;
+}
+
+/* One "<number><unit>" term (or a bare number when it is the whole string). */
+static int ttl_term(const char *s, const char **p, int *last, int64_t *total,
+		    struct psm_err *err)
+{
+	const char *start = *p;
+	int64_t v;
+	size_t n;
+	int u;
+
+	if (**p < '0' || **p > '9')
+		return ttl_fail_char(s, err, "expected a number before", **p, "");
+	if (!ttl_number(p, &v))
+		return ttl_fail(s, err, "too large (max 100 years)");
+	if (**p == '\0') {
+		if (start != s)
+			return ttl_fail(s, err, "number without a unit at the end");
+		*total = v;
+		return PSM_OK;
+	}
+	n = 0;
+	while (isalpha((unsigned char)(*p)[n]))
+		n++;
+	u = n == 1 ? ttl_unit_index(**p) : -1;
+	if (n == 0)
+		return ttl_fail_char(s, err, "unexpected", **p, " after a number");
+	if (u < 0)
+		return psm_err_set(err, PSM_EINVAL, "ttl \"%.64s\": unknown unit '%.*s' (use s, "
+				   "m, h, d, w)", s, (int)(n > 16 ? 16 : n), *p);
+	if (u <= *last)
+		return ttl_fail_char(s, err, "unit", **p, " out of order (use w, d, h, m, s "
+				     "in that order, each once)");
+	*last = u;
+	(*p)++;
+	if (v > TTL_MAX_SECONDS / ttl_units[u].secs)
+		return ttl_fail(s, err, "too large (max 100 years)");
+	*total += v * ttl_units[u].secs;
+	if (*total > TTL_MAX_SECONDS)
+		return ttl_fail(s, err, "too large (max 100 years)");
+	return PSM_OK;
+}
+
+int ttl_parse(const char *s, int64_t *seconds, struct psm_err *err)
+{
+	const char *p = s;
+	int64_t total = 0;
+	int last = -1, rc;
+
+	if (s == NULL || *s == '\0')
+		return psm_err_set(err, PSM_EINVAL, "ttl \"\": empty");
+	if (*s == '-')
+		return ttl_fail(s, err, "must be positive");
+	if (strpbrk(s, " \t\n\r\v\f") != NULL)
+		return ttl_fail(s, err, "no spaces allowed (write e.g. \"1h30m\")");
+	while (*p != '\0') {
+		rc = ttl_term(s, &p, &last, &total, err);
+		if (rc != PSM_OK)
+			return rc;
+	}
+	if (total <= 0)
+		return ttl_fail(s, err, "must be positive");
+	*seconds = total;
+	return PSM_OK;
+}
+
+void ttl_format(int64_t seconds, char *buf, size_t n)
+{
+	size_t i, o = 0;
+
+	if (n == 0)
+		return;
+	buf[0] = '\0';
+	if (seconds <= 0) {
+		snprintf(buf, n, "0s");
+		return;
+	}
+	for (i = 0; i < TTL_NUNITS && o < n; i++) {
+		int64_t q = seconds / ttl_units[i].secs;
+		int w;
+
+		if (q == 0)
+			continue;
+		seconds -= q * ttl_units[i].secs;
+		w = snprintf(buf + o, n - o, "%lld%c", (long long)q, ttl_units[i].c);
+		if (w < 0)
+			return;
+		o += (size_t)w;
+	}
+}
+
+void time_format_utc(int64_t t, char *buf, size_t n)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (n == 0)
+		return;
+	if (t == INT64_MAX) {
+		snprintf(buf, n, "never");
+		return;
+	}
+	if (t == INT64_MIN) {
+		snprintf(buf, n, "always");
+		return;
+	}
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, n, "?");
+}
+
+/* Reads exactly n digits at *p. */
+static bool time_digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	while (n-- > 0) {
+		if (**p < '0' || **p > '9')
+			return false;
+		*v = *v * 10 + (**p - '0');
+		(*p)++;
+	}
+	return true;
+}
+
+static bool time_lit(const char **p, char c)
+{
+	if (**p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+/* "YYYY-MM-DD" then optionally "THH:MM[:SS]" and a UTC zone. */
+static bool time_fields(const char *s, struct tm *tm)
+{
+	const char *p = s;
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+
+	if (!time_digits(&p, 4, &y) || !time_lit(&p, '-') || !time_digits(&p, 2, &mo) ||
+	    !time_lit(&p, '-') || !time_digits(&p, 2, &d))
+		return false;
+	if (*p != '\0') {
+		if (!time_lit(&p, 'T') || !time_digits(&p, 2, &h) || !time_lit(&p, ':') ||
+		    !time_digits(&p, 2, &mi))
+			return false;
+		if (time_lit(&p, ':') && !time_digits(&p, 2, &sec))
+			return false;
+		if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
+			return false;
+	}
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_year = y - 1900;
+	tm->tm_mon = mo - 1;
+	tm->tm_mday = d;
+	tm->tm_hour = h;
+	tm->tm_min = mi;
+	tm->tm_sec = sec;
+	return mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 59;
+}
+
+int time_parse_utc(const char *s, int64_t *t, struct psm_err *err)
+{
+	struct tm tm, back;
+	time_t v;
+
+	if (s == NULL || !time_fields(s, &tm))
+		return psm_err_set(err, PSM_EINVAL, "time \"%.64s\": expected "
+				   "YYYY-MM-DDTHH:MM[:SS]Z or YYYY-MM-DD (UTC)", s ? s : "");
+	back = tm;
+	v = timegm(&tm);
+	if (tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon)
+		return psm_err_set(err, PSM_EINVAL, "time \"%.64s\": no such date", s);
+	*t = (int64_t)v;
+	return PSM_OK;
+}
