@@ -33,8 +33,14 @@ int psm_err_prefix(struct psm_err *e, const char *fmt, ...)
 	w = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	n = w < 0 ? 0 : (size_t)w;
-	if (n < sizeof(e->msg))
-		snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", old);
+	if (n + 2 < sizeof(e->msg)) {
+		size_t room = sizeof(e->msg) - n - 2;
+		size_t len = strnlen(old, room - 1);
+
+		memcpy(e->msg + n, ": ", 2);
+		memcpy(e->msg + n + 2, old, len);
+		e->msg[n + 2 + len] = '\0';
+	}
 	return e->code;
 }
 

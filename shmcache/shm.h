@@ -88,10 +88,12 @@ struct shm_recbuf {
 /* ---- Reader ---------------------------------------------------------- */
 
 /* A read-only mapping of the table. Plain struct: may live on the stack. */
+#define SHM_VIEW_NAME_MAX 208 /* "/" + 200 name characters + NUL, rounded up */
 struct shm_view {
 	const unsigned char *base;
 	size_t size;
 	int fd;               /* -1 once closed; O_CLOEXEC */
+	char name[SHM_VIEW_NAME_MAX]; /* table name, for messages */
 	/* geometry copied out of the validated header */
 	uint32_t nbuckets;
 	uint64_t buckets_off;
@@ -118,12 +120,24 @@ bool shm_view_retired(const struct shm_view *v);
  * number; PSM_EUNAVAIL if it never comes (writer died mid-write).  After the
  * reads, shm_read_ok() says whether they were consistent; if not, start over.
  * At most SHM_READ_TRIES attempts before giving up with PSM_EUNAVAIL.
+ * A -PSM_EUNAVAIL from shm_iter_next()/shm_scan() inside a transaction is
+ * only corruption if shm_read_ok() then says the transaction was consistent;
+ * otherwise it was a torn read: start over.  Typical use:
+ *
+ *	for (tries = 0; tries < SHM_READ_TRIES; tries++) {
+ *		if (shm_read_begin(v, &seq, err) != PSM_OK)
+ *			return PSM_EUNAVAIL;
+ *		rc = ...shm_iter_next() loop...;
+ *		if (shm_read_ok(v, seq))
+ *			break;    (rc < 0 here: corrupt)
+ *	}
  */
 #define SHM_READ_TRIES 2000
 int shm_read_begin(const struct shm_view *v, uint64_t *seq, struct psm_err *err);
 bool shm_read_ok(const struct shm_view *v, uint64_t seq);
 
-/* Header values a reader may use (read inside a transaction). */
+/* Header values a reader may use.  shm_info_get() makes its own transaction (it may also
+ * be called inside one); PSM_EUNAVAIL if the counters are corrupt or never consistent. */
 struct shm_info {
 	uint64_t generation;    /* bumped on every write batch */
 	int64_t heartbeat;      /* UTC seconds of the writer's last heartbeat */
@@ -155,7 +169,9 @@ int shm_iter_next(const struct shm_view *v, struct shm_iter *it, struct shm_entr
 		  struct shm_recbuf *buf);
 
 /* Visits every live record of a kind (0 = all kinds). cb returns 0 to go on, nonzero to stop
- * (that value is returned).  Returns -PSM_EUNAVAIL on corruption. */
+ * (that value is returned).  Returns -PSM_EUNAVAIL on corruption (or a torn read: call it
+ * inside a transaction, and discard what cb collected when shm_read_ok() says retry).
+ * The entry and its fields are valid only during the call. */
 typedef int (*shm_scan_cb)(const struct shm_entry *e, void *ctx);
 int shm_scan(const struct shm_view *v, uint8_t kind, shm_scan_cb cb, void *ctx);
 
@@ -203,7 +219,8 @@ int shm_writer_insert(struct shm_writer *w, const struct shm_entry *e, uint32_t 
 /* Removes the record with handle unit (from insert or a lookup). */
 int shm_writer_remove(struct shm_writer *w, uint32_t unit, struct psm_err *err);
 
-/* The writer reads its own table with the same lookup functions as readers. */
+/* The writer reads its own table with the same lookup functions as readers, without a
+ * transaction (it is the only writer; shm_read_begin() fails while its batch is open). */
 const struct shm_view *shm_writer_view(const struct shm_writer *w);
 
 void shm_writer_heartbeat(struct shm_writer *w, int64_t now);

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/* shm_reader.c - lock-free reader of the table: open and validate, seqlock transactions, lookups. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shm_format.h"
+
+static int shm_open_errno(const char *name, int e, struct psm_err *err)
+{
+	if (e == ENOENT)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: no such table (is psmd running?)", name);
+	if (e == EACCES || e == EPERM)
+		return psm_err_set(err, PSM_EUNAVAIL,
+				   "table %s: permission denied (not in the table's group?)", name);
+	if (e == ELOOP)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: is a symbolic link", name);
+	return psm_err_set(err, PSM_EUNAVAIL, "table %s: open: %s", name, strerror(e));
+}
+
+/* The object itself: a regular file, ours or root's, not writable by others, big enough. */
+static int shm_view_stat_check(int fd, const char *name, size_t *size, struct psm_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: fstat: %s", name, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: not a regular file", name);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: owner uid %u is not root", name,
+				   (unsigned)st.st_uid);
+	if (st.st_mode & 022)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: group- or world-writable (mode %04o)",
+				   name, (unsigned)(st.st_mode & 07777));
+	if (st.st_size < (off_t)SHM_HDR_SIZE)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: size %lld is smaller than a header",
+				   name, (long long)st.st_size);
+	*size = (size_t)st.st_size;
+	return PSM_OK;
+}
+
+static int shm_geom_check(const struct shm_hdr *h, const char *name, struct psm_err *err)
+{
+	struct shm_geom g;
+
+	if (h->unit_size != SHM_UNIT || h->capacity == 0 || h->capacity > SHM_CAPACITY_MAX)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: bad geometry (unit %u, capacity %llu)",
+				   name, h->unit_size, (unsigned long long)h->capacity);
+	shm_geom_for(h->capacity, &g);
+	if (h->nbuckets != g.nbuckets || h->buckets_off != g.buckets_off ||
+	    h->arena_off != g.arena_off || h->arena_units != g.arena_units ||
+	    h->total_size != g.total_size)
+		return psm_err_set(err, PSM_EUNAVAIL,
+				   "table %s: bad geometry (buckets %u, arena %llu units)", name,
+				   h->nbuckets, (unsigned long long)h->arena_units);
+	if (memchr(h->host_name, '\0', sizeof(h->host_name)) == NULL)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: host name not terminated", name);
+	return PSM_OK;
+}
+
+static int shm_hdr_check(const struct shm_hdr *h, size_t size, const char *name,
+			 struct psm_err *err)
+{
+	if (h->magic != SHM_MAGIC)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: not a psm table (bad magic)", name);
+	if (h->version != SHM_FORMAT_VERSION || h->hdr_size != SHM_HDR_SIZE)
+		return psm_err_set(err, PSM_EUNAVAIL,
+				   "table %s: format version %u (header %u B), expected %u (%u B)",
+				   name, h->version, h->hdr_size, SHM_FORMAT_VERSION, SHM_HDR_SIZE);
+	if (shm_hdr_crc(h) != h->st_crc)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: header checksum mismatch", name);
+	if (h->total_size != size)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: size %zu does not match header (%llu)",
+				   name, size, (unsigned long long)h->total_size);
+	return shm_geom_check(h, name, err);
+}
+
+static int shm_view_map(struct shm_view *v, struct psm_err *err)
+{
+	const struct shm_hdr *h;
+	void *p;
+	int rc;
+
+	rc = shm_view_stat_check(v->fd, v->name, &v->size, err);
+	if (rc != PSM_OK)
+		return rc;
+	p = mmap(NULL, v->size, PROT_READ, MAP_SHARED, v->fd, 0);
+	if (p == MAP_FAILED)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: mmap: %s", v->name, strerror(errno));
+	v->base = p;
+	h = shm_hdr_of(v);
+	rc = shm_hdr_check(h, v->size, v->name, err);
+	if (rc != PSM_OK)
+		return rc;
+	v->nbuckets = h->nbuckets;
+	v->buckets_off = h->buckets_off;
+	v->arena_off = h->arena_off;
+	v->arena_units = h->arena_units;
+	v->unit_size = h->unit_size;
+	return PSM_OK;
+}
+
+int shm_view_open(struct shm_view *v, const char *name, struct psm_err *err)
+{
+	char path[SHM_VIEW_NAME_MAX + 16];
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	v->fd = -1;
+	rc = shm_name_check(name, err);
+	if (rc != PSM_OK)
+		return rc;
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	if (shm_path(path, sizeof(path), name, NULL) != 0)
+		return psm_err_set(err, PSM_EINVAL, "table name %s: too long", name);
+	v->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (v->fd < 0)
+		return shm_open_errno(name, errno, err);
+	rc = shm_view_map(v, err);
+	if (rc != PSM_OK)
+		shm_view_close(v);
+	return rc;
+}
+
+void shm_view_close(struct shm_view *v)
+{
+	if (v->base != NULL)
+		munmap((void *)(uintptr_t)v->base, v->size);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->base = NULL;
+	v->size = 0;
+	v->fd = -1;
+	v->nbuckets = 0;
+	v->arena_units = 0;
+}
+
+bool shm_view_retired(const struct shm_view *v)
+{
+	if (v->base == NULL)
+		return true;
+	return atomic_load_explicit(&shm_hdr_of(v)->retired, memory_order_acquire) != 0;
+}
+
+/* Spin briefly, then yield, then sleep: a writer preempted mid-batch gets ~50 ms to finish,
+ * a dead one costs a reader that long once. */
+static void shm_read_pause(int i)
+{
+	struct timespec ts = { 0, 20000 };
+
+	if (i < 100) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+		return;
+	}
+	if (i < 1000)
+		sched_yield();
+	else
+		nanosleep(&ts, NULL);
+}
+
+int shm_read_begin(const struct shm_view *v, uint64_t *seq, struct psm_err *err)
+{
+	uint64_t s;
+	int i;
+
+	if (v->base == NULL)
+		return psm_err_set(err, PSM_EUNAVAIL, "table: not open");
+	for (i = 0; i < SHM_READ_TRIES; i++) {
+		s = atomic_load_explicit(&shm_hdr_of(v)->seq, memory_order_acquire);
+		if ((s & 1) == 0) {
+			*seq = s;
+			return PSM_OK;
+		}
+		shm_read_pause(i);
+	}
+	return psm_err_set(err, PSM_EUNAVAIL,
+			   "table %s: writer never finished (psmd died mid-write?)", v->name);
+}
+
+bool shm_read_ok(const struct shm_view *v, uint64_t seq)
+{
+	if (v->base == NULL)
+		return false;
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&shm_hdr_of(v)->seq, memory_order_relaxed) == seq;
+}
+
+static int shm_mut_read(const struct shm_view *v, struct shm_mut *m, struct psm_err *err)
+{
+	uint64_t seq;
+	int i, rc;
+
+	for (i = 0; i < SHM_READ_TRIES; i++) {
+		rc = shm_read_begin(v, &seq, err);
+		if (rc != PSM_OK)
+			return rc;
+		memcpy(m, &shm_hdr_of(v)->mut, sizeof(*m));
+		if (shm_read_ok(v, seq))
+			break;
+	}
+	if (i == SHM_READ_TRIES)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: never consistent (writer too busy)",
+				   v->name);
+	if (shm_mut_crc(m) != m->crc)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: header counters corrupt", v->name);
+	return PSM_OK;
+}
+
+int shm_info_get(const struct shm_view *v, struct shm_info *out, struct psm_err *err)
+{
+	const struct shm_hdr *h;
+	struct shm_mut m;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = shm_mut_read(v, &m, err);
+	if (rc != PSM_OK)
+		return rc;
+	h = shm_hdr_of(v);
+	out->generation = m.generation;
+	out->heartbeat = m.heartbeat;
+	out->created = h->created;
+	out->writer_pid = m.writer_pid;
+	out->records = m.records;
+	out->capacity = h->capacity;
+	out->arena_used = m.arena_used;
+	out->total_size = v->size;
+	out->group_mask = m.group_mask;
+	out->policy_roles = m.policy_roles;
+	out->policy_bindings = m.policy_bindings;
+	out->policy_denies = m.policy_denies;
+	memcpy(out->host_name, h->host_name, sizeof(out->host_name) - 1);
+	out->host_name[sizeof(out->host_name) - 1] = '\0';
+	return PSM_OK;
+}
+
+void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind,
+		   const char *key, size_t keylen)
+{
+	it->kind = kind;
+	it->key = key;
+	it->keylen = keylen;
+	it->hash = shm_hash(kind, key, keylen);
+	it->hops = 0;
+	it->cur = v->nbuckets ? shm_bucket_head(v, it->hash & (v->nbuckets - 1)) : SHM_BAD_UNIT;
+}
+
+static bool shm_iter_match(const struct shm_iter *it, const struct shm_entry *e, uint32_t hash)
+{
+	return hash == it->hash && e->kind == it->kind && e->flen[SHM_F_KEY] == it->keylen &&
+	       (it->keylen == 0 || memcmp(e->f[SHM_F_KEY], it->key, it->keylen) == 0);
+}
+
+int shm_iter_next(const struct shm_view *v, struct shm_iter *it, struct shm_entry *out,
+		  struct shm_recbuf *buf)
+{
+	uint32_t next, hash, b = it->hash & (v->nbuckets - 1);
+
+	while (it->cur != SHM_NONE) {
+		if (++it->hops > v->arena_units)
+			return -PSM_EUNAVAIL;
+		if (shm_rec_load(v, it->cur, b, out, buf, &next, &hash) != 0)
+			return -PSM_EUNAVAIL;
+		it->cur = next;
+		if (shm_iter_match(it, out, hash))
+			return 1;
+	}
+	return 0;
+}
+
+/* Visits one bucket's chain; *hops bounds the whole scan. */
+static int shm_scan_chain(const struct shm_view *v, uint32_t b, uint8_t kind, shm_scan_cb cb,
+			  void *ctx, uint64_t *hops, struct shm_recbuf *buf)
+{
+	struct shm_entry e;
+	uint32_t next, hash, cur = shm_bucket_head(v, b);
+	int rc;
+
+	while (cur != SHM_NONE) {
+		if (++*hops > v->arena_units)
+			return -PSM_EUNAVAIL;
+		if (shm_rec_load(v, cur, b, &e, buf, &next, &hash) != 0)
+			return -PSM_EUNAVAIL;
+		cur = next;
+		if (kind == 0 || e.kind == kind) {
+			rc = cb(&e, ctx);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int shm_scan(const struct shm_view *v, uint8_t kind, shm_scan_cb cb, void *ctx)
+{
+	struct shm_recbuf buf;
+	uint64_t hops = 0;
+	uint32_t b;
+	int rc;
+
+	if (v->base == NULL)
+		return -PSM_EUNAVAIL;
+	for (b = 0; b < v->nbuckets; b++) {
+		rc = shm_scan_chain(v, b, kind, cb, ctx, &hops, &buf);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* shm_util.c - key hash, group-mask bits, table names and header checksums. */
+#include <stdio.h>
+#include <string.h>
+
+#include "shm_format.h"
+
+#define SHM_NAME_MAX 200
+
+/* Multiply-xorshift over 8-byte words, then the murmur3 64-bit finalizer. */
+uint32_t shm_hash(uint8_t kind, const char *key, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)key;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)kind << 56) ^ len, w;
+	size_t i;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	if (len > 0) {
+		for (w = 0, i = 0; i < len; i++)
+			w |= (uint64_t)p[i] << (8 * i);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+uint64_t shm_seg_bit(const char *seg, size_t len)
+{
+	if (len == 1 && seg[0] == '*')
+		return SHM_MASK_ANY;
+	return 1ull << (shm_hash(0, seg, len) % 63u);
+}
+
+static int shm_name_char_ok(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+int shm_name_check(const char *name, struct psm_err *err)
+{
+	size_t i, n;
+
+	if (name == NULL || name[0] != '/')
+		return psm_err_set(err, PSM_EINVAL, "table name %s%s%s: must start with '/'",
+				   name ? "'" : "", name ? name : "(null)", name ? "'" : "");
+	n = strlen(name + 1);
+	if (n == 0 || n > SHM_NAME_MAX)
+		return psm_err_set(err, PSM_EINVAL, "table name '%.*s': must be 1 to %d characters after '/'",
+				   SHM_NAME_MAX + 1, name, SHM_NAME_MAX);
+	if (strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
+		return psm_err_set(err, PSM_EINVAL, "table name '%s': not a name", name);
+	for (i = 1; i <= n; i++) {
+		if (!shm_name_char_ok(name[i]))
+			return psm_err_set(err, PSM_EINVAL,
+					   "table name '%s': bad character at %zu (allowed: A-Z a-z 0-9 . _ -)",
+					   name, i);
+	}
+	return PSM_OK;
+}
+
+int shm_path(char *buf, size_t n, const char *name, const char *suffix)
+{
+	int w = snprintf(buf, n, "/dev/shm%s%s", name, suffix ? suffix : "");
+
+	return (w < 0 || (size_t)w >= n) ? -1 : 0;
+}
+
+uint32_t shm_mut_crc(const struct shm_mut *m)
+{
+	return shm_crc32c(0, m, offsetof(struct shm_mut, crc));
+}
+
+uint32_t shm_hdr_crc(const struct shm_hdr *h)
+{
+	return shm_crc32c(0, h, offsetof(struct shm_hdr, st_crc));
+}
+
+void shm_geom_for(uint64_t capacity, struct shm_geom *g)
+{
+	uint32_t nb = 1;
+
+	while (nb < capacity)
+		nb <<= 1;
+	g->nbuckets = nb;
+	g->buckets_off = SHM_HDR_SIZE;
+	g->arena_off = (g->buckets_off + (uint64_t)nb * sizeof(struct shm_bucket) + SHM_UNIT - 1) /
+		       SHM_UNIT * SHM_UNIT;
+	g->arena_units = capacity * SHM_UNITS_PER_REC;
+	g->total_size = g->arena_off + g->arena_units * SHM_UNIT;
+}
