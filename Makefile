@@ -121,12 +121,15 @@ $(BUILD)/psmctl: $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
 	$(CC) $(LDFLAGS) -o $@ $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS) -lcmocka -lpam
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS) -lpam -ldl
 
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS) -lpam -ldl
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* psmctl.h - the pieces of psmctl (admin client): commands, socket calls, output. */
+#ifndef PSMD_PSMCTL_H
+#define PSMD_PSMCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "proto.h"
+
+#define PSMCTL_VERSION "0.1.0"
+#define CTL_SOCKET_DEFAULT "/run/psm/psmd.sock"
+#define CTL_TIMEOUT_MS 10000 /* connect, and each reply */
+
+/* Exit codes (SPEC §5). */
+enum { CTL_OK = 0, CTL_DENIED = 1, CTL_USAGE = 2, CTL_UNAVAIL = 3, CTL_NOPERM = 4 };
+
+struct ctl {
+	const char *socket;
+	bool json;
+	const char *what; /* the command, for "psmctl: <what>: <why>" */
+	int fd;           /* -1 until connected */
+	struct proto_lines lines;
+};
+
+struct ctl_cmd;
+
+/* Runs a command; returns the exit status. */
+typedef int (*ctl_run_fn)(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos,
+			  cJSON *req);
+
+struct ctl_cmd {
+	const char *name;      /* "grant", "session show" */
+	const char *op;        /* protocol op; NULL for local commands */
+	const char *synopsis;  /* arguments and options */
+	const char *help;      /* what it does */
+	int min, max;          /* positional arguments (max -1: any number) */
+	/* Keys of the positional arguments (PK_COUNT: none); an array key takes the rest. */
+	enum proto_key_id pos[2];
+	enum proto_key_id alone; /* key of a lone argument instead (revoke GRANT_ID) */
+	uint64_t opts;         /* PROTO_BIT(PK_*) of the options it takes */
+	ctl_run_fn run;        /* NULL: send req, then print the reply with show */
+	/* Prints a successful reply; returns the exit status. */
+	int (*show)(struct ctl *c, const cJSON *reply);
+};
+
+/* psmctl.c */
+int ctl_fail(struct ctl *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* psmctl_args.c: the command line of one command into a request object. */
+int ctl_args_build(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
+		   cJSON **req, char ***pos, int *npos);
+/* Runs the protocol's own validation on req (exit 2 before any connection). */
+int ctl_args_validate(struct ctl *c, const cJSON *req);
+
+/* psmctl_io.c: one request, one reply. */
+int ctl_call(struct ctl *c, const cJSON *req, struct proto_reply *reply);
+void ctl_close(struct ctl *c);
+
+/* psmctl_show.c: replies printed for people. */
+int ctl_show_grant(struct ctl *c, const cJSON *reply);
+int ctl_show_revoke(struct ctl *c, const cJSON *reply);
+int ctl_show_grants(struct ctl *c, const cJSON *reply);
+int ctl_show_check(struct ctl *c, const cJSON *reply);
+int ctl_show_sessions(struct ctl *c, const cJSON *reply);
+int ctl_show_session(struct ctl *c, const cJSON *reply);
+int ctl_show_kill(struct ctl *c, const cJSON *reply);
+int ctl_show_cleanup(struct ctl *c, const cJSON *reply);
+int ctl_show_stats(struct ctl *c, const cJSON *reply);
+int ctl_show_health(struct ctl *c, const cJSON *reply);
+int ctl_show_metrics(struct ctl *c, const cJSON *reply);
+int ctl_show_reload(struct ctl *c, const cJSON *reply);
+
+/* psmctl_table.c: aligned columns and time text. */
+struct ctl_table {
+	int ncols;
+	const char *const *head;
+	char **cells; /* nrows * ncols, owned */
+	size_t nrows, cap;
+};
+void ctl_table_init(struct ctl_table *t, int ncols, const char *const *head);
+/* Adds a row of ncols cells (copied; control characters shown as '?'). */
+int ctl_table_add(struct ctl_table *t, const char *const *cells);
+void ctl_table_print(const struct ctl_table *t, FILE *f);
+void ctl_table_free(struct ctl_table *t);
+/* An integral JSON number (|v| < 9e15) into *out. */
+bool ctl_int(const cJSON *v, int64_t *out);
+/* "2026-11-23T20:30:00Z (in 1h59m)" or "... (5m ago)"; an expiry (expiry true) in the
+ * past reads "(expired 5m ago)", and null/absent "never" (else "-"). */
+void ctl_time_text(const cJSON *v, int64_t now, bool expiry, char *buf, size_t n);
+/* A member as text: string, integer, true/false, or compact JSON; "-" when absent/null. */
+void ctl_value_text(const cJSON *v, char *buf, size_t n);
+
+/* psmctl_file.c: commands that touch local files. */
+int ctl_run_export(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos,
+		   cJSON *req);
+int ctl_run_import(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos,
+		   cJSON *req);
+int ctl_run_policy_check(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos,
+			 cJSON *req);
+
+#endif
