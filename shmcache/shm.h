@@ -193,6 +193,7 @@ struct shm_writer_opts {
 	uint64_t capacity;      /* records */
 	gid_t group;            /* table group; mode 0640 */
 	const char *host_name;
+	uint64_t generation;    /* first generation (a rebuilt table continues the old count) */
 };
 
 /*

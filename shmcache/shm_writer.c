@@ -203,6 +203,7 @@ static void shm_hdr_init(struct shm_writer *w, const struct shm_writer_opts *o,
 		shm_w_bucket(w, b)->inv = 0;
 	}
 	w->mut.writer_pid = (uint32_t)getpid();
+	w->mut.generation = o->generation;
 	w->mut.heartbeat = h->created;
 	shm_mut_flush(w);
 }

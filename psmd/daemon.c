@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon.c - psmd's life: load config and policy, lock state_dir, serve, reload, stop. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "notify.h"
+
+void daemon_init(struct psmd *d, const char *conf_path, bool conf_given)
+{
+	memset(d, 0, sizeof(*d));
+	d->conf_path = conf_path != NULL ? conf_path : CONFIG_DEFAULT_PATH;
+	d->conf_given = conf_given;
+	d->lock_fd = -1;
+}
+
+static void daemon_conf_free(struct daemon_conf *c)
+{
+	config_free(&c->cfg);
+	if (c->pol != NULL)
+		policy_free(c->pol);
+	c->pol = NULL;
+}
+
+static const char *daemon_conf_name(const struct psmd_config *cfg)
+{
+	return cfg->file != NULL ? cfg->file : "built-in defaults";
+}
+
+/* The config file; without -c, a missing default file means the built-in defaults. */
+static int daemon_load_config(const struct psmd *d, struct psmd_config *cfg, struct psm_err *err)
+{
+	int rc = config_load(d->conf_path, cfg, err);
+
+	if (rc != PSM_ENOENT || d->conf_given)
+		return rc;
+	log_msg(LOG_NOTICE, "%s not found: using the built-in defaults", d->conf_path);
+	return config_defaults(cfg, err);
+}
+
+/* table_group -> gid; an unknown group is a configuration error. */
+static int daemon_group(const struct psmd_config *cfg, gid_t *gid, struct psm_err *err)
+{
+	struct group gr, *res = NULL;
+	size_t size = 4096;
+	char *buf = NULL;
+	int rc = ERANGE;
+
+	while (rc == ERANGE && size <= (1u << 24)) {
+		free(buf);
+		buf = malloc(size);
+		if (buf == NULL)
+			return psm_err_set(err, PSM_ENOMEM, "table_group: out of memory");
+		rc = getgrnam_r(cfg->table_group, &gr, buf, size, &res);
+		size *= 2;
+	}
+	if (rc == 0 && res != NULL)
+		*gid = gr.gr_gid;
+	free(buf);
+	if (rc != 0)
+		return psm_err_set(err, PSM_ESYS, "table_group \"%s\": %s", cfg->table_group,
+				   strerror(rc));
+	if (res == NULL)
+		return psm_err_set(err, PSM_EINVAL, "%s: table_group \"%s\": no such group",
+				   daemon_conf_name(cfg), cfg->table_group);
+	return PSM_OK;
+}
+
+/* Config, then the policy it names, then the table group. */
+static int daemon_load(const struct psmd *d, struct daemon_conf *c, struct psm_err *err)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = daemon_load_config(d, &c->cfg, err);
+	if (rc != PSM_OK)
+		return rc;
+	rc = policy_load(c->cfg.policy, &c->pol, err);
+	if (rc == PSM_OK)
+		rc = daemon_group(&c->cfg, &c->table_gid, err);
+	if (rc != PSM_OK)
+		daemon_conf_free(c);
+	return rc;
+}
+
+static void daemon_policy_text(const struct daemon_conf *c, char *buf, size_t n)
+{
+	struct policy_counts pc;
+
+	policy_get_counts(c->pol, &pc);
+	snprintf(buf, n, "%u roles, %u bindings, %u deny rules", pc.roles, pc.bindings, pc.denies);
+}
+
+int daemon_check(struct psmd *d, struct psm_err *err)
+{
+	char counts[128];
+	int rc = daemon_load(d, &d->conf, err);
+
+	if (rc != PSM_OK)
+		return rc;
+	daemon_policy_text(&d->conf, counts, sizeof(counts));
+	printf("policy OK: %s\n", counts);
+	printf("configuration OK\n");
+	daemon_conf_free(&d->conf);
+	return fflush(stdout) == 0 ? PSM_OK
+				   : psm_err_set(err, PSM_ESYS, "stdout: %s", strerror(errno));
+}
+
+/* Says who holds the lock, from the pid it wrote into the file. */
+static int daemon_lock_busy(int fd, const char *path, struct psm_err *err)
+{
+	char buf[32] = "";
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+
+	return psm_err_set(err, PSM_EUNAVAIL, "another psmd holds %s (pid %ld)", path, pid);
+}
+
+/* Creates state_dir (0700) if missing and takes an exclusive flock on state_dir/psmd.lock. */
+static int daemon_lock(struct psmd *d, struct psm_err *err)
+{
+	const char *dir = d->conf.cfg.state_dir;
+	char path[PATH_MAX];
+	int fd;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return psm_err_set(err, PSM_ESYS, "state_dir %s: %s", dir, strerror(errno));
+	if ((size_t)snprintf(path, sizeof(path), "%s/psmd.lock", dir) >= sizeof(path))
+		return psm_err_set(err, PSM_EINVAL, "state_dir %s: path too long", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return psm_err_set(err, PSM_ESYS, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int rc = errno == EWOULDBLOCK
+			     ? daemon_lock_busy(fd, path, err)
+			     : psm_err_set(err, PSM_ESYS, "%s: flock: %s", path, strerror(errno));
+
+		close(fd);
+		return rc;
+	}
+	if (ftruncate(fd, 0) != 0 || dprintf(fd, "%ld\n", (long)getpid()) < 0) {
+		close(fd);
+		return psm_err_set(err, PSM_ESYS, "%s: %s", path, strerror(errno));
+	}
+	d->lock_fd = fd;
+	return PSM_OK;
+}
+
+static int daemon_build(struct psmd *d, const struct daemon_conf *c, struct psm_err *err)
+{
+	struct table_src src = {.cfg = &c->cfg, .pol = c->pol, .group = c->table_gid};
+
+	return table_rebuild(&d->table, &src, err);
+}
+
+/* Logs "WHAT /psm: N records, generation G (policy ...)" and tells systemd READY=1. */
+static void daemon_serving(struct psmd *d, const char *what)
+{
+	struct shm_info info = {0};
+	struct psm_err err = {0};
+	char counts[128];
+
+	if (table_info(&d->table, &info, &err) != PSM_OK)
+		log_msg(LOG_WARNING, "table header: %s", err.msg);
+	daemon_policy_text(&d->conf, counts, sizeof(counts));
+	log_msg(LOG_INFO, "%s %s: %llu records, generation %llu (policy %s: %s)", what,
+		d->conf.cfg.shm_name, (unsigned long long)info.records,
+		(unsigned long long)info.generation, d->conf.cfg.policy, counts);
+	if (notify_send("READY=1\nSTATUS=serving %llu records\nMAINPID=%ld",
+			(unsigned long long)info.records, (long)getpid()) != 0)
+		log_msg(LOG_WARNING, "NOTIFY_SOCKET: %s", strerror(errno));
+}
+
+int daemon_start(struct psmd *d, struct psm_err *err)
+{
+	int rc = daemon_load(d, &d->conf, err);
+
+	if (rc != PSM_OK)
+		return rc;
+	rc = daemon_lock(d, err);
+	if (rc == PSM_OK)
+		rc = daemon_build(d, &d->conf, err);
+	if (rc != PSM_OK) {
+		daemon_stop(d);
+		return rc;
+	}
+	daemon_serving(d, "serving");
+	return PSM_OK;
+}
+
+void daemon_tick(struct psmd *d)
+{
+	table_heartbeat(&d->table);
+}
+
+/* Keys only a restart can change: running value in *cur, reloaded value in *next. */
+struct daemon_fixed {
+	const char *key;
+	char **cur, **next;
+};
+
+#define DAEMON_NFIXED 3
+
+static void daemon_fixed_keys(struct psmd_config *cur, struct psmd_config *next,
+			      struct daemon_fixed k[DAEMON_NFIXED])
+{
+	k[0] = (struct daemon_fixed){"shm_name", &cur->shm_name, &next->shm_name};
+	k[1] = (struct daemon_fixed){"state_dir", &cur->state_dir, &next->state_dir};
+	k[2] = (struct daemon_fixed){"socket", &cur->socket, &next->socket};
+}
+
+/* Logs each changed restart-only key, then swaps: next keeps the running values. */
+static void daemon_keep_fixed(struct psmd_config *cur, struct psmd_config *next, bool quiet)
+{
+	struct daemon_fixed k[DAEMON_NFIXED];
+
+	daemon_fixed_keys(cur, next, k);
+	for (size_t i = 0; i < DAEMON_NFIXED; i++) {
+		char *tmp = *k[i].next;
+
+		if (!quiet && strcmp(*k[i].cur, tmp) != 0)
+			log_msg(LOG_WARNING, "%s: %s \"%s\" needs a restart: keeping \"%s\"",
+				daemon_conf_name(next), k[i].key, tmp, *k[i].cur);
+		*k[i].next = *k[i].cur;
+		*k[i].cur = tmp;
+	}
+}
+
+/* Loads and builds the new table from next; on failure everything running is as before. */
+static int daemon_reload_into(struct psmd *d, struct daemon_conf *next, struct psm_err *err)
+{
+	int rc = daemon_load(d, next, err);
+
+	if (rc != PSM_OK)
+		return rc;
+	daemon_keep_fixed(&d->conf.cfg, &next->cfg, false);
+	rc = daemon_build(d, next, err);
+	if (rc != PSM_OK) {
+		daemon_keep_fixed(&d->conf.cfg, &next->cfg, true); /* swap back */
+		daemon_conf_free(next);
+	}
+	return rc;
+}
+
+static uint64_t daemon_monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void daemon_reload(struct psmd *d)
+{
+	struct daemon_conf next;
+	struct psm_err err = {0};
+
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu",
+		    (unsigned long long)daemon_monotonic_usec());
+	log_msg(LOG_INFO, "SIGHUP: reloading %s", d->conf_path);
+	if (daemon_reload_into(d, &next, &err) != PSM_OK) {
+		log_msg(LOG_ERR, "reload failed, still serving the old table: %s", err.msg);
+		notify_send("READY=1\nSTATUS=reload failed: %s", err.msg);
+		return;
+	}
+	daemon_conf_free(&d->conf);
+	d->conf = next;
+	daemon_serving(d, "reloaded:");
+}
+
+void daemon_stop(struct psmd *d)
+{
+	notify_send("STOPPING=1");
+	table_close(&d->table);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	d->lock_fd = -1;
+	daemon_conf_free(&d->conf);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon.h - psmd's life: load config and policy, lock state_dir, serve, reload, stop. */
+#ifndef PSMD_DAEMON_H
+#define PSMD_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "policy.h"
+#include "psm_err.h"
+#include "table.h"
+
+#define PSMD_VERSION "0.1.0"
+
+/* What a (re)load produces; replaced as a whole on a successful SIGHUP. */
+struct daemon_conf {
+	struct psmd_config cfg;
+	struct policy *pol;
+	gid_t table_gid;
+};
+
+struct psmd {
+	const char *conf_path; /* -c FILE, else CONFIG_DEFAULT_PATH */
+	bool conf_given;       /* -c given: a missing file is an error, not "defaults" */
+	struct daemon_conf conf;
+	int lock_fd; /* flock on state_dir/psmd.lock; -1 when not held */
+	struct table table;
+};
+
+void daemon_init(struct psmd *d, const char *conf_path, bool conf_given);
+
+/* -n: loads and checks config and policy, prints the two OK lines on stdout. */
+int daemon_check(struct psmd *d, struct psm_err *err);
+
+/* Loads, takes the state_dir lock, builds and publishes the table, tells systemd READY=1.
+ * Another psmd holding the lock is PSM_EUNAVAIL. */
+int daemon_start(struct psmd *d, struct psm_err *err);
+
+/* Once a second: the heartbeat. */
+void daemon_tick(struct psmd *d);
+
+/* SIGHUP: reload config and policy into a new table; on any error keep serving the old one. */
+void daemon_reload(struct psmd *d);
+
+/* SIGTERM/SIGINT: STOPPING=1, release everything, leave the table for readers. */
+void daemon_stop(struct psmd *d);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* log.h - psmd's one place to log: syslog (LOG_DAEMON, ident "psmd"), stderr with -d or -n. */
+#ifndef PSMD_LOG_H
+#define PSMD_LOG_H
+
+#include <syslog.h>
+
+enum log_mode {
+	LOG_MODE_SYSLOG = 0, /* syslog only */
+	LOG_MODE_BOTH = 1,   /* syslog, and a copy on stderr (-d) */
+	LOG_MODE_STDERR = 2, /* stderr only, "psmd: message" (-n) */
+};
+
+void log_open(int mode);
+void log_close(void);
+
+/* prio is a syslog priority (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO). */
+void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A fatal error: logged as LOG_ERR, and also printed on stderr when stderr
+ * gets no copy yet and is not systemd's journal (so it is not shown twice).
+ */
+void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

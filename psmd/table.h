@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* table.h - psmd's side of the shared-memory table: build from policy + state, publish, beat. */
+#ifndef PSMD_TABLE_H
+#define PSMD_TABLE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "policy.h"
+#include "psm_err.h"
+#include "shm.h"
+
+/* The table psmd serves. */
+struct table {
+	struct shm_writer *w; /* the published table; NULL before the first build */
+	uint64_t capacity;    /* records it was sized for (may exceed the configured one) */
+};
+
+/* What a table is built from.  Runtime state (grants, sessions) joins the policy here. */
+struct table_src {
+	const struct psmd_config *cfg;
+	const struct policy *pol;
+	gid_t group; /* table_group, resolved */
+};
+
+/*
+ * Builds a complete new table from src under a private name, doubling its
+ * capacity while it comes out full (PSM_EFULL past CONFIG_CAPACITY_MAX),
+ * then publishes it over cfg->shm_name: readers of the old one see it
+ * retired and remap.  On failure the served table is left untouched.
+ */
+int table_rebuild(struct table *t, const struct table_src *src, struct psm_err *err);
+
+/* Stamps the writer heartbeat with CLOCK_REALTIME seconds. */
+void table_heartbeat(struct table *t);
+
+/* Header figures of the served table (generation, records, ...). */
+int table_info(const struct table *t, struct shm_info *out, struct psm_err *err);
+
+/* Unmaps; the table stays in /dev/shm for readers (its heartbeat stops). */
+void table_close(struct table *t);
+
+#endif
