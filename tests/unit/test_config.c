@@ -176,7 +176,7 @@ static void test_wrong_types(void **state)
 {
 	(void)state;
 	expect_error("{\n \"capacity\": \"big\"}",
-		     "t.conf:2:2: capacity: expected a whole number from 0 to 50000000");
+		     "t.conf:2:2: capacity: expected a whole number from 0 to 16777216");
 	expect_error("{\"shm_name\": 5}", "t.conf:1:2: shm_name: expected a string");
 	expect_error("{\"labels\": \"web\"}", "t.conf:1:2: labels: expected an array of strings");
 	expect_error("{\"labels\": [\"web\", 3]}",
@@ -241,12 +241,12 @@ static void test_capacity_range(void **state)
 
 	(void)state;
 	expect_error("{\"capacity\": 0}",
-		     "t.conf:1:2: capacity: expected a whole number from 1 to 50000000");
+		     "t.conf:1:2: capacity: expected a whole number from 1 to 16777216");
 	expect_error_prefix("{\"capacity\": 50000001}", "t.conf:1:2: capacity: expected");
 	expect_error_prefix("{\"capacity\": -5}", "t.conf:1:2: capacity: expected");
 	expect_error_prefix("{\"capacity\": 1.5}", "t.conf:1:2: capacity: expected");
-	assert_int_equal(parse("{\"capacity\": 50000000}", &c, &e), PSM_OK);
-	assert_int_equal(c.capacity, 50000000);
+	assert_int_equal(parse("{\"capacity\": 16777216}", &c, &e), PSM_OK);
+	assert_int_equal(c.capacity, 16777216);
 	config_free(&c);
 	assert_int_equal(parse("{\"capacity\": 1}", &c, &e), PSM_OK);
 	assert_int_equal(c.capacity, 1);

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: MIT */
+/* journal.c - the append-only journal: framing, group commit, segments, load and repair. */
+#include "journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shm.h"
+#include "snapshot.h"
+
+struct journal {
+	int dirfd;
+	int lockfd;
+	int fd;		      /* the segment being appended, O_APPEND */
+	uint32_t seq;	      /* its number */
+	uint64_t size;	      /* its committed size */
+	struct journal_buf q; /* framed records not yet committed */
+	size_t nq;
+	uint32_t snap_last; /* newest good snapshot, 0 = none */
+	uint64_t since_snapshot, commits, records;
+	bool broken;
+};
+
+/* ---- framing ------------------------------------------------------------------------ */
+
+static uint32_t jr_crc(const unsigned char lenbytes[4], const char *json, size_t len)
+{
+	return shm_crc32c(shm_crc32c(0, lenbytes, 4), json, len);
+}
+
+int journal_frame_put(struct journal_buf *b, const char *json, size_t len, struct psm_err *err)
+{
+	size_t need = b->len + JOURNAL_FRAME_HDR + len;
+	unsigned char *h;
+
+	if (len == 0 || len > JOURNAL_REC_MAX)
+		return psm_err_set(err, PSM_EINVAL, "journal: record of %zu bytes", len);
+	if (need > b->cap) {
+		size_t cap = b->cap == 0 ? 65536 : b->cap;
+		unsigned char *p;
+
+		while (cap < need)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (p == NULL)
+			return psm_err_set(err, PSM_ENOMEM, "journal: out of memory");
+		b->p = p;
+		b->cap = cap;
+	}
+	h = b->p + b->len;
+	snapshot_put_u32(h, (uint32_t)len);
+	snapshot_put_u32(h + 4, jr_crc(h, json, len));
+	memcpy(h + JOURNAL_FRAME_HDR, json, len);
+	b->len = need;
+	return PSM_OK;
+}
+
+void journal_buf_free(struct journal_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+int journal_frame_next(const unsigned char *data, size_t size, size_t *off, const char **json,
+		       size_t *len, const char **why)
+{
+	const unsigned char *h = data + *off;
+	uint32_t n;
+
+	if (*off == size)
+		return 0;
+	if (size - *off < JOURNAL_FRAME_HDR) {
+		*why = "frame header cut short";
+		return -1;
+	}
+	n = snapshot_get_u32(h);
+	if (n == 0 || n > JOURNAL_REC_MAX) {
+		*why = "bad record length";
+		return -1;
+	}
+	if (size - *off - JOURNAL_FRAME_HDR < n) {
+		*why = "record cut short";
+		return -1;
+	}
+	if (jr_crc(h, (const char *)h + JOURNAL_FRAME_HDR, n) != snapshot_get_u32(h + 4)) {
+		*why = "bad checksum";
+		return -1;
+	}
+	*json = (const char *)h + JOURNAL_FRAME_HDR;
+	*len = n;
+	*off += JOURNAL_FRAME_HDR + n;
+	return 1;
+}
+
+/* ---- the directory ------------------------------------------------------------------- */
+
+struct jr_list {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+struct jr_dir {
+	struct jr_list segs, snaps;
+};
+
+static void jr_dir_free(struct jr_dir *d)
+{
+	free(d->segs.v);
+	free(d->snaps.v);
+}
+
+/* "PREFIX.NNNNNN" (6+ digits, 1..UINT32_MAX-1) -> number, else 0. */
+static uint32_t jr_name_seq(const char *name, const char *prefix)
+{
+	size_t pl = strlen(prefix), i;
+	uint64_t v = 0;
+
+	if (strncmp(name, prefix, pl) != 0 || strlen(name + pl) < 6 || strlen(name + pl) > 10)
+		return 0;
+	for (i = pl; name[i] != '\0'; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(name[i] - '0');
+	}
+	return v < UINT32_MAX ? (uint32_t)v : 0;
+}
+
+static int jr_list_add(struct jr_list *l, uint32_t v)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap == 0 ? 16 : l->cap * 2;
+		uint32_t *nv = realloc(l->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return PSM_ENOMEM;
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n++] = v;
+	return PSM_OK;
+}
+
+static int jr_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Lists the segments and snapshots of dirfd, sorted ascending. */
+static int jr_scan(int dirfd, struct jr_dir *d, struct psm_err *err)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *e;
+	int rc = PSM_OK;
+
+	memset(d, 0, sizeof(*d));
+	if (dir == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return psm_err_set(err, PSM_ESYS, "state directory: %s", strerror(errno));
+	}
+	while (rc == PSM_OK && (e = readdir(dir)) != NULL) {
+		uint32_t seg = jr_name_seq(e->d_name, "journal.");
+		uint32_t snap = jr_name_seq(e->d_name, "snapshot.");
+
+		if (seg != 0)
+			rc = jr_list_add(&d->segs, seg);
+		else if (snap != 0)
+			rc = jr_list_add(&d->snaps, snap);
+	}
+	closedir(dir);
+	if (rc != PSM_OK)
+		return psm_err_set(err, rc, "state directory: out of memory");
+	if (d->segs.n > 1)
+		qsort(d->segs.v, d->segs.n, sizeof(uint32_t), jr_cmp_u32);
+	if (d->snaps.n > 1)
+		qsort(d->snaps.v, d->snaps.n, sizeof(uint32_t), jr_cmp_u32);
+	return PSM_OK;
+}
+
+static int jr_fsync_dir(struct journal *j, struct psm_err *err)
+{
+	if (fsync(j->dirfd) != 0)
+		return psm_err_set(err, PSM_ESYS, "state directory: fsync: %s", strerror(errno));
+	return PSM_OK;
+}
+
+/* Creates segment seq with its header, durably, and makes it the one appended. */
+static int jr_segment_create(struct journal *j, uint32_t seq, struct psm_err *err)
+{
+	unsigned char h[JOURNAL_HDR_SIZE];
+	char name[32];
+	int fd, rc;
+
+	journal_segment_name(seq, name, sizeof(name));
+	fd = openat(j->dirfd, name,
+		    O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return psm_err_set(err, PSM_ESYS, "%s: create: %s", name, strerror(errno));
+	memcpy(h, JOURNAL_MAGIC, 8);
+	snapshot_put_u32(h + 8, JOURNAL_FORMAT);
+	snapshot_put_u32(h + 12, seq);
+	rc = snapshot_write_all(fd, h, sizeof(h), name, err);
+	if (rc == PSM_OK && fdatasync(fd) != 0)
+		rc = psm_err_set(err, PSM_ESYS, "%s: fdatasync: %s", name, strerror(errno));
+	if (rc == PSM_OK)
+		rc = jr_fsync_dir(j, err);
+	if (rc != PSM_OK) {
+		close(fd);
+		return rc;
+	}
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = fd;
+	j->seq = seq;
+	j->size = JOURNAL_HDR_SIZE;
+	return PSM_OK;
+}
+
+/* Opens existing segment seq (already checked and repaired) for appending. */
+static int jr_segment_reopen(struct journal *j, uint32_t seq, struct psm_err *err)
+{
+	char name[32];
+	struct stat st;
+	int fd;
+
+	journal_segment_name(seq, name, sizeof(name));
+	fd = openat(j->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) != 0 || fchmod(fd, 0600) != 0) {
+		psm_err_set(err, PSM_ESYS, "%s: open: %s", name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return PSM_ESYS;
+	}
+	if (st.st_size < JOURNAL_HDR_SIZE) { /* header torn when it was made */
+		close(fd);
+		return jr_segment_create(j, seq, err);
+	}
+	j->fd = fd;
+	j->seq = seq;
+	j->size = (uint64_t)st.st_size;
+	return PSM_OK;
+}
+
+/* ---- load ----------------------------------------------------------------------------- */
+
+struct jr_load {
+	struct journal *j;
+	struct state *st;
+	int64_t now;
+	struct journal_report *rep;
+};
+
+static int jr_check_seg_header(const unsigned char *d, uint32_t seq, const char *name,
+			       struct psm_err *err)
+{
+	if (memcmp(d, JOURNAL_MAGIC, 8) != 0)
+		return psm_err_set(err, PSM_EUNAVAIL, "%s: not a psm journal (bad magic)", name);
+	if (snapshot_get_u32(d + 8) != JOURNAL_FORMAT)
+		return psm_err_set(err, PSM_EUNAVAIL, "%s: unknown format version %" PRIu32, name,
+				   snapshot_get_u32(d + 8));
+	if (snapshot_get_u32(d + 12) != seq)
+		return psm_err_set(err, PSM_EUNAVAIL, "%s: header says number %" PRIu32, name,
+				   snapshot_get_u32(d + 12));
+	return PSM_OK;
+}
+
+/* Cuts the last segment at byte at (the valid prefix) and reports it. */
+static int jr_cut_tail(struct jr_load *l, const char *name, size_t at, size_t size, const char *why,
+		       struct psm_err *err)
+{
+	int fd = openat(l->j->dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 || ftruncate(fd, (off_t)at) != 0 || fsync(fd) != 0) {
+		psm_err_set(err, PSM_ESYS, "%s: truncate: %s", name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return PSM_ESYS;
+	}
+	close(fd);
+	l->rep->torn_bytes = size - at;
+	snprintf(l->rep->torn, sizeof(l->rep->torn),
+		 "%s: torn tail at byte %zu (%s), %zu bytes dropped", name, at, why, size - at);
+	return PSM_OK;
+}
+
+static int jr_replay_frames(struct jr_load *l, const unsigned char *d, size_t size,
+			    const char *name, bool last, struct psm_err *err)
+{
+	size_t off = JOURNAL_HDR_SIZE, at, len;
+	const char *json, *why = NULL;
+	int r, outcome, rc;
+
+	for (;;) {
+		at = off;
+		r = journal_frame_next(d, size, &off, &json, &len, &why);
+		if (r == 0)
+			return PSM_OK;
+		if (r < 0 && last)
+			return jr_cut_tail(l, name, at, size, why, err);
+		if (r < 0)
+			return psm_err_set(err, PSM_EUNAVAIL, "%s: %s at byte %zu", name, why, at);
+		rc = snapshot_apply_json(l->st, json, len, l->now, &outcome, err);
+		if (rc != PSM_OK) {
+			psm_err_prefix(err, "%s: record at byte %zu", name, at);
+			return rc;
+		}
+		l->rep->journal_records++;
+		if (outcome == STATE_EXPIRED)
+			l->rep->dropped++;
+		else if (outcome != STATE_APPLIED)
+			l->rep->ignored++;
+	}
+}
+
+static int jr_replay_segment(struct jr_load *l, uint32_t seq, bool last, struct psm_err *err)
+{
+	unsigned char *d = NULL;
+	size_t size = 0;
+	char name[32];
+	int rc;
+
+	journal_segment_name(seq, name, sizeof(name));
+	rc = snapshot_read_file(l->j->dirfd, name, &d, &size, err);
+	if (rc == PSM_OK && size < JOURNAL_HDR_SIZE) {
+		/* only the last segment may be cut short while it was being created */
+		if (last)
+			rc = jr_cut_tail(l, name, 0, size, "header cut short", err);
+		else
+			rc = psm_err_set(err, PSM_EUNAVAIL, "%s: header cut short", name);
+		free(d);
+		return rc;
+	}
+	if (rc == PSM_OK)
+		rc = jr_check_seg_header(d, seq, name, err);
+	if (rc == PSM_OK)
+		rc = jr_replay_frames(l, d, size, name, last, err);
+	free(d);
+	l->rep->segments += rc == PSM_OK;
+	return rc;
+}
+
+/* Loads the newest snapshot that is intact into a new *st; 0 in *seq when none is. */
+static int jr_load_snapshot(struct jr_load *l, const struct jr_dir *d, uint32_t *seq,
+			    struct psm_err *err)
+{
+	size_t i;
+	int rc;
+
+	*seq = 0;
+	for (i = d->snaps.n; i-- > 0;) {
+		struct psm_err e = {0};
+		char name[32], bad[48];
+
+		rc = state_new(&l->st, err);
+		if (rc != PSM_OK)
+			return rc;
+		rc = snapshot_load(l->j->dirfd, d->snaps.v[i], l->st, l->now,
+				   &l->rep->snapshot_records, &l->rep->dropped, &e);
+		if (rc == PSM_OK) {
+			*seq = d->snaps.v[i];
+			snapshot_name(*seq, l->rep->snapshot, sizeof(l->rep->snapshot));
+			return PSM_OK;
+		}
+		state_free(l->st);
+		l->st = NULL;
+		if (rc == PSM_ENOMEM || rc == PSM_ESYS)
+			return psm_err_set(err, rc, "%s", e.msg);
+		/* keep the damaged file for a post-mortem, out of the way */
+		snapshot_name(d->snaps.v[i], name, sizeof(name));
+		snprintf(bad, sizeof(bad), "%s.corrupt", name);
+		renameat(l->j->dirfd, name, l->j->dirfd, bad);
+		if (l->rep->fallback[0] == '\0')
+			snprintf(l->rep->fallback, sizeof(l->rep->fallback),
+				 "%.190s (renamed %.40s)", e.msg, bad);
+	}
+	l->rep->snapshot_records = l->rep->dropped = 0;
+	return state_new(&l->st, err);
+}
+
+/* Replays the segments from start on; they must be start, start+1, ... */
+static int jr_replay_from(struct jr_load *l, const struct jr_dir *d, uint32_t start, uint32_t *last,
+			  struct psm_err *err)
+{
+	uint32_t want = start;
+	size_t i;
+	int rc;
+
+	*last = 0;
+	for (i = 0; i < d->segs.n; i++) {
+		uint32_t seq = d->segs.v[i];
+		char name[32];
+
+		if (seq < start)
+			continue;
+		if (seq != want) {
+			journal_segment_name(want, name, sizeof(name));
+			return psm_err_set(err, PSM_EUNAVAIL, "%s: missing (segments follow it)",
+					   name);
+		}
+		rc = jr_replay_segment(l, seq, i + 1 == d->segs.n, err);
+		if (rc != PSM_OK)
+			return rc;
+		*last = seq;
+		want = seq + 1;
+	}
+	return PSM_OK;
+}
+
+static int jr_load(struct jr_load *l, struct psm_err *err)
+{
+	struct jr_dir d;
+	uint32_t snap, last;
+	int rc = jr_scan(l->j->dirfd, &d, err);
+
+	if (rc == PSM_OK)
+		rc = jr_load_snapshot(l, &d, &snap, err);
+	if (rc == PSM_OK && snap == 0 && d.segs.n > 0 && d.segs.v[0] != 1)
+		rc = psm_err_set(err, PSM_EUNAVAIL,
+				 "journal.000001: missing and no intact snapshot covers it");
+	if (rc == PSM_OK)
+		rc = jr_replay_from(l, &d, snap == 0 ? 1 : snap, &last, err);
+	if (rc == PSM_OK) {
+		l->rep->dropped += state_expire(l->st, l->now);
+		l->j->snap_last = snap;
+		rc = last != 0 ? jr_segment_reopen(l->j, last, err)
+			       : jr_segment_create(l->j, snap == 0 ? 1 : snap, err);
+	}
+	jr_dir_free(&d);
+	return rc;
+}
+
+/* ---- open and close ------------------------------------------------------------------- */
+
+static int jr_open_dir(struct journal *j, const char *dir, struct psm_err *err)
+{
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return psm_err_set(err, PSM_ESYS, "%s: mkdir: %s", dir, strerror(errno));
+	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (j->dirfd < 0)
+		return psm_err_set(err, PSM_ESYS, "%s: open: %s", dir, strerror(errno));
+	j->lockfd = openat(j->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (j->lockfd < 0)
+		return psm_err_set(err, PSM_ESYS, "%s/lock: %s", dir, strerror(errno));
+	if (flock(j->lockfd, LOCK_EX | LOCK_NB) != 0)
+		return psm_err_set(err, errno == EWOULDBLOCK ? PSM_EEXIST : PSM_ESYS,
+				   "%s: in use by another psmd (lock: %s)", dir, strerror(errno));
+	unlinkat(j->dirfd, "snapshot.new", 0); /* an unfinished snapshot */
+	return PSM_OK;
+}
+
+int journal_open(struct journal **out, const char *state_dir, int64_t now, struct state **st,
+		 struct journal_report *rep, struct psm_err *err)
+{
+	struct journal *j = calloc(1, sizeof(*j));
+	struct jr_load l = {.j = j, .now = now, .rep = rep};
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (j == NULL)
+		return psm_err_set(err, PSM_ENOMEM, "journal: out of memory");
+	j->dirfd = j->lockfd = j->fd = -1;
+	rc = jr_open_dir(j, state_dir, err);
+	if (rc == PSM_OK)
+		rc = jr_load(&l, err);
+	if (rc != PSM_OK) {
+		state_free(l.st);
+		journal_close(j);
+		return rc;
+	}
+	*st = l.st;
+	*out = j;
+	return PSM_OK;
+}
+
+void journal_close(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->lockfd >= 0)
+		close(j->lockfd); /* releases the flock */
+	if (j->dirfd >= 0)
+		close(j->dirfd);
+	journal_buf_free(&j->q);
+	free(j);
+}
+
+/* ---- append and commit ----------------------------------------------------------------- */
+
+int journal_append_json(struct journal *j, const char *json, size_t len, struct psm_err *err)
+{
+	int rc;
+
+	if (j->broken)
+		return psm_err_set(err, PSM_ESYS, "journal: a write failed before; not accepting");
+	rc = journal_frame_put(&j->q, json, len, err);
+	j->nq += rc == PSM_OK;
+	return rc;
+}
+
+int journal_append(struct journal *j, const struct record *rec, struct psm_err *err)
+{
+	char *json = record_print(rec);
+	int rc;
+
+	if (json == NULL)
+		return psm_err_set(err, PSM_ENOMEM, "journal: out of memory");
+	rc = journal_append_json(j, json, strlen(json), err);
+	free(json);
+	return rc;
+}
+
+size_t journal_pending(const struct journal *j)
+{
+	return j->nq;
+}
+
+static uint64_t jr_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A failed commit: cut back what may have reached the file, drop the queue. */
+static int jr_fail(struct journal *j, int rc)
+{
+	if (ftruncate(j->fd, (off_t)j->size) != 0)
+		(void)0; /* the reload repairs a torn tail anyway */
+	j->q.len = 0;
+	j->nq = 0;
+	j->broken = true;
+	return rc;
+}
+
+int journal_commit(struct journal *j, uint64_t *fsync_ns, struct psm_err *err)
+{
+	char name[32];
+	uint64_t t0;
+	int rc;
+
+	if (fsync_ns != NULL)
+		*fsync_ns = 0;
+	if (j->broken)
+		return psm_err_set(err, PSM_ESYS, "journal: a write failed before; not accepting");
+	if (j->nq == 0)
+		return PSM_OK;
+	journal_segment_name(j->seq, name, sizeof(name));
+	rc = snapshot_write_all(j->fd, j->q.p, j->q.len, name, err);
+	if (rc != PSM_OK)
+		return jr_fail(j, rc);
+	t0 = jr_mono_ns();
+	if (fdatasync(j->fd) != 0)
+		return jr_fail(
+		    j, psm_err_set(err, PSM_ESYS, "%s: fdatasync: %s", name, strerror(errno)));
+	if (fsync_ns != NULL)
+		*fsync_ns = jr_mono_ns() - t0;
+	j->size += j->q.len;
+	j->records += j->nq;
+	j->since_snapshot += j->nq;
+	j->commits++;
+	j->q.len = 0;
+	j->nq = 0;
+	return PSM_OK;
+}
+
+/* ---- snapshots ------------------------------------------------------------------------- */
+
+/* Removes snapshots and segments older than snapshot keep (which stays). */
+static void jr_prune(struct journal *j, uint32_t keep)
+{
+	struct jr_dir d;
+	char name[32];
+	size_t i;
+
+	if (keep == 0 || jr_scan(j->dirfd, &d, NULL) != PSM_OK)
+		return;
+	for (i = 0; i < d.snaps.n && d.snaps.v[i] < keep; i++) {
+		snapshot_name(d.snaps.v[i], name, sizeof(name));
+		unlinkat(j->dirfd, name, 0);
+	}
+	for (i = 0; i < d.segs.n && d.segs.v[i] < keep; i++) {
+		journal_segment_name(d.segs.v[i], name, sizeof(name));
+		unlinkat(j->dirfd, name, 0);
+	}
+	jr_dir_free(&d);
+}
+
+int journal_snapshot(struct journal *j, const struct state *st, struct psm_err *err)
+{
+	uint32_t seq = j->seq + 1;
+	int rc = journal_commit(j, NULL, err);
+
+	if (rc == PSM_OK)
+		rc = jr_segment_create(j, seq, err);
+	if (rc == PSM_OK)
+		rc = snapshot_write(j->dirfd, seq, st, err);
+	if (rc != PSM_OK)
+		return rc;
+	jr_prune(j, j->snap_last); /* keep the previous snapshot and what follows it */
+	j->snap_last = seq;
+	j->since_snapshot = 0;
+	return PSM_OK;
+}
+
+void journal_info(const struct journal *j, struct journal_info *info)
+{
+	info->segment = j->seq;
+	info->segment_bytes = j->size;
+	info->records_since_snapshot = j->since_snapshot;
+	info->commits = j->commits;
+	info->records = j->records;
+	info->broken = j->broken;
+}
+
+void journal_report_format(const struct journal_report *r, char *buf, size_t n)
+{
+	int w = snprintf(buf, n,
+			 "loaded %s (%" PRIu64 " records) + %" PRIu32 " journal segments (%" PRIu64
+			 " records); %" PRIu64 " superseded, %" PRIu64 " expired dropped",
+			 r->snapshot[0] != '\0' ? r->snapshot : "no snapshot", r->snapshot_records,
+			 r->segments, r->journal_records, r->ignored, r->dropped);
+	size_t o = w < 0 ? 0 : (size_t)w;
+
+	if (r->fallback[0] != '\0' && o < n)
+		o +=
+		    (size_t)snprintf(buf + o, n - o, "; newest snapshot unusable: %s", r->fallback);
+	if (r->torn[0] != '\0' && o < n)
+		snprintf(buf + o, n - o, "; %s", r->torn);
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/* journal.h - durable state in state_dir: an append-only journal with group commit, and snapshots.
+ */
+#ifndef PSMD_JOURNAL_H
+#define PSMD_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "psm_err.h"
+#include "record.h"
+#include "state.h"
+
+/*
+ * Files in state_dir (directory 0700, every file 0600, all opened O_CLOEXEC):
+ *   journal.NNNNNN   a segment: header "PSMJRNL1" + u32 format version (1) +
+ *                    u32 segment number, then records
+ *   snapshot.NNNNNN  the whole state as it was when segment NNNNNN began:
+ *                    header "PSMSNAP1" + u32 version (1) + u32 number + u64
+ *                    record count, then exactly that many records
+ *   snapshot.new     a snapshot being written (renamed when complete)
+ *   lock             flock()ed while a journal is open: one psmd per directory
+ * A record is framed as u32 length + u32 CRC32C + length bytes of record JSON
+ * (record.h); the CRC (shm_crc32c) covers the 4 length bytes and then the
+ * JSON bytes.  Integers are little-endian.
+ *
+ * Load: the newest valid snapshot, then every segment from its number on, in
+ * order.  A corrupt newest snapshot is renamed *.corrupt and the previous one
+ * is used with every segment since (both are kept for that).  A torn or
+ * corrupt tail in the LAST segment keeps the valid prefix, truncates the file
+ * there and is reported; any other damage is an error.  Expired entries are
+ * dropped on load.
+ */
+
+#define JOURNAL_MAGIC "PSMJRNL1"
+#define SNAPSHOT_MAGIC "PSMSNAP1"
+#define JOURNAL_FORMAT 1
+#define JOURNAL_HDR_SIZE 16
+#define SNAPSHOT_HDR_SIZE 24
+#define JOURNAL_FRAME_HDR 8
+#define JOURNAL_REC_MAX (1u << 20) /* longer is corruption */
+
+struct journal;
+
+struct journal_report {
+	char snapshot[32]; /* snapshot loaded ("snapshot.000004"), "" if none */
+	uint64_t snapshot_records;
+	uint32_t segments; /* segments replayed */
+	uint64_t journal_records;
+	uint64_t ignored;	    /* superseded or repeated records (normal) */
+	uint64_t dropped;	    /* expired, dropped on load */
+	uint64_t torn_bytes;	    /* bytes cut from the last segment */
+	char torn[PSM_ERR_MSG_MAX]; /* "journal.000003: torn tail at byte 4096, 37 bytes dropped" */
+	char fallback[PSM_ERR_MSG_MAX]; /* why the newest snapshot was not used, "" if it was */
+};
+
+/* One line for the log: "loaded snapshot.000004 (1200 records) + 2 segments (37 records), ..." */
+void journal_report_format(const struct journal_report *r, char *buf, size_t n);
+
+/*
+ * Opens (creating it 0700 if missing) and locks state_dir, loads it into a new
+ * state (*st; expired entries dropped at now), and opens the last segment for
+ * appending.  PSM_EEXIST: another journal holds the directory; PSM_EUNAVAIL:
+ * damaged beyond what the rules above repair (the message names the file and
+ * byte); PSM_ESYS: a system call failed.
+ */
+int journal_open(struct journal **j, const char *state_dir, int64_t now, struct state **st,
+		 struct journal_report *rep, struct psm_err *err);
+/* Closes; records appended but not committed are dropped. */
+void journal_close(struct journal *j);
+
+/* Queues a record (serialised now).  Nothing is written before journal_commit. */
+int journal_append(struct journal *j, const struct record *rec, struct psm_err *err);
+/* Queues record JSON text as it is (the caller vouches it is a valid record). */
+int journal_append_json(struct journal *j, const char *json, size_t len, struct psm_err *err);
+/* Records queued and not yet committed. */
+size_t journal_pending(const struct journal *j);
+
+/*
+ * Writes everything queued with one write() and one fdatasync() (group
+ * commit: reply to those clients after this returns).  *fsync_ns (may be
+ * NULL) gets the fdatasync latency.  On failure the segment is cut back to
+ * its last committed size, the queue is dropped, and the journal refuses
+ * further work (PSM_ESYS): psmd should stop accepting changes.
+ */
+int journal_commit(struct journal *j, uint64_t *fsync_ns, struct psm_err *err);
+
+/*
+ * Commits what is queued, starts a new segment and writes a snapshot of st
+ * (snapshot.new, fsync, rename, fsync the directory).  Then removes the
+ * snapshots older than the previous one and the segments before that one.
+ */
+int journal_snapshot(struct journal *j, const struct state *st, struct psm_err *err);
+
+struct journal_info {
+	uint32_t segment;	/* the segment being appended */
+	uint64_t segment_bytes; /* its committed size */
+	uint64_t records_since_snapshot;
+	uint64_t commits, records; /* since open */
+	bool broken;		   /* a commit failed */
+};
+void journal_info(const struct journal *j, struct journal_info *info);
+
+/* ---- framing, shared with snapshot.c ------------------------------------------------ */
+
+/* Appends one frame for json[0..len) to *buf (growing it); PSM_ENOMEM/PSM_EINVAL. */
+struct journal_buf {
+	unsigned char *p;
+	size_t len, cap;
+};
+int journal_frame_put(struct journal_buf *b, const char *json, size_t len, struct psm_err *err);
+void journal_buf_free(struct journal_buf *b);
+
+/*
+ * Reads the frame at data[*off..size): 1 = *json and *len set and *off advanced;
+ * 0 = clean end; -1 = torn or corrupt at *off (why says how).
+ */
+int journal_frame_next(const unsigned char *data, size_t size, size_t *off, const char **json,
+		       size_t *len, const char **why);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot.h - writing and loading whole-state snapshots (format: journal.h). */
+#ifndef PSMD_SNAPSHOT_H
+#define PSMD_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "psm_err.h"
+#include "state.h"
+
+/* Name of snapshot or segment number seq in buf: "snapshot.000004", "journal.000004". */
+void snapshot_name(uint32_t seq, char *buf, size_t n);
+void journal_segment_name(uint32_t seq, char *buf, size_t n);
+
+/*
+ * Writes every record of st (grants, sessions, tombstones) to dirfd's
+ * "snapshot.new" (0600), fsyncs it, renames it to snapshot.<seq> and fsyncs
+ * the directory.  On failure snapshot.new is removed.
+ */
+int snapshot_write(int dirfd, uint32_t seq, const struct state *st, struct psm_err *err);
+
+/*
+ * Loads snapshot.<seq> from dirfd into st (which should be empty): header,
+ * every frame and CRC, the record count, every record's validity.  Expired
+ * records are not stored; *records and *dropped count them.  Any damage:
+ * PSM_EUNAVAIL naming the file and byte.
+ */
+int snapshot_load(int dirfd, uint32_t seq, struct state *st, int64_t now, uint64_t *records,
+		  uint64_t *dropped, struct psm_err *err);
+
+/* Reads a whole file of dirfd (at most 4 GiB) into malloc'd *data. */
+int snapshot_read_file(int dirfd, const char *name, unsigned char **data, size_t *size,
+		       struct psm_err *err);
+
+/* Parses record JSON, validates it and applies it to st at now.  A record
+ * that does not parse or validate is PSM_EUNAVAIL (the caller names the place). */
+int snapshot_apply_json(struct state *st, const char *json, size_t len, int64_t now, int *outcome,
+			struct psm_err *err);
+
+/* write() all of p, retrying on EINTR and short writes; PSM_ESYS names what. */
+int snapshot_write_all(int fd, const void *p, size_t n, const char *what, struct psm_err *err);
+
+/* Little-endian helpers for the headers. */
+void snapshot_put_u32(unsigned char *p, uint32_t v);
+void snapshot_put_u64(unsigned char *p, uint64_t v);
+uint32_t snapshot_get_u32(const unsigned char *p);
+uint64_t snapshot_get_u64(const unsigned char *p);
+
+#endif
