@@ -20,7 +20,7 @@ LDFLAGS  += -fsanitize=address,undefined
 else
 CFLAGS   += -D_FORTIFY_SOURCE=2
 endif
-LDFLAGS  += -Wl,-z,relro,-z,now
+LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 LIBS     := -lcjson -lsodium -lhiredis -lpthread
 
 # Debian packages: to build, and to run the tests (real libpam, sudo, sshd, Redis).

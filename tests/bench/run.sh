@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tests/bench/run.sh - `make bench`: the figures of SPEC §12, peers side by side, in one table.
+#
+# Usage: tests/bench/run.sh [BUILD]      (default build; run as root, after `make programs`)
+#   BENCH_REPEATS=N (default 5) repeats of every figure.
+#
+# Method.  Every figure is measured BENCH_REPEATS times in this one run, the
+# peers next to psm (same machine, same minute), and the table shows the
+# min and the median over the repeats; the goal and PASS/MISS use the
+# median, and ratios are taken between the medians (the min column: between
+# the mins).  Timings never decide the exit status: it is 0 unless a step
+# crashed or gave a wrong answer (its log is then named).  Each program's own
+# method is the comment at its top:
+#   row 1, 2, 7  build/bench/bench_table   eval_check() on a shm_view of tables built with
+#                                          the writer API; same key at 10^3 records, random
+#                                          keys at 10^3 and 10^6; shm_info bytes per record
+#   row 3        build/bench/bench_redis   SISMEMBER through hiredis to a redis-server this
+#                                          script starts (loopback TCP on a free port, and a
+#                                          Unix socket), stopped by pid
+#   row 4        build/bench/bench_pam     pam_start_confdir -> pam_acct_mgmt -> pam_end with
+#                                          stacks written to a temp confdir: pam_permit,
+#                                          pam_psm (table from a ~300-binding policy by
+#                                          bench_mktable, psmd's compile path), pam_access
+#                                          with 1000 rules; getpwnam_r + getgrouplist; and
+#                                          dlopen+dlclose of pam_permit.so / pam_psm.so alone
+#   row 5        tests/bench/sudo.sh       real `sudo -n true` with/without pam_psm in a
+#                                          private namespace (tests/lib/ns.sh), in 2 x REPEATS
+#                                          alternating rounds; the ratio is paired per round
+#   row 6        build/bench/bench_exec    psm-query check as a whole process, next to
+#                                          /bin/true (the fork/exec floor)
+# Rows 8-9 (admin socket grants/s, fleet latency) are placeholders for later issues.
+# shellcheck disable=SC2317 # functions are called through step and trap
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "run.sh: no build dir ${1:-build}" >&2; exit 2; }
+REPEATS=${BENCH_REPEATS:-5}
+[ "$(id -u)" = 0 ] || { echo "run.sh: must run as root (sudo row, table ownership)" >&2; exit 2; }
+
+T=$(mktemp -d /tmp/psm-bench.XXXXXX) || exit 2
+chmod 755 "$T"
+SHM=/psm-bench-$$
+SAMPLES=$T/samples
+PAMDIR=/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/security
+PIDS=""
+FAILED=""
+: >"$SAMPLES"
+
+cleanup() {
+	local pid
+	for pid in $PIDS $(cat "$T/redis.pid" 2>/dev/null); do stop_pid "$pid"; done
+	rm -f "/dev/shm$SHM"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL.
+stop_pid() {
+	local i
+	kill -TERM "$1" 2>/dev/null || return 0
+	for i in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	kill -KILL "$1" 2>/dev/null
+}
+
+# step NAME CMD...: runs CMD, appends its S lines to $SAMPLES, keeps its stderr in a log.
+step() {
+	local name=$1 log=$T/step-$1.log
+	shift
+	printf '  %-12s ' "$name" >&2
+	if "$@" 2>"$log" | grep '^S ' >>"$SAMPLES" && [ "${PIPESTATUS[0]}" -eq 0 ]; then
+		echo "done" >&2
+		grep -v '^bench_mktable: [0-9]* bindings' "$log" | head -n 5 | sed 's/^/      note: /' >&2
+	else
+		echo "FAILED" >&2
+		sed 's/^/      /' "$log" | tail -n 20 >&2
+		FAILED="$FAILED $name"
+		cp "$log" "/tmp/psm-bench-$name.log" 2>/dev/null
+	fi
+}
+
+# wait_file_has FILE REGEX SECONDS
+wait_file_has() {
+	local i
+	for i in $(seq $(($3 * 20))); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ---- row 3: Redis --------------------------------------------------------------------------
+
+redis_start() {
+	REDIS_PORT=$(free_port) || return 1
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --unixsocket "$T/redis.sock" \
+		--unixsocketperm 700 --save '' --appendonly no --daemonize yes \
+		--pidfile "$T/redis.pid" --dir "$T" --logfile "$T/redis.log" \
+		>"$T/redis.start.log" 2>&1 || { cat "$T/redis.start.log" >&2; return 1; }
+	wait_file_has "$T/redis.pid" '^[0-9]+' 10 || return 1
+	REDIS_PID=$(cat "$T/redis.pid")
+	PIDS="$PIDS $REDIS_PID"
+	local i
+	for i in $(seq 200); do [ -S "$T/redis.sock" ] && return 0; sleep 0.05; done
+	return 1
+}
+
+bench_redis() {
+	redis_start || { cat "$T/redis.log" >&2; return 1; }
+	"$BUILD/bench/bench_redis" -p "$REDIS_PORT" -k redis.tcp -r "$REPEATS" -n 10000 &&
+		"$BUILD/bench/bench_redis" -s "$T/redis.sock" -k redis.unix -r "$REPEATS" -n 10000
+	local rc=$?
+	stop_pid "$REDIS_PID"
+	return "$rc"
+}
+
+# ---- rows 4 and 6: the policy, the table, the PAM stacks ---------------------------------------
+
+# A policy of ~300 bindings: the bench user "daemon" and psm-alice (sudo.sh) may sudo:run;
+# group bindings on sudo:cmd:* make pam_psm resolve groups (the NSS pair is in the goal).
+write_policy() {
+	local i
+	{
+		echo '// bench policy: ~300 bindings, a few deny rules, written by tests/bench/run.sh'
+		echo '{ "roles": { "ops": ["sudo:run", "login:*"], "dev": ["login:ssh", "pam:sshd"],'
+		echo '    "cmds": ["sudo:cmd:/usr/bin/systemctl", "sudo:cmd:/usr/bin/journalctl"] },'
+		echo '  "bindings": ['
+		echo '    { "user": "daemon", "roles": ["ops"] },'
+		echo '    { "user": "psm-alice", "roles": ["ops"] },'
+		echo '    { "group": "daemon", "roles": ["cmds"] },'
+		echo '    { "group": "psm-ops", "roles": ["cmds"] },'
+		for i in $(seq -w 1 296); do
+			case $((10#$i % 3)) in
+			0) echo "    { \"user\": \"bench-u$i\", \"roles\": [\"ops\"], \"from\": [\"10.0.0.0/8\", \"LOCAL\"] }," ;;
+			1) echo "    { \"user\": \"bench-u$i\", \"roles\": [\"dev\"] }," ;;
+			2) echo "    { \"user\": \"bench-u$i\", \"perms\": [\"sudo:cmd:/usr/bin/apt\"], \"reason\": \"INC-$i\" }," ;;
+			esac
+		done
+		echo '    { "user": "bench-u999", "roles": ["dev"] } ],'
+		echo '  "deny": [ { "user": "bench-u001", "perms": ["sudo:*"] },'
+		echo '            { "group": "nogroup", "perms": ["sudo:*"] } ],'
+		echo '  "services": { "bench-psm": "sudo:run", "sudo": "sudo:run" },'
+		echo '  "break_glass": { "users": ["root"] } }'
+	} >"$T/policy.json"
+}
+
+# 1000 pam_access rules; the bench user matches only the last one, so all are read.
+write_access_conf() {
+	local i
+	{
+		echo '# pam_access bench: 999 rules for other users and groups, then ours'
+		for i in $(seq -w 1 999); do
+			case $((10#$i % 3)) in
+			0) echo "+ : bench-u$i : 10.$((10#$i % 250)).0.0/16 LOCAL" ;;
+			1) echo "- : bench-u$i : ALL" ;;
+			2) echo "+ : (bench-g$i) : .corp.example" ;;
+			esac
+		done
+		echo '+ : daemon : ALL'
+	} >"$T/access.conf"
+}
+
+write_confdir() {
+	mkdir -p "$T/pam"
+	echo 'account required pam_deny.so' >"$T/pam/other"
+	echo 'account required pam_permit.so' >"$T/pam/bench-permit"
+	echo "account required $BUILD/pam_psm.so shm=$SHM" >"$T/pam/bench-psm"
+	echo "account required pam_access.so accessfile=$T/access.conf" >"$T/pam/bench-access"
+}
+
+table_start() {
+	"$BUILD/bench/bench_mktable" -H "$SHM" "$T/policy.json" >"$T/mktable.out" 2>"$T/mktable.err" &
+	MKTABLE_PID=$!
+	PIDS="$PIDS $MKTABLE_PID"
+	wait_file_has "$T/mktable.out" '^ready' 10 || { cat "$T/mktable.err" >&2; return 1; }
+}
+
+bench_pam() {
+	"$BUILD/bench/bench_pam" -d "$T/pam" -u daemon -r "$REPEATS" -n 2000 -t 1 \
+		nss bench-permit bench-psm "dlopen:$PAMDIR/pam_permit.so" "dlopen:$BUILD/pam_psm.so" &&
+		"$BUILD/bench/bench_pam" -d "$T/pam" -u daemon -r "$REPEATS" -n 5 -t 1 bench-access
+}
+
+bench_query() {
+	local _
+	for _ in $(seq "$REPEATS"); do
+		"$BUILD/bench/bench_exec" -k exec.true -r 1 -n 200 -- /bin/true || return 1
+		"$BUILD/bench/bench_exec" -k query -r 1 -n 200 -- \
+			"$BUILD/psm-query" --shm "$SHM" check daemon sudo:run || return 1
+	done
+	"$BUILD/bench/bench_exec" -k query.denied -e 1 -r 1 -n 1 -- \
+		"$BUILD/psm-query" --shm "$SHM" check bench-u001 sudo:run >/dev/null
+}
+
+bench_sudo() {
+	BUILD="$BUILD" BENCH_POLICY="$T/policy.json" BENCH_REPEATS="$REPEATS" BENCH_SUDO_RUNS=20 \
+		NS_SHM_PREFIX=/psm-bench-sudo bash tests/bench/sudo.sh
+}
+
+# ---- the table ----------------------------------------------------------------------------------
+
+# stats: "key min median" for every key of $SAMPLES.
+stats() {
+	sort -k2,2 -k3,3g "$SAMPLES" | awk '
+		function flush() { if (n) print k, v[1], (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) }
+		$2 != k { flush(); k = $2; n = 0 }
+		{ v[++n] = $3 }
+		END { flush() }'
+}
+
+# render: reads "key min median" lines, then the row specs below, prints the table.
+render() {
+	awk -v repeats="$REPEATS" -v failed="$FAILED" '
+	function fmt(v, u) {
+		if (v == "") return "n/a"
+		if (u == "ns") {
+			if (v < 10000) return sprintf("%.0f ns", v)
+			if (v < 1e6) return sprintf("%.1f us", v / 1e3)
+			if (v < 1e9) return sprintf("%.2f ms", v / 1e6)
+			return sprintf("%.2f s", v / 1e9)
+		}
+		if (u == "x") return v < 10 ? sprintf("%.3fx", v) : sprintf("%.0fx", v)
+		if (u == "B") return sprintf("%.0f B", v)
+		return sprintf("%.0f", v)
+	}
+	function val(expr, col,    a, n, i, x, y) {
+		# expr: KEY | KEY/KEY | KEY-KEY-KEY (ns)
+		if (index(expr, "/")) {
+			split(expr, a, "/"); x = val(a[1], col); y = val(a[2], col)
+			return (x == "" || y == "" || y == 0) ? "" : x / y
+		}
+		if (index(expr, "~")) {
+			n = split(expr, a, "~"); x = val(a[1], col)
+			for (i = 2; i <= n; i++) { y = val(a[i], col); if (x == "" || y == "") return ""; x -= y }
+			return x
+		}
+		return (expr in stat) ? stat[expr, col] : ""
+	}
+	FILENAME == ARGV[1] { stat[$1]; stat[$1, 1] = $2; stat[$1, 2] = $3; next }
+	/^#/ || NF == 0 { next }
+	{
+		split($0, f, "|")
+		row = f[1]; label = f[2]; expr = f[3]; u = f[4]; op = f[5]; goal = f[6]
+		if (expr == "-") {
+			printf " %-2s %-58s %11s %11s  %-12s %s\n", row, label, "-", "-", "-", "later issue"; next
+		}
+		mn = val(expr, 1); md = val(expr, 2)
+		verdict = "peer"
+		if (op != "") verdict = (md == "") ? "n/a" : ((op == "<=" ? md <= goal : md >= goal) ? "PASS" : "MISS")
+		g = (op == "") ? "-" : op " " fmt(goal, u)
+		printf " %-2s %-58s %11s %11s  %-12s %s\n", row, label, fmt(mn, u), fmt(md, u), g, verdict
+	}' <(stats) - <<'EOF'
+# row|label|expression|unit|goal op|goal
+1|table check, same key, warm: p50 (batches of 64)|table.same.p50|ns|<=|150
+1|table check, same key, warm: p99 (per check, incl. timer)|table.same.p99|ns|<=|1000
+1|  (one CLOCK_MONOTONIC read, included in each per-check p99)|timer.p50|ns||
+2|random keys, 10^3 records: p50 (batches of 64)|table.rand3.p50|ns||
+2|random keys, 10^3 records: p99 (per check, incl. timer)|table.rand3.p99|ns||
+2|random keys, 10^6 records: p50 (batches of 64)|table.rand6.p50|ns|<=|1000
+2|random keys, 10^6 records: p99 (per check, incl. timer)|table.rand6.p99|ns||
+3|Redis SISMEMBER via hiredis, loopback TCP: p50|redis.tcp.p50|ns||
+3|Redis SISMEMBER via hiredis, loopback TCP: p99|redis.tcp.p99|ns||
+3|Redis SISMEMBER via hiredis, Unix socket: p50|redis.unix.p50|ns||
+3|ratio Redis TCP p50 / table check same key p50|redis.tcp.p50/table.same.p50|x|>=|300
+3|ratio Redis TCP p50 / random key at 10^6 p50|redis.tcp.p50/table.rand6.p50|x||
+4|PAM decision, stack pam_permit: p50|pam.bench-permit.p50|ns||
+4|getpwnam_r + getgrouplist alone (NSS pair): p50|nss.p50|ns||
+4|PAM decision, stack pam_psm (~300-binding policy): p50|pam.bench-psm.p50|ns||
+4|PAM decision, stack pam_psm: p99|pam.bench-psm.p99|ns||
+4|pam_psm - (pam_permit + NSS pair)|pam.bench-psm.p50~pam.bench-permit.p50~nss.p50|ns|<=|2000
+4|  module load alone: dlopen+dlclose pam_permit.so: p50|dlopen.pam_permit.so.p50|ns||
+4|  module load alone: dlopen+dlclose pam_psm.so: p50|dlopen.pam_psm.so.p50|ns||
+4|PAM decision, stack pam_access, 1000 rules: p50|pam.bench-access.p50|ns||
+4|ratio pam_access / pam_psm|pam.bench-access.p50/pam.bench-psm.p50|x|>=|1000
+5|sudo -n true, stock pam.d/sudo: p50 of 20 runs|sudo.plain.p50|ns||
+5|sudo -n true, + pam_psm account line: p50 of 20 runs|sudo.psm.p50|ns||
+5|ratio sudo with pam_psm / without (paired per round)|sudo.ratio|x|<=|1.02
+6|fork/exec/wait of /bin/true (floor): p50 of 200|exec.true.p50|ns||
+6|psm-query check, whole process: p50 of 200|query.p50|ns|<=|2000000
+6|psm-query check, whole process: p99 of 200|query.p99|ns||
+7|table bytes per record at 10^6 records (total_size/records)|bytes.total_per_record|B|<=|512
+7|  arena bytes per record (arena_used/records)|bytes.arena_per_record|B||
+8|admin socket grants/s, one connection, pipelined, durable|-||||
+9|fleet: grant visible in another host's table, p99|-||||
+EOF
+}
+
+# ---- main ---------------------------------------------------------------------------------------
+
+for p in bench/bench_table bench/bench_redis bench/bench_pam bench/bench_exec bench/bench_mktable \
+	pam_psm.so psm-query; do
+	[ -e "$BUILD/$p" ] || { echo "run.sh: $BUILD/$p is missing: run make programs" >&2; exit 2; }
+done
+echo "psm bench: $REPEATS repeats of every figure (1-2 minutes at 5)" >&2
+write_policy
+write_access_conf
+write_confdir
+step table "$BUILD/bench/bench_table" -r "$REPEATS"
+step redis bench_redis
+if table_start; then
+	step pam bench_pam
+	step psm-query bench_query
+	stop_pid "$MKTABLE_PID"
+else
+	FAILED="$FAILED bench_mktable"
+fi
+step sudo bench_sudo
+
+echo
+echo "psm bench - SPEC §12 figures, peers side by side in one run"
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs"
+echo "min / median over $REPEATS repeats; goal and verdict on the median; timings never fail the run"
+echo
+printf ' %-2s %-58s %11s %11s  %-12s %s\n' '#' figure min median goal verdict
+render
+cat <<'NOTES'
+
+Table checks: p50 = median over batches of 64 checks, divided by 64; p99 = per-check samples,
+each including one CLOCK_MONOTONIC read (shown in row 1).  Ratios use medians (min column:
+mins), sudo's is paired per round.  PAM rows: user "daemon", a temp confdir (other = pam_deny),
+pam_psm's table built by bench_mktable from a ~300-binding policy (capacity 100000), NSS as
+/etc/nsswitch.conf says.  Rows 8-9 come with later issues.
+NOTES
+if [ -n "$FAILED" ]; then
+	echo "FAILED steps:$FAILED (logs: /tmp/psm-bench-<step>.log)"
+	exit 1
+fi
+exit 0
