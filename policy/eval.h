@@ -52,6 +52,8 @@ struct eval_out {
 	struct shm_info info;   /* header at decision time */
 	unsigned ngroups;       /* groups looked up (0 when skipped) */
 	bool groups_resolved;
+	bool need_audit;        /* a session-bound grant failed only for want of req->audit:
+				 * a caller that left audit unknown may look it up and retry */
 };
 
 /*

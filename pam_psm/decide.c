@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/* decide.c - the account decision shared by pam_psm.so and psm-query. */
+#include "decide.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shm.h"
+#include "ttl.h"
+
+#define DECIDE_PWBUF 4096
+#define DECIDE_PWBUF_MAX (1024 * 1024)
+
+bool decide_in_list(const char *list, const char *user)
+{
+	size_t ulen = strlen(user);
+	const char *p = list;
+
+	if (list == NULL || ulen == 0)
+		return false;
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+
+		if (len == ulen && memcmp(p, user, len) == 0)
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/* getpwnam_r with a growing buffer. 1 found, 0 unknown, else a psm code. */
+static int decide_user(const char *user, uid_t *uid, gid_t *gid, struct psm_err *err)
+{
+	char stack[DECIDE_PWBUF];
+	char *buf = stack, *heap = NULL;
+	size_t size = sizeof(stack);
+	struct passwd pw, *res = NULL;
+	int rc;
+
+	if (strlen(user) > 255)
+		return 0;
+	while ((rc = getpwnam_r(user, &pw, buf, size, &res)) == ERANGE &&
+	       size < DECIDE_PWBUF_MAX) {
+		char *p = realloc(heap, size * 4);
+
+		if (p == NULL) {
+			free(heap);
+			return psm_err_set(err, PSM_ENOMEM, "user %s: out of memory", user);
+		}
+		buf = heap = p;
+		size *= 4;
+	}
+	if (rc == 0 && res != NULL) {
+		*uid = pw.pw_uid;
+		*gid = pw.pw_gid;
+	}
+	free(heap);
+	if (rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM)
+		return rc == 0 && res != NULL ? 1 : 0;
+	return psm_err_set(err, PSM_ESYS, "user %s: %s", user, strerror(rc));
+}
+
+static void decide_unavail(const struct decide_req *r, struct decide_out *o, const char *why)
+{
+	o->status = DECIDE_UNAVAIL;
+	snprintf(o->why, sizeof(o->why), "%s", why);
+	if (decide_in_list(r->break_glass, r->user)) {
+		o->status = DECIDE_ALLOW;
+		o->break_glass = true;
+	}
+}
+
+/* The permission: explicit, else the service's; into o->perm. */
+static int decide_perm(const struct shm_view *v, const struct decide_req *r,
+		       struct decide_out *o, struct psm_err *err)
+{
+	if (r->perm != NULL)
+		return PSM_OK; /* copied by decide_init */
+	return eval_service_perm(v, r->service, o->perm, sizeof(o->perm), err);
+}
+
+/* Stale table (max_stale): unavailable, with the policy's break-glass users too. */
+static int decide_stale(const struct shm_view *v, const struct decide_req *r,
+			struct decide_out *o, struct psm_err *err)
+{
+	char age[64], max[64], why[192];
+	bool bg = false;
+	int rc;
+
+	o->stale = true;
+	ttl_format(o->age, age, sizeof(age));
+	ttl_format(r->max_stale, max, sizeof(max));
+	snprintf(why, sizeof(why), "table %s: stale: heartbeat %s ago (max_stale %s)",
+		 o->req.table, age, max);
+	decide_unavail(r, o, why);
+	if (o->break_glass)
+		return PSM_OK;
+	rc = eval_break_glass(v, r->user, &bg, err);
+	if (rc == PSM_OK && bg) {
+		o->status = DECIDE_ALLOW;
+		o->break_glass = true;
+	}
+	return rc == PSM_EUNAVAIL ? PSM_OK : rc;
+}
+
+/* The request's audit id before deciding: the session's, the caller's, or unknown for now. */
+static int decide_audit(const struct shm_view *v, const struct decide_req *r,
+			struct decide_out *o, struct psm_err *err)
+{
+	if (r->session != NULL)
+		return eval_session_audit(v, r->session, &o->req.audit, err);
+	o->req.audit = r->audit_fn != NULL ? SHM_U32_NONE : r->audit;
+	return PSM_OK;
+}
+
+/* eval_check, and once more with the caller's audit id when only that was missing. */
+static int decide_eval(const struct shm_view *v, const struct decide_req *r,
+		       struct decide_out *o, struct psm_err *err)
+{
+	int rc = eval_check(v, &o->req, &o->ev, err);
+
+	if (rc != PSM_OK || !o->ev.need_audit || o->ev.decision == EVAL_ALLOW ||
+	    o->ev.reason == EVAL_R_DENY_RULE || r->session != NULL || r->audit_fn == NULL)
+		return rc;
+	o->req.audit = r->audit_fn();
+	if (o->req.audit == SHM_U32_NONE)
+		return PSM_OK;
+	return eval_check(v, &o->req, &o->ev, err);
+}
+
+/* Everything that needs the open table. */
+static int decide_view(const struct shm_view *v, const struct decide_req *r,
+		       struct decide_out *o, struct psm_err *err)
+{
+	int rc = decide_perm(v, r, o, err);
+
+	if (rc == PSM_OK)
+		rc = decide_audit(v, r, o, err);
+	if (rc == PSM_OK)
+		rc = decide_eval(v, r, o, err);
+	if (rc != PSM_OK)
+		return rc;
+	o->have_eval = true;
+	o->age = o->req.now - o->ev.info.heartbeat;
+	if (r->max_stale > 0 && o->age > r->max_stale)
+		return decide_stale(v, r, o, err);
+	o->status = o->ev.decision == EVAL_ALLOW ? DECIDE_ALLOW : DECIDE_DENY;
+	eval_reason_text(&o->ev, o->why, sizeof(o->why));
+	return PSM_OK;
+}
+
+static void decide_init(const struct decide_req *r, struct decide_out *o)
+{
+	o->status = DECIDE_DENY;
+	o->break_glass = o->stale = o->have_eval = false;
+	o->age = 0;
+	snprintf(o->perm, sizeof(o->perm), "%s", r->perm != NULL ? r->perm : "");
+	o->why[0] = '\0';
+	memset(&o->req, 0, sizeof(o->req));
+	o->req.user = r->user;
+	o->req.perm = o->perm;
+	o->req.rhost = r->rhost;
+	o->req.audit = SHM_U32_NONE;
+	o->req.now = r->now != 0 ? r->now : (int64_t)time(NULL);
+	o->req.table = r->table != NULL ? r->table : DECIDE_TABLE_DEFAULT;
+}
+
+int decide_run(const struct decide_req *r, struct decide_out *o, struct psm_err *err)
+{
+	struct shm_view v;
+	struct psm_err e;
+	int rc;
+
+	decide_init(r, o);
+	if (r->user == NULL || r->user[0] == '\0')
+		return psm_err_set(err, PSM_EINVAL, "no user name");
+	if (r->perm != NULL && (rc = perm_validate(r->perm, strlen(r->perm), err)) != PSM_OK)
+		return rc;
+	rc = decide_user(r->user, &o->req.uid, &o->req.gid, err);
+	if (rc == 0) {
+		o->status = DECIDE_UNKNOWN_USER;
+		snprintf(o->why, sizeof(o->why), "unknown user");
+		return PSM_OK;
+	}
+	if (rc != 1)
+		return rc;
+	rc = shm_view_open(&v, o->req.table, &e);
+	if (rc == PSM_OK) {
+		rc = decide_view(&v, r, o, &e);
+		shm_view_close(&v);
+	}
+	if (rc == PSM_EUNAVAIL) {
+		o->have_eval = false;
+		decide_unavail(r, o, e.msg);
+		return PSM_OK;
+	}
+	if (rc != PSM_OK) {
+		o->status = DECIDE_DENY;
+		if (err != NULL)
+			*err = e;
+	}
+	return rc;
+}

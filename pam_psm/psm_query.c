@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* psm_query.c - psm-query: command line, help and dispatch (SPEC section 6). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "psm_query.h"
+
+#define PSM_QUERY_VERSION "0.1.0"
+
+static const char psm_query_help[] =
+	"Usage: psm-query [--shm NAME] [--json] COMMAND ...\n"
+	"Reads the psm table directly (read-only); works while psmd is down.\n"
+	"\n"
+	"Commands:\n"
+	"  check USER [PERM] [--service S] [--rhost H] [--session ID] [--explain]\n"
+	"        decide as pam_psm would; PERM defaults to the permission of --service S\n"
+	"        exit 0 allow, 1 deny, 2 usage or bad input, 3 table unavailable\n"
+	"  user USER        active grants of USER and of its groups, one a line:\n"
+	"                   principal:pattern:expires:source\n"
+	"  sessions [USER]  sessions in the table, one a line\n"
+	"\n"
+	"Options (also accepted after the arguments):\n"
+	"  --shm NAME   table name (default /psm)\n"
+	"  --json       one JSON object per result\n"
+	"  --help       this text;  --version  the version\n";
+
+int psm_query_fail(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("psm-query: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+/* Options that take a value: where the value goes. */
+static const char **psm_query_slot(struct psm_query_opts *o, const char *name)
+{
+	if (strcmp(name, "--shm") == 0)
+		return &o->shm;
+	if (strcmp(name, "--service") == 0)
+		return &o->service;
+	if (strcmp(name, "--rhost") == 0)
+		return &o->rhost;
+	if (strcmp(name, "--session") == 0)
+		return &o->session;
+	return NULL;
+}
+
+/* "--name VALUE" or "--name=VALUE"; returns the next index or -1. */
+static int psm_query_valopt(struct psm_query_opts *o, int argc, char **argv, int i)
+{
+	char name[32];
+	const char *eq = strchr(argv[i], '=');
+	size_t n = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+	const char **slot;
+
+	if (n >= sizeof(name))
+		return -1;
+	memcpy(name, argv[i], n);
+	name[n] = '\0';
+	slot = psm_query_slot(o, name);
+	if (slot == NULL)
+		return -1;
+	if (eq != NULL) {
+		*slot = eq + 1;
+		return i + 1;
+	}
+	if (i + 1 >= argc) {
+		psm_query_fail(PSM_QUERY_USAGE, "option %s needs a value", name);
+		return -2;
+	}
+	*slot = argv[i + 1];
+	return i + 2;
+}
+
+/* -1: go on; else the exit status. */
+static int psm_query_flag(struct psm_query_opts *o, const char *a)
+{
+	if (strcmp(a, "--json") == 0)
+		o->json = true;
+	else if (strcmp(a, "--explain") == 0)
+		o->explain = true;
+	else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		return fputs(psm_query_help, stdout), PSM_QUERY_OK;
+	else if (strcmp(a, "--version") == 0)
+		return puts("psm-query " PSM_QUERY_VERSION), PSM_QUERY_OK;
+	else
+		return psm_query_fail(PSM_QUERY_USAGE, "unknown option \"%s\" (see --help)", a);
+	return -1;
+}
+
+static int psm_query_args(int argc, char **argv, struct psm_query_opts *o)
+{
+	bool opts_done = false;
+	int i = 1, rc;
+
+	while (i < argc) {
+		const char *a = argv[i];
+
+		if (opts_done || a[0] != '-' || a[1] == '\0') {
+			if (o->npos == PSM_QUERY_MAXPOS)
+				return psm_query_fail(PSM_QUERY_USAGE, "too many arguments");
+			o->pos[o->npos++] = a;
+			i++;
+		} else if (strcmp(a, "--") == 0) {
+			opts_done = true;
+			i++;
+		} else if ((rc = psm_query_valopt(o, argc, argv, i)) >= 0) {
+			i = rc;
+		} else if (rc == -2) {
+			return PSM_QUERY_USAGE;
+		} else if ((rc = psm_query_flag(o, a)) >= 0) {
+			return rc;
+		} else {
+			i++;
+		}
+	}
+	return -1;
+}
+
+struct psm_query_cmd {
+	const char *name;
+	int (*fn)(const struct psm_query_opts *o);
+	int min, max;       /* positional arguments after the command */
+	bool check_opts;    /* accepts --service/--rhost/--session/--explain */
+};
+
+static const struct psm_query_cmd psm_query_cmds[] = {
+	{ "check", psm_query_check, 1, 2, true },
+	{ "user", psm_query_user, 1, 1, false },
+	{ "sessions", psm_query_sessions, 0, 1, false },
+};
+
+static int psm_query_dispatch(const struct psm_query_opts *o)
+{
+	size_t i;
+
+	if (o->npos == 0)
+		return psm_query_fail(PSM_QUERY_USAGE, "no command (see --help)");
+	for (i = 0; i < sizeof(psm_query_cmds) / sizeof(psm_query_cmds[0]); i++) {
+		const struct psm_query_cmd *c = &psm_query_cmds[i];
+		int nargs = o->npos - 1;
+
+		if (strcmp(o->pos[0], c->name) != 0)
+			continue;
+		if (nargs < c->min || nargs > c->max)
+			return psm_query_fail(PSM_QUERY_USAGE, "%s: wrong number of arguments "
+					      "(see --help)", c->name);
+		if (!c->check_opts && (o->service || o->rhost || o->session || o->explain))
+			return psm_query_fail(PSM_QUERY_USAGE, "%s: --service, --rhost, "
+					      "--session and --explain are for check", c->name);
+		return c->fn(o);
+	}
+	return psm_query_fail(PSM_QUERY_USAGE, "unknown command \"%s\" (see --help)", o->pos[0]);
+}
+
+int main(int argc, char **argv)
+{
+	struct psm_query_opts o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.shm = "/psm";
+	rc = psm_query_args(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	rc = psm_query_dispatch(&o);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return psm_query_fail(PSM_QUERY_UNAVAIL, "cannot write the output");
+	return rc;
+}

@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: MIT */
+/* eval.c - the access decision: user and group grants and denies read from the table. */
+#include "eval.h"
+
+#include <grp.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cond.h"
+#include "perm.h"
+#include "ttl.h"
+
+/*
+ * A decision reads the user's key ("alice") and, when the header's group
+ * mask says a group record could match, each of the user's group keys
+ * ("%10").  On each key the deny records come first: a matching deny ends
+ * the decision.  The decision starts as deny; only a grant that passes every
+ * check sets allow.  Everything happens inside a seqlock read transaction
+ * that is redone while the writer was busy; the group list is looked up at
+ * most once per decision.
+ */
+
+/* One attempt at a decision; reset at the start of every read transaction. */
+struct eval_scan {
+	const struct eval_req *req;
+	struct eval_out *out;
+	struct eval_groups *groups; /* n < 0: not looked up yet */
+	struct cond_req cr;
+	size_t permlen;
+	uint64_t segbits;           /* group-mask bits the permission could hit */
+	bool allow;
+	bool deny;
+	int miss;                   /* nearest-miss reason, 0 = none */
+	struct shm_entry e;         /* the record being looked at */
+	struct shm_recbuf buf;
+};
+
+int eval_read(const struct shm_view *v, eval_read_fn fn, void *ctx, struct psm_err *err)
+{
+	unsigned i;
+
+	for (i = 0; i < SHM_READ_TRIES; i++) {
+		uint64_t seq;
+		int rc = shm_read_begin(v, &seq, err);
+
+		if (rc != PSM_OK)
+			return rc;
+		rc = fn(v, ctx, err);
+		if (shm_read_ok(v, seq))
+			return rc;
+	}
+	return psm_err_set(err, PSM_EUNAVAIL, "table %s: no consistent read in %d tries",
+			   v->name, SHM_READ_TRIES);
+}
+
+int eval_groups_get(struct eval_groups *g, const char *user, gid_t gid, struct psm_err *err)
+{
+	int n = EVAL_GROUPS_STACK;
+
+	g->heap = NULL;
+	g->list = g->stack;
+	g->n = 0;
+	if (getgrouplist(user, gid, g->stack, &n) >= 0) {
+		g->n = n;
+		return PSM_OK;
+	}
+	for (;;) {
+		int m;
+		gid_t *p;
+
+		if (n <= EVAL_GROUPS_STACK)
+			n = 2 * EVAL_GROUPS_STACK;
+		if (n > EVAL_GROUPS_MAX)
+			n = EVAL_GROUPS_MAX;
+		p = realloc(g->heap, (size_t)n * sizeof(*p));
+		if (p == NULL) {
+			eval_groups_free(g);
+			return psm_err_set(err, PSM_ENOMEM, "groups of %s: out of memory", user);
+		}
+		g->heap = p;
+		m = n;
+		if (getgrouplist(user, gid, p, &m) >= 0) {
+			g->list = p;
+			g->n = m;
+			return PSM_OK;
+		}
+		if (n >= EVAL_GROUPS_MAX) {
+			eval_groups_free(g);
+			return psm_err_set(err, PSM_ESYS, "groups of %s: more than %d", user,
+					   EVAL_GROUPS_MAX);
+		}
+		n = m > n ? m : 2 * n;
+	}
+}
+
+void eval_groups_free(struct eval_groups *g)
+{
+	free(g->heap);
+	g->heap = NULL;
+	g->list = g->stack;
+	g->n = 0;
+}
+
+/* Field i of e, never NULL (fields are not NUL-terminated). */
+static const char *eval_field(const struct shm_entry *e, int i, int *len)
+{
+	if (e->f[i] == NULL || e->flen[i] == 0) {
+		*len = 0;
+		return "";
+	}
+	*len = e->flen[i];
+	return e->f[i];
+}
+
+/* Copies record e (fields in b) into o->entry/o->buf: only the bytes in use. */
+static void eval_keep(struct eval_out *o, const struct shm_entry *e, const struct shm_recbuf *b)
+{
+	size_t used = 0;
+	int i;
+
+	o->entry = *e;
+	for (i = 0; i < SHM_NFIELDS; i++) {
+		const unsigned char *p = (const unsigned char *)e->f[i];
+		size_t off;
+
+		o->entry.f[i] = NULL;
+		if (p == NULL || e->flen[i] == 0 || p < b->b || p >= b->b + SHM_REC_MAX) {
+			o->entry.flen[i] = 0;
+			continue;
+		}
+		off = (size_t)(p - b->b);
+		if (e->flen[i] > SHM_REC_MAX - off) {
+			o->entry.flen[i] = 0;
+			continue;
+		}
+		o->entry.f[i] = (const char *)o->buf.b + off;
+		if (off + e->flen[i] > used)
+			used = off + e->flen[i];
+	}
+	memcpy(o->buf.b, b->b, used);
+	o->have_entry = true;
+}
+
+static int eval_validity(const struct shm_entry *e, int64_t now)
+{
+	if (now < e->not_before)
+		return EVAL_R_NOT_YET;
+	if (now >= e->not_after)
+		return EVAL_R_EXPIRED;
+	return 0;
+}
+
+static bool eval_from_ok(const struct eval_scan *s, const struct shm_entry *e)
+{
+	int len;
+	const char *f = eval_field(e, SHM_F_FROM, &len);
+
+	return cond_match((const unsigned char *)f, (size_t)len, &s->cr);
+}
+
+/* Why grant e does not allow the request, 0 when it does. */
+static int eval_grant_fails(const struct eval_scan *s, const struct shm_entry *e)
+{
+	const struct eval_req *req = s->req;
+	int r;
+
+	if ((e->flags & SHM_FL_UID_CHECKED) && e->uid != (uint32_t)req->uid)
+		return EVAL_R_UID;
+	r = eval_validity(e, req->now);
+	if (r != 0)
+		return r;
+	if (!eval_from_ok(s, e))
+		return EVAL_R_FROM;
+	if ((e->flags & SHM_FL_SESSION_BOUND) &&
+	    (req->audit == SHM_U32_NONE || req->audit != e->audit))
+		return EVAL_R_SESSION;
+	return 0;
+}
+
+/* How informative a near miss is: higher wins. */
+static int eval_miss_rank(int reason)
+{
+	switch (reason) {
+	case EVAL_R_UID:
+		return 1;
+	case EVAL_R_NOT_YET:
+		return 2;
+	case EVAL_R_EXPIRED:
+		return 3;
+	case EVAL_R_SESSION:
+		return 4;
+	case EVAL_R_FROM:
+		return 5;
+	default:
+		return 0;
+	}
+}
+
+static void eval_on_record(struct eval_scan *s, uint8_t kind)
+{
+	int fails;
+
+	if (kind == SHM_DENY) {
+		if (eval_validity(&s->e, s->req->now) == 0 && eval_from_ok(s, &s->e)) {
+			s->deny = true;
+			eval_keep(s->out, &s->e, &s->buf);
+		}
+		return;
+	}
+	fails = eval_grant_fails(s, &s->e);
+	if (fails == EVAL_R_SESSION && s->req->audit == SHM_U32_NONE)
+		s->out->need_audit = true;
+	if (fails == 0) {
+		s->allow = true;
+		eval_keep(s->out, &s->e, &s->buf);
+	} else if (eval_miss_rank(fails) > eval_miss_rank(s->miss)) {
+		s->miss = fails;
+		eval_keep(s->out, &s->e, &s->buf);
+	}
+}
+
+static int eval_corrupt(const struct shm_view *v, const char *key, struct psm_err *err)
+{
+	return psm_err_set(err, PSM_EUNAVAIL, "table %s: corrupt records under key \"%s\"",
+			   v->name, key);
+}
+
+/* Looks at the records of one (kind, key); stops at a deny, or a grant once allowed. */
+static int eval_scan_kind(const struct shm_view *v, struct eval_scan *s, uint8_t kind,
+			  const char *key, struct psm_err *err)
+{
+	struct shm_iter it;
+	int rc;
+
+	shm_iter_init(v, &it, kind, key, strlen(key));
+	while ((rc = shm_iter_next(v, &it, &s->e, &s->buf)) == 1) {
+		int plen;
+		const char *pat = eval_field(&s->e, SHM_F_PATTERN, &plen);
+
+		if (s->e.kind != kind || plen == 0 ||
+		    !pattern_match(pat, (size_t)plen, s->req->perm, s->permlen))
+			continue;
+		eval_on_record(s, kind);
+		if (s->deny || (kind == SHM_GRANT && s->allow))
+			return PSM_OK;
+	}
+	return rc == 0 ? PSM_OK : eval_corrupt(v, key, err);
+}
+
+static int eval_scan_key(const struct shm_view *v, struct eval_scan *s, const char *key,
+			 struct psm_err *err)
+{
+	int rc = eval_scan_kind(v, s, SHM_DENY, key, err);
+
+	if (rc != PSM_OK || s->deny || s->allow)
+		return rc;
+	return eval_scan_kind(v, s, SHM_GRANT, key, err);
+}
+
+static int eval_scan_groups(const struct shm_view *v, struct eval_scan *s, struct psm_err *err)
+{
+	struct eval_groups *g = s->groups;
+	char key[16];
+	int i, rc;
+
+	if (g->n < 0) {
+		rc = eval_groups_get(g, s->req->user, s->req->gid, err);
+		if (rc != PSM_OK) {
+			g->n = -1;
+			return rc;
+		}
+	}
+	s->out->groups_resolved = true;
+	s->out->ngroups = (unsigned)g->n;
+	for (i = 0; i < g->n; i++) {
+		snprintf(key, sizeof(key), "%%%u", (unsigned)g->list[i]);
+		rc = eval_scan_key(v, s, key, err);
+		if (rc != PSM_OK || s->deny)
+			return rc;
+	}
+	return PSM_OK;
+}
+
+/* One attempt, inside a read transaction (eval_read_fn). */
+static int eval_attempt(const struct shm_view *v, void *ctx, struct psm_err *err)
+{
+	struct eval_scan *s = ctx;
+	struct eval_out *o = s->out;
+	int rc;
+
+	s->allow = s->deny = false;
+	s->miss = 0;
+	o->have_entry = false;
+	o->groups_resolved = false;
+	o->need_audit = false;
+	o->ngroups = 0;
+	rc = shm_info_get(v, &o->info, err);
+	if (rc != PSM_OK)
+		return rc;
+	o->info.host_name[sizeof(o->info.host_name) - 1] = '\0';
+	cond_req_init(&s->cr, s->req->rhost, o->info.host_name);
+	rc = eval_scan_key(v, s, s->req->user, err);
+	if (rc != PSM_OK || s->deny || !(o->info.group_mask & s->segbits))
+		return rc;
+	return eval_scan_groups(v, s, err);
+}
+
+static void eval_finish(const struct eval_scan *s, struct eval_out *o)
+{
+	o->decision = EVAL_DENY;
+	if (s->deny) {
+		o->reason = EVAL_R_DENY_RULE;
+	} else if (s->allow) {
+		o->decision = EVAL_ALLOW;
+		o->reason = EVAL_R_GRANT;
+	} else if (s->miss != 0) {
+		o->reason = s->miss;
+	} else {
+		o->reason = EVAL_R_NO_GRANT;
+		o->have_entry = false;
+	}
+}
+
+int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval_out *out,
+	       struct psm_err *err)
+{
+	struct eval_scan s;
+	struct eval_groups g;
+	int rc;
+
+	out->decision = EVAL_DENY;
+	out->reason = EVAL_R_NO_GRANT;
+	out->have_entry = false;
+	out->ngroups = 0;
+	out->groups_resolved = false;
+	out->need_audit = false;
+	if (req == NULL || req->user == NULL || req->user[0] == '\0' || req->perm == NULL)
+		return psm_err_set(err, PSM_EINVAL, "eval: request without user or permission");
+	s.req = req;
+	s.out = out;
+	s.groups = &g;
+	g.heap = NULL;
+	g.n = -1;
+	s.permlen = strlen(req->perm);
+	s.segbits = shm_seg_bit(req->perm, perm_first_segment(req->perm, s.permlen)) |
+		    SHM_MASK_ANY;
+	rc = eval_read(v, eval_attempt, &s, err);
+	eval_groups_free(&g);
+	if (rc != PSM_OK) {
+		out->decision = EVAL_DENY;
+		return rc;
+	}
+	eval_finish(&s, out);
+	return PSM_OK;
+}
+
+/* ---- service map and break-glass -------------------------------------------- */
+
+struct eval_first {
+	uint8_t kind;
+	const char *key;
+	int found;              /* 1 found, 0 not */
+	struct shm_entry e;
+	struct shm_recbuf buf;
+};
+
+/* The first record of (kind, key) (eval_read_fn). */
+static int eval_first_fn(const struct shm_view *v, void *ctx, struct psm_err *err)
+{
+	struct eval_first *f = ctx;
+	struct shm_iter it;
+	int rc;
+
+	shm_iter_init(v, &it, f->kind, f->key, strlen(f->key));
+	rc = shm_iter_next(v, &it, &f->e, &f->buf);
+	f->found = rc == 1 && f->e.kind == f->kind;
+	return rc < 0 ? eval_corrupt(v, f->key, err) : PSM_OK;
+}
+
+int eval_service_perm(const struct shm_view *v, const char *service, char *buf, size_t n,
+		      struct psm_err *err)
+{
+	struct eval_first f = { .kind = SHM_SERVICE, .key = service };
+	const char *p;
+	int len, rc, w;
+
+	if (service == NULL || service[0] == '\0')
+		return psm_err_set(err, PSM_EINVAL, "no PAM service name");
+	rc = eval_read(v, eval_first_fn, &f, err);
+	if (rc != PSM_OK)
+		return rc;
+	if (f.found) {
+		p = eval_field(&f.e, SHM_F_PATTERN, &len);
+		w = snprintf(buf, n, "%.*s", len, p);
+	} else {
+		w = snprintf(buf, n, "pam:%s", service);
+	}
+	if (w < 0 || (size_t)w >= n)
+		return psm_err_set(err, PSM_EINVAL, "permission of service \"%s\" is too long",
+				   service);
+	return perm_validate(buf, (size_t)w, err);
+}
+
+int eval_break_glass(const struct shm_view *v, const char *user, bool *yes,
+		     struct psm_err *err)
+{
+	struct eval_first f = { .kind = SHM_BREAKGLASS, .key = user };
+	int rc;
+
+	*yes = false;
+	if (user == NULL || user[0] == '\0')
+		return PSM_OK;
+	rc = eval_read(v, eval_first_fn, &f, err);
+	if (rc == PSM_OK)
+		*yes = f.found == 1;
+	return rc;
+}
+
+int eval_session_audit(const struct shm_view *v, const char *id, uint32_t *audit,
+		       struct psm_err *err)
+{
+	struct eval_first f = { .kind = SHM_SESSION, .key = id };
+	int rc;
+
+	*audit = SHM_U32_NONE;
+	if (id == NULL || id[0] == '\0')
+		return PSM_OK;
+	rc = eval_read(v, eval_first_fn, &f, err);
+	if (rc == PSM_OK && f.found == 1)
+		*audit = f.e.audit;
+	return rc;
+}
+
+/* ---- reasons and explanations -------------------------------------------- */
+
+/* Appends to buf (size n, *pos in/out); output is always NUL-terminated. */
+__attribute__((format(printf, 4, 5)))
+static void eval_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (n == 0 || *pos >= n - 1)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *pos, n - *pos, fmt, ap);
+	va_end(ap);
+	if (w < 0)
+		return;
+	*pos = (size_t)w >= n - *pos ? n - 1 : *pos + (size_t)w;
+}
+
+static void eval_source(const struct shm_entry *e, char *buf, size_t n)
+{
+	int slen, plen, alen;
+	const char *src = eval_field(e, SHM_F_SOURCE, &slen);
+	const char *pr = eval_field(e, SHM_F_PRINCIPAL, &plen);
+	const char *pat = eval_field(e, SHM_F_PATTERN, &alen);
+
+	if (slen > 0)
+		snprintf(buf, n, "%.*s", slen, src);
+	else
+		snprintf(buf, n, "%.*s %.*s", plen, pr, alen, pat);
+}
+
+static void eval_miss_text(const struct eval_out *o, char *buf, size_t n)
+{
+	const struct shm_entry *e = &o->entry;
+	char t[64], from[COND_ENC_MAX];
+	int len;
+	const char *f;
+
+	switch (o->reason) {
+	case EVAL_R_EXPIRED:
+		time_format_utc(e->not_after, t, sizeof(t));
+		snprintf(buf, n, "grant expired %s", t);
+		break;
+	case EVAL_R_NOT_YET:
+		time_format_utc(e->not_before, t, sizeof(t));
+		snprintf(buf, n, "grant not valid before %s", t);
+		break;
+	case EVAL_R_FROM:
+		f = eval_field(e, SHM_F_FROM, &len);
+		cond_format((const unsigned char *)f, (size_t)len, from, sizeof(from));
+		snprintf(buf, n, "grant only from %s", from);
+		break;
+	case EVAL_R_UID:
+		snprintf(buf, n, "grant for another uid (%" PRIu32 ")", e->uid);
+		break;
+	default:
+		snprintf(buf, n, "grant bound to another session");
+		break;
+	}
+}
+
+void eval_reason_text(const struct eval_out *o, char *buf, size_t n)
+{
+	char src[SHM_FIELD_MAX + 64];
+
+	if (n == 0)
+		return;
+	if (!o->have_entry) {
+		snprintf(buf, n, "no grant");
+		return;
+	}
+	eval_source(&o->entry, src, sizeof(src));
+	if (o->reason == EVAL_R_GRANT)
+		snprintf(buf, n, "granted by %s", src);
+	else if (o->reason == EVAL_R_DENY_RULE && o->entry.rule != SHM_U32_NONE)
+		snprintf(buf, n, "deny rule %" PRIu32, o->entry.rule);
+	else if (o->reason == EVAL_R_DENY_RULE)
+		snprintf(buf, n, "deny by %s", src);
+	else
+		eval_miss_text(o, buf, n);
+}
+
+/* "permanent", "expires 2026-11-23T20:00:00Z (in 1h59m)", "expired ... (5m ago)". */
+static void eval_validity_text(const struct shm_entry *e, int64_t now, char *buf, size_t n)
+{
+	char t[64], d[64];
+	size_t pos = 0;
+
+	buf[0] = '\0';
+	if (e->not_before != SHM_TIME_NONE_BEFORE && now < e->not_before) {
+		time_format_utc(e->not_before, t, sizeof(t));
+		ttl_format(e->not_before - now, d, sizeof(d));
+		eval_cat(buf, n, &pos, "valid from %s (in %s), ", t, d);
+	}
+	if (e->not_after == SHM_TIME_NONE_AFTER) {
+		eval_cat(buf, n, &pos, "permanent");
+		return;
+	}
+	time_format_utc(e->not_after, t, sizeof(t));
+	if (now < e->not_after) {
+		ttl_format(e->not_after - now, d, sizeof(d));
+		eval_cat(buf, n, &pos, "expires %s (in %s)", t, d);
+	} else {
+		ttl_format(now - e->not_after, d, sizeof(d));
+		eval_cat(buf, n, &pos, "expired %s (%s ago)", t, now == e->not_after ? "0s" : d);
+	}
+}
+
+static void eval_explain_entry(const struct eval_out *o, const struct eval_req *req, char *buf,
+			       size_t n, size_t *pos)
+{
+	const struct shm_entry *e = &o->entry;
+	char from[COND_ENC_MAX], val[160];
+	int plen, alen, flen, ilen, rlen, slen;
+	const char *pr = eval_field(e, SHM_F_PRINCIPAL, &plen);
+	const char *pat = eval_field(e, SHM_F_PATTERN, &alen);
+	const char *f = eval_field(e, SHM_F_FROM, &flen);
+	const char *is = eval_field(e, SHM_F_ISSUER, &ilen);
+	const char *rs = eval_field(e, SHM_F_REASON, &rlen);
+	const char *ss = eval_field(e, SHM_F_SESSION, &slen);
+	static const uint8_t zero[16];
+	int i;
+
+	cond_format((const unsigned char *)f, (size_t)flen, from, sizeof(from));
+	eval_validity_text(e, req->now, val, sizeof(val));
+	eval_cat(buf, n, pos, "rule:     %.*s  %.*s  from %s  %s\n", plen, pr, alen, pat,
+		 from[0] ? from : "anywhere", val);
+	if (ilen > 0)
+		eval_cat(buf, n, pos, "issuer:   %.*s\n", ilen, is);
+	if (rlen > 0)
+		eval_cat(buf, n, pos, "note:     %.*s\n", rlen, rs);
+	if (memcmp(e->id, zero, sizeof(zero)) != 0) {
+		eval_cat(buf, n, pos, "grant_id: ");
+		for (i = 0; i < 16; i++)
+			eval_cat(buf, n, pos, "%02x", e->id[i]);
+		eval_cat(buf, n, pos, "\n");
+	}
+	if (e->flags & SHM_FL_SESSION_BOUND)
+		eval_cat(buf, n, pos, "session:  %.*s\n", slen, ss);
+}
+
+static void eval_explain_table(const struct eval_out *o, const struct eval_req *req, char *buf,
+			       size_t n, size_t *pos)
+{
+	char age[64];
+	int64_t d = req->now - o->info.heartbeat;
+
+	eval_cat(buf, n, pos, "table:    %s generation %" PRIu64 ", ",
+		 req->table ? req->table : "table", o->info.generation);
+	if (d < 0) {
+		eval_cat(buf, n, pos, "heartbeat in the future (clock skew?)");
+	} else {
+		ttl_format(d, age, sizeof(age));
+		eval_cat(buf, n, pos, "heartbeat %s ago", age);
+	}
+	eval_cat(buf, n, pos, " (psmd pid %" PRIu32 ")\n", o->info.writer_pid);
+}
+
+void eval_explain(const struct eval_out *o, const struct eval_req *req, char *buf, size_t n)
+{
+	char reason[SHM_FIELD_MAX + 128], src[SHM_FIELD_MAX + 64];
+	size_t pos = 0;
+
+	if (n == 0)
+		return;
+	buf[0] = '\0';
+	eval_cat(buf, n, &pos, "decision: %s\n", o->decision == EVAL_ALLOW ? "allow" : "deny");
+	eval_reason_text(o, reason, sizeof(reason));
+	if (!o->have_entry) {
+		eval_cat(buf, n, &pos, "reason:   no grant for %s ", req->user);
+		if (o->groups_resolved)
+			eval_cat(buf, n, &pos, "(or their groups: %u checked)", o->ngroups);
+		else
+			eval_cat(buf, n, &pos, "(groups not checked: no group grant could match)");
+		eval_cat(buf, n, &pos, " matches %s\n", req->perm);
+	} else if (o->reason == EVAL_R_GRANT ||
+		   (o->reason == EVAL_R_DENY_RULE && o->entry.rule == SHM_U32_NONE)) {
+		eval_cat(buf, n, &pos, "reason:   %s\n", reason);
+	} else {
+		eval_source(&o->entry, src, sizeof(src));
+		eval_cat(buf, n, &pos, "reason:   %s (%s)\n", reason, src);
+	}
+	if (o->have_entry)
+		eval_explain_entry(o, req, buf, n, &pos);
+	eval_cat(buf, n, &pos, "request:  %s (uid %u) %s from %s\n", req->user,
+		 (unsigned)req->uid, req->perm, req->rhost && req->rhost[0] ? req->rhost : "local");
+	eval_explain_table(o, req, buf, n, &pos);
+}

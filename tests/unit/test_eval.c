@@ -1,0 +1,660 @@
+/* SPDX-License-Identifier: MIT */
+/* test_eval.c - the access decision: grants, denies, groups, validity, from, uid, sessions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "eval_fixture.h"
+#include "perm.h"
+#include "policy.h"
+
+static int64_t now;
+
+/* Decides for user (uid, gid) and perm; asserts PSM_OK. */
+static void ck(struct fx *f, const char *user, uid_t uid, const char *perm, const char *rhost,
+	       uint32_t audit, struct eval_out *out)
+{
+	struct eval_req r = { .user = user, .uid = uid, .gid = uid, .perm = perm,
+			      .rhost = rhost, .audit = audit, .now = now, .table = f->name };
+	struct psm_err e = { 0 };
+
+	assert_int_equal(eval_check(&f->v, &r, out, &e), PSM_OK);
+}
+
+/* One-record table: is perm allowed for alice (uid 1000)? */
+static int one(const struct fx_rec *rec, const char *perm, const char *rhost, int *reason)
+{
+	struct fx f;
+	struct eval_out out;
+
+	fx_begin(&f);
+	fx_add(&f, rec);
+	fx_publish(&f);
+	ck(&f, "alice", 1000, perm, rhost, SHM_U32_NONE, &out);
+	fx_end(&f);
+	if (reason)
+		*reason = out.reason;
+	return out.decision;
+}
+
+#define GRANT(pat) { .kind = SHM_GRANT, .key = "alice", .pattern = (pat) }
+
+static void test_user_grant_allows(void **state)
+{
+	struct fx_rec r = GRANT("sudo:run");
+	int reason;
+
+	(void)state;
+	assert_int_equal(one(&r, "sudo:run", NULL, &reason), EVAL_ALLOW);
+	assert_int_equal(reason, EVAL_R_GRANT);
+}
+
+static void test_empty_table_denies(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_publish(&f);
+	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_DENY);
+	assert_int_equal(out.reason, EVAL_R_NO_GRANT);
+	assert_false(out.have_entry);
+	fx_end(&f);
+}
+
+static void test_other_user_grant_denies(void **state)
+{
+	struct fx_rec r = { .kind = SHM_GRANT, .key = "bob", .pattern = "*" };
+
+	(void)state;
+	assert_int_equal(one(&r, "sudo:run", NULL, NULL), EVAL_DENY);
+}
+
+static void test_pattern_star_last_matches_rest(void **state)
+{
+	struct fx_rec r = GRANT("sudo:*");
+
+	(void)state;
+	assert_int_equal(one(&r, "sudo:cmd:/usr/bin/systemctl", NULL, NULL), EVAL_ALLOW);
+	assert_int_equal(one(&r, "sudo:run", NULL, NULL), EVAL_ALLOW);
+	assert_int_equal(one(&r, "sudo", NULL, NULL), EVAL_DENY);
+	assert_int_equal(one(&r, "login:ssh", NULL, NULL), EVAL_DENY);
+}
+
+static void test_pattern_star_middle_one_segment(void **state)
+{
+	struct fx_rec r = GRANT("a:*:c");
+
+	(void)state;
+	assert_int_equal(one(&r, "a:b:c", NULL, NULL), EVAL_ALLOW);
+	assert_int_equal(one(&r, "a:b:x:c", NULL, NULL), EVAL_DENY);
+	assert_int_equal(one(&r, "a:c", NULL, NULL), EVAL_DENY);
+}
+
+static void test_pattern_star_alone_matches_all(void **state)
+{
+	struct fx_rec r = GRANT("*");
+
+	(void)state;
+	assert_int_equal(one(&r, "login:ssh", NULL, NULL), EVAL_ALLOW);
+	assert_int_equal(one(&r, "x", NULL, NULL), EVAL_ALLOW);
+}
+
+static void test_pattern_exact_no_prefix(void **state)
+{
+	struct fx_rec r = GRANT("sudo:run");
+
+	(void)state;
+	assert_int_equal(one(&r, "sudo:runx", NULL, NULL), EVAL_DENY);
+	assert_int_equal(one(&r, "sudo:run:x", NULL, NULL), EVAL_DENY);
+}
+
+static void test_group_grant_allows(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0",
+				    .principal = "%root", .pattern = "sudo:*" });
+	fx_publish(&f);
+	ck(&f, "root", 0, "sudo:run", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	assert_true(out.groups_resolved);
+	assert_true(out.ngroups >= 1);
+	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_DENY);
+	fx_end(&f);
+}
+
+static void test_deny_beats_grant(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec)GRANT("*"));
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .key = "alice", .pattern = "sudo:*",
+				    .rule = 1, .source = "policy.json deny 1" });
+	fx_publish(&f);
+	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_DENY);
+	assert_int_equal(out.reason, EVAL_R_DENY_RULE);
+	assert_true(out.have_entry);
+	assert_int_equal(out.entry.kind, SHM_DENY);
+	assert_int_equal(out.entry.rule, 1);
+	ck(&f, "alice", 1000, "login:ssh", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	fx_end(&f);
+}
+
+static void test_group_deny_beats_user_grant(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "root", .pattern = "sudo:run" });
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0",
+				    .principal = "%root", .pattern = "sudo:*", .rule = 2 });
+	fx_publish(&f);
+	ck(&f, "root", 0, "sudo:run", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_DENY);
+	assert_int_equal(out.reason, EVAL_R_DENY_RULE);
+	assert_int_equal(out.entry.rule, 2);
+	fx_end(&f);
+}
+
+static void test_expired_deny_ignored(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec)GRANT("sudo:run"));
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .key = "alice", .pattern = "*",
+				    .na = now - 10, .rule = 1 });
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .key = "alice", .pattern = "*",
+				    .from = "192.0.2.0/24", .rule = 2 });
+	fx_publish(&f);
+	ck(&f, "alice", 1000, "sudo:run", "10.0.0.1", SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	ck(&f, "alice", 1000, "sudo:run", "192.0.2.9", SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_DENY);
+	assert_int_equal(out.entry.rule, 2);
+	fx_end(&f);
+}
+
+static void test_not_after_exactly_now_denies(void **state)
+{
+	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .na = now };
+	int reason;
+
+	(void)state;
+	assert_int_equal(one(&r, "sudo:run", NULL, &reason), EVAL_DENY);
+	assert_int_equal(reason, EVAL_R_EXPIRED);
+	r.na = now + 1;
+	assert_int_equal(one(&r, "sudo:run", NULL, NULL), EVAL_ALLOW);
+}
+
+static void test_not_before(void **state)
+{
+	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .nb = now + 1 };
+	int reason;
+
+	(void)state;
+	assert_int_equal(one(&r, "sudo:run", NULL, &reason), EVAL_DENY);
+	assert_int_equal(reason, EVAL_R_NOT_YET);
+	r.nb = now;
+	assert_int_equal(one(&r, "sudo:run", NULL, NULL), EVAL_ALLOW);
+	r.nb = now - 1;
+	assert_int_equal(one(&r, "sudo:run", NULL, NULL), EVAL_ALLOW);
+}
+
+static void test_from_cidr(void **state)
+{
+	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*",
+			    .from = "10.0.0.0/8,2001:db8::/32" };
+	int reason;
+
+	(void)state;
+	assert_int_equal(one(&r, "login:ssh", "10.1.2.3", NULL), EVAL_ALLOW);
+	assert_int_equal(one(&r, "login:ssh", "2001:db8::5", NULL), EVAL_ALLOW);
+	assert_int_equal(one(&r, "login:ssh", "11.0.0.1", &reason), EVAL_DENY);
+	assert_int_equal(reason, EVAL_R_FROM);
+	assert_int_equal(one(&r, "login:ssh", NULL, &reason), EVAL_DENY);
+}
+
+static void test_from_local(void **state)
+{
+	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .from = "LOCAL" };
+	int reason;
+
+	(void)state;
+	assert_int_equal(one(&r, "login:ssh", NULL, NULL), EVAL_ALLOW);
+	assert_int_equal(one(&r, "login:ssh", "", NULL), EVAL_ALLOW);
+	assert_int_equal(one(&r, "login:ssh", "127.0.0.1", NULL), EVAL_ALLOW);
+	assert_int_equal(one(&r, "login:ssh", "testhost", NULL), EVAL_ALLOW);
+	assert_int_equal(one(&r, "login:ssh", "192.0.2.1", &reason), EVAL_DENY);
+	assert_int_equal(reason, EVAL_R_FROM);
+}
+
+static void test_from_suffix(void **state)
+{
+	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*",
+			    .from = ".corp.example" };
+
+	(void)state;
+	assert_int_equal(one(&r, "login:ssh", "ws1.corp.example", NULL), EVAL_ALLOW);
+	assert_int_equal(one(&r, "login:ssh", "corp.example", NULL), EVAL_DENY);
+	assert_int_equal(one(&r, "login:ssh", "xcorp.example", NULL), EVAL_DENY);
+	assert_int_equal(one(&r, "login:ssh", "10.0.0.1", NULL), EVAL_DENY);
+}
+
+static void test_uid_mismatch(void **state)
+{
+	struct fx_rec r = { .kind = SHM_GRANT, .flags = SHM_FL_UID_CHECKED, .key = "alice",
+			    .pattern = "*", .uid = 1234 };
+	int reason;
+
+	(void)state;
+	assert_int_equal(one(&r, "login:ssh", NULL, &reason), EVAL_DENY);
+	assert_int_equal(reason, EVAL_R_UID);
+	r.uid = 1000;
+	assert_int_equal(one(&r, "login:ssh", NULL, NULL), EVAL_ALLOW);
+	r.flags = 0;
+	r.uid = 1234;
+	assert_int_equal(one(&r, "login:ssh", NULL, NULL), EVAL_ALLOW);
+}
+
+static void test_session_bound(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_SESSION_BOUND,
+				    .key = "alice", .pattern = "sudo:*", .audit = 42,
+				    .session = "ABCDEFGHIJKLMNOPQRSTUVWXYZ" });
+	fx_publish(&f);
+	ck(&f, "alice", 1000, "sudo:run", NULL, 42, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	assert_false(out.need_audit);
+	ck(&f, "alice", 1000, "sudo:run", NULL, 43, &out);
+	assert_int_equal(out.decision, EVAL_DENY);
+	assert_int_equal(out.reason, EVAL_R_SESSION);
+	assert_false(out.need_audit);
+	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_DENY);
+	assert_int_equal(out.reason, EVAL_R_SESSION);
+	assert_true(out.need_audit);
+	ck(&f, "alice", 1000, "login:ssh", NULL, SHM_U32_NONE, &out);
+	assert_false(out.need_audit);
+	fx_end(&f);
+}
+
+static void test_group_mask_skips_lookup(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0",
+				    .pattern = "login:*" });
+	fx_publish(&f);
+	ck(&f, "root", 0, "sudo:run", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_DENY);
+	assert_false(out.groups_resolved);
+	assert_int_equal(out.ngroups, 0);
+	ck(&f, "root", 0, "login:ssh", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	assert_true(out.groups_resolved);
+	fx_end(&f);
+}
+
+static void test_group_mask_no_groups_at_all(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec)GRANT("login:*"));
+	fx_publish(&f);
+	ck(&f, "alice", 1000, "login:ssh", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	assert_false(out.groups_resolved);
+	assert_int_equal(out.ngroups, 0);
+	fx_end(&f);
+}
+
+static void test_group_mask_any(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0",
+				    .pattern = "*" });
+	fx_publish(&f);
+	ck(&f, "root", 0, "anything:at:all", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	assert_true(out.groups_resolved);
+	fx_end(&f);
+}
+
+static void test_near_miss_most_informative(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "*",
+				    .na = now - 5 });
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "*",
+				    .from = "10.0.0.0/8" });
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "x:y" });
+	fx_publish(&f);
+	ck(&f, "alice", 1000, "sudo:run", "192.0.2.1", SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_DENY);
+	assert_int_equal(out.reason, EVAL_R_FROM);
+	assert_true(out.have_entry);
+	fx_end(&f);
+}
+
+static void test_valid_grant_beats_near_miss(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "*",
+				    .na = now - 5 });
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "sudo:run",
+				    .source = "good" });
+	fx_publish(&f);
+	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	assert_int_equal(out.entry.flen[SHM_F_SOURCE], 4);
+	assert_memory_equal(out.entry.f[SHM_F_SOURCE], "good", 4);
+	fx_end(&f);
+}
+
+static void test_services_map(void **state)
+{
+	struct fx f;
+	char buf[PERM_MAX + 1];
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_SERVICE, .key = "sshd", .pattern = "login:ssh" });
+	fx_publish(&f);
+	assert_int_equal(eval_service_perm(&f.v, "sshd", buf, sizeof(buf), NULL), PSM_OK);
+	assert_string_equal(buf, "login:ssh");
+	assert_int_equal(eval_service_perm(&f.v, "cron", buf, sizeof(buf), NULL), PSM_OK);
+	assert_string_equal(buf, "pam:cron");
+	assert_int_equal(eval_service_perm(&f.v, "cron", buf, 5, NULL), PSM_EINVAL);
+	fx_end(&f);
+}
+
+static void test_break_glass(void **state)
+{
+	struct fx f;
+	bool yes = true;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_BREAKGLASS, .key = "root" });
+	fx_publish(&f);
+	assert_int_equal(eval_break_glass(&f.v, "root", &yes, NULL), PSM_OK);
+	assert_true(yes);
+	assert_int_equal(eval_break_glass(&f.v, "alice", &yes, NULL), PSM_OK);
+	assert_false(yes);
+	fx_end(&f);
+}
+
+static void test_session_audit_lookup(void **state)
+{
+	struct fx f;
+	uint32_t audit = 0;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_SESSION, .key = "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+				    .principal = "alice", .audit = 77 });
+	fx_publish(&f);
+	assert_int_equal(eval_session_audit(&f.v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", &audit, NULL),
+			 PSM_OK);
+	assert_int_equal(audit, 77);
+	assert_int_equal(eval_session_audit(&f.v, "NOPE", &audit, NULL), PSM_OK);
+	assert_int_equal(audit, SHM_U32_NONE);
+	fx_end(&f);
+}
+
+static void test_reason_texts(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+	char buf[256];
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "login:*",
+				    .source = "policy.json binding 2 (role ops)" });
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .key = "alice", .pattern = "sudo:*",
+				    .rule = 1, .source = "policy.json deny 1" });
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "db:*",
+				    .na = 1700000000 });
+	fx_publish(&f);
+	ck(&f, "alice", 1000, "login:ssh", NULL, SHM_U32_NONE, &out);
+	eval_reason_text(&out, buf, sizeof(buf));
+	assert_string_equal(buf, "granted by policy.json binding 2 (role ops)");
+	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
+	eval_reason_text(&out, buf, sizeof(buf));
+	assert_string_equal(buf, "deny rule 1");
+	ck(&f, "alice", 1000, "db:read", NULL, SHM_U32_NONE, &out);
+	eval_reason_text(&out, buf, sizeof(buf));
+	assert_string_equal(buf, "grant expired 2023-11-14T22:13:20Z");
+	ck(&f, "alice", 1000, "web:x", NULL, SHM_U32_NONE, &out);
+	eval_reason_text(&out, buf, sizeof(buf));
+	assert_string_equal(buf, "no grant");
+	fx_end(&f);
+}
+
+static void explain(struct fx *f, const char *user, uid_t uid, const char *perm, char *buf,
+		    size_t n)
+{
+	struct eval_req r = { .user = user, .uid = uid, .gid = uid, .perm = perm,
+			      .audit = SHM_U32_NONE, .now = now, .table = f->name };
+	struct eval_out out;
+
+	assert_int_equal(eval_check(&f->v, &r, &out, NULL), PSM_OK);
+	eval_explain(&out, &r, buf, n);
+}
+
+static void test_explain_deny_rule(void **state)
+{
+	struct fx f;
+	char buf[4096], want[128];
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0",
+				    .principal = "%wheel", .pattern = "sudo:*", .rule = 1,
+				    .source = "policy.json deny 1" });
+	fx_publish(&f);
+	explain(&f, "root", 0, "sudo:run", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "decision: deny\n"));
+	assert_non_null(strstr(buf, "reason:   deny rule 1 (policy.json deny 1)\n"));
+	assert_non_null(strstr(buf, "rule:     %wheel  sudo:*  from anywhere  permanent\n"));
+	snprintf(want, sizeof(want), "table:    %s generation ", f.name);
+	assert_non_null(strstr(buf, want));
+	assert_non_null(strstr(buf, "heartbeat 0s ago (psmd pid "));
+	fx_end(&f);
+}
+
+static void test_explain_grant_expiry(void **state)
+{
+	struct fx f;
+	char buf[4096];
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "sudo:run",
+				    .na = now + 3600 + 59 * 60, .issuer = "root",
+				    .reason = "INC-42", .from = "10.0.0.0/8",
+				    .source = "psmctl grant" });
+	fx_publish(&f);
+	explain(&f, "alice", 1000, "sudo:run", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "decision: deny\n"));
+	assert_non_null(strstr(buf, "grant only from 10.0.0.0/8"));
+	assert_non_null(strstr(buf, "(in 1h59m)"));
+	assert_non_null(strstr(buf, "issuer:   root\n"));
+	assert_non_null(strstr(buf, "note:     INC-42\n"));
+	fx_end(&f);
+}
+
+static void test_explain_no_match(void **state)
+{
+	struct fx f;
+	char buf[4096];
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%4242",
+				    .pattern = "sudo:*" });
+	fx_publish(&f);
+	explain(&f, "root", 0, "sudo:run", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "reason:   no grant for root (or their groups: "));
+	assert_non_null(strstr(buf, " checked) matches sudo:run\n"));
+	explain(&f, "root", 0, "login:ssh", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "groups not checked"));
+	fx_end(&f);
+}
+
+static void test_bad_request(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+	struct eval_req r = { .user = "alice", .perm = NULL, .now = 1 };
+
+	(void)state;
+	fx_begin(&f);
+	fx_publish(&f);
+	assert_int_equal(eval_check(&f.v, &r, &out, NULL), PSM_EINVAL);
+	assert_int_equal(out.decision, EVAL_DENY);
+	fx_end(&f);
+}
+
+static void test_update_after_publish_seen(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec)GRANT("sudo:run"));
+	fx_publish(&f);
+	shm_writer_begin(f.w);
+	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .key = "alice", .pattern = "*" });
+	shm_writer_commit(f.w);
+	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_DENY);
+	fx_end(&f);
+}
+
+static const char test_policy[] =
+	"{ \"roles\": { \"ops\": [\"login:*\", \"sudo:run\"] },\n"
+	"  \"bindings\": [ { \"group\": \"root\", \"roles\": [\"ops\"] },\n"
+	"                { \"user\": \"root\", \"perms\": [\"db:*\"], \"from\": [\"LOCAL\"] } ],\n"
+	"  \"deny\": [ { \"user\": \"root\", \"perms\": [\"sudo:cmd:*\"] } ],\n"
+	"  \"services\": { \"sshd\": \"login:ssh\" },\n"
+	"  \"break_glass\": { \"users\": [\"root\"] } }\n";
+
+static void test_policy_compiled_table(void **state)
+{
+	struct fx f;
+	struct policy *p = NULL;
+	struct policy_compile_opts co = { .host_name = "testhost", .now = now };
+	struct psm_err e = { 0 };
+	struct eval_out out;
+	char buf[PERM_MAX + 1];
+
+	(void)state;
+	assert_int_equal(policy_load_text("policy.json", test_policy, strlen(test_policy), &p, &e),
+			 PSM_OK);
+	fx_begin(&f);
+	assert_int_equal(policy_compile(p, f.w, &co, &e), PSM_OK);
+	fx_publish(&f);
+	policy_free(p);
+	ck(&f, "root", 0, "login:ssh", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	ck(&f, "root", 0, "db:read", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	ck(&f, "root", 0, "db:read", "192.0.2.1", SHM_U32_NONE, &out);
+	assert_int_equal(out.reason, EVAL_R_FROM);
+	ck(&f, "root", 0, "sudo:cmd:/bin/sh", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.reason, EVAL_R_DENY_RULE);
+	ck(&f, "root", 0, "web:x", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.reason, EVAL_R_NO_GRANT);
+	assert_int_equal(eval_service_perm(&f.v, "sshd", buf, sizeof(buf), NULL), PSM_OK);
+	assert_string_equal(buf, "login:ssh");
+	fx_end(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_user_grant_allows),
+		cmocka_unit_test(test_empty_table_denies),
+		cmocka_unit_test(test_other_user_grant_denies),
+		cmocka_unit_test(test_pattern_star_last_matches_rest),
+		cmocka_unit_test(test_pattern_star_middle_one_segment),
+		cmocka_unit_test(test_pattern_star_alone_matches_all),
+		cmocka_unit_test(test_pattern_exact_no_prefix),
+		cmocka_unit_test(test_group_grant_allows),
+		cmocka_unit_test(test_deny_beats_grant),
+		cmocka_unit_test(test_group_deny_beats_user_grant),
+		cmocka_unit_test(test_expired_deny_ignored),
+		cmocka_unit_test(test_not_after_exactly_now_denies),
+		cmocka_unit_test(test_not_before),
+		cmocka_unit_test(test_from_cidr),
+		cmocka_unit_test(test_from_local),
+		cmocka_unit_test(test_from_suffix),
+		cmocka_unit_test(test_uid_mismatch),
+		cmocka_unit_test(test_session_bound),
+		cmocka_unit_test(test_group_mask_skips_lookup),
+		cmocka_unit_test(test_group_mask_no_groups_at_all),
+		cmocka_unit_test(test_group_mask_any),
+		cmocka_unit_test(test_near_miss_most_informative),
+		cmocka_unit_test(test_valid_grant_beats_near_miss),
+		cmocka_unit_test(test_services_map),
+		cmocka_unit_test(test_break_glass),
+		cmocka_unit_test(test_session_audit_lookup),
+		cmocka_unit_test(test_reason_texts),
+		cmocka_unit_test(test_explain_deny_rule),
+		cmocka_unit_test(test_explain_grant_expiry),
+		cmocka_unit_test(test_explain_no_match),
+		cmocka_unit_test(test_bad_request),
+		cmocka_unit_test(test_update_after_publish_seen),
+		cmocka_unit_test(test_policy_compiled_table),
+	};
+
+	now = (int64_t)time(NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
