@@ -7,6 +7,7 @@
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
+#include <sys/platform/x86.h>
 #endif
 
 static const uint32_t shm_crc32c_table[256] = {
@@ -66,49 +67,99 @@ uint32_t shm_crc32c_sw(uint32_t crc, const void *data, size_t len)
 }
 
 #if defined(__x86_64__)
+#define SHM_CRC_INLINE __attribute__((target("sse4.2"), always_inline)) static inline
+
+/* One 8-byte word at p into c, also copied to d when d is not NULL: loaded once, so what is
+ * copied is what is summed. */
+SHM_CRC_INLINE uint64_t shm_crc32c_word_hw(uint64_t c, const unsigned char *p, unsigned char *d)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	if (d != NULL)
+		memcpy(d, &w, 8);
+	return _mm_crc32_u64(c, w);
+}
+
+/* The last len (< 8) bytes at p, also copied to d when d is not NULL. */
+SHM_CRC_INLINE uint64_t shm_crc32c_tail_hw(uint64_t c, const unsigned char *p, unsigned char *d,
+					   size_t len)
+{
+	uint32_t w4;
+	uint16_t w2;
+
+	if (len & 4) {
+		memcpy(&w4, p, 4);
+		if (d != NULL)
+			memcpy(d, &w4, 4);
+		c = _mm_crc32_u32((uint32_t)c, w4);
+		p += 4;
+		d = d != NULL ? d + 4 : NULL;
+	}
+	if (len & 2) {
+		memcpy(&w2, p, 2);
+		if (d != NULL)
+			memcpy(d, &w2, 2);
+		c = _mm_crc32_u16((uint32_t)c, w2);
+		p += 2;
+		d = d != NULL ? d + 2 : NULL;
+	}
+	if (len & 1) {
+		if (d != NULL)
+			*d = *p;
+		c = _mm_crc32_u8((uint32_t)c, *p);
+	}
+	return c;
+}
+
+/* crc of len bytes at src, copied to dst on the way when dst is not NULL. */
+SHM_CRC_INLINE uint32_t shm_crc32c_run_hw(uint32_t crc, void *dst, const void *src, size_t len)
+{
+	const unsigned char *p = src, *end = p + (len & ~(size_t)31);
+	unsigned char *d = dst;
+	uint64_t c = ~crc;
+
+	for (; p != end; p += 32, d = d != NULL ? d + 32 : NULL) {
+		c = shm_crc32c_word_hw(c, p, d);
+		c = shm_crc32c_word_hw(c, p + 8, d != NULL ? d + 8 : NULL);
+		c = shm_crc32c_word_hw(c, p + 16, d != NULL ? d + 16 : NULL);
+		c = shm_crc32c_word_hw(c, p + 24, d != NULL ? d + 24 : NULL);
+	}
+	for (len &= 31; len >= 8; p += 8, len -= 8, d = d != NULL ? d + 8 : NULL)
+		c = shm_crc32c_word_hw(c, p, d);
+	return ~(uint32_t)shm_crc32c_tail_hw(c, p, d, len);
+}
+
 __attribute__((target("sse4.2")))
 uint32_t shm_crc32c_hw(uint32_t crc, const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	uint64_t c = ~crc, w;
-
-	while (len >= 8) {
-		memcpy(&w, p, 8);
-		c = _mm_crc32_u64(c, w);
-		p += 8;
-		len -= 8;
-	}
-	while (len--)
-		c = _mm_crc32_u8((uint32_t)c, *p++);
-	return ~(uint32_t)c;
+	return shm_crc32c_run_hw(crc, NULL, data, len);
 }
 
 /* Copies len bytes and returns their crc in one pass (the crc is of what was copied). */
 __attribute__((target("sse4.2")))
 static uint32_t shm_crc32c_copy_hw(void *dst, const void *src, size_t len)
 {
-	const unsigned char *p = src;
-	unsigned char *d = dst;
-	uint64_t c = 0xffffffffu, w;
-
-	while (len >= 8) {
-		memcpy(&w, p, 8);
-		memcpy(d, &w, 8);
-		c = _mm_crc32_u64(c, w);
-		p += 8;
-		d += 8;
-		len -= 8;
-	}
-	while (len--) {
-		*d = *p++;
-		c = _mm_crc32_u8((uint32_t)c, *d++);
-	}
-	return ~(uint32_t)c;
+	return shm_crc32c_run_hw(0, dst, src, len);
 }
+
+/*
+ * glibc's CPU feature data (filled by ld.so at startup), read at first use: no CPUID here,
+ * and no constructor (__builtin_cpu_supports would pull in libgcc's __cpu_indicator_init,
+ * which runs CPUID, a VM exit, in every process that loads pam_psm.so).
+ * -1 unknown yet, 0 no, 1 yes; a race only computes the same value twice.
+ */
+static int shm_crc32c_hw_state = -1;
 
 int shm_crc32c_have_hw(void)
 {
-	return __builtin_cpu_supports("sse4.2");
+	int s = __atomic_load_n(&shm_crc32c_hw_state, __ATOMIC_RELAXED);
+
+	if (__builtin_expect(s < 0, 0)) {
+		s = CPU_FEATURE_ACTIVE(SSE4_2) ? 1 : 0;
+		__atomic_store_n(&shm_crc32c_hw_state, s, __ATOMIC_RELAXED);
+	}
+	return s;
 }
 #else
 static uint32_t shm_crc32c_copy_hw(void *dst, const void *src, size_t len)

@@ -17,15 +17,26 @@
  *
  * A bucket is {head, ~head}: the unit index of the first record of its chain,
  * stored twice so that one damaged byte is noticed; an empty bucket is
- * {0xffffffff, 0}.  All-ones is the "none" marker at every width.
+ * {0xffffffff, 0}.  All-ones is the "none" marker at every width.  There are
+ * at least two buckets per record of capacity (a power of two), so chains stay
+ * short: on a big table every record a lookup walks is a cache miss.
  *
  * A record starts on a 64-byte unit of the arena and takes as many units as
  * it needs: a 112-byte fixed part (struct shm_rec: CRC32C over everything
- * after the crc word, exact size, next record in the chain, hash, kind, the
- * numeric fields of struct shm_entry, the nine field lengths) followed by the
+ * after the crc word, exact size, next record in the chain, hash, the numeric
+ * fields of struct shm_entry, the nine field lengths, kind) followed by the
  * field bytes in order.  A record lives in the chain of bucket
  * (hash & (nbuckets - 1)), where hash = shm_hash(kind, key).  The writer
  * recomputes a record's CRC whenever it changes its `next`.
+ *
+ * Routing words.  size, next and hash are each stored next to their bitwise
+ * complement (like a bucket), so a reader checks them in place, one cache
+ * line, without copying the record: a lookup follows a chain by the checked
+ * `next` and skips a record whose checked hash is not the key's hash (its key
+ * cannot be the one looked for), and copies and CRC-checks only a record
+ * whose hash matches.  One damaged byte of a routing word breaks its pair:
+ * corruption, never a wrongly skipped record.  A damaged byte elsewhere in a
+ * skipped record changes no answer; the CRC catches it where the record is read.
  *
  * Concurrency.  psmd is the only writer.  A write batch makes seq odd
  * (relaxed store + release fence), changes buckets and records, rewrites the
@@ -55,7 +66,7 @@
 #include "shm.h"
 
 #define SHM_MAGIC 0x31304c42544d5350ull /* "PSMTBL01" little-endian */
-#define SHM_FORMAT_VERSION 1u
+#define SHM_FORMAT_VERSION 2u
 #define SHM_UNIT 64u
 #define SHM_HDR_SIZE 256u
 #define SHM_NONE 0xffffffffu
@@ -123,30 +134,34 @@ _Static_assert(sizeof(struct shm_bucket) == 8, "shm_bucket size");
 struct shm_rec {
 	uint32_t crc;           /* crc32c of bytes [4, size) */
 	uint32_t size;          /* exact bytes: this header plus the fields */
+	/* routing words, each with its complement: checked in place, before any copy */
 	uint32_t next;          /* unit index or SHM_NONE */
-	uint32_t hash;
-	uint8_t kind;
-	uint8_t flags;
-	uint16_t pad0;
+	uint32_t next_inv;      /* ~next */
+	uint32_t hash;          /* shm_hash(kind, key) */
+	uint32_t hash_inv;      /* ~hash */
 	uint32_t rule;
 	uint32_t uid;
 	uint32_t pid;
 	uint32_t audit;
-	uint32_t pad1;
 	int64_t not_before;
 	int64_t not_after;
 	uint64_t version;
 	int64_t created;
 	uint8_t id[16];
 	uint16_t flen[SHM_NFIELDS];
-	uint16_t pad2[3];
+	uint8_t kind;
+	uint8_t flags;
+	uint32_t size_inv;      /* ~size */
 };
 _Static_assert(sizeof(struct shm_rec) == 112, "shm_rec size");
 _Static_assert(offsetof(struct shm_rec, size) == 4, "shm_rec size offset");
 _Static_assert(offsetof(struct shm_rec, next) == 8, "shm_rec next offset");
+_Static_assert(offsetof(struct shm_rec, hash_inv) == 20, "shm_rec hash_inv offset");
 _Static_assert(offsetof(struct shm_rec, not_before) == 40, "shm_rec not_before offset");
 _Static_assert(offsetof(struct shm_rec, id) == 72, "shm_rec id offset");
 _Static_assert(offsetof(struct shm_rec, flen) == 88, "shm_rec flen offset");
+_Static_assert(offsetof(struct shm_rec, kind) == 106, "shm_rec kind offset");
+_Static_assert(offsetof(struct shm_rec, size_inv) == 108, "shm_rec size_inv offset");
 _Static_assert(SHM_NFIELDS == 9, "field count is part of the format");
 _Static_assert(SHM_REC_MAX % SHM_UNIT == 0, "SHM_REC_MAX in whole units");
 
@@ -183,13 +198,47 @@ void shm_rec_encode(unsigned char *dst, const struct shm_entry *e, size_t size, 
 /* Sets the next field of the record at rec and updates its crc. */
 void shm_rec_set_next(unsigned char *rec, uint32_t next);
 /*
- * Copies the record at unit into buf, verifies it (bounds, crc, lengths, bucket)
- * and decodes it into out.  *next gets its chain successor.  0 or -PSM_EUNAVAIL.
+ * Copies the record at unit into buf, verifies it (bounds, size pair, crc, lengths, kind;
+ * hash and next equal to the routing words from shm_rec_route()) and decodes it into out.
+ * 0 or -PSM_EUNAVAIL.
  */
-int shm_rec_load(const struct shm_view *v, uint32_t unit, uint32_t bucket,
-		 struct shm_entry *out, struct shm_recbuf *buf, uint32_t *next, uint32_t *hash);
-/* Head of bucket b, SHM_NONE when empty, or -PSM_EUNAVAIL-ish marker SHM_BAD_UNIT. */
+int shm_rec_load(const struct shm_view *v, uint32_t unit, uint32_t hash, uint32_t next,
+		 struct shm_entry *out, struct shm_recbuf *buf);
+/*
+ * The checked routing words of the record at unit, read in place: hash (which must belong
+ * to bucket) and next.  0, or -PSM_EUNAVAIL (out of the arena, a broken pair, wrong bucket;
+ * inside a transaction that turns out inconsistent, a torn read).  Each word is loaded once.
+ */
+static inline int shm_rec_route(const struct shm_view *v, uint32_t unit, uint32_t bucket,
+				uint32_t *hash, uint32_t *next)
+{
+	const uint32_t *w;
+	uint32_t n, ni, h, hi;
+
+	if (unit >= v->arena_units)
+		return -PSM_EUNAVAIL;
+	w = (const uint32_t *)(const void *)(v->base + v->arena_off + (uint64_t)unit * SHM_UNIT);
+	n = __atomic_load_n(&w[offsetof(struct shm_rec, next) / 4], __ATOMIC_RELAXED);
+	ni = __atomic_load_n(&w[offsetof(struct shm_rec, next_inv) / 4], __ATOMIC_RELAXED);
+	h = __atomic_load_n(&w[offsetof(struct shm_rec, hash) / 4], __ATOMIC_RELAXED);
+	hi = __atomic_load_n(&w[offsetof(struct shm_rec, hash_inv) / 4], __ATOMIC_RELAXED);
+	if (((n ^ ni) & (h ^ hi)) != SHM_NONE || (h & (v->nbuckets - 1)) != bucket)
+		return -PSM_EUNAVAIL;
+	*hash = h;
+	*next = n;
+	return 0;
+}
+
+/* Head of bucket b, SHM_NONE when empty, or the marker SHM_BAD_UNIT when its pair is broken. */
 #define SHM_BAD_UNIT 0xfffffffeu
-uint32_t shm_bucket_head(const struct shm_view *v, uint32_t b);
+static inline uint32_t shm_bucket_head(const struct shm_view *v, uint32_t b)
+{
+	const struct shm_bucket *bk = (const struct shm_bucket *)(const void *)
+		(v->base + v->buckets_off) + b;
+	uint32_t head = __atomic_load_n(&bk->head, __ATOMIC_ACQUIRE);
+	uint32_t inv = __atomic_load_n(&bk->inv, __ATOMIC_RELAXED);
+
+	return (head ^ inv) == SHM_NONE ? head : SHM_BAD_UNIT;
+}
 
 #endif

@@ -186,25 +186,36 @@ int shm_read_begin(const struct shm_view *v, uint64_t *seq, struct psm_err *err)
 			   "table %s: writer never finished (psmd died mid-write?)", v->name);
 }
 
-bool shm_read_ok(const struct shm_view *v, uint64_t seq)
+/* The end of a read: seq unchanged since (an acquire fence orders the reads before it). */
+static inline bool shm_seq_same(const struct shm_hdr *h, uint64_t seq)
 {
-	if (v->base == NULL)
-		return false;
 	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&shm_hdr_of(v)->seq, memory_order_relaxed) == seq;
+	return atomic_load_explicit(&h->seq, memory_order_relaxed) == seq;
 }
 
+bool shm_read_ok(const struct shm_view *v, uint64_t seq)
+{
+	return v->base != NULL && shm_seq_same(shm_hdr_of(v), seq);
+}
+
+/* One consistent copy of the counter block: the common case is one even seq, unchanged. */
 static int shm_mut_read(const struct shm_view *v, struct shm_mut *m, struct psm_err *err)
 {
+	const struct shm_hdr *h = shm_hdr_of(v);
 	uint64_t seq;
 	int i, rc;
 
+	if (v->base == NULL)
+		return psm_err_set(err, PSM_EUNAVAIL, "table: not open");
+	seq = atomic_load_explicit(&h->seq, memory_order_acquire);
 	for (i = 0; i < SHM_READ_TRIES; i++) {
-		rc = shm_read_begin(v, &seq, err);
-		if (rc != PSM_OK)
-			return rc;
-		memcpy(m, &shm_hdr_of(v)->mut, sizeof(*m));
-		if (shm_read_ok(v, seq))
+		if (i > 0 || (seq & 1) != 0) {
+			rc = shm_read_begin(v, &seq, err);
+			if (rc != PSM_OK)
+				return rc;
+		}
+		memcpy(m, &h->mut, sizeof(*m));
+		if (shm_seq_same(h, seq))
 			break;
 	}
 	if (i == SHM_READ_TRIES)
@@ -254,24 +265,31 @@ void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind,
 	it->cur = v->nbuckets ? shm_bucket_head(v, it->hash & (v->nbuckets - 1)) : SHM_BAD_UNIT;
 }
 
-static bool shm_iter_match(const struct shm_iter *it, const struct shm_entry *e, uint32_t hash)
+static bool shm_iter_match(const struct shm_iter *it, const struct shm_entry *e)
 {
-	return hash == it->hash && e->kind == it->kind && e->flen[SHM_F_KEY] == it->keylen &&
+	return e->kind == it->kind && e->flen[SHM_F_KEY] == it->keylen &&
 	       (it->keylen == 0 || memcmp(e->f[SHM_F_KEY], it->key, it->keylen) == 0);
 }
 
+/* Follows the chain by its checked routing words; copies and verifies only the records whose
+ * hash is the key's (any other record has another key). */
 int shm_iter_next(const struct shm_view *v, struct shm_iter *it, struct shm_entry *out,
 		  struct shm_recbuf *buf)
 {
-	uint32_t next, hash, b = it->hash & (v->nbuckets - 1);
+	uint32_t unit, next, hash, b = it->hash & (v->nbuckets - 1);
 
 	while (it->cur != SHM_NONE) {
 		if (++it->hops > v->arena_units)
 			return -PSM_EUNAVAIL;
-		if (shm_rec_load(v, it->cur, b, out, buf, &next, &hash) != 0)
+		unit = it->cur;
+		if (shm_rec_route(v, unit, b, &hash, &next) != 0)
 			return -PSM_EUNAVAIL;
 		it->cur = next;
-		if (shm_iter_match(it, out, hash))
+		if (hash != it->hash)
+			continue;
+		if (shm_rec_load(v, unit, hash, next, out, buf) != 0)
+			return -PSM_EUNAVAIL;
+		if (shm_iter_match(it, out))
 			return 1;
 	}
 	return 0;
@@ -282,13 +300,15 @@ static int shm_scan_chain(const struct shm_view *v, uint32_t b, uint8_t kind, sh
 			  void *ctx, uint64_t *hops, struct shm_recbuf *buf)
 {
 	struct shm_entry e;
-	uint32_t next, hash, cur = shm_bucket_head(v, b);
+	uint32_t unit, next, hash, cur = shm_bucket_head(v, b);
 	int rc;
 
 	while (cur != SHM_NONE) {
 		if (++*hops > v->arena_units)
 			return -PSM_EUNAVAIL;
-		if (shm_rec_load(v, cur, b, &e, buf, &next, &hash) != 0)
+		unit = cur;
+		if (shm_rec_route(v, unit, b, &hash, &next) != 0 ||
+		    shm_rec_load(v, unit, hash, next, &e, buf) != 0)
 			return -PSM_EUNAVAIL;
 		cur = next;
 		if (kind == 0 || e.kind == kind) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* shm_record.c - encode a record for the writer; copy, verify and decode one for any reader. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "shm_format.h"
@@ -20,8 +21,11 @@ void shm_rec_encode(unsigned char *dst, const struct shm_entry *e, size_t size, 
 
 	memset(&r, 0, sizeof(r));
 	r.size = (uint32_t)size;
+	r.size_inv = ~r.size;
 	r.next = next;
+	r.next_inv = ~next;
 	r.hash = hash;
+	r.hash_inv = ~hash;
 	r.kind = e->kind;
 	r.flags = e->flags;
 	r.rule = e->rule;
@@ -46,53 +50,57 @@ void shm_rec_encode(unsigned char *dst, const struct shm_entry *e, size_t size, 
 
 void shm_rec_set_next(unsigned char *rec, uint32_t next)
 {
-	uint32_t size;
+	uint32_t size, inv = ~next;
 
 	memcpy(rec + offsetof(struct shm_rec, next), &next, sizeof(next));
+	memcpy(rec + offsetof(struct shm_rec, next_inv), &inv, sizeof(inv));
 	memcpy(&size, rec + offsetof(struct shm_rec, size), sizeof(size));
 	shm_rec_crc_update(rec, size);
 }
 
-uint32_t shm_bucket_head(const struct shm_view *v, uint32_t b)
+static uint32_t shm_rec_word(const unsigned char *p, size_t off)
 {
-	const struct shm_bucket *bk = (const struct shm_bucket *)(const void *)
-		(v->base + v->buckets_off) + b;
-	uint32_t head = __atomic_load_n(&bk->head, __ATOMIC_ACQUIRE);
-	uint32_t inv = __atomic_load_n(&bk->inv, __ATOMIC_RELAXED);
-
-	return (head ^ inv) == SHM_NONE ? head : SHM_BAD_UNIT;
+	return __atomic_load_n((const uint32_t *)(const void *)(p + off), __ATOMIC_RELAXED);
 }
 
-/* Copies the record at unit into buf after checking it fits; 0 or -PSM_EUNAVAIL. */
+/* Copies the record at unit into buf after checking its size pair and that it fits, then
+ * checks the copy's size and crc; *r gets the copied header.  0 or -PSM_EUNAVAIL. */
 static int shm_rec_copy(const struct shm_view *v, uint32_t unit, struct shm_recbuf *buf,
 			struct shm_rec *r)
 {
 	const unsigned char *p;
-	uint64_t avail;
-	uint32_t size, crc;
+	uint32_t size, crc, want;
 
 	if (unit >= v->arena_units)
 		return -PSM_EUNAVAIL;
-	avail = (v->arena_units - unit) * SHM_UNIT;
 	p = v->base + v->arena_off + (uint64_t)unit * SHM_UNIT;
-	size = __atomic_load_n((const uint32_t *)(const void *)(p + offsetof(struct shm_rec, size)),
-			       __ATOMIC_RELAXED);
-	if (size < sizeof(*r) || size > SHM_REC_MAX || size > avail)
+	size = shm_rec_word(p, offsetof(struct shm_rec, size));
+	if ((size ^ shm_rec_word(p, offsetof(struct shm_rec, size_inv))) != SHM_NONE ||
+	    size < sizeof(*r) || size > SHM_REC_MAX || size > (v->arena_units - unit) * SHM_UNIT)
 		return -PSM_EUNAVAIL;
-	memcpy(buf->b, p, 4);
+	want = shm_rec_word(p, offsetof(struct shm_rec, crc));
+	memcpy(buf->b, &want, sizeof(want));
 	crc = shm_crc32c_copy(buf->b + 4, p + 4, size - 4);
 	memcpy(r, buf->b, sizeof(*r));
-	if (r->size != size || crc != r->crc)
-		return -PSM_EUNAVAIL;
-	return 0;
+	return r->size == size && crc == want ? 0 : -PSM_EUNAVAIL;
 }
 
-static void shm_rec_decode(const struct shm_rec *r, const struct shm_recbuf *buf, uint32_t unit,
+/* Decodes the copied header r (fields in buf) into out; false when the field lengths do not
+ * add up to the record's size or one is over SHM_FIELD_MAX (out is then garbage). */
+static bool shm_rec_decode(const struct shm_rec *r, const struct shm_recbuf *buf, uint32_t unit,
 			   struct shm_entry *out)
 {
-	size_t pos = sizeof(*r);
+	uint32_t pos = sizeof(*r), big = 0;
 	int i;
 
+#pragma GCC unroll 9
+	for (i = 0; i < SHM_NFIELDS; i++) {
+		/* clamped: a bad length must not make a pointer past buf before it is refused */
+		out->f[i] = (const char *)buf->b + (pos < SHM_REC_MAX ? pos : SHM_REC_MAX);
+		out->flen[i] = r->flen[i];
+		big |= r->flen[i] > SHM_FIELD_MAX;
+		pos += r->flen[i];
+	}
 	out->kind = r->kind;
 	out->flags = r->flags;
 	out->not_before = r->not_before;
@@ -104,33 +112,17 @@ static void shm_rec_decode(const struct shm_rec *r, const struct shm_recbuf *buf
 	out->pid = r->pid;
 	out->audit = r->audit;
 	out->created = r->created;
-	for (i = 0; i < SHM_NFIELDS; i++) {
-		out->f[i] = (const char *)buf->b + pos;
-		out->flen[i] = r->flen[i];
-		pos += r->flen[i];
-	}
 	out->unit = unit;
+	return big == 0 && pos == r->size;
 }
 
-int shm_rec_load(const struct shm_view *v, uint32_t unit, uint32_t bucket,
-		 struct shm_entry *out, struct shm_recbuf *buf, uint32_t *next, uint32_t *hash)
+int shm_rec_load(const struct shm_view *v, uint32_t unit, uint32_t hash, uint32_t next,
+		 struct shm_entry *out, struct shm_recbuf *buf)
 {
 	struct shm_rec r;
-	size_t total = sizeof(r);
-	int i;
 
-	if (shm_rec_copy(v, unit, buf, &r) != 0)
+	if (shm_rec_copy(v, unit, buf, &r) != 0 || r.hash != hash || r.next != next ||
+	    r.kind < SHM_GRANT || r.kind > SHM_BREAKGLASS || !shm_rec_decode(&r, buf, unit, out))
 		return -PSM_EUNAVAIL;
-	for (i = 0; i < SHM_NFIELDS; i++) {
-		if (r.flen[i] > SHM_FIELD_MAX)
-			return -PSM_EUNAVAIL;
-		total += r.flen[i];
-	}
-	if (total != r.size || r.kind < SHM_GRANT || r.kind > SHM_BREAKGLASS ||
-	    (r.hash & (v->nbuckets - 1)) != bucket)
-		return -PSM_EUNAVAIL;
-	shm_rec_decode(&r, buf, unit, out);
-	*next = r.next;
-	*hash = r.hash;
 	return 0;
 }

@@ -146,10 +146,17 @@ static void test_crc_copy_and_chaining(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(src); i++)
 		src[i] = (unsigned char)(i ^ 0x5a);
-	for (i = 0; i < sizeof(src); i += 13) {
-		memset(dst, 0, sizeof(dst));
-		assert_int_equal(shm_crc32c_copy(dst, src, i), shm_crc32c_sw(0, src, i));
-		assert_memory_equal(dst, src, i);
+	/* every length and source/destination misalignment; not a byte written past len */
+	for (i = 0; i + 8 < sizeof(src); i++) {
+		unsigned a = i % 8, b = (i / 8) % 8;
+
+		memset(dst, 0xee, sizeof(dst));
+		assert_int_equal(shm_crc32c_copy(dst + b, src + a, i - a),
+				 shm_crc32c_sw(0, src + a, i - a));
+		assert_memory_equal(dst + b, src + a, i - a);
+		assert_int_equal(dst[b + i - a], 0xee);
+		if (b > 0)
+			assert_int_equal(dst[b - 1], 0xee);
 	}
 	/* crc(a || b) == crc(crc(a), b) */
 	assert_int_equal(shm_crc32c(shm_crc32c(0, src, 100), src + 100, 200),
@@ -179,7 +186,7 @@ static void test_create_publish_open(void **state)
 	assert_string_equal(in.host_name, "test-host");
 	assert_true(in.created > 0);
 	assert_false(shm_view_retired(&f->v));
-	assert_int_equal(f->v.nbuckets, 64);
+	assert_int_equal(f->v.nbuckets, 128); /* two per record of capacity */
 	assert_int_equal(f->v.unit_size, 64);
 }
 
@@ -695,6 +702,50 @@ static void test_seg_bit(void **state)
 	assert_true(shm_hash(1, "alice", 5) != shm_hash(2, "alice", 5));
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Hashes of (kind, key) for every kind and families of similar keys: all distinct (a hash
+ * shared by different keys costs readers a record copy each time).  Kinds differing in one
+ * bit next to keys differing in the same bit, and short keys of every tail length, included. */
+static void test_hash_spread(void **state)
+{
+	enum { NKEYS = 2000 + 300 + 26 * 21 };
+	uint32_t *h = calloc(5 * NKEYS, sizeof(*h));
+	char key[24];
+	size_t n = 0, i;
+	int k, j, d;
+
+	(void)state;
+	assert_non_null(h);
+	for (k = SHM_GRANT; k <= SHM_BREAKGLASS; k++) {
+		for (j = 0; j < 2000; j++)
+			h[n++] = shm_hash((uint8_t)k, key, (size_t)snprintf(key, sizeof(key), "u%07d", j));
+		for (j = 0; j < 300; j++)
+			h[n++] = shm_hash((uint8_t)k, key, (size_t)snprintf(key, sizeof(key), "%%%d", j));
+		for (j = 0; j < 26; j++) {
+			key[0] = (char)('a' + j);
+			h[n++] = shm_hash((uint8_t)k, key, 1);
+			for (d = 0; d < 10; d++) {
+				key[1] = (char)('0' + d);
+				key[2] = 'x';
+				h[n++] = shm_hash((uint8_t)k, key, 2);
+				h[n++] = shm_hash((uint8_t)k, key, 3);
+			}
+		}
+	}
+	assert_int_equal(n, 5 * NKEYS);
+	qsort(h, n, sizeof(*h), cmp_u32);
+	for (i = 1; i < n; i++)
+		if (h[i] == h[i - 1])
+			fail_msg("hash 0x%08x shared by two keys", h[i]);
+	free(h);
+}
+
 /* ---- open checks --------------------------------------------------------------------------- */
 
 static void test_name_validation(void **state)
@@ -793,6 +844,8 @@ static void test_refuses_symlink_and_dir(void **state)
 	rmdir(link);
 }
 
+_Static_assert(SHM_FORMAT_VERSION == 2, "test_refuses_bad_header names versions 1 and 3");
+
 static void test_refuses_bad_header(void **state)
 {
 	struct fix *f = *state;
@@ -814,9 +867,12 @@ static void test_refuses_bad_header(void **state)
 	b ^= 0x10;
 	assert_int_equal(pwrite(fd, &b, 1, offsetof(struct shm_hdr, created)), 1);
 	fix_open_fails(f, "header checksum mismatch");
-	b = 2;
+	b = SHM_FORMAT_VERSION + 1;
 	assert_int_equal(pwrite(fd, &b, 1, offsetof(struct shm_hdr, version)), 1);
-	fix_open_fails(f, "format version 2");
+	fix_open_fails(f, "format version 3");
+	b = SHM_FORMAT_VERSION - 1; /* a table of the previous format is refused, not misread */
+	assert_int_equal(pwrite(fd, &b, 1, offsetof(struct shm_hdr, version)), 1);
+	fix_open_fails(f, "format version 1");
 	close(fd);
 }
 
@@ -900,6 +956,7 @@ int main(void)
 		T(test_info_heartbeat_and_counts),
 		T(test_group_mask),
 		cmocka_unit_test(test_seg_bit),
+		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_name_validation),
 		T(test_refuses_world_writable),
 		T(test_refuses_foreign_owner),

@@ -336,8 +336,13 @@ static uint32_t query_bucket(const unsigned char *img, const struct query *q, ch
 	}
 }
 
-/* The object with img written: query i fails, as do an absent key of its bucket and a scan. */
-static void expect_detected(struct table *t, unsigned char *img, size_t qi, const char *absent)
+#define ABSENT_DIGEST 1u /* lookup_digest() of a key with no records */
+
+/* The object with img written: query i fails, and so does a scan.  An absent key of the same
+ * bucket fails too when absent_fails (damage to the chain itself); otherwise it must get the
+ * intact answer (damage inside a record that lookup skips by its checked hash). */
+static void expect_detected_as(struct table *t, unsigned char *img, size_t qi,
+			       const char *absent, bool absent_fails)
 {
 	struct shm_view v;
 	struct query q = { queries[qi].kind, absent };
@@ -345,9 +350,14 @@ static void expect_detected(struct table *t, unsigned char *img, size_t qi, cons
 	write_object(t, img, t->size);
 	assert_int_equal(shm_view_open(&v, t->name, NULL), PSM_OK);
 	assert_int_equal(lookup_digest(&v, &queries[qi]), ERR_DIGEST);
-	assert_int_equal(lookup_digest(&v, &q), ERR_DIGEST);
+	assert_int_equal(lookup_digest(&v, &q), absent_fails ? ERR_DIGEST : ABSENT_DIGEST);
 	assert_int_equal(scan_digest(&v), ERR_DIGEST);
 	shm_view_close(&v);
+}
+
+static void expect_detected(struct table *t, unsigned char *img, size_t qi, const char *absent)
+{
+	expect_detected_as(t, img, qi, absent, true);
 }
 
 /* The last record of alice's chain points back to the head: bounded hops, not a hang. */
@@ -416,7 +426,28 @@ static void test_bucket_points_elsewhere(void **state)
 	free(img);
 }
 
-/* Field lengths that do not add up to the size, and a size past the arena, crc recomputed. */
+/* The first record of query q's own key in its chain (other keys may share the bucket). */
+static unsigned char *query_rec(unsigned char *img, const struct query *q, uint32_t b)
+{
+	uint32_t h = shm_hash(q->kind, q->key, strlen(q->key)), u = img_bucket(img, b)->head;
+
+	while (rec_u32(img_rec(img, u), offsetof(struct shm_rec, hash)) != h) {
+		u = rec_u32(img_rec(img, u), offsetof(struct shm_rec, next));
+		assert_int_not_equal(u, SHM_NONE);
+	}
+	return img_rec(img, u);
+}
+
+static void rec_set_size(unsigned char *rec, uint32_t size)
+{
+	uint32_t inv = ~size;
+
+	memcpy(rec + offsetof(struct shm_rec, size), &size, 4);
+	memcpy(rec + offsetof(struct shm_rec, size_inv), &inv, 4);
+}
+
+/* Field lengths that do not add up to the size, and a size past the arena, crc recomputed
+ * where it can be.  Lookups of other keys skip the record unread: they stay right. */
 static void test_record_lengths(void **state)
 {
 	struct table *t = *state;
@@ -427,24 +458,104 @@ static void test_record_lengths(void **state)
 
 	memcpy(img, t->img, t->size);
 	b = query_bucket(img, &queries[0], absent);
-	rec = img_rec(img, img_bucket(img, b)->head);
+	rec = query_rec(img, &queries[0], b);
 	memcpy(&flen, rec + offsetof(struct shm_rec, flen) + 2 * SHM_F_PATTERN, 2);
 	flen++;
 	memcpy(rec + offsetof(struct shm_rec, flen) + 2 * SHM_F_PATTERN, &flen, 2);
 	rec_fix_crc(rec);
-	expect_detected(t, img, 0, absent);
-	/* a field longer than SHM_FIELD_MAX, with the size made to match */
+	expect_detected_as(t, img, 0, absent, false);
+	/* a field longer than SHM_FIELD_MAX, with the size (and its pair, and the crc) to match */
 	memcpy(img, t->img, t->size);
 	flen = SHM_FIELD_MAX + 1;
 	memcpy(rec + offsetof(struct shm_rec, flen) + 2 * SHM_F_REASON, &flen, 2);
 	size = rec_u32(rec, offsetof(struct shm_rec, size)) + flen;
-	memcpy(rec + offsetof(struct shm_rec, size), &size, 4);
-	expect_detected(t, img, 0, absent);
-	/* a size running past the end of the arena */
+	rec_set_size(rec, size);
+	if (rec + size <= img + t->size)
+		rec_fix_crc(rec);
+	expect_detected_as(t, img, 0, absent, false);
+	/* a size running past the end of the arena, its pair intact */
 	memcpy(img, t->img, t->size);
-	size = SHM_REC_MAX;
-	memcpy(rec + offsetof(struct shm_rec, size), &size, 4);
+	rec_set_size(rec, SHM_REC_MAX);
+	expect_detected_as(t, img, 0, absent, false);
+	/* a size whose pair is broken */
+	memcpy(img, t->img, t->size);
+	size = rec_u32(rec, offsetof(struct shm_rec, size));
+	memcpy(rec + offsetof(struct shm_rec, size), &(uint32_t){ size - 8 }, 4);
+	expect_detected_as(t, img, 0, absent, false);
+	free(img);
+}
+
+/* A record whose hash (with its pair and crc) names another bucket: every lookup walking the
+ * chain fails, also for keys whose records it would skip. */
+static void test_hash_other_bucket(void **state)
+{
+	struct table *t = *state;
+	unsigned char *img = malloc(t->size), *rec;
+	char absent[16];
+	uint32_t b, h;
+
+	memcpy(img, t->img, t->size);
+	b = query_bucket(img, &queries[0], absent);
+	rec = img_rec(img, img_bucket(img, b)->head);
+	h = rec_u32(rec, offsetof(struct shm_rec, hash)) ^ 1u;
+	memcpy(rec + offsetof(struct shm_rec, hash), &h, 4);
+	h = ~h;
+	memcpy(rec + offsetof(struct shm_rec, hash_inv), &h, 4);
+	rec_fix_crc(rec);
 	expect_detected(t, img, 0, absent);
+	free(img);
+}
+
+/* Every corruption of byte off of the record at unit u: the lookup of q fails. */
+static size_t routing_byte_caught(struct table *t, unsigned char *img, uint32_t u, size_t off,
+				  const struct query *q)
+{
+	unsigned char *p = img_rec(img, u) + off, orig = *p;
+	struct shm_view v;
+	size_t n = 0;
+	int k;
+
+	for (k = 0; k < 10; k++) {
+		*p = (unsigned char)(k < 8 ? orig ^ (1u << k) : k == 8 ? 0x00u : 0xffu);
+		if (*p == orig)
+			continue;
+		write_object(t, img, t->size);
+		assert_int_equal(shm_view_open(&v, t->name, NULL), PSM_OK);
+		if (lookup_digest(&v, q) != ERR_DIGEST)
+			fail_msg("unit %u byte %zu = 0x%02x: not caught in place", u, off, *p);
+		shm_view_close(&v);
+		n++;
+	}
+	*p = orig;
+	return n;
+}
+
+/* Every corruption of every byte of every routing word (next, hash and their complements) of
+ * every record is caught in place: a lookup of an absent key walking that chain fails, even
+ * though it copies no record. */
+static void test_routing_words_in_place(void **state)
+{
+	struct table *t = *state;
+	unsigned char *img = malloc(t->size);
+	size_t qi, off, checked = 0;
+	char absent[16];
+	uint32_t u;
+
+	memcpy(img, t->img, t->size);
+	for (qi = 0; qi < NQ; qi++) {
+		struct query q = { queries[qi].kind, absent };
+
+		u = img_bucket(img, query_bucket(t->img, &queries[qi], absent))->head;
+		for (; u != SHM_NONE; u = rec_u32(img_rec(img, u), offsetof(struct shm_rec, next))) {
+			assert_true(u < img_hdr(t->img)->arena_units);
+			for (off = offsetof(struct shm_rec, next);
+			     off < offsetof(struct shm_rec, hash_inv) + 4; off++)
+				checked += routing_byte_caught(t, img, u, off, &q);
+		}
+	}
+	printf("# %zu routing-word corruptions, all caught by a lookup that copies nothing\n",
+	       checked);
+	assert_true(checked >= 16 * 16 * 9);
 	free(img);
 }
 
@@ -503,6 +614,8 @@ int main(void)
 		T(test_next_out_of_arena),
 		T(test_bucket_points_elsewhere),
 		T(test_record_lengths),
+		T(test_hash_other_bucket),
+		T(test_routing_words_in_place),
 		T(test_bad_geometry),
 	};
 
