@@ -34,8 +34,10 @@ struct eval_scan {
 	bool allow;
 	bool deny;
 	int miss;                   /* nearest-miss reason, 0 = none */
-	struct shm_entry e;         /* the record being looked at */
-	struct shm_recbuf buf;
+	struct shm_entry *e;        /* the record being looked at: read straight into out->entry */
+	struct shm_recbuf *buf;     /* until one is kept there, then into own_e/own_buf */
+	struct shm_entry own_e;
+	struct shm_recbuf own_buf;
 };
 
 int eval_read(const struct shm_view *v, eval_read_fn fn, void *ctx, struct psm_err *err)
@@ -144,6 +146,18 @@ static void eval_keep(struct eval_out *o, const struct shm_entry *e, const struc
 	o->have_entry = true;
 }
 
+/* Keeps the record being looked at: free when it was read into out already. */
+static void eval_keep_current(struct eval_scan *s)
+{
+	if (s->e == &s->out->entry) {
+		s->out->have_entry = true;
+		s->e = &s->own_e;
+		s->buf = &s->own_buf;
+		return;
+	}
+	eval_keep(s->out, s->e, s->buf);
+}
+
 static int eval_validity(const struct shm_entry *e, int64_t now)
 {
 	if (now < e->not_before)
@@ -204,21 +218,21 @@ static void eval_on_record(struct eval_scan *s, uint8_t kind)
 	int fails;
 
 	if (kind == SHM_DENY) {
-		if (eval_validity(&s->e, s->req->now) == 0 && eval_from_ok(s, &s->e)) {
+		if (eval_validity(s->e, s->req->now) == 0 && eval_from_ok(s, s->e)) {
 			s->deny = true;
-			eval_keep(s->out, &s->e, &s->buf);
+			eval_keep_current(s);
 		}
 		return;
 	}
-	fails = eval_grant_fails(s, &s->e);
+	fails = eval_grant_fails(s, s->e);
 	if (fails == EVAL_R_SESSION && s->req->audit == SHM_U32_NONE)
 		s->out->need_audit = true;
 	if (fails == 0) {
 		s->allow = true;
-		eval_keep(s->out, &s->e, &s->buf);
+		eval_keep_current(s);
 	} else if (eval_miss_rank(fails) > eval_miss_rank(s->miss)) {
 		s->miss = fails;
-		eval_keep(s->out, &s->e, &s->buf);
+		eval_keep_current(s);
 	}
 }
 
@@ -228,36 +242,29 @@ static int eval_corrupt(const struct shm_view *v, const char *key, struct psm_er
 			   v->name, key);
 }
 
-/* Looks at the records of one (kind, key); stops at a deny, or a grant once allowed. */
-static int eval_scan_kind(const struct shm_view *v, struct eval_scan *s, uint8_t kind,
-			  const char *key, struct psm_err *err)
+/*
+ * One walk over a principal's grants and denies (SHM_RULE): stops at a matching deny;
+ * once a grant allows, further grants are skipped but denies are still looked for.
+ */
+static int eval_scan_key(const struct shm_view *v, struct eval_scan *s, const char *key,
+			 struct psm_err *err)
 {
 	struct shm_iter it;
 	int rc;
 
-	shm_iter_init(v, &it, kind, key, strlen(key));
-	while ((rc = shm_iter_next(v, &it, &s->e, &s->buf)) == 1) {
+	shm_iter_init(v, &it, SHM_RULE, key, strlen(key));
+	while ((rc = shm_iter_next(v, &it, s->e, s->buf)) == 1) {
 		int plen;
-		const char *pat = eval_field(&s->e, SHM_F_PATTERN, &plen);
+		const char *pat = eval_field(s->e, SHM_F_PATTERN, &plen);
 
-		if (s->e.kind != kind || plen == 0 ||
-		    !pattern_match(pat, (size_t)plen, s->req->perm, s->permlen))
+		if (plen == 0 || (s->e->kind == SHM_GRANT && s->allow) ||
+		    !pattern_match_valid(pat, (size_t)plen, s->req->perm, s->permlen))
 			continue;
-		eval_on_record(s, kind);
-		if (s->deny || (kind == SHM_GRANT && s->allow))
+		eval_on_record(s, s->e->kind);
+		if (s->deny)
 			return PSM_OK;
 	}
 	return rc == 0 ? PSM_OK : eval_corrupt(v, key, err);
-}
-
-static int eval_scan_key(const struct shm_view *v, struct eval_scan *s, const char *key,
-			 struct psm_err *err)
-{
-	int rc = eval_scan_kind(v, s, SHM_DENY, key, err);
-
-	if (rc != PSM_OK || s->deny || s->allow)
-		return rc;
-	return eval_scan_kind(v, s, SHM_GRANT, key, err);
 }
 
 static int eval_scan_groups(const struct shm_view *v, struct eval_scan *s, struct psm_err *err)
@@ -293,6 +300,8 @@ static int eval_attempt(const struct shm_view *v, void *ctx, struct psm_err *err
 
 	s->allow = s->deny = false;
 	s->miss = 0;
+	s->e = &o->entry;
+	s->buf = &o->buf;
 	o->have_entry = false;
 	o->groups_resolved = false;
 	o->need_audit = false;
@@ -345,6 +354,9 @@ int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval
 	g.heap = NULL;
 	g.n = -1;
 	s.permlen = strlen(req->perm);
+	rc = perm_validate(req->perm, s.permlen, err);
+	if (rc != PSM_OK)
+		return rc;
 	s.segbits = shm_seg_bit(req->perm, perm_first_segment(req->perm, s.permlen)) |
 		    SHM_MASK_ANY;
 	rc = eval_read(v, eval_attempt, &s, err);

@@ -6,12 +6,20 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Characters allowed in a segment: A-Z a-z 0-9 _ . - / @ + */
+/* Characters allowed in a segment: A-Z a-z 0-9 _ . - / @ + (a table: this is on the PAM path). */
+#define PERM_ALNUM_ROW(a) [a] = 1, [a + 1] = 1, [a + 2] = 1, [a + 3] = 1, [a + 4] = 1
+static const unsigned char perm_chars[256] = {
+	PERM_ALNUM_ROW('a'), PERM_ALNUM_ROW('f'), PERM_ALNUM_ROW('k'), PERM_ALNUM_ROW('p'),
+	PERM_ALNUM_ROW('u'), ['z'] = 1,
+	PERM_ALNUM_ROW('A'), PERM_ALNUM_ROW('F'), PERM_ALNUM_ROW('K'), PERM_ALNUM_ROW('P'),
+	PERM_ALNUM_ROW('U'), ['Z'] = 1,
+	PERM_ALNUM_ROW('0'), PERM_ALNUM_ROW('5'),
+	['_'] = 1, ['.'] = 1, ['-'] = 1, ['/'] = 1, ['@'] = 1, ['+'] = 1,
+};
+
 static bool perm_char_ok(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c == '_' || c == '.' || c == '-' || c == '/' || c == '@' || c == '+';
+	return perm_chars[c] != 0;
 }
 
 /* Quotes s for a message: non-printable bytes as \xNN, cut after 64 bytes with "...". */
@@ -100,8 +108,12 @@ static int perm_check(const char *what, const char *s, size_t len, bool star_ok,
 	return PSM_OK;
 }
 
+static bool perm_ok_fast(const char *s, size_t len, bool star_ok);
+
 int perm_validate(const char *s, size_t len, struct psm_err *err)
 {
+	if (perm_ok_fast(s, len, false))
+		return PSM_OK;
 	return perm_check("permission", s, len, false, err);
 }
 
@@ -112,9 +124,12 @@ int pattern_validate(const char *s, size_t len, struct psm_err *err)
 
 size_t perm_first_segment(const char *s, size_t len)
 {
-	const char *c = memchr(s, ':', len);
+	size_t i = 0;
 
-	return c == NULL ? len : (size_t)(c - s);
+	/* segments are short: a plain loop beats a memchr call here */
+	while (i < len && s[i] != ':')
+		i++;
+	return i;
 }
 
 /* Cheap structural check used by matching: valid characters, no empty segment. */
@@ -147,9 +162,21 @@ static bool perm_ok_fast(const char *s, size_t len, bool star_ok)
  */
 bool pattern_match(const char *pat, size_t plen, const char *perm, size_t len)
 {
+	if (!perm_ok_fast(pat, plen, true) || !perm_ok_fast(perm, len, false))
+		return false;
+	return pattern_match_valid(pat, plen, perm, len);
+}
+
+/*
+ * The walk needs no validation of the pattern: with a valid permission, an
+ * empty segment, a '*' inside a segment or a byte outside the permission
+ * alphabet simply never matches.
+ */
+bool pattern_match_valid(const char *pat, size_t plen, const char *perm, size_t len)
+{
 	size_t pi = 0, si = 0;
 
-	if (!perm_ok_fast(pat, plen, true) || !perm_ok_fast(perm, len, false))
+	if (plen == 0 || len == 0)
 		return false;
 	for (;;) {
 		size_t pseg = perm_first_segment(pat + pi, plen - pi);

@@ -26,6 +26,12 @@ int pattern_validate(const char *s, size_t len, struct psm_err *err);
  */
 bool pattern_match(const char *pat, size_t plen, const char *perm, size_t len);
 
+/*
+ * pattern_match for the hot path: perm must already be valid (perm_validate);
+ * the pattern may be anything (an invalid one never matches).
+ */
+bool pattern_match_valid(const char *pat, size_t plen, const char *perm, size_t len);
+
 /* Length of the first segment of s (up to the first ':' or the end). */
 size_t perm_first_segment(const char *s, size_t len);
 

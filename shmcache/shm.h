@@ -32,6 +32,9 @@ enum shm_kind {
 	SHM_SESSION = 3,
 	SHM_SERVICE = 4,
 	SHM_BREAKGLASS = 5,
+	/* Iteration only: the SHM_GRANT and SHM_DENY records of a principal in one pass
+	 * (they share a hash, so one chain walk finds both). */
+	SHM_RULE = 0x80,
 };
 
 /* Record flags. */

@@ -66,7 +66,7 @@
 #include "shm.h"
 
 #define SHM_MAGIC 0x31304c42544d5350ull /* "PSMTBL01" little-endian */
-#define SHM_FORMAT_VERSION 2u
+#define SHM_FORMAT_VERSION 3u
 #define SHM_UNIT 64u
 #define SHM_HDR_SIZE 256u
 #define SHM_NONE 0xffffffffu

@@ -267,7 +267,10 @@ void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind,
 
 static bool shm_iter_match(const struct shm_iter *it, const struct shm_entry *e)
 {
-	return e->kind == it->kind && e->flen[SHM_F_KEY] == it->keylen &&
+	bool kind_ok = e->kind == it->kind ||
+		       (it->kind == SHM_RULE && (e->kind == SHM_GRANT || e->kind == SHM_DENY));
+
+	return kind_ok && e->flen[SHM_F_KEY] == it->keylen &&
 	       (it->keylen == 0 || memcmp(e->f[SHM_F_KEY], it->key, it->keylen) == 0);
 }
 

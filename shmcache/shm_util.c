@@ -27,7 +27,9 @@ static uint64_t shm_hash_tail(const unsigned char *p, size_t len)
 uint32_t shm_hash(uint8_t kind, const char *key, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)key;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)kind << 56) ^ len, w;
+	/* A principal's grants and denies share a hash: one walk finds both (SHM_RULE). */
+	uint64_t class = kind == SHM_DENY || kind == SHM_RULE ? SHM_GRANT : kind;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (class << 56) ^ len, w;
 
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 29;

@@ -182,9 +182,32 @@ static void test_pattern_match_spec_table(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if (match(t[i].pat, t[i].perm) != t[i].m)
 			fail_msg("pattern_match(\"%s\", \"%s\") != %d", t[i].pat, t[i].perm, t[i].m);
+		if (pattern_match_valid(t[i].pat, strlen(t[i].pat), t[i].perm,
+					strlen(t[i].perm)) != t[i].m)
+			fail_msg("pattern_match_valid(\"%s\", \"%s\") != %d", t[i].pat,
+				 t[i].perm, t[i].m);
+	}
+}
+
+/* The hot-path matcher trusts only the permission: a bad pattern must still never match. */
+static void test_pattern_match_valid_bad_patterns(void **state)
+{
+	static const struct { const char *pat, *perm; } t[] = {
+		{ "a*", "a" },     { "a*", "ab" },      { "**", "a" },     { "a::b", "a:b" },
+		{ ":a", "a" },     { "a:", "a" },       { "", "a" },       { "a!", "a" },
+		{ "a:**", "a:b" }, { "*a:b", "a:b" },   { "a:\x01", "a:b" }, { ":", "a" },
+		{ "a:b:", "a:b" }, { "a::*", "a:b:c" }, { "*:", "a:b" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (pattern_match_valid(t[i].pat, strlen(t[i].pat), t[i].perm, strlen(t[i].perm)))
+			fail_msg("pattern_match_valid(\"%s\", \"%s\") matched", t[i].pat, t[i].perm);
+	assert_false(pattern_match_valid("a", 1, "a", 0));
 }
 
 static void test_pattern_match_invalid_never(void **state)
@@ -241,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_star_not_whole_segment),
 		cmocka_unit_test(test_pattern_match_spec_table),
 		cmocka_unit_test(test_pattern_match_invalid_never),
+		cmocka_unit_test(test_pattern_match_valid_bad_patterns),
 		cmocka_unit_test(test_pattern_match_lengths),
 		cmocka_unit_test(test_perm_first_segment),
 	};

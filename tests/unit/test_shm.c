@@ -271,6 +271,10 @@ static void test_insert_lookup_each_kind(void **state)
 	}
 	assert_int_equal(tshm_count(&f->v, SHM_DENY, "alice", "deny:x"), 1);
 	assert_int_equal(tshm_count(&f->v, SHM_GRANT, "alice", "deny:x"), 0);
+	/* SHM_RULE: the grant and the deny in one walk, and no other kind */
+	assert_int_equal(tshm_count(&f->v, SHM_RULE, "alice", NULL), 2);
+	assert_int_equal(tshm_count(&f->v, SHM_RULE, "alice", "deny:x"), 1);
+	assert_int_equal(tshm_count(&f->v, SHM_RULE, "bob", NULL), 0);
 }
 
 static void test_entry_roundtrip(void **state)
@@ -699,7 +703,11 @@ static void test_seg_bit(void **state)
 	assert_int_equal(shm_seg_bit("sudo", 4) & SHM_MASK_ANY, 0);
 	assert_int_equal(__builtin_popcountll(shm_seg_bit("login", 5)), 1);
 	assert_int_equal(shm_hash(1, "alice", 5), shm_hash(1, "alice", 5));
-	assert_true(shm_hash(1, "alice", 5) != shm_hash(2, "alice", 5));
+	/* a principal's grants and denies share a hash (SHM_RULE); other kinds do not */
+	assert_int_equal(shm_hash(SHM_GRANT, "alice", 5), shm_hash(SHM_DENY, "alice", 5));
+	assert_int_equal(shm_hash(SHM_RULE, "alice", 5), shm_hash(SHM_GRANT, "alice", 5));
+	assert_true(shm_hash(SHM_GRANT, "alice", 5) != shm_hash(SHM_SESSION, "alice", 5));
+	assert_true(shm_hash(SHM_GRANT, "alice", 5) != shm_hash(SHM_SERVICE, "alice", 5));
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -715,7 +723,7 @@ static int cmp_u32(const void *a, const void *b)
 static void test_hash_spread(void **state)
 {
 	enum { NKEYS = 2000 + 300 + 26 * 21 };
-	uint32_t *h = calloc(5 * NKEYS, sizeof(*h));
+	uint32_t *h = calloc(4 * NKEYS, sizeof(*h));
 	char key[24];
 	size_t n = 0, i;
 	int k, j, d;
@@ -723,6 +731,8 @@ static void test_hash_spread(void **state)
 	(void)state;
 	assert_non_null(h);
 	for (k = SHM_GRANT; k <= SHM_BREAKGLASS; k++) {
+		if (k == SHM_DENY) /* shares the grant's hash by design (SHM_RULE) */
+			continue;
 		for (j = 0; j < 2000; j++)
 			h[n++] = shm_hash((uint8_t)k, key, (size_t)snprintf(key, sizeof(key), "u%07d", j));
 		for (j = 0; j < 300; j++)
@@ -738,7 +748,7 @@ static void test_hash_spread(void **state)
 			}
 		}
 	}
-	assert_int_equal(n, 5 * NKEYS);
+	assert_int_equal(n, 4 * NKEYS);
 	qsort(h, n, sizeof(*h), cmp_u32);
 	for (i = 1; i < n; i++)
 		if (h[i] == h[i - 1])
@@ -844,7 +854,7 @@ static void test_refuses_symlink_and_dir(void **state)
 	rmdir(link);
 }
 
-_Static_assert(SHM_FORMAT_VERSION == 2, "test_refuses_bad_header names versions 1 and 3");
+_Static_assert(SHM_FORMAT_VERSION == 3, "test_refuses_bad_header names versions 2 and 4");
 
 static void test_refuses_bad_header(void **state)
 {
@@ -869,10 +879,10 @@ static void test_refuses_bad_header(void **state)
 	fix_open_fails(f, "header checksum mismatch");
 	b = SHM_FORMAT_VERSION + 1;
 	assert_int_equal(pwrite(fd, &b, 1, offsetof(struct shm_hdr, version)), 1);
-	fix_open_fails(f, "format version 3");
+	fix_open_fails(f, "format version 4");
 	b = SHM_FORMAT_VERSION - 1; /* a table of the previous format is refused, not misread */
 	assert_int_equal(pwrite(fd, &b, 1, offsetof(struct shm_hdr, version)), 1);
-	fix_open_fails(f, "format version 1");
+	fix_open_fails(f, "format version 2");
 	close(fd);
 }
 
