@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "log.h"
 #include "notify.h"
 
@@ -157,11 +158,33 @@ static int daemon_lock(struct psmd *d, struct psm_err *err)
 	return PSM_OK;
 }
 
+/* The table from policy c and the runtime state, at least min_capacity records large. */
+static int daemon_build_at(struct psmd *d, const struct daemon_conf *c, uint64_t min_capacity,
+			   struct psm_err *err)
+{
+	struct table_src src = {
+	    .cfg = &c->cfg,
+	    .pol = c->pol,
+	    .group = c->table_gid,
+	    .min_capacity = min_capacity,
+	    .fill = store_fill,
+	    .fill_ctx = &d->store,
+	};
+	int rc = table_rebuild(&d->table, &src, err);
+
+	store_units_done(&d->store, rc == PSM_OK);
+	return rc;
+}
+
+/* A (re)build keeps the size the table grew to. */
 static int daemon_build(struct psmd *d, const struct daemon_conf *c, struct psm_err *err)
 {
-	struct table_src src = {.cfg = &c->cfg, .pol = c->pol, .group = c->table_gid};
+	return daemon_build_at(d, c, d->table.capacity, err);
+}
 
-	return table_rebuild(&d->table, &src, err);
+int daemon_rebuild(struct psmd *d, uint64_t min_capacity, struct psm_err *err)
+{
+	return daemon_build_at(d, &d->conf, min_capacity, err);
 }
 
 /* Logs "WHAT /psm: N records, generation G (policy ...)" and tells systemd READY=1. */
@@ -188,9 +211,14 @@ int daemon_start(struct psmd *d, struct psm_err *err)
 
 	if (rc != PSM_OK)
 		return rc;
+	d->started = (int64_t)time(NULL);
 	rc = daemon_lock(d, err);
 	if (rc == PSM_OK)
+		rc = store_open(&d->store, d, d->started, err);
+	if (rc == PSM_OK)
 		rc = daemon_build(d, &d->conf, err);
+	if (rc == PSM_OK && d->loop != NULL)
+		rc = control_open(&d->ctl, d, d->loop, err);
 	if (rc != PSM_OK) {
 		daemon_stop(d);
 		return rc;
@@ -201,7 +229,18 @@ int daemon_start(struct psmd *d, struct psm_err *err)
 
 void daemon_tick(struct psmd *d)
 {
+	int64_t now = (int64_t)time(NULL);
+
 	table_heartbeat(&d->table);
+	sweep_tick(d, now);
+	store_tick(&d->store);
+	metrics_tick(d, now);
+	control_tick(d->ctl, now);
+}
+
+void daemon_after_io(struct psmd *d)
+{
+	control_flush(d->ctl);
 }
 
 /* Keys only a restart can change: running value in *cur, reloaded value in *next. */
@@ -261,27 +300,36 @@ static uint64_t daemon_monotonic_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void daemon_reload(struct psmd *d)
+int daemon_reload(struct psmd *d, struct psm_err *err)
 {
 	struct daemon_conf next;
-	struct psm_err err = {0};
+	struct psm_err e = {0};
+	int rc;
 
 	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu",
 		    (unsigned long long)daemon_monotonic_usec());
-	log_msg(LOG_INFO, "SIGHUP: reloading %s", d->conf_path);
-	if (daemon_reload_into(d, &next, &err) != PSM_OK) {
-		log_msg(LOG_ERR, "reload failed, still serving the old table: %s", err.msg);
-		notify_send("READY=1\nSTATUS=reload failed: %s", err.msg);
-		return;
+	log_msg(LOG_INFO, "reloading %s", d->conf_path);
+	rc = daemon_reload_into(d, &next, &e);
+	if (rc != PSM_OK) {
+		log_msg(LOG_ERR, "reload failed, still serving the old table: %s", e.msg);
+		notify_send("READY=1\nSTATUS=reload failed: %s", e.msg);
+		if (err != NULL)
+			*err = e;
+		return rc;
 	}
 	daemon_conf_free(&d->conf);
 	d->conf = next;
 	daemon_serving(d, "reloaded:");
+	return PSM_OK;
 }
 
 void daemon_stop(struct psmd *d)
 {
 	notify_send("STOPPING=1");
+	control_close(d->ctl);
+	d->ctl = NULL;
+	store_close(&d->store, true);
+	sweep_free(&d->sweep);
 	table_close(&d->table);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);

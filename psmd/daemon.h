@@ -7,11 +7,17 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "policy.h"
 #include "psm_err.h"
+#include "store.h"
+#include "sweep.h"
 #include "table.h"
 
 #define PSMD_VERSION "0.1.0"
+
+struct control;
+struct loop;
 
 /* What a (re)load produces; replaced as a whole on a successful SIGHUP. */
 struct daemon_conf {
@@ -26,6 +32,12 @@ struct psmd {
 	struct daemon_conf conf;
 	int lock_fd; /* flock on state_dir/psmd.lock; -1 when not held */
 	struct table table;
+	struct loop *loop;	/* set before daemon_start: the admin socket joins it */
+	struct store store;	/* runtime grants and sessions, durable */
+	struct sweep sweep;	/* expiry and session kills */
+	struct metrics metrics;
+	struct control *ctl;	/* the admin socket; NULL before daemon_start */
+	int64_t started;	/* UTC seconds */
 };
 
 void daemon_init(struct psmd *d, const char *conf_path, bool conf_given);
@@ -37,11 +49,19 @@ int daemon_check(struct psmd *d, struct psm_err *err);
  * Another psmd holding the lock is PSM_EUNAVAIL. */
 int daemon_start(struct psmd *d, struct psm_err *err);
 
-/* Once a second: the heartbeat. */
+/* Once a second: the heartbeat, expiry, snapshots, metrics_file. */
 void daemon_tick(struct psmd *d);
 
-/* SIGHUP: reload config and policy into a new table; on any error keep serving the old one. */
-void daemon_reload(struct psmd *d);
+/* After the loop handled an iteration's input: group commit, then the replies. */
+void daemon_after_io(struct psmd *d);
+
+/* SIGHUP (and the reload op): reload config and policy into a new table; on any error
+ * keep serving the old one (and say why in err). */
+int daemon_reload(struct psmd *d, struct psm_err *err);
+
+/* Rebuilds the table from the running config, policy and state, at least min_capacity
+ * records large (growth); the served table is kept on failure. */
+int daemon_rebuild(struct psmd *d, uint64_t min_capacity, struct psm_err *err);
 
 /* SIGTERM/SIGINT: STOPPING=1, release everything, leave the table for readers. */
 void daemon_stop(struct psmd *d);

@@ -187,9 +187,11 @@ int loop_run(struct loop *l, struct psmd *d, struct psm_err *err)
 			break;
 		if (n > 0)
 			loop_dispatch(l);
+		daemon_after_io(d);
 		if (loop_hup) {
 			loop_hup = 0;
-			daemon_reload(d);
+			log_msg(LOG_INFO, "SIGHUP");
+			daemon_reload(d, NULL);
 		}
 		loop_tick(d, &next);
 	}

@@ -81,6 +81,7 @@ static int main_serve(struct psmd *d, bool debug)
 
 	log_open(debug ? LOG_MODE_BOTH : LOG_MODE_SYSLOG);
 	rc = loop_init(&l, &err);
+	d->loop = &l;
 	if (rc == PSM_OK)
 		rc = daemon_start(d, &err);
 	if (rc != PSM_OK) {

@@ -47,6 +47,8 @@ static int table_fill(struct shm_writer *w, const struct table_src *src, struct 
 	tw->seen = 0;
 	shm_writer_begin(w);
 	rc = policy_compile(src->pol, w, &o, err);
+	if (rc == PSM_OK && src->fill != NULL)
+		rc = src->fill(src->fill_ctx, w, src, err);
 	shm_writer_commit(w);
 	if (rc != PSM_OK)
 		return rc;
@@ -87,7 +89,9 @@ static int table_build(const struct table_src *src, uint64_t gen, uint64_t *cap,
 	uint64_t next;
 	int rc;
 
-	*cap = src->cfg->capacity;
+	*cap = src->cfg->capacity > src->min_capacity ? src->cfg->capacity : src->min_capacity;
+	if (*cap > CONFIG_CAPACITY_MAX)
+		*cap = CONFIG_CAPACITY_MAX;
 	for (;;) {
 		rc = table_try(src, *cap, gen, &tw, out, err);
 		if (rc != PSM_EFULL)

@@ -17,11 +17,20 @@ struct table {
 	uint64_t capacity;    /* records it was sized for (may exceed the configured one) */
 };
 
+struct table_src;
+
+/* Inserts the runtime records (grants, sessions) after the policy's, inside the batch. */
+typedef int (*table_fill_fn)(void *ctx, struct shm_writer *w, const struct table_src *src,
+			     struct psm_err *err);
+
 /* What a table is built from.  Runtime state (grants, sessions) joins the policy here. */
 struct table_src {
 	const struct psmd_config *cfg;
 	const struct policy *pol;
-	gid_t group; /* table_group, resolved */
+	gid_t group;	       /* table_group, resolved */
+	uint64_t min_capacity; /* start at least this large (growth); 0 = the configured one */
+	table_fill_fn fill;    /* may be NULL */
+	void *fill_ctx;
 };
 
 /*

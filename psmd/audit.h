@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* audit.h - one JSON audit line per mutating request, to syslog (AUTHPRIV, ident psmd). */
+#ifndef PSMD_AUDIT_H
+#define PSMD_AUDIT_H
+
+#include "ops.h"
+#include "psm_err.h"
+
+/*
+ * {"time":"2026-11-23T18:00:00Z","uid":0,"user":"root","op":"grant","principal":"alice",
+ *  "pattern":"sudo:*","grant_id":"...","ttl":"2h","reason":"INC-42","result":"ok"}
+ * result is "ok", or the error code with "error" holding its message.
+ */
+void audit_log(const struct ops_ctx *c, int rc, const struct psm_err *err);
+
+#endif

@@ -1,0 +1,601 @@
+/* SPDX-License-Identifier: MIT */
+/* control.c - psmd's admin socket server: connections, peer credentials, framing, group commit. */
+#include "control.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "daemon.h"
+#include "log.h"
+#include "loop.h"
+#include "ops.h"
+
+#define CONTROL_READ 65536
+#define CONTROL_ACCEPTS 64 /* per readable event of the listener */
+
+struct client {
+	struct control *ctl;
+	int fd;
+	struct ops_peer peer;
+	struct proto_lines lines;
+	char *out;
+	size_t len, cap, sent, ready; /* out[sent..ready) may go now; [ready..len) waits */
+	bool hold;		      /* a change of ours waits for the commit */
+	bool eof;		      /* the peer sent everything: close once answered */
+	bool closing;		      /* too_large: close once the error is sent */
+	int64_t stalled;	      /* since when queued output made no progress; 0 */
+};
+
+struct control {
+	struct psmd *d;
+	struct loop *l;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct client **cl;
+	size_t n, cap;
+	bool held;	     /* some client holds replies for the commit */
+	bool accept_paused; /* out of fds: the listener rests until a client leaves */
+	bool fds_logged;    /* that was logged (at most once a second) */
+};
+
+static int64_t control_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* ---- clients ---------------------------------------------------------------------------- */
+
+static void control_accept_cb(void *ctx, int lfd, short revents);
+
+/* Watches the listener again after running out of fds. */
+static void control_accept_resume(struct control *c)
+{
+	if (c->accept_paused && loop_add(c->l, c->fd, POLLIN, control_accept_cb, c, NULL) ==
+					PSM_OK)
+		c->accept_paused = false;
+}
+
+static void client_free(struct control *c, struct client *cl)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->cl[i] == cl) {
+			c->cl[i] = c->cl[--c->n];
+			break;
+		}
+	loop_del(c->l, cl->fd);
+	close(cl->fd);
+	proto_lines_free(&cl->lines);
+	free(cl->out);
+	free(cl);
+	control_accept_resume(c);
+}
+
+/* Appends a reply; it may go at once unless a change before it waits for the commit. */
+static void client_queue(struct client *cl, const char *line, size_t len, bool changed)
+{
+	if (cl->len + len > cl->cap) {
+		size_t cap = cl->cap ? cl->cap : 4096;
+		char *p;
+
+		while (cap < cl->len + len)
+			cap *= 2;
+		p = realloc(cl->out, cap);
+		if (p == NULL) {
+			log_msg(LOG_ERR, "admin socket: out of memory for a reply: dropping uid %u",
+				(unsigned)cl->peer.uid);
+			cl->closing = true;
+			return;
+		}
+		cl->out = p;
+		cl->cap = cap;
+	}
+	memcpy(cl->out + cl->len, line, len);
+	cl->len += len;
+	if (changed) {
+		cl->hold = true;
+		cl->ctl->held = true;
+	}
+	if (!cl->hold)
+		cl->ready = cl->len;
+}
+
+static void client_reply_error(struct client *cl, int ecode, const char *msg, const char *tag)
+{
+	size_t len;
+	char *line = proto_reply_error(ecode, msg, tag, &len);
+
+	if (line == NULL)
+		client_queue(cl, proto_reply_oom, strlen(proto_reply_oom), false);
+	else
+		client_queue(cl, line, len, false);
+	free(line);
+}
+
+/* Handles one validated request: authorization and the op's handler, audit, reply. */
+static void client_request(struct client *cl, struct proto_req *req)
+{
+	struct ops_ctx oc = {.d = cl->ctl->d, .peer = &cl->peer, .req = req};
+	struct psm_err err = {0};
+	cJSON *fields = cJSON_CreateObject();
+	char *line = NULL;
+	size_t len = 0;
+	int rc;
+
+	oc.now = control_now();
+	rc = fields != NULL ? ops_run(&oc, fields, &err)
+			    : psm_err_set(&err, PSM_ENOMEM, "out of memory");
+	if (proto_op_mutates(req->op))
+		audit_log(&oc, rc, &err);
+	metrics_request(&cl->ctl->d->metrics, (int)req->op->id, rc == PSM_OK);
+	if (rc == PSM_OK) {
+		line = proto_reply_ok(fields, req->tag, &len);
+	} else {
+		cJSON_Delete(fields);
+		line = proto_reply_err(&err, req->tag, &len);
+	}
+	if (line == NULL)
+		client_queue(cl, proto_reply_oom, strlen(proto_reply_oom), oc.changed);
+	else
+		client_queue(cl, line, len, oc.changed);
+	free(line);
+}
+
+static void client_line(struct client *cl, const char *line, size_t len)
+{
+	struct proto_req req;
+	struct psm_err err = {0};
+
+	if (proto_parse_request(line, len, &req, &err) == PSM_OK) {
+		client_request(cl, &req);
+	} else {
+		metrics_request(&cl->ctl->d->metrics, req.op != NULL ? (int)req.op->id : -1,
+				false);
+		client_reply_error(cl, req.ecode, err.msg, req.tag);
+	}
+	proto_req_free(&req);
+}
+
+/*
+ * Handles the whole lines buffered, pausing while CONTROL_OUT_SOFT bytes of
+ * replies wait (the rest is handled as the client reads; no new input is
+ * read meanwhile), so a client's queue stays bounded.
+ */
+static void client_process(struct client *cl)
+{
+	int st = PROTO_LINES_NONE;
+	const char *line;
+	size_t len;
+
+	while (!cl->closing && cl->len - cl->sent < CONTROL_OUT_SOFT &&
+	       (st = proto_lines_next(&cl->lines, &line, &len)) == PROTO_LINES_LINE)
+		client_line(cl, line, len);
+	if (st == PROTO_LINES_TOO_LARGE && !cl->closing) {
+		metrics_request(&cl->ctl->d->metrics, -1, false);
+		client_reply_error(cl, PROTO_E_TOO_LARGE, "request: larger than 65536 bytes; "
+				   "closing the connection", NULL);
+		cl->closing = true;
+	}
+}
+
+/* One read, then the lines it completed. */
+static void client_read(struct client *cl)
+{
+	char buf[CONTROL_READ];
+	struct psm_err err = {0};
+	ssize_t n = read(cl->fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		cl->eof = true;
+		return;
+	}
+	if (proto_lines_feed(&cl->lines, buf, (size_t)n, &err) != PSM_OK) {
+		client_reply_error(cl, PROTO_E_INTERNAL, err.msg, NULL);
+		cl->closing = true;
+		return;
+	}
+	client_process(cl);
+}
+
+static void client_write(struct client *cl)
+{
+	ssize_t n;
+
+	if (cl->ready <= cl->sent)
+		return;
+	n = write(cl->fd, cl->out + cl->sent, cl->ready - cl->sent);
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		cl->eof = cl->closing = true;
+		cl->sent = cl->ready = cl->len; /* the peer is gone: nothing to deliver */
+		return;
+	}
+	if (n > 0) {
+		cl->sent += (size_t)n;
+		cl->stalled = 0;
+	}
+	if (cl->sent == cl->len) {
+		cl->sent = cl->ready = cl->len = 0;
+		if (cl->cap > 4 * CONTROL_OUT_SOFT) {
+			free(cl->out);
+			cl->out = NULL;
+			cl->cap = 0;
+		}
+	}
+}
+
+static void client_cb(void *ctx, int fd, short revents);
+
+/* Watches what the client needs next, or closes it when it is done. Returns false if closed. */
+static bool client_update(struct client *cl)
+{
+	struct control *c = cl->ctl;
+	short ev = 0;
+
+	if (!cl->eof && !cl->closing && cl->len - cl->sent < CONTROL_OUT_SOFT)
+		ev |= POLLIN;
+	if (cl->ready > cl->sent)
+		ev |= POLLOUT;
+	if ((cl->eof || cl->closing) && !cl->hold && cl->sent == cl->len) {
+		client_free(c, cl);
+		return false;
+	}
+	if (ev & POLLOUT && cl->stalled == 0)
+		cl->stalled = control_now();
+	if (loop_add(c->l, cl->fd, ev, client_cb, cl, NULL) != PSM_OK) {
+		client_free(c, cl);
+		return false;
+	}
+	return true;
+}
+
+static void client_cb(void *ctx, int fd, short revents)
+{
+	struct client *cl = ctx;
+
+	(void)fd;
+	if (revents & POLLNVAL) {
+		client_free(cl->ctl, cl);
+		return;
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		client_read(cl);
+	if (revents & (POLLOUT | POLLERR))
+		client_write(cl);
+	if (!cl->hold)
+		client_write(cl); /* most replies go out at once, without another poll */
+	client_process(cl);    /* lines paused while replies waited */
+	client_update(cl);
+}
+
+/* ---- accepting ------------------------------------------------------------------------- */
+
+/* Whether name (primary group gid) is root or in admin_group; unknown group: root only. */
+static bool control_is_admin(const struct control *c, const struct ops_peer *p)
+{
+	gid_t groups[256], admin;
+	int n = 256;
+
+	if (p->uid == 0)
+		return true;
+	if (p->name[0] == '\0' ||
+	    store_group_id(c->d->conf.cfg.admin_group, &admin, NULL) != PSM_OK)
+		return false;
+	if (p->gid == admin)
+		return true;
+	if (getgrouplist(p->name, p->gid, groups, &n) < 0)
+		n = 256; /* more than 256 groups: look at the first 256 */
+	for (int i = 0; i < n; i++)
+		if (groups[i] == admin)
+			return true;
+	return false;
+}
+
+static void control_peer(const struct control *c, struct ops_peer *p, const struct ucred *uc)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	memset(p, 0, sizeof(*p));
+	p->uid = uc->uid;
+	p->gid = uc->gid;
+	p->pid = uc->pid;
+	if (getpwuid_r(uc->uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
+		snprintf(p->name, sizeof(p->name), "%s", pw.pw_name);
+		p->gid = pw.pw_gid;
+	}
+	p->admin = control_is_admin(c, p);
+}
+
+static size_t control_count_uid(const struct control *c, uid_t uid)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->n; i++)
+		n += c->cl[i]->peer.uid == uid;
+	return n;
+}
+
+/* Refuses a connection with one error line (best effort: the socket is new and empty). */
+static void control_refuse(int fd, const char *why)
+{
+	size_t len;
+	char *line = proto_reply_error(PROTO_E_UNAVAILABLE, why, NULL, &len);
+
+	if (line != NULL && write(fd, line, len) < 0)
+		log_msg(LOG_DEBUG, "admin socket: refusing: %s", strerror(errno));
+	free(line);
+	close(fd);
+}
+
+static int control_add_client(struct control *c, int fd, const struct ucred *uc)
+{
+	struct client *cl;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct client **v = realloc(c->cl, cap * sizeof(*v));
+
+		if (v == NULL)
+			return PSM_ENOMEM;
+		c->cl = v;
+		c->cap = cap;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (cl == NULL)
+		return PSM_ENOMEM;
+	cl->ctl = c;
+	cl->fd = fd;
+	control_peer(c, &cl->peer, uc);
+	proto_lines_init(&cl->lines, PROTO_LINE_MAX);
+	c->cl[c->n++] = cl;
+	if (loop_add(c->l, fd, POLLIN, client_cb, cl, NULL) != PSM_OK) {
+		c->n--;
+		free(cl);
+		return PSM_ENOMEM;
+	}
+	return PSM_OK;
+}
+
+static void control_accept_one(struct control *c, int fd)
+{
+	struct ucred uc;
+	socklen_t ul = sizeof(uc);
+	size_t cap;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) != 0) {
+		log_msg(LOG_WARNING, "admin socket: SO_PEERCRED: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	cap = uc.uid == 0 ? CONTROL_PER_ROOT : CONTROL_PER_UID;
+	if (c->n >= CONTROL_CLIENTS_MAX) {
+		control_refuse(fd, "too many connections to psmd");
+	} else if (control_count_uid(c, uc.uid) >= cap) {
+		log_msg(LOG_WARNING, "admin socket: uid %u has %zu connections already: refused",
+			(unsigned)uc.uid, cap);
+		control_refuse(fd, "too many connections from your uid");
+	} else if (control_add_client(c, fd, &uc) != PSM_OK) {
+		control_refuse(fd, "out of memory");
+	}
+}
+
+static void control_accept_cb(void *ctx, int lfd, short revents)
+{
+	struct control *c = ctx;
+
+	(void)revents;
+	for (int i = 0; i < CONTROL_ACCEPTS; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		size_t n = c->n;
+
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			if (!c->fds_logged)
+				log_msg(LOG_WARNING, "admin socket: accept: %s: not accepting "
+					"until a client leaves", strerror(errno));
+			c->fds_logged = true;
+			c->accept_paused = loop_add(c->l, lfd, 0, control_accept_cb, c, NULL) ==
+					   PSM_OK;
+			return;
+		}
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_msg(LOG_WARNING, "admin socket: accept: %s", strerror(errno));
+			return;
+		}
+		control_accept_one(c, fd);
+		if (c->n != n)
+			return; /* the loop's watch set changed: let it poll again */
+	}
+}
+
+/* ---- the listening socket --------------------------------------------------------------- */
+
+/* mkdir -p of path's parent, 0755. */
+static int control_mkdirs(const char *path, struct psm_err *err)
+{
+	char dir[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(dir))
+		return psm_err_set(err, PSM_EINVAL, "socket %s: path too long", path);
+	memcpy(dir, path, n + 1);
+	for (char *p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+			return psm_err_set(err, PSM_ESYS, "socket directory %s: %s", dir,
+					   strerror(errno));
+		*p = '/';
+	}
+	return PSM_OK;
+}
+
+/* Removes a stale socket at path; another psmd answering there is PSM_EUNAVAIL. */
+static int control_stale(const struct sockaddr_un *sa, struct psm_err *err)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(sa->sun_path, &st) != 0)
+		return PSM_OK;
+	if (!S_ISSOCK(st.st_mode))
+		return psm_err_set(err, PSM_EINVAL, "socket %s: exists and is not a socket",
+				   sa->sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
+		close(fd);
+		return psm_err_set(err, PSM_EUNAVAIL, "socket %s: another daemon answers there",
+				   sa->sun_path);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (unlink(sa->sun_path) != 0)
+		return psm_err_set(err, PSM_ESYS, "socket %s: %s", sa->sun_path, strerror(errno));
+	return PSM_OK;
+}
+
+static int control_listen(struct control *c, const char *path, struct psm_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return psm_err_set(err, PSM_EINVAL, "socket %s: path too long", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	rc = control_mkdirs(path, err);
+	if (rc == PSM_OK)
+		rc = control_stale(&sa, err);
+	if (rc != PSM_OK)
+		return rc;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return psm_err_set(err, PSM_ESYS, "socket: %s", strerror(errno));
+	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0666) != 0 ||
+	    listen(c->fd, SOMAXCONN) != 0)
+		return psm_err_set(err, PSM_ESYS, "socket %s: %s", path, strerror(errno));
+	return loop_add(c->l, c->fd, POLLIN, control_accept_cb, c, err);
+}
+
+int control_open(struct control **out, struct psmd *d, struct loop *l, struct psm_err *err)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	int rc;
+
+	*out = NULL;
+	if (c == NULL)
+		return psm_err_set(err, PSM_ENOMEM, "admin socket: out of memory");
+	c->d = d;
+	c->l = l;
+	c->fd = -1;
+	rc = control_listen(c, d->conf.cfg.socket, err);
+	if (rc != PSM_OK) {
+		if (c->fd >= 0) {
+			loop_del(l, c->fd);
+			close(c->fd);
+		}
+		free(c);
+		return rc;
+	}
+	log_msg(LOG_INFO, "admin socket %s", c->path);
+	*out = c;
+	return PSM_OK;
+}
+
+/* ---- group commit ------------------------------------------------------------------------ */
+
+/* One group commit; then the held replies go, and the lines they paused are handled. */
+static void control_commit(struct control *c)
+{
+	struct journal *j = c->d->store.j;
+	struct psm_err err = {0};
+	uint64_t ns = 0;
+	bool ok = true;
+	size_t i;
+
+	c->held = false;
+	if (j != NULL && journal_pending(j) > 0) {
+		ok = journal_commit(j, &ns, &err) == PSM_OK;
+		if (ok)
+			metrics_fsync(&c->d->metrics, ns);
+		else
+			log_msg(LOG_ERR, "journal commit failed, changes are refused and their "
+				"clients dropped: %s", err.msg);
+	}
+	for (i = c->n; i-- > 0;) {
+		struct client *cl = c->cl[i];
+
+		if (!cl->hold)
+			continue;
+		cl->hold = false;
+		if (!ok) {
+			/* never acknowledged: the client must not think it durable */
+			client_free(c, cl);
+			continue;
+		}
+		cl->ready = cl->len;
+		client_write(cl);
+		client_process(cl);
+		client_update(cl);
+	}
+}
+
+void control_flush(struct control *c)
+{
+	/* lines handled after a commit may make more changes: commit those too */
+	for (int round = 0; c != NULL && c->held && round < 8; round++)
+		control_commit(c);
+}
+
+void control_tick(struct control *c, int64_t now)
+{
+	if (c != NULL) {
+		control_accept_resume(c);
+		c->fds_logged = false;
+	}
+	for (size_t i = c != NULL ? c->n : 0; i-- > 0;) {
+		struct client *cl = c->cl[i];
+
+		if (cl->ready > cl->sent && cl->stalled != 0 && now - cl->stalled > CONTROL_STALL) {
+			log_msg(LOG_WARNING, "admin socket: uid %u leaves %zu bytes of replies "
+				"unread for %d s: dropped", (unsigned)cl->peer.uid,
+				cl->ready - cl->sent, CONTROL_STALL);
+			client_free(c, cl);
+		}
+	}
+}
+
+void control_close(struct control *c)
+{
+	if (c == NULL)
+		return;
+	control_flush(c);
+	while (c->n > 0) {
+		struct client *cl = c->cl[c->n - 1];
+
+		client_write(cl);
+		client_free(c, cl);
+	}
+	if (c->fd >= 0) {
+		loop_del(c->l, c->fd);
+		close(c->fd);
+		unlink(c->path);
+	}
+	free(c->cl);
+	free(c);
+}

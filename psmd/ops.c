@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* ops.c - the table of request handlers, authorization, and helpers the handlers share. */
+#include "ops.h"
+
+#include <string.h>
+
+#include "daemon.h"
+
+/* One handler per op, indexed by the protocol's op id. */
+static const ops_fn ops_table[PROTO_OP_COUNT] = {
+	[PROTO_OP_GRANT] = ops_grant,
+	[PROTO_OP_REVOKE] = ops_revoke,
+	[PROTO_OP_GRANTS] = ops_grants,
+	[PROTO_OP_CHECK] = ops_check,
+	[PROTO_OP_SESSIONS] = ops_sessions,
+	[PROTO_OP_SESSION_SHOW] = ops_session_show,
+	[PROTO_OP_SESSION_EXTEND] = ops_session_extend,
+	[PROTO_OP_SESSION_KILL] = ops_session_kill,
+	[PROTO_OP_SESSION_OPEN] = ops_session_open,
+	[PROTO_OP_SESSION_CLOSE] = ops_session_close,
+	[PROTO_OP_CLEANUP] = ops_cleanup,
+	[PROTO_OP_STATS] = ops_stats,
+	[PROTO_OP_HEALTH] = ops_health,
+	[PROTO_OP_METRICS] = ops_metrics,
+	[PROTO_OP_EXPORT] = ops_export,
+	[PROTO_OP_IMPORT] = ops_import,
+	[PROTO_OP_RELOAD] = ops_reload,
+};
+
+/* A non-admin may touch only a session of their own uid (an absent one is the handler's). */
+static int ops_owner(const struct ops_ctx *c, struct psm_err *err)
+{
+	struct record *sess;
+
+	if (ops_find_session(c, &sess, NULL) != PSM_OK)
+		return PSM_OK;
+	if (sess->u.session.uid == (uint32_t)c->peer->uid)
+		return PSM_OK;
+	return psm_err_set(err, PSM_EPERM, "not permitted (session %s is not yours)",
+			   c->req->a.session_id);
+}
+
+int ops_run(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+{
+	const struct proto_op *op = c->req->op;
+	const char *name = c->peer->name[0] != '\0' ? c->peer->name : NULL;
+	ops_fn fn = ops_table[op->id];
+	int rc = proto_authorize(c->req, c->peer->admin, name, err);
+
+	if (rc == PSM_OK && !c->peer->admin && proto_op_needs_owner(op))
+		rc = ops_owner(c, err);
+	if (rc != PSM_OK)
+		return rc;
+	if (fn == NULL)
+		return psm_err_set(err, PSM_ESYS, "op %s: no handler", op->name);
+	return fn(c, reply, err);
+}
+
+int ops_self_user(const struct ops_ctx *c, const char **user, struct psm_err *err)
+{
+	*user = c->req->a.user;
+	if (*user != NULL)
+		return PSM_OK;
+	if (c->peer->name[0] == '\0')
+		return psm_err_set(err, PSM_EPERM, "uid %u has no user name",
+				   (unsigned)c->peer->uid);
+	*user = c->peer->name;
+	return PSM_OK;
+}
+
+int ops_find_session(const struct ops_ctx *c, struct record **sess, struct psm_err *err)
+{
+	uint8_t id[ID_BYTES];
+	int rc = id_parse(c->req->a.session_id, id, err);
+
+	if (rc != PSM_OK)
+		return psm_err_prefix(err, "session_id");
+	*sess = state_session(c->d->store.st, id);
+	if (*sess == NULL)
+		return psm_err_set(err, PSM_ENOENT, "session %s: no such session",
+				   c->req->a.session_id);
+	return PSM_OK;
+}
+
+cJSON *ops_add_time(cJSON *o, const char *key, int64_t t, int64_t none)
+{
+	if (t == none)
+		return cJSON_AddNullToObject(o, key);
+	return cJSON_AddNumberToObject(o, key, (double)t);
+}
+
+int ops_add(cJSON *o, const char *key, cJSON *item, struct psm_err *err)
+{
+	if (item == NULL || !cJSON_AddItemToObject(o, key, item)) {
+		cJSON_Delete(item);
+		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
+	}
+	return PSM_OK;
+}
+
+int ops_end(struct ops_ctx *c, const struct record *live, struct psm_err *err)
+{
+	struct store *s = &c->d->store;
+	struct record tomb;
+	int rc;
+
+	record_init(&tomb, REC_REVOKE);
+	rc = record_tomb_for(&tomb, live, store_version(s), c->d->conf.cfg.host_name, err);
+	if (rc != PSM_OK) {
+		record_free(&tomb);
+		return rc;
+	}
+	rc = store_add(s, &tomb, c->now, err);
+	if (rc == PSM_OK)
+		c->changed = true;
+	return rc;
+}

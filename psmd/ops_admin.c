@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/* ops_admin.c - operations ops: cleanup, stats, health, metrics, export, import, reload. */
+#include "ops.h"
+
+#include <stdlib.h>
+
+#include "daemon.h"
+#include "metrics.h"
+#include "sweep.h"
+
+int ops_cleanup(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+{
+	size_t n = sweep_run(c->d, c->now);
+
+	if (!cJSON_AddNumberToObject(reply, "removed", (double)n))
+		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
+	return PSM_OK;
+}
+
+int ops_stats(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+{
+	return metrics_stats(c->d, reply, err);
+}
+
+int ops_health(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+{
+	bool healthy;
+
+	return metrics_health(c->d, reply, &healthy, err);
+}
+
+int ops_metrics(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+{
+	char *text = metrics_text(c->d);
+	cJSON *s = text != NULL ? cJSON_CreateString(text) : NULL;
+
+	free(text);
+	return ops_add(reply, "text", s, err);
+}
+
+/* The export document's two arrays, moved into the reply. */
+int ops_export(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+{
+	cJSON *doc = NULL;
+	int rc = state_export(c->d->store.st, &doc, err);
+
+	if (rc != PSM_OK)
+		return rc;
+	rc = ops_add(reply, "grants", cJSON_DetachItemFromObjectCaseSensitive(doc, "grants"), err);
+	if (rc == PSM_OK)
+		rc = ops_add(reply, "sessions",
+			     cJSON_DetachItemFromObjectCaseSensitive(doc, "sessions"), err);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static int ops_import_reply(cJSON *reply, struct state_import_report *rep, struct psm_err *err)
+{
+	cJSON *imp = cJSON_CreateObject();
+
+	if (imp == NULL || !cJSON_AddNumberToObject(imp, "grants", (double)rep->grants) ||
+	    !cJSON_AddNumberToObject(imp, "sessions", (double)rep->sessions)) {
+		cJSON_Delete(imp);
+		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
+	}
+	if (ops_add(reply, "imported", imp, err) != PSM_OK)
+		return PSM_ENOMEM;
+	if (rep->skipped == NULL)
+		rep->skipped = cJSON_CreateArray();
+	return ops_add(reply, "skipped", rep->skipped, err);
+}
+
+int ops_import(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+{
+	const struct proto_args *a = &c->req->a;
+	struct state_import_report rep = {0};
+	struct shm_writer *w = c->d->table.w;
+	struct psm_err gerr = {0};
+	int rc;
+
+	if (!a->dry_run) {
+		rep.on_apply = store_import_hook;
+		rep.ctx = &c->d->store;
+		c->changed = true;
+	}
+	if (w != NULL && !a->dry_run)
+		shm_writer_begin(w);
+	rc = state_import(c->d->store.st, a->grants, a->sessions, a->dry_run, c->now, &rep, err);
+	if (w != NULL && !a->dry_run)
+		shm_writer_commit(w);
+	if (c->d->store.table_short) {
+		c->d->store.table_short = false;
+		if (daemon_rebuild(c->d, c->d->table.capacity * 2, &gerr) != PSM_OK && rc == PSM_OK)
+			rc = psm_err_set(err, PSM_EFULL, "imported, but %s", gerr.msg);
+	}
+	if (rc == PSM_OK)
+		rc = ops_import_reply(reply, &rep, err);
+	else
+		cJSON_Delete(rep.skipped);
+	return rc;
+}
+
+int ops_reload(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+{
+	struct policy_counts pc;
+	cJSON *p;
+	int rc = daemon_reload(c->d, err);
+
+	if (rc != PSM_OK)
+		return rc;
+	policy_get_counts(c->d->conf.pol, &pc);
+	p = cJSON_CreateObject();
+	if (p == NULL || !cJSON_AddNumberToObject(p, "roles", pc.roles) ||
+	    !cJSON_AddNumberToObject(p, "bindings", pc.bindings) ||
+	    !cJSON_AddNumberToObject(p, "denies", pc.denies)) {
+		cJSON_Delete(p);
+		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
+	}
+	return ops_add(reply, "policy", p, err);
+}

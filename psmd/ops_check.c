@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* ops_check.c - the check op: the decision for each permission, from psmd's own published table. */
+#include "ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "eval.h"
+
+#define OPS_EXPLAIN_MAX 4096
+
+/* One permission's result object; *allowed gets the decision. */
+static int ops_check_one(const struct ops_ctx *c, struct eval_req *req, cJSON *results,
+			 bool *allowed, struct psm_err *err)
+{
+	const struct shm_view *v = shm_writer_view(c->d->table.w);
+	struct eval_out *out = malloc(sizeof(*out));
+	char reason[512], *explain = NULL;
+	cJSON *o = cJSON_CreateObject();
+	int rc = out == NULL || o == NULL ? psm_err_set(err, PSM_ENOMEM, "check: out of memory")
+					  : eval_check(v, req, out, err);
+
+	if (rc == PSM_OK) {
+		*allowed = out->decision == EVAL_ALLOW;
+		eval_reason_text(out, reason, sizeof(reason));
+		if (c->req->a.explain && (explain = malloc(OPS_EXPLAIN_MAX)) != NULL)
+			eval_explain(out, req, explain, OPS_EXPLAIN_MAX);
+		if (!cJSON_AddStringToObject(o, "perm", req->perm) ||
+		    !cJSON_AddBoolToObject(o, "allowed", *allowed) ||
+		    !cJSON_AddStringToObject(o, "reason", reason) ||
+		    (c->req->a.explain && !cJSON_AddStringToObject(o, "explain",
+								   explain ? explain : "")))
+			rc = psm_err_set(err, PSM_ENOMEM, "check: out of memory");
+	}
+	free(explain);
+	free(out);
+	if (rc == PSM_OK && cJSON_AddItemToArray(results, o))
+		return PSM_OK;
+	cJSON_Delete(o);
+	return rc != PSM_OK ? rc : psm_err_set(err, PSM_ENOMEM, "check: out of memory");
+}
+
+int ops_check(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+{
+	const struct proto_args *a = &c->req->a;
+	struct eval_req req = {
+	    .user = a->user,
+	    .rhost = a->rhost,
+	    .audit = SHM_U32_NONE,
+	    .now = c->now,
+	    .table = c->d->conf.cfg.shm_name,
+	};
+	bool all = true, any = false;
+	const cJSON *p;
+	cJSON *results;
+	int rc;
+
+	snprintf(c->principal, sizeof(c->principal), "%s", a->user);
+	if (c->d->table.w == NULL)
+		return psm_err_set(err, PSM_EUNAVAIL, "table: not published yet");
+	rc = store_user_id(a->user, &req.uid, &req.gid, err);
+	results = rc == PSM_OK ? cJSON_AddArrayToObject(reply, "results") : NULL;
+	if (rc == PSM_OK && results == NULL)
+		rc = psm_err_set(err, PSM_ENOMEM, "check: out of memory");
+	cJSON_ArrayForEach(p, a->perms) {
+		bool allowed = false;
+
+		if (rc != PSM_OK)
+			break;
+		req.perm = p->valuestring;
+		rc = ops_check_one(c, &req, results, &allowed, err);
+		all = all && allowed;
+		any = any || allowed;
+	}
+	if (rc == PSM_OK && !cJSON_AddBoolToObject(reply, "allowed", a->any ? any : all))
+		rc = psm_err_set(err, PSM_ENOMEM, "check: out of memory");
+	return rc;
+}

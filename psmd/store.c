@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* store.c - runtime grants and sessions: apply a record to the state, journal it, mirror it in the table. */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+
+#define STORE_FILL_GROW 0.8 /* grow the table before it is fuller than this */
+
+static uint32_t *store_unit_of(struct record *rec)
+{
+	if (rec->type == REC_GRANT)
+		return &rec->u.grant.table_unit;
+	if (rec->type == REC_SESSION)
+		return &rec->u.session.table_unit;
+	return NULL;
+}
+
+static void store_due(struct store *s, const struct record *rec)
+{
+	int64_t t = record_expiry(rec);
+
+	if (t < s->next_due)
+		s->next_due = t;
+}
+
+/* A grant or session that enters gets its table record; one that leaves loses it. */
+static void store_listen(void *ctx, int event, struct record *rec)
+{
+	struct store *s = ctx;
+	struct shm_writer *w = s->d->table.w;
+	uint32_t *unit = store_unit_of(rec);
+	struct psm_err err = {0};
+
+	if (event == STATE_EV_ADD) {
+		store_due(s, rec);
+		if (s->pending) {
+			*unit = s->pending_unit;
+			s->pending = false;
+		} else if (w != NULL &&
+			   store_entry_insert(s, w, rec, &s->d->conf.cfg, unit, &err) != PSM_OK) {
+			log_msg(LOG_WARNING, "table: %s", err.msg);
+			s->table_short = true;
+		}
+		return;
+	}
+	if (*unit != REC_U32_NONE && w != NULL && shm_writer_remove(w, *unit, &err) != PSM_OK)
+		log_msg(LOG_ERR, "table: removing a record: %s", err.msg);
+	*unit = REC_U32_NONE;
+	if (s->sweeping && rec->type == REC_SESSION &&
+	    s->d->conf.cfg.session_expiry == CONFIG_EXPIRY_KILL && rec->u.session.pid > 1)
+		sweep_end_leader(&s->d->sweep, (pid_t)rec->u.session.pid, rec->u.session.expires);
+}
+
+static void store_log_report(const struct journal_report *rep, const char *dir)
+{
+	char text[1024];
+
+	journal_report_format(rep, text, sizeof(text));
+	log_msg(LOG_INFO, "state %s: %s", dir, text);
+	if (rep->fallback[0] != '\0')
+		log_msg(LOG_WARNING, "state %s: %s", dir, rep->fallback);
+	if (rep->torn[0] != '\0')
+		log_msg(LOG_WARNING, "state %s: %s", dir, rep->torn);
+}
+
+int store_open(struct store *s, struct psmd *d, int64_t now, struct psm_err *err)
+{
+	struct journal_report rep;
+	struct state_counts c;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->d = d;
+	s->next_due = INT64_MAX;
+	memset(&rep, 0, sizeof(rep));
+	rc = journal_open(&s->j, d->conf.cfg.state_dir, now, &s->st, &rep, err);
+	if (rc != PSM_OK)
+		return psm_err_prefix(err, "state_dir %s", d->conf.cfg.state_dir);
+	store_log_report(&rep, d->conf.cfg.state_dir);
+	state_counts(s->st, &c);
+	hlc_init(&s->hlc);
+	hlc_restore(&s->hlc, c.max_version);
+	state_set_listener(s->st, store_listen, s);
+	store_recompute_due(s);
+	return PSM_OK;
+}
+
+void store_close(struct store *s, bool snapshot)
+{
+	struct psm_err err = {0};
+
+	if (s->j != NULL && snapshot && journal_snapshot(s->j, s->st, &err) != PSM_OK)
+		log_msg(LOG_ERR, "snapshot on stop: %s", err.msg);
+	if (s->j != NULL)
+		journal_close(s->j);
+	if (s->st != NULL) {
+		state_set_listener(s->st, NULL, NULL);
+		state_free(s->st);
+	}
+	free(s->units);
+	memset(s, 0, sizeof(*s));
+}
+
+void store_tick(struct store *s)
+{
+	struct journal_info ji;
+	struct state_counts c;
+	uint64_t held;
+	struct psm_err err = {0};
+
+	if (s->j == NULL)
+		return;
+	journal_info(s->j, &ji);
+	state_counts(s->st, &c);
+	held = c.grants + c.sessions + c.revokes + c.session_ends;
+	/* the journal stays within about twice the state: snapshots cost O(1) per record */
+	if (ji.broken || ji.records_since_snapshot < STORE_SNAPSHOT_RECORDS ||
+	    ji.records_since_snapshot < held)
+		return;
+	if (journal_snapshot(s->j, s->st, &err) != PSM_OK)
+		log_msg(LOG_ERR, "snapshot: %s", err.msg);
+}
+
+uint64_t store_version(struct store *s)
+{
+	return hlc_now(&s->hlc, hlc_wall_now_ms());
+}
+
+static int store_due_one(void *ctx, struct record *rec)
+{
+	store_due(ctx, rec);
+	return 0;
+}
+
+void store_recompute_due(struct store *s)
+{
+	static const int types[] = {REC_GRANT, REC_SESSION, REC_REVOKE, REC_SESSION_END};
+
+	s->next_due = INT64_MAX;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		state_foreach(s->st, types[i], store_due_one, s);
+}
+
+int store_import_hook(void *ctx, const struct record *rec, struct psm_err *err)
+{
+	struct store *s = ctx;
+
+	if (hlc_observe(&s->hlc, record_version(rec), hlc_wall_now_ms(), NULL) != PSM_OK)
+		log_msg(LOG_WARNING, "import: a version far ahead of this host's clock");
+	return journal_append(s->j, rec, err);
+}
+
+/* Why a request's record does not apply. */
+static int store_outcome_err(int oc, const struct record *rec, struct psm_err *err)
+{
+	char id[ID_TEXT_SIZE];
+
+	id_format(record_id(rec), id);
+	switch (oc) {
+	case STATE_REVOKED:
+		return psm_err_set(err, PSM_ENOENT, "%s: revoked or ended", id);
+	case STATE_SESSION_ENDED:
+		return psm_err_set(err, PSM_ENOENT, "session: the session has ended");
+	case STATE_EXPIRED:
+		return psm_err_set(err, PSM_EINVAL, "validity: already expired");
+	default:
+		return psm_err_set(err, PSM_EEXIST, "%s: a newer version is already there", id);
+	}
+}
+
+/* One insert in its own batch. */
+static int store_insert_once(struct store *s, const struct record *rec, uint32_t *unit,
+			     struct psm_err *err)
+{
+	struct shm_writer *w = s->d->table.w;
+	int rc;
+
+	shm_writer_begin(w);
+	rc = store_entry_insert(s, w, rec, &s->d->conf.cfg, unit, err);
+	shm_writer_commit(w);
+	return rc;
+}
+
+static int store_grow(struct store *s, struct psm_err *err)
+{
+	uint64_t cap = s->d->table.capacity;
+
+	log_msg(LOG_NOTICE, "table %.0f%% full at capacity %llu: growing it",
+		shm_writer_fill(s->d->table.w) * 100.0, (unsigned long long)cap);
+	return daemon_rebuild(s->d, cap * 2, err);
+}
+
+/* Puts rec in the table when it belongs there, growing the table first when it is filling. */
+static int store_mirror(struct store *s, const struct record *rec, uint32_t *unit,
+			struct psm_err *err)
+{
+	struct psm_err gerr = {0};
+	int rc;
+
+	*unit = REC_U32_NONE;
+	if (s->d->table.w == NULL)
+		return PSM_OK;
+	if (shm_writer_fill(s->d->table.w) > STORE_FILL_GROW &&
+	    s->d->table.capacity < CONFIG_CAPACITY_MAX && store_grow(s, &gerr) != PSM_OK)
+		log_msg(LOG_WARNING, "table growth: %s", gerr.msg);
+	rc = store_insert_once(s, rec, unit, err);
+	if (rc == PSM_EFULL && s->d->table.capacity < CONFIG_CAPACITY_MAX &&
+	    store_grow(s, &gerr) == PSM_OK)
+		rc = store_insert_once(s, rec, unit, err);
+	if (rc == PSM_EFULL) {
+		log_msg(LOG_ERR, "table full at capacity %llu: %s",
+			(unsigned long long)s->d->table.capacity, err != NULL ? err->msg : "");
+		return psm_err_set(err, PSM_EFULL, "table full (capacity %llu records); nothing "
+				   "was evicted", (unsigned long long)s->d->table.capacity);
+	}
+	return rc;
+}
+
+static void store_unmirror(struct store *s, uint32_t unit)
+{
+	if (unit == REC_U32_NONE || s->d->table.w == NULL)
+		return;
+	shm_writer_begin(s->d->table.w);
+	shm_writer_remove(s->d->table.w, unit, NULL);
+	shm_writer_commit(s->d->table.w);
+}
+
+/* state_apply inside a table batch (the listener removes and takes units). */
+static int store_apply(struct store *s, struct record *rec, int64_t now, int *oc,
+		       struct psm_err *err)
+{
+	struct shm_writer *w = s->d->table.w;
+	int rc;
+
+	if (w != NULL)
+		shm_writer_begin(w);
+	rc = state_apply(s->st, rec, now, oc, err);
+	if (w != NULL)
+		shm_writer_commit(w);
+	return rc;
+}
+
+int store_add(struct store *s, struct record *rec, int64_t now, struct psm_err *err)
+{
+	struct journal_info ji;
+	uint32_t unit = REC_U32_NONE;
+	int oc = state_check(s->st, rec, now), rc;
+
+	journal_info(s->j, &ji);
+	if (oc != STATE_APPLIED)
+		rc = store_outcome_err(oc, rec, err);
+	else if (ji.broken)
+		rc = psm_err_set(err, PSM_EUNAVAIL, "journal: writes failed earlier; changes "
+				 "are refused until psmd restarts");
+	else
+		rc = store_mirror(s, rec, &unit, err);
+	if (rc == PSM_OK && (rc = journal_append(s->j, rec, err)) != PSM_OK)
+		store_unmirror(s, unit);
+	if (rc != PSM_OK) {
+		record_free(rec);
+		return rc;
+	}
+	store_due(s, rec);
+	s->pending = true;
+	s->pending_unit = unit;
+	rc = store_apply(s, rec, now, &oc, err);
+	if (s->pending)
+		store_unmirror(s, unit);
+	s->pending = false;
+	if (rc == PSM_OK && oc != STATE_APPLIED)
+		log_msg(LOG_ERR, "state: a checked record did not apply (%s)",
+			state_outcome_name(oc));
+	return rc;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* store.h - runtime grants and sessions: apply a record to the state, journal it, mirror it in the table. */
+#ifndef PSMD_STORE_H
+#define PSMD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hlc.h"
+#include "journal.h"
+#include "psm_err.h"
+#include "record.h"
+#include "shm.h"
+#include "state.h"
+
+struct psmd;
+struct table_src;
+struct psmd_config;
+
+/* A record's table unit from a (re)build, applied only when the build is published. */
+struct store_unit {
+	struct record *rec;
+	uint32_t unit;
+};
+
+struct store {
+	struct psmd *d;
+	struct state *st;   /* NULL until store_open */
+	struct journal *j;
+	struct hlc hlc;
+	bool pending;          /* the record being applied was put in the table already */
+	uint32_t pending_unit;
+	bool sweeping;         /* removals now are expiries (session_expiry "kill") */
+	bool table_short;      /* an insert by the listener failed: rebuild the table */
+	int64_t next_due;      /* earliest expiry of anything held (INT64_MAX: none) */
+	struct store_unit *units; /* filled by store_fill */
+	size_t nunits, cap;
+};
+
+/*
+ * Opens state_dir's journal and loads it (expired entries dropped at now),
+ * logging what was loaded; call before the first table build so the first
+ * published table holds every acknowledged change.
+ */
+int store_open(struct store *s, struct psmd *d, int64_t now, struct psm_err *err);
+/* Snapshots (when snapshot is true) and closes. */
+void store_close(struct store *s, bool snapshot);
+
+/* Once a second: a snapshot when the journal has grown by STORE_SNAPSHOT_RECORDS and by
+ * as many records as the state holds. */
+#define STORE_SNAPSHOT_RECORDS 10000
+void store_tick(struct store *s);
+
+/* A new version from this host's clock. */
+uint64_t store_version(struct store *s);
+
+/*
+ * Applies a record made by a request: puts a grant or session in scope into
+ * the table (growing it when needed; never evicting), queues it in the
+ * journal and applies it to the state.  Consumes rec.  Errors leave nothing
+ * changed: PSM_EFULL table full, PSM_EINVAL (the record cannot be in the
+ * table: unknown user or group, fields too long), PSM_EUNAVAIL journal broken.
+ */
+int store_add(struct store *s, struct record *rec, int64_t now, struct psm_err *err);
+
+/* Whether grant g applies on this host: hosts absent, host_name, one of labels, or "*". */
+bool store_in_scope(const struct rec_grant *g, const struct psmd_config *cfg);
+
+/* NSS: a user's uid and primary gid, a group's gid.  Unknown: PSM_EINVAL
+ * "user \"x\" unknown to NSS"; PSM_ESYS / PSM_ENOMEM on failure. */
+int store_user_id(const char *name, uid_t *uid, gid_t *gid, struct psm_err *err);
+int store_group_id(const char *name, gid_t *gid, struct psm_err *err);
+
+/* Inserts rec into w (inside a batch) when it belongs in this host's table; *unit is
+ * REC_U32_NONE when it does not (another host's grant, a tombstone). */
+int store_entry_insert(const struct store *s, struct shm_writer *w, const struct record *rec,
+		       const struct psmd_config *cfg, uint32_t *unit, struct psm_err *err);
+
+/* table_src fill hook: inserts every runtime grant and session in scope (inside the batch). */
+int store_fill(void *ctx, struct shm_writer *w, const struct table_src *src,
+	       struct psm_err *err);
+/* After a table build: publish the units store_fill recorded (ok) or forget them. */
+void store_units_done(struct store *s, bool ok);
+
+/* The state records expiring first, for the sweeper: recomputes next_due. */
+void store_recompute_due(struct store *s);
+
+/* The journal hook of state_import: queues rec and observes its version. */
+int store_import_hook(void *ctx, const struct record *rec, struct psm_err *err);
+
+#endif

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: MIT */
+/* store_entry.c - runtime grants and sessions as table records: NSS, host scope, fill of a build. */
+#include "store.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "proto.h"
+#include "table.h"
+
+/* Strings an entry points into. */
+struct store_ent {
+	struct shm_entry e;
+	char key[32];
+	char hosts[SHM_FIELD_MAX + 1];
+	unsigned char from[SHM_FIELD_MAX];
+	char sid[ID_TEXT_SIZE];
+};
+
+/* getpwnam_r / getgrnam_r with a growing buffer: 1 found, 0 unknown, else -errno. */
+static int store_nss(const char *name, bool group, uid_t *uid, gid_t *gid)
+{
+	struct passwd pw, *pres = NULL;
+	struct group gr, *gres = NULL;
+	size_t size = 1024;
+	char *buf = NULL;
+	int rc = ERANGE;
+
+	while (rc == ERANGE && size <= (1u << 22)) {
+		char *nb = realloc(buf, size);
+
+		if (nb == NULL) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nb;
+		rc = group ? getgrnam_r(name, &gr, buf, size, &gres)
+			   : getpwnam_r(name, &pw, buf, size, &pres);
+		size *= 2;
+	}
+	if (rc == 0 && group && gres != NULL)
+		*gid = gr.gr_gid;
+	if (rc == 0 && !group && pres != NULL) {
+		*uid = pw.pw_uid;
+		*gid = pw.pw_gid;
+	}
+	free(buf);
+	if (rc != 0 && rc != ENOENT && rc != ESRCH)
+		return -rc;
+	return (group ? gres != NULL : pres != NULL) ? 1 : 0;
+}
+
+static int store_nss_err(int found, const char *what, const char *name, struct psm_err *err)
+{
+	if (found == 0)
+		return psm_err_set(err, PSM_EINVAL, "%s \"%.200s\" unknown to NSS", what, name);
+	return psm_err_set(err, found == -ENOMEM ? PSM_ENOMEM : PSM_ESYS, "%s \"%.200s\": %s",
+			   what, name, strerror(-found));
+}
+
+/* The last user found, kept for one second: a pipelined stream of grants for one user
+ * does not read the passwd database for each. */
+static struct {
+	char name[PROTO_NAME_MAX + 1];
+	uid_t uid;
+	gid_t gid;
+	time_t until;
+} store_user_cache;
+
+int store_user_id(const char *name, uid_t *uid, gid_t *gid, struct psm_err *err)
+{
+	time_t now = time(NULL);
+	int found;
+
+	if (now < store_user_cache.until && strcmp(name, store_user_cache.name) == 0) {
+		*uid = store_user_cache.uid;
+		*gid = store_user_cache.gid;
+		return PSM_OK;
+	}
+	found = store_nss(name, false, uid, gid);
+	if (found != 1)
+		return store_nss_err(found, "user", name, err);
+	if (strlen(name) < sizeof(store_user_cache.name)) {
+		strcpy(store_user_cache.name, name);
+		store_user_cache.uid = *uid;
+		store_user_cache.gid = *gid;
+		store_user_cache.until = now + 1;
+	}
+	return PSM_OK;
+}
+
+int store_group_id(const char *name, gid_t *gid, struct psm_err *err)
+{
+	uid_t unused;
+	int found = store_nss(name, true, &unused, gid);
+
+	return found == 1 ? PSM_OK : store_nss_err(found, "group", name, err);
+}
+
+bool store_in_scope(const struct rec_grant *g, const struct psmd_config *cfg)
+{
+	size_t i, k;
+
+	if (g->nhosts == 0)
+		return true;
+	for (i = 0; i < g->nhosts; i++) {
+		if (strcmp(g->hosts[i], "*") == 0 || strcasecmp(g->hosts[i], cfg->host_name) == 0)
+			return true;
+		for (k = 0; k < cfg->nlabels; k++)
+			if (strcmp(g->hosts[i], cfg->labels[k]) == 0)
+				return true;
+	}
+	return false;
+}
+
+static void store_set(struct shm_entry *e, enum shm_field f, const void *p, size_t n)
+{
+	e->f[f] = p;
+	e->flen[f] = (uint16_t)n;
+}
+
+static void store_set_str(struct shm_entry *e, enum shm_field f, const char *s)
+{
+	if (s != NULL)
+		store_set(e, f, s, strlen(s));
+}
+
+static void store_ent_init(struct store_ent *b, uint8_t kind, const uint8_t *id)
+{
+	memset(&b->e, 0, sizeof(b->e));
+	b->e.kind = kind;
+	b->e.rule = SHM_U32_NONE;
+	b->e.uid = SHM_U32_NONE;
+	b->e.audit = SHM_U32_NONE;
+	memcpy(b->e.id, id, ID_BYTES);
+}
+
+/* The key: "alice" with its uid, or "%gid" for a group. */
+static int store_grant_key(const struct rec_grant *g, struct store_ent *b, struct psm_err *err)
+{
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int rc;
+
+	if (g->principal[0] == '%') {
+		rc = store_group_id(g->principal + 1, &gid, err);
+		snprintf(b->key, sizeof(b->key), "%%%u", (unsigned)gid);
+		store_set_str(&b->e, SHM_F_KEY, b->key);
+		b->e.flags |= SHM_FL_GROUP;
+		return rc;
+	}
+	rc = store_user_id(g->principal, &uid, &gid, err);
+	store_set_str(&b->e, SHM_F_KEY, g->principal);
+	b->e.uid = (uint32_t)uid;
+	b->e.flags |= SHM_FL_UID_CHECKED;
+	return rc;
+}
+
+static int store_grant_hosts(const struct rec_grant *g, struct store_ent *b, struct psm_err *err)
+{
+	size_t i, used = 0;
+
+	b->hosts[0] = '\0';
+	for (i = 0; i < g->nhosts; i++) {
+		int n = snprintf(b->hosts + used, sizeof(b->hosts) - used, "%s%s", i ? "," : "",
+				 g->hosts[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(b->hosts) - used)
+			return psm_err_set(err, PSM_EINVAL, "hosts: longer than %d bytes in all",
+					   SHM_FIELD_MAX);
+		used += (size_t)n;
+	}
+	store_set(&b->e, SHM_F_HOSTS, b->hosts, used);
+	return PSM_OK;
+}
+
+/* A session-bound grant carries its session's kernel audit id (none: never matches). */
+static void store_grant_session(const struct store *s, const struct rec_grant *g,
+				struct store_ent *b)
+{
+	const struct record *sess;
+
+	if (!g->has_session)
+		return;
+	id_format(g->session, b->sid);
+	store_set_str(&b->e, SHM_F_SESSION, b->sid);
+	b->e.flags |= SHM_FL_SESSION_BOUND;
+	sess = state_session(s->st, g->session);
+	if (sess != NULL)
+		b->e.audit = sess->u.session.audit;
+}
+
+static int store_grant_entry(const struct store *s, const struct rec_grant *g,
+			     struct store_ent *b, struct psm_err *err)
+{
+	size_t flen = 0;
+	int rc;
+
+	store_ent_init(b, SHM_GRANT, g->id);
+	b->e.flags = g->source == REC_SRC_FLEET ? SHM_FL_SRC_FLEET : SHM_FL_SRC_ADMIN;
+	b->e.not_before = g->not_before;
+	b->e.not_after = g->not_after;
+	b->e.version = g->version;
+	b->e.created = g->created;
+	rc = store_grant_key(g, b, err);
+	if (rc == PSM_OK)
+		rc = record_grant_from_enc(g, b->from, sizeof(b->from), &flen, err);
+	if (rc == PSM_OK)
+		rc = store_grant_hosts(g, b, err);
+	if (rc != PSM_OK)
+		return rc;
+	store_set(&b->e, SHM_F_FROM, b->from, flen);
+	store_set_str(&b->e, SHM_F_PRINCIPAL, g->principal);
+	store_set_str(&b->e, SHM_F_PATTERN, g->pattern);
+	store_set_str(&b->e, SHM_F_REASON, g->reason);
+	store_set_str(&b->e, SHM_F_ISSUER, g->issuer);
+	store_set_str(&b->e, SHM_F_SOURCE, g->source == REC_SRC_FLEET ? "fleet" : "psmctl");
+	store_grant_session(s, g, b);
+	return PSM_OK;
+}
+
+static void store_session_entry(const struct rec_session *ss, struct store_ent *b)
+{
+	store_ent_init(b, SHM_SESSION, ss->id);
+	b->e.flags = SHM_FL_SRC_ADMIN;
+	b->e.not_before = SHM_TIME_NONE_BEFORE;
+	b->e.not_after = ss->expires;
+	b->e.version = ss->version;
+	b->e.created = ss->created;
+	b->e.uid = ss->uid;
+	b->e.pid = ss->pid;
+	b->e.audit = ss->audit;
+	id_format(ss->id, b->sid);
+	store_set_str(&b->e, SHM_F_KEY, b->sid);
+	store_set_str(&b->e, SHM_F_PRINCIPAL, ss->user);
+	store_set_str(&b->e, SHM_F_HOSTS, ss->service);
+	store_set_str(&b->e, SHM_F_REASON, ss->tty);
+	store_set_str(&b->e, SHM_F_ISSUER, ss->rhost);
+	store_set_str(&b->e, SHM_F_SESSION, ss->metadata);
+}
+
+/*
+ * Inserts rec into w when it belongs in the table; *unit = REC_U32_NONE when
+ * it does not (another host's grant, a tombstone).
+ */
+int store_entry_insert(const struct store *s, struct shm_writer *w, const struct record *rec,
+		       const struct psmd_config *cfg, uint32_t *unit, struct psm_err *err)
+{
+	struct store_ent *b;
+	int rc = PSM_OK;
+
+	*unit = REC_U32_NONE;
+	if (rec->type == REC_GRANT && !store_in_scope(&rec->u.grant, cfg))
+		return PSM_OK;
+	if (rec->type != REC_GRANT && rec->type != REC_SESSION)
+		return PSM_OK;
+	b = malloc(sizeof(*b));
+	if (b == NULL)
+		return psm_err_set(err, PSM_ENOMEM, "table record: out of memory");
+	if (rec->type == REC_GRANT)
+		rc = store_grant_entry(s, &rec->u.grant, b, err);
+	else
+		store_session_entry(&rec->u.session, b);
+	if (rc == PSM_OK)
+		rc = shm_writer_insert(w, &b->e, unit, err);
+	free(b);
+	return rc;
+}
+
+/* ---- a whole build: every runtime record after the policy's ------------------------------ */
+
+struct store_fill_ctx {
+	struct store *s;
+	struct shm_writer *w;
+	const struct table_src *src;
+	struct psm_err *err;
+};
+
+static int store_unit_push(struct store *s, struct record *rec, uint32_t unit)
+{
+	if (s->nunits == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct store_unit *u = realloc(s->units, cap * sizeof(*u));
+
+		if (u == NULL)
+			return PSM_ENOMEM;
+		s->units = u;
+		s->cap = cap;
+	}
+	s->units[s->nunits++] = (struct store_unit){rec, unit};
+	return PSM_OK;
+}
+
+static int store_fill_one(void *ctx, struct record *rec)
+{
+	struct store_fill_ctx *f = ctx;
+	struct psm_err e = {0};
+	char id[ID_TEXT_SIZE];
+	uint32_t unit = REC_U32_NONE;
+	int rc = store_entry_insert(f->s, f->w, rec, f->src->cfg, &unit, &e);
+
+	if (rc == PSM_EFULL || rc == PSM_ENOMEM) {
+		*f->err = e;
+		return rc;
+	}
+	if (rc != PSM_OK) {
+		id_format(record_id(rec), id);
+		log_msg(LOG_WARNING, "%s %s left out of the table: %s", record_type_name(rec->type),
+			id, e.msg);
+	}
+	if (store_unit_push(f->s, rec, unit) != PSM_OK)
+		return psm_err_set(f->err, PSM_ENOMEM, "table build: out of memory");
+	return 0;
+}
+
+int store_fill(void *ctx, struct shm_writer *w, const struct table_src *src,
+	       struct psm_err *err)
+{
+	struct store_fill_ctx f = {ctx, w, src, err};
+	int rc;
+
+	f.s->nunits = 0;
+	if (f.s->st == NULL)
+		return PSM_OK;
+	/* sessions first: a bound grant takes its session's audit id from the state */
+	rc = state_foreach(f.s->st, REC_SESSION, store_fill_one, &f);
+	if (rc == 0)
+		rc = state_foreach(f.s->st, REC_GRANT, store_fill_one, &f);
+	return rc;
+}
+
+void store_units_done(struct store *s, bool ok)
+{
+	size_t i;
+
+	for (i = 0; ok && i < s->nunits; i++) {
+		struct record *r = s->units[i].rec;
+
+		if (r->type == REC_GRANT)
+			r->u.grant.table_unit = s->units[i].unit;
+		else
+			r->u.session.table_unit = s->units[i].unit;
+	}
+	s->nunits = 0;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* sweep.c - psmd's sweeper: reclaims expired grants, sessions and tombstones; ends session leaders. */
+#include "sweep.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+
+size_t sweep_run(struct psmd *d, int64_t now)
+{
+	struct store *s = &d->store;
+	struct shm_writer *w = d->table.w;
+	size_t n;
+
+	if (s->st == NULL)
+		return 0;
+	s->sweeping = true;
+	if (w != NULL)
+		shm_writer_begin(w);
+	n = state_expire(s->st, now);
+	if (w != NULL)
+		shm_writer_commit(w);
+	s->sweeping = false;
+	store_recompute_due(s);
+	d->sweep.removed += n;
+	if (n > 0)
+		log_msg(LOG_INFO, "sweep: %zu expired grants and sessions removed", n);
+	return n;
+}
+
+void sweep_end_leader(struct sweep *sw, pid_t pid, int64_t now)
+{
+	if (pid <= 1)
+		return;
+	if (kill(pid, SIGTERM) != 0) {
+		if (errno != ESRCH)
+			log_msg(LOG_WARNING, "session leader %ld: SIGTERM: %s", (long)pid,
+				strerror(errno));
+		return;
+	}
+	if (sw->n == sw->cap) {
+		size_t cap = sw->cap ? sw->cap * 2 : 8;
+		struct sweep_kill *k = realloc(sw->kills, cap * sizeof(*k));
+
+		if (k == NULL) {
+			log_msg(LOG_ERR, "session leader %ld: no memory to escalate", (long)pid);
+			return;
+		}
+		sw->kills = k;
+		sw->cap = cap;
+	}
+	sw->kills[sw->n++] = (struct sweep_kill){pid, now + SWEEP_GRACE};
+}
+
+/* SIGKILL to leaders still alive after their grace; forgets those that are gone. */
+static void sweep_escalate(struct sweep *sw, int64_t now)
+{
+	size_t i = 0;
+
+	while (i < sw->n) {
+		struct sweep_kill *k = &sw->kills[i];
+
+		if (kill(k->pid, 0) != 0 && errno == ESRCH) {
+			*k = sw->kills[--sw->n];
+			continue;
+		}
+		if (now < k->deadline) {
+			i++;
+			continue;
+		}
+		log_msg(LOG_NOTICE, "session leader %ld still alive after %d s: SIGKILL",
+			(long)k->pid, SWEEP_GRACE);
+		kill(k->pid, SIGKILL);
+		*k = sw->kills[--sw->n];
+	}
+}
+
+void sweep_tick(struct psmd *d, int64_t now)
+{
+	if (d->store.st != NULL && d->store.next_due <= now)
+		sweep_run(d, now);
+	sweep_escalate(&d->sweep, now);
+}
+
+void sweep_free(struct sweep *sw)
+{
+	free(sw->kills);
+	memset(sw, 0, sizeof(*sw));
+}
