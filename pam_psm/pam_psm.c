@@ -13,6 +13,7 @@
 #include <security/pam_modules.h>
 
 #include "decide.h"
+#include "pam_session.h"
 #include "perm.h"
 #include "ttl.h"
 
@@ -257,29 +258,32 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	return pam_psm_result(pamh, &o, &r, &out);
 }
 
-/*
- * Sessions (registration through psmd's socket) are a separate feature that
- * comes later: the arguments are checked now so that a stack written today
- * keeps working, and the module stays out of the session's way.
- */
-static int pam_psm_session(pam_handle_t *pamh, int argc, const char **argv)
+/* The session stack (SPEC section 7): registration with psmd through its socket. */
+static int pam_psm_session(pam_handle_t *pamh, int argc, const char **argv, bool opening)
 {
 	struct pam_psm_opts o;
+	struct pam_session_args a;
 	int rc = pam_psm_parse(pamh, argc, argv, &o);
 
-	return rc == PAM_SUCCESS ? PAM_IGNORE : rc;
+	if (rc != PAM_SUCCESS)
+		return rc;
+	a.socket = o.socket;
+	a.ttl = o.ttl;
+	a.debug = o.debug && !o.quiet;
+	a.audit = opening ? pam_psm_audit_id() : PAM_SESSION_AUDIT_NONE;
+	return opening ? pam_session_open(pamh, &a) : pam_session_close(pamh, &a);
 }
 
 int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
-	return pam_psm_session(pamh, argc, argv);
+	return pam_psm_session(pamh, argc, argv, true);
 }
 
 int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
-	return pam_psm_session(pamh, argc, argv);
+	return pam_psm_session(pamh, argc, argv, false);
 }
 
 int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)

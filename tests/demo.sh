@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# tests/demo.sh - `make demo`: psmd and real sudo in a private namespace: allow, deny, reload.
+# tests/demo.sh - `make demo`: psmd and real sudo in a private namespace: allow, deny, reload,
+# a time-limited grant that expires (readers enforce it with psmd paused), and a revoke.
 # Usage (as root): tests/demo.sh [BUILD]   BUILD defaults to ./build.
 # Runs in a private mount namespace with test users, a temporary table, socket and state
 # dir (tests/lib/ns.sh): nothing of the host's /etc, /run or /dev/shm is touched.
@@ -59,16 +60,22 @@ demo_sudo() {
 			"allowed (exit 0)$note"
 	else
 		step "$(is "$want" deny; echo $?)" "sudo -n true         # as $user" \
-			"denied (exit $LAST_RC): $msg"
+			"denied (exit $LAST_RC)$note: $msg"
 	fi
 }
 
-# demo_query USER WANT_RC: psm-query's explanation of the sudo decision, indented.
+# demo_query USER WANT_RC [REGEX]: psm-query's explanation of the sudo decision, indented;
+# with REGEX, the explanation must also match it.
 demo_query() {
-	local verdict
+	local verdict good
 	run_capture "$PSM_QUERY" --shm "$PSM_SHM" check "$1" sudo:run --explain
 	case $LAST_RC in 0) verdict=allow ;; 1) verdict=deny ;; *) verdict=error ;; esac
-	step "$(is "$LAST_RC" "$2"; echo $?)" \
+	good=$(is "$LAST_RC" "$2"; echo $?)
+	if [ -n "${3:-}" ] && ! printf '%s\n' "$LAST_OUT" | grep -Eq -- "$3"; then
+		good=1
+		verdict="$verdict, but no /$3/ in the explanation"
+	fi
+	step "$good" \
 		"psm-query --shm $PSM_SHM check $1 sudo:run --explain" "$verdict (exit $LAST_RC)"
 	indent "$LAST_OUT"
 	indent "$LAST_ERR"
@@ -107,6 +114,64 @@ demo_start() {
 		"pid $PSMD_PID serves /dev/shm$PSM_SHM (mode $mode)"
 }
 
+# ---- grants through the admin socket --------------------------------------------------------
+
+ctl() {
+	"$BUILD/psmctl" -s "$T/psmd.sock" "$@"
+}
+
+# demo_grant ARGS...: psmctl grant ARGS; GRANT_ID is the id it printed.
+demo_grant() {
+	run_capture ctl grant "$@"
+	GRANT_ID=$LAST_OUT
+	step "$LAST_RC" "psmctl grant $*" "${LAST_ERR:-grant $GRANT_ID}"
+}
+
+demo_revoke() {
+	run_capture ctl revoke "$1"
+	step "$LAST_RC" "psmctl revoke $1" "${LAST_ERR:-$LAST_OUT}"
+}
+
+demo_grants() {
+	run_capture ctl grants
+	step "$LAST_RC" "psmctl grants" "${LAST_ERR:-$(($(printf '%s\n' "$LAST_OUT" | wc -l) - 1)) active}"
+	indent "$LAST_OUT"
+}
+
+query_denies() {
+	"$PSM_QUERY" --shm "$PSM_SHM" check "$1" sudo:run >/dev/null 2>&1
+	[ $? -eq 1 ]
+}
+
+# demo_signal SIG WHAT: kill -SIG psmd.
+demo_signal() {
+	kill "-$1" "$PSMD_PID"
+	step $? "kill -$1 $PSMD_PID" "$2"
+}
+
+# demo_expire USER SECONDS: waits (at most SECONDS + 5) until the readers deny USER.
+demo_expire() {
+	local t0=$SECONDS
+	wait_for $(($2 + 5)) query_denies "$1"
+	step $? "sleep $2" "the grant ran out after $((SECONDS - t0)) s"
+}
+
+demo_grants_part() {
+	local user=psm-erin
+	demo_grant "$user" sudo:run --ttl 5s --reason INC-42
+	demo_sudo "$user" allow "for 5 s"
+	demo_signal STOP "psmd paused: no sweeper; expiry is the readers' own check"
+	demo_expire "$user" 5
+	demo_sudo "$user" deny
+	demo_query "$user" 1 'expired'
+	demo_signal CONT "psmd resumed"
+	demo_grant "$user" sudo:run --reason INC-43
+	demo_sudo "$user" allow
+	demo_grants
+	demo_revoke "$GRANT_ID"
+	demo_sudo "$user" deny "at once"
+}
+
 demo_stop() {
 	stop_psmd
 	step "$PSMD_RC" "kill -TERM $PSMD_PID" \
@@ -132,6 +197,7 @@ demo() {
 		"policy broken: unknown key"
 	demo_hup refused
 	demo_sudo psm-bob allow "the last good policy still decides"
+	demo_grants_part
 	demo_stop
 	if [ "$demo_bad" -eq 0 ]; then
 		echo "demo: all $demo_n steps behaved as expected; cleaning up"

@@ -29,7 +29,14 @@
 #                                          alternating rounds; the ratio is paired per round
 #   row 6        build/bench/bench_exec    psm-query check as a whole process, next to
 #                                          /bin/true (the fork/exec floor)
-# Rows 8-9 (admin socket grants/s, fleet latency) are placeholders for later issues.
+#   row 7, 8     build/bench/bench_grants  a real psmd (state_dir under $T, on the disk):
+#                                          N=20000 grant requests written on one connection
+#                                          without waiting, replies read as they come
+#                                          (durable: each reply follows the journal fsync);
+#                                          then fresh psmds (capacity 30000) filled with
+#                                          20000 grants / sessions: shm_info bytes per record
+#   row 8        build/bench/bench_exec    `psmctl grant` as a whole process (100 a repeat)
+# Row 9 (fleet latency through Redis) is a placeholder for a later issue.
 # shellcheck disable=SC2317 # functions are called through step and trap
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -204,6 +211,70 @@ bench_sudo() {
 		NS_SHM_PREFIX=/psm-bench-sudo bash tests/bench/sudo.sh
 }
 
+# ---- rows 7 and 8: psmd's admin socket -----------------------------------------------------------
+
+write_psmd_policy() {
+	cat >"$T/psmd-policy.json" <<-'EOF'
+	// bench psmd policy: the grants under test come through the socket.
+	{ "roles": { "ops": ["sudo:run"] }, "bindings": [ { "user": "daemon", "roles": ["ops"] } ],
+	  "services": { "sudo": "sudo:run" } }
+	EOF
+}
+
+# psmd_start NAME CAPACITY: a psmd with its own config, table $SHM-NAME, socket and state dir
+# under $T/psmd-NAME (on the disk); waits until its socket answers.  Sets PSMD_PID, PSMD_SOCK.
+psmd_start() {
+	local dir=$T/psmd-$1 i
+	mkdir -p "$dir/state"
+	PSMD_SOCK=$dir/psmd.sock
+	cat >"$dir/psmd.conf" <<-EOF
+	{ "shm_name": "$SHM-$1", "socket": "$PSMD_SOCK", "state_dir": "$dir/state",
+	  "policy": "$T/psmd-policy.json", "table_group": "root", "capacity": $2 }
+	EOF
+	"$BUILD/psmd" -c "$dir/psmd.conf" </dev/null >"$dir/psmd.log" 2>&1 &
+	PSMD_PID=$!
+	PIDS="$PIDS $PSMD_PID"
+	for i in $(seq 200); do
+		"$BUILD/psmctl" -s "$PSMD_SOCK" stats >/dev/null 2>&1 && return 0
+		kill -0 "$PSMD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$dir/psmd.log" >&2
+	return 1
+}
+
+psmd_stop() {
+	stop_pid "$PSMD_PID"
+	rm -f "/dev/shm$SHM-$1"
+}
+
+bench_grants() {
+	local rc _
+	psmd_start pipe 150000 || return 1
+	"$BUILD/bench/bench_grants" -s "$PSMD_SOCK" -k grants.pipe -r "$REPEATS" -n 20000
+	rc=$?
+	for _ in $(seq "$REPEATS"); do
+		[ "$rc" -eq 0 ] || break
+		"$BUILD/bench/bench_exec" -k ctl.grant -r 1 -n 100 -- \
+			"$BUILD/psmctl" -s "$PSMD_SOCK" grant daemon bench:ctl --ttl 1h --reason bench
+		rc=$?
+	done
+	psmd_stop pipe
+	return "$rc"
+}
+
+# Bytes per grant and per session: a fresh psmd each, 20000 of them in a 30000 table.
+bench_bytes() {
+	local kind rc=0
+	for kind in grant session; do
+		psmd_start "bytes-$kind" 30000 || return 1
+		"$BUILD/bench/bench_grants" -s "$PSMD_SOCK" -b "$kind" -k "bytes.$kind.fill" -r 1 \
+			-n 20000 -u daemon -t "$SHM-bytes-$kind" || rc=1
+		psmd_stop "bytes-$kind"
+	done
+	return "$rc"
+}
+
 # ---- the table ----------------------------------------------------------------------------------
 
 # stats: "key min median" for every key of $SAMPLES.
@@ -228,6 +299,7 @@ render() {
 		}
 		if (u == "x") return v < 10 ? sprintf("%.3fx", v) : sprintf("%.0fx", v)
 		if (u == "B") return sprintf("%.0f B", v)
+		if (u == "/s") return sprintf("%.0f/s", v)
 		return sprintf("%.0f", v)
 	}
 	function val(expr, col,    a, n, i, x, y) {
@@ -287,7 +359,13 @@ render() {
 6|psm-query check, whole process: p99 of 200|query.p99|ns||
 7|table bytes per record at 10^6 records (total_size/records)|bytes.total_per_record|B|<=|512
 7|  arena bytes per record (arena_used/records)|bytes.arena_per_record|B||
-8|admin socket grants/s, one connection, pipelined, durable|-||||
+7|table bytes per grant via psmd (total_size/records)|bytes.grant.total_per_record|B|<=|512
+7|  arena bytes per grant (arena_used growth / grants)|bytes.grant.arena_per_record|B||
+7|table bytes per session via psmd (total_size/records)|bytes.session.total_per_record|B|<=|512
+7|  arena bytes per session (arena_used growth / sessions)|bytes.session.arena_per_record|B||
+8|admin socket: durable grants/s, one connection, pipelined|grants.pipe.per_s|/s|>=|50000
+8|psmctl grant, whole process: p50 of 100|ctl.grant.p50|ns||
+8|psmctl grant, whole process: p99 of 100|ctl.grant.p99|ns||
 9|fleet: grant visible in another host's table, p99|-||||
 EOF
 }
@@ -295,11 +373,12 @@ EOF
 # ---- main ---------------------------------------------------------------------------------------
 
 for p in bench/bench_table bench/bench_redis bench/bench_pam bench/bench_exec bench/bench_mktable \
-	pam_psm.so psm-query; do
+	bench/bench_grants pam_psm.so psm-query psmd psmctl; do
 	[ -e "$BUILD/$p" ] || { echo "run.sh: $BUILD/$p is missing: run make programs" >&2; exit 2; }
 done
 echo "psm bench: $REPEATS repeats of every figure (1-2 minutes at 5)" >&2
 write_policy
+write_psmd_policy
 write_access_conf
 write_confdir
 step table "$BUILD/bench/bench_table" -r "$REPEATS"
@@ -312,6 +391,8 @@ else
 	FAILED="$FAILED bench_mktable"
 fi
 step sudo bench_sudo
+step grants bench_grants
+step bytes bench_bytes
 
 echo
 echo "psm bench - SPEC §12 figures, peers side by side in one run"
@@ -326,7 +407,10 @@ Table checks: p50 = median over batches of 64 checks, divided by 64; p99 = per-c
 each including one CLOCK_MONOTONIC read (shown in row 1).  Ratios use medians (min column:
 mins), sudo's is paired per round.  PAM rows: user "daemon", a temp confdir (other = pam_deny),
 pam_psm's table built by bench_mktable from a ~300-binding policy (capacity 100000), NSS as
-/etc/nsswitch.conf says.  Rows 8-9 come with later issues.
+/etc/nsswitch.conf says.  Rows 7-8 via psmd: psmd as root without -d, state_dir on the disk
+(every reply follows its journal fsync; group commit), policy with one binding; bytes per
+grant/session: a fresh psmd (capacity 30000) holding 20000 of them.  Row 9 comes with the
+fleet (Redis) issue.
 NOTES
 if [ -n "$FAILED" ]; then
 	echo "FAILED steps:$FAILED (logs: /tmp/psm-bench-<step>.log)"
