@@ -504,7 +504,8 @@ static void test_explain_deny_rule(void **state)
 	assert_non_null(strstr(buf, "rule:     %wheel  sudo:*  from anywhere  permanent\n"));
 	snprintf(want, sizeof(want), "table:    %s generation ", f.name);
 	assert_non_null(strstr(buf, want));
-	assert_non_null(strstr(buf, "heartbeat 0s ago (psmd pid "));
+	assert_non_null(strstr(buf, ", heartbeat ")); /* 0s, or 1s when a second ticks */
+	assert_non_null(strstr(buf, "s ago (psmd pid "));
 	fx_end(&f);
 }
 
