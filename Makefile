@@ -35,7 +35,7 @@ POLICY_SRC := $(wildcard policy/*.c)
 PROTO_SRC  := $(wildcard psmd/proto*.c)
 CTL_SRC    := $(wildcard psmd/psmctl*.c)
 PSMD_SRC   := $(filter-out psmd/main.c $(PROTO_SRC) $(CTL_SRC),$(wildcard psmd/*.c))
-PAMMOD_SRC := $(wildcard pam_psm/pam_*.c)
+PAMMOD_SRC := $(filter-out pam_psm/pam_psm.c,$(wildcard pam_psm/pam_*.c))
 QUERY_SRC  := $(wildcard pam_psm/psm_query*.c)
 PAMCOM_SRC := $(filter-out $(PAMMOD_SRC) $(QUERY_SRC),$(wildcard pam_psm/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
@@ -49,6 +49,8 @@ LIBPOLICY := $(BUILD)/libpolicy.a
 LIBPROTO  := $(BUILD)/libproto.a
 LIBPSMD   := $(BUILD)/libpsmd.a
 LIBPAMCOM := $(BUILD)/libpamcommon.a
+LIBPAMMOD := $(BUILD)/libpammod.a
+PAM_OBJ   := $(BUILD)/obj/pam_psm/pam_psm.o
 PAM_SO    := $(BUILD)/pam_psm.so
 PSMD      := $(BUILD)/psmd
 PSMCTL    := $(if $(CTL_SRC),$(BUILD)/psmctl)
@@ -56,7 +58,7 @@ QUERY     := $(BUILD)/psm-query
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-ALL_LIBS  := $(LIBPSMD) $(LIBPROTO) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
+ALL_LIBS  := $(LIBPSMD) $(LIBPROTO) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
 
 .PHONY: all deps deps-test test unit asan e2e demo bench install clean help
 .DELETE_ON_ERROR:
@@ -103,13 +105,16 @@ $(LIBPOLICY): $(call obj,$(POLICY_SRC))
 $(LIBPROTO): $(call obj,$(PROTO_SRC))
 $(LIBPSMD): $(call obj,$(PSMD_SRC))
 $(LIBPAMCOM): $(call obj,$(PAMCOM_SRC))
+$(LIBPAMMOD): $(call obj,$(PAMMOD_SRC))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@; ar rcs $@ $^ $(if $^,,--)
 
-$(PAM_SO): $(call obj,$(PAMMOD_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) pam_psm/pam_psm.map
+# pam_psm.so: pam_psm.o (the pam_sm_* entry points) and what it needs of the module's
+# other objects (libpammod.a, which the unit tests link too) and of the libraries.
+$(PAM_SO): $(PAM_OBJ) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) pam_psm/pam_psm.map
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_psm/pam_psm.map -Wl,--no-undefined \
-	  -o $@ $(call obj,$(PAMMOD_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) $(LIBS) -lpam
+	  -o $@ $(PAM_OBJ) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) $(LIBS) -lpam
 
 $(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
 	$(CC) $(LDFLAGS) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) $(LIBS)

@@ -11,6 +11,7 @@
 
 #include "cond.h"
 #include "perm.h"
+#include "psm_id.h"
 #include "ttl.h"
 
 /*
@@ -567,8 +568,7 @@ static void eval_explain_entry(const struct eval_out *o, const struct eval_req *
 	const char *is = eval_field(e, SHM_F_ISSUER, &ilen);
 	const char *rs = eval_field(e, SHM_F_REASON, &rlen);
 	const char *ss = eval_field(e, SHM_F_SESSION, &slen);
-	static const uint8_t zero[16];
-	int i;
+	char id[PSM_ID_TEXT_SIZE];
 
 	cond_format((const unsigned char *)f, (size_t)flen, from, sizeof(from));
 	eval_validity_text(e, req->now, val, sizeof(val));
@@ -578,11 +578,9 @@ static void eval_explain_entry(const struct eval_out *o, const struct eval_req *
 		eval_cat(buf, n, pos, "issuer:   %.*s\n", ilen, is);
 	if (rlen > 0)
 		eval_cat(buf, n, pos, "note:     %.*s\n", rlen, rs);
-	if (memcmp(e->id, zero, sizeof(zero)) != 0) {
-		eval_cat(buf, n, pos, "grant_id: ");
-		for (i = 0; i < 16; i++)
-			eval_cat(buf, n, pos, "%02x", e->id[i]);
-		eval_cat(buf, n, pos, "\n");
+	if (!psm_id_is_zero(e->id)) {
+		psm_id_format(e->id, id);
+		eval_cat(buf, n, pos, "grant_id: %s\n", id);
 	}
 	if (e->flags & SHM_FL_SESSION_BOUND)
 		eval_cat(buf, n, pos, "session:  %.*s\n", slen, ss);

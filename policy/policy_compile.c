@@ -131,18 +131,6 @@ static bool policy_in_scope(const struct policy_rule *r, const struct policy_com
 	return false;
 }
 
-static void policy_set_field(struct shm_entry *e, enum shm_field f, const void *s, size_t n)
-{
-	e->f[f] = s;
-	e->flen[f] = (uint16_t)n;
-}
-
-static void policy_set_str(struct shm_entry *e, enum shm_field f, const char *s)
-{
-	if (s != NULL)
-		policy_set_field(e, f, s, strlen(s));
-}
-
 static void policy_entry_init(const struct policy_ctx *c, struct shm_entry *e, uint8_t kind,
 			      uint8_t flags)
 {
@@ -155,7 +143,7 @@ static void policy_entry_init(const struct policy_ctx *c, struct shm_entry *e, u
 	e->uid = SHM_U32_NONE;
 	e->audit = SHM_U32_NONE;
 	e->created = c->o->now;
-	policy_set_str(e, SHM_F_ISSUER, "policy");
+	shm_entry_set_str(e, SHM_F_ISSUER, "policy");
 }
 
 static int policy_insert(const struct policy_ctx *c, const struct shm_entry *e)
@@ -181,13 +169,13 @@ static int policy_emit(const struct policy_ctx *c, const struct policy_rule *r,
 	else
 		snprintf(src, sizeof(src), "%s binding %u perms", policy_base(r->doc->file),
 			 r->number);
-	policy_set_str(&e, SHM_F_KEY, pr->key);
-	policy_set_str(&e, SHM_F_PRINCIPAL, pr->display);
-	policy_set_str(&e, SHM_F_PATTERN, pattern);
-	policy_set_field(&e, SHM_F_FROM, r->from, r->fromlen);
-	policy_set_str(&e, SHM_F_HOSTS, r->hosts_text[0] ? r->hosts_text : NULL);
-	policy_set_str(&e, SHM_F_REASON, r->reason);
-	policy_set_str(&e, SHM_F_SOURCE, src);
+	shm_entry_set_str(&e, SHM_F_KEY, pr->key);
+	shm_entry_set_str(&e, SHM_F_PRINCIPAL, pr->display);
+	shm_entry_set_str(&e, SHM_F_PATTERN, pattern);
+	shm_entry_set(&e, SHM_F_FROM, r->from, r->fromlen);
+	shm_entry_set_str(&e, SHM_F_HOSTS, r->hosts_text[0] ? r->hosts_text : NULL);
+	shm_entry_set_str(&e, SHM_F_REASON, r->reason);
+	shm_entry_set_str(&e, SHM_F_SOURCE, src);
 	if (policy_insert(c, &e) != PSM_OK)
 		return psm_err_prefix(c->err, "%s", src);
 	return PSM_OK;
@@ -274,9 +262,9 @@ static int policy_compile_services(const struct policy_ctx *c)
 
 		snprintf(src, sizeof(src), "%s services", policy_base(s->doc->file));
 		policy_entry_init(c, &e, SHM_SERVICE, 0);
-		policy_set_str(&e, SHM_F_KEY, s->name);
-		policy_set_str(&e, SHM_F_PATTERN, s->node->valuestring);
-		policy_set_str(&e, SHM_F_SOURCE, src);
+		shm_entry_set_str(&e, SHM_F_KEY, s->name);
+		shm_entry_set_str(&e, SHM_F_PATTERN, s->node->valuestring);
+		shm_entry_set_str(&e, SHM_F_SOURCE, src);
 		rc = policy_insert(c, &e);
 		if (rc != PSM_OK)
 			return rc;
@@ -296,9 +284,9 @@ static int policy_compile_break_glass(const struct policy_ctx *c)
 	snprintf(src, sizeof(src), "%s break_glass", policy_base(c->p->break_glass_doc->file));
 	for (u = c->p->break_glass->child; u != NULL; u = u->next) {
 		policy_entry_init(c, &e, SHM_BREAKGLASS, 0);
-		policy_set_str(&e, SHM_F_KEY, u->valuestring);
-		policy_set_str(&e, SHM_F_PRINCIPAL, u->valuestring);
-		policy_set_str(&e, SHM_F_SOURCE, src);
+		shm_entry_set_str(&e, SHM_F_KEY, u->valuestring);
+		shm_entry_set_str(&e, SHM_F_PRINCIPAL, u->valuestring);
+		shm_entry_set_str(&e, SHM_F_SOURCE, src);
 		rc = policy_insert(c, &e);
 		if (rc != PSM_OK)
 			return rc;

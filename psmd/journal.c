@@ -256,26 +256,14 @@ static int jr_segment_reopen(struct journal *j, uint32_t seq, struct psm_err *er
 
 /* ---- load ----------------------------------------------------------------------------- */
 
+static const struct snapshot_kind jr_kind = { JOURNAL_MAGIC, JOURNAL_HDR_SIZE, "journal" };
+
 struct jr_load {
 	struct journal *j;
 	struct state *st;
 	int64_t now;
 	struct journal_report *rep;
 };
-
-static int jr_check_seg_header(const unsigned char *d, uint32_t seq, const char *name,
-			       struct psm_err *err)
-{
-	if (memcmp(d, JOURNAL_MAGIC, 8) != 0)
-		return psm_err_set(err, PSM_EUNAVAIL, "%s: not a psm journal (bad magic)", name);
-	if (snapshot_get_u32(d + 8) != JOURNAL_FORMAT)
-		return psm_err_set(err, PSM_EUNAVAIL, "%s: unknown format version %" PRIu32, name,
-				   snapshot_get_u32(d + 8));
-	if (snapshot_get_u32(d + 12) != seq)
-		return psm_err_set(err, PSM_EUNAVAIL, "%s: header says number %" PRIu32, name,
-				   snapshot_get_u32(d + 12));
-	return PSM_OK;
-}
 
 /* Cuts the last segment at byte at (the valid prefix) and reports it. */
 static int jr_cut_tail(struct jr_load *l, const char *name, size_t at, size_t size, const char *why,
@@ -299,30 +287,18 @@ static int jr_cut_tail(struct jr_load *l, const char *name, size_t at, size_t si
 static int jr_replay_frames(struct jr_load *l, const unsigned char *d, size_t size,
 			    const char *name, bool last, struct psm_err *err)
 {
-	size_t off = JOURNAL_HDR_SIZE, at, len;
-	const char *json, *why = NULL;
-	int r, outcome, rc;
+	struct snapshot_frames f = {0};
+	int rc;
 
-	for (;;) {
-		at = off;
-		r = journal_frame_next(d, size, &off, &json, &len, &why);
-		if (r == 0)
-			return PSM_OK;
-		if (r < 0 && last)
-			return jr_cut_tail(l, name, at, size, why, err);
-		if (r < 0)
-			return psm_err_set(err, PSM_EUNAVAIL, "%s: %s at byte %zu", name, why, at);
-		rc = snapshot_apply_json(l->st, json, len, l->now, &outcome, err);
-		if (rc != PSM_OK) {
-			psm_err_prefix(err, "%s: record at byte %zu", name, at);
-			return rc;
-		}
-		l->rep->journal_records++;
-		if (outcome == STATE_EXPIRED)
-			l->rep->dropped++;
-		else if (outcome != STATE_APPLIED)
-			l->rep->ignored++;
+	rc = snapshot_apply_frames(l->st, d, size, JOURNAL_HDR_SIZE, name, l->now, &f, err);
+	l->rep->journal_records += f.records;
+	l->rep->dropped += f.dropped;
+	l->rep->ignored += f.ignored;
+	if (rc != PSM_OK && f.why != NULL && last) {
+		psm_err_clear(err);
+		return jr_cut_tail(l, name, f.bad_at, size, f.why, err);
 	}
+	return rc;
 }
 
 static int jr_replay_segment(struct jr_load *l, uint32_t seq, bool last, struct psm_err *err)
@@ -344,7 +320,7 @@ static int jr_replay_segment(struct jr_load *l, uint32_t seq, bool last, struct 
 		return rc;
 	}
 	if (rc == PSM_OK)
-		rc = jr_check_seg_header(d, seq, name, err);
+		rc = snapshot_check_header(d, size, &jr_kind, seq, name, err);
 	if (rc == PSM_OK)
 		rc = jr_replay_frames(l, d, size, name, last, err);
 	free(d);

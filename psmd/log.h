@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* log.h - psmd's one place to log: syslog (LOG_DAEMON, ident "psmd"), stderr with -d or -n. */
+/* log.h - psmd's one place to log: syslog (LOG_DAEMON, ident "psmd"), else or also stderr. */
 #ifndef PSMD_LOG_H
 #define PSMD_LOG_H
 
 #include <syslog.h>
 
+/*
+ * Without a syslog listener (on /dev/log, looked for once a second) every
+ * line goes to stderr instead, which systemd's journal captures: no line,
+ * audit lines above all, is ever dropped silently.
+ */
 enum log_mode {
 	LOG_MODE_SYSLOG = 0, /* syslog only */
 	LOG_MODE_BOTH = 1,   /* syslog, and a copy on stderr (-d) */

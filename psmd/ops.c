@@ -89,6 +89,32 @@ cJSON *ops_add_time(cJSON *o, const char *key, int64_t t, int64_t none)
 	return cJSON_AddNumberToObject(o, key, (double)t);
 }
 
+int ops_add_new(struct ops_ctx *c, int type, ops_build_fn build, const char *id_key,
+		cJSON *reply, struct psm_err *err)
+{
+	struct record rec;
+	int64_t end;
+	int rc;
+
+	record_init(&rec, type);
+	rc = build(c, &rec, err);
+	if (rc != PSM_OK) {
+		record_free(&rec);
+		return rc;
+	}
+	id_format(record_id(&rec), c->id);
+	end = record_expiry(&rec);
+	rc = store_add(&c->d->store, &rec, c->now, err); /* consumes rec */
+	if (rc != PSM_OK)
+		return rc;
+	c->changed = true;
+	if (cJSON_AddStringToObject(reply, id_key, c->id) == NULL ||
+	    ops_add_time(reply, type == REC_GRANT ? "not_after" : "expires", end,
+			 REC_NOT_AFTER_NONE) == NULL)
+		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
+	return PSM_OK;
+}
+
 int ops_add(cJSON *o, const char *key, cJSON *item, struct psm_err *err)
 {
 	if (item == NULL || !cJSON_AddItemToObject(o, key, item)) {

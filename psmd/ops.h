@@ -74,6 +74,15 @@ int ops_find_session(const struct ops_ctx *c, struct record **sess, struct psm_e
 cJSON *ops_add_time(cJSON *o, const char *key, int64_t t, int64_t none);
 /* Adds item to o under key; PSM_ENOMEM when item is NULL. */
 int ops_add(cJSON *o, const char *key, cJSON *item, struct psm_err *err);
+/* Fills in a new record (a grant, a session) from the request. */
+typedef int (*ops_build_fn)(struct ops_ctx *c, struct record *rec, struct psm_err *err);
+/*
+ * Makes a record of type (REC_GRANT or REC_SESSION) with build and stores it (journaled,
+ * table updated); the reply gets id_key: its id, and "not_after" (a grant) or "expires"
+ * (a session): its end, null when none.
+ */
+int ops_add_new(struct ops_ctx *c, int type, ops_build_fn build, const char *id_key,
+		cJSON *reply, struct psm_err *err);
 /* Ends a live grant or session with its tombstone (journaled, table updated). */
 int ops_end(struct ops_ctx *c, const struct record *live, struct psm_err *err);
 

@@ -107,26 +107,7 @@ static int ops_grant_build(struct ops_ctx *c, struct record *rec, struct psm_err
 
 int ops_grant(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
-	struct record rec;
-	int64_t not_after;
-	int rc;
-
-	record_init(&rec, REC_GRANT);
-	rc = ops_grant_build(c, &rec, err);
-	if (rc != PSM_OK) {
-		record_free(&rec);
-		return rc;
-	}
-	id_format(rec.u.grant.id, c->id);
-	not_after = rec.u.grant.not_after;
-	rc = store_add(&c->d->store, &rec, c->now, err);
-	if (rc != PSM_OK)
-		return rc;
-	c->changed = true;
-	if (cJSON_AddStringToObject(reply, "grant_id", c->id) == NULL ||
-	    ops_add_time(reply, "not_after", not_after, REC_NOT_AFTER_NONE) == NULL)
-		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
-	return PSM_OK;
+	return ops_add_new(c, REC_GRANT, ops_grant_build, "grant_id", reply, err);
 }
 
 /* ---- revoke --------------------------------------------------------------------------- */

@@ -244,24 +244,5 @@ static int ops_session_build(struct ops_ctx *c, struct record *rec, struct psm_e
 
 int ops_session_open(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
-	struct record rec;
-	int64_t expires;
-	int rc;
-
-	record_init(&rec, REC_SESSION);
-	rc = ops_session_build(c, &rec, err);
-	if (rc != PSM_OK) {
-		record_free(&rec);
-		return rc;
-	}
-	id_format(rec.u.session.id, c->id);
-	expires = rec.u.session.expires;
-	rc = store_add(&c->d->store, &rec, c->now, err);
-	if (rc != PSM_OK)
-		return rc;
-	c->changed = true;
-	if (!cJSON_AddStringToObject(reply, "session_id", c->id) ||
-	    !ops_add_time(reply, "expires", expires, REC_NOT_AFTER_NONE))
-		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
-	return PSM_OK;
+	return ops_add_new(c, REC_SESSION, ops_session_build, "session_id", reply, err);
 }

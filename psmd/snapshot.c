@@ -208,66 +208,75 @@ int snapshot_write(int dirfd, uint32_t seq, const struct state *st, struct psm_e
 
 /* ---- loading ----------------------------------------------------------------------- */
 
-static int snap_check_header(const unsigned char *d, size_t size, uint32_t seq, const char *name,
-			     uint64_t *count, struct psm_err *err)
+int snapshot_check_header(const unsigned char *d, size_t size, const struct snapshot_kind *k,
+			  uint32_t seq, const char *name, struct psm_err *err)
 {
-	if (size < SNAPSHOT_HDR_SIZE || memcmp(d, SNAPSHOT_MAGIC, 8) != 0)
-		return psm_err_set(err, PSM_EUNAVAIL, "%s: not a psm snapshot (bad magic)", name);
+	if (size < k->hdr_size || memcmp(d, k->magic, 8) != 0)
+		return psm_err_set(err, PSM_EUNAVAIL, "%s: not a psm %s (bad magic)", name, k->what);
 	if (snapshot_get_u32(d + 8) != JOURNAL_FORMAT)
 		return psm_err_set(err, PSM_EUNAVAIL, "%s: unknown format version %" PRIu32, name,
 				   snapshot_get_u32(d + 8));
 	if (snapshot_get_u32(d + 12) != seq)
 		return psm_err_set(err, PSM_EUNAVAIL, "%s: header says number %" PRIu32, name,
 				   snapshot_get_u32(d + 12));
-	*count = snapshot_get_u64(d + 16);
 	return PSM_OK;
 }
 
-static int snap_load_frames(const unsigned char *d, size_t size, const char *name, struct state *st,
-			    int64_t now, uint64_t *records, uint64_t *dropped, struct psm_err *err)
+int snapshot_apply_frames(struct state *st, const unsigned char *d, size_t size, size_t off,
+			  const char *name, int64_t now, struct snapshot_frames *f,
+			  struct psm_err *err)
 {
-	size_t off = SNAPSHOT_HDR_SIZE, at;
-	const char *json, *why = NULL;
-	size_t len;
+	const char *json;
+	size_t at, len;
 	int r, outcome, rc;
 
-	for (;;) {
+	for (f->why = NULL;;) {
 		at = off;
-		r = journal_frame_next(d, size, &off, &json, &len, &why);
+		r = journal_frame_next(d, size, &off, &json, &len, &f->why);
 		if (r == 0)
 			return PSM_OK;
-		if (r < 0)
-			return psm_err_set(err, PSM_EUNAVAIL, "%s: %s at byte %zu", name, why, at);
+		if (r < 0) {
+			f->bad_at = at;
+			return psm_err_set(err, PSM_EUNAVAIL, "%s: %s at byte %zu", name, f->why, at);
+		}
 		rc = snapshot_apply_json(st, json, len, now, &outcome, err);
 		if (rc != PSM_OK) {
+			f->why = NULL;
 			psm_err_prefix(err, "%s: record at byte %zu", name, at);
 			return rc;
 		}
-		(*records)++;
+		f->records++;
 		if (outcome == STATE_EXPIRED)
-			(*dropped)++;
+			f->dropped++;
+		else if (outcome != STATE_APPLIED)
+			f->ignored++;
 	}
 }
 
 int snapshot_load(int dirfd, uint32_t seq, struct state *st, int64_t now, uint64_t *records,
 		  uint64_t *dropped, struct psm_err *err)
 {
+	static const struct snapshot_kind kind = { SNAPSHOT_MAGIC, SNAPSHOT_HDR_SIZE, "snapshot" };
+	struct snapshot_frames f = {0};
 	unsigned char *d = NULL;
 	uint64_t count = 0;
 	size_t size = 0;
 	char name[32];
 	int rc;
 
-	*records = *dropped = 0;
 	snapshot_name(seq, name, sizeof(name));
 	rc = snapshot_read_file(dirfd, name, &d, &size, err);
 	if (rc == PSM_OK)
-		rc = snap_check_header(d, size, seq, name, &count, err);
-	if (rc == PSM_OK)
-		rc = snap_load_frames(d, size, name, st, now, records, dropped, err);
-	if (rc == PSM_OK && *records != count)
+		rc = snapshot_check_header(d, size, &kind, seq, name, err);
+	if (rc == PSM_OK) {
+		count = snapshot_get_u64(d + 16);
+		rc = snapshot_apply_frames(st, d, size, SNAPSHOT_HDR_SIZE, name, now, &f, err);
+	}
+	if (rc == PSM_OK && f.records != count)
 		rc = psm_err_set(err, PSM_EUNAVAIL, "%s: %" PRIu64 " records, header says %" PRIu64,
-				 name, *records, count);
+				 name, f.records, count);
 	free(d);
+	*records = f.records;
+	*dropped = f.dropped;
 	return rc;
 }

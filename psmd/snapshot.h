@@ -41,6 +41,37 @@ int snapshot_apply_json(struct state *st, const char *json, size_t len, int64_t 
 /* write() all of p, retrying on EINTR and short writes; PSM_ESYS names what. */
 int snapshot_write_all(int fd, const void *p, size_t n, const char *what, struct psm_err *err);
 
+/* A kind of state file (format: journal.h): its magic, header size, name in messages. */
+struct snapshot_kind {
+	const char *magic;	/* 8 bytes */
+	size_t hdr_size;
+	const char *what;	/* "snapshot", "journal" */
+};
+
+/* Checks the header of state file name, d[0..size): k's magic (a file shorter than
+ * k->hdr_size has none), format JOURNAL_FORMAT, number seq.  PSM_EUNAVAIL naming name. */
+int snapshot_check_header(const unsigned char *d, size_t size, const struct snapshot_kind *k,
+			  uint32_t seq, const char *name, struct psm_err *err);
+
+/* What snapshot_apply_frames read. */
+struct snapshot_frames {
+	uint64_t records;	/* records read */
+	uint64_t dropped;	/* of them, expired at now (not stored) */
+	uint64_t ignored;	/* of them, neither applied nor expired */
+	const char *why;	/* a damaged frame stopped the walk: what was wrong ... */
+	size_t bad_at;		/* ... and the byte its frame starts at */
+};
+
+/*
+ * Applies every framed record of d[off..size) (file name) to st at now, counting into *f.
+ * A damaged frame: PSM_EUNAVAIL "NAME: WHY at byte N" with f->why and f->bad_at set (a
+ * journal's last segment may be cut there); a record that does not apply: its error,
+ * prefixed "NAME: record at byte N", f->why NULL.
+ */
+int snapshot_apply_frames(struct state *st, const unsigned char *d, size_t size, size_t off,
+			  const char *name, int64_t now, struct snapshot_frames *f,
+			  struct psm_err *err);
+
 /* Little-endian helpers for the headers. */
 void snapshot_put_u32(unsigned char *p, uint32_t v);
 void snapshot_put_u64(unsigned char *p, uint64_t v);

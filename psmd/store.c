@@ -21,10 +21,32 @@ static uint32_t *store_unit_of(struct record *rec)
 
 static void store_due(struct store *s, const struct record *rec)
 {
-	int64_t t = record_expiry(rec);
+	int64_t t = sweep_due(s->d, rec), e = record_expiry(rec);
 
 	if (t < s->next_due)
 		s->next_due = t;
+	if (e < s->d->sweep.oldest)
+		s->d->sweep.oldest = e;
+}
+
+/* A new version of a session: its bound grants' table records take its new expiry. */
+static int store_remirror_one(void *ctx, struct record *rec)
+{
+	struct store *s = ctx;
+	struct rec_grant *g = &rec->u.grant;
+	struct shm_writer *w = s->d->table.w;
+	struct psm_err err = {0};
+
+	if (!g->has_session || memcmp(g->session, s->replaced, ID_BYTES) != 0)
+		return 0;
+	if (g->table_unit != REC_U32_NONE)
+		shm_writer_remove(w, g->table_unit, NULL);
+	g->table_unit = REC_U32_NONE;
+	if (store_entry_insert(s, w, rec, &s->d->conf.cfg, &g->table_unit, &err) != PSM_OK) {
+		log_msg(LOG_WARNING, "table: %s", err.msg);
+		s->table_short = true;
+	}
+	return 0;
 }
 
 /* A grant or session that enters gets its table record; one that leaves loses it. */
@@ -45,14 +67,16 @@ static void store_listen(void *ctx, int event, struct record *rec)
 			log_msg(LOG_WARNING, "table: %s", err.msg);
 			s->table_short = true;
 		}
+		if (w != NULL && rec->type == REC_SESSION &&
+		    memcmp(s->replaced, rec->u.session.id, ID_BYTES) == 0)
+			state_foreach(s->st, REC_GRANT, store_remirror_one, s);
 		return;
 	}
 	if (*unit != REC_U32_NONE && w != NULL && shm_writer_remove(w, *unit, &err) != PSM_OK)
 		log_msg(LOG_ERR, "table: removing a record: %s", err.msg);
 	*unit = REC_U32_NONE;
-	if (s->sweeping && rec->type == REC_SESSION &&
-	    s->d->conf.cfg.session_expiry == CONFIG_EXPIRY_KILL && rec->u.session.pid > 1)
-		sweep_end_leader(&s->d->sweep, (pid_t)rec->u.session.pid, rec->u.session.expires);
+	if (rec->type == REC_SESSION)
+		memcpy(s->replaced, rec->u.session.id, ID_BYTES);
 }
 
 static void store_log_report(const struct journal_report *rep, const char *dir)
@@ -141,6 +165,7 @@ void store_recompute_due(struct store *s)
 	static const int types[] = {REC_GRANT, REC_SESSION, REC_REVOKE, REC_SESSION_END};
 
 	s->next_due = INT64_MAX;
+	s->d->sweep.oldest = INT64_MAX;
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		state_foreach(s->st, types[i], store_due_one, s);
 }
@@ -194,8 +219,22 @@ static int store_grow(struct store *s, struct psm_err *err)
 	return daemon_rebuild(s->d, cap * 2, err);
 }
 
-/* Puts rec in the table when it belongs there, growing the table first when it is filling. */
-static int store_mirror(struct store *s, const struct record *rec, uint32_t *unit,
+/*
+ * Room for one more record: expired ones kept for --explain go first (they
+ * never make the table full), then the table grows.  PSM_EFULL when neither helps.
+ */
+static int store_make_room(struct store *s, int64_t now, struct psm_err *err)
+{
+	if (s->d->sweep.oldest <= now && sweep_run(s->d, now) > 0 &&
+	    shm_writer_fill(s->d->table.w) <= STORE_FILL_GROW)
+		return PSM_OK;
+	if (s->d->table.capacity >= CONFIG_CAPACITY_MAX)
+		return psm_err_set(err, PSM_EFULL, "at the largest capacity");
+	return store_grow(s, err);
+}
+
+/* Puts rec in the table when it belongs there, making room first when it is filling. */
+static int store_mirror(struct store *s, const struct record *rec, int64_t now, uint32_t *unit,
 			struct psm_err *err)
 {
 	struct psm_err gerr = {0};
@@ -205,11 +244,10 @@ static int store_mirror(struct store *s, const struct record *rec, uint32_t *uni
 	if (s->d->table.w == NULL)
 		return PSM_OK;
 	if (shm_writer_fill(s->d->table.w) > STORE_FILL_GROW &&
-	    s->d->table.capacity < CONFIG_CAPACITY_MAX && store_grow(s, &gerr) != PSM_OK)
+	    store_make_room(s, now, &gerr) != PSM_OK && gerr.code != PSM_EFULL)
 		log_msg(LOG_WARNING, "table growth: %s", gerr.msg);
 	rc = store_insert_once(s, rec, unit, err);
-	if (rc == PSM_EFULL && s->d->table.capacity < CONFIG_CAPACITY_MAX &&
-	    store_grow(s, &gerr) == PSM_OK)
+	if (rc == PSM_EFULL && store_make_room(s, now, &gerr) == PSM_OK)
 		rc = store_insert_once(s, rec, unit, err);
 	if (rc == PSM_EFULL) {
 		log_msg(LOG_ERR, "table full at capacity %llu: %s",
@@ -257,7 +295,7 @@ int store_add(struct store *s, struct record *rec, int64_t now, struct psm_err *
 		rc = psm_err_set(err, PSM_EUNAVAIL, "journal: writes failed earlier; changes "
 				 "are refused until psmd restarts");
 	else
-		rc = store_mirror(s, rec, &unit, err);
+		rc = store_mirror(s, rec, now, &unit, err);
 	if (rc == PSM_OK && (rc = journal_append(s->j, rec, err)) != PSM_OK)
 		store_unmirror(s, unit);
 	if (rc != PSM_OK) {

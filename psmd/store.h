@@ -32,9 +32,10 @@ struct store {
 	struct hlc hlc;
 	bool pending;          /* the record being applied was put in the table already */
 	uint32_t pending_unit;
-	bool sweeping;         /* removals now are expiries (session_expiry "kill") */
 	bool table_short;      /* an insert by the listener failed: rebuild the table */
-	int64_t next_due;      /* earliest expiry of anything held (INT64_MAX: none) */
+	uint8_t replaced[ID_BYTES]; /* the last session taken out: a new version of it
+				     * re-mirrors its bound grants (their expiry is its) */
+	int64_t next_due;      /* when the sweeper has something to do (INT64_MAX: never) */
 	struct store_unit *units; /* filled by store_fill */
 	size_t nunits, cap;
 };
@@ -84,7 +85,7 @@ int store_fill(void *ctx, struct shm_writer *w, const struct table_src *src,
 /* After a table build: publish the units store_fill recorded (ok) or forget them. */
 void store_units_done(struct store *s, bool ok);
 
-/* The state records expiring first, for the sweeper: recomputes next_due. */
+/* When the sweeper is next due (sweep_due of every record): recomputes next_due. */
 void store_recompute_due(struct store *s);
 
 /* The journal hook of state_import: queues rec and observes its version. */

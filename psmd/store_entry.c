@@ -122,18 +122,6 @@ bool store_in_scope(const struct rec_grant *g, const struct psmd_config *cfg)
 	return false;
 }
 
-static void store_set(struct shm_entry *e, enum shm_field f, const void *p, size_t n)
-{
-	e->f[f] = p;
-	e->flen[f] = (uint16_t)n;
-}
-
-static void store_set_str(struct shm_entry *e, enum shm_field f, const char *s)
-{
-	if (s != NULL)
-		store_set(e, f, s, strlen(s));
-}
-
 static void store_ent_init(struct store_ent *b, uint8_t kind, const uint8_t *id)
 {
 	memset(&b->e, 0, sizeof(b->e));
@@ -154,12 +142,12 @@ static int store_grant_key(const struct rec_grant *g, struct store_ent *b, struc
 	if (g->principal[0] == '%') {
 		rc = store_group_id(g->principal + 1, &gid, err);
 		snprintf(b->key, sizeof(b->key), "%%%u", (unsigned)gid);
-		store_set_str(&b->e, SHM_F_KEY, b->key);
+		shm_entry_set_str(&b->e, SHM_F_KEY, b->key);
 		b->e.flags |= SHM_FL_GROUP;
 		return rc;
 	}
 	rc = store_user_id(g->principal, &uid, &gid, err);
-	store_set_str(&b->e, SHM_F_KEY, g->principal);
+	shm_entry_set_str(&b->e, SHM_F_KEY, g->principal);
 	b->e.uid = (uint32_t)uid;
 	b->e.flags |= SHM_FL_UID_CHECKED;
 	return rc;
@@ -179,11 +167,12 @@ static int store_grant_hosts(const struct rec_grant *g, struct store_ent *b, str
 					   SHM_FIELD_MAX);
 		used += (size_t)n;
 	}
-	store_set(&b->e, SHM_F_HOSTS, b->hosts, used);
+	shm_entry_set(&b->e, SHM_F_HOSTS, b->hosts, used);
 	return PSM_OK;
 }
 
-/* A session-bound grant carries its session's kernel audit id (none: never matches). */
+/* A session-bound grant carries its session's kernel audit id (none: never matches)
+ * and expires with it at the latest. */
 static void store_grant_session(const struct store *s, const struct rec_grant *g,
 				struct store_ent *b)
 {
@@ -192,11 +181,15 @@ static void store_grant_session(const struct store *s, const struct rec_grant *g
 	if (!g->has_session)
 		return;
 	id_format(g->session, b->sid);
-	store_set_str(&b->e, SHM_F_SESSION, b->sid);
+	shm_entry_set_str(&b->e, SHM_F_SESSION, b->sid);
 	b->e.flags |= SHM_FL_SESSION_BOUND;
 	sess = state_session(s->st, g->session);
-	if (sess != NULL)
-		b->e.audit = sess->u.session.audit;
+	if (sess == NULL)
+		return;
+	b->e.audit = sess->u.session.audit;
+	/* readers end it with its session (kept expired sessions still give their audit id) */
+	if (sess->u.session.expires < b->e.not_after)
+		b->e.not_after = sess->u.session.expires;
 }
 
 static int store_grant_entry(const struct store *s, const struct rec_grant *g,
@@ -218,12 +211,12 @@ static int store_grant_entry(const struct store *s, const struct rec_grant *g,
 		rc = store_grant_hosts(g, b, err);
 	if (rc != PSM_OK)
 		return rc;
-	store_set(&b->e, SHM_F_FROM, b->from, flen);
-	store_set_str(&b->e, SHM_F_PRINCIPAL, g->principal);
-	store_set_str(&b->e, SHM_F_PATTERN, g->pattern);
-	store_set_str(&b->e, SHM_F_REASON, g->reason);
-	store_set_str(&b->e, SHM_F_ISSUER, g->issuer);
-	store_set_str(&b->e, SHM_F_SOURCE, g->source == REC_SRC_FLEET ? "fleet" : "psmctl");
+	shm_entry_set(&b->e, SHM_F_FROM, b->from, flen);
+	shm_entry_set_str(&b->e, SHM_F_PRINCIPAL, g->principal);
+	shm_entry_set_str(&b->e, SHM_F_PATTERN, g->pattern);
+	shm_entry_set_str(&b->e, SHM_F_REASON, g->reason);
+	shm_entry_set_str(&b->e, SHM_F_ISSUER, g->issuer);
+	shm_entry_set_str(&b->e, SHM_F_SOURCE, g->source == REC_SRC_FLEET ? "fleet" : "psmctl");
 	store_grant_session(s, g, b);
 	return PSM_OK;
 }
@@ -240,12 +233,12 @@ static void store_session_entry(const struct rec_session *ss, struct store_ent *
 	b->e.pid = ss->pid;
 	b->e.audit = ss->audit;
 	id_format(ss->id, b->sid);
-	store_set_str(&b->e, SHM_F_KEY, b->sid);
-	store_set_str(&b->e, SHM_F_PRINCIPAL, ss->user);
-	store_set_str(&b->e, SHM_F_HOSTS, ss->service);
-	store_set_str(&b->e, SHM_F_REASON, ss->tty);
-	store_set_str(&b->e, SHM_F_ISSUER, ss->rhost);
-	store_set_str(&b->e, SHM_F_SESSION, ss->metadata);
+	shm_entry_set_str(&b->e, SHM_F_KEY, b->sid);
+	shm_entry_set_str(&b->e, SHM_F_PRINCIPAL, ss->user);
+	shm_entry_set_str(&b->e, SHM_F_HOSTS, ss->service);
+	shm_entry_set_str(&b->e, SHM_F_REASON, ss->tty);
+	shm_entry_set_str(&b->e, SHM_F_ISSUER, ss->rhost);
+	shm_entry_set_str(&b->e, SHM_F_SESSION, ss->metadata);
 }
 
 /*

@@ -3,6 +3,7 @@
 #include "sweep.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,26 +11,69 @@
 #include "daemon.h"
 #include "log.h"
 
-size_t sweep_run(struct psmd *d, int64_t now)
+static bool sweep_kills(const struct psmd *d)
+{
+	return d->conf.cfg.session_expiry == CONFIG_EXPIRY_KILL;
+}
+
+int64_t sweep_due(const struct psmd *d, const struct record *rec)
+{
+	int64_t t = record_expiry(rec);
+
+	if (rec->type == REC_SESSION && sweep_kills(d) && t > d->sweep.ended_upto)
+		return t;
+	return t > INT64_MAX - SWEEP_KEEP ? INT64_MAX : t + SWEEP_KEEP;
+}
+
+struct sweep_ending {
+	struct sweep *sw;
+	int64_t now;
+};
+
+static int sweep_end_one(void *ctx, struct record *rec)
+{
+	struct sweep_ending *e = ctx;
+	const struct rec_session *ss = &rec->u.session;
+	char id[ID_TEXT_SIZE];
+
+	if (ss->expires > e->sw->ended_upto && ss->expires <= e->now && ss->pid > 1) {
+		id_format(ss->id, id);
+		log_msg(LOG_NOTICE, "session %s of %s expired: SIGTERM to its leader, pid %ld",
+			id, ss->user, (long)ss->pid);
+		sweep_end_leader(e->sw, (pid_t)ss->pid, e->now);
+	}
+	return 0;
+}
+
+/* Ends the leaders of sessions expired since the last pass, reclaims what expired at cutoff. */
+static size_t sweep_pass(struct psmd *d, int64_t now, int64_t cutoff)
 {
 	struct store *s = &d->store;
 	struct shm_writer *w = d->table.w;
+	struct sweep_ending e = {&d->sweep, now};
 	size_t n;
 
 	if (s->st == NULL)
 		return 0;
-	s->sweeping = true;
+	if (sweep_kills(d))
+		state_foreach(s->st, REC_SESSION, sweep_end_one, &e);
+	if (now > d->sweep.ended_upto)
+		d->sweep.ended_upto = now;
 	if (w != NULL)
 		shm_writer_begin(w);
-	n = state_expire(s->st, now);
+	n = state_expire(s->st, cutoff);
 	if (w != NULL)
 		shm_writer_commit(w);
-	s->sweeping = false;
 	store_recompute_due(s);
 	d->sweep.removed += n;
 	if (n > 0)
 		log_msg(LOG_INFO, "sweep: %zu expired grants and sessions removed", n);
 	return n;
+}
+
+size_t sweep_run(struct psmd *d, int64_t now)
+{
+	return sweep_pass(d, now, now);
 }
 
 void sweep_end_leader(struct sweep *sw, pid_t pid, int64_t now)
@@ -82,7 +126,7 @@ static void sweep_escalate(struct sweep *sw, int64_t now)
 void sweep_tick(struct psmd *d, int64_t now)
 {
 	if (d->store.st != NULL && d->store.next_due <= now)
-		sweep_run(d, now);
+		sweep_pass(d, now, now - SWEEP_KEEP);
 	sweep_escalate(&d->sweep, now);
 }
 

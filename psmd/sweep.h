@@ -10,9 +10,15 @@
 /*
  * Readers enforce not_after themselves: the sweeper only reclaims space in
  * the state and the table (the journal drops expired entries at the next
- * snapshot or load).  It runs in the tick only when something is due.
+ * snapshot or load).  An expired grant or session stays SWEEP_KEEP seconds,
+ * so that `psm-query check --explain` can say "grant expired 5s ago", unless
+ * the table needs the room first (store_add reclaims before it grows) or the
+ * admin asks (`psmctl cleanup`).  With session_expiry "kill" a session's
+ * leader is signalled when the session expires, not when it is reclaimed.
+ * The sweeper runs in the tick only when something is due.
  */
-#define SWEEP_GRACE 5 /* seconds between SIGTERM and SIGKILL of a session leader */
+#define SWEEP_GRACE 5  /* seconds between SIGTERM and SIGKILL of a session leader */
+#define SWEEP_KEEP 600 /* seconds an expired grant or session is kept */
 
 struct sweep_kill {
 	pid_t pid;
@@ -22,15 +28,21 @@ struct sweep_kill {
 struct sweep {
 	struct sweep_kill *kills;
 	size_t n, cap;
-	uint64_t removed; /* since start */
+	uint64_t removed;   /* since start */
+	int64_t ended_upto; /* sessions expired up to here had their leaders ended */
+	int64_t oldest;     /* no record held expires before this (a lower bound) */
 };
 
 struct psmd;
+struct record;
 
-/* Removes everything expired at now; returns how many grants and sessions went. */
+/* Removes everything expired at now at once; returns how many grants and sessions went. */
 size_t sweep_run(struct psmd *d, int64_t now);
-/* Once a second: sweep_run when due, and SIGKILL to leaders past their grace. */
+/* Once a second, when due: ends expired sessions' leaders, reclaims what expired
+ * SWEEP_KEEP seconds ago; and SIGKILL to leaders past their grace. */
 void sweep_tick(struct psmd *d, int64_t now);
+/* When the sweeper next has something to do about rec (INT64_MAX: never). */
+int64_t sweep_due(const struct psmd *d, const struct record *rec);
 /* Sends SIGTERM to a session leader and SIGKILL after SWEEP_GRACE seconds if it lives. */
 void sweep_end_leader(struct sweep *sw, pid_t pid, int64_t now);
 void sweep_free(struct sweep *sw);

@@ -83,6 +83,10 @@ struct shm_entry {
 	uint32_t unit;       /* reader/writer handle of the record (set on copy-out) */
 };
 
+/* Sets field f of e to p[0..n) (the writer checks n); _str: to the string s, unless NULL. */
+void shm_entry_set(struct shm_entry *e, enum shm_field f, const void *p, size_t n);
+void shm_entry_set_str(struct shm_entry *e, enum shm_field f, const char *s);
+
 /* Buffer a reader copies one record into; entry fields point into it. */
 struct shm_recbuf {
 	_Alignas(8) unsigned char b[SHM_REC_MAX];

@@ -48,6 +48,18 @@ void shm_rec_encode(unsigned char *dst, const struct shm_entry *e, size_t size, 
 	shm_rec_crc_update(dst, r.size);
 }
 
+void shm_entry_set(struct shm_entry *e, enum shm_field f, const void *p, size_t n)
+{
+	e->f[f] = p;
+	e->flen[f] = (uint16_t)n;
+}
+
+void shm_entry_set_str(struct shm_entry *e, enum shm_field f, const char *s)
+{
+	if (s != NULL)
+		shm_entry_set(e, f, s, strlen(s));
+}
+
 void shm_rec_set_next(unsigned char *rec, uint32_t next)
 {
 	uint32_t size, inv = ~next;

@@ -7,70 +7,16 @@
 # psm-query; ROUNDS (default 20) kills.  Temp dir, table /psm-e2e-dur-PID; only processes
 # started here are stopped (by pid); KEEP=1 keeps the temp dir.  Needs root and python3.
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-PSMD=$BUILD/psmd
-CTL=$BUILD/psmctl
-QUERY=$BUILD/psm-query
+# shellcheck source=../lib/psmd.sh
+. "$(dirname "$0")/../lib/psmd.sh"
+psmd_env dur
 ROUNDS=${ROUNDS:-20}
-SHM=/psm-e2e-dur-$$
-T=$(mktemp -d /tmp/psm-e2e-dur.XXXXXX)
-SOCK=$T/psmd.sock
-LOG=$T/psmd.log
 STATE=$T/state
-PSMD_PID=""
-CLIENT_PID=""
-FAILED=0
-
-cleanup() {
-	local p
-	for p in $CLIENT_PID $PSMD_PID; do
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	rm -f "/dev/shm$SHM" "/dev/shm$SHM".new-*
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-pass() { echo "ok - $1"; }
-fail() {
-	local l
-	echo "not ok - $1"
-	shift
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-	FAILED=$((FAILED + 1))
-}
-check() {
-	local name=$1
-	shift
-	if "$@"; then pass "$name"; else fail "$name" "failed: $*"; fi
-}
-wait_for() {
-	local i n=$(($1 * 10))
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-for f in "$PSMD" "$CTL" "$QUERY"; do
-	[ -x "$f" ] || { echo "not ok - $f is not built"; exit 1; }
-done
+psmd_need "$PSMD" "$CTL" "$QUERY"
 
 echo '{ "roles": {}, "bindings": [] }' >"$T/policy.json"
-cat >"$T/psmd.conf" <<-CONF
-{
-  "shm_name": "$SHM",
-  "socket": "$SOCK",
-  "state_dir": "$STATE",
-  "policy": "$T/policy.json",
-  "table_group": "root",
-  "capacity": 1000,
-  "host_name": "e2e-dur-host"
-}
-CONF
+psmd_conf "$T/psmd.conf" "$SHM" '"capacity": 1000,
+  "host_name": "e2e-dur-host"'
 
 # The client: pipelines grants "dur:ROUND:N" (reason "ROUND:N") on one connection from a
 # writer thread while the main thread reads replies; every acknowledged grant_id goes to
@@ -132,20 +78,32 @@ print("acked %d present %d missing %d bad %d" % (len(acked), len(have), len(miss
 sys.exit(1 if missing or bad else 0)
 PY
 
-start_psmd() {
-	"$PSMD" -d -c "$T/psmd.conf" >>"$LOG" 2>&1 &
-	PSMD_PID=$!
-	wait_for 10 "$CTL" -s "$SOCK" stats >/dev/null 2>&1
-}
 kill9_psmd() {
 	kill -KILL "$PSMD_PID" 2>/dev/null
 	wait "$PSMD_PID" 2>/dev/null
 	PSMD_PID=""
 }
-stop_psmd() {
-	kill -TERM "$PSMD_PID" 2>/dev/null && wait "$PSMD_PID" 2>/dev/null
-	PSMD_PID=""
+# start_logging_to FILE NAME: check NAME: psmd starts, logging to FILE (new) this time.
+start_logging_to() {
+	local keep=$LOG
+	LOG=$1
+	: >"$LOG"
+	check "$2" psmd_start
+	LOG=$keep
 }
+
+# export_check NAME COUNT|- ABSENT_ID|-: exports; passes when the export holds every grant
+# of $T/acked (and there are COUNT of them) and not the grant ABSENT_ID.
+export_check() {
+	"$CTL" -s "$SOCK" export "$T/export.json"
+	check "$1" python3 -c '
+import json, sys
+have = {g["grant_id"] for g in json.load(open(sys.argv[1]))["grants"]}
+want = [l.split()[0] for l in open(sys.argv[2])]
+sys.exit(0 if sys.argv[3] in ("-", str(len(want))) and all(w in have for w in want)
+         and sys.argv[4] not in have else 1)' "$T/export.json" "$T/acked" "$2" "$3"
+}
+
 # verify NAME: exports and checks every acknowledged grant is there, none half applied.
 verify() {
 	local out
@@ -162,7 +120,7 @@ verify() {
 }
 
 : >"$T/acked"
-check "psmd starts" start_psmd
+check "psmd starts" psmd_start
 
 # ---- kill -9 at random points of a pipelined stream -----------------------------------------
 
@@ -170,13 +128,13 @@ lost=0
 for ((r = 1; r <= ROUNDS; r++)); do
 	rm -f "$T/acked.ready"
 	python3 "$T/client.py" "$SOCK" "r$r" 3000 "$T/acked" &
-	CLIENT_PID=$!
+	PIDS=$! # the client, stopped on exit
 	wait_for 10 test -e "$T/acked.ready"
 	sleep "0.$(printf '%03d' $((RANDOM % 250)))"
 	kill9_psmd
-	wait "$CLIENT_PID" 2>/dev/null
-	CLIENT_PID=""
-	if ! start_psmd; then
+	wait "$PIDS" 2>/dev/null
+	PIDS=""
+	if ! psmd_start; then
 		fail "round $r: psmd restarts after kill -9" "$(tail -3 "$LOG")"
 		lost=1
 		break
@@ -206,19 +164,9 @@ kill9_psmd
 seg=$(ls "$STATE"/journal.* | sort | tail -1)
 size=$(stat -c %s "$seg")
 truncate -s $((size - 7)) "$seg"
-: >"$LOG.torn"
-LOG_SAVE=$LOG
-LOG=$LOG.torn
-check "psmd starts over a torn journal tail" start_psmd
-LOG=$LOG_SAVE
+start_logging_to "$T/psmd.log.torn" "psmd starts over a torn journal tail"
 check "the torn tail is logged" grep -q 'torn tail' "$T/psmd.log.torn"
-"$CTL" -s "$SOCK" export "$T/export.json"
-check "the valid prefix is loaded" python3 -c '
-import json, sys
-have = {g["grant_id"] for g in json.load(open(sys.argv[1]))["grants"]}
-want = [l.split()[0] for l in open(sys.argv[2])]
-sys.exit(0 if all(w in have for w in want) and sys.argv[3] not in have else 1)' \
-	"$T/export.json" "$T/acked" "$torn_id"
+export_check "the valid prefix is loaded" - "$torn_id"
 
 # ---- a corrupt newest snapshot ------------------------------------------------------------------
 
@@ -231,28 +179,19 @@ add_grants() { # add_grants NAME: three grants, acknowledged ids recorded
 	done
 }
 add_grants a
-stop_psmd # snapshot on a clean stop
-start_psmd
+psmd_stop # snapshot on a clean stop
+psmd_start
 add_grants b
-stop_psmd # a newer snapshot
-start_psmd
+psmd_stop # a newer snapshot
+psmd_start
 add_grants c
 kill9_psmd
 newest=$(ls "$STATE"/snapshot.* | grep -v corrupt | sort | tail -1)
 check "two snapshots are kept" test "$(ls "$STATE"/snapshot.* | grep -vc corrupt)" -ge 2
 size=$(stat -c %s "$newest")
 printf 'XXXX' | dd of="$newest" bs=1 seek=$((size / 2)) conv=notrunc status=none
-: >"$T/psmd.log.snap"
-LOG=$T/psmd.log.snap
-check "psmd starts over a corrupt newest snapshot" start_psmd
-LOG=$LOG_SAVE
+start_logging_to "$T/psmd.log.snap" "psmd starts over a corrupt newest snapshot"
 check "the fallback is logged" grep -Eq 'snapshot.*(corrupt|fall)' "$T/psmd.log.snap"
-"$CTL" -s "$SOCK" export "$T/export.json"
-check "previous snapshot + journal give every grant" python3 -c '
-import json, sys
-have = {g["grant_id"] for g in json.load(open(sys.argv[1]))["grants"]}
-want = [l.split()[0] for l in open(sys.argv[2])]
-sys.exit(0 if len(want) == 9 and all(w in have for w in want) else 1)' \
-	"$T/export.json" "$T/acked"
+export_check "previous snapshot + journal give every grant" 9 -
 
-[ "$FAILED" -eq 0 ]
+tap_end

@@ -5,6 +5,8 @@
 # BUILD=dir (default build). Prints TAP-style "ok - NAME" / "not ok - NAME" lines.
 # shellcheck disable=SC2317 # cleanup and vg_loop are called indirectly
 set -u
+# shellcheck source=../lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 cd "$(dirname "$0")/../.." || exit 1
 B=${BUILD:-build}
 MOD=$(realpath "$B/pam_psm.so")
@@ -21,27 +23,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM PIPE
-
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1"; [ $# -lt 2 ] || printf '#   %s\n' "$2"; }
-check() { # check NAME COMMAND...: ok when the command succeeds
-	local name=$1; shift
-	if "$@" >"$T/out" 2>&1; then ok "$name"; else notok "$name" "$(head -c 400 "$T/out")"; fi
-}
-# expect_rc NAME RC COMMAND...: exit status exactly RC; output in $T/out, $T/err
-expect_rc() {
-	local name=$1 want=$2 rc; shift 2
-	"$@" >"$T/out" 2>"$T/err"; rc=$?
-	if [ "$rc" -eq "$want" ]; then ok "$name"
-	else notok "$name" "exit $rc, want $want: $(head -c 300 "$T/err")"; fi
-}
-# expect_out NAME FILE TEXT / expect_re NAME FILE REGEX: FILE holds the text / a matching line
-expect_out() {
-	if grep -qF -- "$3" "$2"; then ok "$1"; else notok "$1" "$(head -c 400 "$2")"; fi
-}
-expect_re() {
-	if grep -qE -- "$3" "$2"; then ok "$1"; else notok "$1" "$(head -c 400 "$2")"; fi
-}
 
 cat >"$T/policy.json" <<'EOF'
 // pam_module.sh: root by group, nobody from 10/8 only, a deny rule, a break-glass user.
@@ -60,13 +41,13 @@ EOF
 # ---- the module as a file ------------------------------------------------------
 syms=$(nm -D --defined-only "$MOD" | awk '{print $3}' | sort | tr '\n' ' ')
 if [ "$syms" = "pam_sm_acct_mgmt pam_sm_authenticate pam_sm_chauthtok pam_sm_close_session pam_sm_open_session pam_sm_setcred " ]; then
-	ok "exports only pam_sm_*"
+	pass "exports only pam_sm_*"
 else
-	notok "exports only pam_sm_*" "$syms"
+	fail "exports only pam_sm_*" "$syms"
 fi
-if nm -D "$MOD" | grep -qi cjson; then notok "module does not use cJSON"; else ok "module does not use cJSON"; fi
-if nm -D "$MOD" | grep -qwE 'getenv|secure_getenv'; then notok "module reads no environment"
-else ok "module reads no environment"; fi
+if nm -D "$MOD" | grep -qi cjson; then fail "module does not use cJSON"; else pass "module does not use cJSON"; fi
+if nm -D "$MOD" | grep -qwE 'getenv|secure_getenv'; then fail "module reads no environment"
+else pass "module reads no environment"; fi
 check "dlopen RTLD_NOW" "$B/tools/dlopen_check" "$MOD"
 
 # ---- tables ----------------------------------------------------------------------
@@ -101,12 +82,12 @@ check "break_glass= user allowed while the table is missing" \
 
 # ---- psm-query exit codes ------------------------------------------------------------
 expect_rc "check allow exits 0" 0 "$Q" --shm "$TAB" check root sudo:run
-expect_out "check allow says why" "$T/out" "allow: granted by policy.json binding 1"
+expect_text "check allow says why" "allow: granted by policy.json binding 1" "$T/out"
 expect_rc "check deny exits 1" 1 "$Q" --shm "$TAB" check nobody sudo:run
 expect_rc "check bad permission exits 2" 2 "$Q" --shm "$TAB" check root 'x!'
-expect_out "bad permission message" "$T/err" 'psm-query: permission "x!": bad character'
+expect_text "bad permission message" 'psm-query: permission "x!": bad character' "$T/err"
 expect_rc "check missing table exits 3" 3 "$Q" --shm /psm-e2e-none-$$ check root sudo:run
-expect_out "missing table message" "$T/err" "psm-query: table /psm-e2e-none-$$: no such table (is psmd running?)"
+expect_text "missing table message" "psm-query: table /psm-e2e-none-$$: no such table (is psmd running?)" "$T/err"
 expect_rc "unknown command exits 2" 2 "$Q" --shm "$TAB" frobnicate
 expect_rc "unknown option exits 2" 2 "$Q" --shm "$TAB" check root sudo:run --frob
 expect_rc "options after the arguments" 0 "$Q" check root login:ssh --shm "$TAB"
@@ -120,13 +101,13 @@ expect_rc "--version exits 0" 0 "$Q" --version
 expect_rc "explain a deny rule" 1 "$Q" --shm "$TAB" check root sudo:cmd:/bin/sh --explain
 for want in "decision: deny" "reason:   deny rule 1 (policy.json deny 1)" \
 	"rule:     root  sudo:cmd:*  from anywhere  permanent" "table:    $TAB generation"; do
-	expect_out "explain shows: $want" "$T/out" "$want"
+	expect_text "explain shows: $want" "$want" "$T/out"
 done
 expect_rc "explain a timed grant" 0 "$Q" --shm "$TAB" check root db:read --explain
-expect_re "explain shows the expiry" "$T/out" \
-	'^rule: +root  db:read  from anywhere  expires [0-9T:-]+Z \(in (2h|1h59m[0-9]*s?)\)$'
+expect_grep "explain shows the expiry" \
+	'^rule: +root  db:read  from anywhere  expires [0-9T:-]+Z \(in (2h|1h59m[0-9]*s?)\)$' "$T/out"
 expect_rc "explain no match" 1 "$Q" --shm "$TAB" check nobody web:x --explain
-expect_out "explain says no grant" "$T/out" "no grant for nobody"
+expect_text "explain says no grant" "no grant for nobody" "$T/out"
 expect_rc "check --json" 0 "$Q" --shm "$TAB" --json check root sudo:run
 cp "$T/out" "$T/json"
 check "check --json is one JSON object with the decision" python3 -c '
@@ -135,8 +116,8 @@ d = json.load(open(sys.argv[1]))
 assert d["decision"] == "allow" and d["perm"] == "sudo:run" and d["rule"]["principal"] == "%root", d
 ' "$T/json"
 expect_rc "user lists grants" 0 "$Q" --shm "$TAB" user root
-expect_out "user shows a timed grant" "$T/out" "root:db:read:20"
-expect_out "user shows group grants" "$T/out" "%root:sudo:run:never:policy.json binding 1"
+expect_text "user shows a timed grant" "root:db:read:20" "$T/out"
+expect_text "user shows group grants" "%root:sudo:run:never:policy.json binding 1" "$T/out"
 expect_rc "user --json" 0 "$Q" --shm "$TAB" user root --json
 cp "$T/out" "$T/json"
 check "user --json parses" python3 -c '
@@ -145,15 +126,15 @@ d = json.load(open(sys.argv[1]))
 assert len(d["items"]) == 3, d
 ' "$T/json"
 expect_rc "sessions lists sessions" 0 "$Q" --shm "$TAB" sessions
-expect_out "sessions shows the session" "$T/out" "ABCDEFGHIJKLMNOPQRSTUVWXYZ:root:sshd:"
+expect_text "sessions shows the session" "ABCDEFGHIJKLMNOPQRSTUVWXYZ:root:sshd:" "$T/out"
 expect_rc "sessions of another user is empty" 0 "$Q" --shm "$TAB" sessions nobody
 cp "$T/out" "$T/list"
 check "sessions filter by user" test ! -s "$T/list"
 
 # ---- stale and unsafe tables -------------------------------------------------------------
 expect_rc "stale table still answers" 0 "$Q" --shm "$STALE" check root sudo:run
-expect_re "stale table warning" "$T/err" \
-	'^psm-query: warning: table heartbeat is 5m[0-9s]* ago \(is psmd running\?\)$'
+expect_grep "stale table warning" \
+	'^psm-query: warning: table heartbeat is 5m[0-9s]* ago \(is psmd running\?\)$' "$T/err"
 cp "/dev/shm$TAB" "/dev/shm$BAD"
 chmod 0666 "/dev/shm$BAD"
 expect_rc "world-writable table refused" 3 "$Q" --shm "$BAD" check root sudo:run
@@ -164,4 +145,4 @@ expect_rc "wrongly owned table refused (user)" 3 "$Q" --shm "$BAD" user root
 chown 0 "/dev/shm$BAD"
 printf 'XXXX' | dd of="/dev/shm$BAD" bs=1 seek=0 conv=notrunc status=none
 expect_rc "corrupt table refused" 3 "$Q" --shm "$BAD" check root sudo:run
-exit 0
+tap_end

@@ -7,70 +7,21 @@
 # are stopped (by pid), and the table is removed on exit (KEEP=1 keeps the temp dir and its
 # psmd.log).  Needs root, python3, setpriv.
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-PSMD=$BUILD/psmd
-CTL=$BUILD/psmctl
-QUERY=$BUILD/psm-query
-SHM=/psm-e2e-ctl-$$
-T=$(mktemp -d /tmp/psm-e2e-ctl.XXXXXX)
+# shellcheck source=../lib/psmd.sh
+. "$(dirname "$0")/../lib/psmd.sh"
+psmd_env ctl
 SOCK=$T/run/psmd.sock
-LOG=$T/psmd.log
-PSMD_PID=""
-PIDS=""
-FAILED=0
 HOST=e2e-ctl-host
 
-cleanup() {
-	local p
-	for p in $PIDS $PSMD_PID; do
-		kill -CONT "$p" 2>/dev/null
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	rm -f "/dev/shm$SHM" "/dev/shm$SHM".new-*
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-pass() { echo "ok - $1"; }
-fail() {
-	local l
-	echo "not ok - $1"
-	shift
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-	FAILED=$((FAILED + 1))
-}
-check() {
-	local name=$1
-	shift
-	if "$@"; then pass "$name"; else fail "$name" "failed: $*"; fi
-}
-wait_for() {
-	local i n=$(($1 * 10))
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# ctl ARGS...: runs psmctl as root; sets RC, OUT, ERR.
+# ctl ARGS...: runs psmctl as root; sets LAST_RC, LAST_OUT, LAST_ERR.
 ctl() {
-	"$CTL" -s "$SOCK" "$@" >"$T/out" 2>"$T/err"
-	RC=$?
-	OUT=$(cat "$T/out")
-	ERR=$(cat "$T/err")
+	run_capture "$CTL" -s "$SOCK" "$@"
 }
 # ctl_as UID ARGS...: the same as another uid.
 ctl_as() {
 	local uid=$1
 	shift
-	setpriv --reuid "$uid" --regid "$uid" --clear-groups "$CTL" -s "$SOCK" "$@" \
-		>"$T/out" 2>"$T/err"
-	RC=$?
-	OUT=$(cat "$T/out")
-	ERR=$(cat "$T/err")
+	run_capture setpriv --reuid "$uid" --regid "$uid" --clear-groups "$CTL" -s "$SOCK" "$@"
 }
 # query USER PERM [ARGS...]: psm-query's exit code (0 allow, 1 deny).
 query() { "$QUERY" --shm "$SHM" check "$@" >/dev/null 2>&1; }
@@ -82,12 +33,12 @@ denied() {
 # expect NAME RC ERR_REGEX: the last ctl exited RC with one stderr line matching ERR_REGEX.
 expect() {
 	local lines
-	lines=$(printf '%s' "$ERR" | grep -c '')
-	if [ "$RC" -eq "$2" ] && [ "$lines" -eq "${4:-1}" ] && printf '%s' "$ERR" | grep -Eq -- "$3"
+	lines=$(printf '%s' "$LAST_ERR" | grep -c '')
+	if [ "$LAST_RC" -eq "$2" ] && [ "$lines" -eq "${4:-1}" ] && printf '%s' "$LAST_ERR" | grep -Eq -- "$3"
 	then
 		pass "$1"
 	else
-		fail "$1" "exit $RC (want $2), stderr: $ERR"
+		fail "$1" "exit $LAST_RC (want $2), stderr: $LAST_ERR"
 	fi
 }
 # raw LINE: one request line on a fresh connection; prints the reply line.
@@ -102,9 +53,7 @@ raw() {
 }
 json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
-for f in "$PSMD" "$CTL" "$QUERY"; do
-	[ -x "$f" ] || { echo "not ok - $f is not built"; exit 1; }
-done
+psmd_need "$PSMD" "$CTL" "$QUERY"
 chmod 0755 "$T"
 
 cat >"$T/policy.json" <<-'POL'
@@ -115,45 +64,26 @@ cat >"$T/policy.json" <<-'POL'
   "session_ttl": "1h"
 }
 POL
-cat >"$T/psmd.conf" <<-CONF
-{
-  "shm_name": "$SHM",
-  "socket": "$SOCK",
-  "state_dir": "$T/state",
-  "policy": "$T/policy.json",
-  "table_group": "root",
-  "capacity": 64,
-  "host_name": "$HOST",
-  "metrics_file": "$T/psm.prom",
-  "labels": ["web", "prod"]
-}
-CONF
+psmd_conf "$T/psmd.conf" "$SHM" "\"capacity\": 64,
+  \"host_name\": \"$HOST\",
+  \"metrics_file\": \"$T/psm.prom\",
+  \"labels\": [\"web\", \"prod\"]"
 
-start_psmd() {
-	"$PSMD" -d -c "$T/psmd.conf" >>"$LOG" 2>&1 &
-	PSMD_PID=$!
-	wait_for 5 test -S "$SOCK" && wait_for 5 "$CTL" -s "$SOCK" stats >/dev/null 2>&1
-}
-stop_psmd() {
-	kill -TERM "$PSMD_PID" 2>/dev/null && wait "$PSMD_PID" 2>/dev/null
-	PSMD_PID=""
-}
-
-check "psmd starts and serves its socket" start_psmd
+check "psmd starts and serves its socket" psmd_start
 check "socket mode 0666" test "$(stat -c %a "$SOCK")" = 666
 
 # ---- grant ----------------------------------------------------------------------------------
 
 ctl grant daemon sudo:run --ttl 2h --reason INC-42
-G1=$OUT
-check "grant --ttl --reason prints a grant id" test "$RC" -eq 0 -a "${#G1}" -eq 26
+G1=$LAST_OUT
+check "grant --ttl --reason prints a grant id" test "$LAST_RC" -eq 0 -a "${#G1}" -eq 26
 check "psm-query sees the grant at once" allowed daemon sudo:run
 UNTIL=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
 ctl grant daemon until:x --until "$UNTIL"
-G2=$OUT
+G2=$LAST_OUT
 check "grant --until is allowed" allowed daemon until:x
 ctl --json grants daemon
-NA=$(printf '%s' "$OUT" | python3 -c '
+NA=$(printf '%s' "$LAST_OUT" | python3 -c '
 import json,sys
 for g in json.load(sys.stdin)["grants"]:
     if g["grant_id"] == sys.argv[1]: print(g["not_after"])' "$G2")
@@ -166,8 +96,8 @@ check "grant --hosts this host is in the table" allowed daemon host:me
 ctl grant daemon host:label --hosts prod
 check "grant --hosts a label of this host is in the table" allowed daemon host:label
 ctl grant daemon host:other --hosts other-host
-GOTHER=$OUT
-check "grant --hosts another host: acknowledged" test "$RC" -eq 0 -a "${#GOTHER}" -eq 26
+GOTHER=$LAST_OUT
+check "grant --hosts another host: acknowledged" test "$LAST_RC" -eq 0 -a "${#GOTHER}" -eq 26
 check "grant --hosts another host: not in this table" denied daemon host:other
 ctl grants daemon
 check "grants lists the other host's grant" grep -q "$GOTHER" "$T/out"
@@ -185,10 +115,10 @@ kill -CONT "$PSMD_PID"
 # ---- revoke ---------------------------------------------------------------------------------
 
 ctl revoke "$G1"
-check "revoke by id: exit 0" test "$RC" -eq 0
+check "revoke by id: exit 0" test "$LAST_RC" -eq 0
 check "revoke by id takes effect at once" denied daemon sudo:run
 ctl revoke daemon until:x
-check "revoke by principal + pattern: exit 0" test "$RC" -eq 0
+check "revoke by principal + pattern: exit 0" test "$LAST_RC" -eq 0
 check "revoke by principal + pattern takes effect at once" denied daemon until:x
 ctl revoke "$G1"
 expect "revoke of a revoked grant: exit 2" 2 '^psmctl: revoke: .*already revoked'
@@ -197,15 +127,15 @@ expect "revoke of a revoked grant: exit 2" 2 '^psmctl: revoke: .*already revoked
 
 ctl check daemon login:ssh host:me
 check "check several perms, all allowed: exit 0, a line each" \
-	test "$RC" -eq 0 -a "$(printf '%s\n' "$OUT" | grep -c '^allow')" -eq 2
+	test "$LAST_RC" -eq 0 -a "$(printf '%s\n' "$LAST_OUT" | grep -c '^allow')" -eq 2
 ctl check daemon login:ssh nope:x
-check "check --all (default) with one denied: exit 1" test "$RC" -eq 1
+check "check --all (default) with one denied: exit 1" test "$LAST_RC" -eq 1
 ctl check daemon login:ssh nope:x --any
-check "check --any with one allowed: exit 0" test "$RC" -eq 0
+check "check --any with one allowed: exit 0" test "$LAST_RC" -eq 0
 ctl check daemon nope:x --explain
-check "check --explain says why" test "$RC" -eq 1 -a -n "$(printf '%s' "$OUT" | grep decision)"
+check "check --explain says why" test "$LAST_RC" -eq 1 -a -n "$(printf '%s' "$LAST_OUT" | grep decision)"
 ctl --json check daemon login:ssh
-check "check --json is the reply" test "$(printf '%s' "$OUT" | json_get '["allowed"]')" = True
+check "check --json is the reply" test "$(printf '%s' "$LAST_OUT" | json_get '["allowed"]')" = True
 
 # ---- sessions -------------------------------------------------------------------------------
 
@@ -218,19 +148,19 @@ check "session_open registers a session" test "${#SID}" -eq 26
 ctl sessions
 check "sessions lists it with service sshd" grep -Eq "$SID +daemon +sshd" "$T/out"
 ctl --json sessions daemon
-check "sessions --json" test "$(printf '%s' "$OUT" | json_get '["sessions"][0]["pid"]')" = "$LEADER"
+check "sessions --json" test "$(printf '%s' "$LAST_OUT" | json_get '["sessions"][0]["pid"]')" = "$LEADER"
 ctl session show "$SID"
 check "session show" grep -q 'rhost: *10.9.9.9' "$T/out"
 ctl session extend "$SID" --ttl 3h
-EXP=$(ctl --json session show "$SID"; printf '%s' "$OUT" | json_get '["session"]["expires"]')
+EXP=$(ctl --json session show "$SID"; printf '%s' "$LAST_OUT" | json_get '["session"]["expires"]')
 NOW=$(date +%s)
 check "session extend: expires about 3 h from now" test $((EXP - NOW)) -gt 10700
 ctl grant daemon bound:x --session "$SID"
-GB=$OUT
+GB=$LAST_OUT
 ctl grants daemon
 check "session-bound grant listed" grep -q "$GB" "$T/out"
 ctl session kill "$SID"
-check "session kill: exit 0" test "$RC" -eq 0
+check "session kill: exit 0" test "$LAST_RC" -eq 0
 check "session kill ends the leader" wait_for 3 bash -c "! kill -0 $LEADER 2>/dev/null"
 wait "$LEADER" 2>/dev/null
 ctl sessions
@@ -241,19 +171,19 @@ check "session-bound grant died with its session" bash -c "! grep -q $GB $T/out"
 # ---- operations -----------------------------------------------------------------------------
 
 ctl cleanup
-check "cleanup prints a count" test "$RC" -eq 0 -a -n "$(printf '%s' "$OUT" | grep -E '^[0-9]+$')"
+check "cleanup prints a count" test "$LAST_RC" -eq 0 -a -n "$(printf '%s' "$LAST_OUT" | grep -E '^[0-9]+$')"
 ctl stats
-check "stats: exit 0" test "$RC" -eq 0
+check "stats: exit 0" test "$LAST_RC" -eq 0
 ctl health
-check "health: exit 0 healthy" test "$RC" -eq 0
+check "health: exit 0 healthy" test "$LAST_RC" -eq 0
 ctl metrics
 check "metrics: Prometheus # TYPE psm_ lines" grep -q '^# TYPE psm_table_entries gauge' "$T/out"
 check "metrics: requests by op" grep -q '^psm_requests_total{op="grant"}' "$T/out"
 check "metrics: fsync histogram" grep -q '^psm_journal_fsync_seconds_count' "$T/out"
 check "metrics_file written (Prometheus text)" \
-	wait_for 3 grep -q '^# TYPE psm_table_capacity gauge' "$T/psm.prom"
+	wait_for 3 has_line "$T/psm.prom" '^# TYPE psm_table_capacity gauge'
 ctl policy reload
-check "policy reload: exit 0 with the counts" test "$RC" -eq 0 -a -n "$(printf '%s' "$OUT" | grep '1 roles')"
+check "policy reload: exit 0 with the counts" test "$LAST_RC" -eq 0 -a -n "$(printf '%s' "$LAST_OUT" | grep '1 roles')"
 
 # ---- bad input ------------------------------------------------------------------------------
 
@@ -296,19 +226,19 @@ PY
 check "70 KiB frame: too_large, then the connection closes" \
 	grep -Eq '"code":"too_large".* EOF$' <<<"$R"
 ctl stats
-check "daemon still serving after the bad input" test "$RC" -eq 0
+check "daemon still serving after the bad input" test "$LAST_RC" -eq 0
 check "psmd still alive" kill -0 "$PSMD_PID"
 
 # ---- authorization --------------------------------------------------------------------------
 
 ctl_as 65534 check nobody x:y
-check "non-admin may check itself (exit 1: deny)" test "$RC" -eq 1
+check "non-admin may check itself (exit 1: deny)" test "$LAST_RC" -eq 1
 ctl_as 65534 grant nobody x:y
 expect "non-admin grant: exit 4" 4 'not permitted'
 ctl_as 65534 check daemon x:y
 expect "non-admin checking another user: exit 4" 4 'not permitted'
 ctl_as 65534 stats
-check "non-admin may read stats" test "$RC" -eq 0
+check "non-admin may read stats" test "$LAST_RC" -eq 0
 R=$(setpriv --reuid 65534 --regid 65534 --clear-groups /usr/bin/python3 - "$SOCK" <<-'PY'
 import socket, sys
 conns, last = [], ""
@@ -335,33 +265,33 @@ check "audit line for a refused grant" grep -q '"op":"grant".*"result":"not_perm
 # ---- export / import round trip ------------------------------------------------------------
 
 ctl export "$T/export1.json"
-check "export: exit 0" test "$RC" -eq 0
-stop_psmd
+check "export: exit 0" test "$LAST_RC" -eq 0
+psmd_stop
 rm -rf "$T/state"
-start_psmd
+psmd_start
 ctl import "$T/export1.json" --dry-run
 ctl export "$T/export-dry.json"
 check "import --dry-run changes nothing" \
 	test "$(json_get '["grants"]' <"$T/export-dry.json")" = "[]"
 ctl import "$T/export1.json"
-check "import: exit 0" test "$RC" -eq 0
+check "import: exit 0" test "$LAST_RC" -eq 0
 ctl export "$T/export2.json"
 check "export, import, export: the same document" cmp -s "$T/export1.json" "$T/export2.json"
 check "imported grant in the table" allowed daemon host:me
 
 # ---- restart keeps everything ------------------------------------------------------------------
 
-stop_psmd
-start_psmd
+psmd_stop
+psmd_start
 ctl export "$T/export3.json"
 check "restart: the same state" cmp -s "$T/export1.json" "$T/export3.json"
 check "restart: grants in the first table" allowed daemon host:label
 
 # ---- session_expiry "kill" ------------------------------------------------------------------------
 
-stop_psmd
+psmd_stop
 sed -i 's/"labels"/"session_expiry": "kill",\n  "labels"/' "$T/psmd.conf"
-start_psmd
+psmd_start
 sleep 300 &
 LEADER=$!
 PIDS="$PIDS $LEADER"
@@ -371,4 +301,4 @@ check "session_expiry kill: the leader is ended when the TTL runs out" \
 	wait_for 8 bash -c "! kill -0 $LEADER 2>/dev/null"
 wait "$LEADER" 2>/dev/null
 
-[ "$FAILED" -eq 0 ]
+tap_end

@@ -4,31 +4,14 @@
 # no daemon (exit 3), help, and the local `policy check`. TAP lines "ok - NAME" / "not ok - NAME".
 # $BUILD (default build) holds psmctl. Files live in a temp dir, removed on exit.
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-CTL=$BUILD/psmctl
-T=$(mktemp -d /tmp/psm-e2e-psmctl.XXXXXX)
+# shellcheck source=../lib/psmd.sh
+. "$(dirname "$0")/../lib/psmd.sh"
+psmd_env psmctl
 NOSOCK=$T/absent.sock
-FAILED=0
 
-cleanup() { rm -rf "$T"; }
-trap cleanup EXIT
-
-pass() { echo "ok - $1"; }
-fail() {
-	local l
-	echo "not ok - $1"
-	shift
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-	FAILED=$((FAILED + 1))
-}
-
-# run ARGS...: runs psmctl; sets RC, OUT, ERR.
+# run ARGS...: runs psmctl; sets LAST_RC, LAST_OUT, LAST_ERR.
 run() {
-	"$CTL" "$@" >"$T/out" 2>"$T/err"
-	RC=$?
-	OUT=$(cat "$T/out")
-	ERR=$(cat "$T/err")
+	run_capture "$CTL" "$@"
 }
 
 # expect NAME RC ERR_REGEX ARGS...: exit code RC and stderr exactly one line matching
@@ -37,53 +20,53 @@ expect() {
 	local name=$1 rc=$2 re=$3 lines
 	shift 3
 	run "$@"
-	lines=$(printf '%s' "$ERR" | grep -c '')
-	if [ "$RC" -ne "$rc" ]; then
-		fail "$name" "psmctl $*" "exit $RC, want $rc" "stderr: $ERR"
+	lines=$(printf '%s' "$LAST_ERR" | grep -c '')
+	if [ "$LAST_RC" -ne "$rc" ]; then
+		fail "$name" "psmctl $*" "exit $LAST_RC, want $rc" "stderr: $LAST_ERR"
 	elif [ "$lines" -ne 1 ]; then
-		fail "$name" "psmctl $*" "stderr has $lines lines, want 1" "stderr: $ERR"
-	elif ! printf '%s' "$ERR" | grep -Eq '^psmctl: .+: .+$'; then
-		fail "$name" "psmctl $*" "stderr not 'psmctl: <what>: <why>': $ERR"
-	elif ! printf '%s' "$ERR" | grep -Eq -- "$re"; then
-		fail "$name" "psmctl $*" "stderr does not match /$re/: $ERR"
+		fail "$name" "psmctl $*" "stderr has $lines lines, want 1" "stderr: $LAST_ERR"
+	elif ! printf '%s' "$LAST_ERR" | grep -Eq '^psmctl: .+: .+$'; then
+		fail "$name" "psmctl $*" "stderr not 'psmctl: <what>: <why>': $LAST_ERR"
+	elif ! printf '%s' "$LAST_ERR" | grep -Eq -- "$re"; then
+		fail "$name" "psmctl $*" "stderr does not match /$re/: $LAST_ERR"
 	else
 		pass "$name"
 	fi
 }
 
-[ -x "$CTL" ] || { echo "not ok - $CTL is not built"; exit 1; }
+psmd_need "$CTL"
 
 # ---- help and version ------------------------------------------------------------
 run --help
-if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q 'session extend' &&
-	printf '%s' "$OUT" | grep -q 'policy check'; then
+if [ "$LAST_RC" -eq 0 ] && printf '%s' "$LAST_OUT" | grep -q 'session extend' &&
+	printf '%s' "$LAST_OUT" | grep -q 'policy check'; then
 	pass "--help prints the full usage, exit 0"
 else
-	fail "--help prints the full usage, exit 0" "exit $RC" "$OUT"
+	fail "--help prints the full usage, exit 0" "exit $LAST_RC" "$LAST_OUT"
 fi
 run --version
-if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -Eq '^psmctl [0-9]+\.[0-9]+'; then
+if [ "$LAST_RC" -eq 0 ] && printf '%s' "$LAST_OUT" | grep -Eq '^psmctl [0-9]+\.[0-9]+'; then
 	pass "--version"
 else
-	fail "--version" "exit $RC: $OUT"
+	fail "--version" "exit $LAST_RC: $LAST_OUT"
 fi
 run help grant
-if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q -- '--ttl' && [ -z "$ERR" ]; then
+if [ "$LAST_RC" -eq 0 ] && printf '%s' "$LAST_OUT" | grep -q -- '--ttl' && [ -z "$LAST_ERR" ]; then
 	pass "help grant"
 else
-	fail "help grant" "exit $RC: $OUT $ERR"
+	fail "help grant" "exit $LAST_RC: $LAST_OUT $LAST_ERR"
 fi
 run grant --help
-if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q 'usage: psmctl .*grant USER'; then
+if [ "$LAST_RC" -eq 0 ] && printf '%s' "$LAST_OUT" | grep -q 'usage: psmctl .*grant USER'; then
 	pass "grant --help"
 else
-	fail "grant --help" "exit $RC: $OUT $ERR"
+	fail "grant --help" "exit $LAST_RC: $LAST_OUT $LAST_ERR"
 fi
 run
-if [ "$RC" -eq 2 ] && printf '%s' "$ERR" | grep -q '^usage: psmctl'; then
+if [ "$LAST_RC" -eq 2 ] && printf '%s' "$LAST_ERR" | grep -q '^usage: psmctl'; then
 	pass "no command: usage on stderr, exit 2"
 else
-	fail "no command: usage on stderr, exit 2" "exit $RC: $ERR"
+	fail "no command: usage on stderr, exit 2" "exit $LAST_RC: $LAST_ERR"
 fi
 
 # ---- usage errors: exit 2, one line ------------------------------------------------------
@@ -181,17 +164,17 @@ cat >"$T/policy.json" <<'EOF'
 }
 EOF
 run -s "$NOSOCK" policy check "$T/policy.json"
-if [ "$RC" -eq 0 ] && [ "$OUT" = "policy OK: 3 roles, 2 bindings, 1 deny rules" ] && [ -z "$ERR" ]; then
+if [ "$LAST_RC" -eq 0 ] && [ "$LAST_OUT" = "policy OK: 3 roles, 2 bindings, 1 deny rules" ] && [ -z "$LAST_ERR" ]; then
 	pass "policy check: good file, exit 0"
 else
-	fail "policy check: good file, exit 0" "exit $RC" "out: $OUT" "err: $ERR"
+	fail "policy check: good file, exit 0" "exit $LAST_RC" "out: $LAST_OUT" "err: $LAST_ERR"
 fi
 run --json policy check "$T/policy.json"
-if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | python3 -c \
+if [ "$LAST_RC" -eq 0 ] && printf '%s' "$LAST_OUT" | python3 -c \
 	'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["policy"]["roles"]==3 else 1)'; then
 	pass "policy check --json"
 else
-	fail "policy check --json" "exit $RC: $OUT"
+	fail "policy check --json" "exit $LAST_RC: $LAST_OUT"
 fi
 cat >"$T/bad.json" <<'EOF'
 {
@@ -207,8 +190,4 @@ expect "policy check: bad pattern, FILE:L:C" 2 "^psmctl: $T/badperm.json:1:[0-9]
 expect "policy check: missing file" 2 "$T/none.json" policy check "$T/none.json"
 expect "policy check: missing FILE argument" 2 'policy check: missing argument' policy check
 
-if [ "$FAILED" -ne 0 ]; then
-	echo "# $FAILED failed"
-	exit 1
-fi
-exit 0
+tap_end

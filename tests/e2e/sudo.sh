@@ -63,12 +63,12 @@ scenario() {
 	cp /etc/pam.d/sudo "$T/pam-sudo.orig"
 	write_policy
 	set_pam_sudo
-	ok "psmd starts and publishes the table" start_psmd || return
+	check "psmd starts and publishes the table" start_psmd || return
 	decisions_from_table
 
 	stop_psmd
-	ok "SIGTERM stops psmd cleanly (exit 0)" test "$PSMD_RC" = 0
-	ok "the table stays after psmd stops" test -e "/dev/shm$PSM_SHM"
+	check "SIGTERM stops psmd cleanly (exit 0)" test "$PSMD_RC" = 0
+	check "the table stays after psmd stops" test -e "/dev/shm$PSM_SHM"
 	expect_sudo "psmd stopped: psm-alice still may sudo" psm-alice allow
 	expect_sudo "psmd stopped: psm-bob still may not" psm-bob deny
 
@@ -80,7 +80,7 @@ scenario() {
 	set_pam_sudo
 	expect_sudo "table removed, no break_glass: psm-bob denied again" psm-bob unavail
 
-	ok "psmd restarts and republishes the table" start_psmd || return
+	check "psmd restarts and republishes the table" start_psmd || return
 	expect_sudo "after restart: psm-alice may sudo" psm-alice allow
 	expect_sudo "after restart: psm-bob may not" psm-bob deny
 }

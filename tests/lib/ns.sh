@@ -11,104 +11,20 @@
 # inside `unshare -m`, where those copies are bind-mounted over /etc and /run and
 # /dev/shm are private tmpfs: nothing reaches the host's /etc, /run or /dev/shm.
 # Inside, the scenario runs; every process it starts is stopped by pid on exit.
-# Assertions print TAP lines "ok - NAME" / "not ok - NAME"; the script exits 1 if any
-# failed.  Needs root, util-linux (unshare, setpriv) and sudo.
+# Assertions (tests/lib/tap.sh) print TAP lines "ok - NAME" / "not ok - NAME"; the script
+# exits 1 if any failed.  Needs root, util-linux (unshare, setpriv) and sudo.
 
 # Test users: name uid (primary group psm-all 61000, shell /bin/sh, home $T/home/NAME).
 NS_USERS="psm-alice:61001 psm-bob:61002 psm-carol:61003 psm-dave:61004 psm-erin:61005"
 NS_GROUPS="psm-all:61000 psm-ops:61100:psm-carol,psm-dave"
 NS_ALL_GID=61000
 
-ns_failed=0
-ns_count=0
 ns_pids=""
 
-# ---- assertions (TAP) ----------------------------------------------------------------
-
-# Every assertion returns 0 when it passed, 1 when it failed.
-# ok NAME CMD...: passes when CMD exits 0.
-ok() {
-	local name=$1
-	shift
-	if "$@"; then tap_pass "$name"; else tap_fail "$name" "command failed: $*"; fi
-}
-
-tap_pass() {
-	ns_count=$((ns_count + 1))
-	echo "ok - $1"
-}
-
-# tap_fail NAME [DIAGNOSTIC...]: each diagnostic line is printed as a "# " comment.
-tap_fail() {
-	local name=$1 line
-	shift
-	ns_count=$((ns_count + 1))
-	ns_failed=$((ns_failed + 1))
-	echo "not ok - $name"
-	for line in "$@"; do
-		printf '%s\n' "$line" | sed 's/^/#   /'
-	done
-	return 1
-}
-
-# expect_rc NAME RC CMD...: passes when CMD exits with RC; its output is kept in
-# $LAST_OUT (stdout) and $LAST_ERR (stderr) for further checks.
-expect_rc() {
-	local name=$1 want=$2 got
-	shift 2
-	run_capture "$@"
-	got=$LAST_RC
-	if [ "$got" -eq "$want" ]; then
-		tap_pass "$name"
-	else
-		tap_fail "$name" "\$ $*" "expected exit $want, got $got" \
-			"stdout: $LAST_OUT" "stderr: $LAST_ERR"
-	fi
-}
-
-# expect_grep NAME REGEX FILE|-: passes when the file (or $LAST_ERR$LAST_OUT for -)
-# has a line matching the extended REGEX.
-expect_grep() {
-	local name=$1 re=$2 src=$3 text
-	if [ "$src" = - ]; then text="$LAST_OUT"$'\n'"$LAST_ERR"; else text=$(cat "$src" 2>&1); fi
-	if printf '%s\n' "$text" | grep -Eq -- "$re"; then
-		tap_pass "$name"
-	else
-		tap_fail "$name" "no line matches /$re/ in ${src/#-/the output}:" \
-			"$(printf '%s\n' "$text" | tail -n 15)"
-	fi
-}
-
-# run_capture CMD...: runs CMD, sets LAST_RC, LAST_OUT, LAST_ERR.
-run_capture() {
-	local out err
-	out=$(mktemp "$T/out.XXXXXX")
-	err=$(mktemp "$T/err.XXXXXX")
-	"$@" >"$out" 2>"$err"
-	LAST_RC=$?
-	LAST_OUT=$(cat "$out")
-	LAST_ERR=$(cat "$err")
-	rm -f "$out" "$err"
-	return 0
-}
+# shellcheck source=psmd.sh
+. "$(dirname "${BASH_SOURCE[0]}")/psmd.sh"
 
 # ---- waiting ---------------------------------------------------------------------------
-
-# wait_for SECONDS CMD...: polls CMD every 0.05 s until it succeeds (0); 1 on timeout
-# or as soon as CMD returns 2 (it can never succeed, e.g. the process died).
-wait_for() {
-	local limit=$(($1 * 20)) i=0 rc
-	shift
-	while :; do
-		"$@"
-		rc=$?
-		[ "$rc" -ne 0 ] || return 0
-		[ "$rc" -ne 2 ] || return 1
-		i=$((i + 1))
-		[ "$i" -lt "$limit" ] || return 1
-		sleep 0.05
-	done
-}
 
 # log_has_after FILE OFFSET REGEX: FILE, from byte OFFSET on, has a line matching REGEX.
 log_has_after() {
@@ -161,17 +77,7 @@ ns_stop_all() {
 
 # write_psmd_conf: $T/psmd.conf for table $PSM_SHM, all paths under $T.
 write_psmd_conf() {
-	cat >"$T/psmd.conf" <<-EOF
-	// psmd configuration for one end-to-end test run: every path is temporary.
-	{
-	  "shm_name": "$PSM_SHM",
-	  "socket": "$T/psmd.sock",
-	  "state_dir": "$T/state",
-	  "policy": "$T/policy.json",
-	  "table_group": "root",
-	  "capacity": 1000
-	}
-	EOF
+	SOCK=$T/psmd.sock psmd_conf "$T/psmd.conf" "$PSM_SHM" '"capacity": 1000'
 }
 
 # start_psmd: starts $PSMD -d on $T/psmd.conf (written if missing), logging to
@@ -309,9 +215,7 @@ ns_outer_cleanup() {
 
 ns_inner_exit() {
 	ns_stop_all
-	[ "$ns_count" -gt 0 ] || return 0
-	echo "1..$ns_count"
-	[ "$ns_failed" -eq 0 ] || echo "# $ns_failed of $ns_count failed"
+	tap_end
 }
 
 # ns_main SCENARIO [COMMAND...]: see the top of this file; the COMMANDs must be installed.
@@ -323,10 +227,10 @@ ns_main() {
 	if [ "${PSM_NS_INSIDE:-}" = 1 ]; then
 		trap ns_inner_exit EXIT
 		trap 'exit 130' INT TERM
-		ns_mount_all || { tap_fail "private mount namespace"; exit 1; }
+		ns_mount_all || { fail "private mount namespace"; exit 1; }
 		"$1"
 		rc=$?
-		[ "$rc" -eq 0 ] && [ "$ns_failed" -eq 0 ]
+		[ "$rc" -eq 0 ] && [ "$TAP_FAILED" -eq 0 ]
 		exit
 	fi
 	ns_need "${@:2}"

@@ -64,6 +64,16 @@ start_sshd() {
 	return 1
 }
 
+# start_psmd_and_sshd: two checks: psmd starts (tests/lib/ns.sh), then sshd listens (its
+# log follows as diagnostics when not); 1 when either failed.
+start_psmd_and_sshd() {
+	check "psmd starts and publishes the table" start_psmd || return
+	if ! check "sshd listens on a free port of 127.0.0.1" start_sshd; then
+		sed 's/^/#   /' "$T/sshd.log"
+		return 1
+	fi
+}
+
 sshd_listening() {
 	kill -0 "$SSHD_PID" 2>/dev/null || return 2
 	[ -n "$(ss -Hltn "sport = :$SSH_PORT")" ]

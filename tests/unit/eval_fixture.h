@@ -120,6 +120,22 @@ static inline void fx_publish(struct fx *f)
 	fx_publish_aged(f, 0);
 }
 
+/* A published table of the n records r (fx_begin, fx_add each, fx_publish). */
+static inline void fx_table_n(struct fx *f, const struct fx_rec *r, size_t n)
+{
+	size_t i;
+
+	fx_begin(f);
+	for (i = 0; i < n; i++)
+		fx_add(f, &r[i]);
+	fx_publish(f);
+}
+
+/* fx_table(f, REC...): fx_table_n of the fx_rec initializers REC... */
+#define fx_table(f, ...)                                                          \
+	fx_table_n((f), (const struct fx_rec[]){ __VA_ARGS__ },                   \
+		   sizeof((const struct fx_rec[]){ __VA_ARGS__ }) / sizeof(struct fx_rec))
+
 static inline void fx_end(struct fx *f)
 {
 	if (f->open)

@@ -31,9 +31,7 @@ static int one(const struct fx_rec *rec, const char *perm, const char *rhost, in
 	struct fx f;
 	struct eval_out out;
 
-	fx_begin(&f);
-	fx_add(&f, rec);
-	fx_publish(&f);
+	fx_table_n(&f, rec, 1);
 	ck(&f, "alice", 1000, perm, rhost, SHM_U32_NONE, &out);
 	fx_end(&f);
 	if (reason)
@@ -42,6 +40,36 @@ static int one(const struct fx_rec *rec, const char *perm, const char *rhost, in
 }
 
 #define GRANT(pat) { .kind = SHM_GRANT, .key = "alice", .pattern = (pat) }
+
+/* A case for one(): the decision for perm from rhost, and its reason unless why is 0. */
+struct one_case {
+	const char *perm;
+	const char *rhost;
+	int want;
+	int why;
+};
+
+/* Decides every case against the one-record table rec. */
+static void one_cases(const struct fx_rec *rec, const struct one_case *c, size_t n)
+{
+	const char *rhost;
+	size_t i;
+	int got, reason;
+
+	for (i = 0; i < n; i++) {
+		got = one(rec, c[i].perm, c[i].rhost, &reason);
+		rhost = c[i].rhost ? c[i].rhost : "(none)";
+		if (got != c[i].want || (c[i].why != 0 && reason != c[i].why))
+			fail_msg("%s from %s: decision %d reason %d, want %d reason %d",
+				 c[i].perm, rhost, got, reason, c[i].want, c[i].why);
+	}
+}
+
+#define ONE_CASES(rec, ...)                                                      \
+	do {                                                                     \
+		static const struct one_case cases_[] = { __VA_ARGS__ };          \
+		one_cases((rec), cases_, sizeof(cases_) / sizeof(cases_[0]));     \
+	} while (0)
 
 static void test_user_grant_allows(void **state)
 {
@@ -81,10 +109,9 @@ static void test_pattern_star_last_matches_rest(void **state)
 	struct fx_rec r = GRANT("sudo:*");
 
 	(void)state;
-	assert_int_equal(one(&r, "sudo:cmd:/usr/bin/systemctl", NULL, NULL), EVAL_ALLOW);
-	assert_int_equal(one(&r, "sudo:run", NULL, NULL), EVAL_ALLOW);
-	assert_int_equal(one(&r, "sudo", NULL, NULL), EVAL_DENY);
-	assert_int_equal(one(&r, "login:ssh", NULL, NULL), EVAL_DENY);
+	ONE_CASES(&r, { "sudo:cmd:/usr/bin/systemctl", NULL, EVAL_ALLOW, 0 },
+		  { "sudo:run", NULL, EVAL_ALLOW, 0 }, { "sudo", NULL, EVAL_DENY, 0 },
+		  { "login:ssh", NULL, EVAL_DENY, 0 });
 }
 
 static void test_pattern_star_middle_one_segment(void **state)
@@ -92,9 +119,8 @@ static void test_pattern_star_middle_one_segment(void **state)
 	struct fx_rec r = GRANT("a:*:c");
 
 	(void)state;
-	assert_int_equal(one(&r, "a:b:c", NULL, NULL), EVAL_ALLOW);
-	assert_int_equal(one(&r, "a:b:x:c", NULL, NULL), EVAL_DENY);
-	assert_int_equal(one(&r, "a:c", NULL, NULL), EVAL_DENY);
+	ONE_CASES(&r, { "a:b:c", NULL, EVAL_ALLOW, 0 }, { "a:b:x:c", NULL, EVAL_DENY, 0 },
+		  { "a:c", NULL, EVAL_DENY, 0 });
 }
 
 static void test_pattern_star_alone_matches_all(void **state)
@@ -102,8 +128,7 @@ static void test_pattern_star_alone_matches_all(void **state)
 	struct fx_rec r = GRANT("*");
 
 	(void)state;
-	assert_int_equal(one(&r, "login:ssh", NULL, NULL), EVAL_ALLOW);
-	assert_int_equal(one(&r, "x", NULL, NULL), EVAL_ALLOW);
+	ONE_CASES(&r, { "login:ssh", NULL, EVAL_ALLOW, 0 }, { "x", NULL, EVAL_ALLOW, 0 });
 }
 
 static void test_pattern_exact_no_prefix(void **state)
@@ -111,8 +136,8 @@ static void test_pattern_exact_no_prefix(void **state)
 	struct fx_rec r = GRANT("sudo:run");
 
 	(void)state;
-	assert_int_equal(one(&r, "sudo:runx", NULL, NULL), EVAL_DENY);
-	assert_int_equal(one(&r, "sudo:run:x", NULL, NULL), EVAL_DENY);
+	ONE_CASES(&r, { "sudo:runx", NULL, EVAL_DENY, 0 },
+		  { "sudo:run:x", NULL, EVAL_DENY, 0 });
 }
 
 static void test_group_grant_allows(void **state)
@@ -121,10 +146,9 @@ static void test_group_grant_allows(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0",
-				    .principal = "%root", .pattern = "sudo:*" });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0", .principal = "%root",
+		   .pattern = "sudo:*" });
 	ck(&f, "root", 0, "sudo:run", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_ALLOW);
 	assert_true(out.groups_resolved);
@@ -140,11 +164,9 @@ static void test_deny_beats_grant(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec)GRANT("*"));
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .key = "alice", .pattern = "sudo:*",
-				    .rule = 1, .source = "policy.json deny 1" });
-	fx_publish(&f);
+	fx_table(&f, GRANT("*"),
+		 { .kind = SHM_DENY, .key = "alice", .pattern = "sudo:*", .rule = 1,
+		   .source = "policy.json deny 1" });
 	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_DENY);
 	assert_int_equal(out.reason, EVAL_R_DENY_RULE);
@@ -162,11 +184,10 @@ static void test_group_deny_beats_user_grant(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "root", .pattern = "sudo:run" });
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0",
-				    .principal = "%root", .pattern = "sudo:*", .rule = 2 });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_GRANT, .key = "root", .pattern = "sudo:run" },
+		 { .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0", .principal = "%root",
+		   .pattern = "sudo:*", .rule = 2 });
 	ck(&f, "root", 0, "sudo:run", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_DENY);
 	assert_int_equal(out.reason, EVAL_R_DENY_RULE);
@@ -180,13 +201,11 @@ static void test_expired_deny_ignored(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec)GRANT("sudo:run"));
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .key = "alice", .pattern = "*",
-				    .na = now - 10, .rule = 1 });
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .key = "alice", .pattern = "*",
-				    .from = "192.0.2.0/24", .rule = 2 });
-	fx_publish(&f);
+	fx_table(&f, GRANT("sudo:run"),
+		 { .kind = SHM_DENY, .key = "alice", .pattern = "*", .na = now - 10,
+		   .rule = 1 },
+		 { .kind = SHM_DENY, .key = "alice", .pattern = "*", .from = "192.0.2.0/24",
+		   .rule = 2 });
 	ck(&f, "alice", 1000, "sudo:run", "10.0.0.1", SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_ALLOW);
 	ck(&f, "alice", 1000, "sudo:run", "192.0.2.9", SHM_U32_NONE, &out);
@@ -225,28 +244,23 @@ static void test_from_cidr(void **state)
 {
 	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*",
 			    .from = "10.0.0.0/8,2001:db8::/32" };
-	int reason;
 
 	(void)state;
-	assert_int_equal(one(&r, "login:ssh", "10.1.2.3", NULL), EVAL_ALLOW);
-	assert_int_equal(one(&r, "login:ssh", "2001:db8::5", NULL), EVAL_ALLOW);
-	assert_int_equal(one(&r, "login:ssh", "11.0.0.1", &reason), EVAL_DENY);
-	assert_int_equal(reason, EVAL_R_FROM);
-	assert_int_equal(one(&r, "login:ssh", NULL, &reason), EVAL_DENY);
+	ONE_CASES(&r, { "login:ssh", "10.1.2.3", EVAL_ALLOW, 0 },
+		  { "login:ssh", "2001:db8::5", EVAL_ALLOW, 0 },
+		  { "login:ssh", "11.0.0.1", EVAL_DENY, EVAL_R_FROM },
+		  { "login:ssh", NULL, EVAL_DENY, 0 });
 }
 
 static void test_from_local(void **state)
 {
 	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .from = "LOCAL" };
-	int reason;
 
 	(void)state;
-	assert_int_equal(one(&r, "login:ssh", NULL, NULL), EVAL_ALLOW);
-	assert_int_equal(one(&r, "login:ssh", "", NULL), EVAL_ALLOW);
-	assert_int_equal(one(&r, "login:ssh", "127.0.0.1", NULL), EVAL_ALLOW);
-	assert_int_equal(one(&r, "login:ssh", "testhost", NULL), EVAL_ALLOW);
-	assert_int_equal(one(&r, "login:ssh", "192.0.2.1", &reason), EVAL_DENY);
-	assert_int_equal(reason, EVAL_R_FROM);
+	ONE_CASES(&r, { "login:ssh", NULL, EVAL_ALLOW, 0 }, { "login:ssh", "", EVAL_ALLOW, 0 },
+		  { "login:ssh", "127.0.0.1", EVAL_ALLOW, 0 },
+		  { "login:ssh", "testhost", EVAL_ALLOW, 0 },
+		  { "login:ssh", "192.0.2.1", EVAL_DENY, EVAL_R_FROM });
 }
 
 static void test_from_suffix(void **state)
@@ -255,10 +269,10 @@ static void test_from_suffix(void **state)
 			    .from = ".corp.example" };
 
 	(void)state;
-	assert_int_equal(one(&r, "login:ssh", "ws1.corp.example", NULL), EVAL_ALLOW);
-	assert_int_equal(one(&r, "login:ssh", "corp.example", NULL), EVAL_DENY);
-	assert_int_equal(one(&r, "login:ssh", "xcorp.example", NULL), EVAL_DENY);
-	assert_int_equal(one(&r, "login:ssh", "10.0.0.1", NULL), EVAL_DENY);
+	ONE_CASES(&r, { "login:ssh", "ws1.corp.example", EVAL_ALLOW, 0 },
+		  { "login:ssh", "corp.example", EVAL_DENY, 0 },
+		  { "login:ssh", "xcorp.example", EVAL_DENY, 0 },
+		  { "login:ssh", "10.0.0.1", EVAL_DENY, 0 });
 }
 
 static void test_uid_mismatch(void **state)
@@ -283,11 +297,9 @@ static void test_session_bound(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_SESSION_BOUND,
-				    .key = "alice", .pattern = "sudo:*", .audit = 42,
-				    .session = "ABCDEFGHIJKLMNOPQRSTUVWXYZ" });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_GRANT, .flags = SHM_FL_SESSION_BOUND, .key = "alice",
+		   .pattern = "sudo:*", .audit = 42, .session = "ABCDEFGHIJKLMNOPQRSTUVWXYZ" });
 	ck(&f, "alice", 1000, "sudo:run", NULL, 42, &out);
 	assert_int_equal(out.decision, EVAL_ALLOW);
 	assert_false(out.need_audit);
@@ -310,10 +322,9 @@ static void test_group_mask_skips_lookup(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0",
-				    .pattern = "login:*" });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0",
+		   .pattern = "login:*" });
 	ck(&f, "root", 0, "sudo:run", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_DENY);
 	assert_false(out.groups_resolved);
@@ -330,9 +341,7 @@ static void test_group_mask_no_groups_at_all(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec)GRANT("login:*"));
-	fx_publish(&f);
+	fx_table(&f, GRANT("login:*"));
 	ck(&f, "alice", 1000, "login:ssh", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_ALLOW);
 	assert_false(out.groups_resolved);
@@ -346,10 +355,8 @@ static void test_group_mask_any(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0",
-				    .pattern = "*" });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "*" });
 	ck(&f, "root", 0, "anything:at:all", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_ALLOW);
 	assert_true(out.groups_resolved);
@@ -362,13 +369,10 @@ static void test_near_miss_most_informative(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "*",
-				    .na = now - 5 });
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "*",
-				    .from = "10.0.0.0/8" });
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "x:y" });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .na = now - 5 },
+		 { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .from = "10.0.0.0/8" },
+		 { .kind = SHM_GRANT, .key = "alice", .pattern = "x:y" });
 	ck(&f, "alice", 1000, "sudo:run", "192.0.2.1", SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_DENY);
 	assert_int_equal(out.reason, EVAL_R_FROM);
@@ -382,12 +386,10 @@ static void test_valid_grant_beats_near_miss(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "*",
-				    .na = now - 5 });
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "sudo:run",
-				    .source = "good" });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .na = now - 5 },
+		 { .kind = SHM_GRANT, .key = "alice", .pattern = "sudo:run",
+		   .source = "good" });
 	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_ALLOW);
 	assert_int_equal(out.entry.flen[SHM_F_SOURCE], 4);
@@ -401,9 +403,8 @@ static void test_services_map(void **state)
 	char buf[PERM_MAX + 1];
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_SERVICE, .key = "sshd", .pattern = "login:ssh" });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_SERVICE, .key = "sshd", .pattern = "login:ssh" });
 	assert_int_equal(eval_service_perm(&f.v, "sshd", buf, sizeof(buf), NULL), PSM_OK);
 	assert_string_equal(buf, "login:ssh");
 	assert_int_equal(eval_service_perm(&f.v, "cron", buf, sizeof(buf), NULL), PSM_OK);
@@ -418,9 +419,8 @@ static void test_break_glass(void **state)
 	bool yes = true;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_BREAKGLASS, .key = "root" });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_BREAKGLASS, .key = "root" });
 	assert_int_equal(eval_break_glass(&f.v, "root", &yes, NULL), PSM_OK);
 	assert_true(yes);
 	assert_int_equal(eval_break_glass(&f.v, "alice", &yes, NULL), PSM_OK);
@@ -434,10 +434,9 @@ static void test_session_audit_lookup(void **state)
 	uint32_t audit = 0;
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_SESSION, .key = "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-				    .principal = "alice", .audit = 77 });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_SESSION, .key = "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+		   .principal = "alice", .audit = 77 });
 	assert_int_equal(eval_session_audit(&f.v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", &audit, NULL),
 			 PSM_OK);
 	assert_int_equal(audit, 77);
@@ -453,14 +452,12 @@ static void test_reason_texts(void **state)
 	char buf[256];
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "login:*",
-				    .source = "policy.json binding 2 (role ops)" });
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .key = "alice", .pattern = "sudo:*",
-				    .rule = 1, .source = "policy.json deny 1" });
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "db:*",
-				    .na = 1700000000 });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_GRANT, .key = "alice", .pattern = "login:*",
+		   .source = "policy.json binding 2 (role ops)" },
+		 { .kind = SHM_DENY, .key = "alice", .pattern = "sudo:*", .rule = 1,
+		   .source = "policy.json deny 1" },
+		 { .kind = SHM_GRANT, .key = "alice", .pattern = "db:*", .na = 1700000000 });
 	ck(&f, "alice", 1000, "login:ssh", NULL, SHM_U32_NONE, &out);
 	eval_reason_text(&out, buf, sizeof(buf));
 	assert_string_equal(buf, "granted by policy.json binding 2 (role ops)");
@@ -493,11 +490,9 @@ static void test_explain_deny_rule(void **state)
 	char buf[4096], want[128];
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0",
-				    .principal = "%wheel", .pattern = "sudo:*", .rule = 1,
-				    .source = "policy.json deny 1" });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0", .principal = "%wheel",
+		   .pattern = "sudo:*", .rule = 1, .source = "policy.json deny 1" });
 	explain(&f, "root", 0, "sudo:run", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "decision: deny\n"));
 	assert_non_null(strstr(buf, "reason:   deny rule 1 (policy.json deny 1)\n"));
@@ -515,12 +510,10 @@ static void test_explain_grant_expiry(void **state)
 	char buf[4096];
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "alice", .pattern = "sudo:run",
-				    .na = now + 3600 + 59 * 60, .issuer = "root",
-				    .reason = "INC-42", .from = "10.0.0.0/8",
-				    .source = "psmctl grant" });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_GRANT, .key = "alice", .pattern = "sudo:run",
+		   .na = now + 3600 + 59 * 60, .issuer = "root", .reason = "INC-42",
+		   .from = "10.0.0.0/8", .source = "psmctl grant" });
 	explain(&f, "alice", 1000, "sudo:run", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "decision: deny\n"));
 	assert_non_null(strstr(buf, "grant only from 10.0.0.0/8"));
@@ -536,10 +529,9 @@ static void test_explain_no_match(void **state)
 	char buf[4096];
 
 	(void)state;
-	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%4242",
-				    .pattern = "sudo:*" });
-	fx_publish(&f);
+	fx_table(&f,
+		 { .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%4242",
+		   .pattern = "sudo:*" });
 	explain(&f, "root", 0, "sudo:run", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "reason:   no grant for root (or their groups: "));
 	assert_non_null(strstr(buf, " checked) matches sudo:run\n"));

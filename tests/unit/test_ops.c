@@ -432,26 +432,25 @@ static void test_every_op_has_a_handler(void **state)
 	}
 }
 
+/* Every test runs between setup and teardown. */
+#define OPS_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_grant_is_in_the_table_at_once, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_grant_errors_change_nothing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_other_hosts_grant_is_kept_not_served, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_revoke_by_id_and_by_pattern, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_non_admin_limits, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_session_bound_grant_dies_with_its_session, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_session_ownership, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_table_grows_never_evicts, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_restart_keeps_acknowledged_grants, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_sweep_reclaims_what_expired, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_import_dry_run_changes_nothing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_grants_of_a_user_include_its_groups, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_every_op_has_a_handler, setup, teardown),
+	    OPS_TEST(test_grant_is_in_the_table_at_once),
+	    OPS_TEST(test_grant_errors_change_nothing),
+	    OPS_TEST(test_other_hosts_grant_is_kept_not_served),
+	    OPS_TEST(test_revoke_by_id_and_by_pattern),
+	    OPS_TEST(test_non_admin_limits),
+	    OPS_TEST(test_session_bound_grant_dies_with_its_session),
+	    OPS_TEST(test_session_ownership),
+	    OPS_TEST(test_table_grows_never_evicts),
+	    OPS_TEST(test_restart_keeps_acknowledged_grants),
+	    OPS_TEST(test_sweep_reclaims_what_expired),
+	    OPS_TEST(test_import_dry_run_changes_nothing),
+	    OPS_TEST(test_grants_of_a_user_include_its_groups),
+	    OPS_TEST(test_every_op_has_a_handler),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,6 @@
 
 #include <cmocka.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <security/pam_appl.h>
 #include <stdbool.h>
@@ -16,65 +15,9 @@
 #include <sys/wait.h>
 
 #include "eval_fixture.h"
+#include "pam_fixture.h"
 
-static char module[PATH_MAX];
-static char logbuf[16384];
-
-/*
- * libpam's pam_syslog() ends in glibc's __syslog_chk(); this definition in the
- * test program takes its place (the executable comes first in symbol lookup),
- * so the module's log lines land in logbuf as "<PRIO>message".
- */
-void __syslog_chk(int prio, int flag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void __syslog_chk(int prio, int flag, const char *fmt, ...)
-{
-	size_t n = strlen(logbuf);
-	va_list ap;
-
-	(void)flag;
-	if (n + 2 >= sizeof(logbuf))
-		return;
-	n += (size_t)snprintf(logbuf + n, sizeof(logbuf) - n, "<%d>", prio & 7);
-	va_start(ap, fmt);
-	vsnprintf(logbuf + n, sizeof(logbuf) - n, fmt, ap);
-	va_end(ap);
-	n = strlen(logbuf);
-	if (n + 1 < sizeof(logbuf))
-		strcat(logbuf, "\n");
-}
-
-/* Whether the log since the last log_clear() has a line containing text. */
-static bool log_has(const char *text)
-{
-	return strstr(logbuf, text) != NULL;
-}
-
-static void log_clear(void)
-{
-	logbuf[0] = '\0';
-}
-static char confdir[PATH_MAX];
 static struct fx good, stale;
-
-static int conv_none(int n, const struct pam_message **msg, struct pam_response **resp,
-		     void *data)
-{
-	(void)n, (void)msg, (void)resp, (void)data;
-	return PAM_CONV_ERR;
-}
-
-static bool write_file(const char *name, const char *text)
-{
-	char path[PATH_MAX + 64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", confdir, name);
-	f = fopen(path, "w");
-	if (f == NULL)
-		return false;
-	fputs(text, f);
-	return fclose(f) == 0;
-}
 
 /* pam_acct_mgmt for user on service whose stack is "pam_psm.so ARGS" (the table argument
  * shm= comes first so that args may override it); -1 when the harness failed. */
@@ -133,10 +76,7 @@ static void build_table(struct fx *f, int64_t age)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(confdir, sizeof(confdir), "/tmp/psm-test-pam-%d-XXXXXX", (int)getpid());
-	if (mkdtemp(confdir) == NULL)
-		return -1;
-	if (!write_file("other", "account required pam_deny.so\nsession required pam_deny.so\n"))
+	if (pam_fixture_setup("pam") != 0)
 		return -1;
 	build_table(&good, 0);
 	build_table(&stale, 600);
@@ -145,13 +85,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
 	fx_end(&good);
 	fx_end(&stale);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", confdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return pam_fixture_teardown();
 }
 
 static void test_allow_group_grant(void **state)
@@ -533,11 +470,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_log_bad_arguments),
 		cmocka_unit_test(test_log_unavailable),
 	};
-	char self[PATH_MAX];
 
 	(void)argc;
-	if (realpath(argv[0], self) == NULL)
+	if (pam_fixture_find_module(argv[0]) != 0)
 		return 1;
-	snprintf(module, sizeof(module), "%s/../pam_psm.so", dirname(self));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

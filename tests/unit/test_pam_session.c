@@ -9,7 +9,6 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <security/pam_appl.h>
@@ -21,36 +20,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "pam_fixture.h"
+#include "pam_session.h"
 #include "proto.h"
-
-/*
- * The Makefile links pam_psm/pam_*.c into pam_psm.so only, so the scanner and the
- * socket client are compiled into this test directly; the PAM tests load the real
- * module next to the test program (BUILD/pam_psm.so).
- */
-#include "pam_session_io.c"
-#include "pam_session_json.c"
-
-static char module[PATH_MAX];
-static char tmpdir[64];
-static char logbuf[16384];
-
-/* libpam's pam_syslog() ends in glibc's __syslog_chk(): this definition takes its place
- * (the executable comes first in symbol lookup), so log lines land in logbuf. */
-void __syslog_chk(int prio, int flag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void __syslog_chk(int prio, int flag, const char *fmt, ...)
-{
-	size_t n = strlen(logbuf);
-	va_list ap;
-
-	(void)prio, (void)flag;
-	if (n + 2 >= sizeof(logbuf))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(logbuf + n, sizeof(logbuf) - n - 1, fmt, ap);
-	va_end(ap);
-	strcat(logbuf, "\n");
-}
 
 /* ---- writing: JSON strings ----------------------------------------------------------------- */
 
@@ -576,7 +548,7 @@ static void fake_start(struct fake *f, enum fake_mode mode, int conns, int nrepl
 	for (i = 0; i < nreplies && i < 4; i++)
 		f->replies[i] = va_arg(ap, const char *);
 	va_end(ap);
-	snprintf(f->path, sizeof(f->path), "%s/sock%d", tmpdir, n++);
+	snprintf(f->path, sizeof(f->path), "%s/sock%d", confdir, n++);
 	assert_true(strlen(f->path) < sizeof(sa.sun_path));
 	memcpy(sa.sun_path, f->path, strlen(f->path) + 1);
 	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -664,7 +636,7 @@ static void test_io_failures(void **state)
 	assert_int_equal(exchange(&f, buf, sizeof(buf), 100, &e), PSM_EUNAVAIL);
 	fake_stop(&f);
 	assert_non_null(strstr(e.msg, ": no reply in time"));
-	snprintf(f.path, sizeof(f.path), "%s/no-such-socket", tmpdir);
+	snprintf(f.path, sizeof(f.path), "%s/no-such-socket", confdir);
 	assert_int_equal(exchange(&f, buf, sizeof(buf), 2000, &e), PSM_EUNAVAIL);
 	assert_non_null(strstr(e.msg, "/no-such-socket: connect: No such file or directory"));
 	memset(f.path, 'a', 120); /* sun_path holds 108 bytes */
@@ -676,30 +648,18 @@ static void test_io_failures(void **state)
 
 /* ---- the module in a real libpam ------------------------------------------------------------ */
 
-static int conv_none(int n, const struct pam_message **msg, struct pam_response **resp,
-		     void *data)
-{
-	(void)n, (void)msg, (void)resp, (void)data;
-	return PAM_CONV_ERR;
-}
-
 /* A handle for user root on service psm-sess whose stack is STACK (MODULE -> the module). */
 static pam_handle_t *pam_with(const char *stack)
 {
-	char path[PATH_MAX + 32], text[2 * PATH_MAX + 512];
+	char text[2 * PATH_MAX + 512];
 	struct pam_conv conv = { conv_none, NULL };
 	pam_handle_t *pamh = NULL;
 	const char *m = strstr(stack, "MODULE");
-	FILE *fp;
 
 	assert_non_null(m);
 	snprintf(text, sizeof(text), "%.*s%s%s\n", (int)(m - stack), stack, module, m + 6);
-	snprintf(path, sizeof(path), "%s/psm-sess", tmpdir);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(pam_start_confdir("psm-sess", "root", &conv, tmpdir, &pamh), PAM_SUCCESS);
+	assert_true(write_file("psm-sess", text));
+	assert_int_equal(pam_start_confdir("psm-sess", "root", &conv, confdir, &pamh), PAM_SUCCESS);
 	assert_int_equal(pam_set_item(pamh, PAM_TTY, "pts/9"), PAM_SUCCESS);
 	assert_int_equal(pam_set_item(pamh, PAM_RHOST, "192.0.2.1"), PAM_SUCCESS);
 	return pamh;
@@ -746,15 +706,15 @@ static void test_pam_failures(void **state)
 	struct fake f;
 
 	(void)state;
-	logbuf[0] = '\0';
-	snprintf(stack, sizeof(stack), "session required MODULE socket=%s/none", tmpdir);
+	log_clear();
+	snprintf(stack, sizeof(stack), "session required MODULE socket=%s/none", confdir);
 	pamh = pam_with(stack);
 	assert_int_equal(pam_open_session(pamh, 0), PAM_SESSION_ERR);
 	assert_null(pam_getenv(pamh, "PSM_SESSION_ID"));
 	assert_non_null(strstr(logbuf, "session open for user root failed: psmd socket "));
 	pam_end(pamh, PAM_SUCCESS);
 	snprintf(stack, sizeof(stack),
-		 "session optional MODULE socket=%s/none\nsession required pam_permit.so", tmpdir);
+		 "session optional MODULE socket=%s/none\nsession required pam_permit.so", confdir);
 	pamh = pam_with(stack);
 	assert_int_equal(pam_open_session(pamh, 0), PAM_SUCCESS);
 	assert_int_equal(pam_close_session(pamh, 0), PAM_SUCCESS); /* nothing to close */
@@ -763,7 +723,7 @@ static void test_pam_failures(void **state)
 				      "\"message\":\"user \\\"root\\\": no such user\"}}\n");
 	snprintf(stack, sizeof(stack), "session required MODULE socket=%s", f.path);
 	pamh = pam_with(stack);
-	logbuf[0] = '\0';
+	log_clear();
 	assert_int_equal(pam_open_session(pamh, 0), PAM_SESSION_ERR);
 	pam_end(pamh, PAM_SUCCESS);
 	fake_stop(&f);
@@ -816,28 +776,14 @@ static void test_pam_bad_arguments(void **state)
 
 static int setup(void **state)
 {
-	FILE *f;
-	char path[PATH_MAX + 16];
-
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/psm-test-sess-%d-XXXXXX", (int)getpid());
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/other", tmpdir);
-	f = fopen(path, "w");
-	if (f == NULL)
-		return -1;
-	fputs("account required pam_deny.so\nsession required pam_deny.so\n", f);
-	return fclose(f) == 0 ? 0 : -1;
+	return pam_fixture_setup("sess");
 }
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return pam_fixture_teardown();
 }
 
 int main(int argc, char **argv)
@@ -865,11 +811,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_pam_loop),
 		cmocka_unit_test(test_pam_bad_arguments),
 	};
-	char self[PATH_MAX];
 
 	(void)argc;
-	if (realpath(argv[0], self) == NULL)
+	if (pam_fixture_find_module(argv[0]) != 0)
 		return 1;
-	snprintf(module, sizeof(module), "%s/../pam_psm.so", dirname(self));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
