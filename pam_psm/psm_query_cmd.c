@@ -340,7 +340,9 @@ static int psm_query_session_cb(const struct shm_entry *e, void *ctx)
 	cJSON *j;
 
 	psm_query_field(e, SHM_F_PRINCIPAL, buf, sizeof(buf));
-	if (e->kind != SHM_SESSION || (l->user != NULL && strcmp(buf, l->user) != 0))
+	/* psmd keeps an expired session in the table a while (for explanations): not listed */
+	if (e->kind != SHM_SESSION || l->now >= e->not_after ||
+	    (l->user != NULL && strcmp(buf, l->user) != 0))
 		return 0;
 	j = cJSON_CreateObject();
 	if (j == NULL)

@@ -17,9 +17,33 @@ int ops_cleanup(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	return PSM_OK;
 }
 
+/* Records psmd still holds after they expired (for explanations); sweep reclaims them. */
+struct ops_held {
+	int64_t now;
+	size_t n;
+};
+
+static int ops_count_held(void *ctx, struct record *rec)
+{
+	struct ops_held *h = ctx;
+
+	if (record_expiry(rec) <= h->now)
+		h->n++;
+	return 0;
+}
+
 int ops_stats(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
-	return metrics_stats(c->d, reply, err);
+	struct ops_held h = {.now = c->now};
+	int rc = metrics_stats(c->d, reply, err);
+
+	if (rc != PSM_OK || c->d->store.st == NULL)
+		return rc;
+	state_foreach(c->d->store.st, REC_GRANT, ops_count_held, &h);
+	state_foreach(c->d->store.st, REC_SESSION, ops_count_held, &h);
+	if (!cJSON_AddNumberToObject(reply, "expired_held", (double)h.n))
+		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
+	return PSM_OK;
 }
 
 int ops_health(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
@@ -38,7 +62,22 @@ int ops_metrics(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	return ops_add(reply, "text", s, err);
 }
 
-/* The export document's two arrays, moved into the reply. */
+/* Array key of doc, moved out without the items whose time key (null: never) is <= now. */
+static cJSON *ops_export_live(cJSON *doc, const char *key, const char *time_key, int64_t now)
+{
+	cJSON *arr = cJSON_DetachItemFromObjectCaseSensitive(doc, key), *it, *next;
+
+	for (it = arr != NULL ? arr->child : NULL; it != NULL; it = next) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, time_key);
+
+		next = it->next;
+		if (cJSON_IsNumber(t) && t->valuedouble <= (double)now)
+			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
+	}
+	return arr;
+}
+
+/* The export document's two arrays, moved into the reply; held expired records left out. */
 int ops_export(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
 	cJSON *doc = NULL;
@@ -46,10 +85,10 @@ int ops_export(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 
 	if (rc != PSM_OK)
 		return rc;
-	rc = ops_add(reply, "grants", cJSON_DetachItemFromObjectCaseSensitive(doc, "grants"), err);
+	rc = ops_add(reply, "grants", ops_export_live(doc, "grants", "not_after", c->now), err);
 	if (rc == PSM_OK)
 		rc = ops_add(reply, "sessions",
-			     cJSON_DetachItemFromObjectCaseSensitive(doc, "sessions"), err);
+			     ops_export_live(doc, "sessions", "expires", c->now), err);
 	cJSON_Delete(doc);
 	return rc;
 }

@@ -126,6 +126,8 @@ static int ops_revoke_id(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 		return psm_err_set(err, PSM_ENOENT, "grant %s: %s", c->id,
 				   state_tomb(c->d->store.st, REC_REVOKE, id) != NULL
 					   ? "already revoked" : "no such grant");
+	if (record_expiry(g) <= c->now) /* held a while after expiry, for explanations */
+		return psm_err_set(err, PSM_ENOENT, "grant %s expired", c->id);
 	rc = ops_end(c, g, err);
 	if (rc == PSM_OK && cJSON_AddNumberToObject(reply, "revoked", 1) == NULL)
 		rc = psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
@@ -135,12 +137,15 @@ static int ops_revoke_id(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 struct ops_ids {
 	uint8_t (*v)[ID_BYTES];
 	size_t n, cap;
+	int64_t now; /* grants expired at now are left out */
 };
 
 static int ops_ids_push(void *ctx, struct record *rec)
 {
 	struct ops_ids *ids = ctx;
 
+	if (record_expiry(rec) <= ids->now)
+		return 0;
 	if (ids->n == ids->cap) {
 		size_t cap = ids->cap ? ids->cap * 2 : 16;
 		void *v = realloc(ids->v, cap * ID_BYTES);
@@ -158,7 +163,7 @@ static int ops_ids_push(void *ctx, struct record *rec)
 static int ops_revoke_match(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
 	const struct proto_args *a = &c->req->a;
-	struct ops_ids ids = {0};
+	struct ops_ids ids = {.now = c->now};
 	size_t i, done = 0;
 	int rc = state_foreach_principal(c->d->store.st, a->user, a->perm, ops_ids_push, &ids);
 

@@ -56,10 +56,21 @@ static int ops_reply_session(cJSON *reply, const struct record *sess, struct psm
 	return ops_add(reply, "session", record_session_to_json(&sess->u.session), err);
 }
 
+/* A session that is still running: psmd keeps an expired one a while for explanations,
+ * but it cannot be shown as live nor brought back by an extend. */
+static int ops_find_live_session(struct ops_ctx *c, struct record **sess, struct psm_err *err)
+{
+	int rc = ops_find_session(c, sess, err);
+
+	if (rc == PSM_OK && c->now >= (*sess)->u.session.expires)
+		return psm_err_set(err, PSM_ENOENT, "session %s expired", c->req->a.session_id);
+	return rc;
+}
+
 int ops_session_show(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
 	struct record *sess;
-	int rc = ops_find_session(c, &sess, err);
+	int rc = ops_find_live_session(c, &sess, err);
 
 	if (rc != PSM_OK)
 		return rc;
@@ -72,7 +83,7 @@ int ops_session_extend(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
 	struct record *sess, next;
 	uint8_t id[ID_BYTES];
-	int rc = ops_find_session(c, &sess, err);
+	int rc = ops_find_live_session(c, &sess, err);
 
 	if (rc != PSM_OK)
 		return rc;

@@ -168,6 +168,35 @@ check "killed session no longer listed" bash -c "! grep -q $SID $T/out"
 ctl grants daemon
 check "session-bound grant died with its session" bash -c "! grep -q $GB $T/out"
 
+# ---- expired but still held by psmd (for explanations) ----------------------------------------
+
+sleep 300 &
+LEADER=$!
+PIDS="$PIDS $LEADER"
+R=$(raw '{"op":"session_open","user":"daemon","service":"sshd","pid":'"$LEADER"',"ttl":"1s"}')
+XSID=$(printf '%s' "$R" | json_get '["session_id"]')
+ctl grant daemon held:x --ttl 1s
+XG=$LAST_OUT
+XEND=$(($(date +%s) + 1))
+check "held: session and grant run out" wait_for 5 bash -c "[ \$(date +%s) -gt $XEND ]"
+"$QUERY" --shm "$SHM" sessions >"$T/xq" 2>&1
+check "psm-query sessions leaves out an expired session" bash -c "! grep -q $XSID $T/xq"
+ctl sessions
+check "sessions leaves out an expired session" bash -c "! grep -q $XSID $T/out"
+ctl session show "$XSID"
+expect "session show of an expired session: not found" 2 '^psmctl: .*expired'
+ctl session extend "$XSID" --ttl 1h
+expect "session extend of an expired session: not found" 2 '^psmctl: .*expired'
+ctl revoke "$XG"
+expect "revoke by id of an expired grant: not found" 2 '^psmctl: .*expired'
+ctl export "$T/xexport.json"
+check "export leaves out expired grants and sessions" \
+	bash -c "! grep -Eq '$XG|$XSID' $T/xexport.json"
+ctl session kill "$XSID"
+check "session kill of an expired session still ends its leader" \
+	wait_for 3 bash -c "! kill -0 $LEADER 2>/dev/null"
+wait "$LEADER" 2>/dev/null
+
 # ---- operations -----------------------------------------------------------------------------
 
 ctl cleanup

@@ -46,12 +46,15 @@ static void fx_start(struct fixture *f)
 		fail_msg("daemon_start: %s", err.msg);
 }
 
+static int64_t clock_ahead; /* seconds the ops' clock runs ahead of time(NULL) */
+
 static int setup(void **state)
 {
 	static int n;
 	struct fixture *f = calloc(1, sizeof(*f));
 	char path[160], text[1024];
 
+	clock_ahead = 0; /* a failed test may have left it moved */
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/psm-test-ops-%ld-%d", (long)getpid(), n);
@@ -96,7 +99,7 @@ static int call(struct fixture *f, const struct ops_peer *peer, const char *line
 		cJSON **reply, struct psm_err *err)
 {
 	struct proto_req req;
-	struct ops_ctx c = {.d = &f->d, .peer = peer, .now = (int64_t)time(NULL)};
+	struct ops_ctx c = {.d = &f->d, .peer = peer, .now = (int64_t)time(NULL) + clock_ahead};
 	cJSON *fields = cJSON_CreateObject();
 	int rc = proto_parse_request(line, strlen(line), &req, err);
 
@@ -213,6 +216,51 @@ static void test_revoke_by_id_and_by_pattern(void **state)
 				 "\"perm\":\"r:2\"}", NULL, &err), PSM_ENOENT);
 	free(id);
 	free(two);
+}
+
+/* psmd holds an expired grant a while: revoke neither counts nor finds it. */
+static void test_revoke_skips_expired_grants(void **state)
+{
+	struct fixture *f = *state;
+	char *gone = grant(f, "daemon", "x:1", ",\"ttl\":\"60s\""), line[128];
+	char *live = grant(f, "daemon", "x:1", "");
+	struct psm_err err = {0};
+	cJSON *r = NULL;
+
+	clock_ahead = 120;
+	assert_int_equal(call(f, &f->root, "{\"op\":\"revoke\",\"user\":\"daemon\","
+				 "\"perm\":\"x:1\"}", &r, &err), PSM_OK);
+	assert_int_equal(cJSON_GetObjectItem(r, "revoked")->valueint, 1);
+	cJSON_Delete(r);
+	snprintf(line, sizeof(line), "{\"op\":\"revoke\",\"grant_id\":\"%s\"}", gone);
+	assert_int_equal(call(f, &f->root, line, NULL, &err), PSM_ENOENT);
+	assert_non_null(strstr(err.msg, " expired"));
+	clock_ahead = 0;
+	free(gone);
+	free(live);
+}
+
+/* export leaves out held expired records; stats labels them. */
+static void test_export_and_stats_of_expired(void **state)
+{
+	struct fixture *f = *state;
+	char *gone = grant(f, "daemon", "x:2", ",\"ttl\":\"60s\"");
+	char *live = grant(f, "daemon", "x:3", "");
+	struct psm_err err = {0};
+	cJSON *r = NULL;
+
+	clock_ahead = 120;
+	assert_int_equal(call(f, &f->root, "{\"op\":\"export\"}", &r, &err), PSM_OK);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r, "grants")), 1);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r,
+			    "grants"), 0), "grant_id")->valuestring, live);
+	cJSON_Delete(r);
+	assert_int_equal(call(f, &f->root, "{\"op\":\"stats\"}", &r, &err), PSM_OK);
+	assert_int_equal(cJSON_GetObjectItem(r, "expired_held")->valueint, 1);
+	cJSON_Delete(r);
+	clock_ahead = 0;
+	free(gone);
+	free(live);
 }
 
 static void test_non_admin_limits(void **state)
@@ -442,6 +490,8 @@ int main(void)
 	    OPS_TEST(test_grant_errors_change_nothing),
 	    OPS_TEST(test_other_hosts_grant_is_kept_not_served),
 	    OPS_TEST(test_revoke_by_id_and_by_pattern),
+	    OPS_TEST(test_revoke_skips_expired_grants),
+	    OPS_TEST(test_export_and_stats_of_expired),
 	    OPS_TEST(test_non_admin_limits),
 	    OPS_TEST(test_session_bound_grant_dies_with_its_session),
 	    OPS_TEST(test_session_ownership),

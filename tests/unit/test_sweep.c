@@ -196,6 +196,43 @@ static void test_sweep_bound_grant_expires_with_session(void **state)
 	free(sid);
 }
 
+/* Runs line at time now and expects it to fail with code; returns nothing. */
+static void call_fails_at(struct fixture *f, int64_t now, const char *line, int code,
+			  const char *msg)
+{
+	struct proto_req req;
+	struct ops_ctx c = {.d = &f->d, .peer = &f->root, .now = now};
+	cJSON *fields = cJSON_CreateObject();
+	struct psm_err err = {0};
+
+	assert_int_equal(proto_parse_request(line, strlen(line), &req, &err), PSM_OK);
+	c.req = &req;
+	assert_int_equal(ops_run(&c, fields, &err), code);
+	assert_non_null(strstr(err.msg, msg));
+	assert_false(c.changed);
+	proto_req_free(&req);
+	cJSON_Delete(fields);
+}
+
+/* A session kept after it expired is not live: show and extend refuse it (an extend
+ * would otherwise bring it back); kill still ends the login. */
+static void test_sweep_expired_session_not_live(void **state)
+{
+	struct fixture *f = *state;
+	char line[256], *sid;
+
+	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
+		 "\"sshd\",\"pid\":%ld,\"ttl\":\"60s\"}", (long)getpid());
+	sid = call_at(f, f->t0, line, "session_id");
+	snprintf(line, sizeof(line), "{\"op\":\"session_show\",\"session_id\":\"%s\"}", sid);
+	free(call_at(f, f->t0 + 59, line, NULL));
+	call_fails_at(f, f->t0 + 60, line, PSM_ENOENT, " expired");
+	snprintf(line, sizeof(line), "{\"op\":\"session_extend\",\"session_id\":\"%s\","
+		 "\"ttl\":\"1h\"}", sid);
+	call_fails_at(f, f->t0 + 61, line, PSM_ENOENT, " expired");
+	free(sid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +242,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sweep_expired_make_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_bound_grant_expires_with_session,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_expired_session_not_live, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
