@@ -157,11 +157,11 @@ e2e: deps-test
 	@tests/run.sh --e2e-only $(BUILD)
 
 demo: deps-test
-	@$(MAKE) --no-print-directory programs
+	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory -s programs
 	@tests/demo.sh $(BUILD)
 
 bench: deps-test
-	@$(MAKE) --no-print-directory programs
+	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory -s programs
 	@tests/bench/run.sh $(BUILD)
 
 # ---- install -------------------------------------------------------------------
