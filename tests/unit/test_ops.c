@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "daemon.h"
+#include "daemon_fixture.h"
 #include "eval.h"
 #include "log.h"
 #include "ops.h"
@@ -83,15 +84,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[160];
+	int rc = dfx_stop(&f->d, f->shm, f->dir);
 
-	daemon_stop(&f->d);
-	shm_unlink(f->shm);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* Runs one request line as peer; *reply (may be NULL) gets the reply fields. */

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "daemon.h"
+#include "daemon_fixture.h"
 #include "eval.h"
 #include "ops.h"
 
@@ -63,15 +64,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[160];
+	int rc = dfx_stop(&f->d, f->shm, f->dir);
 
-	daemon_stop(&f->d);
-	shm_unlink(f->shm);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* Runs one request as root at time now; returns the reply's string field key (strdup). */
