@@ -190,7 +190,7 @@ int decide_run(const struct decide_req *r, struct decide_out *o, struct psm_err 
 	}
 	if (rc != 1)
 		return rc;
-	rc = shm_view_open(&v, o->req.table, &e);
+	rc = shm_view_open_flags(&v, o->req.table, SHM_VIEW_PREAD, &e);
 	if (rc == PSM_OK) {
 		rc = decide_view(&v, r, o, &e);
 		shm_view_close(&v);

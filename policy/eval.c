@@ -307,11 +307,9 @@ static int eval_attempt(const struct shm_view *v, void *ctx, struct psm_err *err
 	o->groups_resolved = false;
 	o->need_audit = false;
 	o->ngroups = 0;
-	rc = shm_info_get(v, &o->info, err);
+	rc = shm_info_read(v, &o->info, err);
 	if (rc != PSM_OK)
 		return rc;
-	o->info.host_name[sizeof(o->info.host_name) - 1] = '\0';
-	cond_req_init(&s->cr, s->req->rhost, o->info.host_name);
 	rc = eval_scan_key(v, s, s->req->user, err);
 	if (rc != PSM_OK || s->deny || !(o->info.group_mask & s->segbits))
 		return rc;
@@ -360,6 +358,7 @@ int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval
 		return rc;
 	s.segbits = shm_seg_bit(req->perm, perm_first_segment(req->perm, s.permlen)) |
 		    SHM_MASK_ANY;
+	cond_req_init(&s.cr, req->rhost, v->host_name);
 	rc = eval_read(v, eval_attempt, &s, err);
 	eval_groups_free(&g);
 	if (rc != PSM_OK) {

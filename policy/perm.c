@@ -178,6 +178,11 @@ bool pattern_match_valid(const char *pat, size_t plen, const char *perm, size_t 
 
 	if (plen == 0 || len == 0)
 		return false;
+	/* the common cases: the very permission, or a pattern without '*' (equal or no match) */
+	if (plen == len && memcmp(pat, perm, len) == 0)
+		return true;
+	if (memchr(pat, '*', plen) == NULL)
+		return false;
 	for (;;) {
 		size_t pseg = perm_first_segment(pat + pi, plen - pi);
 		size_t sseg;

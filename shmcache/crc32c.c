@@ -69,105 +69,58 @@ uint32_t shm_crc32c_sw(uint32_t crc, const void *data, size_t len)
 #if defined(__x86_64__)
 #define SHM_CRC_INLINE __attribute__((target("sse4.2"), always_inline)) static inline
 
-/* One 8-byte word at p into c, also copied to d when d is not NULL: loaded once, so what is
- * copied is what is summed. */
-SHM_CRC_INLINE uint64_t shm_crc32c_word_hw(uint64_t c, const unsigned char *p, unsigned char *d)
-{
-	uint64_t w;
-
-	memcpy(&w, p, 8);
-	if (d != NULL)
-		memcpy(d, &w, 8);
-	return _mm_crc32_u64(c, w);
-}
-
-/* The last len (< 8) bytes at p, also copied to d when d is not NULL. */
-SHM_CRC_INLINE uint64_t shm_crc32c_tail_hw(uint64_t c, const unsigned char *p, unsigned char *d,
-					   size_t len)
+/* The last len (< 8) bytes at p into c. */
+SHM_CRC_INLINE uint64_t shm_crc32c_tail_hw(uint64_t c, const unsigned char *p, size_t len)
 {
 	uint32_t w4;
 	uint16_t w2;
 
 	if (len & 4) {
 		memcpy(&w4, p, 4);
-		if (d != NULL)
-			memcpy(d, &w4, 4);
 		c = _mm_crc32_u32((uint32_t)c, w4);
 		p += 4;
-		d = d != NULL ? d + 4 : NULL;
 	}
 	if (len & 2) {
 		memcpy(&w2, p, 2);
-		if (d != NULL)
-			memcpy(d, &w2, 2);
 		c = _mm_crc32_u16((uint32_t)c, w2);
 		p += 2;
-		d = d != NULL ? d + 2 : NULL;
 	}
-	if (len & 1) {
-		if (d != NULL)
-			*d = *p;
+	if (len & 1)
 		c = _mm_crc32_u8((uint32_t)c, *p);
-	}
 	return c;
-}
-
-/* crc of len bytes at src, copied to dst on the way when dst is not NULL. */
-SHM_CRC_INLINE uint32_t shm_crc32c_run_hw(uint32_t crc, void *dst, const void *src, size_t len)
-{
-	const unsigned char *p = src, *end = p + (len & ~(size_t)31);
-	unsigned char *d = dst;
-	uint64_t c = ~crc;
-
-	for (; p != end; p += 32, d = d != NULL ? d + 32 : NULL) {
-		c = shm_crc32c_word_hw(c, p, d);
-		c = shm_crc32c_word_hw(c, p + 8, d != NULL ? d + 8 : NULL);
-		c = shm_crc32c_word_hw(c, p + 16, d != NULL ? d + 16 : NULL);
-		c = shm_crc32c_word_hw(c, p + 24, d != NULL ? d + 24 : NULL);
-	}
-	for (len &= 31; len >= 8; p += 8, len -= 8, d = d != NULL ? d + 8 : NULL)
-		c = shm_crc32c_word_hw(c, p, d);
-	return ~(uint32_t)shm_crc32c_tail_hw(c, p, d, len);
 }
 
 __attribute__((target("sse4.2")))
 uint32_t shm_crc32c_hw(uint32_t crc, const void *data, size_t len)
 {
-	return shm_crc32c_run_hw(crc, NULL, data, len);
-}
+	const unsigned char *p = data, *end = p + (len & ~(size_t)31);
+	uint64_t c = ~crc, w[4];
 
-/* Copies len bytes and returns their crc in one pass (the crc is of what was copied). */
-__attribute__((target("sse4.2")))
-static uint32_t shm_crc32c_copy_hw(void *dst, const void *src, size_t len)
-{
-	return shm_crc32c_run_hw(0, dst, src, len);
+	for (; p != end; p += 32) {
+		memcpy(w, p, sizeof(w));
+		c = _mm_crc32_u64(c, w[0]);
+		c = _mm_crc32_u64(c, w[1]);
+		c = _mm_crc32_u64(c, w[2]);
+		c = _mm_crc32_u64(c, w[3]);
+	}
+	for (len &= 31; len >= 8; p += 8, len -= 8) {
+		memcpy(w, p, 8);
+		c = _mm_crc32_u64(c, w[0]);
+	}
+	return ~(uint32_t)shm_crc32c_tail_hw(c, p, len);
 }
 
 /*
- * glibc's CPU feature data (filled by ld.so at startup), read at first use: no CPUID here,
- * and no constructor (__builtin_cpu_supports would pull in libgcc's __cpu_indicator_init,
- * which runs CPUID, a VM exit, in every process that loads pam_psm.so).
- * -1 unknown yet, 0 no, 1 yes; a race only computes the same value twice.
+ * glibc's CPU feature data (filled by ld.so at startup), read at every use: no CPUID here,
+ * no constructor (__builtin_cpu_supports would pull in libgcc's __cpu_indicator_init,
+ * which runs CPUID, a VM exit, in every process that loads pam_psm.so), and no cached
+ * flag: the module keeps no mutable global state (SPEC section 7).
  */
-static int shm_crc32c_hw_state = -1;
-
 int shm_crc32c_have_hw(void)
 {
-	int s = __atomic_load_n(&shm_crc32c_hw_state, __ATOMIC_RELAXED);
-
-	if (__builtin_expect(s < 0, 0)) {
-		s = CPU_FEATURE_ACTIVE(SSE4_2) ? 1 : 0;
-		__atomic_store_n(&shm_crc32c_hw_state, s, __ATOMIC_RELAXED);
-	}
-	return s;
+	return CPU_FEATURE_ACTIVE(SSE4_2) ? 1 : 0;
 }
 #else
-static uint32_t shm_crc32c_copy_hw(void *dst, const void *src, size_t len)
-{
-	memcpy(dst, src, len);
-	return shm_crc32c_sw(0, dst, len);
-}
-
 uint32_t shm_crc32c_hw(uint32_t crc, const void *data, size_t len)
 {
 	return shm_crc32c_sw(crc, data, len);
@@ -186,10 +139,9 @@ uint32_t shm_crc32c(uint32_t crc, const void *data, size_t len)
 	return shm_crc32c_sw(crc, data, len);
 }
 
+/* The copy is summed, not the source (which may change meanwhile). */
 uint32_t shm_crc32c_copy(void *dst, const void *src, size_t len)
 {
-	if (shm_crc32c_have_hw())
-		return shm_crc32c_copy_hw(dst, src, len);
 	memcpy(dst, src, len);
-	return shm_crc32c_sw(0, dst, len);
+	return shm_crc32c(0, dst, len);
 }

@@ -87,26 +87,35 @@ struct shm_entry {
 void shm_entry_set(struct shm_entry *e, enum shm_field f, const void *p, size_t n);
 void shm_entry_set_str(struct shm_entry *e, enum shm_field f, const char *s);
 
-/* Buffer a reader copies one record into; entry fields point into it. */
+/* Buffer a reader copies one record into; entry fields point into it.  A view opened with
+ * SHM_VIEW_PREAD also reads the first bytes of the next record of a chain into it: then
+ * unit is that record and have the bytes read so far (the reader's business only). */
 struct shm_recbuf {
 	_Alignas(8) unsigned char b[SHM_REC_MAX];
+	uint32_t unit;
+	uint32_t have;
 };
 
 /* ---- Reader ---------------------------------------------------------- */
 
-/* A read-only mapping of the table. Plain struct: may live on the stack. */
+/* A read-only view of the table. Plain struct: may live on the stack. */
 #define SHM_VIEW_NAME_MAX 208 /* "/" + 200 name characters + NUL, rounded up */
+#define SHM_HOST_NAME_MAX 64  /* with its NUL */
 struct shm_view {
-	const unsigned char *base;
+	const unsigned char *base; /* the mapping; NULL when opened with SHM_VIEW_PREAD */
 	size_t size;
 	int fd;               /* -1 once closed; O_CLOEXEC */
+	unsigned flags;       /* SHM_VIEW_* it was opened with */
 	char name[SHM_VIEW_NAME_MAX]; /* table name, for messages */
-	/* geometry copied out of the validated header */
+	/* the static part of the validated header */
 	uint32_t nbuckets;
 	uint64_t buckets_off;
 	uint64_t arena_off;
 	uint64_t arena_units;
 	uint32_t unit_size;
+	uint64_t capacity;
+	int64_t created;
+	char host_name[SHM_HOST_NAME_MAX];
 };
 
 /*
@@ -117,7 +126,24 @@ struct shm_view {
  * PSM_EINVAL (bad name), with a message saying which.
  */
 int shm_view_open(struct shm_view *v, const char *name, struct psm_err *err);
+
+/*
+ * The same, for a reader that makes one decision and closes again (pam_psm,
+ * psm-query check): with SHM_VIEW_PREAD nothing is mapped; every read is a
+ * pread(2) of the bytes the lookup needs (header words, one bucket, the
+ * records of one chain).  A fresh mapping of a big table costs a page fault
+ * (and a page-table page) for every page first touched, and an munmap; a
+ * handful of preads costs less than one of those.  Lookups, transactions and
+ * checks are the same functions, with the same answers, in both modes.
+ */
+#define SHM_VIEW_PREAD 0x1u
+int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags,
+			struct psm_err *err);
 void shm_view_close(struct shm_view *v);
+static inline bool shm_view_is_open(const struct shm_view *v)
+{
+	return v->base != NULL || ((v->flags & SHM_VIEW_PREAD) && v->fd >= 0);
+}
 
 /* True when psmd has replaced this table by a newer one: close and reopen. */
 bool shm_view_retired(const struct shm_view *v);
@@ -156,9 +182,12 @@ struct shm_info {
 	uint64_t total_size;    /* bytes of the whole object */
 	uint64_t group_mask;    /* see shm_seg_bit() */
 	uint32_t policy_roles, policy_bindings, policy_denies;
-	char host_name[64];     /* NUL-terminated */
+	char host_name[SHM_HOST_NAME_MAX]; /* NUL-terminated */
 };
 int shm_info_get(const struct shm_view *v, struct shm_info *out, struct psm_err *err);
+/* The same inside the caller's read transaction (no transaction of its own): for a
+ * decision that must see the counters of the very state it reads records from. */
+int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err *err);
 
 /* Iterates the records of one (kind, key). */
 struct shm_iter {

@@ -82,38 +82,57 @@ static int shm_hdr_check(const struct shm_hdr *h, size_t size, const char *name,
 	return shm_geom_check(h, name, err);
 }
 
+/* The header's bytes, mapped or read into *copy; NULL when unreadable. */
+static const struct shm_hdr *shm_view_hdr(struct shm_view *v, struct shm_hdr *copy,
+					  struct psm_err *err)
+{
+	void *p;
+
+	if (v->flags & SHM_VIEW_PREAD) {
+		if (shm_pread(v, 0, copy, sizeof(*copy)) != 0) {
+			psm_err_set(err, PSM_EUNAVAIL, "table %s: read: %s", v->name,
+				    strerror(errno));
+			return NULL;
+		}
+		return copy;
+	}
+	p = mmap(NULL, v->size, PROT_READ, MAP_SHARED, v->fd, 0);
+	if (p == MAP_FAILED) {
+		psm_err_set(err, PSM_EUNAVAIL, "table %s: mmap: %s", v->name, strerror(errno));
+		return NULL;
+	}
+	v->base = p;
+	return shm_hdr_of(v);
+}
+
 static int shm_view_map(struct shm_view *v, struct psm_err *err)
 {
+	struct shm_hdr copy;
 	const struct shm_hdr *h;
-	void *p;
 	int rc;
 
 	rc = shm_view_stat_check(v->fd, v->name, &v->size, err);
 	if (rc != PSM_OK)
 		return rc;
-	p = mmap(NULL, v->size, PROT_READ, MAP_SHARED, v->fd, 0);
-	if (p == MAP_FAILED)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: mmap: %s", v->name, strerror(errno));
-	v->base = p;
-	h = shm_hdr_of(v);
+	h = shm_view_hdr(v, &copy, err);
+	if (h == NULL)
+		return PSM_EUNAVAIL;
 	rc = shm_hdr_check(h, v->size, v->name, err);
 	if (rc != PSM_OK)
 		return rc;
-	v->nbuckets = h->nbuckets;
-	v->buckets_off = h->buckets_off;
-	v->arena_off = h->arena_off;
-	v->arena_units = h->arena_units;
-	v->unit_size = h->unit_size;
+	shm_view_set_static(v, h);
 	return PSM_OK;
 }
 
-int shm_view_open(struct shm_view *v, const char *name, struct psm_err *err)
+int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags,
+			struct psm_err *err)
 {
 	char path[SHM_VIEW_NAME_MAX + 16];
 	int rc;
 
 	memset(v, 0, sizeof(*v));
 	v->fd = -1;
+	v->flags = flags & SHM_VIEW_PREAD;
 	rc = shm_name_check(name, err);
 	if (rc != PSM_OK)
 		return rc;
@@ -127,6 +146,11 @@ int shm_view_open(struct shm_view *v, const char *name, struct psm_err *err)
 	if (rc != PSM_OK)
 		shm_view_close(v);
 	return rc;
+}
+
+int shm_view_open(struct shm_view *v, const char *name, struct psm_err *err)
+{
+	return shm_view_open_flags(v, name, 0, err);
 }
 
 void shm_view_close(struct shm_view *v)
@@ -144,9 +168,13 @@ void shm_view_close(struct shm_view *v)
 
 bool shm_view_retired(const struct shm_view *v)
 {
-	if (v->base == NULL)
+	uint32_t r;
+
+	if (!shm_view_is_open(v))
 		return true;
-	return atomic_load_explicit(&shm_hdr_of(v)->retired, memory_order_acquire) != 0;
+	if (v->base != NULL)
+		return atomic_load_explicit(&shm_hdr_of(v)->retired, memory_order_acquire) != 0;
+	return shm_pread(v, offsetof(struct shm_hdr, retired), &r, sizeof(r)) != 0 || r != 0;
 }
 
 /* Spin briefly, then yield, then sleep: a writer preempted mid-batch gets ~50 ms to finish,
@@ -167,15 +195,23 @@ static void shm_read_pause(int i)
 		nanosleep(&ts, NULL);
 }
 
+/* seq with acquire semantics: the reads after it see at least the state it names. */
+static inline uint64_t shm_seq_load(const struct shm_view *v)
+{
+	if (v->base == NULL)
+		return shm_pread_seq(v);
+	return atomic_load_explicit(&shm_hdr_of(v)->seq, memory_order_acquire);
+}
+
 int shm_read_begin(const struct shm_view *v, uint64_t *seq, struct psm_err *err)
 {
 	uint64_t s;
 	int i;
 
-	if (v->base == NULL)
+	if (!shm_view_is_open(v))
 		return psm_err_set(err, PSM_EUNAVAIL, "table: not open");
 	for (i = 0; i < SHM_READ_TRIES; i++) {
-		s = atomic_load_explicit(&shm_hdr_of(v)->seq, memory_order_acquire);
+		s = shm_seq_load(v);
 		if ((s & 1) == 0) {
 			*seq = s;
 			return PSM_OK;
@@ -187,71 +223,66 @@ int shm_read_begin(const struct shm_view *v, uint64_t *seq, struct psm_err *err)
 }
 
 /* The end of a read: seq unchanged since (an acquire fence orders the reads before it). */
-static inline bool shm_seq_same(const struct shm_hdr *h, uint64_t seq)
-{
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&h->seq, memory_order_relaxed) == seq;
-}
-
 bool shm_read_ok(const struct shm_view *v, uint64_t seq)
 {
-	return v->base != NULL && shm_seq_same(shm_hdr_of(v), seq);
-}
-
-/* One consistent copy of the counter block: the common case is one even seq, unchanged. */
-static int shm_mut_read(const struct shm_view *v, struct shm_mut *m, struct psm_err *err)
-{
-	const struct shm_hdr *h = shm_hdr_of(v);
-	uint64_t seq;
-	int i, rc;
-
+	if (!shm_view_is_open(v))
+		return false;
 	if (v->base == NULL)
-		return psm_err_set(err, PSM_EUNAVAIL, "table: not open");
-	seq = atomic_load_explicit(&h->seq, memory_order_acquire);
-	for (i = 0; i < SHM_READ_TRIES; i++) {
-		if (i > 0 || (seq & 1) != 0) {
-			rc = shm_read_begin(v, &seq, err);
-			if (rc != PSM_OK)
-				return rc;
-		}
-		memcpy(m, &h->mut, sizeof(*m));
-		if (shm_seq_same(h, seq))
-			break;
-	}
-	if (i == SHM_READ_TRIES)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: never consistent (writer too busy)",
-				   v->name);
-	if (shm_mut_crc(m) != m->crc)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: header counters corrupt", v->name);
-	return PSM_OK;
+		return shm_pread_seq(v) == seq;
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&shm_hdr_of(v)->seq, memory_order_relaxed) == seq;
 }
 
-int shm_info_get(const struct shm_view *v, struct shm_info *out, struct psm_err *err)
+/* A copy of the counter block with a good crc; 0 or -PSM_EUNAVAIL. */
+static int shm_mut_copy(const struct shm_view *v, struct shm_mut *m)
 {
-	const struct shm_hdr *h;
-	struct shm_mut m;
-	int rc;
+	if (v->base != NULL)
+		memcpy(m, &shm_hdr_of(v)->mut, sizeof(*m));
+	else if (shm_pread(v, offsetof(struct shm_hdr, mut), m, sizeof(*m)) != 0)
+		return -PSM_EUNAVAIL;
+	return shm_mut_crc(m) == m->crc ? 0 : -PSM_EUNAVAIL;
+}
 
-	memset(out, 0, sizeof(*out));
-	rc = shm_mut_read(v, &m, err);
-	if (rc != PSM_OK)
-		return rc;
-	h = shm_hdr_of(v);
+int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err *err)
+{
+	struct shm_mut m;
+
+	if (!shm_view_is_open(v))
+		return psm_err_set(err, PSM_EUNAVAIL, "table: not open");
+	if (shm_mut_copy(v, &m) != 0)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: header counters corrupt", v->name);
 	out->generation = m.generation;
 	out->heartbeat = m.heartbeat;
-	out->created = h->created;
+	out->created = v->created;
 	out->writer_pid = m.writer_pid;
 	out->records = m.records;
-	out->capacity = h->capacity;
+	out->capacity = v->capacity;
 	out->arena_used = m.arena_used;
 	out->total_size = v->size;
 	out->group_mask = m.group_mask;
 	out->policy_roles = m.policy_roles;
 	out->policy_bindings = m.policy_bindings;
 	out->policy_denies = m.policy_denies;
-	memcpy(out->host_name, h->host_name, sizeof(out->host_name) - 1);
-	out->host_name[sizeof(out->host_name) - 1] = '\0';
+	memcpy(out->host_name, v->host_name, sizeof(out->host_name));
 	return PSM_OK;
+}
+
+int shm_info_get(const struct shm_view *v, struct shm_info *out, struct psm_err *err)
+{
+	uint64_t seq;
+	int i, rc;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < SHM_READ_TRIES; i++) {
+		rc = shm_read_begin(v, &seq, err);
+		if (rc != PSM_OK)
+			return rc;
+		rc = shm_info_read(v, out, err);
+		if (shm_read_ok(v, seq))
+			return rc;
+	}
+	return psm_err_set(err, PSM_EUNAVAIL, "table %s: never consistent (writer too busy)",
+			   v->name);
 }
 
 void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind,
@@ -285,7 +316,7 @@ int shm_iter_next(const struct shm_view *v, struct shm_iter *it, struct shm_entr
 		if (++it->hops > v->arena_units)
 			return -PSM_EUNAVAIL;
 		unit = it->cur;
-		if (shm_rec_route(v, unit, b, &hash, &next) != 0)
+		if (shm_rec_route(v, unit, b, &hash, &next, buf) != 0)
 			return -PSM_EUNAVAIL;
 		it->cur = next;
 		if (hash != it->hash)
@@ -310,7 +341,7 @@ static int shm_scan_chain(const struct shm_view *v, uint32_t b, uint8_t kind, sh
 		if (++*hops > v->arena_units)
 			return -PSM_EUNAVAIL;
 		unit = cur;
-		if (shm_rec_route(v, unit, b, &hash, &next) != 0 ||
+		if (shm_rec_route(v, unit, b, &hash, &next, buf) != 0 ||
 		    shm_rec_load(v, unit, hash, next, &e, buf) != 0)
 			return -PSM_EUNAVAIL;
 		cur = next;
@@ -330,7 +361,7 @@ int shm_scan(const struct shm_view *v, uint8_t kind, shm_scan_cb cb, void *ctx)
 	uint32_t b;
 	int rc;
 
-	if (v->base == NULL)
+	if (!shm_view_is_open(v))
 		return -PSM_EUNAVAIL;
 	for (b = 0; b < v->nbuckets; b++) {
 		rc = shm_scan_chain(v, b, kind, cb, ctx, &hops, &buf);

@@ -75,6 +75,32 @@ static uint32_t shm_rec_word(const unsigned char *p, size_t off)
 	return __atomic_load_n((const uint32_t *)(const void *)(p + off), __ATOMIC_RELAXED);
 }
 
+/* Whether a record of size bytes (its size pair) fits at unit. */
+static bool shm_rec_size_ok(const struct shm_view *v, uint32_t unit, uint32_t size,
+			    uint32_t size_inv)
+{
+	return (size ^ size_inv) == SHM_NONE && size >= sizeof(struct shm_rec) &&
+	       size <= SHM_REC_MAX && size <= (v->arena_units - unit) * SHM_UNIT;
+}
+
+/* SHM_VIEW_PREAD: the record's first bytes are in buf (shm_rec_route); reads the rest and
+ * checks the crc of the copy. */
+static int shm_rec_copy_pread(const struct shm_view *v, uint32_t unit, struct shm_recbuf *buf,
+			      struct shm_rec *r)
+{
+	uint32_t size;
+
+	if (buf->unit != unit && shm_pread_head(v, unit, buf) != 0)
+		return -PSM_EUNAVAIL;
+	size = shm_word_at(buf->b, offsetof(struct shm_rec, size));
+	if (!shm_rec_size_ok(v, unit, size, shm_word_at(buf->b, offsetof(struct shm_rec, size_inv))) ||
+	    shm_pread_rest(v, unit, size, buf) != 0)
+		return -PSM_EUNAVAIL;
+	buf->unit = SHM_NONE; /* from here on buf holds a decoded record, not a chain's head */
+	memcpy(r, buf->b, sizeof(*r));
+	return shm_crc32c(0, buf->b + 4, size - 4) == r->crc ? 0 : -PSM_EUNAVAIL;
+}
+
 /* Copies the record at unit into buf after checking its size pair and that it fits, then
  * checks the copy's size and crc; *r gets the copied header.  0 or -PSM_EUNAVAIL. */
 static int shm_rec_copy(const struct shm_view *v, uint32_t unit, struct shm_recbuf *buf,
@@ -85,10 +111,11 @@ static int shm_rec_copy(const struct shm_view *v, uint32_t unit, struct shm_recb
 
 	if (unit >= v->arena_units)
 		return -PSM_EUNAVAIL;
+	if (v->base == NULL)
+		return shm_rec_copy_pread(v, unit, buf, r);
 	p = v->base + v->arena_off + (uint64_t)unit * SHM_UNIT;
 	size = shm_rec_word(p, offsetof(struct shm_rec, size));
-	if ((size ^ shm_rec_word(p, offsetof(struct shm_rec, size_inv))) != SHM_NONE ||
-	    size < sizeof(*r) || size > SHM_REC_MAX || size > (v->arena_units - unit) * SHM_UNIT)
+	if (!shm_rec_size_ok(v, unit, size, shm_rec_word(p, offsetof(struct shm_rec, size_inv))))
 		return -PSM_EUNAVAIL;
 	want = shm_rec_word(p, offsetof(struct shm_rec, crc));
 	memcpy(buf->b, &want, sizeof(want));

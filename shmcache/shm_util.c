@@ -116,3 +116,16 @@ void shm_geom_for(uint64_t capacity, struct shm_geom *g)
 	g->arena_units = capacity * SHM_UNITS_PER_REC;
 	g->total_size = g->arena_off + g->arena_units * SHM_UNIT;
 }
+
+void shm_view_set_static(struct shm_view *v, const struct shm_hdr *h)
+{
+	v->nbuckets = h->nbuckets;
+	v->buckets_off = h->buckets_off;
+	v->arena_off = h->arena_off;
+	v->arena_units = h->arena_units;
+	v->unit_size = h->unit_size;
+	v->capacity = h->capacity;
+	v->created = h->created;
+	memcpy(v->host_name, h->host_name, sizeof(v->host_name));
+	v->host_name[sizeof(v->host_name) - 1] = '\0';
+}

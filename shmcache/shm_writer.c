@@ -198,6 +198,7 @@ static void shm_hdr_init(struct shm_writer *w, const struct shm_writer_opts *o,
 	if (o->host_name != NULL)
 		memcpy(h->host_name, o->host_name, strlen(o->host_name));
 	h->st_crc = shm_hdr_crc(h);
+	shm_view_set_static(&w->view, h);
 	for (b = 0; b < g->nbuckets; b++) {
 		shm_w_bucket(w, b)->head = SHM_NONE;
 		shm_w_bucket(w, b)->inv = 0;
@@ -230,11 +231,6 @@ static int shm_writer_map(struct shm_writer *w, const struct shm_writer_opts *o,
 	w->base = p;
 	w->view.base = p;
 	w->view.size = g.total_size;
-	w->view.nbuckets = g.nbuckets;
-	w->view.buckets_off = g.buckets_off;
-	w->view.arena_off = g.arena_off;
-	w->view.arena_units = g.arena_units;
-	w->view.unit_size = SHM_UNIT;
 	shm_hdr_init(w, o, &g);
 	return PSM_OK;
 }

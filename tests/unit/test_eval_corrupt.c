@@ -76,14 +76,32 @@ static int answer(const struct shm_view *v, struct answers *a)
 	return rc;
 }
 
-/* Writes len bytes of buf into a fresh object, opens and answers; checks against good. */
+#define OPEN_FAILED (-1)
+
+/* The answers through a view opened with flags: PSM_OK, PSM_EUNAVAIL or OPEN_FAILED. */
+static int answer_mode(const char *name, unsigned flags, struct answers *a)
+{
+	struct shm_view v;
+	int rc = shm_view_open_flags(&v, name, flags, NULL);
+
+	memset(a, 0, sizeof(*a));
+	if (rc != PSM_OK) {
+		assert_int_equal(rc, PSM_EUNAVAIL);
+		return OPEN_FAILED;
+	}
+	rc = answer(&v, a);
+	shm_view_close(&v);
+	return rc;
+}
+
+/* One damaged object: a mapped view and a pread view (SHM_VIEW_PREAD, as pam_psm reads)
+ * give the same result, and that is unavailable or the intact answers. */
 static void check_case(const unsigned char *buf, size_t len, const struct answers *good)
 {
 	char name[64], path[96];
-	struct shm_view v;
-	struct answers a;
+	struct answers a, a_pread;
 	size_t i;
-	int fd, rc;
+	int fd, rc, rc_pread;
 
 	snprintf(name, sizeof(name), "/psm-test-%d-corrupt", (int)getpid());
 	snprintf(path, sizeof(path), "/dev/shm%s", name);
@@ -92,17 +110,15 @@ static void check_case(const unsigned char *buf, size_t len, const struct answer
 	assert_int_equal(write(fd, buf, len), (ssize_t)len);
 	close(fd);
 	n_cases++;
-	rc = shm_view_open(&v, name, NULL);
-	if (rc != PSM_OK) {
-		assert_int_equal(rc, PSM_EUNAVAIL);
+	rc = answer_mode(name, 0, &a);
+	rc_pread = answer_mode(name, SHM_VIEW_PREAD, &a_pread);
+	shm_unlink(name);
+	assert_int_equal(rc, rc_pread);
+	assert_memory_equal(&a, &a_pread, sizeof(a));
+	if (rc == OPEN_FAILED) {
 		n_open_failed++;
-		shm_unlink(name);
 		return;
 	}
-	memset(&a, 0, sizeof(a));
-	rc = answer(&v, &a);
-	shm_view_close(&v);
-	shm_unlink(name);
 	if (rc != PSM_OK) {
 		assert_int_equal(rc, PSM_EUNAVAIL);
 		n_unavail++;

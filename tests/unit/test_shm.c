@@ -54,17 +54,23 @@ static void fix_publish_open(struct fix *f)
 	assert_int_equal(shm_view_open(&f->v, f->name, &err), PSM_OK);
 }
 
-/* Opening f->name fails with PSM_EUNAVAIL and a message containing what. */
+/* Opening f->name fails with PSM_EUNAVAIL and a message containing what, mapped and with
+ * pread alike. */
 static void fix_open_fails(struct fix *f, const char *what)
 {
+	static const unsigned modes[] = { 0, SHM_VIEW_PREAD };
 	struct shm_view v;
 	struct psm_err err = { 0 };
+	size_t i;
 
-	assert_int_equal(shm_view_open(&v, f->name, &err), PSM_EUNAVAIL);
-	if (strstr(err.msg, what) == NULL)
-		fail_msg("message '%s' lacks '%s'", err.msg, what);
-	assert_int_equal(v.fd, -1);
-	assert_null(v.base);
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		assert_int_equal(shm_view_open_flags(&v, f->name, modes[i], &err), PSM_EUNAVAIL);
+		if (strstr(err.msg, what) == NULL)
+			fail_msg("message '%s' lacks '%s'", err.msg, what);
+		assert_int_equal(v.fd, -1);
+		assert_null(v.base);
+		assert_false(shm_view_is_open(&v));
+	}
 }
 
 static void fix_path(const struct fix *f, char *buf, size_t n)
@@ -912,6 +918,38 @@ static void test_republish_retires_old(void **state)
 	shm_writer_close(w2);
 }
 
+/* A pread view: the same records and counters as a mapped one, nothing mapped, retired
+ * when psmd replaces the table, and it goes on reading the table it opened. */
+static void test_pread_view(void **state)
+{
+	struct fix *f = *state;
+	struct shm_writer *w2;
+	struct shm_view p;
+	struct shm_info a, b;
+	struct psm_err err = { 0 };
+
+	tshm_insert(f->w, SHM_GRANT, "old", "p:x");
+	tshm_insert(f->w, SHM_GRANT, "old", "p:y");
+	fix_publish_open(f);
+	assert_int_equal(shm_view_open_flags(&p, f->name, SHM_VIEW_PREAD, &err), PSM_OK);
+	assert_true(shm_view_is_open(&p));
+	assert_null(p.base);
+	assert_int_equal(tshm_count(&p, SHM_GRANT, "old", NULL), 2);
+	assert_int_equal(tshm_count(&p, SHM_GRANT, "none", NULL), 0);
+	assert_int_equal(shm_info_get(&p, &a, &err), PSM_OK);
+	assert_int_equal(shm_info_get(&f->v, &b, &err), PSM_OK);
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_false(shm_view_retired(&p));
+	w2 = tshm_writer(f->name, 16);
+	assert_int_equal(shm_writer_publish(w2, &err), PSM_OK);
+	assert_true(shm_view_retired(&p));
+	assert_int_equal(tshm_count(&p, SHM_GRANT, "old", NULL), 2);
+	shm_view_close(&p);
+	assert_false(shm_view_is_open(&p));
+	assert_true(shm_view_retired(&p));
+	shm_writer_close(w2);
+}
+
 static void test_closed_view_is_unavailable(void **state)
 {
 	struct fix *f = *state;
@@ -965,6 +1003,7 @@ int main(void)
 		T(test_info_generation_per_commit),
 		T(test_info_heartbeat_and_counts),
 		T(test_group_mask),
+		cmocka_unit_test_setup_teardown(test_pread_view, fix_setup, fix_teardown),
 		cmocka_unit_test(test_seg_bit),
 		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_name_validation),

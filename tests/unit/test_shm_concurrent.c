@@ -172,7 +172,9 @@ static void *reader_main(void *arg)
 	struct shm_view v;
 	unsigned r = st->id * 7919u;
 
-	if (shm_view_open(&v, st->sh->name, NULL) != PSM_OK) {
+	/* odd readers read with pread (SHM_VIEW_PREAD, as pam_psm does), even ones mapped */
+	if (shm_view_open_flags(&v, st->sh->name, st->id % 2 ? SHM_VIEW_PREAD : 0, NULL) !=
+	    PSM_OK) {
 		st->bad++;
 		atomic_fetch_add(&st->sh->started, 1);
 		return NULL;
@@ -190,7 +192,7 @@ static void test_writer_and_readers(void **state)
 	struct reader_stats st[NREADERS];
 	pthread_t wt, rt[NREADERS];
 	void *wres;
-	long consistent = 0, retried = 0, unavailable = 0;
+	long consistent = 0, retried = 0, unavailable = 0, consistent_pread = 0;
 	int i;
 
 	(void)state;
@@ -213,13 +215,15 @@ static void test_writer_and_readers(void **state)
 		assert_int_equal(st[i].corrupt, 0);
 		assert_int_equal(st[i].wrong_count, 0);
 		consistent += st[i].consistent;
+		consistent_pread += i % 2 ? st[i].consistent : 0;
 		retried += st[i].retried;
 		unavailable += st[i].unavailable;
 	}
 	assert_int_equal((intptr_t)wres, 0);
-	printf("# readers: %ld consistent, %ld retried, %ld gave up waiting\n", consistent, retried,
-	       unavailable);
+	printf("# readers: %ld consistent (%ld by pread), %ld retried, %ld gave up waiting\n",
+	       consistent, consistent_pread, retried, unavailable);
 	assert_true(consistent > 0);
+	assert_true(consistent_pread > 0);
 	/* the final table is exactly what the writer left */
 	assert_int_equal(tshm_count(shm_writer_view(sh.w), SHM_GRANT, "churn", NULL), 1);
 	shm_writer_close(sh.w);
@@ -228,6 +232,7 @@ static void test_writer_and_readers(void **state)
 
 struct gen_ctx {
 	struct shared *sh;
+	unsigned flags; /* SHM_VIEW_PREAD or 0 */
 	atomic_long reads;
 	long backwards, wrong;
 };
@@ -240,7 +245,7 @@ static void *gen_reader(void *arg)
 	struct shm_info in;
 	uint64_t last = 0;
 
-	if (shm_view_open(&v, c->sh->name, NULL) != PSM_OK) {
+	if (shm_view_open_flags(&v, c->sh->name, c->flags, NULL) != PSM_OK) {
 		c->wrong++;
 		atomic_store(&c->sh->started, 1);
 		return NULL;
@@ -272,35 +277,43 @@ static void gen_batch(struct shm_writer *w, uint32_t *a, uint32_t *b, int i)
 	shm_writer_commit(w);
 }
 
+/* The header counters read mapped and with pread while the writer commits batches. */
 static void test_info_consistent_under_writes(void **state)
 {
 	struct shared sh;
-	struct gen_ctx c;
-	pthread_t t;
+	struct gen_ctx c[2];
+	pthread_t t[2];
 	uint32_t a, b;
-	int i;
+	int i, k;
 
 	(void)state;
 	memset(&sh, 0, sizeof(sh));
-	memset(&c, 0, sizeof(c));
-	c.sh = &sh;
+	memset(c, 0, sizeof(c));
 	tshm_name(sh.name, sizeof(sh.name));
 	sh.w = tshm_writer(sh.name, 16);
 	a = tshm_insert(sh.w, SHM_SESSION, "a", NULL);
 	b = tshm_insert(sh.w, SHM_SESSION, "b", NULL);
 	assert_int_equal(shm_writer_publish(sh.w, NULL), PSM_OK);
-	assert_int_equal(pthread_create(&t, NULL, gen_reader, &c), 0);
+	for (k = 0; k < 2; k++) {
+		c[k].sh = &sh;
+		c[k].flags = k ? SHM_VIEW_PREAD : 0;
+		assert_int_equal(pthread_create(&t[k], NULL, gen_reader, &c[k]), 0);
+	}
 	while (!atomic_load(&sh.started))
 		sched_yield();
-	/* at least 20000 batches, and on until the reader has read 100 times */
-	for (i = 0; i < 20000 || (atomic_load(&c.reads) < 100 && i < 10000000); i++)
+	/* at least 20000 batches, and on until each reader has read 100 times */
+	for (i = 0; i < 20000 || ((atomic_load(&c[0].reads) < 100 ||
+				   atomic_load(&c[1].reads) < 100) && i < 10000000); i++)
 		gen_batch(sh.w, &a, &b, i);
 	atomic_store(&sh.done, 1);
-	assert_int_equal(pthread_join(t, NULL), 0);
-	printf("# %ld header reads during %d batches\n", (long)atomic_load(&c.reads), i);
-	assert_true(atomic_load(&c.reads) > 0);
-	assert_int_equal(c.backwards, 0);
-	assert_int_equal(c.wrong, 0);
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(pthread_join(t[k], NULL), 0);
+		printf("# %s: %ld header reads during %d batches\n", k ? "pread" : "mapped",
+		       (long)atomic_load(&c[k].reads), i);
+		assert_true(atomic_load(&c[k].reads) > 0);
+		assert_int_equal(c[k].backwards, 0);
+		assert_int_equal(c[k].wrong, 0);
+	}
 	shm_writer_close(sh.w);
 	tshm_unlink(sh.name);
 }

@@ -133,14 +133,15 @@ static uint32_t info_digest(const struct shm_view *v)
 	return shm_crc32c(3, &in, sizeof(in));
 }
 
-/* All results for the object as it is now; false when it cannot be opened at all. */
-static bool results(const char *name, uint32_t *res)
+/* All results for the object as it is now, through a view opened with flags; false when
+ * it cannot be opened at all. */
+static bool results_mode(const char *name, unsigned flags, uint32_t *res)
 {
 	struct shm_view v;
 	uint64_t seq;
 	size_t i;
 
-	if (shm_view_open(&v, name, NULL) != PSM_OK)
+	if (shm_view_open_flags(&v, name, flags, NULL) != PSM_OK)
 		return false;
 	if (shm_read_begin(&v, &seq, NULL) != PSM_OK) { /* seq left odd: every read fails */
 		for (i = 0; i < NRES; i++)
@@ -153,6 +154,20 @@ static bool results(const char *name, uint32_t *res)
 	}
 	shm_view_close(&v);
 	return true;
+}
+
+/* The results of a mapped view; a view that reads with pread (SHM_VIEW_PREAD, as pam_psm
+ * does) must open exactly when it opens and give exactly the same answers. */
+static bool results(const char *name, uint32_t *res)
+{
+	uint32_t res_pread[NRES];
+	bool opened = results_mode(name, 0, res);
+	bool opened_pread = results_mode(name, SHM_VIEW_PREAD, res_pread);
+
+	assert_int_equal(opened, opened_pread);
+	if (opened)
+		assert_memory_equal(res, res_pread, sizeof(res_pread));
+	return opened;
 }
 
 static void write_object(const struct table *t, const unsigned char *img, size_t len)

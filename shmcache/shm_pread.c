@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* shm_pread.c - the reads of a view opened with SHM_VIEW_PREAD: pread(2) instead of a mapping. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "shm_format.h"
+
+/*
+ * A pread is one copy by the kernel, in no promised byte order, so each
+ * word that orders a transaction (seq) is read by a pread of its own, and an
+ * acquire fence after it orders the reads that follow (the same fences as a
+ * mapped reader's atomics).  Everything else is copied and then checked
+ * exactly as a mapped reader checks its copies: routing-word pairs, bucket
+ * pairs, record CRCs, bounds, and seq unchanged at the end.
+ */
+
+int shm_pread(const struct shm_view *v, uint64_t off, void *dst, size_t len)
+{
+	ssize_t n;
+
+	if (off > v->size || len > v->size - off)
+		return -PSM_EUNAVAIL;
+	do {
+		n = pread(v->fd, dst, len, (off_t)off);
+	} while (n < 0 && errno == EINTR);
+	return n == (ssize_t)len ? 0 : -PSM_EUNAVAIL;
+}
+
+uint64_t shm_pread_seq(const struct shm_view *v)
+{
+	uint64_t seq;
+
+	atomic_thread_fence(memory_order_acquire);
+	if (shm_pread(v, offsetof(struct shm_hdr, seq), &seq, sizeof(seq)) != 0)
+		return 1;
+	atomic_thread_fence(memory_order_acquire);
+	return seq;
+}
+
+uint32_t shm_pread_bucket_head(const struct shm_view *v, uint32_t b)
+{
+	struct shm_bucket bk;
+
+	if (b >= v->nbuckets ||
+	    shm_pread(v, v->buckets_off + (uint64_t)b * sizeof(bk), &bk, sizeof(bk)) != 0)
+		return SHM_BAD_UNIT;
+	return shm_bucket_pair(bk.head, bk.inv);
+}
+
+int shm_pread_head(const struct shm_view *v, uint32_t unit, struct shm_recbuf *buf)
+{
+	uint64_t left;
+	uint32_t n;
+
+	buf->unit = SHM_NONE;
+	buf->have = 0;
+	if (unit >= v->arena_units)
+		return -PSM_EUNAVAIL;
+	left = (v->arena_units - unit) * SHM_UNIT;
+	n = left < SHM_PREAD_CHUNK ? (uint32_t)left : SHM_PREAD_CHUNK;
+	if (shm_pread(v, v->arena_off + (uint64_t)unit * SHM_UNIT, buf->b, n) != 0)
+		return -PSM_EUNAVAIL;
+	buf->unit = unit;
+	buf->have = n;
+	return 0;
+}
+
+int shm_pread_rest(const struct shm_view *v, uint32_t unit, uint32_t size,
+		   struct shm_recbuf *buf)
+{
+	uint64_t off = v->arena_off + (uint64_t)unit * SHM_UNIT;
+
+	if (buf->unit != unit && shm_pread_head(v, unit, buf) != 0)
+		return -PSM_EUNAVAIL;
+	if (size > SHM_REC_MAX)
+		return -PSM_EUNAVAIL;
+	if (size <= buf->have)
+		return 0;
+	if (shm_pread(v, off + buf->have, buf->b + buf->have, size - buf->have) != 0)
+		return -PSM_EUNAVAIL;
+	buf->have = size;
+	return 0;
+}
