@@ -12,13 +12,16 @@
  * stops with status 1.  "nss" times getpwnam_r + getgrouplist of USER, the
  * lookups pam_psm itself makes.  "dlopen:PATH" times dlopen(PATH, RTLD_NOW)
  * + dlclose, what libpam does to a module in every pam_start/pam_end (the
- * module's constructors run each time).  In every repeat the specs run one after
- * the other (side by side), each for ITERS decisions or until its time
- * budget (-t seconds per spec and repeat) is spent, at least one.  Prints
+ * module's constructors run each time).  "table:SHM:PERM" times pam_psm's table work
+ * alone: open SHM as the module does (SHM_VIEW_PREAD), eval_check of PERM for USER
+ * (uid/gid looked up once at start; PERM must need no group lookup), close.  In every
+ * repeat the specs take turns, one call each per round (paired side by side: a
+ * drift of the machine hits them all alike), for ITERS rounds or until the time
+ * budget (-t seconds per spec and repeat) is spent, at least one round.  Prints
  * pam.SERVICE.p50/.p99 (or nss.p50/.p99) per repeat.
  *
  * Usage: bench_pam -d CONFDIR -u USER [-r REPEATS] [-n ITERS] [-t SECONDS] SPEC...
- *        SPEC = SERVICE | nss | dlopen:PATH
+ *        SPEC = SERVICE | nss | dlopen:PATH | table:SHM:PERM
  */
 #include <dlfcn.h>
 #include <grp.h>
@@ -26,15 +29,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
 
 #include "bench_util.h"
+#include "eval.h"
+#include "shm.h"
 
 struct pam_bench {
 	const char *confdir;
 	const char *user;
+	uid_t uid;              /* of user, looked up once (for "table:") */
+	gid_t gid;
 	unsigned long iters;
 	uint64_t budget_ns;
 	uint64_t *s;
@@ -81,6 +89,31 @@ static int pam_bench_nss(const struct pam_bench *b, const char *unused)
 	return PAM_SUCCESS;
 }
 
+/* pam_psm's table work alone, without NSS: open the table as the module does (pread view),
+ * decide PERM for USER (uid/gid looked up once, before), close.  "table:SHM:PERM". */
+static int pam_bench_table(const struct pam_bench *b, const char *spec)
+{
+	const char *shm = spec + 6, *colon = strchr(shm, ':');
+	char name[256];
+	struct shm_view v;
+	struct eval_out out;
+	struct eval_req r = { .user = b->user, .uid = b->uid, .gid = b->gid,
+			      .audit = SHM_U32_NONE, .now = (int64_t)time(NULL) };
+	int rc;
+
+	if (colon == NULL || (size_t)(colon - shm) >= sizeof(name))
+		return PAM_SERVICE_ERR;
+	snprintf(name, sizeof(name), "%.*s", (int)(colon - shm), shm);
+	r.perm = colon + 1;
+	if (shm_view_open_flags(&v, name, SHM_VIEW_PREAD, NULL) != PSM_OK)
+		return PAM_AUTHINFO_UNAVAIL;
+	rc = eval_check(&v, &r, &out, NULL);
+	shm_view_close(&v);
+	if (rc != PSM_OK || out.groups_resolved)
+		return PAM_SYSTEM_ERR; /* a group lookup would be NSS, not table work */
+	return out.decision == EVAL_ALLOW ? PAM_SUCCESS : PAM_PERM_DENIED;
+}
+
 /* Loads and unloads a module the way libpam does. */
 static int pam_bench_dlopen(const struct pam_bench *b, const char *spec)
 {
@@ -104,41 +137,76 @@ static void pam_bench_key(const char *spec, char *key, size_t n)
 		snprintf(key, n, "nss");
 	else if (strncmp(spec, "dlopen:", 7) == 0)
 		snprintf(key, n, "dlopen.%s", slash ? slash + 1 : spec + 7);
+	else if (strncmp(spec, "table:", 6) == 0)
+		snprintf(key, n, "table");
 	else
 		snprintf(key, n, "pam.%s", spec);
 }
 
-/* One repeat of one spec. */
-static void pam_bench_run(const struct pam_bench *b, const char *spec)
+static int (*pam_bench_fn(const char *spec))(const struct pam_bench *, const char *)
 {
-	int (*fn)(const struct pam_bench *, const char *) = strcmp(spec, "nss") == 0 ? pam_bench_nss
-							    : strncmp(spec, "dlopen:", 7) == 0
-								? pam_bench_dlopen
-								: pam_bench_decide;
-	uint64_t start = bench_now_ns(), t0;
+	if (strcmp(spec, "nss") == 0)
+		return pam_bench_nss;
+	if (strncmp(spec, "dlopen:", 7) == 0)
+		return pam_bench_dlopen;
+	if (strncmp(spec, "table:", 6) == 0)
+		return pam_bench_table;
+	return pam_bench_decide;
+}
+
+/* One timed call of spec k into sample i; exits when it does not succeed. */
+static void pam_bench_one(const struct pam_bench *b, char **specs, int k, size_t i)
+{
+	uint64_t t0 = bench_now_ns();
+	int rc = pam_bench_fn(specs[k])(b, specs[k]);
+
+	b->s[(size_t)k * b->iters + i] = bench_now_ns() - t0;
+	if (rc != PAM_SUCCESS) {
+		fprintf(stderr, "bench_pam: %s: %s for user %s, expected success\n", specs[k],
+			pam_strerror(NULL, rc), b->user);
+		exit(1);
+	}
+}
+
+/* One repeat: the specs take turns, one call each per round (paired: a drift of the
+ * machine hits them all alike), for ITERS rounds or until the budget (per spec) is spent. */
+static void pam_bench_run(const struct pam_bench *b, char **specs, int n)
+{
+	uint64_t start = bench_now_ns(), budget = b->budget_ns * (uint64_t)n;
 	char key[256];
 	size_t i;
-	int rc;
+	int k;
 
-	for (i = 0; i < b->iters && (i == 0 || bench_now_ns() - start < b->budget_ns); i++) {
-		t0 = bench_now_ns();
-		rc = fn(b, spec);
-		b->s[i] = bench_now_ns() - t0;
-		if (rc != PAM_SUCCESS) {
-			fprintf(stderr, "bench_pam: %s: %s for user %s, expected success\n", spec,
-				pam_strerror(NULL, rc), b->user);
-			exit(1);
-		}
+	for (i = 0; i < b->iters && (i == 0 || bench_now_ns() - start < budget); i++)
+		for (k = 0; k < n; k++)
+			pam_bench_one(b, specs, k, i);
+	for (k = 0; k < n; k++) {
+		pam_bench_key(specs[k], key, sizeof(key));
+		bench_emit_p50_p99(key, b->s + (size_t)k * b->iters, i);
+		bench_emit(key, ".iters", (double)i);
 	}
-	pam_bench_key(spec, key, sizeof(key));
-	bench_emit_p50_p99(key, b->s, i);
-	bench_emit(key, ".iters", (double)i);
+}
+
+/* uid and gid of the bench user. */
+static int pam_bench_ids(struct pam_bench *b)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getpwnam_r(b->user, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+		fprintf(stderr, "bench_pam: no user %s\n", b->user);
+		return -1;
+	}
+	b->uid = pw.pw_uid;
+	b->gid = pw.pw_gid;
+	return 0;
 }
 
 static void __attribute__((noreturn)) pam_bench_usage(void)
 {
 	fprintf(stderr, "usage: bench_pam -d CONFDIR -u USER [-r REPEATS] [-n ITERS] "
-			"[-t SECONDS] SPEC...   (SPEC = SERVICE | nss | dlopen:PATH)\n");
+			"[-t SECONDS] SPEC...\n"
+			"  SPEC = SERVICE | nss | dlopen:PATH | table:SHM:PERM\n");
 	exit(2);
 }
 
@@ -146,7 +214,7 @@ int main(int argc, char **argv)
 {
 	struct pam_bench b = {.iters = 2000, .budget_ns = 1000000000ull};
 	unsigned long repeats = 5, r;
-	int opt, i;
+	int opt;
 
 	while ((opt = getopt(argc, argv, "d:u:r:n:t:")) != -1) {
 		if (opt == 'd')
@@ -164,12 +232,11 @@ int main(int argc, char **argv)
 	}
 	if (!b.confdir || !b.user || optind >= argc)
 		pam_bench_usage();
-	b.s = calloc(b.iters, sizeof(*b.s));
-	if (!b.s)
+	b.s = calloc(b.iters * (size_t)(argc - optind), sizeof(*b.s));
+	if (!b.s || pam_bench_ids(&b) != 0)
 		return 1;
 	for (r = 0; r < repeats; r++)
-		for (i = optind; i < argc; i++)
-			pam_bench_run(&b, argv[i]);
+		pam_bench_run(&b, argv + optind, argc - optind);
 	free(b.s);
 	return 0;
 }

@@ -22,8 +22,10 @@
 #                                          stacks written to a temp confdir: pam_permit,
 #                                          pam_psm (table from a ~300-binding policy by
 #                                          bench_mktable, psmd's compile path), pam_access
-#                                          with 1000 rules; getpwnam_r + getgrouplist; and
-#                                          dlopen+dlclose of pam_permit.so / pam_psm.so alone
+#                                          with 1000 rules; getpwnam_r + getgrouplist;
+#                                          dlopen+dlclose of pam_permit.so / pam_psm.so alone;
+#                                          pam_psm's table work alone (no NSS); the specs take
+#                                          turns call by call (paired)
 #   row 5        tests/bench/sudo.sh       real `sudo -n true` with/without pam_psm in a
 #                                          private namespace (tests/lib/ns.sh), in 2 x REPEATS
 #                                          alternating rounds; the ratio is paired per round
@@ -191,7 +193,8 @@ table_start() {
 
 bench_pam() {
 	"$BUILD/bench/bench_pam" -d "$T/pam" -u daemon -r "$REPEATS" -n 2000 -t 1 \
-		nss bench-permit bench-psm "dlopen:$PAMDIR/pam_permit.so" "dlopen:$BUILD/pam_psm.so" &&
+		nss bench-permit bench-psm "dlopen:$PAMDIR/pam_permit.so" "dlopen:$BUILD/pam_psm.so" \
+		"table:$SHM:login:ssh" &&
 		"$BUILD/bench/bench_pam" -d "$T/pam" -u daemon -r "$REPEATS" -n 5 -t 1 bench-access
 }
 
@@ -349,6 +352,7 @@ render() {
 4|pam_psm - (pam_permit + NSS pair)|pam.bench-psm.p50~pam.bench-permit.p50~nss.p50|ns|<=|2000
 4|  module load alone: dlopen+dlclose pam_permit.so: p50|dlopen.pam_permit.so.p50|ns||
 4|  module load alone: dlopen+dlclose pam_psm.so: p50|dlopen.pam_psm.so.p50|ns||
+4|  table work alone: open (pread) + decide + close, no NSS: p50|table.p50|ns||
 4|PAM decision, stack pam_access, 1000 rules: p50|pam.bench-access.p50|ns||
 4|ratio pam_access / pam_psm|pam.bench-access.p50/pam.bench-psm.p50|x|>=|1000
 5|sudo -n true, stock pam.d/sudo: p50 of 20 runs|sudo.plain.p50|ns||
