@@ -12,7 +12,7 @@ PAMDIR   ?= $(PREFIX)/lib/$(MULTIARCH)/security
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wconversion -Wno-sign-conversion -Werror
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong \
+CFLAGS   += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong -ffunction-sections -fdata-sections \
             $(WARN) -Ishmcache -Ipolicy -Ipsmd -Ipam_psm
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -20,7 +20,7 @@ LDFLAGS  += -fsanitize=address,undefined
 else
 CFLAGS   += -D_FORTIFY_SOURCE=2
 endif
-LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
+LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed -Wl,--gc-sections
 LIBS     := -lcjson -lsodium -lhiredis -lpthread
 
 # Debian packages: to build, and to run the tests (real libpam, sudo, sshd, Redis).

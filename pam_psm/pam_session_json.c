@@ -4,42 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_out.h"
 #include "pam_session.h"
 
 /* ---- UTF-8 ------------------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s[0..n) (1-4), 0 when it is not one (RFC 3629:
- * no overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t pam_session_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
 
 /* Encodes code point cp (<= 0x10ffff, not a surrogate) as UTF-8 into out[4]. */
 static size_t pam_session_utf8_put(uint32_t cp, char *out)
@@ -79,46 +47,6 @@ static bool pam_session_put(char *buf, size_t cap, size_t *len, const char *s, s
 	return true;
 }
 
-/* The JSON escape of byte c (< 0x20, '"' or '\\') into out[7]. */
-static size_t pam_session_escape(unsigned char c, char *out)
-{
-	static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
-	const char *e = memchr(from, c, sizeof(from) - 1);
-
-	if (e == NULL) {
-		snprintf(out, 7, "\\u%04x", c);
-		return 6;
-	}
-	out[0] = '\\';
-	out[1] = to[e - from];
-	return 2;
-}
-
-/* Appends s escaped, without quotes; PSM_EINVAL when it is not UTF-8 or does not fit. */
-static int pam_session_put_escaped(char *buf, size_t cap, size_t *len, const char *s,
-				   struct psm_err *err)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, k;
-	char esc[8];
-	const char *out;
-
-	while (i < n) {
-		if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\') {
-			k = pam_session_escape(p[i], esc);
-			out = esc;
-		} else if ((k = pam_session_utf8_len(p + i, n - i)) != 0) {
-			out = s + i;
-		} else {
-			return psm_err_set(err, PSM_EINVAL, "not valid UTF-8 at byte %zu", i);
-		}
-		if (!pam_session_put(buf, cap, len, out, k))
-			return psm_err_set(err, PSM_EINVAL, "too long for a request");
-		i += out == esc ? 1 : k;
-	}
-	return PSM_OK;
-}
-
 int pam_session_json_string(char *buf, size_t cap, size_t *len, const char *s,
 			    struct psm_err *err)
 {
@@ -127,8 +55,10 @@ int pam_session_json_string(char *buf, size_t cap, size_t *len, const char *s,
 
 	if (!pam_session_put(buf, cap, len, "\"", 1))
 		return psm_err_set(err, PSM_EINVAL, "too long for a request");
-	rc = pam_session_put_escaped(buf, cap, len, s, err);
+	rc = json_out_escape(buf, cap, len, s, strlen(s), err);
 	if (rc == PSM_OK && !pam_session_put(buf, cap, len, "\"", 1))
+		rc = PSM_EFULL;
+	if (rc == PSM_EFULL)
 		rc = psm_err_set(err, PSM_EINVAL, "too long for a request");
 	if (rc != PSM_OK) {
 		*len = start;
@@ -334,7 +264,7 @@ static int pam_scan_char(struct pam_scan *sc, char *ch, size_t *n)
 		sc->p++;
 		return pam_scan_escape(sc, ch, n);
 	}
-	*n = pam_session_utf8_len(u, (size_t)(sc->end - sc->p));
+	*n = json_out_utf8_len(u, (size_t)(sc->end - sc->p));
 	if (*n == 0)
 		return pam_scan_fail(sc, "invalid UTF-8");
 	memcpy(ch, sc->p, *n);

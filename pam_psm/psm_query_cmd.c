@@ -7,30 +7,36 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
 #include "cond.h"
 #include "decide.h"
 #include "eval.h"
+#include "json_out.h"
 #include "perm.h"
 #include "psm_query.h"
 #include "shm.h"
 #include "ttl.h"
 
 #define PSM_QUERY_EXPLAIN_MAX 16384
+#define PSM_QUERY_KV_MAX 12
 
-/* Prints obj as one line of JSON and frees it. */
-static int psm_query_json(cJSON *obj, int status)
-{
-	char *s = obj ? cJSON_PrintUnformatted(obj) : NULL;
+/* A record (grant, deny rule or session) as named values: one JSON object, or a line. */
+enum psm_query_kind { PSM_QUERY_STR, PSM_QUERY_INT, PSM_QUERY_NULL };
 
-	cJSON_Delete(obj);
-	if (s == NULL)
-		return psm_query_fail(PSM_QUERY_UNAVAIL, "out of memory");
-	puts(s);
-	cJSON_free(s);
-	return status;
-}
+struct psm_query_kv {
+	const char *key;
+	int kind;           /* enum psm_query_kind */
+	const char *s;      /* PSM_QUERY_STR: s[0..len) */
+	size_t len;
+	int64_t n;          /* PSM_QUERY_INT */
+};
+
+struct psm_query_item {
+	int n;
+	struct psm_query_kv kv[PSM_QUERY_KV_MAX];
+	char from[COND_ENC_MAX];
+	char time[2][64];   /* times formatted, in the order added */
+	int ntime;
+};
 
 static void psm_query_warn_age(int64_t age)
 {
@@ -42,84 +48,202 @@ static void psm_query_warn_age(int64_t age)
 	fprintf(stderr, "psm-query: warning: table heartbeat is %s ago (is psmd running?)\n", t);
 }
 
-/* Field i of e as a NUL-terminated string in buf. */
-static const char *psm_query_field(const struct shm_entry *e, int i, char *buf, size_t n)
+/* The JSON (or listing) is complete: status, or a failure to write it. */
+static int psm_query_out_done(struct json_out *w, int status)
 {
-	int len = e->f[i] != NULL ? e->flen[i] : 0;
+	struct psm_err e;
+	int rc = json_out_finish(w, &e);
 
-	snprintf(buf, n, "%.*s", len, len > 0 ? e->f[i] : "");
-	return buf;
+	json_out_free(w);
+	if (rc != PSM_OK)
+		return psm_query_fail(psm_exit_code(rc), "output: %s", e.msg);
+	return status;
 }
 
-static void psm_query_add_time(cJSON *obj, const char *key, int64_t t, int64_t none)
+static struct psm_query_kv *psm_query_kv_add(struct psm_query_item *it, const char *key,
+					     int kind)
 {
-	char buf[64];
+	struct psm_query_kv *kv = &it->kv[it->n++];
+
+	kv->key = key;
+	kv->kind = kind;
+	return kv;
+}
+
+static void psm_query_kv_str(struct psm_query_item *it, const char *key, const char *s,
+			     size_t len)
+{
+	struct psm_query_kv *kv = psm_query_kv_add(it, key, PSM_QUERY_STR);
+
+	kv->s = s;
+	kv->len = len;
+}
+
+/* Field f of e, up to a NUL in it, if any. */
+static void psm_query_kv_field(struct psm_query_item *it, const char *key,
+			       const struct shm_entry *e, int f)
+{
+	const char *s = e->f[f] != NULL ? e->f[f] : "";
+
+	psm_query_kv_str(it, key, s, strnlen(s, e->f[f] != NULL ? e->flen[f] : 0));
+}
+
+static void psm_query_kv_int(struct psm_query_item *it, const char *key, int64_t v)
+{
+	psm_query_kv_add(it, key, PSM_QUERY_INT)->n = v;
+}
+
+/* t as ISO 8601 UTC, or null when it is none. */
+static void psm_query_kv_time(struct psm_query_item *it, const char *key, int64_t t,
+			      int64_t none)
+{
+	char *buf = it->time[it->ntime];
 
 	if (t == none) {
-		cJSON_AddNullToObject(obj, key);
+		psm_query_kv_add(it, key, PSM_QUERY_NULL);
 		return;
 	}
-	time_format_utc(t, buf, sizeof(buf));
-	cJSON_AddStringToObject(obj, key, buf);
+	it->ntime++;
+	time_format_utc(t, buf, sizeof(it->time[0]));
+	psm_query_kv_str(it, key, buf, strlen(buf));
 }
 
-/* A grant or deny record as a JSON object. */
-static cJSON *psm_query_entry_json(const struct shm_entry *e)
+/* A grant or deny record. */
+static void psm_query_entry_item(const struct shm_entry *e, struct psm_query_item *it)
 {
 	static const struct { int f; const char *key; } fields[] = {
 		{ SHM_F_PRINCIPAL, "principal" }, { SHM_F_PATTERN, "pattern" },
 		{ SHM_F_SOURCE, "source" }, { SHM_F_ISSUER, "issuer" },
 		{ SHM_F_REASON, "reason" }, { SHM_F_HOSTS, "hosts" },
 	};
-	char buf[SHM_FIELD_MAX + 1], from[COND_ENC_MAX];
-	cJSON *o = cJSON_CreateObject();
 	size_t i;
 
-	for (i = 0; o != NULL && i < sizeof(fields) / sizeof(fields[0]); i++)
-		cJSON_AddStringToObject(o, fields[i].key,
-					psm_query_field(e, fields[i].f, buf, sizeof(buf)));
-	if (o == NULL)
-		return NULL;
+	memset(it, 0, sizeof(*it));
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		psm_query_kv_field(it, fields[i].key, e, fields[i].f);
 	cond_format((const unsigned char *)(e->f[SHM_F_FROM] ? e->f[SHM_F_FROM] : ""),
-		    e->f[SHM_F_FROM] ? e->flen[SHM_F_FROM] : 0, from, sizeof(from));
-	cJSON_AddStringToObject(o, "from", from[0] ? from : "anywhere");
-	psm_query_add_time(o, "not_before", e->not_before, SHM_TIME_NONE_BEFORE);
-	psm_query_add_time(o, "not_after", e->not_after, SHM_TIME_NONE_AFTER);
+		    e->f[SHM_F_FROM] ? e->flen[SHM_F_FROM] : 0, it->from, sizeof(it->from));
+	if (it->from[0] == '\0')
+		snprintf(it->from, sizeof(it->from), "anywhere");
+	psm_query_kv_str(it, "from", it->from, strlen(it->from));
+	psm_query_kv_time(it, "not_before", e->not_before, SHM_TIME_NONE_BEFORE);
+	psm_query_kv_time(it, "not_after", e->not_after, SHM_TIME_NONE_AFTER);
 	if (e->rule != SHM_U32_NONE)
-		cJSON_AddNumberToObject(o, "rule", e->rule);
+		psm_query_kv_int(it, "rule", e->rule);
 	if (e->flags & SHM_FL_SESSION_BOUND)
-		cJSON_AddStringToObject(o, "session",
-					psm_query_field(e, SHM_F_SESSION, buf, sizeof(buf)));
-	return o;
+		psm_query_kv_field(it, "session", e, SHM_F_SESSION);
+}
+
+/* A session record. */
+static void psm_query_session_item(const struct shm_entry *e, struct psm_query_item *it)
+{
+	memset(it, 0, sizeof(*it));
+	psm_query_kv_field(it, "id", e, SHM_F_KEY);
+	psm_query_kv_field(it, "user", e, SHM_F_PRINCIPAL);
+	psm_query_kv_int(it, "uid", e->uid);
+	psm_query_kv_field(it, "service", e, SHM_F_HOSTS);
+	psm_query_kv_field(it, "tty", e, SHM_F_REASON);
+	psm_query_kv_field(it, "rhost", e, SHM_F_ISSUER);
+	psm_query_kv_int(it, "pid", e->pid);
+	psm_query_kv_time(it, "created", e->created, SHM_TIME_NONE_BEFORE);
+	psm_query_kv_time(it, "expires", e->not_after, SHM_TIME_NONE_AFTER);
+}
+
+static void psm_query_item_json(struct json_out *w, const struct psm_query_item *it)
+{
+	const struct psm_query_kv *kv;
+
+	json_out_begin_object(w);
+	for (kv = it->kv; kv < it->kv + it->n; kv++) {
+		if (kv->kind == PSM_QUERY_STR) {
+			json_out_kv_string_n(w, kv->key, kv->s, kv->len);
+			continue;
+		}
+		json_out_key(w, kv->key);
+		if (kv->kind == PSM_QUERY_INT)
+			json_out_int64(w, kv->n);
+		else
+			json_out_null(w);
+	}
+	json_out_end_object(w);
+}
+
+/* The value named key; NULL when there is none. */
+static const struct psm_query_kv *psm_query_item_get(const struct psm_query_item *it,
+						     const char *key)
+{
+	int i;
+
+	for (i = 0; i < it->n; i++)
+		if (strcmp(it->kv[i].key, key) == 0)
+			return &it->kv[i];
+	return NULL;
+}
+
+/* The values named by cols, ':'-separated, as one line; a null or missing one "never". */
+static void psm_query_item_line(struct json_out *b, const struct psm_query_item *it,
+				const char *const *cols)
+{
+	const struct psm_query_kv *kv;
+	char num[24];
+	size_t i;
+
+	for (i = 0; cols[i] != NULL; i++) {
+		kv = psm_query_item_get(it, cols[i]);
+		if (i > 0)
+			json_out_raw(b, ":", 1);
+		if (kv == NULL || kv->kind == PSM_QUERY_NULL) {
+			json_out_raw(b, "never", 5);
+		} else if (kv->kind == PSM_QUERY_STR) {
+			json_out_raw(b, kv->s, kv->len);
+		} else {
+			snprintf(num, sizeof(num), "%" PRId64, kv->n);
+			json_out_raw(b, num, strlen(num));
+		}
+	}
+	json_out_raw(b, "\n", 1);
 }
 
 /* ---- check ------------------------------------------------------------------ */
+
+static void psm_query_table_json(struct json_out *w, const char *name,
+				 const struct decide_out *d)
+{
+	json_out_key(w, "table");
+	json_out_begin_object(w);
+	json_out_kv_string(w, "name", name);
+	json_out_kv_int64(w, "generation", (int64_t)d->ev.info.generation);
+	json_out_kv_int64(w, "heartbeat_age", d->age);
+	json_out_kv_int64(w, "writer_pid", d->ev.info.writer_pid);
+	json_out_end_object(w);
+}
 
 static int psm_query_check_json(const struct psm_query_opts *o, const struct decide_out *d,
 				const char *explain, int status)
 {
 	static const char *const names[] = { "deny", "allow", "deny", "unavailable" };
-	cJSON *j = cJSON_CreateObject();
+	struct psm_query_item it;
+	struct json_out w;
 
-	cJSON_AddStringToObject(j, "user", d->req.user);
-	cJSON_AddStringToObject(j, "perm", d->perm);
+	json_out_init(&w, stdout, 0);
+	json_out_begin_object(&w);
+	json_out_kv_string(&w, "user", d->req.user);
+	json_out_kv_string(&w, "perm", d->perm);
 	if (o->service != NULL)
-		cJSON_AddStringToObject(j, "service", o->service);
-	cJSON_AddStringToObject(j, "decision", names[d->status]);
-	cJSON_AddStringToObject(j, "reason", d->why);
-	if (d->have_eval && d->ev.have_entry)
-		cJSON_AddItemToObject(j, "rule", psm_query_entry_json(&d->ev.entry));
-	if (d->have_eval) {
-		cJSON *t = cJSON_AddObjectToObject(j, "table");
-
-		cJSON_AddStringToObject(t, "name", o->shm);
-		cJSON_AddNumberToObject(t, "generation", (double)d->ev.info.generation);
-		cJSON_AddNumberToObject(t, "heartbeat_age", (double)d->age);
-		cJSON_AddNumberToObject(t, "writer_pid", d->ev.info.writer_pid);
+		json_out_kv_string(&w, "service", o->service);
+	json_out_kv_string(&w, "decision", names[d->status]);
+	json_out_kv_string(&w, "reason", d->why);
+	if (d->have_eval && d->ev.have_entry) {
+		psm_query_entry_item(&d->ev.entry, &it);
+		json_out_key(&w, "rule");
+		psm_query_item_json(&w, &it);
 	}
+	if (d->have_eval)
+		psm_query_table_json(&w, o->shm, d);
 	if (explain != NULL)
-		cJSON_AddStringToObject(j, "explain", explain);
-	return psm_query_json(j, status);
+		json_out_kv_string(&w, "explain", explain);
+	json_out_end_object(&w);
+	return psm_query_out_done(&w, status);
 }
 
 static int psm_query_check_out(const struct psm_query_opts *o, const struct decide_out *d)
@@ -194,7 +318,8 @@ struct psm_query_list {
 	struct eval_groups groups;
 	int64_t now;
 	struct shm_info info;
-	cJSON *arr;
+	const char *const *cols; /* the columns of a line; NULL: --json */
+	struct json_out out;    /* --json: straight to stdout once complete; else the lines */
 };
 
 static int psm_query_open(const struct psm_query_opts *o, struct shm_view *v)
@@ -207,14 +332,25 @@ static int psm_query_open(const struct psm_query_opts *o, struct shm_view *v)
 	return PSM_QUERY_OK;
 }
 
+/* A (re)start of the read: nothing listed yet. */
 static int psm_query_list_reset(const struct shm_view *v, struct psm_query_list *l,
 				struct psm_err *err)
 {
-	cJSON_Delete(l->arr);
-	l->arr = cJSON_CreateArray();
-	if (l->arr == NULL)
-		return psm_err_set(err, PSM_ENOMEM, "out of memory");
+	json_out_reset(&l->out);
+	if (l->cols == NULL) {
+		json_out_begin_object(&l->out);
+		json_out_key(&l->out, "items");
+		json_out_begin_array(&l->out);
+	}
 	return shm_info_get(v, &l->info, err);
+}
+
+static void psm_query_list_add(struct psm_query_list *l, const struct psm_query_item *it)
+{
+	if (l->cols == NULL)
+		psm_query_item_json(&l->out, it);
+	else
+		psm_query_item_line(&l->out, it, l->cols);
 }
 
 static int psm_query_grants_of(const struct shm_view *v, struct psm_query_list *l,
@@ -222,6 +358,7 @@ static int psm_query_grants_of(const struct shm_view *v, struct psm_query_list *
 {
 	struct shm_iter it;
 	struct shm_entry e;
+	struct psm_query_item item;
 	struct shm_recbuf *b = malloc(sizeof(*b));
 	int rc;
 
@@ -233,7 +370,8 @@ static int psm_query_grants_of(const struct shm_view *v, struct psm_query_list *
 			continue;
 		if ((e.flags & SHM_FL_UID_CHECKED) && (!l->known || e.uid != (uint32_t)l->uid))
 			continue;
-		cJSON_AddItemToArray(l->arr, psm_query_entry_json(&e));
+		psm_query_entry_item(&e, &item);
+		psm_query_list_add(l, &item);
 	}
 	free(b);
 	if (rc < 0)
@@ -258,37 +396,20 @@ static int psm_query_user_fn(const struct shm_view *v, void *ctx, struct psm_err
 	return rc;
 }
 
-static int psm_query_list_out(const struct psm_query_opts *o, struct psm_query_list *l,
-			      const char *const *cols)
+/* The listing read: out to stdout. */
+static int psm_query_list_out(struct psm_query_list *l)
 {
-	const cJSON *it;
-	size_t i;
-
 	psm_query_warn_age(l->now - l->info.heartbeat);
-	if (o->json) {
-		cJSON *j = cJSON_CreateObject();
-
-		cJSON_AddItemToObject(j, "items", l->arr);
-		l->arr = NULL;
-		return psm_query_json(j, PSM_QUERY_OK);
+	if (l->cols == NULL) {
+		json_out_end_array(&l->out);
+		json_out_end_object(&l->out);
+	} else if (l->out.code == PSM_OK && l->out.len > 0) {
+		fwrite(l->out.buf, 1, l->out.len, stdout); /* errors: main's ferror(stdout) */
 	}
-	cJSON_ArrayForEach(it, l->arr) {
-		for (i = 0; cols[i] != NULL; i++) {
-			const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, cols[i]);
-
-			if (i > 0)
-				putchar(':');
-			if (cJSON_IsNumber(c))
-				printf("%.0f", c->valuedouble);
-			else
-				fputs(cJSON_IsString(c) ? c->valuestring : "never", stdout);
-		}
-		putchar('\n');
-	}
-	return PSM_QUERY_OK;
+	return psm_query_out_done(&l->out, PSM_QUERY_OK);
 }
 
-/* Reads with fn in one consistent transaction and prints the columns. */
+/* Reads with fn in one consistent transaction and prints the items. */
 static int psm_query_list_run(const struct psm_query_opts *o, struct psm_query_list *l,
 			      eval_read_fn fn, const char *const *cols)
 {
@@ -298,15 +419,15 @@ static int psm_query_list_run(const struct psm_query_opts *o, struct psm_query_l
 
 	if (rc != PSM_QUERY_OK)
 		return rc;
+	l->cols = o->json ? NULL : cols;
+	json_out_init(&l->out, o->json ? stdout : NULL, 0);
 	l->now = (int64_t)time(NULL);
 	rc = eval_read(&v, fn, l, &e);
 	shm_view_close(&v);
 	if (rc == PSM_OK)
-		rc = psm_query_list_out(o, l, cols);
-	else
-		rc = psm_query_fail(psm_exit_code(rc), "%s", e.msg);
-	cJSON_Delete(l->arr);
-	return rc;
+		return psm_query_list_out(l);
+	json_out_free(&l->out);
+	return psm_query_fail(psm_exit_code(rc), "%s", e.msg);
 }
 
 int psm_query_user(const struct psm_query_opts *o)
@@ -336,27 +457,18 @@ int psm_query_user(const struct psm_query_opts *o)
 static int psm_query_session_cb(const struct shm_entry *e, void *ctx)
 {
 	struct psm_query_list *l = ctx;
-	char buf[SHM_FIELD_MAX + 1];
-	cJSON *j;
+	struct psm_query_item it;
+	const struct psm_query_kv *user;
 
-	psm_query_field(e, SHM_F_PRINCIPAL, buf, sizeof(buf));
 	/* psmd keeps an expired session in the table a while (for explanations): not listed */
-	if (e->kind != SHM_SESSION || l->now >= e->not_after ||
-	    (l->user != NULL && strcmp(buf, l->user) != 0))
+	if (e->kind != SHM_SESSION || l->now >= e->not_after)
 		return 0;
-	j = cJSON_CreateObject();
-	if (j == NULL)
-		return PSM_ENOMEM;
-	cJSON_AddStringToObject(j, "id", psm_query_field(e, SHM_F_KEY, buf, sizeof(buf)));
-	cJSON_AddStringToObject(j, "user", psm_query_field(e, SHM_F_PRINCIPAL, buf, sizeof(buf)));
-	cJSON_AddNumberToObject(j, "uid", e->uid);
-	cJSON_AddStringToObject(j, "service", psm_query_field(e, SHM_F_HOSTS, buf, sizeof(buf)));
-	cJSON_AddStringToObject(j, "tty", psm_query_field(e, SHM_F_REASON, buf, sizeof(buf)));
-	cJSON_AddStringToObject(j, "rhost", psm_query_field(e, SHM_F_ISSUER, buf, sizeof(buf)));
-	cJSON_AddNumberToObject(j, "pid", e->pid);
-	psm_query_add_time(j, "created", e->created, SHM_TIME_NONE_BEFORE);
-	psm_query_add_time(j, "expires", e->not_after, SHM_TIME_NONE_AFTER);
-	cJSON_AddItemToArray(l->arr, j);
+	psm_query_session_item(e, &it);
+	user = psm_query_item_get(&it, "user");
+	if (l->user != NULL && (user->len != strlen(l->user) ||
+				memcmp(user->s, l->user, user->len) != 0))
+		return 0;
+	psm_query_list_add(l, &it);
 	return 0;
 }
 
