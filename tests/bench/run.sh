@@ -210,7 +210,7 @@ bench_query() {
 }
 
 bench_sudo() {
-	BUILD="$BUILD" BENCH_POLICY="$T/policy.json" BENCH_REPEATS="$REPEATS" BENCH_SUDO_RUNS=20 \
+	BUILD="$BUILD" BENCH_POLICY="$T/policy.json" BENCH_REPEATS="$REPEATS" BENCH_SUDO_RUNS=100 \
 		NS_SHM_PREFIX=/psm-bench-sudo bash tests/bench/sudo.sh
 }
 
@@ -355,8 +355,8 @@ render() {
 4|  table work alone: open (pread) + decide + close, no NSS: p50|table.p50|ns||
 4|PAM decision, stack pam_access, 1000 rules: p50|pam.bench-access.p50|ns||
 4|ratio pam_access / pam_psm|pam.bench-access.p50/pam.bench-psm.p50|x|>=|1000
-5|sudo -n true, stock pam.d/sudo: p50 of 20 runs|sudo.plain.p50|ns||
-5|sudo -n true, + pam_psm account line: p50 of 20 runs|sudo.psm.p50|ns||
+5|sudo -n true, stock pam.d/sudo: p50 of 100 runs|sudo.plain.p50|ns||
+5|sudo -n true, + pam_psm account line: p50 of 100 runs|sudo.psm.p50|ns||
 5|ratio sudo with pam_psm / without (paired per round)|sudo.ratio|x|<=|1.02
 6|fork/exec/wait of /bin/true (floor): p50 of 200|exec.true.p50|ns||
 6|psm-query check, whole process: p50 of 200|query.p50|ns|<=|2000000
