@@ -6,6 +6,7 @@ BUILD    ?= build
 SAN      ?=
 PREFIX   ?= /usr
 DESTDIR  ?=
+NPROC    := $(shell nproc 2>/dev/null || echo 1)
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 PAMDIR   ?= $(PREFIX)/lib/$(MULTIARCH)/security
 
@@ -17,8 +18,13 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong -ffunction-sec
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
+LTO      :=
 else
-CFLAGS   += -D_FORTIFY_SOURCE=2
+# Link-time optimization for what is installed and what make bench measures (the
+# decision path crosses shmcache/policy/pam_psm: -15% instructions per check); the
+# objects are fat, so the test binaries link their plain code, quickly.
+CFLAGS   += -D_FORTIFY_SOURCE=2 -flto=auto -ffat-lto-objects
+LTO      := -flto=auto
 endif
 LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed -Wl,--gc-sections
 LIBS     := -lcjson -lsodium -lhiredis -lpthread
@@ -64,7 +70,7 @@ ALL_LIBS  := $(LIBPSMD) $(LIBPROTO) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIB
 .DELETE_ON_ERROR:
 
 all: deps
-	@$(MAKE) --no-print-directory programs
+	@$(MAKE) --no-print-directory -j$(NPROC) programs
 
 programs: $(PAM_SO) $(PSMD) $(PSMCTL) $(QUERY) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
@@ -108,22 +114,22 @@ $(LIBPAMCOM): $(call obj,$(PAMCOM_SRC))
 $(LIBPAMMOD): $(call obj,$(PAMMOD_SRC))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
-	rm -f $@; ar rcs $@ $^ $(if $^,,--)
+	rm -f $@; gcc-ar rcs $@ $^ $(if $^,,--)
 
 # pam_psm.so: pam_psm.o (the pam_sm_* entry points) and what it needs of the module's
 # other objects (libpammod.a, which the unit tests link too) and of the libraries.
 $(PAM_SO): $(PAM_OBJ) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) pam_psm/pam_psm.map
-	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_psm/pam_psm.map -Wl,--no-undefined \
+	$(CC) -shared $(LDFLAGS) $(LTO) -Wl,--version-script=pam_psm/pam_psm.map -Wl,--no-undefined \
 	  -o $@ $(PAM_OBJ) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) $(LIBS) -lpam
 
 $(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
-	$(CC) $(LDFLAGS) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
 $(PSMD): $(BUILD)/obj/psmd/main.o $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+	$(CC) $(LDFLAGS) $(LTO) -o $@ $< $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
 $(BUILD)/psmctl: $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
-	$(CC) $(LDFLAGS) -o $@ $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
@@ -135,33 +141,33 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS) -lpam -ldl
+	$(CC) $(LDFLAGS) $(LTO) -o $@ $< $(ALL_LIBS) $(LIBS) -lpam -ldl
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # ---- tests, demo, bench --------------------------------------------------------
 test: deps-test
-	@$(MAKE) --no-print-directory programs
-	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 programs
+	@$(MAKE) --no-print-directory -j$(NPROC) programs
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build-asan SAN=1 programs
 	@tests/run.sh $(BUILD) build-asan
 
 unit: all
 	@tests/run.sh --unit-only $(BUILD)
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 programs
+	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build-asan SAN=1 programs
 	@tests/run.sh --unit-only build-asan
 
 e2e: deps-test
-	@$(MAKE) --no-print-directory programs
+	@$(MAKE) --no-print-directory -j$(NPROC) programs
 	@tests/run.sh --e2e-only $(BUILD)
 
 demo: deps-test
-	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory -s programs
+	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory -j$(NPROC) -s programs
 	@tests/demo.sh $(BUILD)
 
 bench: deps-test
-	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory -s programs
+	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory -j$(NPROC) -s programs
 	@tests/bench/run.sh $(BUILD)
 
 # ---- install -------------------------------------------------------------------
