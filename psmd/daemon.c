@@ -240,6 +240,7 @@ void daemon_tick(struct psmd *d)
 
 void daemon_after_io(struct psmd *d)
 {
+	log_flush(); /* the audit lines before their replies */
 	control_flush(d->ctl);
 }
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto_json.h"
 #include "shm.h"
 #include "snapshot.h"
 
@@ -25,8 +26,11 @@ struct journal {
 	uint64_t size;	      /* its committed size */
 	struct journal_buf q; /* framed records not yet committed */
 	size_t nq;
+	struct proto_json text; /* one record's JSON, the buffer reused */
 	uint32_t snap_last; /* newest good snapshot, 0 = none */
 	uint64_t since_snapshot, commits, records;
+	struct snapshot_child bg; /* a snapshot being written in the background */
+	uint64_t bg_since;	  /* since_snapshot when it began */
 	bool broken;
 };
 
@@ -62,6 +66,16 @@ int journal_frame_put(struct journal_buf *b, const char *json, size_t len, struc
 	memcpy(h + JOURNAL_FRAME_HDR, json, len);
 	b->len = need;
 	return PSM_OK;
+}
+
+int journal_frame_record(struct journal_buf *b, struct proto_json *text, const struct record *rec,
+			 struct psm_err *err)
+{
+	int rc;
+
+	proto_json_reset(text);
+	rc = record_write(text, rec, err);
+	return rc == PSM_OK ? journal_frame_put(b, text->p, text->len, err) : rc;
 }
 
 void journal_buf_free(struct journal_buf *b)
@@ -465,6 +479,7 @@ void journal_close(struct journal *j)
 {
 	if (j == NULL)
 		return;
+	snapshot_kill(&j->bg);
 	if (j->fd >= 0)
 		close(j->fd);
 	if (j->lockfd >= 0)
@@ -472,31 +487,37 @@ void journal_close(struct journal *j)
 	if (j->dirfd >= 0)
 		close(j->dirfd);
 	journal_buf_free(&j->q);
+	proto_json_free(&j->text);
 	free(j);
 }
 
 /* ---- append and commit ----------------------------------------------------------------- */
 
-int journal_append_json(struct journal *j, const char *json, size_t len, struct psm_err *err)
+/* After a failed commit the journal takes no more work. */
+static int jr_usable(const struct journal *j, struct psm_err *err)
 {
-	int rc;
-
 	if (j->broken)
 		return psm_err_set(err, PSM_ESYS, "journal: a write failed before; not accepting");
-	rc = journal_frame_put(&j->q, json, len, err);
+	return PSM_OK;
+}
+
+int journal_append_json(struct journal *j, const char *json, size_t len, struct psm_err *err)
+{
+	int rc = jr_usable(j, err);
+
+	if (rc == PSM_OK)
+		rc = journal_frame_put(&j->q, json, len, err);
 	j->nq += rc == PSM_OK;
 	return rc;
 }
 
 int journal_append(struct journal *j, const struct record *rec, struct psm_err *err)
 {
-	char *json = record_print(rec);
-	int rc;
+	int rc = jr_usable(j, err);
 
-	if (json == NULL)
-		return psm_err_set(err, PSM_ENOMEM, "journal: out of memory");
-	rc = journal_append_json(j, json, strlen(json), err);
-	free(json);
+	if (rc == PSM_OK)
+		rc = journal_frame_record(&j->q, &j->text, rec, err);
+	j->nq += rc == PSM_OK;
 	return rc;
 }
 
@@ -532,8 +553,8 @@ int journal_commit(struct journal *j, uint64_t *fsync_ns, struct psm_err *err)
 
 	if (fsync_ns != NULL)
 		*fsync_ns = 0;
-	if (j->broken)
-		return psm_err_set(err, PSM_ESYS, "journal: a write failed before; not accepting");
+	if (jr_usable(j, err) != PSM_OK)
+		return PSM_ESYS;
 	if (j->nq == 0)
 		return PSM_OK;
 	journal_segment_name(j->seq, name, sizeof(name));
@@ -577,21 +598,81 @@ static void jr_prune(struct journal *j, uint32_t keep)
 	jr_dir_free(&d);
 }
 
-int journal_snapshot(struct journal *j, const struct state *st, struct psm_err *err)
+/* snapshot.<seq> is on disk: the snapshots before the previous one go, with their segments. */
+static void jr_snapshot_done(struct journal *j, uint32_t seq)
 {
-	uint32_t seq = j->seq + 1;
-	int rc = journal_commit(j, NULL, err);
-
-	if (rc == PSM_OK)
-		rc = jr_segment_create(j, seq, err);
-	if (rc == PSM_OK)
-		rc = snapshot_write(j->dirfd, seq, st, err);
-	if (rc != PSM_OK)
-		return rc;
 	jr_prune(j, j->snap_last); /* keep the previous snapshot and what follows it */
 	j->snap_last = seq;
-	j->since_snapshot = 0;
+}
+
+/* Commits what is queued and starts segment *seq, the one the snapshot will precede. */
+static int jr_roll(struct journal *j, uint32_t *seq, uint64_t *since, struct psm_err *err)
+{
+	int rc = journal_commit(j, NULL, err);
+
+	*seq = j->seq + 1;
+	*since = j->since_snapshot;
+	if (rc == PSM_OK)
+		rc = jr_segment_create(j, *seq, err);
+	if (rc == PSM_OK)
+		j->since_snapshot = 0;
+	return rc;
+}
+
+/* Writes snapshot.<seq> in this process; on failure it is due again. */
+static int jr_write_here(struct journal *j, uint32_t seq, uint64_t since, const struct state *st,
+			 struct psm_err *err)
+{
+	int rc = snapshot_write(j->dirfd, seq, st, err);
+
+	if (rc == PSM_OK)
+		jr_snapshot_done(j, seq);
+	else
+		j->since_snapshot += since;
+	return rc;
+}
+
+int journal_snapshot(struct journal *j, const struct state *st, struct psm_err *err)
+{
+	uint64_t since;
+	uint32_t seq;
+	int rc;
+
+	if (j->bg.pid > 0) { /* this one covers more: the background one is dropped */
+		snapshot_kill(&j->bg);
+		j->since_snapshot += j->bg_since;
+	}
+	rc = jr_roll(j, &seq, &since, err);
+	return rc == PSM_OK ? jr_write_here(j, seq, since, st, err) : rc;
+}
+
+int journal_snapshot_start(struct journal *j, const struct state *st, struct psm_err *err)
+{
+	uint64_t since;
+	uint32_t seq;
+	int rc;
+
+	if (j->bg.pid > 0)
+		return psm_err_set(err, PSM_EEXIST, "snapshot: one is being written already");
+	rc = jr_roll(j, &seq, &since, err);
+	if (rc != PSM_OK)
+		return rc;
+	if (snapshot_spawn(j->dirfd, seq, st, &j->bg, err) != PSM_OK)
+		return jr_write_here(j, seq, since, st, err); /* no child: here, then */
+	j->bg_since = since;
 	return PSM_OK;
+}
+
+int journal_snapshot_poll(struct journal *j, bool block, struct psm_err *err)
+{
+	uint32_t seq = j->bg.seq;
+	int r = snapshot_reap(&j->bg, block, err);
+
+	if (r > 0)
+		jr_snapshot_done(j, seq);
+	else if (r < 0)
+		j->since_snapshot += j->bg_since; /* due again */
+	return r;
 }
 
 void journal_info(const struct journal *j, struct journal_info *info)
@@ -602,6 +683,7 @@ void journal_info(const struct journal *j, struct journal_info *info)
 	info->commits = j->commits;
 	info->records = j->records;
 	info->broken = j->broken;
+	info->snapshotting = j->bg.pid > 0;
 }
 
 void journal_report_format(const struct journal_report *r, char *buf, size_t n)

@@ -93,12 +93,25 @@ int journal_commit(struct journal *j, uint64_t *fsync_ns, struct psm_err *err);
  */
 int journal_snapshot(struct journal *j, const struct state *st, struct psm_err *err);
 
+/*
+ * The same with the snapshot written by a child process (snapshot_spawn): it
+ * returns once the new segment is started, and the caller may change st at
+ * once.  journal_snapshot_poll() completes it (the pruning).  Without a child
+ * (fork failed) it writes the snapshot itself.  PSM_EEXIST while one is
+ * being written.  journal_snapshot() and journal_close() end a running one.
+ */
+int journal_snapshot_start(struct journal *j, const struct state *st, struct psm_err *err);
+/* 0: none under way, or still being written (block: waits for it); 1: written and
+ * the older files pruned; -1: it failed (err), and the snapshot is due again. */
+int journal_snapshot_poll(struct journal *j, bool block, struct psm_err *err);
+
 struct journal_info {
 	uint32_t segment;	/* the segment being appended */
 	uint64_t segment_bytes; /* its committed size */
 	uint64_t records_since_snapshot;
 	uint64_t commits, records; /* since open */
 	bool broken;		   /* a commit failed */
+	bool snapshotting;	   /* a snapshot is being written in the background */
 };
 void journal_info(const struct journal *j, struct journal_info *info);
 
@@ -110,6 +123,10 @@ struct journal_buf {
 	size_t len, cap;
 };
 int journal_frame_put(struct journal_buf *b, const char *json, size_t len, struct psm_err *err);
+/* Appends one frame for rec's JSON, written through text (a buffer kept for reuse). */
+struct proto_json;
+int journal_frame_record(struct journal_buf *b, struct proto_json *text, const struct record *rec,
+			 struct psm_err *err);
 void journal_buf_free(struct journal_buf *b);
 
 /*

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define LOG_HOLD_MAX 65536 /* bytes of stderr lines held before they are written */
+
 static int log_dest = LOG_MODE_SYSLOG;
 static bool log_syslog_seen;
 static time_t log_checked = -1; /* CLOCK_MONOTONIC_COARSE second of the last check */
@@ -29,6 +31,7 @@ void log_open(int mode)
 
 void log_close(void)
 {
+	log_flush();
 	if (log_dest != LOG_MODE_STDERR)
 		closelog();
 }
@@ -74,6 +77,59 @@ static bool log_syslog_up(void)
 	return log_syslog_seen;
 }
 
+/* Lines held for one write (log_hold): whole lines only. */
+static struct {
+	bool on;
+	size_t len;
+	char buf[LOG_HOLD_MAX];
+} log_held;
+
+static void log_writev(struct iovec *iov, int n)
+{
+	while (writev(STDERR_FILENO, iov, n) < 0 && errno == EINTR)
+		;
+}
+
+void log_hold(void)
+{
+	log_held.on = true;
+}
+
+/* Writes the lines held (after what stdio has buffered). */
+static void log_write_held(void)
+{
+	struct iovec iov = {log_held.buf, log_held.len};
+
+	fflush(stderr);
+	if (log_held.len == 0)
+		return;
+	log_held.len = 0;
+	log_writev(&iov, 1);
+}
+
+void log_flush(void)
+{
+	log_held.on = false;
+	log_write_held();
+}
+
+/* Keeps the line while holding (writing what is held first when it is full);
+ * false when it is to be written now. */
+static bool log_keep(const struct iovec iov[3])
+{
+	size_t n = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
+
+	if (!log_held.on || n > LOG_HOLD_MAX)
+		return false;
+	if (log_held.len + n > LOG_HOLD_MAX)
+		log_write_held();
+	for (int i = 0; i < 3; i++) {
+		memcpy(log_held.buf + log_held.len, iov[i].iov_base, iov[i].iov_len);
+		log_held.len += iov[i].iov_len;
+	}
+	return true;
+}
+
 /* "psmd: message\n" in one writev(), so that lines of a busy daemon never interleave. */
 static void log_stderr(const char *fmt, va_list ap)
 {
@@ -90,9 +146,10 @@ static void log_stderr(const char *fmt, va_list ap)
 	if (n < 0)
 		return;
 	iov[1].iov_len = big != NULL ? (size_t)n : strnlen(buf, sizeof(buf) - 1);
-	fflush(stderr);
-	while (writev(STDERR_FILENO, iov, 3) < 0 && errno == EINTR)
-		;
+	if (!log_keep(iov)) {
+		log_write_held(); /* in order after the lines held */
+		log_writev(iov, 3);
+	}
 	free(big);
 }
 
@@ -112,6 +169,7 @@ void log_fatal(const char *fmt, ...)
 {
 	va_list ap;
 
+	log_flush();
 	va_start(ap, fmt);
 	if (!log_syslog_up()) {
 		log_stderr(fmt, ap);

@@ -19,6 +19,16 @@ enum log_mode {
 void log_open(int mode);
 void log_close(void);
 
+/*
+ * Between log_hold() and log_flush() the lines that go to stderr are kept
+ * (up to 64 KiB, in order) and written together: psmd's loop holds them
+ * while it handles one iteration's requests, then writes all their audit
+ * lines with one write() before any reply goes out.  Lines to syslog are
+ * sent as they come.  log_close() and log_fatal() flush too.
+ */
+void log_hold(void);
+void log_flush(void);
+
 /* prio is a syslog priority (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO). */
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

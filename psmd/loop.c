@@ -185,8 +185,10 @@ int loop_run(struct loop *l, struct psmd *d, struct psm_err *err)
 			loop_take_signals(l);
 		if (loop_quit)
 			break;
-		if (n > 0)
+		if (n > 0) {
+			log_hold(); /* the iteration's audit lines go in one write */
 			loop_dispatch(l);
+		}
 		daemon_after_io(d);
 		if (loop_hup) {
 			loop_hup = 0;

@@ -73,7 +73,8 @@ static int ops_grant_strings(const struct ops_ctx *c, struct rec_grant *g, struc
 	const struct proto_args *a = &c->req->a;
 	char issuer[64];
 
-	snprintf(issuer, sizeof(issuer), "uid %u", (unsigned)c->peer->uid);
+	if (c->peer->name[0] == '\0')
+		snprintf(issuer, sizeof(issuer), "uid %u", (unsigned)c->peer->uid);
 	g->principal = strdup(a->user);
 	g->pattern = strdup(a->perm);
 	g->reason = strdup(a->reason != NULL ? a->reason : "");

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_json.h"
+
 /* The one place error codes get their wire names, psmctl exit codes and psm_err codes. */
 static const struct {
 	const char *name;
@@ -76,72 +78,55 @@ int proto_code_to_psm(int ecode)
 
 char *proto_print_line(const cJSON *obj, size_t *len)
 {
-	char *s = cJSON_PrintUnformatted(obj), *line;
-	size_t n;
+	struct proto_json w;
 
-	if (s == NULL)
-		return NULL;
-	n = strlen(s);
-	line = realloc(s, n + 2);
-	if (line == NULL) {
-		free(s);
-		return NULL;
-	}
-	line[n] = '\n';
-	line[n + 1] = '\0';
-	if (len != NULL)
-		*len = n + 1;
-	return line;
+	proto_json_init(&w);
+	proto_json_item(&w, obj);
+	proto_json_raw(&w, "\n", 1);
+	return proto_json_take(&w, len);
 }
 
-/* {"ok":ok,"tag":tag} to which the caller adds its members. */
-static cJSON *reply_head(bool ok, const char *tag)
+/* {"ok":ok,"tag":tag then the caller's members; reply_finish closes the line. */
+static void reply_head(struct proto_json *w, bool ok, const char *tag)
 {
-	cJSON *o = cJSON_CreateObject();
-
-	if (o == NULL || cJSON_AddBoolToObject(o, "ok", ok) == NULL ||
-	    (tag != NULL && cJSON_AddStringToObject(o, "tag", tag) == NULL)) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	proto_json_init(w);
+	proto_json_open(w, '{');
+	proto_json_key(w, "ok");
+	proto_json_bool(w, ok);
+	if (tag != NULL)
+		proto_json_kstr(w, "tag", tag);
 }
 
-static char *reply_finish(cJSON *o, size_t *len)
+static char *reply_finish(struct proto_json *w, size_t *len)
 {
-	char *line = o != NULL ? proto_print_line(o, len) : NULL;
-
-	cJSON_Delete(o);
-	return line;
+	proto_json_close(w, '}');
+	proto_json_raw(w, "\n", 1);
+	return proto_json_take(w, len);
 }
 
 char *proto_reply_ok(cJSON *fields, const char *tag, size_t *len)
 {
-	cJSON *o = reply_head(true, tag), *m;
+	struct proto_json w;
+	const cJSON *m;
 
-	while (o != NULL && fields != NULL && (m = fields->child) != NULL) {
-		cJSON_DetachItemViaPointer(fields, m);
-		cJSON_AddItemToObject(o, m->string, m);
-	}
+	reply_head(&w, true, tag);
+	for (m = fields != NULL ? fields->child : NULL; m != NULL; m = m->next)
+		proto_json_member(&w, m);
 	cJSON_Delete(fields);
-	return reply_finish(o, len);
+	return reply_finish(&w, len);
 }
 
 char *proto_reply_error(int ecode, const char *message, const char *tag, size_t *len)
 {
-	cJSON *o = reply_head(false, tag), *e = cJSON_CreateObject();
+	struct proto_json w;
 
-	if (o == NULL || e == NULL || !cJSON_AddItemToObject(o, "error", e)) {
-		cJSON_Delete(e);
-		cJSON_Delete(o);
-		return NULL;
-	}
-	if (cJSON_AddStringToObject(e, "code", proto_code_name(ecode)) == NULL ||
-	    cJSON_AddStringToObject(e, "message", message != NULL ? message : "") == NULL) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return reply_finish(o, len);
+	reply_head(&w, false, tag);
+	proto_json_key(&w, "error");
+	proto_json_open(&w, '{');
+	proto_json_kstr(&w, "code", proto_code_name(ecode));
+	proto_json_kstr(&w, "message", message != NULL ? message : "");
+	proto_json_close(&w, '}');
+	return reply_finish(&w, len);
 }
 
 char *proto_reply_err(const struct psm_err *e, const char *tag, size_t *len)

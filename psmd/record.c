@@ -10,6 +10,7 @@
 
 #include "cond.h"
 #include "perm.h"
+#include "proto_json.h"
 
 /* ---- lifetime ---------------------------------------------------------------- */
 
@@ -436,150 +437,173 @@ int record_validate(const struct record *r, struct psm_err *err)
 
 /* ---- to JSON ----------------------------------------------------------------------- */
 
-/* Adds key: t, or null when t == none.  Every add returns false when out of memory. */
-static bool rj_add_time(cJSON *o, const char *key, int64_t t, int64_t none)
-{
-	if (t == none)
-		return cJSON_AddNullToObject(o, key) != NULL;
-	return cJSON_AddNumberToObject(o, key, (double)t) != NULL;
-}
+/*
+ * Records are written as text straight away (proto_json.h): the journal
+ * writes one per change.  The cJSON forms below are that text parsed, so
+ * there is one definition of a record's JSON.
+ */
 
-static bool rj_add_id(cJSON *o, const char *key, const uint8_t id[ID_BYTES])
+static void rj_put_id(struct proto_json *w, const char *key, const uint8_t id[ID_BYTES])
 {
 	char text[ID_TEXT_SIZE];
 
 	id_format(id, text);
-	return cJSON_AddStringToObject(o, key, text) != NULL;
+	proto_json_kstr(w, key, text);
 }
 
-static bool rj_add_version(cJSON *o, uint64_t v)
+/* "version" is a decimal string: cJSON keeps numbers as doubles (exact only to 2^53). */
+static void rj_put_version(struct proto_json *w, uint64_t v)
 {
-	char text[24];
-
-	snprintf(text, sizeof(text), "%" PRIu64, v);
-	return cJSON_AddStringToObject(o, "version", text) != NULL;
+	proto_json_key(w, "version");
+	proto_json_uint_str(w, v);
 }
 
-static bool rj_add_list(cJSON *o, const char *key, char *const *v, size_t n)
+static void rj_put_list(struct proto_json *w, const char *key, char *const *v, size_t n)
 {
-	cJSON *a = cJSON_AddArrayToObject(o, key);
-	size_t i;
-
-	if (a == NULL)
-		return false;
-	for (i = 0; i < n; i++) {
-		cJSON *s = cJSON_CreateString(v[i]);
-
-		if (s == NULL || !cJSON_AddItemToArray(a, s)) {
-			cJSON_Delete(s);
-			return false;
-		}
-	}
-	return true;
+	proto_json_key(w, key);
+	proto_json_open(w, '[');
+	for (size_t i = 0; i < n; i++)
+		proto_json_str(w, v[i]);
+	proto_json_close(w, ']');
 }
 
-static bool rj_add_str(cJSON *o, const char *key, const char *s)
-{
-	return cJSON_AddStringToObject(o, key, s == NULL ? "" : s) != NULL;
-}
-
-static bool rj_fill_grant(cJSON *o, const struct rec_grant *g)
+static void rj_put_grant(struct proto_json *w, const struct rec_grant *g)
 {
 	const char *src = g->source >= REC_SRC_POLICY && g->source <= REC_SRC_FLEET
 			      ? rec_source_names[g->source]
 			      : "admin";
-	bool ok = rj_add_id(o, "grant_id", g->id) && rj_add_str(o, "principal", g->principal) &&
-		  rj_add_str(o, "pattern", g->pattern) &&
-		  rj_add_time(o, "not_before", g->not_before, REC_NOT_BEFORE_NONE) &&
-		  rj_add_time(o, "not_after", g->not_after, REC_NOT_AFTER_NONE) &&
-		  rj_add_list(o, "from", g->from, g->nfrom) &&
-		  rj_add_list(o, "hosts", g->hosts, g->nhosts);
 
-	if (ok && g->has_session)
-		ok = rj_add_id(o, "session", g->session);
-	else if (ok)
-		ok = cJSON_AddNullToObject(o, "session") != NULL;
-	return ok && rj_add_str(o, "reason", g->reason) && rj_add_str(o, "issuer", g->issuer) &&
-	       rj_add_str(o, "source", src) && rj_add_str(o, "origin", g->origin) &&
-	       rj_add_version(o, g->version) &&
-	       cJSON_AddNumberToObject(o, "created", (double)g->created) != NULL;
-}
-
-static bool rj_fill_session(cJSON *o, const struct rec_session *s)
-{
-	cJSON *meta;
-	bool ok = rj_add_id(o, "session_id", s->id) && rj_add_str(o, "user", s->user) &&
-		  cJSON_AddNumberToObject(o, "uid", s->uid) != NULL &&
-		  rj_add_str(o, "service", s->service) && rj_add_str(o, "tty", s->tty) &&
-		  rj_add_str(o, "rhost", s->rhost) &&
-		  cJSON_AddNumberToObject(o, "pid", s->pid) != NULL &&
-		  rj_add_time(o, "audit", s->audit, REC_U32_NONE) &&
-		  cJSON_AddNumberToObject(o, "created", (double)s->created) != NULL &&
-		  rj_add_time(o, "expires", s->expires, REC_NOT_AFTER_NONE);
-
-	if (!ok)
-		return false;
-	meta = cJSON_Parse(s->metadata == NULL ? "{}" : s->metadata);
-	if (meta == NULL || !cJSON_AddItemToObject(o, "metadata", meta)) {
-		cJSON_Delete(meta);
-		return false;
+	rj_put_id(w, "grant_id", g->id);
+	proto_json_kstr(w, "principal", g->principal);
+	proto_json_kstr(w, "pattern", g->pattern);
+	proto_json_kint_or_null(w, "not_before", g->not_before, REC_NOT_BEFORE_NONE);
+	proto_json_kint_or_null(w, "not_after", g->not_after, REC_NOT_AFTER_NONE);
+	rj_put_list(w, "from", g->from, g->nfrom);
+	rj_put_list(w, "hosts", g->hosts, g->nhosts);
+	if (g->has_session) {
+		rj_put_id(w, "session", g->session);
+	} else {
+		proto_json_key(w, "session");
+		proto_json_null(w);
 	}
-	return rj_add_str(o, "origin", s->origin) && rj_add_version(o, s->version);
+	proto_json_kstr(w, "reason", g->reason);
+	proto_json_kstr(w, "issuer", g->issuer);
+	proto_json_kstr(w, "source", src);
+	proto_json_kstr(w, "origin", g->origin);
+	rj_put_version(w, g->version);
+	proto_json_kint(w, "created", g->created);
 }
 
-static bool rj_fill_tomb(cJSON *o, const struct record *r)
+/* metadata is kept as compact JSON text; printed again through cJSON so the record
+ * stays well-formed whatever the text held.  false when it is not JSON. */
+static bool rj_put_metadata(struct proto_json *w, const char *m)
+{
+	cJSON *meta = cJSON_Parse(m == NULL ? "{}" : m);
+
+	if (meta == NULL)
+		return false;
+	proto_json_key(w, "metadata");
+	proto_json_item(w, meta);
+	cJSON_Delete(meta);
+	return true;
+}
+
+static bool rj_put_session(struct proto_json *w, const struct rec_session *s)
+{
+	rj_put_id(w, "session_id", s->id);
+	proto_json_kstr(w, "user", s->user);
+	proto_json_kint(w, "uid", s->uid);
+	proto_json_kstr(w, "service", s->service);
+	proto_json_kstr(w, "tty", s->tty);
+	proto_json_kstr(w, "rhost", s->rhost);
+	proto_json_kint(w, "pid", s->pid);
+	proto_json_kint_or_null(w, "audit", s->audit, REC_U32_NONE);
+	proto_json_kint(w, "created", s->created);
+	proto_json_kint_or_null(w, "expires", s->expires, REC_NOT_AFTER_NONE);
+	if (!rj_put_metadata(w, s->metadata))
+		return false;
+	proto_json_kstr(w, "origin", s->origin);
+	rj_put_version(w, s->version);
+	return true;
+}
+
+static void rj_put_tomb(struct proto_json *w, const struct record *r)
 {
 	const struct rec_tomb *t = &r->u.tomb;
 
-	return rj_add_id(o, r->type == REC_REVOKE ? "grant_id" : "session_id", t->id) &&
-	       rj_add_str(o, "origin", t->origin) && rj_add_version(o, t->version) &&
-	       rj_add_time(o, "keep_until", t->keep_until, REC_NOT_AFTER_NONE);
+	rj_put_id(w, r->type == REC_REVOKE ? "grant_id" : "session_id", t->id);
+	proto_json_kstr(w, "origin", t->origin);
+	rj_put_version(w, t->version);
+	proto_json_kint_or_null(w, "keep_until", t->keep_until, REC_NOT_AFTER_NONE);
 }
 
-static cJSON *rj_finish(cJSON *o, bool ok)
+/* The object, with "type" when typed; false when out of memory or metadata is not JSON. */
+static bool rj_put(struct proto_json *w, const struct record *r, bool typed)
 {
-	if (ok)
-		return o;
-	cJSON_Delete(o);
-	return NULL;
+	bool ok = true;
+
+	proto_json_open(w, '{');
+	if (typed)
+		proto_json_kstr(w, "type", record_type_name(r->type));
+	if (r->type == REC_GRANT)
+		rj_put_grant(w, &r->u.grant);
+	else if (r->type == REC_SESSION)
+		ok = rj_put_session(w, &r->u.session);
+	else
+		rj_put_tomb(w, r);
+	proto_json_close(w, '}');
+	return ok && !w->oom;
+}
+
+int record_write(struct proto_json *w, const struct record *r, struct psm_err *err)
+{
+	if (rj_put(w, r, true))
+		return PSM_OK;
+	if (w->oom)
+		return psm_err_set(err, PSM_ENOMEM, "record: out of memory");
+	return psm_err_set(err, PSM_EINVAL, "metadata: not a JSON object");
+}
+
+/* The record's text parsed back into a cJSON object. */
+static cJSON *rj_tree(const struct record *r, bool typed)
+{
+	struct proto_json w;
+	cJSON *o = NULL;
+
+	proto_json_init(&w);
+	if (rj_put(&w, r, typed))
+		o = cJSON_ParseWithLength(w.p, w.len);
+	proto_json_free(&w);
+	return o;
 }
 
 cJSON *record_grant_to_json(const struct rec_grant *g)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct record r = {.type = REC_GRANT, .u.grant = *g}; /* borrows g's strings */
 
-	return rj_finish(o, o != NULL && rj_fill_grant(o, g));
+	return rj_tree(&r, false);
 }
 
 cJSON *record_session_to_json(const struct rec_session *s)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct record r = {.type = REC_SESSION, .u.session = *s};
 
-	return rj_finish(o, o != NULL && rj_fill_session(o, s));
+	return rj_tree(&r, false);
 }
 
 cJSON *record_to_json(const struct record *r)
 {
-	cJSON *o = cJSON_CreateObject();
-	bool ok =
-	    o != NULL && cJSON_AddStringToObject(o, "type", record_type_name(r->type)) != NULL;
-
-	if (ok && r->type == REC_GRANT)
-		ok = rj_fill_grant(o, &r->u.grant);
-	else if (ok && r->type == REC_SESSION)
-		ok = rj_fill_session(o, &r->u.session);
-	else if (ok)
-		ok = rj_fill_tomb(o, r);
-	return rj_finish(o, ok);
+	return rj_tree(r, true);
 }
 
 char *record_print(const struct record *r)
 {
-	cJSON *o = record_to_json(r);
-	char *text = o == NULL ? NULL : cJSON_PrintUnformatted(o);
+	struct proto_json w;
 
-	cJSON_Delete(o);
-	return text;
+	proto_json_init(&w);
+	if (!rj_put(&w, r, true))
+		w.oom = true; /* take gives NULL */
+	return proto_json_take(&w, NULL);
 }
 
 /* ---- from JSON --------------------------------------------------------------------- */

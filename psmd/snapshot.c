@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "proto_json.h"
 
 #define SNAPSHOT_TMP "snapshot.new"
 #define SNAPSHOT_FLUSH (1u << 20)
@@ -125,6 +126,7 @@ int snapshot_apply_json(struct state *st, const char *json, size_t len, int64_t 
 struct snap_writer {
 	int fd;
 	struct journal_buf buf;
+	struct proto_json text;
 	struct psm_err *err;
 };
 
@@ -139,13 +141,8 @@ static int snap_flush(struct snap_writer *w)
 static int snap_put_record(void *ctx, struct record *rec)
 {
 	struct snap_writer *w = ctx;
-	char *json = record_print(rec);
-	int rc;
+	int rc = journal_frame_record(&w->buf, &w->text, rec, w->err);
 
-	if (json == NULL)
-		return psm_err_set(w->err, PSM_ENOMEM, "snapshot: out of memory");
-	rc = journal_frame_put(&w->buf, json, strlen(json), w->err);
-	free(json);
 	if (rc == PSM_OK && w->buf.len >= SNAPSHOT_FLUSH)
 		rc = snap_flush(w);
 	return rc;
@@ -192,6 +189,7 @@ int snapshot_write(int dirfd, uint32_t seq, const struct state *st, struct psm_e
 		return psm_err_set(err, PSM_ESYS, "%s: create: %s", SNAPSHOT_TMP, strerror(errno));
 	rc = snap_put_all(&w, seq, st);
 	journal_buf_free(&w.buf);
+	proto_json_free(&w.text);
 	if (close(w.fd) != 0 && rc == PSM_OK)
 		rc = psm_err_set(err, PSM_ESYS, "%s: close: %s", SNAPSHOT_TMP, strerror(errno));
 	snapshot_name(seq, name, sizeof(name));

@@ -3,8 +3,10 @@
 #ifndef PSMD_SNAPSHOT_H
 #define PSMD_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "psm_err.h"
 #include "state.h"
@@ -19,6 +21,26 @@ void journal_segment_name(uint32_t seq, char *buf, size_t n);
  * the directory.  On failure snapshot.new is removed.
  */
 int snapshot_write(int dirfd, uint32_t seq, const struct state *st, struct psm_err *err);
+
+/* A snapshot being written by a child process (snapshot_child.c). */
+struct snapshot_child {
+	pid_t pid; /* 0: none */
+	int report; /* the child writes why it failed here */
+	uint32_t seq;
+};
+
+/*
+ * Forks a child that runs snapshot_write(dirfd, seq, st) on its copy-on-write
+ * image of st and exits; the caller goes on at once (and may change st).
+ * PSM_ESYS when the pipe or the fork fails.
+ */
+int snapshot_spawn(int dirfd, uint32_t seq, const struct state *st, struct snapshot_child *c,
+		   struct psm_err *err);
+/* Whether the child has finished (block: waits for it): 0 still running or none,
+ * 1 snapshot.<seq> is written, -1 it failed (err says why).  c is empty after 1 or -1. */
+int snapshot_reap(struct snapshot_child *c, bool block, struct psm_err *err);
+/* Ends a running child (SIGKILL) and waits for it; its snapshot.new stays behind. */
+void snapshot_kill(struct snapshot_child *c);
 
 /*
  * Loads snapshot.<seq> from dirfd into st (which should be empty): header,

@@ -138,14 +138,16 @@ void store_tick(struct store *s)
 
 	if (s->j == NULL)
 		return;
+	if (journal_snapshot_poll(s->j, false, &err) < 0)
+		log_msg(LOG_ERR, "snapshot: %s", err.msg);
 	journal_info(s->j, &ji);
 	state_counts(s->st, &c);
 	held = c.grants + c.sessions + c.revokes + c.session_ends;
 	/* the journal stays within about twice the state: snapshots cost O(1) per record */
-	if (ji.broken || ji.records_since_snapshot < STORE_SNAPSHOT_RECORDS ||
+	if (ji.broken || ji.snapshotting || ji.records_since_snapshot < STORE_SNAPSHOT_RECORDS ||
 	    ji.records_since_snapshot < held)
 		return;
-	if (journal_snapshot(s->j, s->st, &err) != PSM_OK)
+	if (journal_snapshot_start(s->j, s->st, &err) != PSM_OK)
 		log_msg(LOG_ERR, "snapshot: %s", err.msg);
 }
 

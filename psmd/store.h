@@ -50,7 +50,8 @@ int store_open(struct store *s, struct psmd *d, int64_t now, struct psm_err *err
 void store_close(struct store *s, bool snapshot);
 
 /* Once a second: a snapshot when the journal has grown by STORE_SNAPSHOT_RECORDS and by
- * as many records as the state holds. */
+ * as many records as the state holds, written in the background (journal_snapshot_start);
+ * the one before is completed first. */
 #define STORE_SNAPSHOT_RECORDS 10000
 void store_tick(struct store *s);
 

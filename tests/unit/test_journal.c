@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_journal.c - journal and snapshots: group commit, reload, torn tails, corruption, modes. */
 #include <setjmp.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -622,6 +624,111 @@ static void test_journal_invalid_record_is_an_error(void **state)
 	assert_non_null(strstr(e.msg, "journal.000001: record at byte 16: grant_id: id \"x\""));
 }
 
+static uint64_t since_snapshot(const struct journal *j)
+{
+	struct journal_info ji;
+
+	journal_info(j, &ji);
+	return ji.records_since_snapshot;
+}
+
+/* No child of this process is left (running or unreaped). */
+static void assert_no_children(void)
+{
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+/* The child writes the state as it was at the start; what follows is in the new segment. */
+static void test_journal_background_snapshot(void **state)
+{
+	struct fx *f = *state;
+	struct journal_report rep;
+	struct state *st = NULL;
+	struct journal *j = open_ok(f, FX_NOW, &st, &rep);
+	struct journal_info ji;
+	struct psm_err e = {0};
+
+	append_grants(j, st, 5, NULL);
+	assert_int_equal(journal_snapshot_start(j, st, &e), PSM_OK);
+	journal_info(j, &ji);
+	assert_true(ji.snapshotting);
+	assert_int_equal(ji.segment, 2);
+	assert_int_equal(journal_snapshot_start(j, st, &e), PSM_EEXIST);
+	append_grants(j, st, 2, NULL); /* after the fork: not in snapshot.000002 */
+	assert_int_equal(journal_commit(j, NULL, NULL), PSM_OK);
+	assert_int_equal(journal_snapshot_poll(j, true, &e), 1);
+	assert_int_equal(journal_snapshot_poll(j, true, &e), 0);
+	journal_info(j, &ji);
+	assert_false(ji.snapshotting);
+	assert_int_equal(ji.records_since_snapshot, 2);
+	assert_no_children();
+	journal_close(j);
+	state_free(st);
+	j = open_ok(f, FX_NOW, &st, &rep);
+	assert_string_equal(rep.snapshot, "snapshot.000002");
+	assert_int_equal(rep.snapshot_records, 5);
+	assert_int_equal(rep.journal_records, 2);
+	assert_int_equal(grants_of(st), 7);
+	journal_close(j);
+	state_free(st);
+}
+
+/* A child that fails says why; the snapshot is due again and nothing is lost. */
+static void test_journal_background_snapshot_fails(void **state)
+{
+	struct fx *f = *state;
+	struct journal_report rep;
+	struct state *st = NULL;
+	struct journal *j = open_ok(f, FX_NOW, &st, &rep);
+	struct psm_err e = {0};
+
+	append_grants(j, st, 3, NULL);
+	assert_int_equal(mkdir(fx_path(f, "snapshot.new"), 0700), 0); /* in the way */
+	assert_int_equal(journal_snapshot_start(j, st, &e), PSM_OK);
+	assert_int_equal(since_snapshot(j), 0);
+	assert_int_equal(journal_snapshot_poll(j, true, &e), -1);
+	assert_non_null(strstr(e.msg, "snapshot.000002: snapshot.new: create:"));
+	assert_int_equal(since_snapshot(j), 3);
+	assert_int_equal(rmdir(fx_path(f, "snapshot.new")), 0);
+	assert_int_equal(journal_snapshot_start(j, st, &e), PSM_OK);
+	assert_int_equal(journal_snapshot_poll(j, true, &e), 1);
+	assert_int_equal(since_snapshot(j), 0);
+	journal_close(j);
+	state_free(st);
+	j = open_ok(f, FX_NOW, &st, &rep);
+	assert_string_equal(rep.snapshot, "snapshot.000003");
+	assert_int_equal(grants_of(st), 3);
+	journal_close(j);
+	state_free(st);
+}
+
+/* A snapshot in the foreground, or the close, ends a background one: no child is left. */
+static void test_journal_background_snapshot_ended(void **state)
+{
+	struct fx *f = *state;
+	struct journal_report rep;
+	struct state *st = NULL;
+	struct journal *j = open_ok(f, FX_NOW, &st, &rep);
+	struct psm_err e = {0};
+
+	append_grants(j, st, 300, NULL);
+	assert_int_equal(journal_snapshot_start(j, st, &e), PSM_OK);
+	append_grants(j, st, 1, NULL);
+	assert_int_equal(journal_snapshot(j, st, &e), PSM_OK); /* snapshot.000003: all 301 */
+	assert_no_children();
+	assert_int_equal(journal_snapshot_poll(j, false, &e), 0);
+	assert_int_equal(journal_snapshot_start(j, st, &e), PSM_OK);
+	journal_close(j);
+	assert_no_children();
+	state_free(st);
+	j = open_ok(f, FX_NOW, &st, &rep);
+	assert_int_equal(grants_of(st), 301);
+	journal_close(j);
+	state_free(st);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -642,6 +749,9 @@ int main(void)
 	    T(test_journal_torn_header_and_stale_tmp),
 	    T(test_journal_failed_commit),
 	    T(test_journal_invalid_record_is_an_error),
+	    T(test_journal_background_snapshot),
+	    T(test_journal_background_snapshot_fails),
+	    T(test_journal_background_snapshot_ended),
 	    cmocka_unit_test(test_journal_frame_checks),
 	};
 
