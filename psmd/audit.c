@@ -6,17 +6,17 @@
 #include <time.h>
 
 #include "log.h"
-#include "proto_json.h"
+#include "json_out.h"
 
 /* key: v, left out when v is NULL or "". */
-static void audit_str(struct proto_json *w, const char *key, const char *v)
+static void audit_str(struct json_out *w, const char *key, const char *v)
 {
 	if (v != NULL && v[0] != '\0')
-		proto_json_kstr(w, key, v);
+		json_out_kv_string(w, key, v);
 }
 
 /* The request's own values: who and what it was about. */
-static void audit_args(struct proto_json *w, const struct ops_ctx *c)
+static void audit_args(struct json_out *w, const struct ops_ctx *c)
 {
 	const struct proto_args *a = &c->req->a;
 	const char *id_key = c->req->op->id == PROTO_OP_GRANT || c->req->op->id == PROTO_OP_REVOKE
@@ -32,13 +32,13 @@ static void audit_args(struct proto_json *w, const struct ops_ctx *c)
 	audit_str(w, "session", a->session);
 	audit_str(w, "service", a->service);
 	if (a->dry_run) {
-		proto_json_key(w, "dry_run");
-		proto_json_bool(w, true);
+		json_out_key(w, "dry_run");
+		json_out_bool(w, true);
 	}
 }
 
 /* The line, in a buffer kept from one request to the next (psmd has one thread). */
-static void audit_line(struct proto_json *w, const struct ops_ctx *c, int rc,
+static void audit_line(struct json_out *w, const struct ops_ctx *c, int rc,
 		       const struct psm_err *err)
 {
 	static char when[32];
@@ -51,30 +51,30 @@ static void audit_line(struct proto_json *w, const struct ops_ctx *c, int rc,
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		when_t = now;
 	}
-	proto_json_reset(w);
-	proto_json_open(w, '{');
-	proto_json_kstr(w, "time", when);
-	proto_json_kint(w, "uid", c->peer->uid);
+	json_out_reset(w);
+	json_out_begin_object(w);
+	json_out_kv_string(w, "time", when);
+	json_out_kv_int64(w, "uid", c->peer->uid);
 	audit_str(w, "user", c->peer->name);
-	proto_json_kstr(w, "op", c->req->op->name);
+	json_out_kv_string(w, "op", c->req->op->name);
 	audit_args(w, c);
-	proto_json_kstr(w, "result",
-			rc == PSM_OK ? "ok" : proto_code_name(proto_code_from_psm(rc)));
+	json_out_kv_string(w, "result",
+			   rc == PSM_OK ? "ok" : proto_code_name(proto_code_from_psm(rc)));
 	if (rc != PSM_OK && err != NULL)
-		proto_json_kstr(w, "error", err->msg);
-	proto_json_close(w, '}');
+		json_out_kv_string(w, "error", err->msg);
+	json_out_end_object(w);
 }
 
 void audit_log(const struct ops_ctx *c, int rc, const struct psm_err *err)
 {
-	static struct proto_json w;
+	static struct json_out w; /* zeroed: JSON_OUT_CJSON */
 
 	audit_line(&w, c, rc, err);
-	if (w.oom) {
-		proto_json_free(&w);
-		log_msg(LOG_AUTHPRIV | LOG_ERR, "audit: out of memory: op %s by uid %u",
+	if (w.code != PSM_OK) {
+		log_msg(LOG_AUTHPRIV | LOG_ERR, "audit: %s: op %s by uid %u", w.err.msg,
 			c->req->op->name, (unsigned)c->peer->uid);
+		json_out_free(&w);
 		return;
 	}
-	log_msg(LOG_AUTHPRIV | LOG_NOTICE, "%s", w.p);
+	log_msg(LOG_AUTHPRIV | LOG_NOTICE, "%s", w.buf);
 }

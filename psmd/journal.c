@@ -73,9 +73,9 @@ int journal_frame_record(struct journal_buf *b, struct proto_json *text, const s
 {
 	int rc;
 
-	proto_json_reset(text);
+	json_out_reset(&text->out);
 	rc = record_write(text, rec, err);
-	return rc == PSM_OK ? journal_frame_put(b, text->p, text->len, err) : rc;
+	return rc == PSM_OK ? journal_frame_put(b, text->out.buf, text->out.len, err) : rc;
 }
 
 void journal_buf_free(struct journal_buf *b)
@@ -487,7 +487,7 @@ void journal_close(struct journal *j)
 	if (j->dirfd >= 0)
 		close(j->dirfd);
 	journal_buf_free(&j->q);
-	proto_json_free(&j->text);
+	json_out_free(&j->text.out);
 	free(j);
 }
 

@@ -78,35 +78,35 @@ int proto_code_to_psm(int ecode)
 
 char *proto_print_line(const cJSON *obj, size_t *len)
 {
-	struct proto_json w;
+	struct json_out w;
 
-	proto_json_init(&w);
+	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
 	proto_json_item(&w, obj);
-	proto_json_raw(&w, "\n", 1);
+	json_out_raw(&w, "\n", 1);
 	return proto_json_take(&w, len);
 }
 
 /* {"ok":ok,"tag":tag then the caller's members; reply_finish closes the line. */
-static void reply_head(struct proto_json *w, bool ok, const char *tag)
+static void reply_head(struct json_out *w, bool ok, const char *tag)
 {
-	proto_json_init(w);
-	proto_json_open(w, '{');
-	proto_json_key(w, "ok");
-	proto_json_bool(w, ok);
+	json_out_init_flags(w, NULL, 0, JSON_OUT_CJSON);
+	json_out_begin_object(w);
+	json_out_key(w, "ok");
+	json_out_bool(w, ok);
 	if (tag != NULL)
-		proto_json_kstr(w, "tag", tag);
+		json_out_kv_string(w, "tag", tag);
 }
 
-static char *reply_finish(struct proto_json *w, size_t *len)
+static char *reply_finish(struct json_out *w, size_t *len)
 {
-	proto_json_close(w, '}');
-	proto_json_raw(w, "\n", 1);
+	json_out_end_object(w);
+	json_out_raw(w, "\n", 1);
 	return proto_json_take(w, len);
 }
 
 char *proto_reply_ok(cJSON *fields, const char *tag, size_t *len)
 {
-	struct proto_json w;
+	struct json_out w;
 	const cJSON *m;
 
 	reply_head(&w, true, tag);
@@ -118,14 +118,14 @@ char *proto_reply_ok(cJSON *fields, const char *tag, size_t *len)
 
 char *proto_reply_error(int ecode, const char *message, const char *tag, size_t *len)
 {
-	struct proto_json w;
+	struct json_out w;
 
 	reply_head(&w, false, tag);
-	proto_json_key(&w, "error");
-	proto_json_open(&w, '{');
-	proto_json_kstr(&w, "code", proto_code_name(ecode));
-	proto_json_kstr(&w, "message", message != NULL ? message : "");
-	proto_json_close(&w, '}');
+	json_out_key(&w, "error");
+	json_out_begin_object(&w);
+	json_out_kv_string(&w, "code", proto_code_name(ecode));
+	json_out_kv_string(&w, "message", message != NULL ? message : "");
+	json_out_end_object(&w);
 	return reply_finish(&w, len);
 }
 

@@ -438,44 +438,44 @@ int record_validate(const struct record *r, struct psm_err *err)
 /* ---- to JSON ----------------------------------------------------------------------- */
 
 /*
- * Records are written as text straight away (proto_json.h): the journal
+ * Records are written as text straight away (json_out.h): the journal
  * writes one per change.  The cJSON forms below are that text parsed, so
  * there is one definition of a record's JSON.
  */
 
-static void rj_put_id(struct proto_json *w, const char *key, const uint8_t id[ID_BYTES])
+static void rj_put_id(struct json_out *w, const char *key, const uint8_t id[ID_BYTES])
 {
 	char text[ID_TEXT_SIZE];
 
 	id_format(id, text);
-	proto_json_kstr(w, key, text);
+	json_out_kv_string(w, key, text);
 }
 
 /* "version" is a decimal string: cJSON keeps numbers as doubles (exact only to 2^53). */
-static void rj_put_version(struct proto_json *w, uint64_t v)
+static void rj_put_version(struct json_out *w, uint64_t v)
 {
-	proto_json_key(w, "version");
+	json_out_key(w, "version");
 	proto_json_uint_str(w, v);
 }
 
-static void rj_put_list(struct proto_json *w, const char *key, char *const *v, size_t n)
+static void rj_put_list(struct json_out *w, const char *key, char *const *v, size_t n)
 {
-	proto_json_key(w, key);
-	proto_json_open(w, '[');
+	json_out_key(w, key);
+	json_out_begin_array(w);
 	for (size_t i = 0; i < n; i++)
-		proto_json_str(w, v[i]);
-	proto_json_close(w, ']');
+		json_out_string(w, v[i]);
+	json_out_end_array(w);
 }
 
-static void rj_put_grant(struct proto_json *w, const struct rec_grant *g)
+static void rj_put_grant(struct json_out *w, const struct rec_grant *g)
 {
 	const char *src = g->source >= REC_SRC_POLICY && g->source <= REC_SRC_FLEET
 			      ? rec_source_names[g->source]
 			      : "admin";
 
 	rj_put_id(w, "grant_id", g->id);
-	proto_json_kstr(w, "principal", g->principal);
-	proto_json_kstr(w, "pattern", g->pattern);
+	json_out_kv_string(w, "principal", g->principal);
+	json_out_kv_string(w, "pattern", g->pattern);
 	proto_json_kint_or_null(w, "not_before", g->not_before, REC_NOT_BEFORE_NONE);
 	proto_json_kint_or_null(w, "not_after", g->not_after, REC_NOT_AFTER_NONE);
 	rj_put_list(w, "from", g->from, g->nfrom);
@@ -483,97 +483,97 @@ static void rj_put_grant(struct proto_json *w, const struct rec_grant *g)
 	if (g->has_session) {
 		rj_put_id(w, "session", g->session);
 	} else {
-		proto_json_key(w, "session");
-		proto_json_null(w);
+		json_out_key(w, "session");
+		json_out_null(w);
 	}
-	proto_json_kstr(w, "reason", g->reason);
-	proto_json_kstr(w, "issuer", g->issuer);
-	proto_json_kstr(w, "source", src);
-	proto_json_kstr(w, "origin", g->origin);
+	json_out_kv_string(w, "reason", g->reason);
+	json_out_kv_string(w, "issuer", g->issuer);
+	json_out_kv_string(w, "source", src);
+	json_out_kv_string(w, "origin", g->origin);
 	rj_put_version(w, g->version);
-	proto_json_kint(w, "created", g->created);
+	json_out_kv_int64(w, "created", g->created);
 }
 
 /* metadata is kept as compact JSON text; printed again through cJSON so the record
  * stays well-formed whatever the text held.  false when it is not JSON. */
-static bool rj_put_metadata(struct proto_json *w, const char *m)
+static bool rj_put_metadata(struct json_out *w, const char *m)
 {
 	cJSON *meta = cJSON_Parse(m == NULL ? "{}" : m);
 
 	if (meta == NULL)
 		return false;
-	proto_json_key(w, "metadata");
+	json_out_key(w, "metadata");
 	proto_json_item(w, meta);
 	cJSON_Delete(meta);
 	return true;
 }
 
-static bool rj_put_session(struct proto_json *w, const struct rec_session *s)
+static bool rj_put_session(struct json_out *w, const struct rec_session *s)
 {
 	rj_put_id(w, "session_id", s->id);
-	proto_json_kstr(w, "user", s->user);
-	proto_json_kint(w, "uid", s->uid);
-	proto_json_kstr(w, "service", s->service);
-	proto_json_kstr(w, "tty", s->tty);
-	proto_json_kstr(w, "rhost", s->rhost);
-	proto_json_kint(w, "pid", s->pid);
+	json_out_kv_string(w, "user", s->user);
+	json_out_kv_int64(w, "uid", s->uid);
+	json_out_kv_string(w, "service", s->service);
+	json_out_kv_string(w, "tty", s->tty);
+	json_out_kv_string(w, "rhost", s->rhost);
+	json_out_kv_int64(w, "pid", s->pid);
 	proto_json_kint_or_null(w, "audit", s->audit, REC_U32_NONE);
-	proto_json_kint(w, "created", s->created);
+	json_out_kv_int64(w, "created", s->created);
 	proto_json_kint_or_null(w, "expires", s->expires, REC_NOT_AFTER_NONE);
 	if (!rj_put_metadata(w, s->metadata))
 		return false;
-	proto_json_kstr(w, "origin", s->origin);
+	json_out_kv_string(w, "origin", s->origin);
 	rj_put_version(w, s->version);
 	return true;
 }
 
-static void rj_put_tomb(struct proto_json *w, const struct record *r)
+static void rj_put_tomb(struct json_out *w, const struct record *r)
 {
 	const struct rec_tomb *t = &r->u.tomb;
 
 	rj_put_id(w, r->type == REC_REVOKE ? "grant_id" : "session_id", t->id);
-	proto_json_kstr(w, "origin", t->origin);
+	json_out_kv_string(w, "origin", t->origin);
 	rj_put_version(w, t->version);
 	proto_json_kint_or_null(w, "keep_until", t->keep_until, REC_NOT_AFTER_NONE);
 }
 
 /* The object, with "type" when typed; false when out of memory or metadata is not JSON. */
-static bool rj_put(struct proto_json *w, const struct record *r, bool typed)
+static bool rj_put(struct json_out *w, const struct record *r, bool typed)
 {
 	bool ok = true;
 
-	proto_json_open(w, '{');
+	json_out_begin_object(w);
 	if (typed)
-		proto_json_kstr(w, "type", record_type_name(r->type));
+		json_out_kv_string(w, "type", record_type_name(r->type));
 	if (r->type == REC_GRANT)
 		rj_put_grant(w, &r->u.grant);
 	else if (r->type == REC_SESSION)
 		ok = rj_put_session(w, &r->u.session);
 	else
 		rj_put_tomb(w, r);
-	proto_json_close(w, '}');
-	return ok && !w->oom;
+	json_out_end_object(w);
+	return ok && w->code == PSM_OK;
 }
 
 int record_write(struct proto_json *w, const struct record *r, struct psm_err *err)
 {
-	if (rj_put(w, r, true))
+	if (rj_put(&w->out, r, true))
 		return PSM_OK;
-	if (w->oom)
-		return psm_err_set(err, PSM_ENOMEM, "record: out of memory");
+	if (w->out.code != PSM_OK)
+		return psm_err_set(err, w->out.code, "record: %s", w->out.err.msg);
 	return psm_err_set(err, PSM_EINVAL, "metadata: not a JSON object");
 }
 
 /* The record's text parsed back into a cJSON object. */
 static cJSON *rj_tree(const struct record *r, bool typed)
 {
-	struct proto_json w;
+	struct json_out w;
 	cJSON *o = NULL;
 
-	proto_json_init(&w);
+	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
 	if (rj_put(&w, r, typed))
-		o = cJSON_ParseWithLength(w.p, w.len);
-	proto_json_free(&w);
+		o = cJSON_ParseWithLength(w.buf, w.len);
+	json_out_free(&w);
 	return o;
 }
 
@@ -598,11 +598,13 @@ cJSON *record_to_json(const struct record *r)
 
 char *record_print(const struct record *r)
 {
-	struct proto_json w;
+	struct json_out w;
 
-	proto_json_init(&w);
-	if (!rj_put(&w, r, true))
-		w.oom = true; /* take gives NULL */
+	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
+	if (!rj_put(&w, r, true)) {
+		json_out_free(&w);
+		return NULL;
+	}
 	return proto_json_take(&w, NULL);
 }
 

@@ -189,7 +189,7 @@ int snapshot_write(int dirfd, uint32_t seq, const struct state *st, struct psm_e
 		return psm_err_set(err, PSM_ESYS, "%s: create: %s", SNAPSHOT_TMP, strerror(errno));
 	rc = snap_put_all(&w, seq, st);
 	journal_buf_free(&w.buf);
-	proto_json_free(&w.text);
+	json_out_free(&w.text.out);
 	if (close(w.fd) != 0 && rc == PSM_OK)
 		rc = psm_err_set(err, PSM_ESYS, "%s: close: %s", SNAPSHOT_TMP, strerror(errno));
 	snapshot_name(seq, name, sizeof(name));

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_json_out.c - json_out: the JSON string escaper, and the writer's commas, nesting, errors. */
+/* test_json_out.c - json_out: the escaper (UTF-8 checked, or bytes as cJSON), the writer's
+ * commas, nesting, errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +139,74 @@ static void test_escape_full(void **state)
 	assert_int_equal(len, 0);
 }
 
+/* bytes >= 0x80 as they are, valid UTF-8 or not, as cJSON prints them */
+static void test_escape_cjson_bytes(void **state)
+{
+	static const char *const in[] = { "\xff\xfe", "\xc0\x80", "\x80", "\xed\xa0\x80",
+					  "caf\xc3\xa9", "ab\xe2\x82" };
+	char buf[64];
+	size_t len;
+	struct psm_err e = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		len = 0;
+		assert_int_equal(json_out_escape_flags(buf, sizeof(buf), &len, in[i], strlen(in[i]),
+						       JSON_OUT_CJSON, &e), PSM_OK);
+		assert_string_equal(buf, in[i]);
+	}
+	len = 0; /* the rest escaped as in the strict mode */
+	assert_int_equal(json_out_escape_flags(buf, sizeof(buf), &len, "\xff\"\\\n\x01", 5,
+					       JSON_OUT_CJSON, &e), PSM_OK);
+	assert_string_equal(buf, "\xff\\\"\\\\\\n\\u0001");
+}
+
+/* s[0..n) needs no escape (nor, with JSON_OUT_UTF8, a UTF-8 check): byte by byte. */
+static bool plain_ref(const unsigned char *s, size_t n, unsigned flags)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] == '"' || s[i] == '\\' ||
+		    ((flags & JSON_OUT_UTF8) && s[i] >= 0x80))
+			return false;
+	return true;
+}
+
+/* json_out_plain() says what plain_ref() says, in both modes. */
+static void expect_plain(const unsigned char *s, size_t n)
+{
+	assert_int_equal(json_out_plain((const char *)s, n, JSON_OUT_CJSON),
+			 plain_ref(s, n, JSON_OUT_CJSON));
+	assert_int_equal(json_out_plain((const char *)s, n, JSON_OUT_UTF8),
+			 plain_ref(s, n, JSON_OUT_UTF8));
+}
+
+/* json_out_plain (8 bytes at a time, short strings in overlapping loads) against byte by
+ * byte: every length to 40, one byte of every kind at every place.  The strings are
+ * malloc'd to the byte, so that ASan sees any read past them. */
+static void test_plain_words(void **state)
+{
+	static const unsigned char kinds[] = { 0x00, 0x01, 0x1f, '"', '\\', 0x80, 0xc3, 0xff,
+					       0x20, '/', 0x7e, 0x7f };
+	unsigned char *s;
+
+	(void)state;
+	for (size_t n = 0; n <= 40; n++) {
+		s = malloc(n != 0 ? n : 1);
+		assert_non_null(s);
+		for (size_t i = 0; i < n; i++)
+			s[i] = (unsigned char)('a' + i % 26);
+		assert_true(json_out_plain((const char *)s, n, JSON_OUT_UTF8));
+		for (size_t at = 0; at < n; at++) {
+			for (size_t k = 0; k < sizeof(kinds); k++) {
+				s[at] = kinds[k];
+				expect_plain(s, n);
+			}
+			s[at] = (unsigned char)('a' + at % 26);
+		}
+		free(s);
+	}
+}
+
 /* ---- the writer -------------------------------------------------------------------- */
 
 static void expect_text(struct json_out *w, const char *want)
@@ -230,6 +299,53 @@ static void test_writer_int64_extremes(void **state)
 	json_out_int64(&w, 9007199254740993); /* 2^53 + 1: exact, no double on the way */
 	json_out_end_array(&w);
 	expect_text(&w, "[-9223372036854775808,9223372036854775807,0,-1,9007199254740993]\n");
+	json_out_free(&w);
+}
+
+/* JSON_OUT_CJSON (psmd): bytes as they are, values back to back, no newline. */
+static void test_writer_cjson_mode(void **state)
+{
+	struct json_out w;
+
+	(void)state;
+	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
+	json_out_begin_array(&w);
+	json_out_string(&w, "a\xff");
+	json_out_string(&w, NULL);
+	json_out_uint64(&w, UINT64_MAX);
+	json_out_raw_value(&w, "1.5", 3);
+	json_out_end_array(&w);
+	json_out_begin_object(&w);
+	json_out_kv_string(&w, "k\xff", "v\xc0");
+	json_out_kv_int64(&w, "n", -42);
+	json_out_end_object(&w);
+	expect_text(&w, "[\"a\xff\",\"\",18446744073709551615,1.5]{\"k\xff\":\"v\xc0\",\"n\":-42}");
+	json_out_free(&w);
+}
+
+/* Keys known when compiling and keys that are not take the same checks. */
+static void test_writer_keys(void **state)
+{
+	const char *volatile keys[] = { "plain", "k\"q", "k\xff" }; /* not known when compiling */
+	struct json_out w;
+
+	(void)state;
+	json_out_init(&w, NULL, 0);
+	json_out_begin_object(&w);
+	for (size_t i = 0; i < 2; i++)
+		json_out_kv_int64(&w, keys[i], (int64_t)i);
+	json_out_kv_int64(&w, "k\"q", 2);
+	json_out_end_object(&w);
+	expect_text(&w, "{\"plain\":0,\"k\\\"q\":1,\"k\\\"q\":2}\n");
+	json_out_reset(&w);
+	json_out_begin_object(&w);
+	json_out_kv_string(&w, keys[2], "v");
+	expect_code(&w, PSM_EINVAL, "not valid UTF-8 at byte 1");
+	assert_null(strstr(w.err.msg, ": not")); /* a key's error is not prefixed */
+	json_out_reset(&w);
+	json_out_begin_object(&w);
+	json_out_kv_string(&w, "k\xff", "v");
+	expect_code(&w, PSM_EINVAL, "not valid UTF-8 at byte 1");
 	json_out_free(&w);
 }
 
@@ -392,9 +508,13 @@ int main(void)
 		cmocka_unit_test(test_escape_utf8_passthrough),
 		cmocka_unit_test(test_escape_utf8_invalid),
 		cmocka_unit_test(test_escape_full),
+		cmocka_unit_test(test_escape_cjson_bytes),
+		cmocka_unit_test(test_plain_words),
 		cmocka_unit_test(test_writer_nesting),
 		cmocka_unit_test(test_writer_top_level_lines),
 		cmocka_unit_test(test_writer_int64_extremes),
+		cmocka_unit_test(test_writer_cjson_mode),
+		cmocka_unit_test(test_writer_keys),
 		cmocka_unit_test(test_writer_misuse),
 		cmocka_unit_test(test_writer_error_sticks),
 		cmocka_unit_test(test_writer_overflow),

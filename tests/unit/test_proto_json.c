@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_proto_json.c - psmd JSON writer: the text cJSON prints, replies, records. */
+/* test_proto_json.c - psmd's JSON (json_out.h, cJSON mode): what cJSON prints, replies, records. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,11 +18,11 @@
 /* proto_json_item(item) must print exactly what cJSON prints. */
 static void assert_same_as_cjson(const cJSON *item)
 {
-	struct proto_json w;
+	struct json_out w;
 	char *want = cJSON_PrintUnformatted(item), *got;
 	size_t len = 0;
 
-	proto_json_init(&w);
+	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
 	proto_json_item(&w, item);
 	got = proto_json_take(&w, &len);
 	assert_non_null(want);
@@ -88,80 +88,108 @@ static void test_pj_trees_like_cjson(void **state)
 	cJSON_Delete(o);
 }
 
+/* As deep as cJSON parses (CJSON_NESTING_LIMIT): arrays, then objects. */
+static void test_pj_deep_like_cjson(void **state)
+{
+	static char doc[8 * CJSON_NESTING_LIMIT + 8];
+	cJSON *o;
+	size_t n = 0;
+
+	(void)state;
+	for (int i = 0; i < CJSON_NESTING_LIMIT; i++)
+		doc[n++] = '[';
+	for (int i = 0; i < CJSON_NESTING_LIMIT; i++)
+		doc[n++] = ']';
+	doc[n] = '\0';
+	o = cJSON_Parse(doc);
+	assert_non_null(o);
+	assert_same_as_cjson(o);
+	cJSON_Delete(o);
+	for (n = 0; n < 5 * CJSON_NESTING_LIMIT; n += 5)
+		memcpy(doc + n, "{\"a\":", 5);
+	memcpy(doc + n, "null", 4);
+	memset(doc + n + 4, '}', CJSON_NESTING_LIMIT);
+	doc[n + 4 + CJSON_NESTING_LIMIT] = '\0';
+	o = cJSON_Parse(doc);
+	assert_non_null(o);
+	assert_same_as_cjson(o);
+	cJSON_Delete(o);
+}
+
 static void test_pj_writer_calls(void **state)
 {
-	struct proto_json w;
+	struct json_out w;
 	char *text;
 	size_t len;
 
 	(void)state;
-	proto_json_init(&w);
-	proto_json_open(&w, '{');
-	proto_json_kint(&w, "min", INT64_MIN);
+	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
+	json_out_begin_object(&w);
+	json_out_kv_int64(&w, "min", INT64_MIN);
 	proto_json_kint_or_null(&w, "none", 7, 7);
 	proto_json_kint_or_null(&w, "some", -7, 7);
-	proto_json_key(&w, "v");
+	json_out_key(&w, "v");
 	proto_json_uint_str(&w, UINT64_MAX);
-	proto_json_key(&w, "list");
-	proto_json_open(&w, '[');
-	proto_json_uint(&w, 0);
-	proto_json_str(&w, NULL);
-	proto_json_bool(&w, false);
-	proto_json_open(&w, '{');
-	proto_json_close(&w, '}');
-	proto_json_close(&w, ']');
-	proto_json_kstr(&w, "esc", "a\"b");
-	proto_json_close(&w, '}');
+	json_out_key(&w, "list");
+	json_out_begin_array(&w);
+	json_out_uint64(&w, 0);
+	json_out_string(&w, NULL);
+	json_out_bool(&w, false);
+	json_out_begin_object(&w);
+	json_out_end_object(&w);
+	json_out_end_array(&w);
+	json_out_kv_string(&w, "esc", "a\"b");
+	json_out_end_object(&w);
 	text = proto_json_take(&w, &len);
 	assert_string_equal(text, "{\"min\":-9223372036854775808,\"none\":null,\"some\":-7,"
 				  "\"v\":\"18446744073709551615\",\"list\":[0,\"\",false,{}],"
 				  "\"esc\":\"a\\\"b\"}");
 	assert_int_equal(len, strlen(text));
-	assert_null(w.p); /* take empties the writer */
+	assert_null(w.buf); /* take empties the writer */
 	free(text);
 }
 
 static void test_pj_reset_and_take_empty(void **state)
 {
-	struct proto_json w;
+	struct json_out w;
 	char *text;
 	size_t len = 99;
 
 	(void)state;
-	proto_json_init(&w);
+	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
 	text = proto_json_take(&w, &len);
 	assert_string_equal(text, "");
 	assert_int_equal(len, 0);
 	free(text);
 	for (int i = 0; i < 3; i++) { /* one buffer, many texts */
-		proto_json_reset(&w);
-		proto_json_open(&w, '[');
-		proto_json_int(&w, i);
-		proto_json_int(&w, i);
-		proto_json_close(&w, ']');
+		json_out_reset(&w);
+		json_out_begin_array(&w);
+		json_out_int64(&w, i);
+		json_out_int64(&w, i);
+		json_out_end_array(&w);
 	}
-	assert_string_equal(w.p, "[2,2]");
+	assert_string_equal(w.buf, "[2,2]");
 	assert_int_equal(w.len, 5);
-	proto_json_free(&w);
+	json_out_free(&w);
 }
 
 static void test_pj_grows(void **state)
 {
-	struct proto_json w;
+	struct json_out w;
 	char big[5000];
 
 	(void)state;
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	proto_json_init(&w);
-	proto_json_open(&w, '[');
+	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
+	json_out_begin_array(&w);
 	for (int i = 0; i < 10; i++)
-		proto_json_str(&w, big);
-	proto_json_close(&w, ']');
-	assert_false(w.oom);
+		json_out_string(&w, big);
+	json_out_end_array(&w);
+	assert_int_equal(w.code, PSM_OK); /* not out of memory */
 	assert_int_equal(w.len, 2 + 10 * (strlen(big) + 2) + 9); /* [ ] "" and 9 commas */
-	assert_int_equal(strlen(w.p), w.len);
-	proto_json_free(&w);
+	assert_int_equal(strlen(w.buf), w.len);
+	json_out_free(&w);
 }
 
 static void test_pj_reply_lines(void **state)
@@ -241,6 +269,7 @@ int main(void)
 	    cmocka_unit_test(test_pj_strings_like_cjson),
 	    cmocka_unit_test(test_pj_numbers_like_cjson),
 	    cmocka_unit_test(test_pj_trees_like_cjson),
+	    cmocka_unit_test(test_pj_deep_like_cjson),
 	    cmocka_unit_test(test_pj_writer_calls),
 	    cmocka_unit_test(test_pj_reset_and_take_empty),
 	    cmocka_unit_test(test_pj_grows),
