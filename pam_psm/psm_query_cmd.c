@@ -380,7 +380,7 @@ static int psm_query_grants_of(const struct shm_view *v, struct psm_query_list *
 	return PSM_OK;
 }
 
-/* eval_read_fn: the user's grants and its groups'. */
+/* shm_read_fn: the user's grants and its groups'. */
 static int psm_query_user_fn(const struct shm_view *v, void *ctx, struct psm_err *err)
 {
 	struct psm_query_list *l = ctx;
@@ -411,7 +411,7 @@ static int psm_query_list_out(struct psm_query_list *l)
 
 /* Reads with fn in one consistent transaction and prints the items. */
 static int psm_query_list_run(const struct psm_query_opts *o, struct psm_query_list *l,
-			      eval_read_fn fn, const char *const *cols)
+			      shm_read_fn fn, const char *const *cols)
 {
 	struct shm_view v;
 	struct psm_err e = { 0 };
@@ -422,7 +422,7 @@ static int psm_query_list_run(const struct psm_query_opts *o, struct psm_query_l
 	l->cols = o->json ? NULL : cols;
 	json_out_init(&l->out, o->json ? stdout : NULL, 0);
 	l->now = (int64_t)time(NULL);
-	rc = eval_read(&v, fn, l, &e);
+	rc = shm_read_txn(&v, fn, l, &e);
 	shm_view_close(&v);
 	if (rc == PSM_OK)
 		return psm_query_list_out(l);

@@ -41,24 +41,6 @@ struct eval_scan {
 	struct shm_recbuf own_buf;
 };
 
-int eval_read(const struct shm_view *v, eval_read_fn fn, void *ctx, struct psm_err *err)
-{
-	unsigned i;
-
-	for (i = 0; i < SHM_READ_TRIES; i++) {
-		uint64_t seq;
-		int rc = shm_read_begin(v, &seq, err);
-
-		if (rc != PSM_OK)
-			return rc;
-		rc = fn(v, ctx, err);
-		if (shm_read_ok(v, seq))
-			return rc;
-	}
-	return psm_err_set(err, PSM_EUNAVAIL, "table %s: no consistent read in %d tries",
-			   v->name, SHM_READ_TRIES);
-}
-
 int eval_groups_get(struct eval_groups *g, const char *user, gid_t gid, struct psm_err *err)
 {
 	int n = EVAL_GROUPS_STACK;
@@ -292,7 +274,7 @@ static int eval_scan_groups(const struct shm_view *v, struct eval_scan *s, struc
 	return PSM_OK;
 }
 
-/* One attempt, inside a read transaction (eval_read_fn). */
+/* One attempt, inside a read transaction (shm_read_fn). */
 static int eval_attempt(const struct shm_view *v, void *ctx, struct psm_err *err)
 {
 	struct eval_scan *s = ctx;
@@ -359,7 +341,7 @@ int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval
 	s.segbits = shm_seg_bit(req->perm, perm_first_segment(req->perm, s.permlen)) |
 		    SHM_MASK_ANY;
 	cond_req_init(&s.cr, req->rhost, v->host_name);
-	rc = eval_read(v, eval_attempt, &s, err);
+	rc = shm_read_txn(v, eval_attempt, &s, err);
 	eval_groups_free(&g);
 	if (rc != PSM_OK) {
 		out->decision = EVAL_DENY;
@@ -379,7 +361,7 @@ struct eval_first {
 	struct shm_recbuf buf;
 };
 
-/* The first record of (kind, key) (eval_read_fn). */
+/* The first record of (kind, key) (shm_read_fn). */
 static int eval_first_fn(const struct shm_view *v, void *ctx, struct psm_err *err)
 {
 	struct eval_first *f = ctx;
@@ -401,7 +383,7 @@ int eval_service_perm(const struct shm_view *v, const char *service, char *buf, 
 
 	if (service == NULL || service[0] == '\0')
 		return psm_err_set(err, PSM_EINVAL, "no PAM service name");
-	rc = eval_read(v, eval_first_fn, &f, err);
+	rc = shm_read_txn(v, eval_first_fn, &f, err);
 	if (rc != PSM_OK)
 		return rc;
 	if (f.found) {
@@ -425,7 +407,7 @@ int eval_break_glass(const struct shm_view *v, const char *user, bool *yes,
 	*yes = false;
 	if (user == NULL || user[0] == '\0')
 		return PSM_OK;
-	rc = eval_read(v, eval_first_fn, &f, err);
+	rc = shm_read_txn(v, eval_first_fn, &f, err);
 	if (rc == PSM_OK)
 		*yes = f.found == 1;
 	return rc;
@@ -440,7 +422,7 @@ int eval_session_audit(const struct shm_view *v, const char *id, uint32_t *audit
 	*audit = SHM_U32_NONE;
 	if (id == NULL || id[0] == '\0')
 		return PSM_OK;
-	rc = eval_read(v, eval_first_fn, &f, err);
+	rc = shm_read_txn(v, eval_first_fn, &f, err);
 	if (rc == PSM_OK && f.found == 1)
 		*audit = f.e.audit;
 	return rc;

@@ -80,15 +80,6 @@ struct eval_groups {
 int eval_groups_get(struct eval_groups *g, const char *user, gid_t gid, struct psm_err *err);
 void eval_groups_free(struct eval_groups *g);
 
-/*
- * Runs fn inside a read transaction of v, again while the transaction was
- * not consistent (at most SHM_READ_TRIES times; then PSM_EUNAVAIL), and
- * returns what fn returned in the consistent run.  fn must only read v and
- * may be run several times.
- */
-typedef int (*eval_read_fn)(const struct shm_view *v, void *ctx, struct psm_err *err);
-int eval_read(const struct shm_view *v, eval_read_fn fn, void *ctx, struct psm_err *err);
-
 /* The permission a PAM service requires: the policy's services map, else "pam:<service>". */
 int eval_service_perm(const struct shm_view *v, const char *service, char *buf, size_t n,
 		      struct psm_err *err);

@@ -155,19 +155,20 @@ bool shm_view_retired(const struct shm_view *v);
  * At most SHM_READ_TRIES attempts before giving up with PSM_EUNAVAIL.
  * A -PSM_EUNAVAIL from shm_iter_next()/shm_scan() inside a transaction is
  * only corruption if shm_read_ok() then says the transaction was consistent;
- * otherwise it was a torn read: start over.  Typical use:
- *
- *	for (tries = 0; tries < SHM_READ_TRIES; tries++) {
- *		if (shm_read_begin(v, &seq, err) != PSM_OK)
- *			return PSM_EUNAVAIL;
- *		rc = ...shm_iter_next() loop...;
- *		if (shm_read_ok(v, seq))
- *			break;    (rc < 0 here: corrupt)
- *	}
+ * otherwise it was a torn read: start over.  shm_read_txn() is that loop.
  */
 #define SHM_READ_TRIES 2000
 int shm_read_begin(const struct shm_view *v, uint64_t *seq, struct psm_err *err);
 bool shm_read_ok(const struct shm_view *v, uint64_t seq);
+
+/*
+ * Runs fn inside a read transaction of v, again while the transaction was
+ * not consistent (at most SHM_READ_TRIES times; then PSM_EUNAVAIL), and
+ * returns what fn returned in the consistent run.  fn must only read v and
+ * may be run several times.
+ */
+typedef int (*shm_read_fn)(const struct shm_view *v, void *ctx, struct psm_err *err);
+int shm_read_txn(const struct shm_view *v, shm_read_fn fn, void *ctx, struct psm_err *err);
 
 /* Header values a reader may use.  shm_info_get() makes its own transaction (it may also
  * be called inside one); PSM_EUNAVAIL if the counters are corrupt or never consistent. */

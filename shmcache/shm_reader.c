@@ -267,22 +267,33 @@ int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err
 	return PSM_OK;
 }
 
-int shm_info_get(const struct shm_view *v, struct shm_info *out, struct psm_err *err)
+int shm_read_txn(const struct shm_view *v, shm_read_fn fn, void *ctx, struct psm_err *err)
 {
-	uint64_t seq;
-	int i, rc;
+	unsigned i;
 
-	memset(out, 0, sizeof(*out));
 	for (i = 0; i < SHM_READ_TRIES; i++) {
-		rc = shm_read_begin(v, &seq, err);
+		uint64_t seq;
+		int rc = shm_read_begin(v, &seq, err);
+
 		if (rc != PSM_OK)
 			return rc;
-		rc = shm_info_read(v, out, err);
+		rc = fn(v, ctx, err);
 		if (shm_read_ok(v, seq))
 			return rc;
 	}
-	return psm_err_set(err, PSM_EUNAVAIL, "table %s: never consistent (writer too busy)",
-			   v->name);
+	return psm_err_set(err, PSM_EUNAVAIL, "table %s: no consistent read in %d tries",
+			   v->name, SHM_READ_TRIES);
+}
+
+static int shm_info_fn(const struct shm_view *v, void *ctx, struct psm_err *err)
+{
+	return shm_info_read(v, ctx, err);
+}
+
+int shm_info_get(const struct shm_view *v, struct shm_info *out, struct psm_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	return shm_read_txn(v, shm_info_fn, out, err);
 }
 
 void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind,

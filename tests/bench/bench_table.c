@@ -309,13 +309,9 @@ static void bench_bytes(const struct bench_table *t)
 {
 	struct shm_info info;
 	struct psm_err err;
-	uint64_t seq;
 
-	do {
-		if (shm_read_begin(&t->view, &seq, &err) != PSM_OK ||
-		    shm_info_get(&t->view, &info, &err) != PSM_OK)
-			bench_die("shm_info_get", &err);
-	} while (!shm_read_ok(&t->view, seq));
+	if (shm_info_get(&t->view, &info, &err) != PSM_OK)
+		bench_die("shm_info_get", &err);
 	bench_emit("bytes", ".records", (double)info.records);
 	bench_emit("bytes", ".total_per_record", (double)info.total_size / (double)info.records);
 	bench_emit("bytes", ".arena_per_record", (double)info.arena_used / (double)info.records);

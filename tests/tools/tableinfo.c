@@ -34,32 +34,38 @@ static int tableinfo_header(const struct shm_view *v)
 	return 0;
 }
 
-/* Prints the grant patterns of key; returns their count, or -1 when never consistent. */
-static int tableinfo_grants(const struct shm_view *v, const char *key)
+struct tableinfo_list {
+	const char *key;
+	char out[8192];
+};
+
+/* The grant patterns of l->key into l->out (shm_read_fn). */
+static int tableinfo_grants_fn(const struct shm_view *v, void *ctx, struct psm_err *err)
 {
+	struct tableinfo_list *l = ctx;
 	struct shm_recbuf buf;
 	struct shm_entry e;
 	struct shm_iter it;
-	char out[8192];
-	size_t used;
-	uint64_t seq;
-	int rc = 0;
+	size_t used = 0;
+	int rc;
 
-	for (int tries = 0; tries < SHM_READ_TRIES; tries++) {
-		if (shm_read_begin(v, &seq, NULL) != PSM_OK)
-			return -1;
-		used = 0;
-		out[0] = '\0';
-		shm_iter_init(v, &it, SHM_GRANT, key, strlen(key));
-		while ((rc = shm_iter_next(v, &it, &e, &buf)) == 1 && used < sizeof(out))
-			used += (size_t)snprintf(out + used, sizeof(out) - used, "%.*s\n",
-						 (int)e.flen[SHM_F_PATTERN], e.f[SHM_F_PATTERN]);
-		if (shm_read_ok(v, seq))
-			break;
-	}
-	if (rc < 0)
+	(void)err;
+	l->out[0] = '\0';
+	shm_iter_init(v, &it, SHM_GRANT, l->key, strlen(l->key));
+	while ((rc = shm_iter_next(v, &it, &e, &buf)) == 1 && used < sizeof(l->out))
+		used += (size_t)snprintf(l->out + used, sizeof(l->out) - used, "%.*s\n",
+					 (int)e.flen[SHM_F_PATTERN], e.f[SHM_F_PATTERN]);
+	return rc < 0 ? PSM_EUNAVAIL : PSM_OK;
+}
+
+/* Prints the grant patterns of key: 0, or -1 when the table is never consistent or corrupt. */
+static int tableinfo_grants(const struct shm_view *v, const char *key)
+{
+	struct tableinfo_list l = {.key = key};
+
+	if (shm_read_txn(v, tableinfo_grants_fn, &l, NULL) != PSM_OK)
 		return -1;
-	fputs(out, stdout);
+	fputs(l.out, stdout);
 	return 0;
 }
 
