@@ -7,6 +7,8 @@ SAN      ?=
 PREFIX   ?= /usr
 DESTDIR  ?=
 NPROC    := $(shell nproc 2>/dev/null || echo 1)
+# Sub-makes run in parallel unless the caller chose its own -j.
+JOBS      = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 PAMDIR   ?= $(PREFIX)/lib/$(MULTIARCH)/security
 
@@ -66,11 +68,11 @@ TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 ALL_LIBS  := $(LIBPSMD) $(LIBPROTO) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
 
-.PHONY: all deps deps-test test unit asan e2e demo bench install clean help
+.PHONY: all deps deps-test test unit asan e2e demo bench install clean help FORCE
 .DELETE_ON_ERROR:
 
 all: deps
-	@$(MAKE) --no-print-directory -j$(NPROC) programs
+	@$(MAKE) --no-print-directory $(JOBS) programs
 
 programs: $(PAM_SO) $(PSMD) $(PSMCTL) $(QUERY) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
@@ -106,15 +108,22 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIBSHM): $(call obj,$(SHM_SRC))
-$(LIBPOLICY): $(call obj,$(POLICY_SRC))
-$(LIBPROTO): $(call obj,$(PROTO_SRC))
-$(LIBPSMD): $(call obj,$(PSMD_SRC))
-$(LIBPAMCOM): $(call obj,$(PAMCOM_SRC))
-$(LIBPAMMOD): $(call obj,$(PAMMOD_SRC))
+# One archive per part.  Each also depends on a file naming its objects, rewritten only when
+# that list changes, so a source added, moved or removed rebuilds the archive.
+define archive
+$(1): $(call obj,$(2)) $(1:.a=.objs)
+$(1:.a=.objs): FORCE
+	@mkdir -p $$(@D); echo '$(call obj,$(2))' | cmp -s - $$@ || echo '$(call obj,$(2))' >$$@
+endef
+$(eval $(call archive,$(LIBSHM),$(SHM_SRC)))
+$(eval $(call archive,$(LIBPOLICY),$(POLICY_SRC)))
+$(eval $(call archive,$(LIBPROTO),$(PROTO_SRC)))
+$(eval $(call archive,$(LIBPSMD),$(PSMD_SRC)))
+$(eval $(call archive,$(LIBPAMCOM),$(PAMCOM_SRC)))
+$(eval $(call archive,$(LIBPAMMOD),$(PAMMOD_SRC)))
 $(BUILD)/%.a:
-	@mkdir -p $(dir $@)
-	rm -f $@; gcc-ar rcs $@ $^ $(if $^,,--)
+	rm -f $@; gcc-ar rcs $@ $(filter %.o,$^) $(if $(filter %.o,$^),,--)
+FORCE:
 
 # pam_psm.so: pam_psm.o (the pam_sm_* entry points) and what it needs of the module's
 # other objects (libpammod.a, which the unit tests link too) and of the libraries.
@@ -147,27 +156,27 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(ALL_LIBS)
 
 # ---- tests, demo, bench --------------------------------------------------------
 test: deps-test
-	@$(MAKE) --no-print-directory -j$(NPROC) programs
-	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build-asan SAN=1 programs
+	@$(MAKE) --no-print-directory $(JOBS) programs
+	@$(MAKE) --no-print-directory $(JOBS) BUILD=build-asan SAN=1 programs
 	@tests/run.sh $(BUILD) build-asan
 
 unit: all
 	@tests/run.sh --unit-only $(BUILD)
 
 asan: deps
-	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build-asan SAN=1 programs
+	@$(MAKE) --no-print-directory $(JOBS) BUILD=build-asan SAN=1 programs
 	@tests/run.sh --unit-only build-asan
 
 e2e: deps-test
-	@$(MAKE) --no-print-directory -j$(NPROC) programs
+	@$(MAKE) --no-print-directory $(JOBS) programs
 	@tests/run.sh --e2e-only $(BUILD)
 
 demo: deps-test
-	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory -j$(NPROC) -s programs
+	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory $(JOBS) -s programs
 	@tests/demo.sh $(BUILD)
 
 bench: deps-test
-	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory -j$(NPROC) -s programs
+	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory $(JOBS) -s programs
 	@tests/bench/run.sh $(BUILD)
 
 # ---- install -------------------------------------------------------------------
