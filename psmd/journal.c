@@ -26,7 +26,7 @@ struct journal {
 	uint64_t size;	      /* its committed size */
 	struct journal_buf q; /* framed records not yet committed */
 	size_t nq;
-	struct proto_json text; /* one record's JSON, the buffer reused */
+	struct json_out text;   /* one record's JSON, the buffer reused */
 	uint32_t snap_last; /* newest good snapshot, 0 = none */
 	uint64_t since_snapshot, commits, records;
 	struct snapshot_child bg; /* a snapshot being written in the background */
@@ -68,14 +68,14 @@ int journal_frame_put(struct journal_buf *b, const char *json, size_t len, struc
 	return PSM_OK;
 }
 
-int journal_frame_record(struct journal_buf *b, struct proto_json *text, const struct record *rec,
+int journal_frame_record(struct journal_buf *b, struct json_out *text, const struct record *rec,
 			 struct psm_err *err)
 {
 	int rc;
 
-	json_out_reset(&text->out);
+	json_out_reset(text);
 	rc = record_write(text, rec, err);
-	return rc == PSM_OK ? journal_frame_put(b, text->out.buf, text->out.len, err) : rc;
+	return rc == PSM_OK ? journal_frame_put(b, text->buf, text->len, err) : rc;
 }
 
 void journal_buf_free(struct journal_buf *b)
@@ -487,7 +487,7 @@ void journal_close(struct journal *j)
 	if (j->dirfd >= 0)
 		close(j->dirfd);
 	journal_buf_free(&j->q);
-	json_out_free(&j->text.out);
+	json_out_free(&j->text);
 	free(j);
 }
 

@@ -124,8 +124,8 @@ struct journal_buf {
 };
 int journal_frame_put(struct journal_buf *b, const char *json, size_t len, struct psm_err *err);
 /* Appends one frame for rec's JSON, written through text (a buffer kept for reuse). */
-struct proto_json;
-int journal_frame_record(struct journal_buf *b, struct proto_json *text, const struct record *rec,
+struct json_out;
+int journal_frame_record(struct journal_buf *b, struct json_out *text, const struct record *rec,
 			 struct psm_err *err);
 void journal_buf_free(struct journal_buf *b);
 

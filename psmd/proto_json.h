@@ -20,12 +20,6 @@
  * before.  Here only what is psmd's own: cJSON items, and a few shapes of members.
  */
 
-/* The writer record.h and journal.h name: the shared one, zeroed or initialized with
- * json_out_init_flags(&w->out, NULL, 0, JSON_OUT_CJSON). */
-struct proto_json {
-	struct json_out out;
-};
-
 /* Any cJSON value (object, array, scalar) as cJSON_PrintUnformatted prints it. */
 void proto_json_item(struct json_out *w, const cJSON *item);
 /* A member of a cJSON object: its name (escaped as needed) and its value. */

@@ -555,12 +555,12 @@ static bool rj_put(struct json_out *w, const struct record *r, bool typed)
 	return ok && w->code == PSM_OK;
 }
 
-int record_write(struct proto_json *w, const struct record *r, struct psm_err *err)
+int record_write(struct json_out *w, const struct record *r, struct psm_err *err)
 {
-	if (rj_put(&w->out, r, true))
+	if (rj_put(w, r, true))
 		return PSM_OK;
-	if (w->out.code != PSM_OK)
-		return psm_err_set(err, w->out.code, "record: %s", w->out.err.msg);
+	if (w->code != PSM_OK)
+		return psm_err_set(err, w->code, "record: %s", w->err.msg);
 	return psm_err_set(err, PSM_EINVAL, "metadata: not a JSON object");
 }
 

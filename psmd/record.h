@@ -166,8 +166,8 @@ int record_parse(const char *text, size_t len, struct record *r, struct psm_err 
 char *record_print(const struct record *r);
 /* The same text appended to w (a journal buffer reused for every record):
  * PSM_ENOMEM, or PSM_EINVAL when a session's metadata is not JSON. */
-struct proto_json;
-int record_write(struct proto_json *w, const struct record *r, struct psm_err *err);
+struct json_out;
+int record_write(struct json_out *w, const struct record *r, struct psm_err *err);
 
 /* Compiles g->from into the table's encoding (policy/cond.h); *len = 0 for anywhere. */
 int record_grant_from_enc(const struct rec_grant *g, unsigned char *out, size_t cap, size_t *len,

@@ -126,7 +126,7 @@ int snapshot_apply_json(struct state *st, const char *json, size_t len, int64_t 
 struct snap_writer {
 	int fd;
 	struct journal_buf buf;
-	struct proto_json text;
+	struct json_out text;
 	struct psm_err *err;
 };
 
@@ -189,7 +189,7 @@ int snapshot_write(int dirfd, uint32_t seq, const struct state *st, struct psm_e
 		return psm_err_set(err, PSM_ESYS, "%s: create: %s", SNAPSHOT_TMP, strerror(errno));
 	rc = snap_put_all(&w, seq, st);
 	journal_buf_free(&w.buf);
-	json_out_free(&w.text.out);
+	json_out_free(&w.text);
 	if (close(w.fd) != 0 && rc == PSM_OK)
 		rc = psm_err_set(err, PSM_ESYS, "%s: close: %s", SNAPSHOT_TMP, strerror(errno));
 	snapshot_name(seq, name, sizeof(name));
