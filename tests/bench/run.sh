@@ -27,8 +27,9 @@
 #                                          pam_psm's table work alone (no NSS); the specs take
 #                                          turns call by call (paired)
 #   row 5        tests/bench/sudo.sh       real `sudo -n true` with/without pam_psm in a
-#                                          private namespace (tests/lib/ns.sh), in 2 x REPEATS
-#                                          alternating rounds; the ratio is paired per round
+#                                          private namespace (tests/lib/ns.sh): the two
+#                                          pam.d/sudo files take turns run by run, REPEATS
+#                                          rounds of 100 runs a side; ratio of medians per round
 #   row 6        build/bench/bench_exec    psm-query check as a whole process, next to
 #                                          /bin/true (the fork/exec floor)
 #   row 7, 8     build/bench/bench_grants  a real psmd (state_dir under $T, on the disk):
@@ -77,14 +78,17 @@ stop_pid() {
 
 # step NAME CMD...: runs CMD, appends its S lines to $SAMPLES, keeps its stderr in a log.
 step() {
-	local name=$1 log=$T/step-$1.log
+	local name=$1 log=$T/step-$1.log rc
 	shift
 	printf '  %-12s ' "$name" >&2
-	if "$@" 2>"$log" | grep '^S ' >>"$SAMPLES" && [ "${PIPESTATUS[0]}" -eq 0 ]; then
+	"$@" 2>"$log" | grep '^S ' >>"$SAMPLES"
+	rc=("${PIPESTATUS[@]}")
+	if [ "${rc[0]}" -eq 0 ] && [ "${rc[1]}" -eq 0 ]; then
 		echo "done" >&2
 		grep -v '^bench_mktable: [0-9]* bindings' "$log" | head -n 5 | sed 's/^/      note: /' >&2
 	else
-		echo "FAILED" >&2
+		[ "${rc[0]}" -eq 0 ] && echo "FAILED (no figures printed)" >&2
+		[ "${rc[0]}" -ne 0 ] && echo "FAILED (exit status ${rc[0]})" >&2
 		sed 's/^/      /' "$log" | tail -n 20 >&2
 		FAILED="$FAILED $name"
 		cp "$log" "/tmp/psm-bench-$name.log" 2>/dev/null
@@ -357,7 +361,7 @@ render() {
 4|ratio pam_access / pam_psm|pam.bench-access.p50/pam.bench-psm.p50|x|>=|1000
 5|sudo -n true, stock pam.d/sudo: p50 of 100 runs|sudo.plain.p50|ns||
 5|sudo -n true, + pam_psm account line: p50 of 100 runs|sudo.psm.p50|ns||
-5|ratio sudo with pam_psm / without (paired per round)|sudo.ratio|x|<=|1.02
+5|ratio sudo with pam_psm / without (turns run by run)|sudo.ratio|x|<=|1.02
 6|fork/exec/wait of /bin/true (floor): p50 of 200|exec.true.p50|ns||
 6|psm-query check, whole process: p50 of 200|query.p50|ns|<=|2000000
 6|psm-query check, whole process: p99 of 200|query.p99|ns||
@@ -409,7 +413,7 @@ cat <<'NOTES'
 
 Table checks: p50 = median over batches of 64 checks, divided by 64; p99 = per-check samples,
 each including one CLOCK_MONOTONIC read (shown in row 1).  Ratios use medians (min column:
-mins), sudo's is paired per round.  PAM rows: user "daemon", a temp confdir (other = pam_deny),
+mins); sudo's two stacks take turns run by run, its ratio is per round.  PAM rows: user "daemon", a temp confdir (other = pam_deny),
 pam_psm's table built by bench_mktable from a ~300-binding policy (capacity 100000), NSS as
 /etc/nsswitch.conf says.  Rows 7-8 via psmd: psmd as root without -d, state_dir on the disk
 (every reply follows its journal fsync; group commit), policy with one binding; bytes per

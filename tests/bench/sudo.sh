@@ -6,48 +6,55 @@
 # /etc/passwd, group, shadow, pam.d and a NOPASSWD sudoers with test users;
 # private /run and /dev/shm).  bench_mktable -H builds the table from
 # $BENCH_POLICY (psmd's compile path) and keeps its heartbeat fresh.  Then,
-# in 2 x $BENCH_REPEATS rounds, side by side: pam.d/sudo = the distribution's
-# file, $BENCH_SUDO_RUNS runs of `sudo -n true` as psm-alice (bench_exec:
-# fork, setresuid, exec, wait; one untimed warm-up) -> S sudo.plain.p50/p99;
-# then pam.d/sudo = the same file + `account required pam_psm.so shm=...`
-# -> S sudo.psm.p50/p99; and the round's paired ratio psm/plain of the two
-# medians -> S sudo.ratio (pairing cancels the machine's drift between
-# rounds).  Last, psm-bob (no grant) must be refused with the pam_psm
-# stack, which proves pam_psm was the module deciding.
+# in $BENCH_REPEATS rounds of $BENCH_SUDO_RUNS runs per side, `sudo -n true`
+# as psm-alice (bench_exec: fork, setresuid, exec, wait; one untimed warm-up
+# per side) with the two pam.d/sudo files taking turns run by run (bench_exec
+# paired mode rewrites the file, untimed, before each run): the
+# distribution's file -> S sudo.plain.p50/p99; the same file + `account
+# required pam_psm.so shm=...` -> S sudo.psm.p50/p99; and the round's ratio
+# psm/plain of the two medians -> S sudo.ratio (turns run by run cancel the
+# machine's drift, which moves sudo's 10 ms by more than the 2% asked).
+# Last, psm-bob (no grant) must be refused with the pam_psm stack, which
+# proves pam_psm was the module deciding.
 # Called by tests/bench/run.sh with BUILD, BENCH_POLICY, BENCH_REPEATS, BENCH_SUDO_RUNS.
 # shellcheck disable=SC2317,SC2119 # functions are called through ns_main
 set -u
 # shellcheck source=../lib/ns.sh
 . "$(dirname "$0")/../lib/ns.sh"
 
-# sudo_bench_exec KEY STATUS USER: bench_exec of `sudo -n true` as USER.
+# sudo_bench_exec KEY STATUS USER REPEATS [PAIRED...]: bench_exec of `sudo -n true` as USER.
 sudo_bench_exec() {
-	"$BUILD/bench/bench_exec" -k "$1" -e "$2" -r 1 -n "${BENCH_SUDO_RUNS:-20}" \
-		-u "$(user_uid "$3")" -g "$NS_ALL_GID" -- sudo -n true
+	"$BUILD/bench/bench_exec" -k "$1" -e "$2" -r "$4" -n "${BENCH_SUDO_RUNS:-20}" \
+		-u "$(user_uid "$3")" -g "$NS_ALL_GID" "${@:5}" -- sudo -n true
+}
+
+# sudo_bench_fail WHAT: says on stderr why the bench stops (the step log shows it).
+sudo_bench_fail() {
+	echo "sudo.sh: $*" >&2
+	return 1
 }
 
 bench_sudo() {
-	local _ pid
-	cp /etc/pam.d/sudo "$T/pam-sudo.plain"
+	local pid
+	cp /etc/pam.d/sudo "$T/pam-sudo.plain" || sudo_bench_fail "no /etc/pam.d/sudo to copy" || return
 	{ cat "$T/pam-sudo.plain"; pam_psm_line; } >"$T/pam-sudo.psm"
+	: >"$T/mktable.out" # exists before the reader looks (grep on a missing file is an error)
 	"$BUILD/bench/bench_mktable" -H "$PSM_SHM" "$BENCH_POLICY" >"$T/mktable.out" \
 		2>"$T/mktable.err" &
 	pid=$!
 	ns_track "$pid"
-	if ! wait_for 10 grep -qs ready "$T/mktable.out"; then
+	if ! wait_for 10 grep -q ready "$T/mktable.out"; then
 		cat "$T/mktable.err" >&2
-		return 1
+		sudo_bench_fail "bench_mktable did not say ready within 10 s" || return
 	fi
-	for _ in $(seq $((2 * ${BENCH_REPEATS:-5}))); do
-		cp "$T/pam-sudo.plain" /etc/pam.d/sudo
-		sudo_bench_exec sudo.plain 0 psm-alice >"$T/round" || return 1
-		cp "$T/pam-sudo.psm" /etc/pam.d/sudo
-		sudo_bench_exec sudo.psm 0 psm-alice >>"$T/round" || return 1
-		cat "$T/round"
-		awk '$2 == "sudo.plain.p50" { a = $3 } $2 == "sudo.psm.p50" { b = $3 }
-			END { if (a > 0) printf "S sudo.ratio %.4f\n", b / a }' "$T/round"
-	done
-	BENCH_SUDO_RUNS=1 sudo_bench_exec sudo.denied 1 psm-bob >/dev/null || return 1
+	sudo_bench_exec sudo.plain 0 psm-alice "${BENCH_REPEATS:-5}" -f /etc/pam.d/sudo \
+		-a "$T/pam-sudo.plain" -b "$T/pam-sudo.psm" -K sudo.psm |
+		sed 's/^S sudo.psm.ratio /S sudo.ratio /'
+	[ "${PIPESTATUS[0]}" -eq 0 ] ||
+		sudo_bench_fail "sudo -n true as psm-alice (bench_exec's message above)" || return
+	cp "$T/pam-sudo.psm" /etc/pam.d/sudo
+	BENCH_SUDO_RUNS=1 sudo_bench_exec sudo.denied 1 psm-bob 1 >/dev/null ||
+		sudo_bench_fail "psm-bob (no grant) was not refused with pam_psm in pam.d/sudo"
 }
 
 ns_main bench_sudo
