@@ -362,6 +362,7 @@ render() {
 5|sudo -n true, stock pam.d/sudo: p50 of 100 runs|sudo.plain.p50|ns||
 5|sudo -n true, + pam_psm account line: p50 of 100 runs|sudo.psm.p50|ns||
 5|ratio sudo with pam_psm / without (turns run by run)|sudo.ratio|x|<=|1.02
+5|  peer: ratio sudo with a pam_permit line / without|sudo.permit.ratio|x||
 6|fork/exec/wait of /bin/true (floor): p50 of 200|exec.true.p50|ns||
 6|psm-query check, whole process: p50 of 200|query.p50|ns|<=|2000000
 6|psm-query check, whole process: p99 of 200|query.p99|ns||

@@ -14,8 +14,10 @@
 # required pam_psm.so shm=...` -> S sudo.psm.p50/p99; and the round's ratio
 # psm/plain of the two medians -> S sudo.ratio (turns run by run cancel the
 # machine's drift, which moves sudo's 10 ms by more than the 2% asked).
-# Last, psm-bob (no grant) must be refused with the pam_psm stack, which
-# proves pam_psm was the module deciding.
+# Then the peer, the same way: the distribution's file against it + `account
+# required pam_permit.so` -> S sudo.permit.ratio, what one more module line
+# costs by itself.  Last, psm-bob (no grant) must be refused with the
+# pam_psm stack, which proves pam_psm was the module deciding.
 # Called by tests/bench/run.sh with BUILD, BENCH_POLICY, BENCH_REPEATS, BENCH_SUDO_RUNS.
 # shellcheck disable=SC2317,SC2119 # functions are called through ns_main
 set -u
@@ -38,6 +40,7 @@ bench_sudo() {
 	local pid
 	cp /etc/pam.d/sudo "$T/pam-sudo.plain" || sudo_bench_fail "no /etc/pam.d/sudo to copy" || return
 	{ cat "$T/pam-sudo.plain"; pam_psm_line; } >"$T/pam-sudo.psm"
+	{ cat "$T/pam-sudo.plain"; echo "account required pam_permit.so"; } >"$T/pam-sudo.permit"
 	: >"$T/mktable.out" # exists before the reader looks (grep on a missing file is an error)
 	"$BUILD/bench/bench_mktable" -H "$PSM_SHM" "$BENCH_POLICY" >"$T/mktable.out" \
 		2>"$T/mktable.err" &
@@ -52,6 +55,11 @@ bench_sudo() {
 		sed 's/^S sudo.psm.ratio /S sudo.ratio /'
 	[ "${PIPESTATUS[0]}" -eq 0 ] ||
 		sudo_bench_fail "sudo -n true as psm-alice (bench_exec's message above)" || return
+	# the peer: what any one more account line costs (pam_permit, which does nothing)
+	sudo_bench_exec sudo.plain2 0 psm-alice "${BENCH_REPEATS:-5}" -f /etc/pam.d/sudo \
+		-a "$T/pam-sudo.plain" -b "$T/pam-sudo.permit" -K sudo.permit | grep ratio
+	[ "${PIPESTATUS[0]}" -eq 0 ] ||
+		sudo_bench_fail "sudo -n true as psm-alice with pam_permit added" || return
 	cp "$T/pam-sudo.psm" /etc/pam.d/sudo
 	BENCH_SUDO_RUNS=1 sudo_bench_exec sudo.denied 1 psm-bob 1 >/dev/null ||
 		sudo_bench_fail "psm-bob (no grant) was not refused with pam_psm in pam.d/sudo"
