@@ -14,16 +14,29 @@ case "${1:-}" in --unit-only) mode=unit; shift ;; --e2e-only) mode=e2e; shift ;;
 passed=0 failed=0 failed_names=()
 log_dir=$(mktemp -d /tmp/psm-test-logs.XXXXXX)
 
+# left_behind PID LOG: removes the tables /psm-test-PID-* a test binary left in /dev/shm
+# (they name theirs so); true, with a line in LOG, when there were any.
+left_behind() {
+	local left
+	left=$(find /dev/shm -maxdepth 1 -name "psm-test-$1-*" 2>/dev/null)
+	[ -n "$left" ] || return 1
+	echo "[  ERROR   ] left shared-memory tables behind:" $left >>"$2"
+	rm -f $left
+}
+
 run_unit_dir() {
-	local dir=$1 t out rc p f
+	local dir=$1 t out rc p f pid
 	for t in "$dir"/tests/test_*; do
 		[ -x "$t" ] || continue
 		out="$log_dir/$(basename "$dir")-$(basename "$t").log"
-		"$t" >"$out" 2>&1
+		"$t" >"$out" 2>&1 &
+		pid=$!
+		wait "$pid"
 		rc=$?
 		p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
 		f=$(grep -Eo '^\[  FAILED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		left_behind "$pid" "$out" && [ "$f" -eq 0 ] && f=1
 		passed=$((passed + p)); failed=$((failed + f))
 		if [ "$f" -ne 0 ]; then
 			failed_names+=("$dir/$(basename "$t")")
