@@ -29,9 +29,12 @@
 #   row 5        tests/bench/sudo.sh       real `sudo -n true` with/without pam_psm in a
 #                                          private namespace (tests/lib/ns.sh): the two
 #                                          pam.d/sudo files take turns run by run, REPEATS
-#                                          rounds of 100 runs a side; ratio of medians per round
+#                                          rounds of 100 runs a side; ratio of medians per round;
+#                                          peers: + pam_permit, + pam_succeed_if, and pam_psm
+#                                          with a files-only nsswitch.conf in the namespace
 #   row 6        build/bench/bench_exec    psm-query check as a whole process, next to
-#                                          /bin/true (the fork/exec floor)
+#                                          /bin/true (the fork/exec floor), and again with a
+#                                          files-only nsswitch.conf (unshare -m, bind mount)
 #   row 7, 8     build/bench/bench_grants  a real psmd (state_dir under $T, on the disk):
 #                                          N=20000 grant requests written on one connection
 #                                          without waiting, replies read as they come
@@ -180,6 +183,11 @@ write_access_conf() {
 	} >"$T/access.conf"
 }
 
+# nsswitch.conf with passwd/group/shadow from files only (bound over /etc's in a namespace).
+write_nsswitch_files() {
+	sed -E 's/^(passwd|group|shadow|gshadow):.*/\1: files/' /etc/nsswitch.conf >"$T/nsswitch.files"
+}
+
 write_confdir() {
 	mkdir -p "$T/pam"
 	echo 'account required pam_deny.so' >"$T/pam/other"
@@ -208,6 +216,10 @@ bench_query() {
 		"$BUILD/bench/bench_exec" -k exec.true -r 1 -n 200 -- /bin/true || return 1
 		"$BUILD/bench/bench_exec" -k query -r 1 -n 200 -- \
 			"$BUILD/psm-query" --shm "$SHM" check daemon sudo:run || return 1
+		# the same with passwd/group "files" only, in a private mount namespace
+		unshare -m sh -c 'mount --bind "$1" /etc/nsswitch.conf && shift && exec "$@"' sh \
+			"$T/nsswitch.files" "$BUILD/bench/bench_exec" -k query.files -r 1 -n 200 -- \
+			"$BUILD/psm-query" --shm "$SHM" check daemon sudo:run || return 1
 	done
 	"$BUILD/bench/bench_exec" -k query.denied -e 1 -r 1 -n 1 -- \
 		"$BUILD/psm-query" --shm "$SHM" check bench-u001 sudo:run >/dev/null
@@ -215,7 +227,7 @@ bench_query() {
 
 bench_sudo() {
 	BUILD="$BUILD" BENCH_POLICY="$T/policy.json" BENCH_REPEATS="$REPEATS" BENCH_SUDO_RUNS=100 \
-		NS_SHM_PREFIX=/psm-bench-sudo bash tests/bench/sudo.sh
+		BENCH_NSSWITCH_FILES="$T/nsswitch.files" NS_SHM_PREFIX=/psm-bench-sudo bash tests/bench/sudo.sh
 }
 
 # ---- rows 7 and 8: psmd's admin socket -----------------------------------------------------------
@@ -339,7 +351,7 @@ render() {
 # row|label|expression|unit|goal op|goal
 1|table check, same key, warm: p50 (batches of 64)|table.same.p50|ns|<=|150
 1|table check, same key, warm: p99 (per check, incl. timer)|table.same.p99|ns|<=|1000
-1|  (one CLOCK_MONOTONIC read, included in each per-check p99)|timer.p50|ns||
+1|  (one CLOCK_MONOTONIC read, in each per-check p99)|timer.p50|ns||
 2|random keys, 10^3 records: p50 (batches of 64)|table.rand3.p50|ns||
 2|random keys, 10^3 records: p99 (per check, incl. timer)|table.rand3.p99|ns||
 2|random keys, 10^6 records: p50 (batches of 64)|table.rand6.p50|ns|<=|1000
@@ -356,17 +368,20 @@ render() {
 4|pam_psm - (pam_permit + NSS pair)|pam.bench-psm.p50~pam.bench-permit.p50~nss.p50|ns|<=|2000
 4|  module load alone: dlopen+dlclose pam_permit.so: p50|dlopen.pam_permit.so.p50|ns||
 4|  module load alone: dlopen+dlclose pam_psm.so: p50|dlopen.pam_psm.so.p50|ns||
-4|  table work alone: open (pread) + decide + close, no NSS: p50|table.p50|ns||
+4|  table work alone: open+pread+decide+close, no NSS: p50|table.p50|ns||
 4|PAM decision, stack pam_access, 1000 rules: p50|pam.bench-access.p50|ns||
 4|ratio pam_access / pam_psm|pam.bench-access.p50/pam.bench-psm.p50|x|>=|1000
 5|sudo -n true, stock pam.d/sudo: p50 of 100 runs|sudo.plain.p50|ns||
 5|sudo -n true, + pam_psm account line: p50 of 100 runs|sudo.psm.p50|ns||
 5|ratio sudo with pam_psm / without (turns run by run)|sudo.ratio|x|<=|1.02
-5|  peer: ratio sudo with a pam_permit line / without|sudo.permit.ratio|x||
+5|  peer: + pam_permit line (already loaded by the stack)|sudo.permit.ratio|x||
+5|  peer: + pam_succeed_if line (a module not yet loaded)|sudo.succeed_if.ratio|x||
+5|  the pam_psm ratio with NSS "files" only (namespace)|sudo.files.ratio|x||
 6|fork/exec/wait of /bin/true (floor): p50 of 200|exec.true.p50|ns||
 6|psm-query check, whole process: p50 of 200|query.p50|ns|<=|2000000
 6|psm-query check, whole process: p99 of 200|query.p99|ns||
-7|table bytes per record at 10^6 records (total_size/records)|bytes.total_per_record|B|<=|512
+6|  the same, NSS "files" only (namespace): p50 of 200|query.files.p50|ns||
+7|table bytes per record, 10^6 records (total_size/records)|bytes.total_per_record|B|<=|512
 7|  arena bytes per record (arena_used/records)|bytes.arena_per_record|B||
 7|table bytes per grant via psmd (total_size/records)|bytes.grant.total_per_record|B|<=|512
 7|  arena bytes per grant (arena_used growth / grants)|bytes.grant.arena_per_record|B||
@@ -390,6 +405,7 @@ write_policy
 write_psmd_policy
 write_access_conf
 write_confdir
+write_nsswitch_files
 step table "$BUILD/bench/bench_table" -r "$REPEATS"
 step redis bench_redis
 if table_start; then
@@ -416,7 +432,8 @@ Table checks: p50 = median over batches of 64 checks, divided by 64; p99 = per-c
 each including one CLOCK_MONOTONIC read (shown in row 1).  Ratios use medians (min column:
 mins); sudo's two stacks take turns run by run, its ratio is per round.  PAM rows: user "daemon", a temp confdir (other = pam_deny),
 pam_psm's table built by bench_mktable from a ~300-binding policy (capacity 100000), NSS as
-/etc/nsswitch.conf says.  Rows 7-8 via psmd: psmd as root without -d, state_dir on the disk
+/etc/nsswitch.conf says (the rows marked "files only": passwd/group/shadow from files, in a
+private mount namespace).  Rows 7-8 via psmd: psmd as root without -d, state_dir on the disk
 (every reply follows its journal fsync; group commit), policy with one binding; bytes per
 grant/session: a fresh psmd (capacity 30000) holding 20000 of them.  Row 9 comes with the
 fleet (Redis) issue.

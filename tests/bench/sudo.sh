@@ -14,11 +14,19 @@
 # required pam_psm.so shm=...` -> S sudo.psm.p50/p99; and the round's ratio
 # psm/plain of the two medians -> S sudo.ratio (turns run by run cancel the
 # machine's drift, which moves sudo's 10 ms by more than the 2% asked).
-# Then the peer, the same way: the distribution's file against it + `account
-# required pam_permit.so` -> S sudo.permit.ratio, what one more module line
-# costs by itself.  Last, psm-bob (no grant) must be refused with the
-# pam_psm stack, which proves pam_psm was the module deciding.
-# Called by tests/bench/run.sh with BUILD, BENCH_POLICY, BENCH_REPEATS, BENCH_SUDO_RUNS.
+# Then three peers, the same way, each against the distribution's file:
+# + `account required pam_permit.so` -> S sudo.permit.ratio (a module the
+# stack has already loaded: what one more line costs, and the noise floor);
+# + `account required pam_succeed_if.so uid >= 0` -> S sudo.succeed_if.ratio
+# (a stock module the stack had not loaded: what loading any new module
+# costs); and the pam_psm pair again with a copy of /etc/nsswitch.conf whose
+# passwd/group/shadow lines say `files` bound over it in the namespace -> S
+# sudo.files.ratio (how much of pam_psm's cost is the NSS group lookup, which
+# with `group: files systemd` walks systemd's userdb directories).  Last,
+# psm-bob (no grant) must be refused with the pam_psm stack, which proves
+# pam_psm was the module deciding.
+# Called by tests/bench/run.sh with BUILD, BENCH_POLICY, BENCH_REPEATS, BENCH_SUDO_RUNS and
+# BENCH_NSSWITCH_FILES (the files-only nsswitch.conf).
 # shellcheck disable=SC2317,SC2119 # functions are called through ns_main
 set -u
 # shellcheck source=../lib/ns.sh
@@ -36,11 +44,26 @@ sudo_bench_fail() {
 	return 1
 }
 
-bench_sudo() {
-	local pid
+# sudo_pair B WHAT: `sudo -n true` as psm-alice, pam.d/sudo taking turns between the stock
+# file and $T/pam-sudo.B run by run; prints only S sudo.B.ratio.
+sudo_pair() {
+	sudo_bench_exec "sudo.plain.$1" 0 psm-alice "${BENCH_REPEATS:-5}" -f /etc/pam.d/sudo \
+		-a "$T/pam-sudo.plain" -b "$T/pam-sudo.$1" -K "sudo.$1" | grep ratio
+	[ "${PIPESTATUS[0]}" -eq 0 ] || sudo_bench_fail "sudo -n true as psm-alice, $2"
+}
+
+sudo_write_stacks() {
 	cp /etc/pam.d/sudo "$T/pam-sudo.plain" || sudo_bench_fail "no /etc/pam.d/sudo to copy" || return
 	{ cat "$T/pam-sudo.plain"; pam_psm_line; } >"$T/pam-sudo.psm"
 	{ cat "$T/pam-sudo.plain"; echo "account required pam_permit.so"; } >"$T/pam-sudo.permit"
+	{ cat "$T/pam-sudo.plain"; echo "account required pam_succeed_if.so uid >= 0"; } \
+		>"$T/pam-sudo.succeed_if"
+	cp "$T/pam-sudo.psm" "$T/pam-sudo.files"
+}
+
+bench_sudo() {
+	local pid
+	sudo_write_stacks || return
 	: >"$T/mktable.out" # exists before the reader looks (grep on a missing file is an error)
 	"$BUILD/bench/bench_mktable" -H "$PSM_SHM" "$BENCH_POLICY" >"$T/mktable.out" \
 		2>"$T/mktable.err" &
@@ -55,11 +78,12 @@ bench_sudo() {
 		sed 's/^S sudo.psm.ratio /S sudo.ratio /'
 	[ "${PIPESTATUS[0]}" -eq 0 ] ||
 		sudo_bench_fail "sudo -n true as psm-alice (bench_exec's message above)" || return
-	# the peer: what any one more account line costs (pam_permit, which does nothing)
-	sudo_bench_exec sudo.plain2 0 psm-alice "${BENCH_REPEATS:-5}" -f /etc/pam.d/sudo \
-		-a "$T/pam-sudo.plain" -b "$T/pam-sudo.permit" -K sudo.permit | grep ratio
-	[ "${PIPESTATUS[0]}" -eq 0 ] ||
-		sudo_bench_fail "sudo -n true as psm-alice with pam_permit added" || return
+	sudo_pair permit "with pam_permit added" || return
+	sudo_pair succeed_if "with pam_succeed_if added" || return
+	mount --bind "$BENCH_NSSWITCH_FILES" /etc/nsswitch.conf ||
+		sudo_bench_fail "cannot bind a files-only nsswitch.conf in the namespace" || return
+	sudo_pair files "with pam_psm, NSS files only" || return
+	umount /etc/nsswitch.conf
 	cp "$T/pam-sudo.psm" /etc/pam.d/sudo
 	BENCH_SUDO_RUNS=1 sudo_bench_exec sudo.denied 1 psm-bob 1 >/dev/null ||
 		sudo_bench_fail "psm-bob (no grant) was not refused with pam_psm in pam.d/sudo"
