@@ -293,7 +293,10 @@ static int eval_attempt(const struct shm_view *v, void *ctx, struct psm_err *err
 	if (rc != PSM_OK)
 		return rc;
 	rc = eval_scan_key(v, s, s->req->user, err);
-	if (rc != PSM_OK || s->deny || !(o->info.group_mask & s->segbits))
+	if (rc != PSM_OK || s->deny)
+		return rc;
+	/* allowed by the user's own records: only a group deny could change the answer */
+	if (!((s->allow ? o->info.group_deny_mask : o->info.group_mask) & s->segbits))
 		return rc;
 	return eval_scan_groups(v, s, err);
 }

@@ -181,7 +181,8 @@ struct shm_info {
 	uint64_t capacity;      /* records the table was sized for */
 	uint64_t arena_used;    /* bytes of records */
 	uint64_t total_size;    /* bytes of the whole object */
-	uint64_t group_mask;    /* see shm_seg_bit() */
+	uint64_t group_mask;    /* group grants and denies, see shm_seg_bit() */
+	uint64_t group_deny_mask; /* group denies alone */
 	uint32_t policy_roles, policy_bindings, policy_denies;
 	char host_name[SHM_HOST_NAME_MAX]; /* NUL-terminated */
 };
@@ -215,8 +216,10 @@ int shm_scan(const struct shm_view *v, uint8_t kind, shm_scan_cb cb, void *ctx);
 /*
  * Group fast path: group_mask has bit shm_seg_bit(first segment of pattern)
  * set for every group grant/deny, and bit 63 for patterns whose first
- * segment is "*".  A reader skips NSS group lookups when
- * (mask & (shm_seg_bit(first segment of perm) | 1ull<<63)) == 0.
+ * segment is "*"; group_deny_mask the same for group denies alone.  A reader
+ * skips NSS group lookups when (mask & (shm_seg_bit(first segment of perm) |
+ * 1ull<<63)) == 0, with mask = group_deny_mask once the user's own records
+ * allow (only a group deny could change that), else group_mask.
  */
 uint64_t shm_seg_bit(const char *seg, size_t len);
 #define SHM_MASK_ANY (1ull << 63)

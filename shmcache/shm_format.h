@@ -12,8 +12,8 @@
  * The header's static part (magic .. host_name) is written once when the
  * table is made and covered by st_crc.  Its live part holds the seqlock
  * counter `seq`, the `retired` flag (set once, by the psmd that replaces the
- * table) and a 64-byte block of counters (generation, heartbeat, records,
- * ...) covered by its own CRC, rewritten at every commit.
+ * table) and a 72-byte block of counters (generation, heartbeat, records,
+ * group masks, ...) covered by its own CRC, rewritten at every commit.
  *
  * A bucket is {head, ~head}: the unit index of the first record of its chain,
  * stored twice so that one damaged byte is noticed; an empty bucket is
@@ -67,7 +67,7 @@
 #include "shm.h"
 
 #define SHM_MAGIC 0x31304c42544d5350ull /* "PSMTBL01" little-endian */
-#define SHM_FORMAT_VERSION 3u
+#define SHM_FORMAT_VERSION 4u
 #define SHM_UNIT 64u
 #define SHM_HDR_SIZE 256u
 #define SHM_NONE 0xffffffffu
@@ -82,16 +82,17 @@ struct shm_mut {
 	int64_t heartbeat;
 	uint64_t records;
 	uint64_t arena_used;
-	uint64_t group_mask;
+	uint64_t group_mask;      /* group grants and denies, see shm_seg_bit() */
+	uint64_t group_deny_mask; /* the same for group denies alone */
 	uint32_t writer_pid;
 	uint32_t policy_roles;
 	uint32_t policy_bindings;
 	uint32_t policy_denies;
-	uint32_t pad;
 	uint32_t crc;           /* crc32c of the bytes before it */
+	uint32_t pad;
 };
-_Static_assert(sizeof(struct shm_mut) == 64, "shm_mut size");
-_Static_assert(offsetof(struct shm_mut, crc) == 60, "shm_mut crc offset");
+_Static_assert(sizeof(struct shm_mut) == 72, "shm_mut size");
+_Static_assert(offsetof(struct shm_mut, crc) == 64, "shm_mut crc offset");
 
 struct shm_hdr {
 	/* static part, covered by st_crc */
@@ -114,7 +115,7 @@ struct shm_hdr {
 	_Atomic uint32_t retired;
 	uint32_t pad1;
 	struct shm_mut mut;
-	unsigned char reserved[32];
+	unsigned char reserved[24];
 };
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");

@@ -260,6 +260,7 @@ int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err
 	out->arena_used = m.arena_used;
 	out->total_size = v->size;
 	out->group_mask = m.group_mask;
+	out->group_deny_mask = m.group_deny_mask;
 	out->policy_roles = m.policy_roles;
 	out->policy_bindings = m.policy_bindings;
 	out->policy_denies = m.policy_denies;

@@ -413,6 +413,8 @@ int shm_writer_insert(struct shm_writer *w, const struct shm_entry *e, uint32_t 
 	w->mut.records++;
 	w->mut.arena_used += (uint64_t)units * SHM_UNIT;
 	w->mut.group_mask |= shm_group_bits(e);
+	if (e->kind == SHM_DENY)
+		w->mut.group_deny_mask |= shm_group_bits(e);
 	shm_writer_commit(w);
 	if (unit != NULL)
 		*unit = u;

@@ -335,6 +335,37 @@ static void test_group_mask_skips_lookup(void **state)
 	fx_end(&f);
 }
 
+/* Allowed by the user's own grant: group grants cannot change that, a group deny can. */
+static void test_group_mask_allowed_needs_only_denies(void **state)
+{
+	struct fx f;
+	struct eval_out out;
+
+	(void)state;
+	fx_table(&f, GRANT("sudo:*"),
+		 { .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "sudo:run" },
+		 { .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "login:*" });
+	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	assert_false(out.groups_resolved);
+	/* not allowed by their own records: the group grants are looked at */
+	ck(&f, "root", 0, "sudo:run", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	assert_true(out.groups_resolved);
+	fx_end(&f);
+	/* a group deny on the permission's segment: groups are looked up even when allowed */
+	fx_table(&f, { .kind = SHM_GRANT, .key = "root", .pattern = "login:*" },
+		 { .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "login:ssh" });
+	ck(&f, "root", 0, "login:ssh", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_DENY);
+	assert_int_equal(out.reason, EVAL_R_DENY_RULE);
+	assert_true(out.groups_resolved);
+	ck(&f, "root", 0, "login:console", NULL, SHM_U32_NONE, &out);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	assert_true(out.groups_resolved);
+	fx_end(&f);
+}
+
 static void test_group_mask_no_groups_at_all(void **state)
 {
 	struct fx f;
@@ -639,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_uid_mismatch),
 		cmocka_unit_test(test_session_bound),
 		cmocka_unit_test(test_group_mask_skips_lookup),
+		cmocka_unit_test(test_group_mask_allowed_needs_only_denies),
 		cmocka_unit_test(test_group_mask_no_groups_at_all),
 		cmocka_unit_test(test_group_mask_any),
 		cmocka_unit_test(test_near_miss_most_informative),

@@ -691,6 +691,7 @@ static void test_group_mask(void **state)
 	get_info(shm_writer_view(f->w), &in);
 	assert_int_equal(in.group_mask, want);
 	assert_int_equal(in.group_mask & SHM_MASK_ANY, 0);
+	assert_int_equal(in.group_deny_mask, shm_seg_bit("login", 5)); /* the deny alone */
 	/* removal never clears a bit */
 	assert_int_equal(shm_writer_remove(f->w, e.unit, NULL), PSM_OK);
 	tshm_entry(&e, SHM_GRANT, "%12", "*:x");
@@ -698,6 +699,14 @@ static void test_group_mask(void **state)
 	assert_int_equal(shm_writer_insert(f->w, &e, NULL, NULL), PSM_OK);
 	get_info(shm_writer_view(f->w), &in);
 	assert_int_equal(in.group_mask, want | SHM_MASK_ANY);
+	assert_int_equal(in.group_deny_mask, shm_seg_bit("login", 5));
+	tshm_entry(&e, SHM_DENY, "alice", "sudo:run");            /* user deny: no bit */
+	assert_int_equal(shm_writer_insert(f->w, &e, NULL, NULL), PSM_OK);
+	tshm_entry(&e, SHM_DENY, "%13", "*");
+	e.flags = SHM_FL_GROUP;
+	assert_int_equal(shm_writer_insert(f->w, &e, NULL, NULL), PSM_OK);
+	get_info(shm_writer_view(f->w), &in);
+	assert_int_equal(in.group_deny_mask, shm_seg_bit("login", 5) | SHM_MASK_ANY);
 }
 
 static void test_seg_bit(void **state)
@@ -860,7 +869,7 @@ static void test_refuses_symlink_and_dir(void **state)
 	rmdir(link);
 }
 
-_Static_assert(SHM_FORMAT_VERSION == 3, "test_refuses_bad_header names versions 2 and 4");
+_Static_assert(SHM_FORMAT_VERSION == 4, "test_refuses_bad_header names versions 3 and 5");
 
 static void test_refuses_bad_header(void **state)
 {
@@ -885,10 +894,10 @@ static void test_refuses_bad_header(void **state)
 	fix_open_fails(f, "header checksum mismatch");
 	b = SHM_FORMAT_VERSION + 1;
 	assert_int_equal(pwrite(fd, &b, 1, offsetof(struct shm_hdr, version)), 1);
-	fix_open_fails(f, "format version 4");
+	fix_open_fails(f, "format version 5");
 	b = SHM_FORMAT_VERSION - 1; /* a table of the previous format is refused, not misread */
 	assert_int_equal(pwrite(fd, &b, 1, offsetof(struct shm_hdr, version)), 1);
-	fix_open_fails(f, "format version 2");
+	fix_open_fails(f, "format version 3");
 	close(fd);
 }
 
