@@ -31,7 +31,8 @@
 #                                          pam.d/sudo files take turns run by run, REPEATS
 #                                          rounds of 100 runs a side; ratio of medians per round;
 #                                          peers: + pam_permit, + pam_succeed_if, and pam_psm
-#                                          with a files-only nsswitch.conf in the namespace
+#                                          with a files-only nsswitch.conf in the namespace, and
+#                                          with a policy without the group deny (own grant decides)
 #   row 6        build/bench/bench_exec    psm-query check as a whole process, next to
 #                                          /bin/true (the fork/exec floor), and again with a
 #                                          files-only nsswitch.conf (unshare -m, bind mount)
@@ -139,8 +140,10 @@ bench_redis() {
 
 # ---- rows 4 and 6: the policy, the table, the PAM stacks ---------------------------------------
 
-# A policy of ~300 bindings: the bench user "daemon" and psm-alice (sudo.sh) may sudo:run;
-# group bindings on sudo:cmd:* make pam_psm resolve groups (the NSS pair is in the goal).
+# write_policy [with-group-deny]: a policy of ~300 bindings on stdout: the bench user "daemon"
+# and psm-alice (sudo.sh) may sudo:run; a %nogroup deny on sudo:* makes pam_psm resolve their
+# groups (the NSS pair is in the goal); without it their own grants decide, and group grants
+# on sudo:cmd:* need no group lookup.
 write_policy() {
 	local i
 	{
@@ -160,11 +163,13 @@ write_policy() {
 			esac
 		done
 		echo '    { "user": "bench-u999", "roles": ["dev"] } ],'
-		echo '  "deny": [ { "user": "bench-u001", "perms": ["sudo:*"] },'
-		echo '            { "group": "nogroup", "perms": ["sudo:*"] } ],'
+		echo '  "deny": [ { "user": "bench-u001", "perms": ["sudo:*"] }'
+		[ "${1:-}" != with-group-deny ] ||
+			echo '            , { "group": "nogroup", "perms": ["sudo:*"] }'
+		echo '  ],'
 		echo '  "services": { "bench-psm": "sudo:run", "sudo": "sudo:run" },'
 		echo '  "break_glass": { "users": ["root"] } }'
-	} >"$T/policy.json"
+	}
 }
 
 # 1000 pam_access rules; the bench user matches only the last one, so all are read.
@@ -226,7 +231,8 @@ bench_query() {
 }
 
 bench_sudo() {
-	BUILD="$BUILD" BENCH_POLICY="$T/policy.json" BENCH_REPEATS="$REPEATS" BENCH_SUDO_RUNS=100 \
+	BUILD="$BUILD" BENCH_POLICY="$T/policy.json" BENCH_POLICY_OWN="$T/policy-own.json" \
+		BENCH_REPEATS="$REPEATS" BENCH_SUDO_RUNS=100 \
 		BENCH_NSSWITCH_FILES="$T/nsswitch.files" NS_SHM_PREFIX=/psm-bench-sudo bash tests/bench/sudo.sh
 }
 
@@ -377,6 +383,7 @@ render() {
 5|  peer: + pam_permit line (already loaded by the stack)|sudo.permit.ratio|x||
 5|  peer: + pam_succeed_if line (a module not yet loaded)|sudo.succeed_if.ratio|x||
 5|  the pam_psm ratio with NSS "files" only (namespace)|sudo.files.ratio|x||
+5|  the pam_psm ratio, no group deny rule (no group lookup)|sudo.own.ratio|x||
 6|fork/exec/wait of /bin/true (floor): p50 of 200|exec.true.p50|ns||
 6|psm-query check, whole process: p50 of 200|query.p50|ns|<=|2000000
 6|psm-query check, whole process: p99 of 200|query.p99|ns||
@@ -401,7 +408,8 @@ for p in bench/bench_table bench/bench_redis bench/bench_pam bench/bench_exec be
 	[ -e "$BUILD/$p" ] || { echo "run.sh: $BUILD/$p is missing: run make programs" >&2; exit 2; }
 done
 echo "psm bench: $REPEATS repeats of every figure (1-2 minutes at 5)" >&2
-write_policy
+write_policy with-group-deny >"$T/policy.json"
+write_policy >"$T/policy-own.json"
 write_psmd_policy
 write_access_conf
 write_confdir

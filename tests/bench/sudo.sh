@@ -22,11 +22,14 @@
 # costs); and the pam_psm pair again with a copy of /etc/nsswitch.conf whose
 # passwd/group/shadow lines say `files` bound over it in the namespace -> S
 # sudo.files.ratio (how much of pam_psm's cost is the NSS group lookup, which
-# with `group: files systemd` walks systemd's userdb directories).  Last,
+# with `group: files systemd` walks systemd's userdb directories); and
+# pam_psm with a table from $BENCH_POLICY_OWN, the same policy without its
+# %nogroup deny, where psm-alice's own grant decides and no group lookup is
+# made -> S sudo.own.ratio.  Last,
 # psm-bob (no grant) must be refused with the pam_psm stack, which proves
 # pam_psm was the module deciding.
-# Called by tests/bench/run.sh with BUILD, BENCH_POLICY, BENCH_REPEATS, BENCH_SUDO_RUNS and
-# BENCH_NSSWITCH_FILES (the files-only nsswitch.conf).
+# Called by tests/bench/run.sh with BUILD, BENCH_POLICY, BENCH_POLICY_OWN, BENCH_REPEATS,
+# BENCH_SUDO_RUNS and BENCH_NSSWITCH_FILES (the files-only nsswitch.conf).
 # shellcheck disable=SC2317,SC2119 # functions are called through ns_main
 set -u
 # shellcheck source=../lib/ns.sh
@@ -59,20 +62,25 @@ sudo_write_stacks() {
 	{ cat "$T/pam-sudo.plain"; echo "account required pam_succeed_if.so uid >= 0"; } \
 		>"$T/pam-sudo.succeed_if"
 	cp "$T/pam-sudo.psm" "$T/pam-sudo.files"
+	{ cat "$T/pam-sudo.plain"; echo "account required $BUILD/pam_psm.so shm=$PSM_SHM-own"; } \
+		>"$T/pam-sudo.own"
+}
+
+# sudo_table SHM POLICY TAG: a table from POLICY kept fresh by bench_mktable in the background.
+sudo_table() {
+	: >"$T/mktable.$3.out" # exists before the reader looks (grep on a missing file is an error)
+	"$BUILD/bench/bench_mktable" -H "$1" "$2" >"$T/mktable.$3.out" 2>"$T/mktable.$3.err" &
+	ns_track "$!"
+	if ! wait_for 10 grep -q ready "$T/mktable.$3.out"; then
+		cat "$T/mktable.$3.err" >&2
+		sudo_bench_fail "bench_mktable ($2) did not say ready within 10 s"
+	fi
 }
 
 bench_sudo() {
-	local pid
 	sudo_write_stacks || return
-	: >"$T/mktable.out" # exists before the reader looks (grep on a missing file is an error)
-	"$BUILD/bench/bench_mktable" -H "$PSM_SHM" "$BENCH_POLICY" >"$T/mktable.out" \
-		2>"$T/mktable.err" &
-	pid=$!
-	ns_track "$pid"
-	if ! wait_for 10 grep -q ready "$T/mktable.out"; then
-		cat "$T/mktable.err" >&2
-		sudo_bench_fail "bench_mktable did not say ready within 10 s" || return
-	fi
+	sudo_table "$PSM_SHM" "$BENCH_POLICY" main || return
+	sudo_table "$PSM_SHM-own" "$BENCH_POLICY_OWN" own || return
 	sudo_bench_exec sudo.plain 0 psm-alice "${BENCH_REPEATS:-5}" -f /etc/pam.d/sudo \
 		-a "$T/pam-sudo.plain" -b "$T/pam-sudo.psm" -K sudo.psm |
 		sed 's/^S sudo.psm.ratio /S sudo.ratio /'
@@ -84,6 +92,7 @@ bench_sudo() {
 		sudo_bench_fail "cannot bind a files-only nsswitch.conf in the namespace" || return
 	sudo_pair files "with pam_psm, NSS files only" || return
 	umount /etc/nsswitch.conf
+	sudo_pair own "with pam_psm, policy without the group deny" || return
 	cp "$T/pam-sudo.psm" /etc/pam.d/sudo
 	BENCH_SUDO_RUNS=1 sudo_bench_exec sudo.denied 1 psm-bob 1 >/dev/null ||
 		sudo_bench_fail "psm-bob (no grant) was not refused with pam_psm in pam.d/sudo"
