@@ -30,9 +30,9 @@
 #                                          private namespace (tests/lib/ns.sh): the two
 #                                          pam.d/sudo files take turns run by run, REPEATS
 #                                          rounds of 100 runs a side; ratio of medians per round;
-#                                          peers: + pam_permit, + pam_succeed_if, and pam_psm
-#                                          with a files-only nsswitch.conf in the namespace, and
-#                                          with a policy without the group deny (own grant decides)
+#                                          peers: + pam_permit, + pam_succeed_if; pam_psm with a
+#                                          policy without the group deny (own grant decides) /
+#                                          with it; pam_psm with NSS files only / host's NSS
 #   row 6        build/bench/bench_exec    psm-query check as a whole process, next to
 #                                          /bin/true (the fork/exec floor), and again with a
 #                                          files-only nsswitch.conf (unshare -m, bind mount)
@@ -382,8 +382,8 @@ render() {
 5|ratio sudo with pam_psm / without (turns run by run)|sudo.ratio|x|<=|1.02
 5|  peer: + pam_permit line (already loaded by the stack)|sudo.permit.ratio|x||
 5|  peer: + pam_succeed_if line (a module not yet loaded)|sudo.succeed_if.ratio|x||
-5|  the pam_psm ratio with NSS "files" only (namespace)|sudo.files.ratio|x||
-5|  the pam_psm ratio, no group deny rule (no group lookup)|sudo.own.ratio|x||
+5|  pam_psm: no group deny (no group lookup) / with one|sudo.own.ratio|x||
+5|  sudo+pam_psm: NSS "files" only / host nsswitch.conf|sudo.files.ratio|x||
 6|fork/exec/wait of /bin/true (floor): p50 of 200|exec.true.p50|ns||
 6|psm-query check, whole process: p50 of 200|query.p50|ns|<=|2000000
 6|psm-query check, whole process: p99 of 200|query.p99|ns||

@@ -14,18 +14,19 @@
 # required pam_psm.so shm=...` -> S sudo.psm.p50/p99; and the round's ratio
 # psm/plain of the two medians -> S sudo.ratio (turns run by run cancel the
 # machine's drift, which moves sudo's 10 ms by more than the 2% asked).
-# Then three peers, the same way, each against the distribution's file:
+# Then the peers, the same way.  Against the distribution's file:
 # + `account required pam_permit.so` -> S sudo.permit.ratio (a module the
 # stack has already loaded: what one more line costs, and the noise floor);
 # + `account required pam_succeed_if.so uid >= 0` -> S sudo.succeed_if.ratio
 # (a stock module the stack had not loaded: what loading any new module
-# costs); and the pam_psm pair again with a copy of /etc/nsswitch.conf whose
-# passwd/group/shadow lines say `files` bound over it in the namespace -> S
-# sudo.files.ratio (how much of pam_psm's cost is the NSS group lookup, which
-# with `group: files systemd` walks systemd's userdb directories); and
-# pam_psm with a table from $BENCH_POLICY_OWN, the same policy without its
-# %nogroup deny, where psm-alice's own grant decides and no group lookup is
-# made -> S sudo.own.ratio.  Last,
+# costs).  Against the pam_psm file: pam_psm reading a table from
+# $BENCH_POLICY_OWN, the same policy without its %nogroup deny, where
+# psm-alice's own grant decides and no group lookup is made -> S
+# sudo.own.ratio; and, with the pam_psm file in place, /etc/nsswitch.conf
+# (a bound copy) taking turns between the host's and one whose
+# passwd/group/shadow lines say `files` -> S sudo.files.ratio (what the NSS
+# sources cost: `group: files systemd` walks systemd's userdb directories
+# in every getgrouplist).  Last,
 # psm-bob (no grant) must be refused with the pam_psm stack, which proves
 # pam_psm was the module deciding.
 # Called by tests/bench/run.sh with BUILD, BENCH_POLICY, BENCH_POLICY_OWN, BENCH_REPEATS,
@@ -47,12 +48,12 @@ sudo_bench_fail() {
 	return 1
 }
 
-# sudo_pair B WHAT: `sudo -n true` as psm-alice, pam.d/sudo taking turns between the stock
-# file and $T/pam-sudo.B run by run; prints only S sudo.B.ratio.
+# sudo_pair KEY FILE A B WHAT: `sudo -n true` as psm-alice, FILE taking turns between the
+# contents of A and B run by run; prints only S sudo.KEY.ratio (B's median / A's).
 sudo_pair() {
-	sudo_bench_exec "sudo.plain.$1" 0 psm-alice "${BENCH_REPEATS:-5}" -f /etc/pam.d/sudo \
-		-a "$T/pam-sudo.plain" -b "$T/pam-sudo.$1" -K "sudo.$1" | grep ratio
-	[ "${PIPESTATUS[0]}" -eq 0 ] || sudo_bench_fail "sudo -n true as psm-alice, $2"
+	sudo_bench_exec "sudo.$1.a" 0 psm-alice "${BENCH_REPEATS:-5}" -f "$2" -a "$3" -b "$4" \
+		-K "sudo.$1" | grep ratio
+	[ "${PIPESTATUS[0]}" -eq 0 ] || sudo_bench_fail "sudo -n true as psm-alice, $5"
 }
 
 sudo_write_stacks() {
@@ -61,7 +62,6 @@ sudo_write_stacks() {
 	{ cat "$T/pam-sudo.plain"; echo "account required pam_permit.so"; } >"$T/pam-sudo.permit"
 	{ cat "$T/pam-sudo.plain"; echo "account required pam_succeed_if.so uid >= 0"; } \
 		>"$T/pam-sudo.succeed_if"
-	cp "$T/pam-sudo.psm" "$T/pam-sudo.files"
 	{ cat "$T/pam-sudo.plain"; echo "account required $BUILD/pam_psm.so shm=$PSM_SHM-own"; } \
 		>"$T/pam-sudo.own"
 }
@@ -77,6 +77,20 @@ sudo_table() {
 	fi
 }
 
+# pam_psm in pam.d/sudo, nsswitch.conf taking turns between the host's and a files-only one.
+# A copy is bound over /etc/nsswitch.conf first: the runs rewrite the copy, never the host's.
+sudo_nss_pair() {
+	local rc
+	cp /etc/nsswitch.conf "$T/nsswitch.host" && cp /etc/nsswitch.conf "$T/nsswitch.live" &&
+		mount --bind "$T/nsswitch.live" /etc/nsswitch.conf ||
+		sudo_bench_fail "cannot bind a copy of nsswitch.conf in the namespace" || return
+	sudo_pair files /etc/nsswitch.conf "$T/nsswitch.host" "$BENCH_NSSWITCH_FILES" \
+		"pam_psm with NSS files only"
+	rc=$?
+	umount /etc/nsswitch.conf
+	return "$rc"
+}
+
 bench_sudo() {
 	sudo_write_stacks || return
 	sudo_table "$PSM_SHM" "$BENCH_POLICY" main || return
@@ -86,14 +100,14 @@ bench_sudo() {
 		sed 's/^S sudo.psm.ratio /S sudo.ratio /'
 	[ "${PIPESTATUS[0]}" -eq 0 ] ||
 		sudo_bench_fail "sudo -n true as psm-alice (bench_exec's message above)" || return
-	sudo_pair permit "with pam_permit added" || return
-	sudo_pair succeed_if "with pam_succeed_if added" || return
-	mount --bind "$BENCH_NSSWITCH_FILES" /etc/nsswitch.conf ||
-		sudo_bench_fail "cannot bind a files-only nsswitch.conf in the namespace" || return
-	sudo_pair files "with pam_psm, NSS files only" || return
-	umount /etc/nsswitch.conf
-	sudo_pair own "with pam_psm, policy without the group deny" || return
+	sudo_pair permit /etc/pam.d/sudo "$T/pam-sudo.plain" "$T/pam-sudo.permit" \
+		"with pam_permit added" || return
+	sudo_pair succeed_if /etc/pam.d/sudo "$T/pam-sudo.plain" "$T/pam-sudo.succeed_if" \
+		"with pam_succeed_if added" || return
+	sudo_pair own /etc/pam.d/sudo "$T/pam-sudo.psm" "$T/pam-sudo.own" \
+		"pam_psm with a policy without the group deny" || return
 	cp "$T/pam-sudo.psm" /etc/pam.d/sudo
+	sudo_nss_pair || return
 	BENCH_SUDO_RUNS=1 sudo_bench_exec sudo.denied 1 psm-bob 1 >/dev/null ||
 		sudo_bench_fail "psm-bob (no grant) was not refused with pam_psm in pam.d/sudo"
 }
