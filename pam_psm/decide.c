@@ -76,15 +76,6 @@ static void decide_unavail(const struct decide_req *r, struct decide_out *o, con
 	}
 }
 
-/* The permission: explicit, else the service's; into o->perm. */
-static int decide_perm(const struct shm_view *v, const struct decide_req *r,
-		       struct decide_out *o, struct psm_err *err)
-{
-	if (r->perm != NULL)
-		return PSM_OK; /* copied by decide_init */
-	return eval_service_perm(v, r->service, o->perm, sizeof(o->perm), err);
-}
-
 /* Stale table (max_stale): unavailable, with the policy's break-glass users too. */
 static int decide_stale(const struct shm_view *v, const struct decide_req *r,
 			struct decide_out *o, struct psm_err *err)
@@ -119,11 +110,14 @@ static int decide_audit(const struct shm_view *v, const struct decide_req *r,
 	return PSM_OK;
 }
 
-/* eval_check, and once more with the caller's audit id when only that was missing. */
+/* The decision on the explicit permission, else on the service's (looked up in the same
+ * read, into o->perm); once more with the caller's audit id when only that was missing. */
 static int decide_eval(const struct shm_view *v, const struct decide_req *r,
 		       struct decide_out *o, struct psm_err *err)
 {
-	int rc = eval_check(v, &o->req, &o->ev, err);
+	int rc = r->perm != NULL ? eval_check(v, &o->req, &o->ev, err)
+				 : eval_check_service(v, &o->req, r->service, o->perm,
+						      sizeof(o->perm), &o->ev, err);
 
 	if (rc != PSM_OK || !o->ev.need_audit || o->ev.decision == EVAL_ALLOW ||
 	    o->ev.reason == EVAL_R_DENY_RULE || r->session != NULL || r->audit_fn == NULL)
@@ -138,10 +132,8 @@ static int decide_eval(const struct shm_view *v, const struct decide_req *r,
 static int decide_view(const struct shm_view *v, const struct decide_req *r,
 		       struct decide_out *o, struct psm_err *err)
 {
-	int rc = decide_perm(v, r, o, err);
+	int rc = decide_audit(v, r, o, err);
 
-	if (rc == PSM_OK)
-		rc = decide_audit(v, r, o, err);
 	if (rc == PSM_OK)
 		rc = decide_eval(v, r, o, err);
 	if (rc != PSM_OK)

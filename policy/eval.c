@@ -27,6 +27,9 @@
 /* One attempt at a decision; reset at the start of every read transaction. */
 struct eval_scan {
 	const struct eval_req *req;
+	const char *service;        /* eval_check_service: req->perm is read from its record */
+	char *permbuf;              /* ... into this buffer (req->perm points to it) */
+	size_t permbuf_size;
 	struct eval_out *out;
 	struct eval_groups *groups; /* n < 0: not looked up yet */
 	struct cond_req cr;
@@ -317,10 +320,38 @@ static void eval_finish(const struct eval_scan *s, struct eval_out *o)
 	}
 }
 
-int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval_out *out,
-	       struct psm_err *err)
+/* The permission's length and group-mask bits, once it is known to be valid. */
+static int eval_perm(struct eval_scan *s, struct psm_err *err)
 {
-	struct eval_scan s;
+	const char *perm = s->req->perm;
+	int rc;
+
+	s->permlen = strlen(perm);
+	rc = perm_validate(perm, s->permlen, err);
+	if (rc == PSM_OK)
+		s->segbits = shm_seg_bit(perm, perm_first_segment(perm, s->permlen)) |
+			     SHM_MASK_ANY;
+	return rc;
+}
+
+static int eval_service_read(const struct shm_view *v, const char *service, char *buf,
+			     size_t n, struct psm_err *err);
+
+/* One attempt of eval_check_service: the service's permission, then the decision on it. */
+static int eval_attempt_service(const struct shm_view *v, void *ctx, struct psm_err *err)
+{
+	struct eval_scan *s = ctx;
+	int rc = eval_service_read(v, s->service, s->permbuf, s->permbuf_size, err);
+
+	if (rc == PSM_OK)
+		rc = eval_perm(s, err);
+	return rc == PSM_OK ? eval_attempt(v, s, err) : rc;
+}
+
+static int eval_run(const struct shm_view *v, struct eval_scan *s, struct psm_err *err)
+{
+	const struct eval_req *req = s->req;
+	struct eval_out *out = s->out;
 	struct eval_groups g;
 	int rc;
 
@@ -332,26 +363,43 @@ int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval
 	out->need_audit = false;
 	if (req == NULL || req->user == NULL || req->user[0] == '\0' || req->perm == NULL)
 		return psm_err_set(err, PSM_EINVAL, "eval: request without user or permission");
-	s.req = req;
-	s.out = out;
-	s.groups = &g;
+	if (s->service == NULL && (rc = eval_perm(s, err)) != PSM_OK)
+		return rc;
+	s->groups = &g;
 	g.heap = NULL;
 	g.n = -1;
-	s.permlen = strlen(req->perm);
-	rc = perm_validate(req->perm, s.permlen, err);
-	if (rc != PSM_OK)
-		return rc;
-	s.segbits = shm_seg_bit(req->perm, perm_first_segment(req->perm, s.permlen)) |
-		    SHM_MASK_ANY;
-	cond_req_init(&s.cr, req->rhost, v->host_name);
-	rc = shm_read_txn(v, eval_attempt, &s, err);
+	cond_req_init(&s->cr, req->rhost, v->host_name);
+	rc = shm_read_txn(v, s->service != NULL ? eval_attempt_service : eval_attempt, s, err);
 	eval_groups_free(&g);
 	if (rc != PSM_OK) {
 		out->decision = EVAL_DENY;
 		return rc;
 	}
-	eval_finish(&s, out);
+	eval_finish(s, out);
 	return PSM_OK;
+}
+
+int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval_out *out,
+	       struct psm_err *err)
+{
+	struct eval_scan s = { .req = req, .out = out };
+
+	return eval_run(v, &s, err);
+}
+
+int eval_check_service(const struct shm_view *v, struct eval_req *req, const char *service,
+		       char *buf, size_t n, struct eval_out *out, struct psm_err *err)
+{
+	struct eval_scan s = { .req = req, .out = out, .service = service, .permbuf = buf,
+			       .permbuf_size = n };
+
+	if (n > 0)
+		buf[0] = '\0';
+	if (service == NULL || service[0] == '\0')
+		return psm_err_set(err, PSM_EINVAL, "no PAM service name");
+	if (req != NULL)
+		req->perm = buf;
+	return eval_run(v, &s, err);
 }
 
 /* ---- service map and break-glass -------------------------------------------- */
@@ -377,16 +425,16 @@ static int eval_first_fn(const struct shm_view *v, void *ctx, struct psm_err *er
 	return rc < 0 ? eval_corrupt(v, f->key, err) : PSM_OK;
 }
 
-int eval_service_perm(const struct shm_view *v, const char *service, char *buf, size_t n,
-		      struct psm_err *err)
+/* The permission a PAM service requires, into buf: the policy's services map, else
+ * "pam:<service>"; inside the caller's read transaction. */
+static int eval_service_read(const struct shm_view *v, const char *service, char *buf,
+			     size_t n, struct psm_err *err)
 {
 	struct eval_first f = { .kind = SHM_SERVICE, .key = service };
 	const char *p;
 	int len, rc, w;
 
-	if (service == NULL || service[0] == '\0')
-		return psm_err_set(err, PSM_EINVAL, "no PAM service name");
-	rc = shm_read_txn(v, eval_first_fn, &f, err);
+	rc = eval_first_fn(v, &f, err);
 	if (rc != PSM_OK)
 		return rc;
 	if (f.found) {

@@ -65,6 +65,15 @@ int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval
 	       struct psm_err *err);
 
 /*
+ * eval_check of the permission PAM service SERVICE requires (the policy's services
+ * map, else "pam:SERVICE"), read in the same read transaction as the decision:
+ * req->perm is set to buf (size n), which holds that permission on PSM_OK.
+ * PSM_EINVAL for an empty service or a permission longer than buf.
+ */
+int eval_check_service(const struct shm_view *v, struct eval_req *req, const char *service,
+		       char *buf, size_t n, struct eval_out *out, struct psm_err *err);
+
+/*
  * The user's groups as NSS says (getgrouplist), for eval_check and listings:
  * up to 64 in g->stack, more (at most EVAL_GROUPS_MAX) in g->heap.
  * PSM_ENOMEM / PSM_ESYS on failure.  eval_groups_free() releases the heap part.
@@ -80,9 +89,6 @@ struct eval_groups {
 int eval_groups_get(struct eval_groups *g, const char *user, gid_t gid, struct psm_err *err);
 void eval_groups_free(struct eval_groups *g);
 
-/* The permission a PAM service requires: the policy's services map, else "pam:<service>". */
-int eval_service_perm(const struct shm_view *v, const char *service, char *buf, size_t n,
-		      struct psm_err *err);
 
 /* Whether user is one of the policy's break_glass users copied into the table. */
 int eval_break_glass(const struct shm_view *v, const char *user, bool *yes,

@@ -428,19 +428,35 @@ static void test_valid_grant_beats_near_miss(void **state)
 	fx_end(&f);
 }
 
-static void test_services_map(void **state)
+/* The service's permission and the decision on it, from one read. */
+static void test_check_service(void **state)
 {
 	struct fx f;
+	struct eval_out out;
+	struct eval_req r = { .user = "alice", .uid = 1000, .gid = 1000, .now = 1 };
+	struct psm_err e = { 0 };
 	char buf[PERM_MAX + 1];
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_SERVICE, .key = "sshd", .pattern = "login:ssh" });
-	assert_int_equal(eval_service_perm(&f.v, "sshd", buf, sizeof(buf), NULL), PSM_OK);
+	fx_table(&f, { .kind = SHM_SERVICE, .key = "sshd", .pattern = "login:ssh" },
+		 GRANT("login:*"), GRANT("pam:cron"));
+	assert_int_equal(eval_check_service(&f.v, &r, "sshd", buf, sizeof(buf), &out, &e), PSM_OK);
 	assert_string_equal(buf, "login:ssh");
-	assert_int_equal(eval_service_perm(&f.v, "cron", buf, sizeof(buf), NULL), PSM_OK);
+	assert_ptr_equal(r.perm, buf);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	assert_int_equal(eval_check_service(&f.v, &r, "cron", buf, sizeof(buf), &out, &e), PSM_OK);
 	assert_string_equal(buf, "pam:cron");
-	assert_int_equal(eval_service_perm(&f.v, "cron", buf, 5, NULL), PSM_EINVAL);
+	assert_int_equal(out.decision, EVAL_ALLOW);
+	assert_int_equal(eval_check_service(&f.v, &r, "sudo", buf, sizeof(buf), &out, &e), PSM_OK);
+	assert_string_equal(buf, "pam:sudo");
+	assert_int_equal(out.decision, EVAL_DENY);
+	assert_int_equal(out.reason, EVAL_R_NO_GRANT);
+	assert_int_equal(eval_check_service(&f.v, &r, "sshd", buf, 5, &out, &e), PSM_EINVAL);
+	assert_non_null(strstr(e.msg, "permission of service \"sshd\" is too long"));
+	assert_int_equal(out.decision, EVAL_DENY);
+	assert_int_equal(eval_check_service(&f.v, &r, "", buf, sizeof(buf), &out, &e), PSM_EINVAL);
+	assert_string_equal(e.msg, "no PAM service name");
+	assert_string_equal(buf, "");
 	fx_end(&f);
 }
 
@@ -624,6 +640,7 @@ static void test_policy_compiled_table(void **state)
 	struct policy_compile_opts co = { .host_name = "testhost", .now = now };
 	struct psm_err e = { 0 };
 	struct eval_out out;
+	struct eval_req r = { .uid = 0, .gid = 0, .audit = SHM_U32_NONE, .now = now };
 	char buf[PERM_MAX + 1];
 
 	(void)state;
@@ -643,8 +660,11 @@ static void test_policy_compiled_table(void **state)
 	assert_int_equal(out.reason, EVAL_R_DENY_RULE);
 	ck(&f, "root", 0, "web:x", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.reason, EVAL_R_NO_GRANT);
-	assert_int_equal(eval_service_perm(&f.v, "sshd", buf, sizeof(buf), NULL), PSM_OK);
+	r.user = "root";
+	assert_int_equal(eval_check_service(&f.v, &r, "sshd", buf, sizeof(buf), &out, NULL),
+			 PSM_OK);
 	assert_string_equal(buf, "login:ssh");
+	assert_int_equal(out.decision, EVAL_ALLOW);
 	fx_end(&f);
 }
 
@@ -675,7 +695,7 @@ int main(void)
 		cmocka_unit_test(test_group_mask_any),
 		cmocka_unit_test(test_near_miss_most_informative),
 		cmocka_unit_test(test_valid_grant_beats_near_miss),
-		cmocka_unit_test(test_services_map),
+		cmocka_unit_test(test_check_service),
 		cmocka_unit_test(test_break_glass),
 		cmocka_unit_test(test_session_audit_lookup),
 		cmocka_unit_test(test_reason_texts),
