@@ -320,6 +320,55 @@ static void eval_finish(const struct eval_scan *s, struct eval_out *o)
 	}
 }
 
+/* ---- the first record of a key: service map, break-glass, sessions ------------ */
+
+struct eval_first {
+	uint8_t kind;
+	const char *key;
+	int found;              /* 1 found, 0 not */
+	struct shm_entry e;
+	struct shm_recbuf buf;
+};
+
+/* The first record of (kind, key) (shm_read_fn). */
+static int eval_first_fn(const struct shm_view *v, void *ctx, struct psm_err *err)
+{
+	struct eval_first *f = ctx;
+	struct shm_iter it;
+	int rc;
+
+	shm_iter_init(v, &it, f->kind, f->key, strlen(f->key));
+	rc = shm_iter_next(v, &it, &f->e, &f->buf);
+	f->found = rc == 1 && f->e.kind == f->kind;
+	return rc < 0 ? eval_corrupt(v, f->key, err) : PSM_OK;
+}
+
+/* The permission a PAM service requires, into buf: the policy's services map, else
+ * "pam:<service>"; inside the caller's read transaction. */
+static int eval_service_read(const struct shm_view *v, const char *service, char *buf,
+			     size_t n, struct psm_err *err)
+{
+	struct eval_first f = { .kind = SHM_SERVICE, .key = service };
+	const char *p;
+	int len, rc, w;
+
+	rc = eval_first_fn(v, &f, err);
+	if (rc != PSM_OK)
+		return rc;
+	if (f.found) {
+		p = eval_field(&f.e, SHM_F_PATTERN, &len);
+		w = snprintf(buf, n, "%.*s", len, p);
+	} else {
+		w = snprintf(buf, n, "pam:%s", service);
+	}
+	if (w < 0 || (size_t)w >= n)
+		return psm_err_set(err, PSM_EINVAL, "permission of service \"%s\" is too long",
+				   service);
+	return perm_validate(buf, (size_t)w, err);
+}
+
+/* ---- the decision ----------------------------------------------------------- */
+
 /* The permission's length and group-mask bits, once it is known to be valid. */
 static int eval_perm(struct eval_scan *s, struct psm_err *err)
 {
@@ -333,9 +382,6 @@ static int eval_perm(struct eval_scan *s, struct psm_err *err)
 			     SHM_MASK_ANY;
 	return rc;
 }
-
-static int eval_service_read(const struct shm_view *v, const char *service, char *buf,
-			     size_t n, struct psm_err *err);
 
 /* One attempt of eval_check_service: the service's permission, then the decision on it. */
 static int eval_attempt_service(const struct shm_view *v, void *ctx, struct psm_err *err)
@@ -402,52 +448,7 @@ int eval_check_service(const struct shm_view *v, struct eval_req *req, const cha
 	return eval_run(v, &s, err);
 }
 
-/* ---- service map and break-glass -------------------------------------------- */
-
-struct eval_first {
-	uint8_t kind;
-	const char *key;
-	int found;              /* 1 found, 0 not */
-	struct shm_entry e;
-	struct shm_recbuf buf;
-};
-
-/* The first record of (kind, key) (shm_read_fn). */
-static int eval_first_fn(const struct shm_view *v, void *ctx, struct psm_err *err)
-{
-	struct eval_first *f = ctx;
-	struct shm_iter it;
-	int rc;
-
-	shm_iter_init(v, &it, f->kind, f->key, strlen(f->key));
-	rc = shm_iter_next(v, &it, &f->e, &f->buf);
-	f->found = rc == 1 && f->e.kind == f->kind;
-	return rc < 0 ? eval_corrupt(v, f->key, err) : PSM_OK;
-}
-
-/* The permission a PAM service requires, into buf: the policy's services map, else
- * "pam:<service>"; inside the caller's read transaction. */
-static int eval_service_read(const struct shm_view *v, const char *service, char *buf,
-			     size_t n, struct psm_err *err)
-{
-	struct eval_first f = { .kind = SHM_SERVICE, .key = service };
-	const char *p;
-	int len, rc, w;
-
-	rc = eval_first_fn(v, &f, err);
-	if (rc != PSM_OK)
-		return rc;
-	if (f.found) {
-		p = eval_field(&f.e, SHM_F_PATTERN, &len);
-		w = snprintf(buf, n, "%.*s", len, p);
-	} else {
-		w = snprintf(buf, n, "pam:%s", service);
-	}
-	if (w < 0 || (size_t)w >= n)
-		return psm_err_set(err, PSM_EINVAL, "permission of service \"%s\" is too long",
-				   service);
-	return perm_validate(buf, (size_t)w, err);
-}
+/* ---- break-glass and sessions ------------------------------------------------ */
 
 int eval_break_glass(const struct shm_view *v, const char *user, bool *yes,
 		     struct psm_err *err)
