@@ -127,6 +127,11 @@ double shm_writer_fill(const struct shm_writer *w)
 	return r > a ? r : a;
 }
 
+uint64_t shm_writer_generation(const struct shm_writer *w)
+{
+	return w->mut.generation;
+}
+
 const struct shm_view *shm_writer_view(const struct shm_writer *w)
 {
 	return &w->view;
