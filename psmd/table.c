@@ -133,6 +133,7 @@ int table_rebuild(struct table *t, const struct table_src *src, struct psm_err *
 	t->w = w;
 	t->capacity = cap;
 	t->gid = src->group;
+	t->builds++;
 	return PSM_OK;
 }
 

@@ -16,6 +16,7 @@
 struct table_watch {
 	bool damaged;	      /* failed its check, not republished yet: health is degraded */
 	uint64_t republished; /* times it was republished after damage */
+	uint64_t builds;      /* table.builds when the damage was found */
 	char why[128];	      /* the damage found */
 	char err[256];	      /* why the last republish failed; "" if none did */
 };
@@ -25,6 +26,7 @@ struct table {
 	struct shm_writer *w; /* the published table; NULL before the first build */
 	uint64_t capacity;    /* records it was sized for (may exceed the configured one) */
 	gid_t gid;	      /* its group (table_group when it was built) */
+	uint64_t builds;      /* tables published so far */
 	struct table_watch watch;
 };
 

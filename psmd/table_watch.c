@@ -16,7 +16,8 @@ static void table_watch_republish(struct psmd *d)
 	const char *name = d->conf.cfg.shm_name;
 	struct psm_err err = {0};
 
-	if (daemon_rebuild(d, d->table.capacity, &err) != PSM_OK) {
+	/* a reload or a growth may have published a fresh table since */
+	if (d->table.builds == w->builds && daemon_rebuild(d, d->table.capacity, &err) != PSM_OK) {
 		if (strcmp(err.msg, w->err) != 0)
 			log_msg(LOG_ERR, "table %s damaged (%s): not republished: %s", name, w->why,
 				err.msg);
@@ -43,6 +44,7 @@ void table_watch_check(struct psmd *d, bool retry)
 	if (table_verify(&d->table, why, sizeof(why)) == 0)
 		return;
 	w->damaged = true;
+	w->builds = d->table.builds;
 	memcpy(w->why, why, sizeof(w->why));
 	log_msg(LOG_WARNING, "table %s damaged (%s): republishing it from state",
 		d->conf.cfg.shm_name, why);

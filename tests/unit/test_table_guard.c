@@ -164,6 +164,31 @@ static void test_guard_chmod_found_and_mended(void **state)
 	assert_int_equal(f->d.table.watch.republished, 1);
 }
 
+static void test_guard_blocked_then_rebuilt_by_a_reload(void **state)
+{
+	struct fixture *f = *state;
+	struct psm_err err = {0};
+	uint64_t builds;
+
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(mkdir(f->path, 0777), 0);
+	table_watch_check(&f->d, false);
+	assert_true(f->d.table.watch.damaged);
+	assert_string_equal(f->d.table.watch.why, "removed, replaced by a directory");
+	assert_non_null(strstr(f->d.table.watch.err, "is a directory, not a psm table"));
+	table_watch_check(&f->d, true); /* still blocked: still damaged, nothing counted */
+	assert_true(f->d.table.watch.damaged);
+	assert_int_equal(f->d.table.watch.republished, 0);
+	assert_int_equal(rmdir(f->path), 0);
+	assert_int_equal(daemon_rebuild(&f->d, f->d.table.capacity, &err), PSM_OK);
+	builds = f->d.table.builds;
+	table_watch_check(&f->d, true); /* the reload's table counts: no second build */
+	assert_false(f->d.table.watch.damaged);
+	assert_int_equal(f->d.table.watch.republished, 1);
+	assert_int_equal(f->d.table.builds, builds);
+	assert_true(access(f->path, R_OK) == 0);
+}
+
 static void test_guard_other_sigbus_still_kills(void **state)
 {
 	pid_t pid;
@@ -190,6 +215,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_guard_truncate_found_before_a_write, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_guard_chmod_found_and_mended, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guard_blocked_then_rebuilt_by_a_reload, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_guard_other_sigbus_still_kills, setup, teardown),
 	};
 
