@@ -17,6 +17,8 @@
 #include "control.h"
 #include "log.h"
 #include "notify.h"
+#include "table_guard.h"
+#include "table_watch.h"
 
 void daemon_init(struct psmd *d, const char *conf_path, bool conf_given)
 {
@@ -212,7 +214,9 @@ int daemon_start(struct psmd *d, struct psm_err *err)
 	if (rc != PSM_OK)
 		return rc;
 	d->started = (int64_t)time(NULL);
-	rc = daemon_lock(d, err);
+	rc = table_guard_install(err);
+	if (rc == PSM_OK)
+		rc = daemon_lock(d, err);
 	if (rc == PSM_OK)
 		rc = store_open(&d->store, d, d->started, err);
 	if (rc == PSM_OK)
@@ -231,6 +235,7 @@ void daemon_tick(struct psmd *d)
 {
 	int64_t now = (int64_t)time(NULL);
 
+	table_watch_check(d, true);
 	table_heartbeat(&d->table);
 	sweep_tick(d, now);
 	store_tick(&d->store);
@@ -238,8 +243,14 @@ void daemon_tick(struct psmd *d)
 	control_tick(d->ctl, now);
 }
 
+void daemon_before_io(struct psmd *d)
+{
+	table_watch_check(d, false); /* the batch writes into a table checked just now */
+}
+
 void daemon_after_io(struct psmd *d)
 {
+	table_watch_check(d, false); /* damage met by the batch is mended before its replies */
 	log_flush(); /* the audit lines before their replies */
 	control_flush(d->ctl);
 }

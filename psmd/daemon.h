@@ -52,6 +52,9 @@ int daemon_start(struct psmd *d, struct psm_err *err);
 /* Once a second: the heartbeat, expiry, snapshots, metrics_file. */
 void daemon_tick(struct psmd *d);
 
+/* Before the loop handles an iteration's input: the table is checked (table_watch.c). */
+void daemon_before_io(struct psmd *d);
+
 /* After the loop handled an iteration's input: group commit, then the replies. */
 void daemon_after_io(struct psmd *d);
 

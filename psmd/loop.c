@@ -187,6 +187,7 @@ int loop_run(struct loop *l, struct psmd *d, struct psm_err *err)
 			break;
 		if (n > 0) {
 			log_hold(); /* the iteration's audit lines go in one write */
+			daemon_before_io(d);
 			loop_dispatch(l);
 		}
 		daemon_after_io(d);

@@ -188,6 +188,19 @@ static int metrics_check(cJSON *arr, const char *name, bool ok, bool *healthy,
 	return PSM_OK;
 }
 
+/* The served table against what is at its name (table_watch.c). */
+static int metrics_check_table_file(const struct psmd *d, cJSON *arr, bool *healthy)
+{
+	const struct table_watch *w = &d->table.watch;
+
+	if (w->damaged)
+		return metrics_check(arr, "table_file", false, healthy, "damaged (%s); %s%s", w->why,
+				     w->err[0] != '\0' ? "not republished: " : "republishing",
+				     w->err);
+	return metrics_check(arr, "table_file", true, healthy, "intact, republished %llu times",
+			     (unsigned long long)w->republished);
+}
+
 int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *err)
 {
 	struct metrics_now n;
@@ -203,6 +216,7 @@ int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *er
 	rc = metrics_check(arr, "table", n.table_ok && age <= METRICS_HEARTBEAT_MAX, healthy,
 			   "%s generation %llu, heartbeat %llds ago", d->conf.cfg.shm_name,
 			   (unsigned long long)n.info.generation, (long long)age);
+	rc |= metrics_check_table_file(d, arr, healthy);
 	rc |= metrics_check(arr, "journal", d->store.j != NULL && !n.ji.broken, healthy,
 			    "%s, segment %u, %llu bytes", n.ji.broken ? "writes failed" : "writable",
 			    n.ji.segment, (unsigned long long)n.ji.segment_bytes);
@@ -301,6 +315,15 @@ static void metrics_text_table(struct metrics_buf *b, const struct metrics_now *
 		  (long long)(n->table_ok ? n->now - n->info.heartbeat : -1));
 }
 
+static void metrics_text_watch(struct metrics_buf *b, const struct table_watch *w)
+{
+	mb_head(b, "psm_table_republished_total", "counter",
+		"Times psmd republished its table after finding it damaged or removed.");
+	mb_printf(b, "psm_table_republished_total %llu\n", (unsigned long long)w->republished);
+	mb_head(b, "psm_table_damaged", "gauge", "1 while the table is damaged, not republished.");
+	mb_printf(b, "psm_table_damaged %d\n", w->damaged ? 1 : 0);
+}
+
 char *metrics_text(struct psmd *d)
 {
 	struct metrics_buf b = {.cap = 8192};
@@ -311,6 +334,7 @@ char *metrics_text(struct psmd *d)
 		return NULL;
 	metrics_gather(d, &n);
 	metrics_text_table(&b, &n);
+	metrics_text_watch(&b, &d->table.watch);
 	metrics_text_ops(&b, &d->metrics);
 	metrics_text_fsync(&b, &d->metrics);
 	if (b.oom) {

@@ -2,9 +2,12 @@
 /* table.c - builds the table from policy + runtime state, grows it when full, publishes it. */
 #include "table.h"
 
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "table_guard.h"
 
 /* Logs each policy_compile warning once, however many times a growing build repeats it. */
 struct table_warn {
@@ -109,13 +112,13 @@ static int table_build(const struct table_src *src, uint64_t gen, uint64_t *cap,
 int table_rebuild(struct table *t, const struct table_src *src, struct psm_err *err)
 {
 	struct shm_writer *w = NULL;
-	struct shm_info old;
 	uint64_t cap, gen = 0;
 	int rc;
 
-	/* The new table continues the served one's generation count. */
-	if (t->w != NULL && shm_info_get(shm_writer_view(t->w), &old, NULL) == PSM_OK)
-		gen = old.generation;
+	/* The new table continues the served one's generation count (the writer's own copy:
+	 * the served mapping may be damaged). */
+	if (t->w != NULL)
+		gen = shm_writer_generation(t->w);
 	rc = table_build(src, gen, &cap, &w, err);
 	if (rc != PSM_OK)
 		return rc;
@@ -124,10 +127,13 @@ int table_rebuild(struct table *t, const struct table_src *src, struct psm_err *
 		shm_writer_discard(w);
 		return rc;
 	}
+	table_guard_set(shm_writer_view(w));
 	if (t->w != NULL)
 		shm_writer_close(t->w);
 	t->w = w;
 	t->capacity = cap;
+	t->gid = src->group;
+	t->builds++;
 	return PSM_OK;
 }
 
@@ -135,6 +141,23 @@ void table_heartbeat(struct table *t)
 {
 	if (t->w != NULL)
 		shm_writer_heartbeat(t->w, table_now());
+}
+
+int table_verify(struct table *t, char *why, size_t n)
+{
+	bool shrunk = false;
+
+	if (t->w == NULL)
+		return 0;
+	if (table_guard_tripped()) {
+		snprintf(why, n, "shrank under a write: SIGBUS caught");
+		return -1;
+	}
+	if (table_guard_verify(shm_writer_view(t->w), geteuid(), t->gid, why, n, &shrunk) == 0)
+		return 0;
+	if (shrunk)
+		table_guard_orphan();
+	return -1;
 }
 
 int table_info(const struct table *t, struct shm_info *out, struct psm_err *err)
@@ -146,6 +169,7 @@ int table_info(const struct table *t, struct shm_info *out, struct psm_err *err)
 
 void table_close(struct table *t)
 {
+	table_guard_set(NULL);
 	if (t->w != NULL)
 		shm_writer_close(t->w);
 	t->w = NULL;

@@ -269,6 +269,12 @@ void shm_writer_set_policy_counts(struct shm_writer *w, uint32_t roles, uint32_t
 				  uint32_t denies);
 /* Fraction of capacity in use (records or arena, whichever is fuller), 0..1. */
 double shm_writer_fill(const struct shm_writer *w);
+/* Write batches so far, from the writer's own counters: never reads the mapping. */
+uint64_t shm_writer_generation(const struct shm_writer *w);
+
+/* "/dev/shm" + name (+ suffix) into buf; -1 when it does not fit.  name must be valid
+ * (every opened view's and writer's is). */
+int shm_path(char *buf, size_t n, const char *name, const char *suffix);
 
 /* CRC32C (Castagnoli), hardware-accelerated where the CPU has it. */
 uint32_t shm_crc32c(uint32_t crc, const void *data, size_t len);

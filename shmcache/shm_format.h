@@ -183,8 +183,6 @@ uint32_t shm_crc32c_copy(void *dst, const void *src, size_t len);
 /* shm_util.c */
 uint32_t shm_hash(uint8_t kind, const char *key, size_t len);
 int shm_name_check(const char *name, struct psm_err *err);
-/* "/dev/shm" + name (+ suffix); name must have passed shm_name_check. */
-int shm_path(char *buf, size_t n, const char *name, const char *suffix);
 uint32_t shm_mut_crc(const struct shm_mut *m);
 /* Geometry for a capacity (1..SHM_CAPACITY_MAX): the static sizes of the header. */
 struct shm_geom {

@@ -21,6 +21,8 @@ static int shm_open_errno(const char *name, int e, struct psm_err *err)
 				   "table %s: permission denied (not in the table's group?)", name);
 	if (e == ELOOP)
 		return psm_err_set(err, PSM_EUNAVAIL, "table %s: is a symbolic link", name);
+	if (e == ENXIO)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: not a regular file (a socket?)", name);
 	return psm_err_set(err, PSM_EUNAVAIL, "table %s: open: %s", name, strerror(e));
 }
 
@@ -139,7 +141,10 @@ int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags,
 	snprintf(v->name, sizeof(v->name), "%s", name);
 	if (shm_path(path, sizeof(path), name, NULL) != 0)
 		return psm_err_set(err, PSM_EINVAL, "table name %s: too long", name);
-	v->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO squatted at the name must not block us in open(2) (in sudo, for
+	 * good); O_NOCTTY: nor a tty become ours.  Both are refused by the fstat check next;
+	 * on the regular file they may be, O_NONBLOCK changes nothing (tmpfs never blocks). */
+	v->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (v->fd < 0)
 		return shm_open_errno(name, errno, err);
 	rc = shm_view_map(v, err);

@@ -127,6 +127,11 @@ double shm_writer_fill(const struct shm_writer *w)
 	return r > a ? r : a;
 }
 
+uint64_t shm_writer_generation(const struct shm_writer *w)
+{
+	return w->mut.generation;
+}
+
 const struct shm_view *shm_writer_view(const struct shm_writer *w)
 {
 	return &w->view;
@@ -285,14 +290,38 @@ static void shm_retire_old(int fd)
 	munmap(p, SHM_HDR_SIZE);
 }
 
+/*
+ * What is at the table's name now, to retire after the rename: an fd only for a regular
+ * file (-1 for none, or for a FIFO, socket, device or symlink a user put there while psmd
+ * was down: the rename replaces those, never opened).  A directory cannot be renamed over:
+ * PSM_EUNAVAIL, saying so.
+ */
+static int shm_old_open(const struct shm_writer *w, int *old, struct psm_err *err)
+{
+	struct stat st;
+
+	*old = -1;
+	if (lstat(w->path, &st) != 0)
+		return PSM_OK;
+	if (S_ISDIR(st.st_mode))
+		return psm_err_set(err, PSM_EUNAVAIL,
+				   "table %s: %s is a directory, not a psm table (remove it)",
+				   w->view.name, w->path);
+	if (S_ISREG(st.st_mode))
+		*old = open(w->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	return PSM_OK;
+}
+
 int shm_writer_publish(struct shm_writer *w, struct psm_err *err)
 {
-	int old;
+	int old, rc;
 
 	if (w->published)
 		return psm_err_set(err, PSM_EINVAL, "table %s: already published", w->view.name);
 	shm_writer_heartbeat(w, shm_now());
-	old = open(w->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	rc = shm_old_open(w, &old, err);
+	if (rc != PSM_OK)
+		return rc;
 	if (rename(w->tmp, w->path) != 0) {
 		psm_err_set(err, PSM_ESYS, "table %s: rename %s: %s", w->view.name, w->tmp,
 			    strerror(errno));

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/* test_table_guard.c - psmd's watch over its live table: a truncate that races a write is
+ * survived (SIGBUS caught) and mended; a chmod is found and mended; other SIGBUSes still kill. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon.h"
+#include "daemon_fixture.h"
+#include "eval.h"
+#include "ops.h"
+#include "table_guard.h"
+#include "table_watch.h"
+
+struct fixture {
+	char dir[64], conf[128], shm[64], path[96];
+	struct psmd d;
+	struct ops_peer root;
+};
+
+static int setup(void **state)
+{
+	static int n;
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct psm_err err = {0};
+	char path[128];
+	FILE *fp;
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/psm-test-guard-%ld-%d", (long)getpid(), n);
+	snprintf(f->shm, sizeof(f->shm), "/psm-test-%ld-guard%d", (long)getpid(), n++);
+	snprintf(f->path, sizeof(f->path), "/dev/shm%s", f->shm);
+	snprintf(f->conf, sizeof(f->conf), "%s/psmd.conf", f->dir);
+	if (mkdir(f->dir, 0700) != 0 || (fp = fopen(f->conf, "w")) == NULL)
+		return -1;
+	fprintf(fp,
+		"{ \"shm_name\": \"%s\", \"socket\": \"%s/sock\", \"state_dir\": \"%s/state\","
+		"  \"policy\": \"%s/none.json\", \"capacity\": 64 }",
+		f->shm, f->dir, f->dir, f->dir);
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/none.json", f->dir);
+	if ((fp = fopen(path, "w")) == NULL)
+		return -1;
+	fputs("{ \"roles\": {}, \"bindings\": [] }", fp);
+	fclose(fp);
+	f->root = (struct ops_peer){.uid = 0, .gid = 0, .pid = getpid(), .admin = true};
+	strcpy(f->root.name, "root");
+	daemon_init(&f->d, f->conf, true);
+	if (daemon_start(&f->d, &err) != PSM_OK)
+		fail_msg("daemon_start: %s", err.msg);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	int rc = dfx_stop(&f->d, f->shm, f->dir);
+
+	signal(SIGBUS, SIG_DFL);
+	free(f);
+	return rc;
+}
+
+/* A grant as root, written into the table psmd holds mapped now. */
+static void grant(struct fixture *f, const char *perm)
+{
+	char line[160];
+	struct proto_req req;
+	struct ops_ctx c = {.d = &f->d, .peer = &f->root, .now = (int64_t)time(NULL)};
+	cJSON *fields = cJSON_CreateObject();
+	struct psm_err err = {0};
+
+	snprintf(line, sizeof(line),
+		 "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"%s\","
+		 "\"ttl\":\"1h\"}",
+		 perm);
+	assert_int_equal(proto_parse_request(line, strlen(line), &req, &err), PSM_OK);
+	c.req = &req;
+	if (ops_run(&c, fields, &err) != PSM_OK)
+		fail_msg("%s: %s", line, err.msg);
+	assert_int_equal(journal_commit(f->d.store.j, NULL, NULL), PSM_OK);
+	proto_req_free(&req);
+	cJSON_Delete(fields);
+}
+
+/* What a reader of the published table (not psmd's mapping) decides for daemon / perm. */
+static int reader_allows(struct fixture *f, const char *perm)
+{
+	struct eval_req req = {
+	    .user = "daemon", .perm = perm, .now = (int64_t)time(NULL), .audit = SHM_U32_NONE};
+	struct eval_out out;
+	struct shm_view v;
+	int rc;
+
+	assert_int_equal(store_user_id("daemon", &req.uid, &req.gid, NULL), PSM_OK);
+	assert_int_equal(shm_view_open(&v, f->shm, NULL), PSM_OK);
+	rc = eval_check(&v, &req, &out, NULL);
+	shm_view_close(&v);
+	assert_int_equal(rc, PSM_OK);
+	return out.decision == EVAL_ALLOW;
+}
+
+static void test_guard_truncate_races_a_write(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	assert_int_equal(table_guard_install(NULL), PSM_OK); /* cmocka sets its own per test */
+	grant(f, "k:one");
+	/* the truncate lands after the batch's check: the grant's writes fault */
+	assert_int_equal(truncate(f->path, 0), 0);
+	grant(f, "k:two");
+	assert_false(f->d.table.watch.damaged);
+	table_watch_check(&f->d, false);
+	assert_false(f->d.table.watch.damaged);
+	assert_string_equal(f->d.table.watch.why, "shrank under a write: SIGBUS caught");
+	assert_int_equal(f->d.table.watch.republished, 1);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, shm_writer_view(f->d.table.w)->size);
+	assert_true(reader_allows(f, "k:one"));
+	assert_true(reader_allows(f, "k:two"));
+	table_heartbeat(&f->d.table);
+	table_watch_check(&f->d, false);
+	assert_int_equal(f->d.table.watch.republished, 1);
+}
+
+static void test_guard_truncate_found_before_a_write(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(truncate(f->path, 4096), 0);
+	table_watch_check(&f->d, false);
+	assert_non_null(strstr(f->d.table.watch.why, "size 4096, expected "));
+	assert_int_equal(f->d.table.watch.republished, 1);
+	grant(f, "k:after");
+	assert_true(reader_allows(f, "k:after"));
+}
+
+static void test_guard_chmod_found_and_mended(void **state)
+{
+	struct fixture *f = *state;
+	struct stat before, after;
+
+	assert_int_equal(stat(f->path, &before), 0);
+	assert_int_equal(chmod(f->path, 0666), 0);
+	table_watch_check(&f->d, false);
+	assert_string_equal(f->d.table.watch.why, "mode 0666");
+	assert_int_equal(stat(f->path, &after), 0);
+	assert_int_equal(after.st_mode & 07777, 0640);
+	assert_int_not_equal(after.st_ino, before.st_ino);
+	assert_int_equal(f->d.table.watch.republished, 1);
+}
+
+static void test_guard_blocked_then_rebuilt_by_a_reload(void **state)
+{
+	struct fixture *f = *state;
+	struct psm_err err = {0};
+	uint64_t builds;
+
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(mkdir(f->path, 0777), 0);
+	table_watch_check(&f->d, false);
+	assert_true(f->d.table.watch.damaged);
+	assert_string_equal(f->d.table.watch.why, "removed, replaced by a directory");
+	assert_non_null(strstr(f->d.table.watch.err, "is a directory, not a psm table"));
+	table_watch_check(&f->d, true); /* still blocked: still damaged, nothing counted */
+	assert_true(f->d.table.watch.damaged);
+	assert_int_equal(f->d.table.watch.republished, 0);
+	assert_int_equal(rmdir(f->path), 0);
+	assert_int_equal(daemon_rebuild(&f->d, f->d.table.capacity, &err), PSM_OK);
+	builds = f->d.table.builds;
+	table_watch_check(&f->d, true); /* the reload's table counts: no second build */
+	assert_false(f->d.table.watch.damaged);
+	assert_int_equal(f->d.table.watch.republished, 1);
+	assert_int_equal(f->d.table.builds, builds);
+	assert_true(access(f->path, R_OK) == 0);
+}
+
+static void test_guard_other_sigbus_still_kills(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (table_guard_install(NULL) != PSM_OK)
+			_exit(2);
+		raise(SIGBUS); /* si_addr outside the table's mapping */
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGBUS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_guard_truncate_races_a_write, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guard_truncate_found_before_a_write, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_guard_chmod_found_and_mended, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guard_blocked_then_rebuilt_by_a_reload, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_guard_other_sigbus_still_kills, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
