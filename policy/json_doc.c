@@ -559,6 +559,20 @@ int json_doc_uint(const struct json_doc *d, const cJSON *obj, const char *key, b
 	return PSM_OK;
 }
 
+int json_doc_bool(const struct json_doc *d, const cJSON *obj, const char *key, bool *out,
+		  struct psm_err *err)
+{
+	const cJSON *m;
+	int rc = json_doc_member(d, obj, key, false, &m, err);
+
+	if (rc != PSM_OK || m == NULL)
+		return rc;
+	if (!cJSON_IsBool(m))
+		return json_doc_error(d, m, err, "%s: expected true or false", key);
+	*out = cJSON_IsTrue(m);
+	return PSM_OK;
+}
+
 int json_doc_strings(const struct json_doc *d, const cJSON *obj, const char *key, bool required,
 		     const cJSON **arr, struct psm_err *err)
 {

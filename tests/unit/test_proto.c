@@ -370,7 +370,7 @@ static const char *const good_reqs[PROTO_OP_COUNT] = {
 	"{\"op\":\"metrics\"}",
 	"{\"op\":\"export\"}",
 	"{\"op\":\"import\",\"grants\":[],\"sessions\":[],\"dry_run\":false}",
-	"{\"op\":\"reload\"}",
+	"{\"op\":\"reload\",\"strict\":true}",
 };
 
 /* The required keys of protocol.md, per op (revoke: grant_id, or user and perm). */
