@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "text.h"
+
 #define B(k) PROTO_BIT(PK_##k)
 
 static int rule_grant(const struct proto_req *r, struct psm_err *err);
@@ -212,7 +214,8 @@ static int req_json(struct proto_req *r, const char *line, size_t len, struct ps
 		return psm_err_set(err, PSM_EINVAL, "request: text after the JSON object");
 	if (!cJSON_IsObject(r->root))
 		return psm_err_set(err, PSM_EINVAL, "request: expected a JSON object");
-	return PSM_OK;
+	/* every string and key, before any of them is looked at or echoed */
+	return text_check_json("", r->root, NULL, err);
 }
 
 int proto_parse_request(const char *line, size_t len, struct proto_req *r, struct psm_err *err)

@@ -196,7 +196,7 @@ static void test_policy_principal_rules(void **state)
 	expect_error("{\"bindings\": [{\"group\": \"%wheel\", \"perms\": [\"a\"]}]}",
 		     "group \"%wheel\": must not start with '%' (write the group name without '%')");
 	expect_error("{\"break_glass\": {\"users\": [\"ok\", \"b\\tad\"]}}",
-		     "policy.json:1:34: user \"b\tad\": bad character at 2");
+		     "policy.json:1:34: break_glass.users[1]: control character U+0009 at byte 2");
 }
 
 static void test_policy_user_name_255(void **state)
