@@ -132,10 +132,10 @@ static void daemon_policy_text(const struct daemon_conf *c, char *buf, size_t n)
 	policy_counts_text(&pc, buf, n);
 }
 
-int daemon_check(struct psmd *d, struct psm_err *err)
+int daemon_check(struct psmd *d, bool strict, struct psm_err *err)
 {
 	char counts[128];
-	int rc = daemon_load(d, &d->conf, false, err);
+	int rc = daemon_load(d, &d->conf, strict, err);
 
 	if (rc != PSM_OK)
 		return rc;

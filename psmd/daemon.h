@@ -42,9 +42,9 @@ struct psmd {
 
 void daemon_init(struct psmd *d, const char *conf_path, bool conf_given);
 
-/* -n: loads and checks config and policy (warnings on the log, errors with strict_policy),
- * prints the two OK lines on stdout. */
-int daemon_check(struct psmd *d, struct psm_err *err);
+/* -n: loads and checks config and policy (warnings on the log, errors with strict or
+ * strict_policy), prints the two OK lines on stdout. */
+int daemon_check(struct psmd *d, bool strict, struct psm_err *err);
 
 /* Loads, takes the state_dir lock, builds and publishes the table, tells systemd READY=1.
  * Another psmd holding the lock is PSM_EUNAVAIL. */

@@ -95,6 +95,16 @@ else
 	fail "psmd -n with strict_policy: no OK line, the warning on stderr" "out: $LAST_OUT" "err: $LAST_ERR"
 fi
 
+run_capture "$PSMD" -n --strict -c "$T/typo.conf"
+rc_is "psmd -n --strict typo: exit 2" 2
+if [ -z "$LAST_OUT" ] && [ "$(printf '%s\n' "$LAST_ERR" | tail -n 1)" = "psmd: $W1 (and 1 more; strict: warnings are errors)" ]; then
+	pass "psmd -n --strict: the warnings, then the error naming the first"
+else
+	fail "psmd -n --strict: the warnings, then the error naming the first" "out: $LAST_OUT" "err: $LAST_ERR"
+fi
+run_capture "$PSMD" --strict -c "$T/typo.conf"
+rc_is "psmd --strict without -n: usage, exit 2" 2
+
 # ---- reload -----------------------------------------------------------------------------------
 
 check "psmd starts on the clean policy" psmd_start
