@@ -168,8 +168,10 @@ struct proto_req {
 
 /*
  * Validates one request line (without or with its trailing newline): size,
- * JSON object, known op, every key in the op's schema with the right type and
- * limits, required keys, and the values that need no daemon state
+ * JSON object, every string and key valid UTF-8 without control characters
+ * (text.h: "tty: invalid UTF-8 at byte 1"), known op, every key in the op's
+ * schema with the right type and limits, required keys, and the values that
+ * need no daemon state
  * (patterns, permissions, TTLs, times, 'from' items, user names).  Returns
  * PSM_OK, or PSM_EINVAL with r->ecode set (invalid_argument, unknown_op or
  * too_large) and err naming the key: "ttl \"5x\": unknown unit 'x' (use s, m,

@@ -29,16 +29,15 @@ const char proto_reply_oom[] =
 cJSON *proto_policy_json(const struct policy *p)
 {
 	struct policy_counts pc;
-	cJSON *o = cJSON_CreateObject(), *w = cJSON_CreateArray();
-	bool ok = o != NULL && w != NULL && cJSON_AddItemToObject(o, "warnings", w);
+	cJSON *o = cJSON_CreateObject(), *w;
 	unsigned i;
+	bool ok;
 
-	if (!ok)
-		cJSON_Delete(w);
 	policy_get_counts(p, &pc);
-	ok = ok && cJSON_AddNumberToObject(o, "roles", pc.roles) &&
+	ok = o != NULL && cJSON_AddNumberToObject(o, "roles", pc.roles) &&
 	     cJSON_AddNumberToObject(o, "bindings", pc.bindings) &&
-	     cJSON_AddNumberToObject(o, "denies", pc.denies);
+	     cJSON_AddNumberToObject(o, "denies", pc.denies) &&
+	     (w = cJSON_AddArrayToObject(o, "warnings")) != NULL;
 	for (i = 0; ok && i < pc.warnings; i++)
 		ok = cJSON_AddItemToArray(w, cJSON_CreateString(policy_warning(p, i)));
 	if (!ok) {
