@@ -78,13 +78,19 @@ static int daemon_group(const struct psmd_config *cfg, gid_t *gid, struct psm_er
 	return PSM_OK;
 }
 
-/* Logs each policy warning; with strict or strict_policy, a warning refuses the policy. */
-static int daemon_policy_warnings(const struct daemon_conf *c, bool strict, struct psm_err *err)
+/* How policy warnings count: never as errors (start: NSS may not be up yet at boot, and
+ * no table at all would deny everyone), as strict_policy says, or always (--strict). */
+enum daemon_strict { DAEMON_STRICT_NEVER, DAEMON_STRICT_CONF, DAEMON_STRICT_ALWAYS };
+
+/* Logs each policy warning; when they count as errors, a warning refuses the policy. */
+static int daemon_policy_warnings(const struct daemon_conf *c, enum daemon_strict strict,
+				  struct psm_err *err)
 {
 	struct policy_compile_opts o = {
 	    .host_name = c->cfg.host_name,
 	    .labels = (const char *const *)c->cfg.labels,
 	};
+	const char *why = strict == DAEMON_STRICT_ALWAYS ? "strict" : "strict_policy";
 	struct policy_counts pc;
 	unsigned i;
 	int rc = policy_check_nss(c->pol, &o, err);
@@ -94,18 +100,18 @@ static int daemon_policy_warnings(const struct daemon_conf *c, bool strict, stru
 	policy_get_counts(c->pol, &pc);
 	for (i = 0; i < pc.warnings; i++)
 		log_msg(LOG_WARNING, "%s", policy_warning(c->pol, i));
-	if (pc.warnings == 0 || !(strict || c->cfg.strict_policy))
+	if (pc.warnings == 0 || strict == DAEMON_STRICT_NEVER ||
+	    (strict == DAEMON_STRICT_CONF && !c->cfg.strict_policy))
 		return PSM_OK;
 	if (pc.warnings == 1)
 		return psm_err_set(err, PSM_EINVAL, "%s (%s: warnings are errors)",
-				   policy_warning(c->pol, 0), strict ? "strict" : "strict_policy");
+				   policy_warning(c->pol, 0), why);
 	return psm_err_set(err, PSM_EINVAL, "%s (and %u more; %s: warnings are errors)",
-			   policy_warning(c->pol, 0), pc.warnings - 1,
-			   strict ? "strict" : "strict_policy");
+			   policy_warning(c->pol, 0), pc.warnings - 1, why);
 }
 
 /* Config, then the policy it names and its warnings, then the table group. */
-static int daemon_load(const struct psmd *d, struct daemon_conf *c, bool strict,
+static int daemon_load(const struct psmd *d, struct daemon_conf *c, enum daemon_strict strict,
 		       struct psm_err *err)
 {
 	int rc;
@@ -135,7 +141,7 @@ static void daemon_policy_text(const struct daemon_conf *c, char *buf, size_t n)
 int daemon_check(struct psmd *d, bool strict, struct psm_err *err)
 {
 	char counts[128];
-	int rc = daemon_load(d, &d->conf, strict, err);
+	int rc = daemon_load(d, &d->conf, strict ? DAEMON_STRICT_ALWAYS : DAEMON_STRICT_CONF, err);
 
 	if (rc != PSM_OK)
 		return rc;
@@ -236,7 +242,7 @@ static void daemon_serving(struct psmd *d, const char *what)
 
 int daemon_start(struct psmd *d, struct psm_err *err)
 {
-	int rc = daemon_load(d, &d->conf, false, err);
+	int rc = daemon_load(d, &d->conf, DAEMON_STRICT_NEVER, err);
 
 	if (rc != PSM_OK)
 		return rc;
@@ -310,7 +316,7 @@ static void daemon_keep_fixed(struct psmd_config *cur, struct psmd_config *next,
 static int daemon_reload_into(struct psmd *d, struct daemon_conf *next, bool strict,
 			      struct psm_err *err)
 {
-	int rc = daemon_load(d, next, strict, err);
+	int rc = daemon_load(d, next, strict ? DAEMON_STRICT_ALWAYS : DAEMON_STRICT_CONF, err);
 
 	if (rc != PSM_OK)
 		return rc;

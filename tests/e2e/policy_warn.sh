@@ -143,6 +143,13 @@ if [ "$LAST_RC" -eq 0 ] && ! printf '%s' "$LAST_OUT" | grep -q 'sudo:run'; then
 else
 	fail "SIGHUP refused: the clean policy still serves" "$LAST_OUT"
 fi
+# At start strict_policy does not keep psmd down (NSS may not be up at boot): it logs.
+psmd_stop
+: >"$LOG"
+check "psmd starts with strict_policy and a policy with warnings" psmd_start
+check "... and logs the warnings" has_line "$LOG" "warning: group \"$NOGROUP\" is unknown to NSS"
+check "... and serves that policy (log: its counts)" \
+	has_line "$LOG" "serving $SHM: .*3 roles, 2 bindings, 1 deny rule, 2 warnings)"
 # A non-admin may not reload at all (unchanged).
 run_capture setpriv --reuid 65534 --regid 65534 --clear-groups "$CTL" -s "$SOCK" policy reload
 rc_is "policy reload as uid 65534: exit 4" 4
