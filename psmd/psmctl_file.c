@@ -367,7 +367,6 @@ static int ctl_policy_report(struct ctl *c, const struct policy *p, bool strict)
 	struct policy_counts pc;
 	cJSON *o, *pol;
 	char *s = NULL;
-	unsigned n;
 	int rc;
 
 	policy_get_counts(p, &pc);
@@ -381,7 +380,7 @@ static int ctl_policy_report(struct ctl *c, const struct policy *p, bool strict)
 		cJSON_Delete(pol);
 		return ctl_fail(c, CTL_UNAVAIL, "out of memory");
 	}
-	rc = ctl_show_policy(c, "policy OK", pol, &n);
+	rc = ctl_show_policy(c, "policy OK", pol);
 	if (rc == CTL_OK && c->json && (s = cJSON_PrintUnformatted(o)) != NULL)
 		puts(s);
 	free(s);

@@ -210,7 +210,7 @@ int ctl_show_metrics(struct ctl *c, const cJSON *reply)
 	return CTL_OK;
 }
 
-int ctl_show_policy(struct ctl *c, const char *verb, const cJSON *policy, unsigned *warnings)
+int ctl_show_policy(struct ctl *c, const char *verb, const cJSON *policy)
 {
 	const cJSON *w = ctl_get(policy, "warnings"), *it;
 	struct policy_counts pc = { 0 };
@@ -228,7 +228,6 @@ int ctl_show_policy(struct ctl *c, const char *verb, const cJSON *policy, unsign
 	pc.bindings = (unsigned)b;
 	pc.denies = (unsigned)d;
 	pc.warnings = (unsigned)cJSON_GetArraySize(w);
-	*warnings = pc.warnings;
 	policy_counts_text(&pc, text, sizeof(text));
 	if (!c->json)
 		printf("%s: %s\n", verb, text);
@@ -237,9 +236,7 @@ int ctl_show_policy(struct ctl *c, const char *verb, const cJSON *policy, unsign
 
 int ctl_show_reload(struct ctl *c, const cJSON *reply)
 {
-	unsigned n;
-
-	return ctl_show_policy(c, "policy reloaded", ctl_get(reply, "policy"), &n);
+	return ctl_show_policy(c, "policy reloaded", ctl_get(reply, "policy"));
 }
 
 /* One line per permission: "allow sudo:run (granted by ...)"; explain text indented below. */
