@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "text.h"
+
 #define JSON_DOC_MAX (4u << 20)
 #define JSON_DOC_DEPTH (CJSON_NESTING_LIMIT + 8)
 
@@ -317,6 +319,17 @@ static int json_doc_dups(const struct json_doc *d, struct psm_err *err)
 	return PSM_OK;
 }
 
+/* Every string and key: valid UTF-8 without control characters, else FILE:L:C: what. */
+static int json_doc_text(const struct json_doc *d, struct psm_err *err)
+{
+	const cJSON *bad = NULL;
+	struct psm_err e = { 0 };
+
+	if (text_check_json("", d->root, &bad, &e) == PSM_OK)
+		return PSM_OK;
+	return json_doc_error(d, bad, err, "%s", e.msg);
+}
+
 /* "near 'xyz'": up to 16 bytes from off, stopping at a line end. */
 static int json_doc_syntax(const char *file, const char *orig, size_t len, size_t off,
 			   struct psm_err *err)
@@ -384,7 +397,8 @@ static int json_doc_parse2(struct json_doc *d, const char *text, char *t, size_t
 
 		return json_doc_syntax(d->file, text, len, off, err);
 	}
-	return json_doc_index_nodes(d, t, len, err);
+	rc = json_doc_index_nodes(d, t, len, err);
+	return rc != PSM_OK ? rc : json_doc_text(d, err);
 }
 
 int json_doc_parse(struct json_doc *d, const char *file, const char *text, size_t len,
@@ -556,6 +570,20 @@ int json_doc_uint(const struct json_doc *d, const cJSON *obj, const char *key, b
 		return json_doc_error(d, m, err, "%s: expected a whole number from 0 to %llu",
 				      key, (unsigned long long)max);
 	*out = (uint64_t)v;
+	return PSM_OK;
+}
+
+int json_doc_bool(const struct json_doc *d, const cJSON *obj, const char *key, bool *out,
+		  struct psm_err *err)
+{
+	const cJSON *m;
+	int rc = json_doc_member(d, obj, key, false, &m, err);
+
+	if (rc != PSM_OK || m == NULL)
+		return rc;
+	if (!cJSON_IsBool(m))
+		return json_doc_error(d, m, err, "%s: expected true or false", key);
+	*out = cJSON_IsTrue(m);
 	return PSM_OK;
 }
 

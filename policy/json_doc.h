@@ -50,6 +50,8 @@ int json_doc_string(const struct json_doc *d, const cJSON *obj, const char *key,
 		    const char **out, struct psm_err *err);
 int json_doc_uint(const struct json_doc *d, const cJSON *obj, const char *key, bool required,
 		  uint64_t max, uint64_t *out, struct psm_err *err);
+int json_doc_bool(const struct json_doc *d, const cJSON *obj, const char *key, bool *out,
+		  struct psm_err *err);
 /* Array of strings (a lone string is NOT accepted). */
 int json_doc_strings(const struct json_doc *d, const cJSON *obj, const char *key, bool required,
 		     const cJSON **arr, struct psm_err *err);

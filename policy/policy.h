@@ -24,6 +24,7 @@ struct policy;
 
 struct policy_counts {
 	unsigned roles, bindings, denies, services, break_glass, files;
+	unsigned warnings; /* from policy_check_nss(); 0 before it ran */
 };
 
 /* Loads path and the policy.d directory beside it (absent is fine; *.json files only,
@@ -35,6 +36,8 @@ int policy_load_text(const char *file, const char *text, size_t len, struct poli
 void policy_free(struct policy *p);
 
 void policy_get_counts(const struct policy *p, struct policy_counts *c);
+/* "3 roles, 2 bindings, 1 deny rule, 1 warning": every noun singular or plural as its count. */
+void policy_counts_text(const struct policy_counts *c, char *buf, size_t n);
 /* Seconds; 0 when the policy sets none. */
 int64_t policy_session_ttl(const struct policy *p);
 
@@ -46,6 +49,18 @@ struct policy_compile_opts {
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
 };
+
+/*
+ * Looks up in NSS the user or group of every binding and deny rule, and every
+ * break_glass user; each one NSS does not know is a warning kept in p:
+ * "FILE:LINE:COL: warning: group \"sudoers\" is unknown to NSS" (a failed lookup:
+ * "... could not be looked up in NSS: why").  With o, rules whose 'hosts' leave this
+ * host out are not looked up; o NULL: every rule.  Replaces the warnings of an
+ * earlier call.  PSM_ENOMEM only.
+ */
+int policy_check_nss(struct policy *p, const struct policy_compile_opts *o, struct psm_err *err);
+/* Warning i (0 <= i < policy_counts.warnings). */
+const char *policy_warning(const struct policy *p, unsigned i);
 
 /*
  * Inserts the policy's SHM_GRANT (flags SHM_FL_SRC_POLICY, one record per

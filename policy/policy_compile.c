@@ -3,15 +3,11 @@
 #include "policy_int.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-#define POLICY_NSS_BUF_MAX (1u << 20)
 
 /* Who a rule applies to, as it goes into the table. */
 struct policy_principal {
@@ -39,38 +35,6 @@ static const char *policy_base(const char *path)
 	const char *s = strrchr(path, '/');
 
 	return s != NULL ? s + 1 : path;
-}
-
-/*
- * getpwnam_r / getgrnam_r with a buffer that grows on ERANGE.  Returns 1 when
- * found, 0 when NSS does not know the name, -errno on failure.
- */
-static int policy_nss(const char *name, bool group, uint32_t *id)
-{
-	size_t n = 4096;
-	int rc = ERANGE, found = 0;
-
-	while (rc == ERANGE && n <= POLICY_NSS_BUF_MAX) {
-		char *buf = malloc(n);
-		struct passwd pw, *pr = NULL;
-		struct group gr, *gp = NULL;
-
-		if (buf == NULL)
-			return -ENOMEM;
-		if (group)
-			rc = getgrnam_r(name, &gr, buf, n, &gp);
-		else
-			rc = getpwnam_r(name, &pw, buf, n, &pr);
-		if (rc == 0 && (pr != NULL || gp != NULL)) {
-			*id = group ? (uint32_t)gp->gr_gid : (uint32_t)pw.pw_uid;
-			found = 1;
-		}
-		free(buf);
-		n *= 2;
-	}
-	if (rc == 0 || rc == ENOENT || rc == ESRCH)
-		return found;
-	return -rc;
 }
 
 /* Fills *pr for rule r; returns false (after a warning) when the rule must be skipped. */
@@ -111,8 +75,7 @@ static bool policy_principal(const struct policy_ctx *c, const struct policy_rul
 	return true;
 }
 
-/* Whether the rule's hosts list names this host, one of its labels, or "*". */
-static bool policy_in_scope(const struct policy_rule *r, const struct policy_compile_opts *o)
+bool policy_in_scope(const struct policy_rule *r, const struct policy_compile_opts *o)
 {
 	const cJSON *h;
 	size_t i;

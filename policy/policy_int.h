@@ -27,6 +27,7 @@ struct policy_rule {
 	unsigned number;            /* 1-based across files, per kind */
 	const struct json_doc *doc;
 	const char *user, *group;   /* exactly one is set */
+	const cJSON *who;           /* the "user" or "group" member, for messages */
 	const cJSON *roles;         /* array of role names, or NULL */
 	const cJSON *perms;         /* array of patterns, or NULL */
 	const cJSON *hosts;         /* array of host names/labels/"*", or NULL = everywhere */
@@ -50,6 +51,8 @@ struct policy {
 	const struct json_doc *break_glass_doc;
 	int64_t session_ttl;
 	const struct json_doc *session_ttl_doc;
+	char **warnings;              /* policy_check_nss() */
+	unsigned nwarnings;
 };
 
 /* State while the documents are read and validated. */
@@ -64,6 +67,14 @@ int policy_grow(void **arr, size_t n, size_t *cap, size_t sz, struct psm_err *er
 
 /* Validates and merges pp->p->docs (already read); roles end up sorted. */
 int policy_parse_all(struct policy_parse *pp);
+
+/* getpwnam_r / getgrnam_r: 1 found (*id set), 0 unknown to NSS, -errno on failure. */
+int policy_nss(const char *name, bool group, uint32_t *id);
+/* Frees the warnings policy_check_nss() kept. */
+void policy_warnings_free(struct policy *p);
+
+/* Whether the rule's hosts list names o's host, one of its labels, or "*". */
+bool policy_in_scope(const struct policy_rule *r, const struct policy_compile_opts *o);
 
 /* The role called name, or NULL (roles must be sorted). */
 const struct policy_named *policy_find_role(const struct policy *p, const char *name);

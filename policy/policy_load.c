@@ -145,6 +145,7 @@ void policy_free(struct policy *p)
 	free(p->roles);
 	free(p->services);
 	free(p->rules);
+	policy_warnings_free(p);
 	free(p);
 }
 
@@ -156,6 +157,14 @@ void policy_get_counts(const struct policy *p, struct policy_counts *c)
 	c->services = (unsigned)p->nservices;
 	c->break_glass = p->break_glass ? (unsigned)cJSON_GetArraySize(p->break_glass) : 0;
 	c->files = (unsigned)p->ndocs;
+	c->warnings = p->nwarnings;
+}
+
+void policy_counts_text(const struct policy_counts *c, char *buf, size_t n)
+{
+	snprintf(buf, n, "%u role%s, %u binding%s, %u deny rule%s, %u warning%s", c->roles,
+		 c->roles == 1 ? "" : "s", c->bindings, c->bindings == 1 ? "" : "s", c->denies,
+		 c->denies == 1 ? "" : "s", c->warnings, c->warnings == 1 ? "" : "s");
 }
 
 int64_t policy_session_ttl(const struct policy *p)

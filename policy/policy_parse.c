@@ -269,11 +269,9 @@ static int policy_parse_principal(const struct json_doc *d, const cJSON *obj,
 	if ((r->user == NULL) == (r->group == NULL))
 		return json_doc_error(d, obj, err, "%s needs exactly one of \"user\" or \"group\"",
 				      what);
-	if (r->user != NULL)
-		return policy_check_name(d, cJSON_GetObjectItemCaseSensitive(obj, "user"),
-					 "user", r->user, err);
-	return policy_check_name(d, cJSON_GetObjectItemCaseSensitive(obj, "group"), "group",
-				 r->group, err);
+	r->who = cJSON_GetObjectItemCaseSensitive(obj, r->user != NULL ? "user" : "group");
+	return policy_check_name(d, r->who, r->user != NULL ? "user" : "group",
+				 r->user != NULL ? r->user : r->group, err);
 }
 
 static int policy_parse_role_refs(const struct policy *p, const struct json_doc *d,

@@ -53,7 +53,7 @@ static const struct config_str_key redis_str_keys[] = {
 
 static const char *const config_keys[] = {
 	"shm_name", "socket", "state_dir", "policy", "admin_group", "table_group", "capacity",
-	"metrics_file", "session_expiry", "host_name", "labels", "redis", NULL,
+	"metrics_file", "session_expiry", "host_name", "labels", "redis", "strict_policy", NULL,
 };
 
 static const char *const redis_keys[] = {
@@ -389,6 +389,8 @@ static int config_from_doc(const struct json_doc *d, struct psmd_config *c, stru
 		rc = config_labels(d, d->root, c, err);
 	if (rc == PSM_OK)
 		rc = config_redis(d, d->root, c, err);
+	if (rc == PSM_OK)
+		rc = json_doc_bool(d, d->root, "strict_policy", &c->strict_policy, err);
 	if (rc == PSM_OK)
 		rc = config_set(&c->file, d->file, err);
 	return rc;

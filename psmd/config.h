@@ -49,6 +49,7 @@ struct psmd_config {
 	char **labels; /* NULL-terminated, never NULL after a successful load */
 	size_t nlabels;
 	struct config_redis redis;
+	bool strict_policy; /* policy warnings are errors: psmd -n fails, a reload is refused */
 };
 
 /* Fills cfg with the defaults of SPEC section 2 (host_name from gethostname()). */

@@ -80,8 +80,41 @@ static int daemon_group(const struct psmd_config *cfg, gid_t *gid, struct psm_er
 	return PSM_OK;
 }
 
-/* Config, then the policy it names, then the table group. */
-static int daemon_load(const struct psmd *d, struct daemon_conf *c, struct psm_err *err)
+/* How policy warnings count: never as errors (start: NSS may not be up yet at boot, and
+ * no table at all would deny everyone), as strict_policy says, or always (--strict). */
+enum daemon_strict { DAEMON_STRICT_NEVER, DAEMON_STRICT_CONF, DAEMON_STRICT_ALWAYS };
+
+/* Logs each policy warning; when they count as errors, a warning refuses the policy. */
+static int daemon_policy_warnings(const struct daemon_conf *c, enum daemon_strict strict,
+				  struct psm_err *err)
+{
+	struct policy_compile_opts o = {
+	    .host_name = c->cfg.host_name,
+	    .labels = (const char *const *)c->cfg.labels,
+	};
+	const char *why = strict == DAEMON_STRICT_ALWAYS ? "strict" : "strict_policy";
+	struct policy_counts pc;
+	unsigned i;
+	int rc = policy_check_nss(c->pol, &o, err);
+
+	if (rc != PSM_OK)
+		return rc;
+	policy_get_counts(c->pol, &pc);
+	for (i = 0; i < pc.warnings; i++)
+		log_msg(LOG_WARNING, "%s", policy_warning(c->pol, i));
+	if (pc.warnings == 0 || strict == DAEMON_STRICT_NEVER ||
+	    (strict == DAEMON_STRICT_CONF && !c->cfg.strict_policy))
+		return PSM_OK;
+	if (pc.warnings == 1)
+		return psm_err_set(err, PSM_EINVAL, "%s (%s: warnings are errors)",
+				   policy_warning(c->pol, 0), why);
+	return psm_err_set(err, PSM_EINVAL, "%s (and %u more; %s: warnings are errors)",
+			   policy_warning(c->pol, 0), pc.warnings - 1, why);
+}
+
+/* Config, then the policy it names and its warnings, then the table group. */
+static int daemon_load(const struct psmd *d, struct daemon_conf *c, enum daemon_strict strict,
+		       struct psm_err *err)
 {
 	int rc;
 
@@ -90,6 +123,8 @@ static int daemon_load(const struct psmd *d, struct daemon_conf *c, struct psm_e
 	if (rc != PSM_OK)
 		return rc;
 	rc = policy_load(c->cfg.policy, &c->pol, err);
+	if (rc == PSM_OK)
+		rc = daemon_policy_warnings(c, strict, err);
 	if (rc == PSM_OK)
 		rc = daemon_group(&c->cfg, &c->table_gid, err);
 	if (rc != PSM_OK)
@@ -102,13 +137,13 @@ static void daemon_policy_text(const struct daemon_conf *c, char *buf, size_t n)
 	struct policy_counts pc;
 
 	policy_get_counts(c->pol, &pc);
-	snprintf(buf, n, "%u roles, %u bindings, %u deny rules", pc.roles, pc.bindings, pc.denies);
+	policy_counts_text(&pc, buf, n);
 }
 
-int daemon_check(struct psmd *d, struct psm_err *err)
+int daemon_check(struct psmd *d, bool strict, struct psm_err *err)
 {
 	char counts[128];
-	int rc = daemon_load(d, &d->conf, err);
+	int rc = daemon_load(d, &d->conf, strict ? DAEMON_STRICT_ALWAYS : DAEMON_STRICT_CONF, err);
 
 	if (rc != PSM_OK)
 		return rc;
@@ -209,7 +244,7 @@ static void daemon_serving(struct psmd *d, const char *what)
 
 int daemon_start(struct psmd *d, struct psm_err *err)
 {
-	int rc = daemon_load(d, &d->conf, err);
+	int rc = daemon_load(d, &d->conf, DAEMON_STRICT_NEVER, err);
 
 	if (rc != PSM_OK)
 		return rc;
@@ -289,9 +324,10 @@ static void daemon_keep_fixed(struct psmd_config *cur, struct psmd_config *next,
 }
 
 /* Loads and builds the new table from next; on failure everything running is as before. */
-static int daemon_reload_into(struct psmd *d, struct daemon_conf *next, struct psm_err *err)
+static int daemon_reload_into(struct psmd *d, struct daemon_conf *next, bool strict,
+			      struct psm_err *err)
 {
-	int rc = daemon_load(d, next, err);
+	int rc = daemon_load(d, next, strict ? DAEMON_STRICT_ALWAYS : DAEMON_STRICT_CONF, err);
 
 	if (rc != PSM_OK)
 		return rc;
@@ -312,7 +348,7 @@ static uint64_t daemon_monotonic_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int daemon_reload(struct psmd *d, struct psm_err *err)
+int daemon_reload(struct psmd *d, bool strict, struct psm_err *err)
 {
 	struct daemon_conf next;
 	struct psm_err e = {0};
@@ -321,7 +357,7 @@ int daemon_reload(struct psmd *d, struct psm_err *err)
 	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu",
 		    (unsigned long long)daemon_monotonic_usec());
 	log_msg(LOG_INFO, "reloading %s", d->conf_path);
-	rc = daemon_reload_into(d, &next, &e);
+	rc = daemon_reload_into(d, &next, strict, &e);
 	if (rc != PSM_OK) {
 		log_msg(LOG_ERR, "reload failed, still serving the old table: %s", e.msg);
 		notify_send("READY=1\nSTATUS=reload failed: %s", e.msg);

@@ -42,11 +42,13 @@ struct psmd {
 
 void daemon_init(struct psmd *d, const char *conf_path, bool conf_given);
 
-/* -n: loads and checks config and policy, prints the two OK lines on stdout. */
-int daemon_check(struct psmd *d, struct psm_err *err);
+/* -n: loads and checks config and policy (warnings on the log, errors with strict or
+ * strict_policy), prints the two OK lines on stdout. */
+int daemon_check(struct psmd *d, bool strict, struct psm_err *err);
 
 /* Loads, takes the state_dir lock, builds and publishes the table, tells systemd READY=1.
- * Another psmd holding the lock is PSM_EUNAVAIL. */
+ * Another psmd holding the lock is PSM_EUNAVAIL.  Policy warnings are logged, never
+ * errors here (strict_policy is for -n and reloads). */
 int daemon_start(struct psmd *d, struct psm_err *err);
 
 /* Once a second: the heartbeat, expiry, snapshots, metrics_file. */
@@ -59,8 +61,9 @@ void daemon_before_io(struct psmd *d);
 void daemon_after_io(struct psmd *d);
 
 /* SIGHUP (and the reload op): reload config and policy into a new table; on any error
- * keep serving the old one (and say why in err). */
-int daemon_reload(struct psmd *d, struct psm_err *err);
+ * keep serving the old one (and say why in err).  A policy warning is such an error
+ * with strict (the reload op's "strict") or strict_policy. */
+int daemon_reload(struct psmd *d, bool strict, struct psm_err *err);
 
 /* Rebuilds the table from the running config, policy and state, at least min_capacity
  * records large (growth); the served table is kept on failure. */

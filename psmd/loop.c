@@ -194,7 +194,7 @@ int loop_run(struct loop *l, struct psmd *d, struct psm_err *err)
 		if (loop_hup) {
 			loop_hup = 0;
 			log_msg(LOG_INFO, "SIGHUP");
-			daemon_reload(d, NULL);
+			daemon_reload(d, false, NULL);
 		}
 		loop_tick(d, &next);
 	}

@@ -12,14 +12,16 @@ struct main_opts {
 	const char *conf;
 	bool debug;
 	bool check;
+	bool strict;
 };
 
 static void main_usage(FILE *f)
 {
-	fprintf(f, "usage: psmd [-c FILE] [-d] [-n] [-h|--help] [-V|--version]\n"
-		   "  -c FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
-		   "  -d       also log to stderr\n"
-		   "  -n       check configuration and policy, then exit\n");
+	fprintf(f, "usage: psmd [-c FILE] [-d] [-n [--strict]] [-h|--help] [-V|--version]\n"
+		   "  -c FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
+		   "  -d        also log to stderr\n"
+		   "  -n        check configuration and policy, then exit\n"
+		   "  --strict  with -n: policy warnings are errors (as strict_policy)\n");
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -27,6 +29,7 @@ static int main_parse(int argc, char **argv, struct main_opts *o)
 {
 	static const struct option longopts[] = {
 	    {"help", no_argument, NULL, 'h'},
+	    {"strict", no_argument, NULL, 'S'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -43,6 +46,9 @@ static int main_parse(int argc, char **argv, struct main_opts *o)
 		case 'n':
 			o->check = true;
 			break;
+		case 'S':
+			o->strict = true;
+			break;
 		case 'h':
 			main_usage(stdout);
 			return 0;
@@ -54,6 +60,10 @@ static int main_parse(int argc, char **argv, struct main_opts *o)
 			return 2;
 		}
 	}
+	if (o->strict && !o->check) {
+		fprintf(stderr, "psmd: --strict goes with -n (or set strict_policy)\n");
+		return 2;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "psmd: unexpected argument \"%s\"\n", argv[optind]);
 		main_usage(stderr);
@@ -62,12 +72,12 @@ static int main_parse(int argc, char **argv, struct main_opts *o)
 	return -1;
 }
 
-static int main_check(struct psmd *d)
+static int main_check(struct psmd *d, bool strict)
 {
 	struct psm_err err = {0};
 
 	log_open(LOG_MODE_STDERR);
-	if (daemon_check(d, &err) == PSM_OK)
+	if (daemon_check(d, strict, &err) == PSM_OK)
 		return 0;
 	log_msg(LOG_ERR, "%s", err.msg);
 	return 2;
@@ -107,5 +117,5 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	daemon_init(&d, o.conf, o.conf != NULL);
-	return o.check ? main_check(&d) : main_serve(&d, o.debug);
+	return o.check ? main_check(&d, o.strict) : main_serve(&d, o.debug);
 }

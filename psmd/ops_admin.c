@@ -141,19 +141,13 @@ int ops_import(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 
 int ops_reload(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
-	struct policy_counts pc;
 	cJSON *p;
-	int rc = daemon_reload(c->d, err);
+	int rc = daemon_reload(c->d, c->req->a.strict, err);
 
 	if (rc != PSM_OK)
 		return rc;
-	policy_get_counts(c->d->conf.pol, &pc);
-	p = cJSON_CreateObject();
-	if (p == NULL || !cJSON_AddNumberToObject(p, "roles", pc.roles) ||
-	    !cJSON_AddNumberToObject(p, "bindings", pc.bindings) ||
-	    !cJSON_AddNumberToObject(p, "denies", pc.denies)) {
-		cJSON_Delete(p);
+	p = proto_policy_json(c->d->conf.pol);
+	if (p == NULL)
 		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
-	}
 	return ops_add(reply, "policy", p, err);
 }

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "text.h"
+
 #define B(k) PROTO_BIT(PK_##k)
 
 static int rule_grant(const struct proto_req *r, struct psm_err *err);
@@ -39,7 +41,7 @@ static const struct proto_op proto_ops[PROTO_OP_COUNT] = {
 	{ "export", PROTO_OP_EXPORT, PROTO_WHO_ADMIN, 0, 0, 0, NULL },
 	{ "import", PROTO_OP_IMPORT, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
 	  B(GRANTS) | B(SESSIONS) | B(DRY_RUN), 0, NULL },
-	{ "reload", PROTO_OP_RELOAD, PROTO_WHO_ADMIN, PROTO_F_MUTATES, 0, 0, NULL },
+	{ "reload", PROTO_OP_RELOAD, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(STRICT), 0, NULL },
 };
 
 const struct proto_op *proto_op_find(const char *name)
@@ -212,7 +214,8 @@ static int req_json(struct proto_req *r, const char *line, size_t len, struct ps
 		return psm_err_set(err, PSM_EINVAL, "request: text after the JSON object");
 	if (!cJSON_IsObject(r->root))
 		return psm_err_set(err, PSM_EINVAL, "request: expected a JSON object");
-	return PSM_OK;
+	/* every string and key, before any of them is looked at or echoed */
+	return text_check_json("", r->root, NULL, err);
 }
 
 int proto_parse_request(const char *line, size_t len, struct proto_req *r, struct psm_err *err)

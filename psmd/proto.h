@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "policy.h"
 #include "psm_err.h"
 
 /*
@@ -103,6 +104,7 @@ enum proto_key_id {
 	PK_GRANTS,
 	PK_SESSIONS,
 	PK_DRY_RUN,
+	PK_STRICT,
 	PK_COUNT
 };
 
@@ -152,6 +154,7 @@ struct proto_args {
 	const cJSON *grants;    /* array of objects (validated by the record code) */
 	const cJSON *sessions;  /* array of objects */
 	bool dry_run;
+	bool strict;            /* reload: policy warnings are errors */
 };
 
 struct proto_req {
@@ -165,8 +168,10 @@ struct proto_req {
 
 /*
  * Validates one request line (without or with its trailing newline): size,
- * JSON object, known op, every key in the op's schema with the right type and
- * limits, required keys, and the values that need no daemon state
+ * JSON object, every string and key valid UTF-8 without control characters
+ * (text.h: "tty: invalid UTF-8 at byte 1"), known op, every key in the op's
+ * schema with the right type and limits, required keys, and the values that
+ * need no daemon state
  * (patterns, permissions, TTLs, times, 'from' items, user names).  Returns
  * PSM_OK, or PSM_EINVAL with r->ecode set (invalid_argument, unknown_op or
  * too_large) and err naming the key: "ttl \"5x\": unknown unit 'x' (use s, m,
@@ -209,6 +214,11 @@ char *proto_reply_error(int ecode, const char *message, const char *tag, size_t 
 /* An error reply for a psm_err (its code mapped by proto_code_from_psm). */
 char *proto_reply_err(const struct psm_err *e, const char *tag, size_t *len);
 extern const char proto_reply_oom[];
+
+/* The "policy" object of the reload reply and of psmctl policy check --json:
+ * {"roles":N,"bindings":N,"denies":N,"warnings":["FILE:L:C: warning: ...",...]}.
+ * NULL when out of memory. */
+cJSON *proto_policy_json(const struct policy *p);
 
 /* obj as one line of JSON plus '\n', malloc'd (requests from the client, replies). */
 char *proto_print_line(const cJSON *obj, size_t *len);

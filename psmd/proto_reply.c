@@ -26,6 +26,27 @@ static const struct {
 const char proto_reply_oom[] =
 	"{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}\n";
 
+cJSON *proto_policy_json(const struct policy *p)
+{
+	struct policy_counts pc;
+	cJSON *o = cJSON_CreateObject(), *w;
+	unsigned i;
+	bool ok;
+
+	policy_get_counts(p, &pc);
+	ok = o != NULL && cJSON_AddNumberToObject(o, "roles", pc.roles) &&
+	     cJSON_AddNumberToObject(o, "bindings", pc.bindings) &&
+	     cJSON_AddNumberToObject(o, "denies", pc.denies) &&
+	     (w = cJSON_AddArrayToObject(o, "warnings")) != NULL;
+	for (i = 0; ok && i < pc.warnings; i++)
+		ok = cJSON_AddItemToArray(w, cJSON_CreateString(policy_warning(p, i)));
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 const char *proto_code_name(int ecode)
 {
 	if (ecode < 0 || ecode >= PROTO_E_COUNT)

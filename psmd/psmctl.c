@@ -48,11 +48,13 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "import", "import", "FILE [--dry-run]",
 	  "load grants and sessions from an export file (--dry-run: only check them)", 1, 1,
 	  NOPOS, B(DRY_RUN), ctl_run_import, NULL },
-	{ "policy check", NULL, "FILE",
-	  "validate a policy file locally (no daemon needed); exit 0 valid, 2 not", 1, 1, NOPOS,
-	  0, ctl_run_policy_check, NULL },
-	{ "policy reload", "reload", "", "make psmd reload its configuration and policy", 0, 0,
-	  NOPOS, 0, NULL, ctl_show_reload },
+	{ "policy check", NULL, "FILE [--strict]",
+	  "validate a policy file locally (no daemon needed); users and groups NSS does not "
+	  "know are warnings (--strict: errors); exit 0 valid, 2 not", 1, 1, NOPOS, B(STRICT),
+	  ctl_run_policy_check, NULL },
+	{ "policy reload", "reload", "[--strict]",
+	  "make psmd reload its configuration and policy (--strict: refuse a policy with "
+	  "warnings)", 0, 0, NOPOS, B(STRICT), NULL, ctl_show_reload },
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

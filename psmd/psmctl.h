@@ -74,6 +74,9 @@ int ctl_show_stats(struct ctl *c, const cJSON *reply);
 int ctl_show_health(struct ctl *c, const cJSON *reply);
 int ctl_show_metrics(struct ctl *c, const cJSON *reply);
 int ctl_show_reload(struct ctl *c, const cJSON *reply);
+/* The "policy" object of a reload or a local check: its warnings on stderr, then (unless
+ * --json) "VERB: 3 roles, 2 bindings, 1 deny rule, 1 warning". */
+int ctl_show_policy(struct ctl *c, const char *verb, const cJSON *policy);
 
 /* psmctl_table.c: aligned columns and time text. */
 struct ctl_table {

@@ -26,6 +26,7 @@ static const struct ctl_opt ctl_opts[] = {
 	{ "--rhost", PK_RHOST, OPT_STR },
 	{ "--explain", PK_EXPLAIN, OPT_FLAG },
 	{ "--dry-run", PK_DRY_RUN, OPT_FLAG },
+	{ "--strict", PK_STRICT, OPT_FLAG },
 };
 
 #define CTL_NOPTS (sizeof(ctl_opts) / sizeof(ctl_opts[0]))

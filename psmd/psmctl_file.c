@@ -350,27 +350,62 @@ int ctl_run_import(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npo
 	return rc;
 }
 
+/* --strict with warnings: each on stderr, then why the check failed. */
+static int ctl_policy_strict(struct ctl *c, const struct policy *p, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "psmctl: %s\n", policy_warning(p, i));
+	return ctl_fail(c, CTL_USAGE, "%u warning%s, and --strict makes them errors", n,
+			n == 1 ? "" : "s");
+}
+
+/* "policy OK: ..." with the warnings on stderr; --json: {"ok":true,"policy":{...}}. */
+static int ctl_policy_report(struct ctl *c, const struct policy *p, bool strict)
+{
+	struct policy_counts pc;
+	cJSON *o, *pol;
+	char *s = NULL;
+	int rc;
+
+	policy_get_counts(p, &pc);
+	if (strict && pc.warnings > 0)
+		return ctl_policy_strict(c, p, pc.warnings);
+	o = cJSON_CreateObject();
+	pol = proto_policy_json(p);
+	if (o == NULL || pol == NULL || !cJSON_AddTrueToObject(o, "ok") ||
+	    !cJSON_AddItemToObject(o, "policy", pol)) {
+		cJSON_Delete(o);
+		cJSON_Delete(pol);
+		return ctl_fail(c, CTL_UNAVAIL, "out of memory");
+	}
+	rc = ctl_show_policy(c, "policy OK", pol);
+	if (rc == CTL_OK && c->json && (s = cJSON_PrintUnformatted(o)) != NULL)
+		puts(s);
+	free(s);
+	cJSON_Delete(o);
+	return rc;
+}
+
 int ctl_run_policy_check(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos,
 			 cJSON *req)
 {
 	struct policy *p = NULL;
-	struct policy_counts n;
 	struct psm_err err = { 0 };
+	int rc;
 
 	(void)cmd;
 	(void)npos;
-	(void)req;
-	if (policy_load(pos[0], &p, &err) != PSM_OK) {
+	rc = policy_load(pos[0], &p, &err);
+	if (rc == PSM_OK)
+		rc = policy_check_nss(p, NULL, &err);
+	if (rc != PSM_OK) {
+		policy_free(p);
 		c->what = NULL; /* the message names FILE:LINE:COL itself */
 		return ctl_fail(c, err.code == PSM_ENOMEM ? CTL_UNAVAIL : CTL_USAGE, "%s", err.msg);
 	}
-	policy_get_counts(p, &n);
+	rc = ctl_policy_report(c, p, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "strict")));
 	policy_free(p);
-	if (c->json)
-		printf("{\"ok\":true,\"policy\":{\"roles\":%u,\"bindings\":%u,\"denies\":%u}}\n",
-		       n.roles, n.bindings, n.denies);
-	else
-		printf("policy OK: %u roles, %u bindings, %u deny rules\n", n.roles, n.bindings,
-		       n.denies);
-	return CTL_OK;
+	return rc;
 }

@@ -210,18 +210,33 @@ int ctl_show_metrics(struct ctl *c, const cJSON *reply)
 	return CTL_OK;
 }
 
+int ctl_show_policy(struct ctl *c, const char *verb, const cJSON *policy)
+{
+	const cJSON *w = ctl_get(policy, "warnings"), *it;
+	struct policy_counts pc = { 0 };
+	int64_t r, b, d;
+	char text[160];
+
+	if (!ctl_int(ctl_get(policy, "roles"), &r) || !ctl_int(ctl_get(policy, "bindings"), &b) ||
+	    !ctl_int(ctl_get(policy, "denies"), &d) || (w != NULL && !cJSON_IsArray(w)))
+		return ctl_bad_reply(c, "policy");
+	cJSON_ArrayForEach(it, w) {
+		if (cJSON_IsString(it))
+			fprintf(stderr, "psmctl: %s\n", it->valuestring);
+	}
+	pc.roles = (unsigned)r;
+	pc.bindings = (unsigned)b;
+	pc.denies = (unsigned)d;
+	pc.warnings = (unsigned)cJSON_GetArraySize(w);
+	policy_counts_text(&pc, text, sizeof(text));
+	if (!c->json)
+		printf("%s: %s\n", verb, text);
+	return CTL_OK;
+}
+
 int ctl_show_reload(struct ctl *c, const cJSON *reply)
 {
-	const cJSON *p = ctl_get(reply, "policy");
-	int64_t r, b, d;
-
-	if (!ctl_int(ctl_get(p, "roles"), &r) || !ctl_int(ctl_get(p, "bindings"), &b) ||
-	    !ctl_int(ctl_get(p, "denies"), &d))
-		return ctl_bad_reply(c, "policy");
-	if (!c->json)
-		printf("policy reloaded: %lld roles, %lld bindings, %lld deny rules\n",
-		       (long long)r, (long long)b, (long long)d);
-	return CTL_OK;
+	return ctl_show_policy(c, "policy reloaded", ctl_get(reply, "policy"));
 }
 
 /* One line per permission: "allow sudo:run (granted by ...)"; explain text indented below. */

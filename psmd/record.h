@@ -32,7 +32,9 @@
  * is a string of decimal digits because cJSON keeps numbers as doubles (exact
  * only to 2^53); an integer number is accepted too when it is exact.  Times
  * are UTC seconds.  Without "type" the grant and session objects are the
- * protocol's grant and session objects.
+ * protocol's grant and session objects.  Their strings passed text_check_json()
+ * (text.h) on the way in through the socket; a record read from Redis must
+ * pass it too before record_from_json().
  */
 
 enum record_type {

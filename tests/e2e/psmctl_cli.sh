@@ -164,7 +164,7 @@ cat >"$T/policy.json" <<'EOF'
 }
 EOF
 run -s "$NOSOCK" policy check "$T/policy.json"
-if [ "$LAST_RC" -eq 0 ] && [ "$LAST_OUT" = "policy OK: 3 roles, 2 bindings, 1 deny rules" ] && [ -z "$LAST_ERR" ]; then
+if [ "$LAST_RC" -eq 0 ] && [ "$LAST_OUT" = "policy OK: 3 roles, 2 bindings, 1 deny rule, 0 warnings" ] && [ -z "$LAST_ERR" ]; then
 	pass "policy check: good file, exit 0"
 else
 	fail "policy check: good file, exit 0" "exit $LAST_RC" "out: $LAST_OUT" "err: $LAST_ERR"

@@ -64,7 +64,7 @@ sed "s|$T/policy.json|$T/bad-policy.json|" "$T/psmd.conf" >"$T/bad-policy.conf"
 # ---- psmd -n ----------------------------------------------------------------------------------
 
 out=$("$PSMD" -n -c "$T/psmd.conf" 2>"$T/n.err"); rc=$?
-if [ $rc -eq 0 ] && [ "$out" = "$(printf 'policy OK: 2 roles, 1 bindings, 1 deny rules\nconfiguration OK')" ]; then
+if [ $rc -eq 0 ] && [ "$out" = "$(printf 'policy OK: 2 roles, 1 binding, 1 deny rule, 0 warnings\nconfiguration OK')" ]; then
 	pass "psmd -n: good config and policy, exit 0"
 else
 	fail "psmd -n: good config and policy, exit 0" "exit $rc, stdout: $out" "$(cat "$T/n.err")"
@@ -113,7 +113,7 @@ check "a reader opens it: mode 0640 uid 0" test "$(info mode) $(info uid)" = "06
 check "READY=1 on NOTIFY_SOCKET (path) with STATUS and MAINPID" \
 	wait_for 10 has_line "$T/notify.log" "^READY=1 STATUS=serving [0-9]* records MAINPID=$PSMD_PID"
 check "log: serving $SHM: N records, generation G (policy ...)" \
-	wait_for 5 has_line "$T/psmd.log" "^psmd: serving $SHM: [0-9]* records, generation [0-9]* (policy $T/policy.json: 2 roles, 1 bindings, 1 deny rules)"
+	wait_for 5 has_line "$T/psmd.log" "^psmd: serving $SHM: [0-9]* records, generation [0-9]* (policy $T/policy.json: 2 roles, 1 binding, 1 deny rule, 0 warnings)"
 check "the table grew past capacity 2 (log)" has_line "$T/psmd.log" "table full at capacity 2: growing it to 4"
 check "policy grant root sudo:run is in the table" bash -c "'$TABLEINFO' '$SHM' grants root | grep -qx 'sudo:run'"
 check "header: host name and policy counts" \

@@ -184,14 +184,24 @@ static void test_json_not_nul_terminated(void **state)
 
 static void test_json_raw_newline_in_string(void **state)
 {
-	struct json_doc d;
-	struct psm_err e;
-
 	(void)state;
-	/* cJSON takes a raw line end inside a string; later positions must still be right */
-	assert_int_equal(parse(&d, "{\"a\": \"x\ny\",\n \"b\": 1}", &e), PSM_OK);
-	expect_pos(&d, "b", 3, 2);
-	json_doc_free(&d);
+	/* cJSON takes a raw line end inside a string: a control character, refused */
+	expect_parse_error("{\"a\": \"x\ny\",\n \"b\": 1}",
+			   "t.json:1:2: a: control character U+000A at byte 2");
+}
+
+/* Strings and keys: UTF-8 without control characters, named by their path, at FILE:L:C. */
+static void test_json_text_checked(void **state)
+{
+	(void)state;
+	expect_parse_error("{\"a\": [\"ok\", \"\xff\"]}", "t.json:1:14: a[1]: invalid UTF-8 at byte 1");
+	expect_parse_error("{\"a\": {\"b\": \"x\\u001b\"}}", "t.json:1:8: a.b: control character "
+			   "U+001B at byte 2");
+	expect_parse_error("{\"a\": \"\\u0085\"}", "t.json:1:2: a: control character U+0085 at byte 1");
+	expect_parse_error("{\"k\xc3\": 1}", "t.json:1:2: key: invalid UTF-8 at byte 2");
+	expect_parse_error("{\"a\": {\"\\u007f\": 1}}", "t.json:1:8: a: key: control character U+007F "
+			   "at byte 1");
+	expect_parse_error("{\"a\": \"\\ud800\"}", "syntax error");
 }
 
 static void test_json_positions_preorder(void **state)
@@ -390,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_json_nul_and_bom),
 		cmocka_unit_test(test_json_not_nul_terminated),
 		cmocka_unit_test(test_json_raw_newline_in_string),
+		cmocka_unit_test(test_json_text_checked),
 		cmocka_unit_test(test_json_positions_preorder),
 		cmocka_unit_test(test_json_error_at_node),
 		cmocka_unit_test(test_json_check_keys),

@@ -49,6 +49,57 @@ static void expect_error(const char *text, const char *msg)
 		fail_msg("message \"%s\" lacks \"%s\"", e.msg, msg);
 }
 
+/* Unknown users and groups are warnings at their FILE:LINE:COL, counted; known ones are not. */
+static void test_policy_nss_warnings(void **state)
+{
+	static const char text[] =
+		"{\n"
+		"  \"roles\": { \"r\": [\"a:b\"] },\n"
+		"  \"bindings\": [ { \"group\": \"root\", \"roles\": [\"r\"] },\n"
+		"    { \"group\": \"psm-no-such-group\", \"roles\": [\"r\"] } ],\n"
+		"  \"deny\": [ { \"user\": \"psm-no-such-user\", \"perms\": [\"a:b\"] } ],\n"
+		"  \"break_glass\": { \"users\": [\"root\", \"psm-no-such-bg\"] }\n"
+		"}\n";
+	struct policy *p;
+	struct psm_err e;
+	struct policy_counts c;
+	char buf[128];
+
+	(void)state;
+	if (load_text(text, &p, &e) != PSM_OK)
+		fail_msg("%s", e.msg);
+	policy_get_counts(p, &c);
+	assert_int_equal(c.warnings, 0); /* none before the check */
+	assert_int_equal(policy_check_nss(p, NULL, &e), PSM_OK);
+	policy_get_counts(p, &c);
+	assert_int_equal(c.warnings, 3);
+	assert_string_equal(policy_warning(p, 0), "/etc/psm/policy.json:4:7: warning: group "
+			    "\"psm-no-such-group\" is unknown to NSS");
+	assert_string_equal(policy_warning(p, 1), "/etc/psm/policy.json:5:15: warning: user "
+			    "\"psm-no-such-user\" is unknown to NSS");
+	assert_string_equal(policy_warning(p, 2), "/etc/psm/policy.json:6:38: warning: user "
+			    "\"psm-no-such-bg\" is unknown to NSS");
+	policy_counts_text(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "1 role, 2 bindings, 1 deny rule, 3 warnings");
+	assert_int_equal(policy_check_nss(p, NULL, &e), PSM_OK); /* again: replaced, not added */
+	policy_get_counts(p, &c);
+	assert_int_equal(c.warnings, 3);
+	policy_free(p);
+}
+
+static void test_policy_counts_text(void **state)
+{
+	struct policy_counts c = { .roles = 1, .bindings = 1, .denies = 0, .warnings = 1 };
+	char buf[128];
+
+	(void)state;
+	policy_counts_text(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "1 role, 1 binding, 0 deny rules, 1 warning");
+	c = (struct policy_counts){ .roles = 0, .bindings = 2, .denies = 1, .warnings = 0 };
+	policy_counts_text(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "0 roles, 2 bindings, 1 deny rule, 0 warnings");
+}
+
 static void test_policy_spec_example(void **state)
 {
 	struct policy *p;
@@ -145,7 +196,7 @@ static void test_policy_principal_rules(void **state)
 	expect_error("{\"bindings\": [{\"group\": \"%wheel\", \"perms\": [\"a\"]}]}",
 		     "group \"%wheel\": must not start with '%' (write the group name without '%')");
 	expect_error("{\"break_glass\": {\"users\": [\"ok\", \"b\\tad\"]}}",
-		     "policy.json:1:34: user \"b\tad\": bad character at 2");
+		     "policy.json:1:34: break_glass.users[1]: control character U+0009 at byte 2");
 }
 
 static void test_policy_user_name_255(void **state)
@@ -879,6 +930,8 @@ int main(void)
 		cmocka_unit_test(test_compile_services_and_break_glass),
 		cmocka_unit_test(test_compile_counts_in_header),
 		cmocka_unit_test(test_compile_table_full),
+		cmocka_unit_test(test_policy_nss_warnings),
+		cmocka_unit_test(test_policy_counts_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

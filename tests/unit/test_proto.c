@@ -370,7 +370,7 @@ static const char *const good_reqs[PROTO_OP_COUNT] = {
 	"{\"op\":\"metrics\"}",
 	"{\"op\":\"export\"}",
 	"{\"op\":\"import\",\"grants\":[],\"sessions\":[],\"dry_run\":false}",
-	"{\"op\":\"reload\"}",
+	"{\"op\":\"reload\",\"strict\":true}",
 };
 
 /* The required keys of protocol.md, per op (revoke: grant_id, or user and perm). */
@@ -563,7 +563,7 @@ static void test_duplicate_and_hidden(void **state)
 	inval("{\"op\":\"stats\",\"op\":\"grant\"}", "op: duplicate key");
 	/* "alice\u0000x" must not read as "alice". */
 	inval("{\"op\":\"grants\",\"user\":\"alice\\u0000x\"}", "request: NUL character");
-	inval(G ",\"reason\":\"a\\nb\"}", "reason: control character at byte 2");
+	inval(G ",\"reason\":\"a\\nb\"}", "reason: control character U+000A at byte 2");
 }
 
 static void test_authorize(void **state)
