@@ -145,7 +145,8 @@ eio() { # write|fsync
 after_restart() {
 	stop_psmd
 	LD_PRELOAD="$BUILD/tools/failio.so" PSM_FAILIO="$T/failio" start_psmd
-	"$BUILD/psmctl" -s "$T/psmd.sock" --json export >"$T/export" 2>&1
+	wait_for 10 "$BUILD/psmctl" -s "$T/psmd.sock" stats >/dev/null 2>&1
+	"$BUILD/psmctl" -s "$T/psmd.sock" export >"$T/export" 2>&1
 	check "restart: exactly the acknowledged grants that were not revoked are back" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* failio.c - LD_PRELOAD shim for tests: write() or fdatasync() on psmd's journal fails with EIO on demand. */
+/* failio.c - LD_PRELOAD shim for tests: write() or fdatasync() on psmd's journal fails with EIO on
+ * demand. */
 /*
  * Preloaded into psmd by tests/e2e/journal_fail.sh.  $PSM_FAILIO names a
  * control file read at each call on a journal segment ("journal.NNNNNN"):
