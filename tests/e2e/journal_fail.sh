@@ -66,8 +66,16 @@ bob_has_no_grant() {
 			"$T/grants"
 }
 
-# refused NAME WHY REASONS...: a pipelined batch of grants (one per REASON) is refused as a
-# whole; PAM, the table, the state and the audit log do not have any of them.
+bob_has_no_session() {
+	"$BUILD/psmctl" -s "$T/psmd.sock" --json sessions >"$T/sessions" 2>&1 &&
+		python3 -c 'import json,sys; sys.exit(1 if json.load(open(sys.argv[1]))["sessions"] else 0)' \
+			"$T/sessions"
+}
+
+no_session_audit() { ! grep -q '"op":"session_open"' "$T/psmd.log"; }
+
+# refused NAME WHY REASONS...: a pipelined batch of grants (one per REASON) and a session
+# of psm-bob is refused as a whole; PAM, the table, the state and the audit log have none.
 refused() {
 	local name=$1 why=$2 r i=0 n0 lines=()
 	shift 2
@@ -75,12 +83,15 @@ refused() {
 		lines+=("$(grant_line "t$i" "$r")")
 		i=$((i + 1))
 	done
+	lines+=('{"op":"session_open","user":"psm-bob","service":"sshd","tty":"pts/9","pid":'"$$"',"tag":"t'"$i"'"}')
 	n0=$(grep -c 'journal commit failed' "$T/psmd.log")
 	raw "${lines[@]}" >"$T/replies" 2>&1
 	check "$name: logged once for the batch" \
 		test "$(grep -c 'journal commit failed' "$T/psmd.log")" -eq $((n0 + 1))
 	check "$name: every request of the batch gets unavailable, journal: ...$why" \
-		unavailable_replies "$#" "$why"
+		unavailable_replies "${#lines[@]}" "$why"
+	check "$name: psmd has no session for psm-bob" bob_has_no_session
+	check "$name: no audit line for the session" no_session_audit
 	expect_sudo_deny "$name: real sudo denies psm-bob"
 	expect_rc "$name: psm-query denies it" 1 "$PSM_QUERY" --shm "$PSM_SHM" check psm-bob sudo:run
 	check "$name: psmd's memory has no grant for psm-bob" bob_has_no_grant
@@ -134,7 +145,16 @@ disk_full() {
 	works_again "space back" after-ENOSPC
 }
 
+# restart_psmd: a fresh psmd on the same state_dir, failio.so preloaded (each scenario
+# stands on its own: none relies on what an earlier failure left).
+restart_psmd() {
+	[ -z "${PSMD_PID:-}" ] || stop_psmd
+	LD_PRELOAD="$BUILD/tools/failio.so" PSM_FAILIO="$T/failio" start_psmd || return 1
+	wait_for 10 "$BUILD/psmctl" -s "$T/psmd.sock" stats >/dev/null 2>&1
+}
+
 eio() { # write|fsync
+	restart_psmd
 	echo "$1" >"$T/failio"
 	refused "EIO at $1" "Input/output error" "EIO-$1-1" "EIO-$1-2"
 	rm -f "$T/failio"
@@ -143,9 +163,7 @@ eio() { # write|fsync
 
 # After a restart psmd has exactly the acknowledged grants: none of the refused ones.
 after_restart() {
-	stop_psmd
-	LD_PRELOAD="$BUILD/tools/failio.so" PSM_FAILIO="$T/failio" start_psmd
-	wait_for 10 "$BUILD/psmctl" -s "$T/psmd.sock" stats >/dev/null 2>&1
+	restart_psmd
 	"$BUILD/psmctl" -s "$T/psmd.sock" export >"$T/export" 2>&1
 	check "restart: exactly the acknowledged grants that were not revoked are back" python3 -c '
 import json, sys
@@ -163,7 +181,7 @@ scenario() {
 	mount -t tmpfs -o size=512k,mode=700 tmpfs "$T/state" || { fail "tmpfs state_dir"; return 1; }
 	cp /etc/pam.d/sudo "$T/pam-sudo.orig"
 	pam_psm_line >>/etc/pam.d/sudo
-	LD_PRELOAD="$BUILD/tools/failio.so" PSM_FAILIO="$T/failio" start_psmd || return 1
+	restart_psmd || return 1
 	expect_sudo_deny "no grant: real sudo denies psm-bob"
 	disk_full
 	eio write
