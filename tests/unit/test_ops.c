@@ -547,6 +547,38 @@ static bool listed(const cJSON *r, const char *principal, const char *pattern)
 	return false;
 }
 
+/* An import whose commit fails leaves nothing; the same import goes in afterwards. */
+static void test_failed_commit_takes_an_import_back(void **state)
+{
+	struct fixture *f = *state;
+	char *id = grant(f, "daemon", "imp:x", ",\"ttl\":\"1h\"");
+	cJSON *exp = NULL, *req;
+	struct state_counts sc;
+	struct psm_err err = {0};
+	char *line;
+
+	assert_int_equal(call(f, &f->root, "{\"op\":\"export\"}", &exp, NULL), PSM_OK);
+	free(id);
+	teardown(state);
+	setup(state);
+	f = *state;
+	req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "op", "import");
+	cJSON_AddItemToObject(req, "grants", cJSON_DetachItemFromObject(exp, "grants"));
+	line = cJSON_PrintUnformatted(req);
+	free(held(f, line, NULL));
+	assert_false(allowed(f, "daemon", "imp:x", SHM_U32_NONE)); /* not on disk yet */
+	assert_int_equal(commit_failing(f, &err), PSM_ESYS);
+	state_counts(f->d.store.st, &sc);
+	assert_int_equal(sc.grants, 0);
+	assert_false(allowed(f, "daemon", "imp:x", SHM_U32_NONE));
+	assert_int_equal(call(f, &f->root, line, NULL, NULL), PSM_OK);
+	assert_true(allowed(f, "daemon", "imp:x", SHM_U32_NONE));
+	free(line);
+	cJSON_Delete(req);
+	cJSON_Delete(exp);
+}
+
 static void test_grants_of_a_user_include_its_groups(void **state)
 {
 	struct fixture *f = *state;
@@ -613,6 +645,7 @@ int main(void)
 	    OPS_TEST(test_failed_commit_takes_the_batch_back),
 	    OPS_TEST(test_sweep_reclaims_what_expired),
 	    OPS_TEST(test_import_dry_run_changes_nothing),
+	    OPS_TEST(test_failed_commit_takes_an_import_back),
 	    OPS_TEST(test_grants_of_a_user_include_its_groups),
 	    OPS_TEST(test_every_op_has_a_handler),
 	};
