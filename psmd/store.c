@@ -383,8 +383,8 @@ int store_add(struct store *s, struct record *rec, int64_t now, struct psm_err *
 		rc = store_outcome_err(oc, rec, err);
 	else
 		rc = store_entry_check(s, s->d->table.w, rec, &s->d->conf.cfg, err);
-	if (rc == PSM_OK)
-		rc = store_room(s, now, err);
+	if (rc == PSM_OK && (rec->type == REC_GRANT || rec->type == REC_SESSION))
+		rc = store_room(s, now, err); /* a tombstone needs none: never refused for room */
 	if (rc == PSM_OK)
 		rc = store_queue(s, rec, err);
 	if (rc != PSM_OK) {
