@@ -49,6 +49,7 @@ PAMCOM_SRC := $(filter-out $(PAMMOD_SRC) $(QUERY_SRC),$(wildcard pam_psm/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 BENCH_SRC  := $(wildcard tests/bench/*.c)
+PRELOAD_SRC := $(wildcard tests/preload/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -66,6 +67,7 @@ QUERY     := $(BUILD)/psm-query
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+PRELOAD_SO := $(patsubst tests/preload/%.c,$(BUILD)/tools/%.so,$(PRELOAD_SRC))
 ALL_LIBS  := $(LIBPSMD) $(LIBPROTO) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
 
 .PHONY: all deps deps-test test unit asan e2e demo bench install clean help FORCE
@@ -74,7 +76,7 @@ ALL_LIBS  := $(LIBPSMD) $(LIBPROTO) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIB
 all: deps
 	@$(MAKE) --no-print-directory $(JOBS) programs
 
-programs: $(PAM_SO) $(PSMD) $(PSMCTL) $(QUERY) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
+programs: $(PAM_SO) $(PSMD) $(PSMCTL) $(QUERY) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN) $(PRELOAD_SO)
 
 help:
 	@echo "make            build everything (installs missing Debian build packages as root)"
@@ -151,6 +153,11 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(LTO) -o $@ $< $(ALL_LIBS) $(LIBS) -lpam -ldl
+
+# LD_PRELOAD shims for the end-to-end tests (fault injection): one .so per source.
+$(BUILD)/tools/%.so: $(BUILD)/obj/tests/preload/%.o
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -o $@ $< -ldl
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

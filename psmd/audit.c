@@ -3,6 +3,7 @@
 #include "audit.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "log.h"
@@ -65,7 +66,8 @@ static void audit_line(struct json_out *w, const struct ops_ctx *c, int rc,
 	json_out_end_object(w);
 }
 
-void audit_log(const struct ops_ctx *c, int rc, const struct psm_err *err)
+/* The line in the buffer kept from one request to the next; NULL when it failed (logged). */
+static const char *audit_build(const struct ops_ctx *c, int rc, const struct psm_err *err)
 {
 	static struct json_out w; /* zeroed: JSON_OUT_CJSON */
 
@@ -74,7 +76,31 @@ void audit_log(const struct ops_ctx *c, int rc, const struct psm_err *err)
 		log_msg(LOG_AUTHPRIV | LOG_ERR, "audit: %s: op %s by uid %u", w.err.msg,
 			c->req->op->name, (unsigned)c->peer->uid);
 		json_out_free(&w);
-		return;
+		return NULL;
 	}
-	log_msg(LOG_AUTHPRIV | LOG_NOTICE, "%s", w.buf);
+	return w.buf;
+}
+
+void audit_emit(const char *line)
+{
+	log_msg(LOG_AUTHPRIV | LOG_NOTICE, "%s", line);
+}
+
+void audit_log(const struct ops_ctx *c, int rc, const struct psm_err *err)
+{
+	const char *line = audit_build(c, rc, err);
+
+	if (line != NULL)
+		audit_emit(line);
+}
+
+char *audit_text(const struct ops_ctx *c, int rc, const struct psm_err *err)
+{
+	const char *line = audit_build(c, rc, err);
+	char *copy = line != NULL ? strdup(line) : NULL;
+
+	if (line != NULL && copy == NULL)
+		log_msg(LOG_AUTHPRIV | LOG_ERR, "audit: out of memory: op %s by uid %u",
+			c->req->op->name, (unsigned)c->peer->uid);
+	return copy;
 }

@@ -12,5 +12,9 @@
  * result is "ok", or the error code with "error" holding its message.
  */
 void audit_log(const struct ops_ctx *c, int rc, const struct psm_err *err);
+/* The same in two steps, for a change whose line waits for its commit: the line (malloc'd;
+ * NULL when it could not be made, which is logged), then writing it. */
+char *audit_text(const struct ops_ctx *c, int rc, const struct psm_err *err);
+void audit_emit(const char *line);
 
 #endif

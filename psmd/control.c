@@ -38,6 +38,14 @@ struct client {
 	int64_t stalled;	      /* since when queued output made no progress; 0 */
 };
 
+/* A change of the batch: its reply waits in cl->out[off..off+len), its audit line with it. */
+struct control_change {
+	struct client *cl; /* NULL once the client is gone */
+	size_t off, len;
+	char *tag;   /* the request's tag (NULL: none) */
+	char *audit; /* the audit line (NULL: it could not be made; that is logged) */
+};
+
 struct control {
 	struct psmd *d;
 	struct loop *l;
@@ -48,6 +56,8 @@ struct control {
 	bool held;	     /* some client holds replies for the commit */
 	bool accept_paused; /* out of fds: the listener rests until a client leaves */
 	bool fds_logged;    /* that was logged (at most once a second) */
+	struct control_change *chg; /* the batch's changes, in the order they were made */
+	size_t nchg, capchg;
 };
 
 static int64_t control_now(void)
@@ -71,6 +81,9 @@ static void client_free(struct control *c, struct client *cl)
 {
 	size_t i;
 
+	for (i = 0; i < c->nchg; i++)
+		if (c->chg[i].cl == cl)
+			c->chg[i].cl = NULL;
 	for (i = 0; i < c->n; i++)
 		if (c->cl[i] == cl) {
 			c->cl[i] = c->cl[--c->n];
@@ -125,20 +138,56 @@ static void client_reply_error(struct client *cl, int ecode, const char *msg, co
 	free(line);
 }
 
-/* Handles one validated request: authorization and the op's handler, audit, reply. */
+/* Room for one more change in the batch (made before the request runs). */
+static int control_change_room(struct control *c)
+{
+	struct control_change *v;
+	size_t cap;
+
+	if (c->nchg < c->capchg)
+		return PSM_OK;
+	cap = c->capchg ? c->capchg * 2 : 16;
+	v = realloc(c->chg, cap * sizeof(*v));
+	if (v == NULL)
+		return PSM_ENOMEM;
+	c->chg = v;
+	c->capchg = cap;
+	return PSM_OK;
+}
+
+/* The request changed the state: its reply (cl->out from off on) and audit line wait for
+ * the commit (room was made). */
+static void control_change_add(struct client *cl, size_t off, const struct ops_ctx *oc, int rc,
+			       const struct psm_err *err)
+{
+	struct control *c = cl->ctl;
+
+	c->chg[c->nchg++] = (struct control_change){
+	    .cl = cl,
+	    .off = off,
+	    .len = cl->len - off,
+	    .tag = oc->req->tag != NULL ? strdup(oc->req->tag) : NULL,
+	    .audit = audit_text(oc, rc, err),
+	};
+}
+
+/* Handles one validated request: authorization and the op's handler, audit, reply (a change's
+ * audit line and reply wait for its commit). */
 static void client_request(struct client *cl, struct proto_req *req)
 {
 	struct ops_ctx oc = {.d = cl->ctl->d, .peer = &cl->peer, .req = req};
 	struct psm_err err = {0};
 	cJSON *fields = cJSON_CreateObject();
 	char *line = NULL;
-	size_t len = 0;
+	size_t len = 0, off = cl->len;
 	int rc;
 
 	oc.now = control_now();
-	rc = fields != NULL ? ops_run(&oc, fields, &err)
-			    : psm_err_set(&err, PSM_ENOMEM, "out of memory");
-	if (proto_op_mutates(req->op))
+	if (fields == NULL || (proto_op_mutates(req->op) && control_change_room(cl->ctl) != PSM_OK))
+		rc = psm_err_set(&err, PSM_ENOMEM, "out of memory");
+	else
+		rc = ops_run(&oc, fields, &err);
+	if (proto_op_mutates(req->op) && !oc.changed)
 		audit_log(&oc, rc, &err);
 	metrics_request(&cl->ctl->d->metrics, (int)req->op->id, rc == PSM_OK);
 	if (rc == PSM_OK) {
@@ -152,6 +201,8 @@ static void client_request(struct client *cl, struct proto_req *req)
 	else
 		client_queue(cl, line, len, oc.changed);
 	free(line);
+	if (oc.changed)
+		control_change_add(cl, off, &oc, rc, &err);
 }
 
 static void client_line(struct client *cl, const char *line, size_t len)
@@ -532,35 +583,94 @@ int control_open(struct control **out, struct psmd *d, struct loop *l, struct ps
 
 /* ---- group commit ------------------------------------------------------------------------ */
 
-/* One group commit; then the held replies go, and the lines they paused are handled. */
+/* Replaces out[off..off+len) by line[0..n); false when out of memory. */
+static bool client_splice(struct client *cl, size_t off, size_t len, const char *line, size_t n)
+{
+	size_t need = cl->len - len + n;
+
+	if (need > cl->cap) {
+		char *p = realloc(cl->out, need);
+
+		if (p == NULL)
+			return false;
+		cl->out = p;
+		cl->cap = need;
+	}
+	memmove(cl->out + off + n, cl->out + off + len, cl->len - off - len);
+	memcpy(cl->out + off, line, n);
+	cl->len = need;
+	return true;
+}
+
+/* A change that was not committed: its reply becomes "unavailable" with why. */
+static void control_refuse_change(struct control_change *ch, const char *why)
+{
+	struct client *cl = ch->cl;
+	size_t n;
+	char *line;
+
+	if (ch->off + ch->len > cl->len)
+		return; /* cut already: see below */
+	line = proto_reply_error(PROTO_E_UNAVAILABLE, why, ch->tag, &n);
+	if (line == NULL || !client_splice(cl, ch->off, ch->len, line, n)) {
+		log_msg(LOG_ERR, "admin socket: out of memory for a reply: dropping uid %u",
+			(unsigned)cl->peer.uid);
+		cl->closing = true;
+		cl->len = cl->ready = ch->off; /* nothing of the batch may look acknowledged */
+	}
+	free(line);
+}
+
+/* After the commit: each change's audit line (committed), or its reply refused (not). Later
+ * replies of a client move, so the changes are settled from the last. */
+static void control_settle(struct control *c, bool ok, const struct psm_err *err)
+{
+	char why[PSM_ERR_MSG_MAX + 16];
+
+	snprintf(why, sizeof(why), "journal: %s", err->msg);
+	for (size_t i = 0; ok && i < c->nchg; i++) {
+		if (c->chg[i].audit != NULL)
+			audit_emit(c->chg[i].audit);
+	}
+	for (size_t i = c->nchg; i-- > 0;) {
+		if (!ok && c->chg[i].cl != NULL)
+			control_refuse_change(&c->chg[i], why);
+		free(c->chg[i].tag);
+		free(c->chg[i].audit);
+	}
+	c->nchg = 0;
+}
+
+/*
+ * One group commit: the batch is journaled (one fdatasync), its grants and sessions enter
+ * the table, its audit lines are written, then the held replies go and the lines they
+ * paused are handled.  A failed commit takes the batch back and refuses each of its
+ * changes; psmd goes on taking changes.
+ */
 static void control_commit(struct control *c)
 {
-	struct journal *j = c->d->store.j;
+	struct store *s = &c->d->store;
 	struct psm_err err = {0};
 	uint64_t ns = 0;
 	bool ok = true;
 	size_t i;
 
 	c->held = false;
-	if (j != NULL && journal_pending(j) > 0) {
-		ok = journal_commit(j, &ns, &err) == PSM_OK;
+	if (s->j != NULL && (journal_pending(s->j) > 0 || s->batch.n > 0)) {
+		ok = store_commit(s, &ns, &err) == PSM_OK;
 		if (ok)
 			metrics_fsync(&c->d->metrics, ns);
 		else
-			log_msg(LOG_ERR, "journal commit failed, changes are refused and their "
-				"clients dropped: %s", err.msg);
+			log_msg(LOG_ERR, "journal commit failed: %zu changes taken back and refused: %s",
+				c->nchg, err.msg);
 	}
+	control_settle(c, ok, &err);
 	for (i = c->n; i-- > 0;) {
 		struct client *cl = c->cl[i];
 
 		if (!cl->hold)
 			continue;
 		cl->hold = false;
-		if (!ok) {
-			/* never acknowledged: the client must not think it durable */
-			client_free(c, cl);
-			continue;
-		}
 		cl->ready = cl->len;
 		client_write(cl);
 		client_process(cl);
@@ -610,5 +720,6 @@ void control_close(struct control *c)
 		unlink(c->path);
 	}
 	free(c->cl);
+	free(c->chg);
 	free(c);
 }

@@ -493,11 +493,14 @@ void journal_close(struct journal *j)
 
 /* ---- append and commit ----------------------------------------------------------------- */
 
-/* After a failed commit the journal takes no more work. */
-static int jr_usable(const struct journal *j, struct psm_err *err)
+/* After a failed commit whose cut-back failed too: the cut is tried again first. */
+static int jr_usable(struct journal *j, struct psm_err *err)
 {
+	if (j->broken && ftruncate(j->fd, (off_t)j->size) == 0)
+		j->broken = false;
 	if (j->broken)
-		return psm_err_set(err, PSM_ESYS, "journal: a write failed before; not accepting");
+		return psm_err_set(err, PSM_EUNAVAIL, "journal: cutting back a failed write: %s",
+				   strerror(errno));
 	return PSM_OK;
 }
 
@@ -534,14 +537,16 @@ static uint64_t jr_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A failed commit: cut back what may have reached the file, drop the queue. */
+/*
+ * A failed commit: cut back what may have reached the file (it must not stay in front of
+ * the next records), drop the queue.  The journal takes work again at once, or once the
+ * cut succeeds.
+ */
 static int jr_fail(struct journal *j, int rc)
 {
-	if (ftruncate(j->fd, (off_t)j->size) != 0)
-		(void)0; /* the reload repairs a torn tail anyway */
 	j->q.len = 0;
 	j->nq = 0;
-	j->broken = true;
+	j->broken = ftruncate(j->fd, (off_t)j->size) != 0;
 	return rc;
 }
 
@@ -553,10 +558,10 @@ int journal_commit(struct journal *j, uint64_t *fsync_ns, struct psm_err *err)
 
 	if (fsync_ns != NULL)
 		*fsync_ns = 0;
-	if (jr_usable(j, err) != PSM_OK)
-		return PSM_ESYS;
 	if (j->nq == 0)
 		return PSM_OK;
+	if (jr_usable(j, err) != PSM_OK)
+		return jr_fail(j, PSM_EUNAVAIL);
 	journal_segment_name(j->seq, name, sizeof(name));
 	rc = snapshot_write_all(j->fd, j->q.p, j->q.len, name, err);
 	if (rc != PSM_OK)

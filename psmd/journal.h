@@ -80,9 +80,12 @@ size_t journal_pending(const struct journal *j);
 /*
  * Writes everything queued with one write() and one fdatasync() (group
  * commit: reply to those clients after this returns).  *fsync_ns (may be
- * NULL) gets the fdatasync latency.  On failure the segment is cut back to
- * its last committed size, the queue is dropped, and the journal refuses
- * further work (PSM_ESYS): psmd should stop accepting changes.
+ * NULL) gets the fdatasync latency.  On failure (PSM_ESYS, the message names
+ * the file and the call) the segment is cut back to its last committed size
+ * and the queue is dropped: none of it was committed, and the next records
+ * go where they went.  The journal takes work again at once; only when the
+ * cut itself failed are appends refused (PSM_EUNAVAIL) until it succeeds,
+ * tried again at each append and commit.
  */
 int journal_commit(struct journal *j, uint64_t *fsync_ns, struct psm_err *err);
 
@@ -110,7 +113,7 @@ struct journal_info {
 	uint64_t segment_bytes; /* its committed size */
 	uint64_t records_since_snapshot;
 	uint64_t commits, records; /* since open */
-	bool broken;		   /* a commit failed */
+	bool broken;		   /* a failed commit could not be cut back yet */
 	bool snapshotting;	   /* a snapshot is being written in the background */
 };
 void journal_info(const struct journal *j, struct journal_info *info);

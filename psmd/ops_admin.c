@@ -124,7 +124,9 @@ int ops_import(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	}
 	if (w != NULL && !a->dry_run)
 		shm_writer_begin(w);
+	c->d->store.batch.applying = !a->dry_run; /* into the table after the commit */
 	rc = state_import(c->d->store.st, a->grants, a->sessions, a->dry_run, c->now, &rep, err);
+	c->d->store.batch.applying = false;
 	if (w != NULL && !a->dry_run)
 		shm_writer_commit(w);
 	if (c->d->store.table_short) {

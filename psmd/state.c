@@ -399,6 +399,16 @@ int state_apply(struct state *s, struct record *rec, int64_t now, int *outcome, 
 	return PSM_OK;
 }
 
+/* ---- taking a change back ------------------------------------------------------------- */
+
+void state_remove(struct state *s, int type, const uint8_t id[ID_BYTES])
+{
+	struct st_obj *o = st_find(&s->id[st_type_map(type)], id);
+
+	if (o != NULL)
+		st_remove_live(s, o, false);
+}
+
 /* ---- lookups and iteration -------------------------------------------------------------- */
 
 struct record *state_grant(const struct state *s, const uint8_t id[ID_BYTES])
@@ -460,6 +470,26 @@ int state_foreach_principal(const struct state *s, const char *principal, const 
 		if (pattern != NULL && strcmp(g->pattern, pattern) != 0)
 			continue;
 		rc = cb(ctx, &st_container(l, by_principal)->rec);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int state_foreach_bound(const struct state *s, const uint8_t session[ID_BYTES], state_visit_fn cb,
+			void *ctx)
+{
+	uint64_t h = id_hash(session);
+	struct st_link *l, *next;
+	int rc;
+
+	for (l = s->bound.b[h & s->bound.mask]; l != NULL; l = next) {
+		struct st_obj *o = st_container(l, by_session);
+
+		next = l->next;
+		if (l->hash != h || memcmp(o->rec.u.grant.session, session, ID_BYTES) != 0)
+			continue;
+		rc = cb(ctx, &o->rec);
 		if (rc != 0)
 			return rc;
 	}

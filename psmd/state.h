@@ -74,6 +74,14 @@ int state_foreach(const struct state *s, int type, state_visit_fn cb, void *ctx)
 int state_foreach_principal(const struct state *s, const char *principal, const char *pattern,
 			    state_visit_fn cb, void *ctx);
 
+/* Visits the grants bound to session (as state_foreach). */
+int state_foreach_bound(const struct state *s, const uint8_t session[ID_BYTES], state_visit_fn cb,
+			void *ctx);
+
+/* Takes out the record of type with id, if there is one, as a newer version would (the
+ * listener hears it; a session's bound grants stay).  To take back a change not committed. */
+void state_remove(struct state *s, int type, const uint8_t id[ID_BYTES]);
+
 struct state_counts {
 	size_t grants, sessions, revokes, session_ends;
 	uint64_t max_version; /* highest version ever applied: feed it to hlc_observe() */

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -37,7 +38,8 @@ static int store_remirror_one(void *ctx, struct record *rec)
 	struct shm_writer *w = s->d->table.w;
 	struct psm_err err = {0};
 
-	if (!g->has_session || memcmp(g->session, s->replaced, ID_BYTES) != 0)
+	if (!g->has_session || memcmp(g->session, s->replaced, ID_BYTES) != 0 ||
+	    g->table_unit == STORE_UNIT_PENDING) /* it enters after the commit */
 		return 0;
 	if (g->table_unit != REC_U32_NONE)
 		shm_writer_remove(w, g->table_unit, NULL);
@@ -49,7 +51,10 @@ static int store_remirror_one(void *ctx, struct record *rec)
 	return 0;
 }
 
-/* A grant or session that enters gets its table record; one that leaves loses it. */
+/*
+ * A grant or session that enters gets its table record (one applied by a change of the
+ * batch: after the commit, store_publish); one that leaves loses it at once.
+ */
 static void store_listen(void *ctx, int event, struct record *rec)
 {
 	struct store *s = ctx;
@@ -59,19 +64,21 @@ static void store_listen(void *ctx, int event, struct record *rec)
 
 	if (event == STATE_EV_ADD) {
 		store_due(s, rec);
-		if (s->pending) {
-			*unit = s->pending_unit;
-			s->pending = false;
-		} else if (w != NULL &&
-			   store_entry_insert(s, w, rec, &s->d->conf.cfg, unit, &err) != PSM_OK) {
+		if (s->batch.applying) {
+			*unit = STORE_UNIT_PENDING;
+			return;
+		}
+		if (w != NULL && store_entry_insert(s, w, rec, &s->d->conf.cfg, unit, &err) != PSM_OK) {
 			log_msg(LOG_WARNING, "table: %s", err.msg);
 			s->table_short = true;
 		}
 		if (w != NULL && rec->type == REC_SESSION &&
 		    memcmp(s->replaced, rec->u.session.id, ID_BYTES) == 0)
-			state_foreach(s->st, REC_GRANT, store_remirror_one, s);
+			state_foreach_bound(s->st, rec->u.session.id, store_remirror_one, s);
 		return;
 	}
+	if (*unit == STORE_UNIT_PENDING)
+		*unit = REC_U32_NONE;
 	if (*unit != REC_U32_NONE && w != NULL && shm_writer_remove(w, *unit, &err) != PSM_OK)
 		log_msg(LOG_ERR, "table: removing a record: %s", err.msg);
 	*unit = REC_U32_NONE;
@@ -126,6 +133,7 @@ void store_close(struct store *s, bool snapshot)
 		state_free(s->st);
 	}
 	free(s->units);
+	store_batch_free(&s->batch);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -144,7 +152,9 @@ void store_tick(struct store *s)
 	state_counts(s->st, &c);
 	held = c.grants + c.sessions + c.revokes + c.session_ends;
 	/* the journal stays within about twice the state: snapshots cost O(1) per record */
-	if (ji.broken || ji.snapshotting || ji.records_since_snapshot < STORE_SNAPSHOT_RECORDS ||
+	/* a snapshot commits what is queued: never under a batch whose commit is not settled */
+	if (ji.broken || s->batch.n > 0 || ji.snapshotting ||
+	    ji.records_since_snapshot < STORE_SNAPSHOT_RECORDS ||
 	    ji.records_since_snapshot < held)
 		return;
 	if (journal_snapshot_start(s->j, s->st, &err) != PSM_OK)
@@ -172,13 +182,23 @@ void store_recompute_due(struct store *s)
 		state_foreach(s->st, types[i], store_due_one, s);
 }
 
+/* Notes rec's change in the batch and queues rec in the journal; nothing changed on error. */
+static int store_queue(struct store *s, const struct record *rec, struct psm_err *err)
+{
+	int rc = store_batch_note(s, rec, err);
+
+	if (rc == PSM_OK && (rc = journal_append(s->j, rec, err)) != PSM_OK)
+		store_batch_forget(s);
+	return rc;
+}
+
 int store_import_hook(void *ctx, const struct record *rec, struct psm_err *err)
 {
 	struct store *s = ctx;
 
 	if (hlc_observe(&s->hlc, record_version(rec), hlc_wall_now_ms(), NULL) != PSM_OK)
 		log_msg(LOG_WARNING, "import: a version far ahead of this host's clock");
-	return journal_append(s->j, rec, err);
+	return store_queue(s, rec, err);
 }
 
 /* Why a request's record does not apply. */
@@ -235,6 +255,25 @@ static int store_make_room(struct store *s, int64_t now, struct psm_err *err)
 	return store_grow(s, err);
 }
 
+/* Room in the table for one more record, made before a change is journaled: the table grows
+ * when filling; PSM_EFULL only when it is full at the largest capacity. */
+static int store_room(struct store *s, int64_t now, struct psm_err *err)
+{
+	struct shm_writer *w = s->d->table.w;
+	struct psm_err gerr = {0};
+
+	if (w == NULL || shm_writer_fill(w) <= STORE_FILL_GROW ||
+	    store_make_room(s, now, &gerr) == PSM_OK)
+		return PSM_OK;
+	if (gerr.code != PSM_EFULL)
+		log_msg(LOG_WARNING, "table growth: %s", gerr.msg);
+	if (shm_writer_fill(s->d->table.w) < 1.0)
+		return PSM_OK;
+	log_msg(LOG_ERR, "table full at capacity %llu", (unsigned long long)s->d->table.capacity);
+	return psm_err_set(err, PSM_EFULL, "table full (capacity %llu records); nothing was evicted",
+			   (unsigned long long)s->d->table.capacity);
+}
+
 /* Puts rec in the table when it belongs there, making room first when it is filling. */
 static int store_mirror(struct store *s, const struct record *rec, int64_t now, uint32_t *unit,
 			struct psm_err *err)
@@ -251,25 +290,75 @@ static int store_mirror(struct store *s, const struct record *rec, int64_t now, 
 	rc = store_insert_once(s, rec, unit, err);
 	if (rc == PSM_EFULL && store_make_room(s, now, &gerr) == PSM_OK)
 		rc = store_insert_once(s, rec, unit, err);
-	if (rc == PSM_EFULL) {
-		log_msg(LOG_ERR, "table full at capacity %llu: %s",
-			(unsigned long long)s->d->table.capacity, err != NULL ? err->msg : "");
-		return psm_err_set(err, PSM_EFULL, "table full (capacity %llu records); nothing "
-				   "was evicted", (unsigned long long)s->d->table.capacity);
+	if (rc != PSM_OK)
+		*unit = REC_U32_NONE;
+	return rc;
+}
+
+/* A committed grant or session enters the table; a session's new expiry reaches its bound
+ * grants' table records.  Out of room: it stays out (PAM denies it), logged. */
+static void store_publish_one(struct store *s, struct record *rec, uint32_t *unit, int64_t now)
+{
+	struct shm_writer *w = s->d->table.w;
+	struct psm_err err = {0};
+	char id[ID_TEXT_SIZE];
+
+	if (store_mirror(s, rec, now, unit, &err) != PSM_OK) {
+		id_format(record_id(rec), id);
+		log_msg(LOG_ERR, "table: %s %s is on disk but not in the table: %s",
+			record_type_name(rec->type), id, err.msg);
+	}
+	if (w == NULL || rec->type != REC_SESSION)
+		return;
+	memcpy(s->replaced, rec->u.session.id, ID_BYTES);
+	shm_writer_begin(s->d->table.w);
+	state_foreach_bound(s->st, rec->u.session.id, store_remirror_one, s);
+	shm_writer_commit(s->d->table.w);
+}
+
+/* After the commit: the batch's grants and sessions still live enter the table, in order. */
+static void store_publish(struct store *s, int64_t now)
+{
+	for (size_t i = 0; i < s->batch.n; i++) {
+		const struct store_undo *u = &s->batch.v[i];
+		struct record *rec = u->type == REC_GRANT     ? state_grant(s->st, u->id)
+				     : u->type == REC_SESSION ? state_session(s->st, u->id)
+							      : NULL;
+
+		if (rec != NULL && *store_unit_of(rec) == STORE_UNIT_PENDING)
+			store_publish_one(s, rec, store_unit_of(rec), now);
+	}
+	store_batch_clear(&s->batch);
+}
+
+int store_commit(struct store *s, uint64_t *fsync_ns, struct psm_err *err)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct psm_err gerr = {0};
+	int rc = journal_commit(s->j, fsync_ns, err);
+
+	if (rc == PSM_OK)
+		store_publish(s, now);
+	else
+		store_batch_rollback(s, now);
+	if (s->table_short) {
+		s->table_short = false;
+		if (daemon_rebuild(s->d, s->d->table.capacity * 2, &gerr) != PSM_OK)
+			log_msg(LOG_ERR, "table: %s", gerr.msg);
 	}
 	return rc;
 }
 
-static void store_unmirror(struct store *s, uint32_t unit)
+bool store_pending(const struct record *rec)
 {
-	if (unit == REC_U32_NONE || s->d->table.w == NULL)
-		return;
-	shm_writer_begin(s->d->table.w);
-	shm_writer_remove(s->d->table.w, unit, NULL);
-	shm_writer_commit(s->d->table.w);
+	const uint32_t *unit = rec->type == REC_GRANT	  ? &rec->u.grant.table_unit
+			       : rec->type == REC_SESSION ? &rec->u.session.table_unit
+							  : NULL;
+
+	return unit != NULL && *unit == STORE_UNIT_PENDING;
 }
 
-/* state_apply inside a table batch (the listener removes and takes units). */
+/* state_apply as a change of the batch, inside a table batch (the listener removes units). */
 static int store_apply(struct store *s, struct record *rec, int64_t now, int *oc,
 		       struct psm_err *err)
 {
@@ -278,7 +367,9 @@ static int store_apply(struct store *s, struct record *rec, int64_t now, int *oc
 
 	if (w != NULL)
 		shm_writer_begin(w);
+	s->batch.applying = true;
 	rc = state_apply(s->st, rec, now, oc, err);
+	s->batch.applying = false;
 	if (w != NULL)
 		shm_writer_commit(w);
 	return rc;
@@ -286,31 +377,22 @@ static int store_apply(struct store *s, struct record *rec, int64_t now, int *oc
 
 int store_add(struct store *s, struct record *rec, int64_t now, struct psm_err *err)
 {
-	struct journal_info ji;
-	uint32_t unit = REC_U32_NONE;
 	int oc = state_check(s->st, rec, now), rc;
 
-	journal_info(s->j, &ji);
 	if (oc != STATE_APPLIED)
 		rc = store_outcome_err(oc, rec, err);
-	else if (ji.broken)
-		rc = psm_err_set(err, PSM_EUNAVAIL, "journal: writes failed earlier; changes "
-				 "are refused until psmd restarts");
 	else
-		rc = store_mirror(s, rec, now, &unit, err);
-	if (rc == PSM_OK && (rc = journal_append(s->j, rec, err)) != PSM_OK)
-		store_unmirror(s, unit);
+		rc = store_entry_check(s, s->d->table.w, rec, &s->d->conf.cfg, err);
+	if (rc == PSM_OK && (rec->type == REC_GRANT || rec->type == REC_SESSION))
+		rc = store_room(s, now, err); /* a tombstone needs none: never refused for room */
+	if (rc == PSM_OK)
+		rc = store_queue(s, rec, err);
 	if (rc != PSM_OK) {
 		record_free(rec);
 		return rc;
 	}
 	store_due(s, rec);
-	s->pending = true;
-	s->pending_unit = unit;
 	rc = store_apply(s, rec, now, &oc, err);
-	if (s->pending)
-		store_unmirror(s, unit);
-	s->pending = false;
 	if (rc == PSM_OK && oc != STATE_APPLIED)
 		log_msg(LOG_ERR, "state: a checked record did not apply (%s)",
 			state_outcome_name(oc));

@@ -19,6 +19,29 @@ struct psmd;
 struct table_src;
 struct psmd_config;
 
+/*
+ * The batch: the changes made since the last journal commit (the requests of one loop
+ * iteration, group-committed by control_flush).  Each is applied to the state at once,
+ * so later requests of the batch see it, but its grant or session enters the table
+ * (table_unit STORE_UNIT_PENDING until then) only once the commit succeeded; a failed
+ * commit takes every change of the batch back, the last first, with the copies of what
+ * each displaced.  Removals reach the table at once: PAM may only deny early.
+ */
+#define STORE_UNIT_PENDING (REC_U32_NONE - 1)
+
+struct store_undo {
+	int type;	      /* the record the change applied */
+	uint8_t id[ID_BYTES];
+	struct record *old;   /* copies of the records it displaced, to put back in order */
+	size_t nold, capold;
+};
+
+struct store_batch {
+	struct store_undo *v;
+	size_t n, cap;
+	bool applying; /* a change of the batch is being applied: its table insert waits */
+};
+
 /* A record's table unit from a (re)build, applied only when the build is published. */
 struct store_unit {
 	struct record *rec;
@@ -30,8 +53,7 @@ struct store {
 	struct state *st;   /* NULL until store_open */
 	struct journal *j;
 	struct hlc hlc;
-	bool pending;          /* the record being applied was put in the table already */
-	uint32_t pending_unit;
+	struct store_batch batch;
 	bool table_short;      /* an insert by the listener failed: rebuild the table */
 	uint8_t replaced[ID_BYTES]; /* the last session taken out: a new version of it
 				     * re-mirrors its bound grants (their expiry is its) */
@@ -59,13 +81,32 @@ void store_tick(struct store *s);
 uint64_t store_version(struct store *s);
 
 /*
- * Applies a record made by a request: puts a grant or session in scope into
+ * Applies a record made by a request as a change of the batch: makes room in
  * the table (growing it when needed; never evicting), queues it in the
- * journal and applies it to the state.  Consumes rec.  Errors leave nothing
- * changed: PSM_EFULL table full, PSM_EINVAL (the record cannot be in the
- * table: unknown user or group, fields too long), PSM_EUNAVAIL journal broken.
+ * journal and applies it to the state; its table record waits for
+ * store_commit.  Consumes rec.  Errors leave nothing changed: PSM_EFULL table
+ * full, PSM_EINVAL (the record cannot be in the table: unknown user or group,
+ * fields too long), PSM_EUNAVAIL journal unusable, PSM_ENOMEM.
  */
 int store_add(struct store *s, struct record *rec, int64_t now, struct psm_err *err);
+
+/*
+ * Commits the batch (journal_commit: one write, one fdatasync), then puts its
+ * grants and sessions in the table.  On failure every change of the batch is
+ * taken back (state and table as before it) and err says why (PSM_ESYS).
+ */
+int store_commit(struct store *s, uint64_t *fsync_ns, struct psm_err *err);
+
+/* Whether rec was applied by a change not yet committed (it stays out of table builds). */
+bool store_pending(const struct record *rec);
+
+/* store_batch.c: notes the change rec is about to make (copies of what it displaces);
+ * forgets the last note (its change was not made); takes the batch back; empties it. */
+int store_batch_note(struct store *s, const struct record *rec, struct psm_err *err);
+void store_batch_forget(struct store *s);
+void store_batch_rollback(struct store *s, int64_t now);
+void store_batch_clear(struct store_batch *b);
+void store_batch_free(struct store_batch *b);
 
 /* Whether grant g applies on this host: hosts absent, host_name, one of labels, or "*". */
 bool store_in_scope(const struct rec_grant *g, const struct psmd_config *cfg);
@@ -80,6 +121,11 @@ int store_group_id(const char *name, gid_t *gid, struct psm_err *err);
 int store_entry_insert(const struct store *s, struct shm_writer *w, const struct record *rec,
 		       const struct psmd_config *cfg, uint32_t *unit, struct psm_err *err);
 
+/* Whether rec could be inserted into w (w may be NULL: NSS and fields only), inserting
+ * nothing: the errors of store_entry_insert but PSM_EFULL. */
+int store_entry_check(const struct store *s, const struct shm_writer *w, const struct record *rec,
+		      const struct psmd_config *cfg, struct psm_err *err);
+
 /* table_src fill hook: inserts every runtime grant and session in scope (inside the batch). */
 int store_fill(void *ctx, struct shm_writer *w, const struct table_src *src,
 	       struct psm_err *err);
@@ -89,7 +135,8 @@ void store_units_done(struct store *s, bool ok);
 /* When the sweeper is next due (sweep_due of every record): recomputes next_due. */
 void store_recompute_due(struct store *s);
 
-/* The journal hook of state_import: queues rec and observes its version. */
+/* The journal hook of state_import: notes the change in the batch, queues rec and observes
+ * its version (the caller sets batch.applying around state_import). */
 int store_import_hook(void *ctx, const struct record *rec, struct psm_err *err);
 
 #endif

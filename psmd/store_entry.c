@@ -241,6 +241,32 @@ static void store_session_entry(const struct rec_session *ss, struct store_ent *
 	shm_entry_set_str(&b->e, SHM_F_SESSION, ss->metadata);
 }
 
+/* rec's table entry in a new *b; *b NULL when rec has none on this host (another host's
+ * grant, a tombstone). */
+static int store_entry_make(const struct store *s, const struct record *rec,
+			    const struct psmd_config *cfg, struct store_ent **b, struct psm_err *err)
+{
+	int rc = PSM_OK;
+
+	*b = NULL;
+	if (rec->type == REC_GRANT && !store_in_scope(&rec->u.grant, cfg))
+		return PSM_OK;
+	if (rec->type != REC_GRANT && rec->type != REC_SESSION)
+		return PSM_OK;
+	*b = malloc(sizeof(**b));
+	if (*b == NULL)
+		return psm_err_set(err, PSM_ENOMEM, "table record: out of memory");
+	if (rec->type == REC_GRANT)
+		rc = store_grant_entry(s, &rec->u.grant, *b, err);
+	else
+		store_session_entry(&rec->u.session, *b);
+	if (rc != PSM_OK) {
+		free(*b);
+		*b = NULL;
+	}
+	return rc;
+}
+
 /*
  * Inserts rec into w when it belongs in the table; *unit = REC_U32_NONE when
  * it does not (another host's grant, a tombstone).
@@ -249,22 +275,23 @@ int store_entry_insert(const struct store *s, struct shm_writer *w, const struct
 		       const struct psmd_config *cfg, uint32_t *unit, struct psm_err *err)
 {
 	struct store_ent *b;
-	int rc = PSM_OK;
+	int rc = store_entry_make(s, rec, cfg, &b, err);
 
 	*unit = REC_U32_NONE;
-	if (rec->type == REC_GRANT && !store_in_scope(&rec->u.grant, cfg))
-		return PSM_OK;
-	if (rec->type != REC_GRANT && rec->type != REC_SESSION)
-		return PSM_OK;
-	b = malloc(sizeof(*b));
-	if (b == NULL)
-		return psm_err_set(err, PSM_ENOMEM, "table record: out of memory");
-	if (rec->type == REC_GRANT)
-		rc = store_grant_entry(s, &rec->u.grant, b, err);
-	else
-		store_session_entry(&rec->u.session, b);
-	if (rc == PSM_OK)
+	if (rc == PSM_OK && b != NULL)
 		rc = shm_writer_insert(w, &b->e, unit, err);
+	free(b);
+	return rc;
+}
+
+int store_entry_check(const struct store *s, const struct shm_writer *w, const struct record *rec,
+		      const struct psmd_config *cfg, struct psm_err *err)
+{
+	struct store_ent *b;
+	int rc = store_entry_make(s, rec, cfg, &b, err);
+
+	if (rc == PSM_OK && b != NULL && w != NULL)
+		rc = shm_writer_check(w, &b->e, err);
 	free(b);
 	return rc;
 }
@@ -299,8 +326,11 @@ static int store_fill_one(void *ctx, struct record *rec)
 	struct psm_err e = {0};
 	char id[ID_TEXT_SIZE];
 	uint32_t unit = REC_U32_NONE;
-	int rc = store_entry_insert(f->s, f->w, rec, f->src->cfg, &unit, &e);
+	int rc;
 
+	if (store_pending(rec))
+		return 0; /* not committed yet: it enters after the commit */
+	rc = store_entry_insert(f->s, f->w, rec, f->src->cfg, &unit, &e);
 	if (rc == PSM_EFULL || rc == PSM_ENOMEM) {
 		*f->err = e;
 		return rc;

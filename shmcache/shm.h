@@ -257,6 +257,8 @@ void shm_writer_commit(struct shm_writer *w);
  * over-long fields. *unit (may be NULL) gets the record's handle. */
 int shm_writer_insert(struct shm_writer *w, const struct shm_entry *e, uint32_t *unit,
 		      struct psm_err *err);
+/* PSM_OK when *e could be inserted but for room (the PSM_EINVAL checks of insert). */
+int shm_writer_check(const struct shm_writer *w, const struct shm_entry *e, struct psm_err *err);
 /* Removes the record with handle unit (from insert or a lookup). */
 int shm_writer_remove(struct shm_writer *w, uint32_t unit, struct psm_err *err);
 

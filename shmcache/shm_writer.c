@@ -388,6 +388,13 @@ static int shm_entry_check(const struct shm_writer *w, const struct shm_entry *e
 	return PSM_OK;
 }
 
+int shm_writer_check(const struct shm_writer *w, const struct shm_entry *e, struct psm_err *err)
+{
+	size_t size;
+
+	return shm_entry_check(w, e, &size, err);
+}
+
 static uint64_t shm_group_bits(const struct shm_entry *e)
 {
 	const char *p = e->f[SHM_F_PATTERN], *colon;

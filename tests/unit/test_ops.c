@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,9 +92,9 @@ static int teardown(void **state)
 	return rc;
 }
 
-/* Runs one request line as peer; *reply (may be NULL) gets the reply fields. */
-static int call(struct fixture *f, const struct ops_peer *peer, const char *line,
-		cJSON **reply, struct psm_err *err)
+/* Runs one request line as peer, its change left in the batch (not committed). */
+static int call_held(struct fixture *f, const struct ops_peer *peer, const char *line,
+		     cJSON **reply, struct psm_err *err, bool *changed)
 {
 	struct proto_req req;
 	struct ops_ctx c = {.d = &f->d, .peer = peer, .now = (int64_t)time(NULL) + clock_ahead};
@@ -102,13 +104,24 @@ static int call(struct fixture *f, const struct ops_peer *peer, const char *line
 	assert_int_equal(rc, PSM_OK);
 	c.req = &req;
 	rc = ops_run(&c, fields, err);
-	if (c.changed)
-		assert_int_equal(journal_commit(f->d.store.j, NULL, NULL), PSM_OK);
+	*changed = c.changed;
 	proto_req_free(&req);
 	if (reply != NULL && rc == PSM_OK)
 		*reply = fields;
 	else
 		cJSON_Delete(fields);
+	return rc;
+}
+
+/* Runs one request line as peer; *reply (may be NULL) gets the reply fields. */
+static int call(struct fixture *f, const struct ops_peer *peer, const char *line,
+		cJSON **reply, struct psm_err *err)
+{
+	bool changed;
+	int rc = call_held(f, peer, line, reply, err, &changed);
+
+	if (changed)
+		assert_int_equal(store_commit(&f->d.store, NULL, NULL), PSM_OK);
 	return rc;
 }
 
@@ -370,6 +383,109 @@ static void test_restart_keeps_acknowledged_grants(void **state)
 	free(gone);
 }
 
+/* A request whose change stays in the batch; its id from the reply (key), or NULL. */
+static char *held(struct fixture *f, const char *line, const char *key)
+{
+	struct psm_err err = {0};
+	cJSON *r = NULL;
+	bool changed;
+	char *id = NULL;
+
+	if (call_held(f, &f->root, line, &r, &err, &changed) != PSM_OK)
+		fail_msg("%s: %s", line, err.msg);
+	assert_true(changed);
+	if (key != NULL)
+		id = strdup(cJSON_GetObjectItem(r, key)->valuestring);
+	cJSON_Delete(r);
+	return id;
+}
+
+/* store_commit with the journal unable to grow by one byte: EFBIG at the write. */
+static int commit_failing(struct fixture *f, struct psm_err *err)
+{
+	struct journal_info ji;
+	struct rlimit old, lim;
+	int rc;
+
+	journal_info(f->d.store.j, &ji);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)ji.segment_bytes;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = store_commit(&f->d.store, NULL, err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	return rc;
+}
+
+static void test_grant_enters_the_table_after_its_commit(void **state)
+{
+	struct fixture *f = *state;
+	char *id = held(f, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"c:1\"}",
+			"grant_id");
+
+	assert_false(allowed(f, "daemon", "c:1", SHM_U32_NONE)); /* not on disk yet */
+	assert_int_equal(store_commit(&f->d.store, NULL, NULL), PSM_OK);
+	assert_true(allowed(f, "daemon", "c:1", SHM_U32_NONE));
+	free(id);
+}
+
+/* The batch: a session ends (its bound grant with it), a grant is revoked, another is made,
+ * and one made and revoked; the commit fails: all of it is taken back. */
+static void test_failed_commit_takes_the_batch_back(void **state)
+{
+	struct fixture *f = *state;
+	char *sid = open_session(f, "daemon", 77), *a = grant(f, "daemon", "a:1", ""), line[160];
+	char *bound, *b, *c;
+	struct psm_err err = {0};
+	struct state_counts sc;
+	uint8_t aid[ID_BYTES];
+
+	snprintf(line, sizeof(line), ",\"session\":\"%s\"", sid);
+	bound = grant(f, "daemon", "bound:1", line);
+	snprintf(line, sizeof(line), "{\"op\":\"session_close\",\"session_id\":\"%s\"}", sid);
+	free(held(f, line, NULL));
+	snprintf(line, sizeof(line), "{\"op\":\"revoke\",\"grant_id\":\"%s\"}", a);
+	free(held(f, line, NULL));
+	b = held(f, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"b:1\"}", "grant_id");
+	c = held(f, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"c:1\"}", "grant_id");
+	snprintf(line, sizeof(line), "{\"op\":\"revoke\",\"grant_id\":\"%s\"}", c);
+	free(held(f, line, NULL));
+
+	assert_int_equal(commit_failing(f, &err), PSM_ESYS);
+	assert_non_null(strstr(err.msg, "write"));
+	assert_true(allowed(f, "daemon", "a:1", SHM_U32_NONE));
+	assert_true(allowed(f, "daemon", "bound:1", 77));
+	assert_false(allowed(f, "daemon", "b:1", SHM_U32_NONE));
+	assert_false(allowed(f, "daemon", "c:1", SHM_U32_NONE));
+	state_counts(f->d.store.st, &sc);
+	assert_int_equal(sc.grants, 2);
+	assert_int_equal(sc.sessions, 1);
+	assert_int_equal(sc.revokes + sc.session_ends, 0);
+	assert_int_equal(id_parse(a, aid, NULL), PSM_OK);
+	assert_non_null(state_grant(f->d.store.st, aid));
+	assert_int_equal(journal_pending(f->d.store.j), 0);
+
+	/* the disk takes writes again: so does psmd, revokes included */
+	snprintf(line, sizeof(line), "{\"op\":\"revoke\",\"grant_id\":\"%s\"}", a);
+	assert_int_equal(call(f, &f->root, line, NULL, &err), PSM_OK);
+	assert_false(allowed(f, "daemon", "a:1", SHM_U32_NONE));
+	free(b);
+	b = grant(f, "daemon", "b:1", "");
+	daemon_stop(&f->d);
+	fx_start(f);
+	assert_true(allowed(f, "daemon", "b:1", SHM_U32_NONE));
+	assert_true(allowed(f, "daemon", "bound:1", 77));
+	assert_false(allowed(f, "daemon", "a:1", SHM_U32_NONE));
+	assert_false(allowed(f, "daemon", "c:1", SHM_U32_NONE));
+	free(sid);
+	free(a);
+	free(bound);
+	free(b);
+	free(c);
+}
+
 static void test_sweep_reclaims_what_expired(void **state)
 {
 	struct fixture *f = *state;
@@ -429,6 +545,38 @@ static bool listed(const cJSON *r, const char *principal, const char *pattern)
 		    strcmp(cJSON_GetObjectItem(g, "pattern")->valuestring, pattern) == 0)
 			return true;
 	return false;
+}
+
+/* An import whose commit fails leaves nothing; the same import goes in afterwards. */
+static void test_failed_commit_takes_an_import_back(void **state)
+{
+	struct fixture *f = *state;
+	char *id = grant(f, "daemon", "imp:x", ",\"ttl\":\"1h\"");
+	cJSON *exp = NULL, *req;
+	struct state_counts sc;
+	struct psm_err err = {0};
+	char *line;
+
+	assert_int_equal(call(f, &f->root, "{\"op\":\"export\"}", &exp, NULL), PSM_OK);
+	free(id);
+	teardown(state);
+	setup(state);
+	f = *state;
+	req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "op", "import");
+	cJSON_AddItemToObject(req, "grants", cJSON_DetachItemFromObject(exp, "grants"));
+	line = cJSON_PrintUnformatted(req);
+	free(held(f, line, NULL));
+	assert_false(allowed(f, "daemon", "imp:x", SHM_U32_NONE)); /* not on disk yet */
+	assert_int_equal(commit_failing(f, &err), PSM_ESYS);
+	state_counts(f->d.store.st, &sc);
+	assert_int_equal(sc.grants, 0);
+	assert_false(allowed(f, "daemon", "imp:x", SHM_U32_NONE));
+	assert_int_equal(call(f, &f->root, line, NULL, NULL), PSM_OK);
+	assert_true(allowed(f, "daemon", "imp:x", SHM_U32_NONE));
+	free(line);
+	cJSON_Delete(req);
+	cJSON_Delete(exp);
 }
 
 static void test_grants_of_a_user_include_its_groups(void **state)
@@ -493,8 +641,11 @@ int main(void)
 	    OPS_TEST(test_session_ownership),
 	    OPS_TEST(test_table_grows_never_evicts),
 	    OPS_TEST(test_restart_keeps_acknowledged_grants),
+	    OPS_TEST(test_grant_enters_the_table_after_its_commit),
+	    OPS_TEST(test_failed_commit_takes_the_batch_back),
 	    OPS_TEST(test_sweep_reclaims_what_expired),
 	    OPS_TEST(test_import_dry_run_changes_nothing),
+	    OPS_TEST(test_failed_commit_takes_an_import_back),
 	    OPS_TEST(test_grants_of_a_user_include_its_groups),
 	    OPS_TEST(test_every_op_has_a_handler),
 	};

@@ -84,7 +84,7 @@ static char *call_at(struct fixture *f, int64_t now, const char *line, const cha
 	if (ops_run(&c, fields, &err) != PSM_OK)
 		fail_msg("%s: %s", line, err.msg);
 	if (c.changed)
-		assert_int_equal(journal_commit(f->d.store.j, NULL, NULL), PSM_OK);
+		assert_int_equal(store_commit(&f->d.store, NULL, NULL), PSM_OK);
 	proto_req_free(&req);
 	if (key != NULL)
 		v = strdup(cJSON_GetObjectItem(fields, key)->valuestring);
