@@ -11,6 +11,7 @@ set -u
 . "$(dirname "$0")/../lib/psmd.sh"
 psmd_env jc
 STATE=$T/state
+chmod 0755 "$T" # the unprivileged uid reaches the socket
 psmd_need "$PSMD" "$CTL"
 
 echo '{ "roles": {}, "bindings": [] }' >"$T/policy.json"
