@@ -188,6 +188,20 @@ static int metrics_check(cJSON *arr, const char *name, bool ok, bool *healthy,
 	return PSM_OK;
 }
 
+/* Journal damage found on load: degraded until psmctl recover --accept|--drop. */
+static int metrics_recovery(struct psmd *d, cJSON *arr, bool *healthy)
+{
+	const struct journal_recovery *r =
+	    d->store.j != NULL ? journal_recovery(d->store.j) : NULL;
+
+	if (r == NULL || (r->ndamage == 0 && r->ngrants == 0))
+		return metrics_check(arr, "recovery", true, healthy, "no journal damage");
+	return metrics_check(arr, "recovery", false, healthy,
+			     "%zu grants in quarantine, %zu damaged journal regions (%.120s); "
+			     "decide with psmctl recover --accept|--drop",
+			     r->ngrants, r->ndamage, r->ndamage > 0 ? r->damage[0] : "-");
+}
+
 int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *err)
 {
 	struct metrics_now n;
@@ -206,6 +220,7 @@ int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *er
 	rc |= metrics_check(arr, "journal", d->store.j != NULL && !n.ji.broken, healthy,
 			    "%s, segment %u, %llu bytes", n.ji.broken ? "writes failed" : "writable",
 			    n.ji.segment, (unsigned long long)n.ji.segment_bytes);
+	rc |= metrics_recovery(d, arr, healthy);
 	rc |= metrics_check(arr, "capacity", n.fill < METRICS_FILL_MAX, healthy,
 			    "%.1f%% of %llu records", n.fill * 100,
 			    (unsigned long long)n.info.capacity);

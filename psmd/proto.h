@@ -67,6 +67,7 @@ enum proto_op_id {
 	PROTO_OP_EXPORT,
 	PROTO_OP_IMPORT,
 	PROTO_OP_RELOAD,
+	PROTO_OP_RECOVER,
 	PROTO_OP_COUNT
 };
 
@@ -103,6 +104,7 @@ enum proto_key_id {
 	PK_GRANTS,
 	PK_SESSIONS,
 	PK_DRY_RUN,
+	PK_DECISION,
 	PK_COUNT
 };
 
@@ -152,6 +154,7 @@ struct proto_args {
 	const cJSON *grants;    /* array of objects (validated by the record code) */
 	const cJSON *sessions;  /* array of objects */
 	bool dry_run;
+	const char *decision;   /* recover: "accept" or "drop" */
 };
 
 struct proto_req {

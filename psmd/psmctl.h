@@ -74,6 +74,7 @@ int ctl_show_stats(struct ctl *c, const cJSON *reply);
 int ctl_show_health(struct ctl *c, const cJSON *reply);
 int ctl_show_metrics(struct ctl *c, const cJSON *reply);
 int ctl_show_reload(struct ctl *c, const cJSON *reply);
+int ctl_show_recover(struct ctl *c, const cJSON *reply); /* psmctl_recover.c */
 
 /* psmctl_table.c: aligned columns and time text. */
 struct ctl_table {

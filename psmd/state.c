@@ -399,6 +399,15 @@ int state_apply(struct state *s, struct record *rec, int64_t now, int *outcome, 
 	return PSM_OK;
 }
 
+bool state_forget_grant(struct state *s, const uint8_t id[ID_BYTES])
+{
+	struct st_obj *o = st_find(&s->id[ST_GRANT], id);
+
+	if (o != NULL)
+		st_remove_live(s, o, false);
+	return o != NULL;
+}
+
 /* ---- lookups and iteration -------------------------------------------------------------- */
 
 struct record *state_grant(const struct state *s, const uint8_t id[ID_BYTES])

@@ -59,6 +59,10 @@ int state_apply(struct state *s, struct record *rec, int64_t now, int *outcome,
 /* What state_apply would do, without doing it. */
 int state_check(const struct state *s, const struct record *rec, int64_t now);
 
+/* Takes the live grant id out of the state without a tombstone (a journal load puts a
+ * grant whose revoke may have been lost in quarantine); false when there is none. */
+bool state_forget_grant(struct state *s, const uint8_t id[ID_BYTES]);
+
 /* Lookups by id: the live grant/session, or the tombstone (type REC_REVOKE or
  * REC_SESSION_END).  NULL when absent. */
 struct record *state_grant(const struct state *s, const uint8_t id[ID_BYTES]);

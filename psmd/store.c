@@ -91,6 +91,22 @@ static void store_log_report(const struct journal_report *rep, const char *dir)
 		log_msg(LOG_WARNING, "state %s: %s", dir, rep->torn);
 }
 
+/* Every damaged region and quarantined grant, until an admin decides (psmctl recover). */
+static void store_log_recovery(const struct journal_recovery *r, const char *dir)
+{
+	char id[ID_TEXT_SIZE];
+	size_t i;
+
+	for (i = 0; i < r->ndamage; i++)
+		log_msg(LOG_ERR, "state %s: %s", dir, r->damage[i]);
+	for (i = 0; i < r->ngrants; i++) {
+		id_format(r->grants[i].u.grant.id, id);
+		log_msg(LOG_ERR, "state %s: grant %s (%s %s) in quarantine: its revoke may be in a "
+			"damaged journal region; psmctl recover --accept|--drop", dir, id,
+			r->grants[i].u.grant.principal, r->grants[i].u.grant.pattern);
+	}
+}
+
 int store_open(struct store *s, struct psmd *d, int64_t now, struct psm_err *err)
 {
 	struct journal_report rep;
@@ -105,6 +121,7 @@ int store_open(struct store *s, struct psmd *d, int64_t now, struct psm_err *err
 	if (rc != PSM_OK)
 		return psm_err_prefix(err, "state_dir %s", d->conf.cfg.state_dir);
 	store_log_report(&rep, d->conf.cfg.state_dir);
+	store_log_recovery(journal_recovery(s->j), d->conf.cfg.state_dir);
 	state_counts(s->st, &c);
 	hlc_init(&s->hlc);
 	hlc_restore(&s->hlc, c.max_version);
