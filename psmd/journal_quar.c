@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* journal_quar.c - the quarantine after journal corruption: computed on load, kept in state_dir/quarantine. */
+/* journal_quar.c - the quarantine after journal corruption: computed on load, kept in
+ * state_dir/quarantine. */
 #include "journal_quar.h"
 
 #include <errno.h>
@@ -79,14 +80,17 @@ static int jq_parse(const cJSON *doc, struct journal_recovery *rcv, struct psm_e
 	int rc = PSM_OK;
 
 	if (!cJSON_IsArray(dmg) || !cJSON_IsArray(gr))
-		return psm_err_set(err, PSM_EUNAVAIL, "%s: no \"damage\" or \"grants\" array", JQ_FILE);
-	cJSON_ArrayForEach(it, dmg) {
+		return psm_err_set(err, PSM_EUNAVAIL, "%s: no \"damage\" or \"grants\" array",
+				   JQ_FILE);
+	cJSON_ArrayForEach(it, dmg)
+	{
 		if (rc == PSM_OK && !cJSON_IsString(it))
 			rc = psm_err_set(err, PSM_EUNAVAIL, "%s: damage: not a string", JQ_FILE);
 		if (rc == PSM_OK && jq_add_damage(rcv, it->valuestring, &grew) != PSM_OK)
 			rc = psm_err_set(err, PSM_ENOMEM, "%s: out of memory", JQ_FILE);
 	}
-	cJSON_ArrayForEach(it, gr) {
+	cJSON_ArrayForEach(it, gr)
+	{
 		struct record r;
 
 		if (rc != PSM_OK)
@@ -121,8 +125,10 @@ int jq_load(int dirfd, struct journal_recovery *rcv, struct psm_err *err)
 	doc = cJSON_ParseWithLength((const char *)d, size);
 	free(d);
 	if (doc == NULL)
-		return psm_err_set(err, PSM_EUNAVAIL, "%s: not JSON (remove it only after "
-				   "revoking what it lists)", JQ_FILE);
+		return psm_err_set(err, PSM_EUNAVAIL,
+				   "%s: not JSON (remove it only after "
+				   "revoking what it lists)",
+				   JQ_FILE);
 	rc = jq_parse(doc, rcv, err);
 	cJSON_Delete(doc);
 	return rc;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* journal_quar.h - the quarantine after journal corruption: computed on load, kept in state_dir/quarantine. */
+/* journal_quar.h - the quarantine after journal corruption: computed on load, kept in
+ * state_dir/quarantine. */
 #ifndef PSMD_JOURNAL_QUAR_H
 #define PSMD_JOURNAL_QUAR_H
 

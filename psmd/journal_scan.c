@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* journal_scan.c - replaying a journal segment that may be damaged: resync, torn tail or corruption. */
+/* journal_scan.c - replaying a journal segment that may be damaged: resync, torn tail or
+ * corruption. */
 #include "journal_scan.h"
 
 #include <stdio.h>
@@ -118,8 +119,8 @@ static int js_apply(struct jscan *s, const char *json, size_t len, struct psm_er
 	return s->nregions > 0 ? js_see(s, id, err) : PSM_OK;
 }
 
-int jscan_segment(struct jscan *s, const unsigned char *d, size_t size, const char *name,
-		  bool last, struct psm_err *err)
+int jscan_segment(struct jscan *s, const unsigned char *d, size_t size, const char *name, bool last,
+		  struct psm_err *err)
 {
 	size_t off = JOURNAL_HDR_SIZE, at, len;
 	const char *json, *why;

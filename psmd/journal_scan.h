@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* journal_scan.h - replaying a journal segment that may be damaged: resync, torn tail or corruption. */
+/* journal_scan.h - replaying a journal segment that may be damaged: resync, torn tail or
+ * corruption. */
 #ifndef PSMD_JOURNAL_SCAN_H
 #define PSMD_JOURNAL_SCAN_H
 
@@ -25,7 +26,7 @@
  * loaded before a region whose id has no later record may have lost its revoke.
  */
 struct jscan_region {
-	char seg[32]; /* "journal.000003" */
+	char seg[32];	 /* "journal.000003" */
 	size_t from, to; /* bytes [from, to) unreadable */
 	const char *why; /* "bad checksum", ... */
 };
@@ -39,16 +40,16 @@ struct jscan {
 	uint8_t (*seen)[ID_BYTES]; /* ids read after the last region */
 	size_t nseen, scap;
 	bool sorted;
-	bool torn; /* the segment just scanned ends in a torn tail ... */
-	size_t torn_at; /* ... from this byte ... */
+	bool torn;	      /* the segment just scanned ends in a torn tail ... */
+	size_t torn_at;	      /* ... from this byte ... */
 	const char *torn_why; /* ... for this reason */
 };
 
 /* Applies every provable record of segment name, d[JOURNAL_HDR_SIZE..size) (its header is
  * checked), resyncing past damage.  A record that is provable but does not apply is an
  * error (PSM_EUNAVAIL naming the byte), as is PSM_ENOMEM. */
-int jscan_segment(struct jscan *s, const unsigned char *d, size_t size, const char *name,
-		  bool last, struct psm_err *err);
+int jscan_segment(struct jscan *s, const unsigned char *d, size_t size, const char *name, bool last,
+		  struct psm_err *err);
 /* Whether a record of id was read after the last region. */
 bool jscan_seen(struct jscan *s, const uint8_t id[ID_BYTES]);
 /* "journal.000001: bytes 311-409 unreadable (bad checksum), the records there are lost" */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* ops_recover.c - the recover op: what journal damage lost and quarantined, and the admin's decision. */
+/* ops_recover.c - the recover op: what journal damage lost and quarantined, and the admin's
+ * decision. */
 #include "ops.h"
 
 #include <string.h>

@@ -20,8 +20,9 @@ static void rv_print(const cJSON *dmg, const cJSON *q)
 		return;
 	}
 	cJSON_ArrayForEach(it, dmg)
-		printf("damage: %s\n", cJSON_IsString(it) ? it->valuestring : "?");
-	cJSON_ArrayForEach(it, q) {
+	    printf("damage: %s\n", cJSON_IsString(it) ? it->valuestring : "?");
+	cJSON_ArrayForEach(it, q)
+	{
 		ctl_value_text(rv_get(it, "principal"), p, sizeof(p));
 		ctl_value_text(rv_get(it, "pattern"), pat, sizeof(pat));
 		printf("quarantined: %s %s %s\n",
