@@ -23,38 +23,47 @@ static int rv_list(const struct journal_recovery *r, cJSON *reply, struct psm_er
 	return ok ? PSM_OK : psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
 }
 
-/* One quarantined grant: journaled again as it was (accept) or revoked (drop). */
-static int rv_one(struct ops_ctx *c, const struct record *g, bool accept, struct psm_err *err)
+/* One quarantined grant: journaled again as it was (accept) or revoked (drop).  One that
+ * cannot come back (its session ended, a newer version or revoke is there) is left out. */
+static int rv_one(struct ops_ctx *c, const struct record *g, bool accept, bool *done,
+		  struct psm_err *err)
 {
 	struct record rec;
 	char id[ID_TEXT_SIZE];
 	int rc;
 
 	id_format(g->u.grant.id, id);
-	log_msg(LOG_NOTICE, "recover: grant %s (%s %s) %s", id, g->u.grant.principal,
-		g->u.grant.pattern, accept ? "accepted back" : "dropped (revoked)");
+	*done = false;
 	if (!accept)
-		return ops_end(c, g, err);
-	rc = record_copy(&rec, g, err);
-	if (rc == PSM_OK)
+		rc = ops_end(c, g, err);
+	else if ((rc = record_copy(&rec, g, err)) == PSM_OK)
 		rc = store_add(&c->d->store, &rec, c->now, err); /* consumes rec */
-	if (rc == PSM_OK)
-		c->changed = true;
-	return rc;
+	if (accept && (rc == PSM_ENOENT || rc == PSM_EEXIST || rc == PSM_EINVAL)) {
+		log_msg(LOG_WARNING, "recover: grant %s not put back: %s", id, err->msg);
+		psm_err_clear(err);
+		return PSM_OK;
+	}
+	if (rc != PSM_OK)
+		return rc;
+	c->changed = *done = true;
+	log_msg(LOG_NOTICE, "recover: grant %s (%s %s) %s", id, g->u.grant.principal,
+		g->u.grant.pattern, accept ? "put back" : "revoked");
+	return PSM_OK;
 }
 
-/* Applies the decision to every grant still valid; *n counts them. */
+/* Applies the decision to every grant still valid; *n counts those it changed. */
 static int rv_decide(struct ops_ctx *c, const struct journal_recovery *r, bool accept, size_t *n,
 		     struct psm_err *err)
 {
 	size_t i;
+	bool done;
 	int rc = PSM_OK;
 
 	for (i = 0, *n = 0; rc == PSM_OK && i < r->ngrants; i++) {
 		if (record_expiry(&r->grants[i]) <= c->now)
 			continue; /* expired meanwhile: nothing to decide */
-		rc = rv_one(c, &r->grants[i], accept, err);
-		*n += rc == PSM_OK;
+		rc = rv_one(c, &r->grants[i], accept, &done, err);
+		*n += done;
 	}
 	return rc;
 }
