@@ -295,6 +295,20 @@ static void metrics_text_fsync(struct metrics_buf *b, const struct metrics *m)
 	mb_printf(b, "psm_journal_fsync_seconds_count %llu\n", (unsigned long long)m->fsyncs);
 }
 
+/* Journal damage found on load and the grants it put in quarantine (psmctl recover). */
+static void metrics_text_recovery(struct metrics_buf *b, struct psmd *d)
+{
+	const struct journal_recovery *r =
+	    d->store.j != NULL ? journal_recovery(d->store.j) : NULL;
+
+	mb_head(b, "psm_journal_damaged_regions", "gauge",
+		"Damaged journal regions found on load, until psmctl recover.");
+	mb_printf(b, "psm_journal_damaged_regions %zu\n", r != NULL ? r->ndamage : 0);
+	mb_head(b, "psm_quarantined_grants", "gauge",
+		"Grants kept out of the table after journal damage, until psmctl recover.");
+	mb_printf(b, "psm_quarantined_grants %zu\n", r != NULL ? r->ngrants : 0);
+}
+
 static void metrics_text_table(struct metrics_buf *b, const struct metrics_now *n)
 {
 	static const char *const src[] = {"", "policy", "admin", "fleet"};
@@ -328,6 +342,7 @@ char *metrics_text(struct psmd *d)
 	metrics_text_table(&b, &n);
 	metrics_text_ops(&b, &d->metrics);
 	metrics_text_fsync(&b, &d->metrics);
+	metrics_text_recovery(&b, d);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

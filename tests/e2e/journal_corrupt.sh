@@ -83,6 +83,8 @@ check "a .corrupt copy of the segment is kept" cmp -s "$seg" "$seg.corrupt"
 check "the log names the damaged bytes" grep -Eq "$(basename "$seg"): bytes $at-[0-9]+ .*(lost|unreadable)" "$LOG"
 check "the log does not call it a torn tail" bash -c "! grep -q 'torn tail' '$LOG'"
 check "health is degraded (exit 1) and names the damage" health_says "$(basename "$seg"): bytes $at"
+check "recover with an unknown option is a usage error (exit 2)" \
+	bash -c "'$CTL' -s '$SOCK' recover --keep 2>&1 >/dev/null | grep -q 'unknown option'; [ \${PIPESTATUS[0]} -eq 2 ]"
 check "an unprivileged uid may not recover (exit 4)" \
 	bash -c "setpriv --reuid 1 --regid 1 --clear-groups '$CTL' -s '$SOCK' recover --drop >/dev/null 2>&1; [ \$? -eq 4 ]"
 psmd_stop
@@ -123,6 +125,8 @@ for how in accept drop; do
 	check "$how: psmctl recover lists Q as quarantined" \
 		bash -c "'$CTL' -s '$SOCK' recover | grep -q '$q'"
 	check "$how: health says grants are quarantined" health_says "quarantine"
+	check "$how: metrics count the quarantined grant" \
+		bash -c "'$CTL' -s '$SOCK' metrics | grep -qx 'psm_quarantined_grants 1'"
 	check "$how: the log names Q's quarantine" grep -q "quarantine" "$LOG"
 	psmd_stop # writes a snapshot: it must not launder Q
 	check "$how: psmd restarts after a snapshot" psmd_start
@@ -130,6 +134,8 @@ for how in accept drop; do
 	check "$how: health still degraded" health_says "quarantine"
 	check "$how: psmctl recover --$how" "$CTL" -s "$SOCK" recover "--$how"
 	check "$how: health is healthy" "$CTL" -s "$SOCK" health
+	check "$how: psmctl recover lists nothing any more" \
+		bash -c "'$CTL' -s '$SOCK' recover | grep -qx 'no journal damage, nothing in quarantine'"
 	if [ "$how" = accept ]; then
 		check "accept: Q is allowed" allowed jc:q
 	else
