@@ -88,8 +88,9 @@ struct snapshot_frames {
 
 /*
  * Applies every framed record of d[off..size) (file name) to st at now, counting into *f.
- * A damaged frame: PSM_EUNAVAIL "NAME: WHY at byte N" with f->why and f->bad_at set (a
- * journal's last segment may be cut there); a record that does not apply: its error,
+ * A damaged frame: PSM_EUNAVAIL "NAME: WHY at byte N" with f->why and f->bad_at set
+ * (journal segments are read by journal_scan.h instead, which resyncs); a record that
+ * does not apply: its error,
  * prefixed "NAME: record at byte N", f->why NULL.
  */
 int snapshot_apply_frames(struct state *st, const unsigned char *d, size_t size, size_t off,
