@@ -86,6 +86,11 @@ int ops_recover(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	rc = rv_list(r, reply, err);
 	if (rc != PSM_OK || decision == NULL)
 		return rc;
+	/* this op commits itself: a failed commit here must not drop other requests' records
+	 * that the group commit after this request would then acknowledge */
+	if (journal_pending(s->j) > 0)
+		return psm_err_set(err, PSM_EUNAVAIL,
+				   "recover: other changes are being committed; try again");
 	rc = rv_decide(c, r, strcmp(decision, "accept") == 0, &n, err);
 	if (rc == PSM_OK)
 		rc = journal_commit(s->j, NULL, err);
