@@ -12,7 +12,7 @@ set -u
 psmd_env jc
 STATE=$T/state
 chmod 0755 "$T" # the unprivileged uid reaches the socket
-psmd_need "$PSMD" "$CTL"
+psmd_need "$PSMD" "$CTL" "$QUERY"
 
 echo '{ "roles": {}, "bindings": [] }' >"$T/policy.json"
 psmd_conf "$T/psmd.conf" "$SHM" '"capacity": 1000,
@@ -77,7 +77,10 @@ at=$(damage "$seg" 2 flip)
 : >"$LOG"
 check "psmd starts over a flipped bit in record 2 of 4" psmd_start
 check "A (revoked) stays denied" denied jc:a
+check "A is not in the table PAM reads" \
+	bash -c "'$QUERY' --shm '$SHM' check daemon jc:a >/dev/null 2>&1; [ \$? -eq 1 ]"
 check "D (acknowledged after the damage) is allowed" allowed jc:d
+check "D is in the table PAM reads" "$QUERY" --shm "$SHM" check daemon jc:d
 check "the segment is not truncated" test "$(stat -c %s "$seg")" -eq "$size"
 check "a .corrupt copy of the segment is kept" cmp -s "$seg" "$seg.corrupt"
 check "the log names the damaged bytes" grep -Eq "$(basename "$seg"): bytes $at-[0-9]+ .*(lost|unreadable)" "$LOG"
@@ -122,6 +125,8 @@ for how in accept drop; do
 	: >"$LOG"
 	check "$how: psmd starts" psmd_start
 	check "$how: Q (before the damage, no later record) is denied" denied jc:q
+	check "$how: Q is not in the table PAM reads" \
+		bash -c "'$QUERY' --shm '$SHM' check daemon jc:q >/dev/null 2>&1; [ \$? -eq 1 ]"
 	check "$how: psmctl recover lists Q as quarantined" \
 		bash -c "'$CTL' -s '$SOCK' recover | grep -q '$q'"
 	check "$how: health says grants are quarantined" health_says "quarantine"
