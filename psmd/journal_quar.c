@@ -72,41 +72,61 @@ static int jq_add_grant(struct journal_recovery *rcv, const struct record *g, bo
 	return PSM_OK;
 }
 
-static int jq_parse(const cJSON *doc, struct journal_recovery *rcv, struct psm_err *err)
+static int jq_parse_damage(const cJSON *arr, struct journal_recovery *rcv, struct psm_err *err)
 {
-	const cJSON *dmg = cJSON_GetObjectItemCaseSensitive(doc, "damage");
-	const cJSON *gr = cJSON_GetObjectItemCaseSensitive(doc, "grants"), *it;
+	const cJSON *it;
+	bool grew = false;
+
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (!cJSON_IsString(it))
+			return psm_err_set(err, PSM_EUNAVAIL, "%s: damage: not a string", JQ_FILE);
+		if (jq_add_damage(rcv, it->valuestring, &grew) != PSM_OK)
+			return psm_err_set(err, PSM_ENOMEM, "%s: out of memory", JQ_FILE);
+	}
+	return PSM_OK;
+}
+
+static int jq_parse_grants(const cJSON *arr, struct journal_recovery *rcv, struct psm_err *err)
+{
+	const cJSON *it;
 	bool grew = false;
 	int rc = PSM_OK;
 
-	if (!cJSON_IsArray(dmg) || !cJSON_IsArray(gr))
-		return psm_err_set(err, PSM_EUNAVAIL, "%s: no \"damage\" or \"grants\" array",
-				   JQ_FILE);
-	cJSON_ArrayForEach(it, dmg)
-	{
-		if (rc == PSM_OK && !cJSON_IsString(it))
-			rc = psm_err_set(err, PSM_EUNAVAIL, "%s: damage: not a string", JQ_FILE);
-		if (rc == PSM_OK && jq_add_damage(rcv, it->valuestring, &grew) != PSM_OK)
-			rc = psm_err_set(err, PSM_ENOMEM, "%s: out of memory", JQ_FILE);
-	}
-	cJSON_ArrayForEach(it, gr)
+	cJSON_ArrayForEach(it, arr)
 	{
 		struct record r;
 
-		if (rc != PSM_OK)
-			break;
 		rc = record_from_json(it, &r, err);
 		if (rc == PSM_OK && r.type != REC_GRANT)
 			rc = psm_err_set(err, PSM_EINVAL, "not a grant");
 		if (rc == PSM_OK && jq_add_grant(rcv, &r, &grew) != PSM_OK)
 			rc = psm_err_set(err, PSM_ENOMEM, "out of memory");
 		record_free(&r);
+		if (rc != PSM_OK)
+			break;
 	}
-	if (rc != PSM_OK)
-		psm_err_prefix(err, "%s: grants", JQ_FILE);
-	if (rc == PSM_EINVAL && err != NULL)
+	if (rc == PSM_OK)
+		return PSM_OK;
+	psm_err_prefix(err, "%s: grants", JQ_FILE);
+	if (rc != PSM_EINVAL)
+		return rc;
+	if (err != NULL)
 		err->code = PSM_EUNAVAIL;
-	return rc;
+	return PSM_EUNAVAIL;
+}
+
+static int jq_parse(const cJSON *doc, struct journal_recovery *rcv, struct psm_err *err)
+{
+	const cJSON *dmg = cJSON_GetObjectItemCaseSensitive(doc, "damage");
+	const cJSON *gr = cJSON_GetObjectItemCaseSensitive(doc, "grants");
+	int rc;
+
+	if (!cJSON_IsArray(dmg) || !cJSON_IsArray(gr))
+		return psm_err_set(err, PSM_EUNAVAIL, "%s: no \"damage\" or \"grants\" array",
+				   JQ_FILE);
+	rc = jq_parse_damage(dmg, rcv, err);
+	return rc == PSM_OK ? jq_parse_grants(gr, rcv, err) : rc;
 }
 
 int jq_load(int dirfd, struct journal_recovery *rcv, struct psm_err *err)

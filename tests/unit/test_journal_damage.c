@@ -228,6 +228,50 @@ static void test_damage_every_4_byte_overwrite(void **state)
 	free(seg);
 }
 
+static void write_file(const char *dir, const char *name, const void *p, size_t n)
+{
+	char path[128];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(p, 1, n, fp), n);
+	fclose(fp);
+}
+
+/* The quarantine file rules the load: its grants stay out even when the journal holds them
+ * intact; a damaged file stops the load rather than forget what it holds. */
+static void test_damage_quarantine_file(void **state)
+{
+	struct dfx *f = *state;
+	struct journal_report rep;
+	struct state *st = NULL;
+	struct journal *j = NULL;
+	struct psm_err e = {0};
+	unsigned char *seg = malloc(f->size);
+	size_t at = f->size - 3; /* inside the last record, revoke(G3) */
+
+	memcpy(seg, f->seg, f->size);
+	seg[at] ^= 1;
+	try_damaged(f, seg, "bit flip", at); /* G0 G2 G3 G4 in quarantine, the file written */
+	write_file(f->dir, "journal.000001", f->seg, f->size); /* the journal intact again */
+	assert_int_equal(journal_open(&j, f->dir, FX_NOW, &st, &rep, &e), PSM_OK);
+	assert_int_equal(journal_recovery(j)->ngrants, 4); /* and G3, whose revoke was lost */
+	assert_int_equal(journal_recovery(j)->ndamage, 1);
+	assert_null(state_grant(st, f->ids[0]));
+	assert_true(in_quarantine(j, f->ids[4]));
+	journal_close(j);
+	state_free(st);
+	write_file(f->dir, "quarantine", "{\"damage\":[],\"grants\":[{}]}", 27);
+	assert_int_equal(journal_open(&j, f->dir, FX_NOW, &st, &rep, &e), PSM_EUNAVAIL);
+	assert_non_null(strstr(e.msg, "quarantine: grants: "));
+	write_file(f->dir, "quarantine", "{", 1);
+	assert_int_equal(journal_open(&j, f->dir, FX_NOW, &st, &rep, &e), PSM_EUNAVAIL);
+	assert_non_null(strstr(e.msg, "quarantine: not JSON"));
+	free(seg);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, dfx_setup, dfx_teardown)
 
 int main(void)
@@ -235,6 +279,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_damage_every_bit_flip),
 	    T(test_damage_every_4_byte_overwrite),
+	    T(test_damage_quarantine_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
