@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "journal_quar.h"
+#include "journal_scan.h"
 #include "proto_json.h"
 #include "shm.h"
 #include "snapshot.h"
@@ -32,6 +34,7 @@ struct journal {
 	struct snapshot_child bg; /* a snapshot being written in the background */
 	uint64_t bg_since;	  /* since_snapshot when it began */
 	bool broken;
+	struct journal_recovery rcv; /* damage found on load, grants in quarantine */
 };
 
 /* ---- framing ------------------------------------------------------------------------ */
@@ -277,6 +280,7 @@ struct jr_load {
 	struct state *st;
 	int64_t now;
 	struct journal_report *rep;
+	struct jscan js; /* the segments' records, damaged regions, ids since */
 };
 
 /* Cuts the last segment at byte at (the valid prefix) and reports it. */
@@ -298,21 +302,35 @@ static int jr_cut_tail(struct jr_load *l, const char *name, size_t at, size_t si
 	return PSM_OK;
 }
 
+/* Keeps a copy of a damaged segment, journal.NNNNNN.corrupt (the first one made stays). */
+static void jr_keep_copy(struct jr_load *l, const char *name, const unsigned char *d, size_t size)
+{
+	char bad[48];
+	int fd;
+
+	snprintf(bad, sizeof(bad), "%s.corrupt", name);
+	fd = openat(l->j->dirfd, bad, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	if (snapshot_write_all(fd, d, size, bad, NULL) != PSM_OK || fsync(fd) != 0)
+		unlinkat(l->j->dirfd, bad, 0);
+	close(fd);
+}
+
+/* Replays a segment's records; damage: only a torn tail is cut, corruption gets a copy. */
 static int jr_replay_frames(struct jr_load *l, const unsigned char *d, size_t size,
 			    const char *name, bool last, struct psm_err *err)
 {
-	struct snapshot_frames f = {0};
-	int rc;
+	size_t before = l->js.nregions;
+	int rc = jscan_segment(&l->js, d, size, name, last, err);
 
-	rc = snapshot_apply_frames(l->st, d, size, JOURNAL_HDR_SIZE, name, l->now, &f, err);
-	l->rep->journal_records += f.records;
-	l->rep->dropped += f.dropped;
-	l->rep->ignored += f.ignored;
-	if (rc != PSM_OK && f.why != NULL && last) {
-		psm_err_clear(err);
-		return jr_cut_tail(l, name, f.bad_at, size, f.why, err);
-	}
-	return rc;
+	if (rc != PSM_OK)
+		return rc;
+	if (l->js.nregions > before)
+		jr_keep_copy(l, name, d, size);
+	if (l->js.torn)
+		return jr_cut_tail(l, name, l->js.torn_at, size, l->js.torn_why, err);
+	return PSM_OK;
 }
 
 static int jr_replay_segment(struct jr_load *l, uint32_t seq, bool last, struct psm_err *err)
@@ -409,6 +427,22 @@ static int jr_replay_from(struct jr_load *l, const struct jr_dir *d, uint32_t st
 	return PSM_OK;
 }
 
+/* After the replay: the quarantine (kept and new) out of the state, the counts reported. */
+static int jr_quarantine(struct jr_load *l, struct psm_err *err)
+{
+	struct journal_recovery *rcv = &l->j->rcv;
+	int rc = jq_load(l->j->dirfd, rcv, err);
+
+	if (rc == PSM_OK)
+		rc = jq_apply(l->j->dirfd, l->st, &l->js, rcv, err);
+	l->rep->journal_records = l->js.records;
+	l->rep->ignored = l->js.ignored;
+	l->rep->dropped += l->js.dropped;
+	l->rep->corrupt = (uint32_t)l->js.nregions;
+	l->rep->quarantined = rcv->ngrants;
+	return rc;
+}
+
 static int jr_load(struct jr_load *l, struct psm_err *err)
 {
 	struct jr_dir d;
@@ -420,8 +454,12 @@ static int jr_load(struct jr_load *l, struct psm_err *err)
 	if (rc == PSM_OK && snap == 0 && d.segs.n > 0 && d.segs.v[0] != 1)
 		rc = psm_err_set(err, PSM_EUNAVAIL,
 				 "journal.000001: missing and no intact snapshot covers it");
+	l->js.st = l->st;
+	l->js.now = l->now;
 	if (rc == PSM_OK)
 		rc = jr_replay_from(l, &d, snap == 0 ? 1 : snap, &last, err);
+	if (rc == PSM_OK)
+		rc = jr_quarantine(l, err);
 	if (rc == PSM_OK) {
 		l->rep->dropped += state_expire(l->st, l->now);
 		l->j->snap_last = snap;
@@ -429,6 +467,7 @@ static int jr_load(struct jr_load *l, struct psm_err *err)
 			       : jr_segment_create(l->j, snap == 0 ? 1 : snap, err);
 	}
 	jr_dir_free(&d);
+	jscan_free(&l->js);
 	return rc;
 }
 
@@ -488,6 +527,7 @@ void journal_close(struct journal *j)
 		close(j->dirfd);
 	journal_buf_free(&j->q);
 	json_out_free(&j->text);
+	jq_free(&j->rcv);
 	free(j);
 }
 
@@ -704,5 +744,25 @@ void journal_report_format(const struct journal_report *r, char *buf, size_t n)
 		o +=
 		    (size_t)snprintf(buf + o, n - o, "; newest snapshot unusable: %s", r->fallback);
 	if (r->torn[0] != '\0' && o < n)
-		snprintf(buf + o, n - o, "; %s", r->torn);
+		o += (size_t)snprintf(buf + o, n - o, "; %s", r->torn);
+	if ((r->corrupt > 0 || r->quarantined > 0) && o < n)
+		snprintf(buf + o, n - o,
+			 "; %" PRIu32 " damaged journal regions, %" PRIu64
+			 " grants in quarantine (psmctl recover)",
+			 r->corrupt, r->quarantined);
+}
+
+const struct journal_recovery *journal_recovery(const struct journal *j)
+{
+	return &j->rcv;
+}
+
+int journal_recovery_done(struct journal *j, struct psm_err *err)
+{
+	return jq_clear(j->dirfd, &j->rcv, err);
+}
+
+uint32_t journal_frame_crc(const unsigned char lenbytes[4], const char *json, size_t len)
+{
+	return jr_crc(lenbytes, json, len);
 }

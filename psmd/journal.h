@@ -27,10 +27,10 @@
  *
  * Load: the newest valid snapshot, then every segment from its number on, in
  * order.  A corrupt newest snapshot is renamed *.corrupt and the previous one
- * is used with every segment since (both are kept for that).  A torn or
- * corrupt tail in the LAST segment keeps the valid prefix, truncates the file
- * there and is reported; any other damage is an error.  Expired entries are
- * dropped on load.
+ * is used with every segment since (both are kept for that).  A torn tail in
+ * the LAST segment (journal_scan.h) is cut off and reported; other damage to
+ * the records is corruption (journal_recovery below); a damaged segment
+ * header is an error.  Expired entries are dropped on load.
  */
 
 #define JOURNAL_MAGIC "PSMJRNL1"
@@ -53,6 +53,8 @@ struct journal_report {
 	uint64_t torn_bytes;	    /* bytes cut from the last segment */
 	char torn[PSM_ERR_MSG_MAX]; /* "journal.000003: torn tail at byte 4096, 37 bytes dropped" */
 	char fallback[PSM_ERR_MSG_MAX]; /* why the newest snapshot was not used, "" if it was */
+	uint32_t corrupt;	    /* damaged regions found by this load (journal_recovery) */
+	uint64_t quarantined;	    /* grants in quarantine after it */
 };
 
 /* One line for the log: "loaded snapshot.000004 (1200 records) + 2 segments (37 records), ..." */
@@ -108,6 +110,27 @@ int journal_snapshot_start(struct journal *j, const struct state *st, struct psm
  * the older files pruned; -1: it failed (err), and the snapshot is due again. */
 int journal_snapshot_poll(struct journal *j, bool block, struct psm_err *err);
 
+/*
+ * Damage that is not a torn tail (journal_scan.h) is corruption: the segment is
+ * kept as it is (a copy goes to journal.NNNNNN.corrupt), every provable record
+ * is loaded, and every live grant that was loaded before the last damaged
+ * region and has no record after it is put in quarantine: out of the state
+ * (and so out of the table) until an admin decides.  The damage and the
+ * quarantined grants are kept in state_dir/quarantine (0600, written
+ * atomically), so a restart or a snapshot does not bring them back.
+ */
+struct journal_recovery {
+	char **damage; /* one line per damaged region: where, why, what is lost */
+	size_t ndamage;
+	struct record *grants; /* the quarantined grants */
+	size_t ngrants;
+};
+/* The damage and the quarantine pending (both empty when there is none). */
+const struct journal_recovery *journal_recovery(const struct journal *j);
+/* The admin has decided (the grants were journaled again or revoked, committed, and a
+ * snapshot written): the quarantine file goes and the recovery is empty again. */
+int journal_recovery_done(struct journal *j, struct psm_err *err);
+
 struct journal_info {
 	uint32_t segment;	/* the segment being appended */
 	uint64_t segment_bytes; /* its committed size */
@@ -132,6 +155,8 @@ int journal_frame_record(struct journal_buf *b, struct json_out *text, const str
 			 struct psm_err *err);
 void journal_buf_free(struct journal_buf *b);
 
+/* The checksum of a frame: the 4 length bytes, then the JSON. */
+uint32_t journal_frame_crc(const unsigned char lenbytes[4], const char *json, size_t len);
 /*
  * Reads the frame at data[*off..size): 1 = *json and *len set and *off advanced;
  * 0 = clean end; -1 = torn or corrupt at *off (why says how).

@@ -201,6 +201,20 @@ static int metrics_check_table_file(const struct psmd *d, cJSON *arr, bool *heal
 			     (unsigned long long)w->republished);
 }
 
+/* Journal damage found on load: degraded until psmctl recover --accept|--drop. */
+static int metrics_recovery(struct psmd *d, cJSON *arr, bool *healthy)
+{
+	const struct journal_recovery *r =
+	    d->store.j != NULL ? journal_recovery(d->store.j) : NULL;
+
+	if (r == NULL || (r->ndamage == 0 && r->ngrants == 0))
+		return metrics_check(arr, "recovery", true, healthy, "no journal damage");
+	return metrics_check(arr, "recovery", false, healthy,
+			     "%zu grants in quarantine, %zu damaged journal regions (%.120s); "
+			     "decide with psmctl recover --accept|--drop",
+			     r->ngrants, r->ndamage, r->ndamage > 0 ? r->damage[0] : "-");
+}
+
 int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *err)
 {
 	struct metrics_now n;
@@ -220,6 +234,7 @@ int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *er
 	rc |= metrics_check(arr, "journal", d->store.j != NULL && !n.ji.broken, healthy,
 			    "%s, segment %u, %llu bytes", n.ji.broken ? "writes failed" : "writable",
 			    n.ji.segment, (unsigned long long)n.ji.segment_bytes);
+	rc |= metrics_recovery(d, arr, healthy);
 	rc |= metrics_check(arr, "capacity", n.fill < METRICS_FILL_MAX, healthy,
 			    "%.1f%% of %llu records", n.fill * 100,
 			    (unsigned long long)n.info.capacity);
@@ -294,6 +309,20 @@ static void metrics_text_fsync(struct metrics_buf *b, const struct metrics *m)
 	mb_printf(b, "psm_journal_fsync_seconds_count %llu\n", (unsigned long long)m->fsyncs);
 }
 
+/* Journal damage found on load and the grants it put in quarantine (psmctl recover). */
+static void metrics_text_recovery(struct metrics_buf *b, struct psmd *d)
+{
+	const struct journal_recovery *r =
+	    d->store.j != NULL ? journal_recovery(d->store.j) : NULL;
+
+	mb_head(b, "psm_journal_damaged_regions", "gauge",
+		"Damaged journal regions found on load, until psmctl recover.");
+	mb_printf(b, "psm_journal_damaged_regions %zu\n", r != NULL ? r->ndamage : 0);
+	mb_head(b, "psm_quarantined_grants", "gauge",
+		"Grants kept out of the table after journal damage, until psmctl recover.");
+	mb_printf(b, "psm_quarantined_grants %zu\n", r != NULL ? r->ngrants : 0);
+}
+
 static void metrics_text_table(struct metrics_buf *b, const struct metrics_now *n)
 {
 	static const char *const src[] = {"", "policy", "admin", "fleet"};
@@ -337,6 +366,7 @@ char *metrics_text(struct psmd *d)
 	metrics_text_watch(&b, &d->table.watch);
 	metrics_text_ops(&b, &d->metrics);
 	metrics_text_fsync(&b, &d->metrics);
+	metrics_text_recovery(&b, d);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

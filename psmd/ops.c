@@ -21,6 +21,7 @@ static const ops_fn ops_table[PROTO_OP_COUNT] = {
 	[PROTO_OP_CLEANUP] = ops_cleanup,
 	[PROTO_OP_STATS] = ops_stats,
 	[PROTO_OP_HEALTH] = ops_health,
+	[PROTO_OP_RECOVER] = ops_recover,
 	[PROTO_OP_METRICS] = ops_metrics,
 	[PROTO_OP_EXPORT] = ops_export,
 	[PROTO_OP_IMPORT] = ops_import,

@@ -68,6 +68,7 @@ enum proto_op_id {
 	PROTO_OP_EXPORT,
 	PROTO_OP_IMPORT,
 	PROTO_OP_RELOAD,
+	PROTO_OP_RECOVER,
 	PROTO_OP_COUNT
 };
 
@@ -105,6 +106,7 @@ enum proto_key_id {
 	PK_SESSIONS,
 	PK_DRY_RUN,
 	PK_STRICT,
+	PK_DECISION,
 	PK_COUNT
 };
 
@@ -155,6 +157,7 @@ struct proto_args {
 	const cJSON *sessions;  /* array of objects */
 	bool dry_run;
 	bool strict;            /* reload: policy warnings are errors */
+	const char *decision;   /* recover: "accept" or "drop" */
 };
 
 struct proto_req {

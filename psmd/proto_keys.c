@@ -33,6 +33,7 @@ static int key_hosts(const cJSON *v, struct proto_args *a, struct psm_err *err);
 static int key_id(const cJSON *v, struct proto_args *a, struct psm_err *err);
 static int key_perms(const cJSON *v, struct proto_args *a, struct psm_err *err);
 static int key_mode(const cJSON *v, struct proto_args *a, struct psm_err *err);
+static int key_decision(const cJSON *v, struct proto_args *a, struct psm_err *err);
 
 #define OFF(m) offsetof(struct proto_args, m)
 
@@ -49,6 +50,7 @@ static const struct proto_key proto_keys[PK_COUNT] = {
 	[PK_GRANT_ID] = { "grant_id", PT_STR, 1, 64, 0, OFF(grant_id), key_id },
 	[PK_PERMS] = { "perms", PT_STRS, 1, PROTO_PERMS_MAX, 1024, OFF(perms), key_perms },
 	[PK_MODE] = { "mode", PT_STR, 1, 8, 0, OFF(mode), key_mode },
+	[PK_DECISION] = { "decision", PT_STR, 1, 8, 0, OFF(decision), key_decision },
 	[PK_SERVICE] = { "service", PT_STR, 1, 255, 0, OFF(service), NULL },
 	[PK_RHOST] = { "rhost", PT_STR, 0, 1024, 0, OFF(rhost), NULL },
 	[PK_EXPLAIN] = { "explain", PT_BOOL, 0, 0, 0, OFF(explain), NULL },
@@ -317,5 +319,14 @@ static int key_mode(const cJSON *v, struct proto_args *a, struct psm_err *err)
 		return psm_err_set(err, PSM_EINVAL, "\"%.8s\": use \"all\" or \"any\"",
 				   v->valuestring);
 	a->any = strcmp(v->valuestring, "any") == 0;
+	return PSM_OK;
+}
+
+static int key_decision(const cJSON *v, struct proto_args *a, struct psm_err *err)
+{
+	(void)a;
+	if (strcmp(v->valuestring, "accept") != 0 && strcmp(v->valuestring, "drop") != 0)
+		return psm_err_set(err, PSM_EINVAL, "\"%.8s\": use \"accept\" or \"drop\"",
+				   v->valuestring);
 	return PSM_OK;
 }

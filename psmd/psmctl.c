@@ -55,6 +55,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "policy reload", "reload", "[--strict]",
 	  "make psmd reload its configuration and policy (--strict: refuse a policy with "
 	  "warnings)", 0, 0, NOPOS, B(STRICT), NULL, ctl_show_reload },
+	{ "recover", "recover", "[--accept | --drop]",
+	  "after journal damage: list what was lost and the grants in quarantine; --accept "
+	  "puts them back, --drop revokes them (both end the degraded health)", 0, 0, NOPOS,
+	  B(DECISION), NULL, ctl_show_recover },
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

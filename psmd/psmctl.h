@@ -77,6 +77,7 @@ int ctl_show_reload(struct ctl *c, const cJSON *reply);
 /* The "policy" object of a reload or a local check: its warnings on stderr, then (unless
  * --json) "VERB: 3 roles, 2 bindings, 1 deny rule, 1 warning". */
 int ctl_show_policy(struct ctl *c, const char *verb, const cJSON *policy);
+int ctl_show_recover(struct ctl *c, const cJSON *reply); /* psmctl_recover.c */
 
 /* psmctl_table.c: aligned columns and time text. */
 struct ctl_table {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum ctl_opt_kind { OPT_STR, OPT_LIST, OPT_FLAG, OPT_ANY, OPT_ALL };
+enum ctl_opt_kind { OPT_STR, OPT_LIST, OPT_FLAG, OPT_ANY, OPT_ALL, OPT_ACCEPT, OPT_DROP };
 
 struct ctl_opt {
 	const char *name;
@@ -27,6 +27,8 @@ static const struct ctl_opt ctl_opts[] = {
 	{ "--explain", PK_EXPLAIN, OPT_FLAG },
 	{ "--dry-run", PK_DRY_RUN, OPT_FLAG },
 	{ "--strict", PK_STRICT, OPT_FLAG },
+	{ "--accept", PK_DECISION, OPT_ACCEPT },
+	{ "--drop", PK_DECISION, OPT_DROP },
 };
 
 #define CTL_NOPTS (sizeof(ctl_opts) / sizeof(ctl_opts[0]))
@@ -66,6 +68,10 @@ static cJSON *ctl_opt_value(const struct ctl_opt *o, const char *val)
 		return cJSON_CreateString("any");
 	case OPT_ALL:
 		return cJSON_CreateString("all");
+	case OPT_ACCEPT:
+		return cJSON_CreateString("accept");
+	case OPT_DROP:
+		return cJSON_CreateString("drop");
 	default:
 		return cJSON_CreateString(val);
 	}

@@ -105,20 +105,24 @@ int snapshot_read_file(int dirfd, const char *name, unsigned char **data, size_t
 	return PSM_OK;
 }
 
+int snapshot_parse_json(const char *json, size_t len, struct record *r, struct psm_err *err)
+{
+	int rc = record_parse(json, len, r, err);
+
+	if (rc == PSM_ENOMEM || rc == PSM_OK)
+		return rc;
+	if (err != NULL)
+		err->code = PSM_EUNAVAIL;
+	return PSM_EUNAVAIL;
+}
+
 int snapshot_apply_json(struct state *st, const char *json, size_t len, int64_t now, int *outcome,
 			struct psm_err *err)
 {
 	struct record r;
-	int rc = record_parse(json, len, &r, err);
+	int rc = snapshot_parse_json(json, len, &r, err);
 
-	if (rc == PSM_ENOMEM)
-		return rc;
-	if (rc != PSM_OK) {
-		if (err != NULL)
-			err->code = PSM_EUNAVAIL;
-		return PSM_EUNAVAIL;
-	}
-	return state_apply(st, &r, now, outcome, err);
+	return rc == PSM_OK ? state_apply(st, &r, now, outcome, err) : rc;
 }
 
 /* ---- writing ----------------------------------------------------------------------- */

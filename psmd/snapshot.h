@@ -55,6 +55,8 @@ int snapshot_load(int dirfd, uint32_t seq, struct state *st, int64_t now, uint64
 int snapshot_read_file(int dirfd, const char *name, unsigned char **data, size_t *size,
 		       struct psm_err *err);
 
+/* Parses and validates record JSON into r; one that does not is PSM_EUNAVAIL. */
+int snapshot_parse_json(const char *json, size_t len, struct record *r, struct psm_err *err);
 /* Parses record JSON, validates it and applies it to st at now.  A record
  * that does not parse or validate is PSM_EUNAVAIL (the caller names the place). */
 int snapshot_apply_json(struct state *st, const char *json, size_t len, int64_t now, int *outcome,
@@ -86,8 +88,9 @@ struct snapshot_frames {
 
 /*
  * Applies every framed record of d[off..size) (file name) to st at now, counting into *f.
- * A damaged frame: PSM_EUNAVAIL "NAME: WHY at byte N" with f->why and f->bad_at set (a
- * journal's last segment may be cut there); a record that does not apply: its error,
+ * A damaged frame: PSM_EUNAVAIL "NAME: WHY at byte N" with f->why and f->bad_at set
+ * (journal segments are read by journal_scan.h instead, which resyncs); a record that
+ * does not apply: its error,
  * prefixed "NAME: record at byte N", f->why NULL.
  */
 int snapshot_apply_frames(struct state *st, const unsigned char *d, size_t size, size_t off,

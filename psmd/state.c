@@ -399,14 +399,15 @@ int state_apply(struct state *s, struct record *rec, int64_t now, int *outcome, 
 	return PSM_OK;
 }
 
-/* ---- taking a change back ------------------------------------------------------------- */
+/* ---- taking a record out ------------------------------------------------------------- */
 
-void state_remove(struct state *s, int type, const uint8_t id[ID_BYTES])
+bool state_remove(struct state *s, int type, const uint8_t id[ID_BYTES])
 {
 	struct st_obj *o = st_find(&s->id[st_type_map(type)], id);
 
 	if (o != NULL)
 		st_remove_live(s, o, false);
+	return o != NULL;
 }
 
 /* ---- lookups and iteration -------------------------------------------------------------- */

@@ -79,8 +79,10 @@ int state_foreach_bound(const struct state *s, const uint8_t session[ID_BYTES], 
 			void *ctx);
 
 /* Takes out the record of type with id, if there is one, as a newer version would (the
- * listener hears it; a session's bound grants stay).  To take back a change not committed. */
-void state_remove(struct state *s, int type, const uint8_t id[ID_BYTES]);
+ * listener hears it; a session's bound grants stay), without a tombstone: to take back a
+ * change not committed, or to put a grant whose revoke may have been lost in quarantine.
+ * False when there was none. */
+bool state_remove(struct state *s, int type, const uint8_t id[ID_BYTES]);
 
 struct state_counts {
 	size_t grants, sessions, revokes, session_ends;

@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "table_watch.h"
 
 #define STORE_FILL_GROW 0.8 /* grow the table before it is fuller than this */
 
@@ -98,6 +99,22 @@ static void store_log_report(const struct journal_report *rep, const char *dir)
 		log_msg(LOG_WARNING, "state %s: %s", dir, rep->torn);
 }
 
+/* Every damaged region and quarantined grant, until an admin decides (psmctl recover). */
+static void store_log_recovery(const struct journal_recovery *r, const char *dir)
+{
+	char id[ID_TEXT_SIZE];
+	size_t i;
+
+	for (i = 0; i < r->ndamage; i++)
+		log_msg(LOG_ERR, "state %s: %s", dir, r->damage[i]);
+	for (i = 0; i < r->ngrants; i++) {
+		id_format(r->grants[i].u.grant.id, id);
+		log_msg(LOG_ERR, "state %s: grant %s (%s %s) in quarantine: its revoke may be in a "
+			"damaged journal region; psmctl recover --accept|--drop", dir, id,
+			r->grants[i].u.grant.principal, r->grants[i].u.grant.pattern);
+	}
+}
+
 int store_open(struct store *s, struct psmd *d, int64_t now, struct psm_err *err)
 {
 	struct journal_report rep;
@@ -112,6 +129,7 @@ int store_open(struct store *s, struct psmd *d, int64_t now, struct psm_err *err
 	if (rc != PSM_OK)
 		return psm_err_prefix(err, "state_dir %s", d->conf.cfg.state_dir);
 	store_log_report(&rep, d->conf.cfg.state_dir);
+	store_log_recovery(journal_recovery(s->j), d->conf.cfg.state_dir);
 	state_counts(s->st, &c);
 	hlc_init(&s->hlc);
 	hlc_restore(&s->hlc, c.max_version);
@@ -341,6 +359,8 @@ int store_commit(struct store *s, uint64_t *fsync_ns, struct psm_err *err)
 		store_publish(s, now);
 	else
 		store_batch_rollback(s, now);
+	table_watch_check(s->d, false); /* a table damaged under the publish is mended before
+					 * the replies say the changes are in it */
 	if (s->table_short) {
 		s->table_short = false;
 		if (daemon_rebuild(s->d, s->d->table.capacity * 2, &gerr) != PSM_OK)

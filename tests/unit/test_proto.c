@@ -371,12 +371,14 @@ static const char *const good_reqs[PROTO_OP_COUNT] = {
 	"{\"op\":\"export\"}",
 	"{\"op\":\"import\",\"grants\":[],\"sessions\":[],\"dry_run\":false}",
 	"{\"op\":\"reload\",\"strict\":true}",
+	"{\"op\":\"recover\",\"decision\":\"drop\"}",
 };
 
 /* The required keys of protocol.md, per op (revoke: grant_id, or user and perm). */
 static const char *const required_keys[PROTO_OP_COUNT] = {
 	",user,perm,", NULL, ",", ",user,perms,", ",", ",session_id,", ",session_id,ttl,",
 	",session_id,", ",user,service,pid,", ",session_id,", ",", ",", ",", ",", ",", ",", ",",
+	",",
 };
 
 static bool is_required(const struct proto_op *op, const char *key)
@@ -599,7 +601,7 @@ static void test_authorize(void **state)
 static void test_op_table(void **state)
 {
 	static const char *const admin[] = { "grant", "revoke", "session_extend", "session_kill",
-					     "cleanup", "export", "import", "reload" };
+					     "cleanup", "export", "import", "reload", "recover" };
 	const struct proto_op *op;
 	size_t i;
 

@@ -91,7 +91,7 @@ static void grant(struct fixture *f, const char *perm)
 	c.req = &req;
 	if (ops_run(&c, fields, &err) != PSM_OK)
 		fail_msg("%s: %s", line, err.msg);
-	assert_int_equal(journal_commit(f->d.store.j, NULL, NULL), PSM_OK);
+	assert_int_equal(store_commit(&f->d.store, NULL, NULL), PSM_OK);
 	proto_req_free(&req);
 	cJSON_Delete(fields);
 }
