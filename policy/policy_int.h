@@ -50,6 +50,8 @@ struct policy {
 	const struct json_doc *break_glass_doc;
 	int64_t session_ttl;
 	const struct json_doc *session_ttl_doc;
+	int64_t session_ttl_max;
+	const struct json_doc *session_ttl_max_doc;
 };
 
 /* State while the documents are read and validated. */
