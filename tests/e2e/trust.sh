@@ -153,7 +153,7 @@ part_ttl_max() {
 	local r
 	r=$(raw 0 '{"op":"session_open","user":"psm-alice","service":"sshd","pid":'"$ROOT_LEADER"',"ttl":"36500d"}')
 	expect_reply "session_open with a 100-year TTL, even as root: invalid_argument" \
-		"$r" invalid_argument 'session_ttl_max \(7d\)'
+		"$r" invalid_argument 'session_ttl_max \(1w\)'
 	open_session psm-alice "$ROOT_LEADER"
 	check "root registers a session with a 1 h TTL" test -n "$SID"
 	expect_rc "session extend --ttl 8d (past the default session_ttl_max 7d): exit 2" 2 \
@@ -206,10 +206,12 @@ part_quota() {
 	check "the flood of $n requests was sent or stalled" wait_for 30 test -s "$T/flood.sent"
 	expect_rc "root is still served while psm-bob leaves replies unread" 0 ctl stats
 	after=$(handled_sessions)
-	if [ $((after - before)) -le 4096 ]; then
-		pass "psmd handled at most 4096 of psm-bob's $n unread requests ($((after - before)))"
+	# a non-admin's replies wait in 64 KiB of psmd's queue and a 64 KiB socket buffer:
+	# some 5000 of these 26-byte replies; the rest of the requests stay unread.
+	if [ $((after - before)) -le 6000 ]; then
+		pass "psmd handled at most 6000 of psm-bob's $n unread requests ($((after - before)))"
 	else
-		fail "psmd handled at most 4096 of psm-bob's $n unread requests" \
+		fail "psmd handled at most 6000 of psm-bob's $n unread requests" \
 			"handled: $((after - before)), sent: $(cat "$T/flood.sent") bytes"
 	fi
 	stop_pid "$FLOOD"
