@@ -346,6 +346,34 @@ part_proven_kill() {
 	kill_target "$leader"
 }
 
+# A session from before psmd recorded leader identities (an old export): its leader cannot be
+# proven to be the process at that pid, so a kill signals nothing and says so.
+part_unproven() {
+	local leader
+	target "$T/old"
+	leader=$BG
+	wait_for 10 has_line "$T/old" ready
+	open_session psm-alice "$leader"
+	check "a session led by pid $leader" test -n "$SID" || return
+	ctl export "$T/old.json" >/dev/null
+	stop_psmd
+	rm -rf "$T/state"
+	check "psmd starts on an empty state" serve || return
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for s in d["sessions"]:
+    s.pop("leader_start", None); s.pop("boot_id", None)
+json.dump(d, open(sys.argv[1], "w"))' "$T/old.json"
+	expect_rc "import of the session without its leader identity" 0 ctl import "$T/old.json"
+	expect_rc "psmctl session kill of it: exit 0" 0 ctl session kill "$SID"
+	expect_grep "it says the leader was not signalled, and why" \
+		'^session ended; its leader was not signalled: no start time and boot id were recorded' -
+	untouched "the process at the recorded pid lives, never signalled" "$T/old" "$leader"
+	check "the session is ended" not_listed "$SID"
+	kill_target "$leader"
+}
+
 scenario() {
 	write_policy
 	check "psmd.conf with session_expiry kill" write_conf || return
@@ -358,6 +386,7 @@ scenario() {
 	part_reuse_kill
 	part_reuse_expiry
 	part_proven_kill
+	part_unproven
 }
 
 ns_main scenario python3 setpriv
