@@ -77,29 +77,41 @@ static uint32_t leader_audit(const char *dir)
 	return (uint32_t)v;
 }
 
-int leader_read(int64_t pid, struct leader_id *id, struct psm_err *err)
+/* The start time from dir/stat. */
+static int leader_read_start(const char *dir, int64_t pid, int64_t *start, struct psm_err *err)
 {
-	char dir[48], path[64], *line;
-	struct stat st;
+	char path[64], *line = malloc(LEADER_STAT_MAX);
 	int rc = PSM_OK;
 
-	memset(id, 0, sizeof(*id));
-	id->pid = pid;
-	snprintf(dir, sizeof(dir), "/proc/%" PRId64, pid);
-	snprintf(path, sizeof(path), "%s/stat", dir);
-	if (pid <= 0 || pid > INT32_MAX || stat(dir, &st) != 0)
-		return psm_err_set(err, errno == ENOENT || pid <= 0 || pid > INT32_MAX
-					   ? PSM_ENOENT : PSM_ESYS,
-				   "pid %" PRId64 ": no such process", pid);
-	line = malloc(LEADER_STAT_MAX);
 	if (line == NULL)
 		return psm_err_set(err, PSM_ENOMEM, "pid %" PRId64 ": out of memory", pid);
+	snprintf(path, sizeof(path), "%s/stat", dir);
 	if (leader_slurp(path, line, LEADER_STAT_MAX) <= 0)
 		rc = psm_err_set(err, errno == ENOENT || errno == ESRCH ? PSM_ENOENT : PSM_ESYS,
 				 "pid %" PRId64 ": %s", pid, strerror(errno));
-	else if (leader_parse_start(line, &id->start) != 0)
+	else if (leader_parse_start(line, start) != 0)
 		rc = psm_err_set(err, PSM_ESYS, "pid %" PRId64 ": no start time in %s", pid, path);
 	free(line);
+	return rc;
+}
+
+int leader_read(int64_t pid, struct leader_id *id, struct psm_err *err)
+{
+	char dir[48];
+	struct stat st;
+	int rc, e;
+
+	memset(id, 0, sizeof(*id));
+	id->pid = pid;
+	if (pid <= 0 || pid > INT32_MAX)
+		return psm_err_set(err, PSM_ENOENT, "pid %" PRId64 ": no such process", pid);
+	snprintf(dir, sizeof(dir), "/proc/%" PRId64, pid);
+	if (stat(dir, &st) != 0) {
+		e = errno;
+		return psm_err_set(err, e == ENOENT ? PSM_ENOENT : PSM_ESYS, "pid %" PRId64 ": %s",
+				   pid, e == ENOENT ? "no such process" : strerror(e));
+	}
+	rc = leader_read_start(dir, pid, &id->start, err);
 	if (rc == PSM_OK)
 		rc = leader_boot_id(id->boot, err);
 	id->uid = st.st_uid;
