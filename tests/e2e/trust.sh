@@ -218,6 +218,79 @@ part_quota() {
 	ns_untrack "$FLOOD"
 }
 
+# ---- defect 1: connections of non-admins in all ----------------------------------------------
+
+# 70 uids that are not admins (62000-62069) open 16 connections each, 1120 in all; once all are
+# open, root asks for stats, then every connection asks for health.  Prints "ROOT_OK OK REFUSED".
+conn_flood() {
+	python3 - "$T/psmd.sock" <<-'PY'
+	import os, socket, sys
+	UIDS, PER = 70, 16
+	rd, wr = os.pipe()
+	go_rd, go_wr = os.pipe()
+	kids = []
+	for i in range(UIDS):
+	    pid = os.fork()
+	    if pid == 0:
+	        os.close(rd); os.close(go_wr)
+	        os.setgroups([]); os.setgid(61000); os.setuid(62000 + i)
+	        conns = []
+	        for _ in range(PER):
+	            s = socket.socket(socket.AF_UNIX)
+	            s.connect(sys.argv[1])
+	            conns.append(s)
+	        os.write(wr, b"c\n")
+	        os.read(go_rd, 1)  # EOF once root has asked
+	        ok = refused = 0
+	        for s in conns:
+	            s.settimeout(10)
+	            try:
+	                s.sendall(b'{"op":"health"}\n')
+	            except OSError:
+	                pass
+	            try:
+	                line = s.makefile().readline()
+	            except OSError:
+	                line = ""
+	            ok += '"ok":true' in line
+	            refused += "non-admin" in line
+	        os.write(wr, ("%d %d\n" % (ok, refused)).encode())
+	        os._exit(0)
+	    kids.append(pid)
+	os.close(wr); os.close(go_rd)
+	f = os.fdopen(rd)
+	for _ in range(UIDS):
+	    f.readline()
+	s = socket.socket(socket.AF_UNIX)
+	s.connect(sys.argv[1])
+	s.sendall(b'{"op":"stats"}\n')
+	root_ok = int('"ok":true' in s.makefile().readline())
+	os.close(go_wr)
+	ok = refused = 0
+	for _ in range(UIDS):
+	    a, b = f.readline().split()
+	    ok += int(a); refused += int(b)
+	for p in kids:
+	    os.waitpid(p, 0)
+	print(root_ok, ok, refused)
+	PY
+}
+
+part_conn_cap() {
+	local root_ok ok refused
+	read -r root_ok ok refused < <(conn_flood)
+	check "root is served while 70 other uids hold 16 connections each" test "${root_ok:-0}" = 1
+	if [ "${ok:-0}" -le 1024 ] && [ "${refused:-0}" -ge 96 ] && [ $((ok + refused)) -eq 1120 ]; then
+		pass "non-admins get at most 1024 connections in all ($ok served, $refused refused)"
+	else
+		fail "non-admins get at most 1024 connections in all" \
+			"served: ${ok:-?}, refused naming non-admins: ${refused:-?} (of 1120)"
+	fi
+	expect_rc "psmd serves non-admins again once they left" 0 \
+		setpriv --reuid="$BOB" --regid="$NS_ALL_GID" --clear-groups \
+		"$BUILD/psmctl" -s "$T/psmd.sock" stats
+}
+
 # ---- defect 1: the record ceiling -----------------------------------------------------------
 
 part_ceiling() {
@@ -382,6 +455,7 @@ scenario() {
 	part_close
 	part_ttl_max
 	part_quota
+	part_conn_cap
 	part_ceiling
 	part_reuse_kill
 	part_reuse_expiry
