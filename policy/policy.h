@@ -16,6 +16,8 @@
  *   deny        [{user|group, perms, from?, hosts?, reason?}]
  *   services    {pam service: permission}      duplicate service across files: error
  *   session_ttl TTL string                      set in at most one file
+ *   session_ttl_max TTL string                  set in at most one file; default 7d;
+ *                                               session_ttl may not exceed it
  *   break_glass {users: [user...]}              set in at most one file
  * Comments allowed. Unknown keys, wrong types, duplicate keys, unknown roles,
  * bad patterns/CIDRs/TTLs: PSM_EINVAL "FILE:LINE:COL: what".
@@ -40,6 +42,9 @@ void policy_get_counts(const struct policy *p, struct policy_counts *c);
 void policy_counts_text(const struct policy_counts *c, char *buf, size_t n);
 /* Seconds; 0 when the policy sets none. */
 int64_t policy_session_ttl(const struct policy *p);
+/* The longest TTL a session may get (at open or extend), seconds: session_ttl_max or 7 days. */
+#define POLICY_SESSION_TTL_MAX (7 * 86400)
+int64_t policy_session_ttl_max(const struct policy *p);
 
 struct policy_compile_opts {
 	const char *host_name;         /* this host, for 'hosts' scope */

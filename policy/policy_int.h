@@ -53,6 +53,8 @@ struct policy {
 	const struct json_doc *session_ttl_doc;
 	char **warnings;              /* policy_check_nss() */
 	unsigned nwarnings;
+	int64_t session_ttl_max;
+	const struct json_doc *session_ttl_max_doc;
 };
 
 /* State while the documents are read and validated. */

@@ -171,3 +171,8 @@ int64_t policy_session_ttl(const struct policy *p)
 {
 	return p->session_ttl_doc != NULL ? p->session_ttl : 0;
 }
+
+int64_t policy_session_ttl_max(const struct policy *p)
+{
+	return p->session_ttl_max_doc != NULL ? p->session_ttl_max : POLICY_SESSION_TTL_MAX;
+}

@@ -13,7 +13,8 @@
 #define POLICY_NAME_MAX 255
 
 static const char *const policy_top_keys[] = {
-	"roles", "bindings", "deny", "services", "session_ttl", "break_glass", NULL,
+	"roles", "bindings", "deny", "services", "session_ttl", "session_ttl_max", "break_glass",
+	NULL,
 };
 static const char *const policy_binding_keys[] = {
 	"user", "group", "roles", "perms", "from", "hosts", "reason", NULL,
@@ -156,23 +157,41 @@ static int policy_parse_services(struct policy_parse *pp, const struct json_doc 
 	return PSM_OK;
 }
 
-static int policy_parse_ttl(struct policy_parse *pp, const struct json_doc *d,
-			    const cJSON *root)
+/* A TTL key set in at most one file: *ttl and *doc (NULL while unset). */
+static int policy_parse_ttl(struct policy_parse *pp, const struct json_doc *d, const cJSON *root,
+			    const char *key, int64_t *ttl, const struct json_doc **doc)
 {
 	const char *s = NULL;
 	struct psm_err pe;
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "session_ttl");
-	int rc = json_doc_string(d, root, "session_ttl", false, &s, pp->err);
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, key);
+	int rc = json_doc_string(d, root, key, false, &s, pp->err);
 
 	if (rc != PSM_OK || s == NULL)
 		return rc;
-	if (pp->p->session_ttl_doc != NULL)
-		return json_doc_error(d, n, pp->err, "session_ttl already set in %s",
-				      pp->p->session_ttl_doc->file);
-	if (ttl_parse(s, &pp->p->session_ttl, &pe) != PSM_OK)
-		return json_doc_error(d, n, pp->err, "session_ttl: %s", pe.msg);
-	pp->p->session_ttl_doc = d;
+	if (*doc != NULL)
+		return json_doc_error(d, n, pp->err, "%s already set in %s", key, (*doc)->file);
+	if (ttl_parse(s, ttl, &pe) != PSM_OK)
+		return json_doc_error(d, n, pp->err, "%s: %s", key, pe.msg);
+	*doc = d;
 	return PSM_OK;
+}
+
+/* session_ttl may not exceed session_ttl_max (its own or the default). */
+static int policy_check_ttls(struct policy_parse *pp)
+{
+	const struct policy *p = pp->p;
+	int64_t max = policy_session_ttl_max(p);
+	char a[32], b[32];
+
+	if (p->session_ttl_doc == NULL || p->session_ttl <= max)
+		return PSM_OK;
+	ttl_format(p->session_ttl, a, sizeof(a));
+	ttl_format(max, b, sizeof(b));
+	return json_doc_error(p->session_ttl_doc,
+			      cJSON_GetObjectItemCaseSensitive(p->session_ttl_doc->root,
+							       "session_ttl"),
+			      pp->err, "session_ttl %s is longer than session_ttl_max %s%s", a, b,
+			      p->session_ttl_max_doc != NULL ? "" : " (the default)");
 }
 
 static int policy_parse_break_glass(struct policy_parse *pp, const struct json_doc *d,
@@ -209,7 +228,11 @@ static int policy_parse_top(struct policy_parse *pp, const struct json_doc *d)
 	if (rc == PSM_OK && (n = cJSON_GetObjectItemCaseSensitive(root, "services")) != NULL)
 		rc = policy_parse_services(pp, d, n);
 	if (rc == PSM_OK)
-		rc = policy_parse_ttl(pp, d, root);
+		rc = policy_parse_ttl(pp, d, root, "session_ttl", &pp->p->session_ttl,
+				      &pp->p->session_ttl_doc);
+	if (rc == PSM_OK)
+		rc = policy_parse_ttl(pp, d, root, "session_ttl_max", &pp->p->session_ttl_max,
+				      &pp->p->session_ttl_max_doc);
 	if (rc == PSM_OK && (n = cJSON_GetObjectItemCaseSensitive(root, "break_glass")) != NULL)
 		rc = policy_parse_break_glass(pp, d, n);
 	return rc;
@@ -433,6 +456,8 @@ int policy_parse_all(struct policy_parse *pp)
 		rc = policy_sort_unique(p->roles, p->nroles, "role", pp->err);
 	if (rc == PSM_OK)
 		rc = policy_sort_unique(p->services, p->nservices, "service", pp->err);
+	if (rc == PSM_OK)
+		rc = policy_check_ttls(pp);
 	for (i = 0; i < p->ndocs && rc == PSM_OK; i++)
 		rc = policy_parse_rules(pp, &p->docs[i]);
 	return rc;

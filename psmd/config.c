@@ -53,7 +53,8 @@ static const struct config_str_key redis_str_keys[] = {
 
 static const char *const config_keys[] = {
 	"shm_name", "socket", "state_dir", "policy", "admin_group", "table_group", "capacity",
-	"metrics_file", "session_expiry", "host_name", "labels", "redis", "strict_policy", NULL,
+	"max_records", "metrics_file", "session_expiry", "host_name", "labels", "redis",
+	"strict_policy", NULL,
 };
 
 static const char *const redis_keys[] = {
@@ -199,19 +200,20 @@ static int config_strings(const struct json_doc *d, const cJSON *obj,
 	return PSM_OK;
 }
 
-static int config_capacity(const struct json_doc *d, const cJSON *root, struct psmd_config *c,
-			   struct psm_err *err)
+/* A count key from 1 to CONFIG_CAPACITY_MAX ("capacity", "max_records") over *out. */
+static int config_count(const struct json_doc *d, const cJSON *root, const char *key,
+			uint64_t *out, struct psm_err *err)
 {
-	uint64_t cap = c->capacity;
-	int rc = json_doc_uint(d, root, "capacity", false, CONFIG_CAPACITY_MAX, &cap, err);
+	uint64_t v = *out;
+	int rc = json_doc_uint(d, root, key, false, CONFIG_CAPACITY_MAX, &v, err);
 
 	if (rc != PSM_OK)
 		return rc;
-	if (cap == 0)
-		return json_doc_error(d, cJSON_GetObjectItemCaseSensitive(root, "capacity"), err,
-				      "capacity: expected a whole number from 1 to %llu",
+	if (v == 0)
+		return json_doc_error(d, cJSON_GetObjectItemCaseSensitive(root, key), err,
+				      "%s: expected a whole number from 1 to %llu", key,
 				      CONFIG_CAPACITY_MAX);
-	c->capacity = cap;
+	*out = v;
 	return PSM_OK;
 }
 
@@ -382,7 +384,9 @@ static int config_from_doc(const struct json_doc *d, struct psmd_config *c, stru
 		rc = config_strings(d, d->root, config_str_keys,
 				    sizeof(config_str_keys) / sizeof(config_str_keys[0]), c, err);
 	if (rc == PSM_OK)
-		rc = config_capacity(d, d->root, c, err);
+		rc = config_count(d, d->root, "capacity", &c->capacity, err);
+	if (rc == PSM_OK)
+		rc = config_count(d, d->root, "max_records", &c->max_records, err);
 	if (rc == PSM_OK)
 		rc = config_expiry(d, d->root, c, err);
 	if (rc == PSM_OK)
@@ -412,6 +416,7 @@ int config_defaults(struct psmd_config *c, struct psm_err *err)
 
 	memset(c, 0, sizeof(*c));
 	c->capacity = 100000;
+	c->max_records = CONFIG_MAX_RECORDS;
 	c->session_expiry = CONFIG_EXPIRY_FORGET;
 	c->redis.port = CONFIG_REDIS_PORT;
 	rc = config_set(&c->shm_name, "/psm", err);

@@ -97,6 +97,12 @@ static void client_free(struct control *c, struct client *cl)
 	control_accept_resume(c);
 }
 
+/* Replies queued past this stop the reading of more requests from the client. */
+static size_t client_out_soft(const struct client *cl)
+{
+	return cl->peer.admin ? CONTROL_OUT_SOFT : CONTROL_OUT_SOFT_USER;
+}
+
 /* Appends a reply; it may go at once unless a change before it waits for the commit. */
 static void client_queue(struct client *cl, const char *line, size_t len, bool changed)
 {
@@ -221,7 +227,7 @@ static void client_line(struct client *cl, const char *line, size_t len)
 }
 
 /*
- * Handles the whole lines buffered, pausing while CONTROL_OUT_SOFT bytes of
+ * Handles the whole lines buffered, pausing while client_out_soft() bytes of
  * replies wait (the rest is handled as the client reads; no new input is
  * read meanwhile), so a client's queue stays bounded.
  */
@@ -231,7 +237,7 @@ static void client_process(struct client *cl)
 	const char *line;
 	size_t len;
 
-	while (!cl->closing && cl->len - cl->sent < CONTROL_OUT_SOFT &&
+	while (!cl->closing && cl->len - cl->sent < client_out_soft(cl) &&
 	       (st = proto_lines_next(&cl->lines, &line, &len)) == PROTO_LINES_LINE)
 		client_line(cl, line, len);
 	if (st == PROTO_LINES_TOO_LARGE && !cl->closing) {
@@ -262,7 +268,7 @@ static bool client_read_once(struct client *cl)
 		return false;
 	}
 	client_process(cl);
-	return (size_t)n == sizeof(buf) && !cl->closing && cl->len - cl->sent < CONTROL_OUT_SOFT;
+	return (size_t)n == sizeof(buf) && !cl->closing && cl->len - cl->sent < client_out_soft(cl);
 }
 
 /*
@@ -309,7 +315,7 @@ static bool client_update(struct client *cl)
 	struct control *c = cl->ctl;
 	short ev = 0;
 
-	if (!cl->eof && !cl->closing && cl->len - cl->sent < CONTROL_OUT_SOFT)
+	if (!cl->eof && !cl->closing && cl->len - cl->sent < client_out_soft(cl))
 		ev |= POLLIN;
 	if (cl->ready > cl->sent)
 		ev |= POLLOUT;
@@ -393,6 +399,15 @@ static size_t control_count_uid(const struct control *c, uid_t uid)
 	return n;
 }
 
+static size_t control_count_users(const struct control *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->n; i++)
+		n += !c->cl[i]->peer.admin;
+	return n;
+}
+
 /* Refuses a connection with one error line (best effort: the socket is new and empty). */
 static void control_refuse(int fd, const char *why)
 {
@@ -405,7 +420,7 @@ static void control_refuse(int fd, const char *why)
 	close(fd);
 }
 
-static int control_add_client(struct control *c, int fd, const struct ucred *uc)
+static int control_add_client(struct control *c, int fd, const struct ops_peer *peer)
 {
 	struct client *cl;
 
@@ -423,7 +438,7 @@ static int control_add_client(struct control *c, int fd, const struct ucred *uc)
 		return PSM_ENOMEM;
 	cl->ctl = c;
 	cl->fd = fd;
-	control_peer(c, &cl->peer, uc);
+	cl->peer = *peer;
 	proto_lines_init(&cl->lines, PROTO_LINE_MAX);
 	c->cl[c->n++] = cl;
 	if (loop_add(c->l, fd, POLLIN, client_cb, cl, NULL) != PSM_OK) {
@@ -434,27 +449,47 @@ static int control_add_client(struct control *c, int fd, const struct ucred *uc)
 	return PSM_OK;
 }
 
+/* Why a new connection of peer is refused (the caps of control.h), or NULL. */
+static const char *control_over_cap(const struct control *c, const struct ops_peer *peer)
+{
+	size_t cap = peer->uid == 0 ? CONTROL_PER_ROOT : CONTROL_PER_UID;
+
+	if (c->n >= CONTROL_CLIENTS_MAX)
+		return "too many connections to psmd";
+	if (control_count_uid(c, peer->uid) >= cap) {
+		log_msg(LOG_WARNING, "admin socket: uid %u has %zu connections already: refused",
+			(unsigned)peer->uid, cap);
+		return "too many connections from your uid";
+	}
+	if (!peer->admin && control_count_users(c) >= CONTROL_USERS_MAX) {
+		log_msg(LOG_WARNING, "admin socket: %d connections of non-admins already: uid %u "
+			"refused", CONTROL_USERS_MAX, (unsigned)peer->uid);
+		return "too many connections of non-admin users";
+	}
+	return NULL;
+}
+
 static void control_accept_one(struct control *c, int fd)
 {
 	struct ucred uc;
 	socklen_t ul = sizeof(uc);
-	size_t cap;
+	struct ops_peer peer;
+	const char *why;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) != 0) {
 		log_msg(LOG_WARNING, "admin socket: SO_PEERCRED: %s", strerror(errno));
 		close(fd);
 		return;
 	}
-	cap = uc.uid == 0 ? CONTROL_PER_ROOT : CONTROL_PER_UID;
-	if (c->n >= CONTROL_CLIENTS_MAX) {
-		control_refuse(fd, "too many connections to psmd");
-	} else if (control_count_uid(c, uc.uid) >= cap) {
-		log_msg(LOG_WARNING, "admin socket: uid %u has %zu connections already: refused",
-			(unsigned)uc.uid, cap);
-		control_refuse(fd, "too many connections from your uid");
-	} else if (control_add_client(c, fd, &uc) != PSM_OK) {
+	control_peer(c, &peer, &uc);
+	why = control_over_cap(c, &peer);
+	if (why == NULL && !peer.admin &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){CONTROL_SNDBUF_USER}, sizeof(int)) != 0)
+		log_msg(LOG_WARNING, "admin socket: SO_SNDBUF: %s", strerror(errno));
+	if (why != NULL)
+		control_refuse(fd, why);
+	else if (control_add_client(c, fd, &peer) != PSM_OK)
 		control_refuse(fd, "out of memory");
-	}
 }
 
 static void control_accept_cb(void *ctx, int lfd, short revents)

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "leader.h"
+#include "log.h"
 
 /* One handler per op, indexed by the protocol's op id. */
 static const ops_fn ops_table[PROTO_OP_COUNT] = {
@@ -28,17 +30,37 @@ static const ops_fn ops_table[PROTO_OP_COUNT] = {
 	[PROTO_OP_RELOAD] = ops_reload,
 };
 
-/* A non-admin may touch only a session of their own uid (an absent one is the handler's). */
+/*
+ * Whether the session's recorded leader is still that very process and runs as
+ * the peer's uid: then the session is provably the peer's own.
+ */
+static bool ops_leader_is_peers(const struct ops_ctx *c, const struct rec_session *s)
+{
+	struct leader_id want, now;
+
+	sweep_leader_of(s, &want);
+	return leader_read(want.pid, &now, NULL) == PSM_OK &&
+	       leader_compare(&want, &now, NULL) == LEADER_LIVE && now.uid == c->peer->uid;
+}
+
+/*
+ * A non-admin may touch only a session of their own uid (an absent one is the
+ * handler's); for the ops that need proof, one led by a live process of theirs.
+ */
 static int ops_owner(const struct ops_ctx *c, struct psm_err *err)
 {
 	struct record *sess;
 
 	if (ops_find_session(c, &sess, NULL) != PSM_OK)
 		return PSM_OK;
-	if (sess->u.session.uid == (uint32_t)c->peer->uid)
+	if (sess->u.session.uid != (uint32_t)c->peer->uid)
+		return psm_err_set(err, PSM_EPERM, "not permitted (session %s is not yours)",
+				   c->req->a.session_id);
+	if (!proto_op_needs_proof(c->req->op) || ops_leader_is_peers(c, &sess->u.session))
 		return PSM_OK;
-	return psm_err_set(err, PSM_EPERM, "not permitted (session %s is not yours)",
-			   c->req->a.session_id);
+	return psm_err_set(err, PSM_EPERM, "not permitted (session %s is not provably yours: "
+			   "its leader, pid %lu, is not a live process of yours; admins only)",
+			   c->req->a.session_id, (unsigned long)sess->u.session.pid);
 }
 
 int ops_run(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
@@ -90,13 +112,38 @@ cJSON *ops_add_time(cJSON *o, const char *key, int64_t t, int64_t none)
 	return cJSON_AddNumberToObject(o, key, (double)t);
 }
 
+static size_t ops_held(const struct ops_ctx *c)
+{
+	struct state_counts k;
+
+	state_counts(c->d->store.st, &k);
+	return k.grants + k.sessions;
+}
+
+int ops_room(struct ops_ctx *c, size_t more, struct psm_err *err)
+{
+	uint64_t max = c->d->conf.cfg.max_records;
+	size_t held = ops_held(c);
+
+	if (held + more <= max)
+		return PSM_OK;
+	if (sweep_run(c->d, c->now) > 0 && (held = ops_held(c)) + more <= max)
+		return PSM_OK; /* expired ones kept for --explain go first */
+	log_msg(LOG_WARNING, "capacity: table full (%zu records, ceiling %llu in psmd.conf): "
+		"%s refused", held, (unsigned long long)max, c->req->op->name);
+	return psm_err_set(err, PSM_EFULL, "capacity: table full (%zu records, ceiling %llu in "
+			   "psmd.conf)", held, (unsigned long long)max);
+}
+
 int ops_add_new(struct ops_ctx *c, int type, ops_build_fn build, const char *id_key,
 		cJSON *reply, struct psm_err *err)
 {
 	struct record rec;
 	int64_t end;
-	int rc;
+	int rc = ops_room(c, 1, err);
 
+	if (rc != PSM_OK)
+		return rc;
 	record_init(&rec, type);
 	rc = build(c, &rec, err);
 	if (rc != PSM_OK) {

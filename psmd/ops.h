@@ -75,6 +75,12 @@ int ops_find_session(const struct ops_ctx *c, struct record **sess, struct psm_e
 cJSON *ops_add_time(cJSON *o, const char *key, int64_t t, int64_t none);
 /* Adds item to o under key; PSM_ENOMEM when item is NULL. */
 int ops_add(cJSON *o, const char *key, cJSON *item, struct psm_err *err);
+/*
+ * Room for more grants and sessions under psmd.conf's max_records (expired ones
+ * are swept first when needed): PSM_EFULL "capacity: table full (N records,
+ * ceiling M in psmd.conf)" otherwise, and logged; nothing is ever evicted.
+ */
+int ops_room(struct ops_ctx *c, size_t more, struct psm_err *err);
 /* Fills in a new record (a grant, a session) from the request. */
 typedef int (*ops_build_fn)(struct ops_ctx *c, struct record *rec, struct psm_err *err);
 /*

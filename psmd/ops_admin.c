@@ -115,8 +115,11 @@ int ops_import(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	struct state_import_report rep = {0};
 	struct shm_writer *w = c->d->table.w;
 	struct psm_err gerr = {0};
-	int rc;
+	int rc = ops_room(c, (size_t)cJSON_GetArraySize(a->grants) +
+				     (size_t)cJSON_GetArraySize(a->sessions), err);
 
+	if (rc != PSM_OK)
+		return rc;
 	if (!a->dry_run) {
 		rep.on_apply = store_import_hook;
 		rep.ctx = &c->d->store;

@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "daemon.h"
+#include "leader.h"
 #include "log.h"
+#include "ttl.h"
+
+_Static_assert(REC_BOOT_ID_SIZE == LEADER_BOOT_SIZE, "a boot id is the same size everywhere");
 
 struct ops_slist {
 	cJSON *arr;
@@ -78,6 +81,23 @@ int ops_session_show(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	return ops_reply_session(reply, sess, err);
 }
 
+/* A session TTL is at most the policy's session_ttl_max (and ends before REC_TIME_MAX). */
+static int ops_session_ttl_ok(const struct ops_ctx *c, int64_t ttl, struct psm_err *err)
+{
+	int64_t max = policy_session_ttl_max(c->d->conf.pol);
+	const char *given = c->req->a.ttl_text != NULL ? c->req->a.ttl_text : "session_ttl";
+	char text[32];
+
+	if (ttl > max) {
+		ttl_format(max, text, sizeof(text));
+		return psm_err_set(err, PSM_EINVAL, "ttl \"%s\": longer than the policy's "
+				   "session_ttl_max (%s)", given, text);
+	}
+	if (ttl > REC_TIME_MAX - c->now)
+		return psm_err_set(err, PSM_EINVAL, "ttl \"%s\": too long", given);
+	return PSM_OK;
+}
+
 /* A new version of the session expiring ttl seconds from now. */
 int ops_session_extend(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
@@ -85,10 +105,10 @@ int ops_session_extend(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	uint8_t id[ID_BYTES];
 	int rc = ops_find_live_session(c, &sess, err);
 
+	if (rc == PSM_OK)
+		rc = ops_session_ttl_ok(c, c->req->a.ttl, err);
 	if (rc != PSM_OK)
 		return rc;
-	if (c->req->a.ttl > REC_TIME_MAX - c->now)
-		return psm_err_set(err, PSM_EINVAL, "ttl \"%s\": too long", c->req->a.ttl_text);
 	memcpy(id, sess->u.session.id, ID_BYTES);
 	id_format(id, c->id);
 	snprintf(c->principal, sizeof(c->principal), "%s", sess->u.session.user);
@@ -108,8 +128,9 @@ int ops_session_extend(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	return ops_reply_session(reply, sess, err);
 }
 
-/* Ends the session (its grants with it); *pid gets its leader. */
-static int ops_session_end(struct ops_ctx *c, bool *ended, pid_t *pid, struct psm_err *err)
+/* Ends the session (its grants with it); *leader gets its leader's identity. */
+static int ops_session_end(struct ops_ctx *c, bool *ended, struct leader_id *leader,
+			   struct psm_err *err)
 {
 	struct record *sess;
 	int rc = ops_find_session(c, &sess, err);
@@ -119,7 +140,7 @@ static int ops_session_end(struct ops_ctx *c, bool *ended, pid_t *pid, struct ps
 		return PSM_OK;
 	if (rc != PSM_OK)
 		return rc;
-	*pid = (pid_t)sess->u.session.pid;
+	sweep_leader_of(&sess->u.session, leader);
 	id_format(sess->u.session.id, c->id);
 	snprintf(c->principal, sizeof(c->principal), "%s", sess->u.session.user);
 	rc = ops_end(c, sess, err);
@@ -127,20 +148,41 @@ static int ops_session_end(struct ops_ctx *c, bool *ended, pid_t *pid, struct ps
 	return rc;
 }
 
+/* SIGTERM to the ended session's leader when it is provably still that process. */
+static int ops_kill_leader(struct ops_ctx *c, const struct leader_id *leader, cJSON *reply,
+			   struct psm_err *err)
+{
+	struct psm_err why = {0};
+	int st = sweep_end_leader(&c->d->sweep, leader, c->now, &why);
+	const char *what = st == LEADER_LIVE ? "signalled" : leader_state_name(st);
+
+	if (st == LEADER_LIVE)
+		log_msg(LOG_NOTICE, "session %s killed: SIGTERM to its leader, pid %lld", c->id,
+			(long long)leader->pid);
+	else if (st == LEADER_EXITED)
+		log_msg(LOG_NOTICE, "session %s killed: its leader, pid %lld, exited already: "
+			"nothing signalled", c->id, (long long)leader->pid);
+	else
+		log_msg(LOG_WARNING, "session %s killed: its leader, pid %lld, not signalled: %s",
+			c->id, (long long)leader->pid, why.msg);
+	if (cJSON_AddStringToObject(reply, "leader", what) == NULL ||
+	    (st == LEADER_UNPROVEN && cJSON_AddStringToObject(reply, "note", why.msg) == NULL) ||
+	    !cJSON_AddBoolToObject(reply, "killed", st == LEADER_LIVE))
+		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
+	return PSM_OK;
+}
+
 int ops_session_kill(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
 	bool ended;
-	pid_t pid = 0;
-	int rc = ops_session_end(c, &ended, &pid, err);
+	struct leader_id leader;
+	int rc = ops_session_end(c, &ended, &leader, err);
 
 	if (rc != PSM_OK)
 		return rc;
-	if (ended && pid > 1) {
-		log_msg(LOG_NOTICE, "session %s killed: SIGTERM to its leader, pid %ld", c->id,
-			(long)pid);
-		sweep_end_leader(&c->d->sweep, pid, c->now);
-	}
-	if (!cJSON_AddBoolToObject(reply, "killed", ended))
+	if (ended)
+		return ops_kill_leader(c, &leader, reply, err);
+	if (!cJSON_AddBoolToObject(reply, "killed", false))
 		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
 	return PSM_OK;
 }
@@ -148,23 +190,27 @@ int ops_session_kill(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 int ops_session_close(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
 	bool ended;
-	pid_t pid = 0;
-	int rc = ops_session_end(c, &ended, &pid, err);
+	struct leader_id leader;
+	int rc = ops_session_end(c, &ended, &leader, err);
 
 	if (rc == PSM_OK && !cJSON_AddBoolToObject(reply, "closed", ended))
 		rc = psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
 	return rc;
 }
 
-/* expires: ttl from the request, else the policy's session_ttl, else none. */
-static int64_t ops_session_expires(const struct ops_ctx *c)
+/* expires: ttl from the request, else the policy's session_ttl, else its session_ttl_max. */
+static int ops_session_expires(const struct ops_ctx *c, int64_t *expires, struct psm_err *err)
 {
 	int64_t ttl = c->req->a.ttl_text != NULL ? c->req->a.ttl
 						 : policy_session_ttl(c->d->conf.pol);
+	int rc;
 
 	if (ttl <= 0)
-		return REC_NOT_AFTER_NONE;
-	return ttl > REC_TIME_MAX - c->now ? REC_TIME_MAX : c->now + ttl;
+		ttl = policy_session_ttl_max(c->d->conf.pol);
+	rc = ops_session_ttl_ok(c, ttl, err);
+	if (rc == PSM_OK)
+		*expires = c->now + ttl;
+	return rc;
 }
 
 static int ops_session_fields(const struct ops_ctx *c, struct rec_session *s,
@@ -183,44 +229,25 @@ static int ops_session_fields(const struct ops_ctx *c, struct rec_session *s,
 	return PSM_OK;
 }
 
-/* The kernel audit session id of pid; REC_U32_NONE when unset or unreadable. */
-static uint32_t ops_audit_of(pid_t pid)
-{
-	char path[64], buf[32] = "";
-	unsigned long v;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/sessionid", (long)pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return REC_U32_NONE;
-	if (fgets(buf, sizeof(buf), f) == NULL || sscanf(buf, "%lu", &v) != 1 ||
-	    v >= REC_U32_NONE)
-		v = REC_U32_NONE;
-	fclose(f);
-	return (uint32_t)v;
-}
-
 /*
- * A non-admin registers only a session whose leader is one of its own processes
- * (psmd signals it on kill) and whose audit id is its own.
+ * The leader's identity, read by psmd itself from /proc: start time and boot id
+ * (what a later kill checks), and the audit session id when the request gave none.
  */
-static int ops_session_vouch(const struct ops_ctx *c, struct psm_err *err)
+static int ops_session_leader(const struct ops_ctx *c, struct rec_session *s,
+			      struct psm_err *err)
 {
-	const struct proto_args *a = &c->req->a;
-	char path[64];
-	struct stat st;
+	struct leader_id id;
+	int rc = leader_read(c->req->a.pid, &id, err);
 
-	if (c->peer->admin)
-		return PSM_OK;
-	snprintf(path, sizeof(path), "/proc/%lld", (long long)a->pid);
-	if (stat(path, &st) != 0 || st.st_uid != c->peer->uid)
-		return psm_err_set(err, PSM_EPERM, "not permitted (pid %lld is not a process of "
-				   "yours)", (long long)a->pid);
-	if (proto_has(c->req, PK_AUDIT) && a->audit != (int64_t)REC_U32_NONE &&
-	    (uint32_t)a->audit != ops_audit_of(c->peer->pid))
-		return psm_err_set(err, PSM_EPERM, "not permitted (audit %lld is not your "
-				   "session's)", (long long)a->audit);
+	if (rc == PSM_ENOENT)
+		return psm_err_set(err, PSM_EINVAL, "pid %lld: no such process (the leader "
+				   "must be running)", (long long)c->req->a.pid);
+	if (rc != PSM_OK)
+		return psm_err_prefix(err, "session leader");
+	s->pid = (uint32_t)id.pid;
+	s->leader_start = id.start;
+	memcpy(s->boot_id, id.boot, sizeof(s->boot_id));
+	s->audit = proto_has(c->req, PK_AUDIT) ? (uint32_t)c->req->a.audit : id.audit;
 	return PSM_OK;
 }
 
@@ -237,7 +264,9 @@ static int ops_session_build(struct ops_ctx *c, struct record *rec, struct psm_e
 	if (rc == PSM_OK && (a->audit < 0 || a->audit > (int64_t)REC_U32_NONE))
 		rc = psm_err_set(err, PSM_EINVAL, "audit: expected a kernel audit session id");
 	if (rc == PSM_OK)
-		rc = ops_session_vouch(c, err);
+		rc = ops_session_expires(c, &s->expires, err);
+	if (rc == PSM_OK)
+		rc = ops_session_leader(c, s, err);
 	if (rc == PSM_OK)
 		rc = ops_session_fields(c, s, err);
 	if (rc == PSM_OK)
@@ -245,10 +274,7 @@ static int ops_session_build(struct ops_ctx *c, struct record *rec, struct psm_e
 	if (rc != PSM_OK)
 		return rc;
 	s->uid = (uint32_t)uid;
-	s->pid = (uint32_t)a->pid;
-	s->audit = proto_has(c->req, PK_AUDIT) ? (uint32_t)a->audit : REC_U32_NONE;
 	s->created = c->now;
-	s->expires = ops_session_expires(c);
 	s->version = store_version(&c->d->store);
 	return record_validate(rec, err);
 }

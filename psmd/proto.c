@@ -29,11 +29,11 @@ static const struct proto_op proto_ops[PROTO_OP_COUNT] = {
 	  B(SESSION_ID) | B(TTL), B(SESSION_ID) | B(TTL), NULL },
 	{ "session_kill", PROTO_OP_SESSION_KILL, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(SESSION_ID),
 	  B(SESSION_ID), NULL },
-	{ "session_open", PROTO_OP_SESSION_OPEN, PROTO_WHO_SESSION, PROTO_F_MUTATES,
+	{ "session_open", PROTO_OP_SESSION_OPEN, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
 	  B(USER) | B(SERVICE) | B(TTY) | B(RHOST) | B(PID) | B(AUDIT) | B(TTL) | B(METADATA),
 	  B(USER) | B(SERVICE) | B(PID), NULL },
 	{ "session_close", PROTO_OP_SESSION_CLOSE, PROTO_WHO_SESSION,
-	  PROTO_F_MUTATES | PROTO_F_OWNER, B(SESSION_ID), B(SESSION_ID), NULL },
+	  PROTO_F_MUTATES | PROTO_F_OWNER | PROTO_F_PROVEN, B(SESSION_ID), B(SESSION_ID), NULL },
 	{ "cleanup", PROTO_OP_CLEANUP, PROTO_WHO_ADMIN, PROTO_F_MUTATES, 0, 0, NULL },
 	{ "stats", PROTO_OP_STATS, PROTO_WHO_ANY, 0, 0, 0, NULL },
 	{ "health", PROTO_OP_HEALTH, PROTO_WHO_ANY, 0, 0, 0, NULL },
@@ -73,6 +73,11 @@ bool proto_op_mutates(const struct proto_op *op)
 bool proto_op_needs_owner(const struct proto_op *op)
 {
 	return (op->flags & PROTO_F_OWNER) != 0;
+}
+
+bool proto_op_needs_proof(const struct proto_op *op)
+{
+	return (op->flags & PROTO_F_PROVEN) != 0;
 }
 
 static int rule_grant(const struct proto_req *r, struct psm_err *err)

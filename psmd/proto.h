@@ -76,7 +76,7 @@ enum proto_op_id {
 enum proto_who {
 	PROTO_WHO_ADMIN = 0, /* admins only */
 	PROTO_WHO_SELF,      /* anyone, about their own user ("user" omitted = themselves) */
-	PROTO_WHO_SESSION,   /* admin, or a PAM process for its own user's session */
+	PROTO_WHO_SESSION,   /* admin, or a user for a session provably their own (PROTO_F_PROVEN) */
 	PROTO_WHO_ANY,       /* anyone */
 };
 
@@ -115,6 +115,7 @@ enum proto_key_id {
 /* Flags of an op. */
 #define PROTO_F_MUTATES 0x1u /* changes state: audit-logged, journaled */
 #define PROTO_F_OWNER 0x2u   /* non-admins: the server must check the session is theirs */
+#define PROTO_F_PROVEN 0x4u  /* non-admins: ... and that its leader is a live process of theirs */
 
 struct proto_req;
 
@@ -197,6 +198,7 @@ const char *proto_key_name(enum proto_key_id k);
 bool proto_op_admin_only(const struct proto_op *op);
 bool proto_op_mutates(const struct proto_op *op);
 bool proto_op_needs_owner(const struct proto_op *op);
+bool proto_op_needs_proof(const struct proto_op *op);
 
 /*
  * The authorization that needs no daemon state: admins may do everything;

@@ -183,14 +183,27 @@ int ctl_show_cleanup(struct ctl *c, const cJSON *reply)
 	return ctl_show_field(c, reply, "removed", "");
 }
 
+/* killed; or why the leader got no signal: the session had ended, the leader had exited,
+ * or it could not be proven to be the session's leader still. */
 int ctl_show_kill(struct ctl *c, const cJSON *reply)
 {
-	const cJSON *k = ctl_get(reply, "killed");
+	const cJSON *k = ctl_get(reply, "killed"), *l = ctl_get(reply, "leader");
+	const cJSON *note = ctl_get(reply, "note");
+	const char *leader = cJSON_IsString(l) ? l->valuestring : "";
 
 	if (!cJSON_IsBool(k))
 		return ctl_bad_reply(c, "killed");
-	if (!c->json)
-		puts(cJSON_IsTrue(k) ? "killed" : "not killed (the session had already ended)");
+	if (c->json)
+		return CTL_OK;
+	if (cJSON_IsTrue(k))
+		puts("killed");
+	else if (strcmp(leader, "exited") == 0)
+		puts("session ended already (leader PID exited)");
+	else if (strcmp(leader, "unproven") == 0)
+		printf("session ended; its leader was not signalled: %s\n",
+		       cJSON_IsString(note) ? note->valuestring : "its identity cannot be proven");
+	else
+		puts("not killed (the session had already ended)");
 	return CTL_OK;
 }
 

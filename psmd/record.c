@@ -518,6 +518,12 @@ static bool rj_put_session(struct json_out *w, const struct rec_session *s)
 	json_out_kv_string(w, "rhost", s->rhost);
 	json_out_kv_int64(w, "pid", s->pid);
 	proto_json_kint_or_null(w, "audit", s->audit, REC_U32_NONE);
+	proto_json_kint_or_null(w, "leader_start", s->leader_start, 0);
+	json_out_key(w, "boot_id");
+	if (s->boot_id[0] != '\0')
+		json_out_string(w, s->boot_id);
+	else
+		json_out_null(w);
 	json_out_kv_int64(w, "created", s->created);
 	proto_json_kint_or_null(w, "expires", s->expires, REC_NOT_AFTER_NONE);
 	if (!rj_put_metadata(w, s->metadata))
@@ -827,7 +833,8 @@ static int rj_parse_grant(const cJSON *o, struct rec_grant *g, struct psm_err *e
 
 static const char *const rj_session_keys[] = {
     "session_id", "user",    "uid",	"service",  "tty",    "rhost",	 "pid",
-    "audit",	  "created", "expires", "metadata", "origin", "version", NULL,
+    "audit",	  "leader_start", "boot_id", "created", "expires", "metadata", "origin",
+    "version",	  NULL,
 };
 
 static int rj_metadata(const cJSON *o, char **out, struct psm_err *err)
@@ -853,6 +860,23 @@ static int rj_opt_text(const cJSON *o, const char *key, char **out, struct psm_e
 	return PSM_OK;
 }
 
+/* "boot_id": 36 characters of UUID text, or null / absent (unknown). */
+static int rj_boot_id(const cJSON *o, char out[REC_BOOT_ID_SIZE], struct psm_err *err)
+{
+	char *s = NULL;
+	int rc = rj_str(o, "boot_id", false, true, &s, err);
+
+	if (rc == PSM_OK && s != NULL && strlen(s) != REC_BOOT_ID_SIZE - 1)
+		rc = psm_err_set(err, PSM_EINVAL, "boot_id: expected %d characters",
+				 REC_BOOT_ID_SIZE - 1);
+	if (rc == PSM_OK && s != NULL && strspn(s, "0123456789abcdef-") != strlen(s))
+		rc = psm_err_set(err, PSM_EINVAL, "boot_id: expected a UUID in lower case");
+	if (rc == PSM_OK && s != NULL)
+		memcpy(out, s, REC_BOOT_ID_SIZE);
+	free(s);
+	return rc;
+}
+
 static int rj_parse_session(const cJSON *o, struct rec_session *s, struct psm_err *err)
 {
 	bool present;
@@ -864,6 +888,8 @@ static int rj_parse_session(const cJSON *o, struct rec_session *s, struct psm_er
 	       rj_opt_text(o, "tty", &s->tty, err) || rj_opt_text(o, "rhost", &s->rhost, err) ||
 	       rj_u32(o, "pid", true, false, &s->pid, err) ||
 	       rj_u32(o, "audit", false, true, &s->audit, err) ||
+	       rj_int(o, "leader_start", false, true, 0, REC_START_MAX, &s->leader_start, err) ||
+	       rj_boot_id(o, s->boot_id, err) ||
 	       rj_int(o, "created", true, false, 0, REC_TIME_MAX, &s->created, err) ||
 	       rj_int(o, "expires", false, true, REC_NOT_AFTER_NONE, REC_TIME_MAX, &s->expires,
 		      err) ||

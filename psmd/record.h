@@ -24,8 +24,8 @@
  *   "origin":"web-01","version":"<decimal>","created":INT}
  *  {"type":"revoke","grant_id":..,"origin":..,"version":..,"keep_until":INT|null}
  *  {"type":"session","session_id":..,"user":..,"uid":INT,"service":..,"tty":..,
- *   "rhost":..,"pid":INT,"audit":INT|null,"created":INT,"expires":INT|null,
- *   "metadata":{..},"origin":..,"version":..}
+ *   "rhost":..,"pid":INT,"audit":INT|null,"leader_start":INT|null,"boot_id":".."|null,
+ *   "created":INT,"expires":INT|null,"metadata":{..},"origin":..,"version":..}
  *  {"type":"session_end","session_id":..,"origin":..,"version":..,"keep_until":INT|null}
  *
  * A session extension is a session record with a newer version.  "version"
@@ -58,6 +58,8 @@ enum record_source { REC_SRC_POLICY = 1, REC_SRC_ADMIN = 2, REC_SRC_FLEET = 3 };
 #define REC_HOST_MAX 63	      /* one "hosts" item */
 #define REC_LIST_MAX 64	      /* items in "from" / "hosts" */
 #define REC_METADATA_MAX 1024 /* serialized bytes */
+#define REC_BOOT_ID_SIZE 37   /* a boot id: 36 characters of UUID text, NUL */
+#define REC_START_MAX (INT64_C(1) << 53) /* leader_start: exact in JSON numbers */
 
 struct rec_grant {
 	uint8_t id[ID_BYTES];
@@ -89,6 +91,9 @@ struct rec_session {
 	char *rhost; /* "" when none */
 	uint32_t pid;
 	uint32_t audit; /* REC_U32_NONE when unset */
+	/* the leader's identity (leader.h), read by psmd at open: 0 / "" unknown */
+	int64_t leader_start;		/* its start time, clock ticks after boot */
+	char boot_id[REC_BOOT_ID_SIZE]; /* the boot it started in */
 	int64_t created;
 	int64_t expires; /* REC_NOT_AFTER_NONE = no expiry */
 	char *metadata;	 /* compact JSON object text, "{}" when none */

@@ -7,8 +7,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
+#include "leader.h"
 #include "log.h"
 
 static bool sweep_kills(const struct psmd *d)
@@ -34,14 +36,25 @@ static int sweep_end_one(void *ctx, struct record *rec)
 {
 	struct sweep_ending *e = ctx;
 	const struct rec_session *ss = &rec->u.session;
+	struct psm_err why = {0};
+	struct leader_id leader;
 	char id[ID_TEXT_SIZE];
+	int st;
 
-	if (ss->expires > e->sw->ended_upto && ss->expires <= e->now && ss->pid > 1) {
-		id_format(ss->id, id);
+	if (ss->expires <= e->sw->ended_upto || ss->expires > e->now)
+		return 0;
+	id_format(ss->id, id);
+	sweep_leader_of(ss, &leader);
+	st = sweep_end_leader(e->sw, &leader, e->now, &why);
+	if (st == LEADER_LIVE)
 		log_msg(LOG_NOTICE, "session %s of %s expired: SIGTERM to its leader, pid %ld",
 			id, ss->user, (long)ss->pid);
-		sweep_end_leader(e->sw, (pid_t)ss->pid, e->now);
-	}
+	else if (st == LEADER_EXITED)
+		log_msg(LOG_INFO, "session %s of %s expired: its leader, pid %ld, exited already: "
+			"nothing signalled", id, ss->user, (long)ss->pid);
+	else
+		log_msg(LOG_WARNING, "session %s of %s expired: its leader, pid %ld, not "
+			"signalled: %s", id, ss->user, (long)ss->pid, why.msg);
 	return 0;
 }
 
@@ -76,28 +89,62 @@ size_t sweep_run(struct psmd *d, int64_t now)
 	return sweep_pass(d, now, now);
 }
 
-void sweep_end_leader(struct sweep *sw, pid_t pid, int64_t now)
+void sweep_leader_of(const struct rec_session *s, struct leader_id *id)
 {
-	if (pid <= 1)
-		return;
-	if (kill(pid, SIGTERM) != 0) {
-		if (errno != ESRCH)
-			log_msg(LOG_WARNING, "session leader %ld: SIGTERM: %s", (long)pid,
-				strerror(errno));
-		return;
-	}
+	memset(id, 0, sizeof(*id));
+	id->pid = s->pid;
+	id->start = s->leader_start;
+	memcpy(id->boot, s->boot_id, sizeof(id->boot));
+	id->audit = s->audit;
+}
+
+/* Keeps the pidfd of a leader that got SIGTERM, for SIGKILL after its grace. */
+static void sweep_escalate_later(struct sweep *sw, int64_t pid, int pidfd, int64_t now)
+{
 	if (sw->n == sw->cap) {
 		size_t cap = sw->cap ? sw->cap * 2 : 8;
 		struct sweep_kill *k = realloc(sw->kills, cap * sizeof(*k));
 
 		if (k == NULL) {
-			log_msg(LOG_ERR, "session leader %ld: no memory to escalate", (long)pid);
+			log_msg(LOG_ERR, "session leader %lld: no memory to escalate", (long long)pid);
+			close(pidfd);
 			return;
 		}
 		sw->kills = k;
 		sw->cap = cap;
 	}
-	sw->kills[sw->n++] = (struct sweep_kill){pid, now + SWEEP_GRACE};
+	sw->kills[sw->n++] = (struct sweep_kill){pid, pidfd, now + SWEEP_GRACE};
+}
+
+int sweep_end_leader(struct sweep *sw, const struct leader_id *id, int64_t now,
+		     struct psm_err *err)
+{
+	int fd, st, e;
+
+	if (id->pid <= 1) {
+		psm_err_set(err, PSM_EPERM, "pid %lld is never a session leader", (long long)id->pid);
+		return LEADER_UNPROVEN;
+	}
+	st = leader_pin(id, &fd, err);
+	if (st != LEADER_LIVE)
+		return st;
+	e = leader_signal(fd, SIGTERM);
+	if (e != 0) {
+		close(fd);
+		if (e == ESRCH)
+			return LEADER_EXITED;
+		psm_err_set(err, PSM_ESYS, "SIGTERM: %s", strerror(e));
+		return LEADER_UNPROVEN;
+	}
+	sweep_escalate_later(sw, id->pid, fd, now);
+	return LEADER_LIVE;
+}
+
+/* Forgets entry i (its pidfd closed). */
+static void sweep_forget(struct sweep *sw, size_t i)
+{
+	close(sw->kills[i].pidfd);
+	sw->kills[i] = sw->kills[--sw->n];
 }
 
 /* SIGKILL to leaders still alive after their grace; forgets those that are gone. */
@@ -108,18 +155,18 @@ static void sweep_escalate(struct sweep *sw, int64_t now)
 	while (i < sw->n) {
 		struct sweep_kill *k = &sw->kills[i];
 
-		if (kill(k->pid, 0) != 0 && errno == ESRCH) {
-			*k = sw->kills[--sw->n];
+		if (leader_signal(k->pidfd, 0) == ESRCH) {
+			sweep_forget(sw, i);
 			continue;
 		}
 		if (now < k->deadline) {
 			i++;
 			continue;
 		}
-		log_msg(LOG_NOTICE, "session leader %ld still alive after %d s: SIGKILL",
-			(long)k->pid, SWEEP_GRACE);
-		kill(k->pid, SIGKILL);
-		*k = sw->kills[--sw->n];
+		log_msg(LOG_NOTICE, "session leader %lld still alive after %d s: SIGKILL",
+			(long long)k->pid, SWEEP_GRACE);
+		leader_signal(k->pidfd, SIGKILL);
+		sweep_forget(sw, i);
 	}
 }
 
@@ -132,6 +179,8 @@ void sweep_tick(struct psmd *d, int64_t now)
 
 void sweep_free(struct sweep *sw)
 {
+	while (sw->n > 0)
+		sweep_forget(sw, sw->n - 1);
 	free(sw->kills);
 	memset(sw, 0, sizeof(*sw));
 }

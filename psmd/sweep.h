@@ -21,7 +21,8 @@
 #define SWEEP_KEEP 600 /* seconds an expired grant or session is kept */
 
 struct sweep_kill {
-	pid_t pid;
+	int64_t pid;
+	int pidfd;	  /* pins the very leader that got SIGTERM */
 	int64_t deadline; /* SIGKILL then if it still lives */
 };
 
@@ -35,6 +36,9 @@ struct sweep {
 
 struct psmd;
 struct record;
+struct rec_session;
+struct leader_id;
+struct psm_err;
 
 /* Removes everything expired at now at once; returns how many grants and sessions went. */
 size_t sweep_run(struct psmd *d, int64_t now);
@@ -43,8 +47,16 @@ size_t sweep_run(struct psmd *d, int64_t now);
 void sweep_tick(struct psmd *d, int64_t now);
 /* When the sweeper next has something to do about rec (INT64_MAX: never). */
 int64_t sweep_due(const struct psmd *d, const struct record *rec);
-/* Sends SIGTERM to a session leader and SIGKILL after SWEEP_GRACE seconds if it lives. */
-void sweep_end_leader(struct sweep *sw, pid_t pid, int64_t now);
+/* The leader identity recorded in a session (leader.h). */
+void sweep_leader_of(const struct rec_session *s, struct leader_id *id);
+/*
+ * Sends SIGTERM to a session leader, and SIGKILL after SWEEP_GRACE seconds if it
+ * lives, both through a pidfd and only when the process is provably the one
+ * recorded (leader_pin).  Returns LEADER_LIVE (signalled), LEADER_EXITED (nothing
+ * to signal), or LEADER_UNPROVEN with err saying why nothing was signalled.
+ */
+int sweep_end_leader(struct sweep *sw, const struct leader_id *id, int64_t now,
+		     struct psm_err *err);
 void sweep_free(struct sweep *sw);
 
 #endif

@@ -148,6 +148,43 @@ check_extended() {
 	fi
 }
 
+# part_not_yours: psm-alice's own login session is led by sshd's root process, not by one of
+# hers: she may not close it through the socket (issue 11, 1).
+part_not_yours() {
+	local r
+	r=$(as_user psm-alice /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"{\"op\":\"session_close\",\"session_id\":\"" + sys.argv[2].encode() + b"\"}\n")
+print(s.makefile().readline().strip())' "$T/psmd.sock" "$MAIN_ID")
+	if printf '%s' "$r" | grep -q '"code":"not_permitted"'; then
+		pass "psm-alice may not close her sshd session through the socket: not_permitted"
+	else
+		fail "psm-alice may not close her sshd session through the socket: not_permitted" \
+			"reply: $r"
+	fi
+	check "the session is still listed" listed "$MAIN_ID"
+	check "its login still runs" alive "$MAIN_PID"
+}
+
+# part_leader_gone: a login whose sshd session process died without closing its session;
+# session kill says so and signals nothing (issue 11, 2).
+part_leader_gone() {
+	local leader
+	session_login gone psm-bob || return 1
+	leader=$(ctl --json session show "$ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"]["pid"])')
+	check "the session's leader is a live process ($leader)" alive "$leader"
+	kill -KILL "$leader"
+	check "the leader is gone" wait_for 15 dead "$leader"
+	check "the session outlives its leader (no close_session ran)" listed "$ID"
+	expect_rc "psmctl session kill of it: exit 0" 0 ctl session kill "$ID"
+	expect_text "it says the leader had exited" "session ended already (leader PID exited)" -
+	check "the session is gone" wait_for 5 not_listed "$ID"
+	stop_pid "$BG_PID"
+	ns_untrack "$BG_PID"
+}
+
 part_kill() {
 	expect_rc "psmctl session kill ID" 0 ctl session kill "$MAIN_ID"
 	expect_grep "session kill: killed" "^killed$" -
@@ -252,7 +289,8 @@ scenario() {
 	check "ssh host and user keys" setup_keys || return
 	check "pam_psm account and session lines in pam.d" set_pam || return
 	start_psmd_and_sshd || return
-	part_listing && part_kill
+	part_listing && part_not_yours && part_kill
+	part_leader_gone
 	part_logout
 	part_session_grant
 	part_expiry_kill

@@ -222,6 +222,8 @@ ns_inner_exit() {
 # BUILD defaults to ./build; the table is ${NS_SHM_PREFIX:-/psm-e2e}-PID.  PSMD and
 # PSM_QUERY (default $BUILD/psmd, $BUILD/psm-query) may name other builds of those
 # programs, e.g. the ASan ones (an ASan pam_psm.so cannot load into sudo or sshd).
+# NS_PIDNS=1 runs the scenario in a private pid namespace too (unshare -p -f --mount-proc:
+# the scenario's shell is its pid 1, and /proc/sys/kernel/ns_last_pid is its own).
 ns_main() {
 	local rc
 	if [ "${PSM_NS_INSIDE:-}" = 1 ]; then
@@ -244,7 +246,7 @@ ns_main() {
 	ns_make_files || exit 2
 	PSM_NS_INSIDE=1 T="$T" BUILD="$BUILD" PSMD="$PSMD" PSM_QUERY="$PSM_QUERY" \
 		PSM_SHM="${NS_SHM_PREFIX:-/psm-e2e}-$$" \
-		unshare -m --propagation private bash "$0"
+		unshare -m --propagation private ${NS_PIDNS:+-p -f --mount-proc} bash "$0"
 	rc=$?
 	exit "$rc"
 }

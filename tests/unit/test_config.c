@@ -59,6 +59,7 @@ static void assert_defaults(const struct psmd_config *c)
 	assert_string_equal(c->admin_group, "psm-admin");
 	assert_string_equal(c->table_group, "root");
 	assert_int_equal(c->capacity, 100000);
+	assert_int_equal(c->max_records, 1000000);
 	assert_null(c->metrics_file);
 	assert_int_equal(c->session_expiry, CONFIG_EXPIRY_FORGET);
 	assert_string_equal(c->host_name, host);
@@ -249,6 +250,12 @@ static void test_capacity_range(void **state)
 	config_free(&c);
 	assert_int_equal(parse("{\"capacity\": 1}", &c, &e), PSM_OK);
 	assert_int_equal(c.capacity, 1);
+	config_free(&c);
+	expect_error("{\"max_records\": 0}",
+		     "t.conf:1:2: max_records: expected a whole number from 1 to 16777216");
+	expect_error_prefix("{\"max_records\": 16777217}", "t.conf:1:2: max_records: expected");
+	assert_int_equal(parse("{\"max_records\": 3}", &c, &e), PSM_OK);
+	assert_int_equal(c.max_records, 3);
 	config_free(&c);
 }
 

@@ -130,6 +130,7 @@ static void test_policy_empty_object(void **state)
 	policy_get_counts(p, &c);
 	assert_int_equal(c.roles + c.bindings + c.denies + c.services + c.break_glass, 0);
 	assert_int_equal(policy_session_ttl(p), 0);
+	assert_int_equal(policy_session_ttl_max(p), 7 * 86400);
 	policy_free(p);
 }
 
@@ -273,6 +274,25 @@ static void test_policy_bad_ttl(void **state)
 	expect_error("{\n  \"session_ttl\": \"0\"}",
 		     "/etc/psm/policy.json:2:3: session_ttl: ttl \"0\": must be positive");
 	expect_error("{\"session_ttl\": \"5x\"}", "session_ttl: ttl \"5x\": unknown unit 'x'");
+}
+
+static void test_policy_ttl_max(void **state)
+{
+	struct policy *p;
+
+	(void)state;
+	expect_error("{\n  \"session_ttl\": \"8d\"}",
+		     "/etc/psm/policy.json:2:3: session_ttl 1w1d is longer than session_ttl_max 1w "
+		     "(the default)");
+	expect_error("{\"session_ttl\": \"2h\", \"session_ttl_max\": \"1h\"}",
+		     "session_ttl 2h is longer than session_ttl_max 1h");
+	expect_error("{\"session_ttl_max\": \"0\"}", "session_ttl_max: ttl \"0\": must be positive");
+	assert_int_equal(load_text("{\"session_ttl\": \"30d\", \"session_ttl_max\": \"90d\"}", &p,
+				   NULL),
+			 PSM_OK);
+	assert_int_equal(policy_session_ttl(p), 30 * 86400);
+	assert_int_equal(policy_session_ttl_max(p), 90 * 86400);
+	policy_free(p);
 }
 
 static void test_policy_bad_service(void **state)
@@ -897,6 +917,7 @@ int main(void)
 		cmocka_unit_test(test_policy_bad_from),
 		cmocka_unit_test(test_policy_bad_hosts),
 		cmocka_unit_test(test_policy_bad_ttl),
+		cmocka_unit_test(test_policy_ttl_max),
 		cmocka_unit_test(test_policy_bad_service),
 		cmocka_unit_test(test_policy_duplicate_key),
 		cmocka_unit_test(test_policy_syntax_error),

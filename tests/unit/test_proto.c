@@ -592,16 +592,21 @@ static void test_authorize(void **state)
 	req_ok("{\"op\":\"metrics\"}", &r);
 	assert_int_equal(proto_authorize(&r, false, "nobody", &e), PSM_OK);
 	proto_req_free(&r);
+	/* registering a session is for root (PAM) and admins only, even for oneself */
 	req_ok(O ",\"pid\":9}", &r);
-	assert_int_equal(proto_authorize(&r, false, "alice", &e), PSM_OK);
+	assert_int_equal(proto_authorize(&r, true, "root", &e), PSM_OK);
+	assert_int_equal(proto_authorize(&r, false, "alice", &e), PSM_EPERM);
+	assert_string_equal(e.msg, "not permitted (admins only)");
 	assert_int_equal(proto_authorize(&r, false, "mallory", &e), PSM_EPERM);
 	proto_req_free(&r);
 }
 
 static void test_op_table(void **state)
 {
-	static const char *const admin[] = { "grant", "revoke", "session_extend", "session_kill",
-					     "cleanup", "export", "import", "reload", "recover" };
+	static const char *const admin[] = { "grant",	"revoke",	  "session_extend",
+					     "session_kill", "session_open", "cleanup",
+					     "export",	"import",	  "reload",
+					     "recover" };
 	const struct proto_op *op;
 	size_t i;
 
@@ -615,9 +620,10 @@ static void test_op_table(void **state)
 	for (i = 0; i < sizeof(admin) / sizeof(admin[0]); i++)
 		assert_true(proto_op_admin_only(proto_op_find(admin[i])));
 	assert_false(proto_op_admin_only(proto_op_find("check")));
-	assert_false(proto_op_admin_only(proto_op_find("session_open")));
 	assert_true(proto_op_needs_owner(proto_op_find("session_close")));
+	assert_true(proto_op_needs_proof(proto_op_find("session_close")));
 	assert_true(proto_op_needs_owner(proto_op_find("session_show")));
+	assert_false(proto_op_needs_proof(proto_op_find("session_show")));
 	assert_true(proto_op_mutates(proto_op_find("grant")));
 	assert_false(proto_op_mutates(proto_op_find("grants")));
 	assert_null(proto_op_find("GRANT"));
