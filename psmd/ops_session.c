@@ -153,11 +153,11 @@ static int ops_kill_leader(struct ops_ctx *c, const struct leader_id *leader, cJ
 			   struct psm_err *err)
 {
 	struct psm_err why = {0};
-	int st = sweep_end_leader(&c->d->sweep, leader, c->now, &why);
+	int st = sweep_end_leader(&c->d->sweep, leader, c->now, true, &why);
 	const char *what = st == LEADER_LIVE ? "signalled" : leader_state_name(st);
 
 	if (st == LEADER_LIVE)
-		log_msg(LOG_NOTICE, "session %s killed: SIGTERM to its leader, pid %lld", c->id,
+		log_msg(LOG_NOTICE, "session %s killed: SIGTERM to its leader, pid %lld, once on disk", c->id,
 			(long long)leader->pid);
 	else if (st == LEADER_EXITED)
 		log_msg(LOG_NOTICE, "session %s killed: its leader, pid %lld, exited already: "

@@ -359,6 +359,7 @@ int store_commit(struct store *s, uint64_t *fsync_ns, struct psm_err *err)
 		store_publish(s, now);
 	else
 		store_batch_rollback(s, now);
+	sweep_settle(&s->d->sweep, rc == PSM_OK, now); /* a kill's signal, once on disk */
 	table_watch_check(s->d, false); /* a table damaged under the publish is mended before
 					 * the replies say the changes are in it */
 	if (s->table_short) {

@@ -45,7 +45,7 @@ static int sweep_end_one(void *ctx, struct record *rec)
 		return 0;
 	id_format(ss->id, id);
 	sweep_leader_of(ss, &leader);
-	st = sweep_end_leader(e->sw, &leader, e->now, &why);
+	st = sweep_end_leader(e->sw, &leader, e->now, false, &why);
 	if (st == LEADER_LIVE)
 		log_msg(LOG_NOTICE, "session %s of %s expired: SIGTERM to its leader, pid %ld",
 			id, ss->user, (long)ss->pid);
@@ -98,8 +98,9 @@ void sweep_leader_of(const struct rec_session *s, struct leader_id *id)
 	id->audit = s->audit;
 }
 
-/* Keeps the pidfd of a leader that got SIGTERM, for SIGKILL after its grace. */
-static void sweep_escalate_later(struct sweep *sw, int64_t pid, int pidfd, int64_t now)
+/* Keeps the pidfd of a leader that got SIGTERM (held: that will get it after the commit),
+ * for SIGKILL after its grace. */
+static void sweep_escalate_later(struct sweep *sw, int64_t pid, int pidfd, int64_t now, bool held)
 {
 	if (sw->n == sw->cap) {
 		size_t cap = sw->cap ? sw->cap * 2 : 8;
@@ -113,30 +114,40 @@ static void sweep_escalate_later(struct sweep *sw, int64_t pid, int pidfd, int64
 		sw->kills = k;
 		sw->cap = cap;
 	}
-	sw->kills[sw->n++] = (struct sweep_kill){pid, pidfd, now + SWEEP_GRACE};
+	sw->kills[sw->n++] = (struct sweep_kill){pid, pidfd, now + SWEEP_GRACE, held};
 }
 
-int sweep_end_leader(struct sweep *sw, const struct leader_id *id, int64_t now,
+/* SIGTERM through the pinned pidfd: LEADER_LIVE, or LEADER_EXITED / LEADER_UNPROVEN. */
+static int sweep_term(int fd, struct psm_err *err)
+{
+	int e = leader_signal(fd, SIGTERM);
+
+	if (e == 0)
+		return LEADER_LIVE;
+	if (e == ESRCH)
+		return LEADER_EXITED;
+	psm_err_set(err, PSM_ESYS, "SIGTERM: %s", strerror(e));
+	return LEADER_UNPROVEN;
+}
+
+int sweep_end_leader(struct sweep *sw, const struct leader_id *id, int64_t now, bool held,
 		     struct psm_err *err)
 {
-	int fd, st, e;
+	int fd, st;
 
 	if (id->pid <= 1) {
 		psm_err_set(err, PSM_EPERM, "pid %lld is never a session leader", (long long)id->pid);
 		return LEADER_UNPROVEN;
 	}
 	st = leader_pin(id, &fd, err);
-	if (st != LEADER_LIVE)
+	if (st == LEADER_LIVE && !held)
+		st = sweep_term(fd, err);
+	if (st != LEADER_LIVE) {
+		if (fd >= 0)
+			close(fd);
 		return st;
-	e = leader_signal(fd, SIGTERM);
-	if (e != 0) {
-		close(fd);
-		if (e == ESRCH)
-			return LEADER_EXITED;
-		psm_err_set(err, PSM_ESYS, "SIGTERM: %s", strerror(e));
-		return LEADER_UNPROVEN;
 	}
-	sweep_escalate_later(sw, id->pid, fd, now);
+	sweep_escalate_later(sw, id->pid, fd, now, held);
 	return LEADER_LIVE;
 }
 
@@ -155,6 +166,10 @@ static void sweep_escalate(struct sweep *sw, int64_t now)
 	while (i < sw->n) {
 		struct sweep_kill *k = &sw->kills[i];
 
+		if (k->held) {
+			i++;
+			continue;
+		}
 		if (leader_signal(k->pidfd, 0) == ESRCH) {
 			sweep_forget(sw, i);
 			continue;
@@ -166,6 +181,32 @@ static void sweep_escalate(struct sweep *sw, int64_t now)
 		log_msg(LOG_NOTICE, "session leader %lld still alive after %d s: SIGKILL",
 			(long long)k->pid, SWEEP_GRACE);
 		leader_signal(k->pidfd, SIGKILL);
+		sweep_forget(sw, i);
+	}
+}
+
+void sweep_settle(struct sweep *sw, bool committed, int64_t now)
+{
+	struct psm_err why = {0};
+	size_t i = 0;
+
+	while (i < sw->n) {
+		struct sweep_kill *k = &sw->kills[i];
+		int st = LEADER_UNPROVEN;
+
+		if (!k->held) {
+			i++;
+			continue;
+		}
+		if (committed && (st = sweep_term(k->pidfd, &why)) == LEADER_LIVE) {
+			k->held = false;
+			k->deadline = now + SWEEP_GRACE;
+			i++;
+			continue;
+		}
+		if (committed)
+			log_msg(LOG_NOTICE, "session leader %lld: not signalled: %s", (long long)k->pid,
+				st == LEADER_EXITED ? "it exited meanwhile" : why.msg);
 		sweep_forget(sw, i);
 	}
 }

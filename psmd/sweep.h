@@ -3,6 +3,7 @@
 #ifndef PSMD_SWEEP_H
 #define PSMD_SWEEP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -24,6 +25,7 @@ struct sweep_kill {
 	int64_t pid;
 	int pidfd;	  /* pins the very leader that got SIGTERM */
 	int64_t deadline; /* SIGKILL then if it still lives */
+	bool held;	  /* SIGTERM waits for the commit of the session's end */
 };
 
 struct sweep {
@@ -54,9 +56,13 @@ void sweep_leader_of(const struct rec_session *s, struct leader_id *id);
  * lives, both through a pidfd and only when the process is provably the one
  * recorded (leader_pin).  Returns LEADER_LIVE (signalled), LEADER_EXITED (nothing
  * to signal), or LEADER_UNPROVEN with err saying why nothing was signalled.
+ * With held, the leader is pinned now and SIGTERM waits for sweep_settle: a kill
+ * request signals only once the session's end is on disk.
  */
-int sweep_end_leader(struct sweep *sw, const struct leader_id *id, int64_t now,
+int sweep_end_leader(struct sweep *sw, const struct leader_id *id, int64_t now, bool held,
 		     struct psm_err *err);
+/* After a group commit: the held leaders get their SIGTERM (committed) or are let go. */
+void sweep_settle(struct sweep *sw, bool committed, int64_t now);
 void sweep_free(struct sweep *sw);
 
 #endif

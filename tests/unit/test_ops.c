@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,11 +84,18 @@ static int setup(void **state)
 	return 0;
 }
 
+static pid_t test_child; /* a leader child a failed test leaves: teardown ends it */
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	int rc = dfx_stop(&f->d, f->shm, f->dir);
 
+	if (test_child > 0) {
+		kill(test_child, SIGKILL);
+		waitpid(test_child, NULL, 0);
+		test_child = 0;
+	}
 	free(f);
 	return rc;
 }
@@ -600,6 +608,67 @@ static void test_grants_of_a_user_include_its_groups(void **state)
 	cJSON_Delete(r);
 }
 
+/* A child that waits to be signalled: a session leader of the test's own. */
+static pid_t leader_child(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	test_child = pid;
+	return pid;
+}
+
+/* Whether the child pid has ended (reaped then), waiting up to about 5 s for it. */
+static bool child_ended(pid_t pid, bool wait_for_it)
+{
+	for (int i = 0; i < (wait_for_it ? 500 : 1); i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid) {
+			test_child = 0;
+			return true;
+		}
+		if (wait_for_it)
+			usleep(10000);
+	}
+	return false;
+}
+
+/* session_kill signals the leader only once the session's end is on disk: a commit that
+ * fails takes the end back and leaves the leader alone; the next kill's commit signals it. */
+static void test_kill_signals_after_its_commit(void **state)
+{
+	struct fixture *f = *state;
+	pid_t child = leader_child();
+	char line[256], *sid;
+	struct psm_err err = {0};
+	cJSON *r = NULL;
+
+	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
+		 "\"sshd\",\"pid\":%ld}", (long)child);
+	assert_int_equal(call(f, &f->root, line, &r, &err), PSM_OK);
+	sid = strdup(cJSON_GetObjectItem(r, "session_id")->valuestring);
+	cJSON_Delete(r);
+	snprintf(line, sizeof(line), "{\"op\":\"session_kill\",\"session_id\":\"%s\"}", sid);
+	free(held(f, line, NULL));
+	assert_false(child_ended(child, false)); /* not on disk yet: not signalled */
+	assert_int_equal(commit_failing(f, &err), PSM_ESYS);
+	assert_false(child_ended(child, false));
+	assert_int_equal(f->d.sweep.n, 0); /* no pidfd kept for a kill taken back */
+
+	free(held(f, line, NULL));
+	assert_false(child_ended(child, false));
+	assert_int_equal(store_commit(&f->d.store, NULL, NULL), PSM_OK);
+	if (!child_ended(child, true)) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		fail_msg("the leader of a killed session lives after the commit");
+	}
+	free(sid);
+}
+
 static void test_every_op_has_a_handler(void **state)
 {
 	struct fixture *f = *state;
@@ -646,6 +715,7 @@ int main(void)
 	    OPS_TEST(test_sweep_reclaims_what_expired),
 	    OPS_TEST(test_import_dry_run_changes_nothing),
 	    OPS_TEST(test_failed_commit_takes_an_import_back),
+	    OPS_TEST(test_kill_signals_after_its_commit),
 	    OPS_TEST(test_grants_of_a_user_include_its_groups),
 	    OPS_TEST(test_every_op_has_a_handler),
 	};
