@@ -34,6 +34,9 @@ struct journal {
 	struct snapshot_child bg; /* a snapshot being written in the background */
 	uint64_t bg_since;	  /* since_snapshot when it began */
 	bool broken;
+	bool failing;		   /* the last commit failed (health: degraded until one works) */
+	uint64_t failures;	   /* commits that failed, since open */
+	char why[PSM_ERR_MSG_MAX]; /* the last failure */
 	struct journal_recovery rcv; /* damage found on load, grants in quarantine */
 };
 
@@ -582,8 +585,11 @@ static uint64_t jr_mono_ns(void)
  * the next records), drop the queue.  The journal takes work again at once, or once the
  * cut succeeds.
  */
-static int jr_fail(struct journal *j, int rc)
+static int jr_fail(struct journal *j, int rc, const struct psm_err *err)
 {
+	j->failing = true;
+	j->failures++;
+	snprintf(j->why, sizeof(j->why), "%s", err != NULL ? err->msg : "");
 	j->q.len = 0;
 	j->nq = 0;
 	j->broken = ftruncate(j->fd, (off_t)j->size) != 0;
@@ -601,21 +607,22 @@ int journal_commit(struct journal *j, uint64_t *fsync_ns, struct psm_err *err)
 	if (j->nq == 0)
 		return PSM_OK;
 	if (jr_usable(j, err) != PSM_OK)
-		return jr_fail(j, PSM_EUNAVAIL);
+		return jr_fail(j, PSM_EUNAVAIL, err);
 	journal_segment_name(j->seq, name, sizeof(name));
 	rc = snapshot_write_all(j->fd, j->q.p, j->q.len, name, err);
 	if (rc != PSM_OK)
-		return jr_fail(j, rc);
+		return jr_fail(j, rc, err);
 	t0 = jr_mono_ns();
 	if (fdatasync(j->fd) != 0)
 		return jr_fail(
-		    j, psm_err_set(err, PSM_ESYS, "%s: fdatasync: %s", name, strerror(errno)));
+		    j, psm_err_set(err, PSM_ESYS, "%s: fdatasync: %s", name, strerror(errno)), err);
 	if (fsync_ns != NULL)
 		*fsync_ns = jr_mono_ns() - t0;
 	j->size += j->q.len;
 	j->records += j->nq;
 	j->since_snapshot += j->nq;
 	j->commits++;
+	j->failing = false;
 	j->q.len = 0;
 	j->nq = 0;
 	return PSM_OK;
@@ -728,6 +735,9 @@ void journal_info(const struct journal *j, struct journal_info *info)
 	info->commits = j->commits;
 	info->records = j->records;
 	info->broken = j->broken;
+	info->failing = j->failing;
+	info->failures = j->failures;
+	snprintf(info->why, sizeof(info->why), "%s", j->why);
 	info->snapshotting = j->bg.pid > 0;
 }
 

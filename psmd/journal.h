@@ -137,6 +137,9 @@ struct journal_info {
 	uint64_t records_since_snapshot;
 	uint64_t commits, records; /* since open */
 	bool broken;		   /* a failed commit could not be cut back yet */
+	bool failing;		   /* the last commit failed (why): no commit worked since */
+	uint64_t failures;	   /* commits that failed, since open */
+	char why[PSM_ERR_MSG_MAX];
 	bool snapshotting;	   /* a snapshot is being written in the background */
 };
 void journal_info(const struct journal *j, struct journal_info *info);

@@ -201,6 +201,20 @@ static int metrics_check_table_file(const struct psmd *d, cJSON *arr, bool *heal
 			     (unsigned long long)w->republished);
 }
 
+/* The journal takes writes: degraded while its last commit failed, until one works. */
+static int metrics_check_journal(const struct psmd *d, const struct journal_info *ji, cJSON *arr,
+				 bool *healthy)
+{
+	if (ji->failing || ji->broken)
+		return metrics_check(arr, "journal", false, healthy,
+				     "last commit failed: %s%s; each change is tried again, healthy "
+				     "once one is on disk", ji->why,
+				     ji->broken ? " (not cut back yet)" : "");
+	return metrics_check(arr, "journal", d->store.j != NULL, healthy,
+			     "writable, segment %u, %llu bytes", ji->segment,
+			     (unsigned long long)ji->segment_bytes);
+}
+
 /* Journal damage found on load: degraded until psmctl recover --accept|--drop. */
 static int metrics_recovery(struct psmd *d, cJSON *arr, bool *healthy)
 {
@@ -231,9 +245,7 @@ int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *er
 			   "%s generation %llu, heartbeat %llds ago", d->conf.cfg.shm_name,
 			   (unsigned long long)n.info.generation, (long long)age);
 	rc |= metrics_check_table_file(d, arr, healthy);
-	rc |= metrics_check(arr, "journal", d->store.j != NULL && !n.ji.broken, healthy,
-			    "%s, segment %u, %llu bytes", n.ji.broken ? "writes failed" : "writable",
-			    n.ji.segment, (unsigned long long)n.ji.segment_bytes);
+	rc |= metrics_check_journal(d, &n.ji, arr, healthy);
 	rc |= metrics_recovery(d, arr, healthy);
 	rc |= metrics_check(arr, "capacity", n.fill < METRICS_FILL_MAX, healthy,
 			    "%.1f%% of %llu records", n.fill * 100,
@@ -296,8 +308,12 @@ static void metrics_text_ops(struct metrics_buf *b, const struct metrics *m)
 			  (unsigned long long)m->errors[i]);
 }
 
-static void metrics_text_fsync(struct metrics_buf *b, const struct metrics *m)
+static void metrics_text_fsync(struct metrics_buf *b, const struct metrics *m,
+			       const struct journal_info *ji)
 {
+	mb_head(b, "psm_journal_commit_failures_total", "counter",
+		"Group commits that failed (write or fdatasync); their changes were refused.");
+	mb_printf(b, "psm_journal_commit_failures_total %llu\n", (unsigned long long)ji->failures);
 	mb_head(b, "psm_journal_fsync_seconds", "histogram",
 		"Latency of the journal's fdatasync (one per group commit).");
 	for (size_t i = 0; i < METRICS_BUCKETS; i++)
@@ -365,7 +381,7 @@ char *metrics_text(struct psmd *d)
 	metrics_text_table(&b, &n);
 	metrics_text_watch(&b, &d->table.watch);
 	metrics_text_ops(&b, &d->metrics);
-	metrics_text_fsync(&b, &d->metrics);
+	metrics_text_fsync(&b, &d->metrics, &n.ji);
 	metrics_text_recovery(&b, d);
 	if (b.oom) {
 		free(b.p);

@@ -98,6 +98,12 @@ refused() {
 	for r in "$@"; do
 		check "$name: no audit line for $r" no_audit "$r"
 	done
+	expect_rc "$name: health is degraded while commits fail" 1 "$BUILD/psmctl" -s "$T/psmd.sock" health
+	expect_grep "$name: health names the failed commit" "journal.*last commit failed: .*$why" \
+		"$T/out"
+	"$BUILD/psmctl" -s "$T/psmd.sock" metrics >"$T/metrics" 2>&1
+	expect_grep "$name: the failure is counted" '^psm_journal_commit_failures_total [1-9]' \
+		"$T/metrics"
 }
 
 expect_sudo_deny() {
@@ -113,6 +119,7 @@ works_again() {
 	check "$name: grant acknowledged without a restart" test "$LAST_RC" -eq 0 -a "${#id}" -eq 26
 	expect_rc "$name: real sudo allows psm-bob" 0 run_sudo psm-bob
 	check "$name: audit line ok" audit_ok "$2"
+	expect_rc "$name: a commit that worked makes health healthy again" 0 "$BUILD/psmctl" -s "$T/psmd.sock" health
 	ctl revoke "$id"
 	check "$name: revoke acknowledged" test "$LAST_RC" -eq 0
 	expect_sudo_deny "$name: after the revoke sudo denies psm-bob"
