@@ -80,9 +80,8 @@ static int daemon_group(const struct psmd_config *cfg, gid_t *gid, struct psm_er
 	return PSM_OK;
 }
 
-/* How policy warnings count: never as errors (start: NSS may not be up yet at boot, and
- * no table at all would deny everyone), as strict_policy says, or always (--strict). */
-enum daemon_strict { DAEMON_STRICT_NEVER, DAEMON_STRICT_CONF, DAEMON_STRICT_ALWAYS };
+/* How policy warnings count: as errors when strict_policy says so, or always (--strict). */
+enum daemon_strict { DAEMON_STRICT_CONF, DAEMON_STRICT_ALWAYS };
 
 /* Logs each policy warning; when they count as errors, a warning refuses the policy. */
 static int daemon_policy_warnings(const struct daemon_conf *c, enum daemon_strict strict,
@@ -102,8 +101,7 @@ static int daemon_policy_warnings(const struct daemon_conf *c, enum daemon_stric
 	policy_get_counts(c->pol, &pc);
 	for (i = 0; i < pc.warnings; i++)
 		log_msg(LOG_WARNING, "%s", policy_warning(c->pol, i));
-	if (pc.warnings == 0 || strict == DAEMON_STRICT_NEVER ||
-	    (strict == DAEMON_STRICT_CONF && !c->cfg.strict_policy))
+	if (pc.warnings == 0 || (strict == DAEMON_STRICT_CONF && !c->cfg.strict_policy))
 		return PSM_OK;
 	if (pc.warnings == 1)
 		return psm_err_set(err, PSM_EINVAL, "%s (%s: warnings are errors)",
@@ -244,7 +242,7 @@ static void daemon_serving(struct psmd *d, const char *what)
 
 int daemon_start(struct psmd *d, struct psm_err *err)
 {
-	int rc = daemon_load(d, &d->conf, DAEMON_STRICT_NEVER, err);
+	int rc = daemon_load(d, &d->conf, DAEMON_STRICT_CONF, err);
 
 	if (rc != PSM_OK)
 		return rc;

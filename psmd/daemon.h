@@ -47,8 +47,9 @@ void daemon_init(struct psmd *d, const char *conf_path, bool conf_given);
 int daemon_check(struct psmd *d, bool strict, struct psm_err *err);
 
 /* Loads, takes the state_dir lock, builds and publishes the table, tells systemd READY=1.
- * Another psmd holding the lock is PSM_EUNAVAIL.  Policy warnings are logged, never
- * errors here (strict_policy is for -n and reloads). */
+ * Another psmd holding the lock is PSM_EUNAVAIL.  Policy warnings are logged; with
+ * strict_policy they are errors here too (PSM_EINVAL: a restart never applies a policy
+ * that a reload would refuse). */
 int daemon_start(struct psmd *d, struct psm_err *err);
 
 /* Once a second: the heartbeat, expiry, snapshots, metrics_file. */

@@ -143,11 +143,16 @@ if [ "$LAST_RC" -eq 0 ] && ! printf '%s' "$LAST_OUT" | grep -q 'sudo:run'; then
 else
 	fail "SIGHUP refused: the clean policy still serves" "$LAST_OUT"
 fi
-# At start strict_policy does not keep psmd down (NSS may not be up at boot): it logs.
+# At start strict_policy counts too: a restart never applies what a reload refused.
 psmd_stop
 : >"$LOG"
-check "psmd starts with strict_policy and a policy with warnings" psmd_start
-check "... and logs the warnings" has_line "$LOG" "warning: group \"$NOGROUP\" is unknown to NSS"
+run_capture timeout -s KILL 20 "$PSMD" -d -c "$T/psmd.conf"
+rc_is "psmd with strict_policy and a policy with warnings does not start: exit 2" 2
+check "... and says why, naming the first warning" has_line "$T/err" \
+	"warning: group .*(and 1 more; strict_policy: warnings are errors)"
+sed -i 's|, "strict_policy": true||' "$T/psmd.conf"
+check "without strict_policy psmd starts on it" psmd_start
+check "... logs the warnings" has_line "$LOG" "warning: group \"$NOGROUP\" is unknown to NSS"
 check "... and serves that policy (log: its counts)" \
 	has_line "$LOG" "serving $SHM: .*3 roles, 2 bindings, 1 deny rule, 2 warnings)"
 # A non-admin may not reload at all (unchanged).
