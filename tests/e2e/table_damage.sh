@@ -36,7 +36,7 @@ alive() {
 # republished OFFSET WHY: a log line after byte OFFSET says the table was damaged (WHY) and
 # republished.
 republished() {
-	log_has_after "$T/psmd.log" "$1" "table $PSM_SHM damaged \\($2\\).*republished"
+	log_has_after "$T/psmd.log" "$1" "table $PSM_SHM damaged \\($2\\): republished, generation"
 }
 
 healthy() {
