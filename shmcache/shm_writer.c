@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,7 +15,8 @@
 #include "shm_format.h"
 
 #define SHM_PATH_MAX (SHM_VIEW_NAME_MAX + 48)
-#define SHM_TMP_TRIES 100
+/* Random temporary names tried before giving up: a clash is chance (2^-64 each), not a user. */
+#define SHM_TMP_TRIES 16
 
 struct shm_writer {
 	struct shm_view view;   /* the writer's own mapping, read with the reader functions */
@@ -154,26 +156,57 @@ static int shm_opts_check(const struct shm_writer_opts *o, struct psm_err *err)
 	return PSM_OK;
 }
 
-/* Creates the private object: O_EXCL under NAME.new-PID-N, mode 0640, our uid, the group. */
+/*
+ * The suffix of a temporary name: ".new-" and 16 hex digits from getrandom(2).  /dev/shm is
+ * writable by all and psmd's pid is public: a name made of the pid and a counter could be
+ * taken first by any user, blocking every create, growth and republish.
+ */
+static int shm_tmp_suffix(char *sfx, size_t n, const char *name, struct psm_err *err)
+{
+	uint64_t r;
+	ssize_t got;
+
+	do
+		got = getrandom(&r, sizeof(r), 0);
+	while (got < 0 && errno == EINTR);
+	if (got != (ssize_t)sizeof(r))
+		return psm_err_set(err, PSM_ESYS, "table %s: random temporary name: %s", name,
+				   got < 0 ? strerror(errno) : "short read");
+	snprintf(sfx, n, ".new-%016llx", (unsigned long long)r);
+	return PSM_OK;
+}
+
+/* Opens a fresh random temporary name O_EXCL, mode 0640; another random name on EEXIST. */
+static int shm_tmp_open(struct shm_writer *w, const char *name, struct psm_err *err)
+{
+	char sfx[32];
+	int n, rc;
+
+	for (n = 0; n < SHM_TMP_TRIES; n++) {
+		rc = shm_tmp_suffix(sfx, sizeof(sfx), name, err);
+		if (rc != PSM_OK)
+			return rc;
+		if (shm_path(w->tmp, sizeof(w->tmp), name, sfx) != 0)
+			return psm_err_set(err, PSM_EINVAL, "table %s: name too long", name);
+		w->view.fd = open(w->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+		if (w->view.fd >= 0)
+			return PSM_OK;
+		if (errno != EEXIST)
+			return psm_err_set(err, PSM_ESYS, "table %s: create %s: %s", name, w->tmp,
+					   strerror(errno));
+	}
+	return psm_err_set(err, PSM_ESYS, "table %s: no free temporary name in %d random tries",
+			   name, SHM_TMP_TRIES);
+}
+
+/* Creates the private object under NAME.new-RANDOM: mode 0640, our uid, the group. */
 static int shm_tmp_create(struct shm_writer *w, const struct shm_writer_opts *o,
 			  struct psm_err *err)
 {
-	char sfx[48];
-	int n;
+	int rc = shm_tmp_open(w, o->name, err);
 
-	for (n = 0; n < SHM_TMP_TRIES; n++) {
-		snprintf(sfx, sizeof(sfx), ".new-%ld-%d", (long)getpid(), n);
-		if (shm_path(w->tmp, sizeof(w->tmp), o->name, sfx) != 0)
-			return psm_err_set(err, PSM_EINVAL, "table %s: name too long", o->name);
-		w->view.fd = open(w->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-		if (w->view.fd >= 0)
-			break;
-		if (errno != EEXIST)
-			return psm_err_set(err, PSM_ESYS, "table %s: create %s: %s", o->name, w->tmp,
-					   strerror(errno));
-	}
-	if (w->view.fd < 0)
-		return psm_err_set(err, PSM_ESYS, "table %s: no free temporary name", o->name);
+	if (rc != PSM_OK)
+		return rc;
 	if (fchown(w->view.fd, geteuid(), o->group) != 0 || fchmod(w->view.fd, 0640) != 0) {
 		psm_err_set(err, PSM_ESYS, "table %s: set owner/group %ld/mode 0640: %s", o->name,
 			    (long)o->group, strerror(errno));

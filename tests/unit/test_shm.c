@@ -2,6 +2,7 @@
 /* test_shm.c - unit tests of the shared-memory table: writer, reader, checks on open, crc. */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -196,25 +197,104 @@ static void test_create_publish_open(void **state)
 	assert_int_equal(f->v.unit_size, 64);
 }
 
+/* The writers' temporary names for name (NAME.new-*): how many, the first in first. */
+static size_t tmp_names(const char *name, char *first, size_t n)
+{
+	char pat[128];
+	glob_t g;
+	size_t count;
+
+	snprintf(pat, sizeof(pat), "/dev/shm%s.new-*", name);
+	if (glob(pat, 0, NULL, &g) != 0)
+		return 0;
+	count = g.gl_pathc;
+	snprintf(first, n, "%s", g.gl_pathv[0]);
+	globfree(&g);
+	return count;
+}
+
+/* A temporary name is NAME.new- and 16 hex digits. */
+static void assert_tmp_name(const char *path, const char *name)
+{
+	char want[128];
+	size_t i, len;
+
+	len = (size_t)snprintf(want, sizeof(want), "/dev/shm%s.new-", name);
+	assert_int_equal(strncmp(path, want, len), 0);
+	assert_int_equal(strlen(path), len + 16);
+	for (i = len; i < len + 16; i++)
+		assert_non_null(strchr("0123456789abcdef", path[i]));
+}
+
 static void test_unpublished_is_invisible(void **state)
 {
 	struct fix *f = *state;
 	struct shm_writer *w2;
-	char tmpl[128];
+	char tmp[128], tmp2[128];
 	struct stat st;
 
 	fix_open_fails(f, "no such table (is psmd running?)");
-	/* the private object exists under NAME.new-PID-N until discarded */
-	snprintf(tmpl, sizeof(tmpl), "/dev/shm%s.new-%ld-0", f->name, (long)getpid());
-	assert_int_equal(stat(tmpl, &st), 0);
+	/* the private object exists under NAME.new-RANDOM until discarded */
+	assert_int_equal(tmp_names(f->name, tmp, sizeof(tmp)), 1);
+	assert_tmp_name(tmp, f->name);
+	assert_int_equal(stat(tmp, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_uid, geteuid());
 	/* a second writer for the same name picks another private name */
 	w2 = tshm_writer(f->name, 4);
+	assert_int_equal(tmp_names(f->name, tmp2, sizeof(tmp2)), 2);
 	shm_writer_discard(w2);
-	assert_int_equal(stat(tmpl, &st), 0);
+	assert_int_equal(tmp_names(f->name, tmp2, sizeof(tmp2)), 1);
+	assert_string_equal(tmp2, tmp);
 	shm_writer_discard(f->w);
 	f->w = NULL;
-	assert_int_equal(stat(tmpl, &st), -1);
+	assert_int_equal(tmp_names(f->name, tmp2, sizeof(tmp2)), 0);
+	assert_int_equal(stat(tmp, &st), -1);
 	assert_int_equal(errno, ENOENT);
+}
+
+/* Creates (pre) or removes every name of the old scheme NAME.new-PID-N, N 0..99. */
+static void old_tmp_names(const char *name, bool create)
+{
+	char path[128];
+	int n, fd;
+
+	for (n = 0; n < 100; n++) {
+		snprintf(path, sizeof(path), "/dev/shm%s.new-%ld-%d", name, (long)getpid(), n);
+		if (!create) {
+			unlink(path);
+			continue;
+		}
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+}
+
+/* Names a user could predict (the pid and a counter), all taken: creates and publishes
+ * still work, and leave the squatted files alone. */
+static void test_tmp_names_unpredictable(void **state)
+{
+	struct shm_writer *w;
+	char name[64], tmp[128];
+	struct stat st;
+	int i;
+
+	(void)state;
+	tshm_name(name, sizeof(name));
+	old_tmp_names(name, true);
+	for (i = 0; i < 3; i++) {
+		w = tshm_writer(name, 4);
+		assert_int_equal(shm_writer_publish(w, NULL), PSM_OK);
+		shm_writer_close(w);
+	}
+	snprintf(tmp, sizeof(tmp), "/dev/shm%s.new-%ld-99", name, (long)getpid());
+	assert_int_equal(stat(tmp, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(tmp_names(name, tmp, sizeof(tmp)), 100);
+	old_tmp_names(name, false);
+	assert_int_equal(tmp_names(name, tmp, sizeof(tmp)), 0);
+	tshm_unlink(name);
 }
 
 static void test_table_group(void **state)
@@ -991,6 +1071,7 @@ int main(void)
 		cmocka_unit_test(test_crc_copy_and_chaining),
 		T(test_create_publish_open),
 		T(test_unpublished_is_invisible),
+		cmocka_unit_test(test_tmp_names_unpredictable),
 		cmocka_unit_test(test_table_group),
 		cmocka_unit_test(test_writer_opts_checked),
 		T(test_insert_lookup_each_kind),
