@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* policy_load.c - reads policy.json and policy.d/ *.json beside it; policy lifetime and counts. */
 #include "policy_int.h"
+#include "text.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -58,6 +59,11 @@ static int policy_list_dir(const char *dir, char ***names, size_t *n, struct psm
 	while (rc == PSM_OK && (de = readdir(dh)) != NULL) {
 		if (!policy_is_json_name(de->d_name))
 			continue;
+		/* the name is the source of its grants: not echoed when it is bad */
+		if (text_check("file name", de->d_name, strlen(de->d_name), err) != PSM_OK) {
+			rc = psm_err_prefix(err, "%s", dir);
+			break;
+		}
 		rc = policy_grow((void **)names, *n, &cap, sizeof(**names), err);
 		if (rc == PSM_OK && ((*names)[*n] = strdup(de->d_name)) == NULL)
 			rc = psm_err_set(err, PSM_ENOMEM, "policy: out of memory");

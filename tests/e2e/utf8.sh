@@ -153,4 +153,18 @@ check "reload of a policy with invalid UTF-8: refused (exit 2)" test "$LAST_RC" 
 ctl grants daemon
 check "the running policy stays" grep -q 'login:\*' "$T/out"
 
+# A policy.d file name becomes the source of its grants ("NAME binding 1"): the same rule.
+mkdir -p "$T/pd/policy.d"
+printf '{ "roles": {}, "bindings": [] }\n' >"$T/pd/policy.json"
+printf '{ "roles": { "r": ["a:b"] }, "bindings": [ { "user": "daemon", "roles": ["r"] } ] }\n' \
+	>"$T/pd/policy.d/$(printf '\xff\033[31mevil').json"
+ctl policy check "$T/pd/policy.json"
+if [ "$LAST_RC" -eq 2 ] &&
+	[ "$LAST_ERR" = "psmctl: $T/pd/policy.d: file name: invalid UTF-8 at byte 1" ]; then
+	pass "policy check: a policy.d file name with invalid UTF-8 is refused, the name not echoed"
+else
+	fail "policy check: a policy.d file name with invalid UTF-8 is refused, the name not echoed" \
+		"exit $LAST_RC: $LAST_ERR"
+fi
+
 tap_end
