@@ -757,14 +757,25 @@ void journal_report_format(const struct journal_report *r, char *buf, size_t n)
 		o += (size_t)snprintf(buf + o, n - o, "; %s", r->torn);
 	if ((r->corrupt > 0 || r->quarantined > 0) && o < n)
 		snprintf(buf + o, n - o,
-			 "; %" PRIu32 " damaged journal regions, %" PRIu64
-			 " grants in quarantine (psmctl recover)",
-			 r->corrupt, r->quarantined);
+			 "; %" PRIu32 " damaged journal region%s, %" PRIu64
+			 " grant%s in quarantine (psmctl recover)",
+			 r->corrupt, r->corrupt == 1 ? "" : "s", r->quarantined,
+			 r->quarantined == 1 ? "" : "s");
 }
 
 const struct journal_recovery *journal_recovery(const struct journal *j)
 {
 	return &j->rcv;
+}
+
+const struct record *journal_quarantined(const struct journal *j, const uint8_t id[ID_BYTES])
+{
+	return j != NULL ? jq_find(&j->rcv, id) : NULL;
+}
+
+int journal_recovery_prune(struct journal *j, const struct state *st, struct psm_err *err)
+{
+	return j != NULL ? jq_prune(j->dirfd, &j->rcv, st, err) : PSM_OK;
 }
 
 int journal_recovery_done(struct journal *j, struct psm_err *err)

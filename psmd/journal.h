@@ -127,6 +127,11 @@ struct journal_recovery {
 };
 /* The damage and the quarantine pending (both empty when there is none). */
 const struct journal_recovery *journal_recovery(const struct journal *j);
+/* The quarantined grant with this id (NULL: none): revoke reaches it. */
+const struct record *journal_quarantined(const struct journal *j, const uint8_t id[ID_BYTES]);
+/* After a commit: the quarantined grants st now holds a revoke of leave the quarantine (and
+ * its file), so `recover --accept` never brings them back. */
+int journal_recovery_prune(struct journal *j, const struct state *st, struct psm_err *err);
 /* The admin has decided (the grants were journaled again or revoked, committed, and a
  * snapshot written): the quarantine file goes and the recovery is empty again. */
 int journal_recovery_done(struct journal *j, struct psm_err *err);

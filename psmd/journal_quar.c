@@ -129,21 +129,45 @@ static int jq_parse(const cJSON *doc, struct journal_recovery *rcv, struct psm_e
 	return rc == PSM_OK ? jq_parse_grants(gr, rcv, err) : rc;
 }
 
+/* The file is one journal frame (length, CRC32C, JSON) and nothing else: *json is its JSON. */
+static int jq_unframe(const unsigned char *d, size_t size, const char **json, size_t *len,
+		      struct psm_err *err)
+{
+	const char *why = NULL;
+
+	*json = (const char *)d + JOURNAL_FRAME_HDR;
+	*len = size >= JOURNAL_FRAME_HDR ? size - JOURNAL_FRAME_HDR : 0;
+	if (size < JOURNAL_FRAME_HDR || snapshot_get_u32(d) != *len)
+		why = "bad length";
+	else if (journal_frame_crc(d, *json, *len) != snapshot_get_u32(d + 4))
+		why = "bad checksum";
+	if (why == NULL)
+		return PSM_OK;
+	return psm_err_set(err, PSM_EUNAVAIL,
+			   "%s: %s, damaged: not loaded rather than changed (its JSON follows an "
+			   "8-byte header: note the grants it lists, remove it, revoke them)",
+			   JQ_FILE, why);
+}
+
 int jq_load(int dirfd, struct journal_recovery *rcv, struct psm_err *err)
 {
 	unsigned char *d = NULL;
-	size_t size = 0;
-	cJSON *doc;
+	size_t size = 0, len = 0;
+	const char *json = NULL;
+	cJSON *doc = NULL;
 	int rc = snapshot_read_file(dirfd, JQ_FILE, &d, &size, err);
 
 	if (rc == PSM_ENOENT) {
 		psm_err_clear(err);
 		return PSM_OK;
 	}
+	if (rc == PSM_OK)
+		rc = jq_unframe(d, size, &json, &len, err);
+	if (rc == PSM_OK)
+		doc = cJSON_ParseWithLength(json, len);
+	free(d);
 	if (rc != PSM_OK)
 		return rc;
-	doc = cJSON_ParseWithLength((const char *)d, size);
-	free(d);
 	if (doc == NULL)
 		return psm_err_set(err, PSM_EUNAVAIL,
 				   "%s: not JSON (remove it only after "
@@ -174,10 +198,28 @@ static char *jq_text(const struct journal_recovery *rcv)
 	return text;
 }
 
+/* The file's bytes: the text in one journal frame (length, CRC32C); NULL when out of memory. */
+static unsigned char *jq_frame(const struct journal_recovery *rcv, size_t *n)
+{
+	char *text = jq_text(rcv);
+	size_t len = text != NULL ? strlen(text) : 0;
+	unsigned char *d = text != NULL ? malloc(JOURNAL_FRAME_HDR + len) : NULL;
+
+	if (d != NULL) {
+		snapshot_put_u32(d, (uint32_t)len);
+		snapshot_put_u32(d + 4, journal_frame_crc(d, text, len));
+		memcpy(d + JOURNAL_FRAME_HDR, text, len);
+		*n = JOURNAL_FRAME_HDR + len;
+	}
+	free(text);
+	return d;
+}
+
 /* Writes the file atomically: quarantine.new, fsync, rename, fsync the directory. */
 static int jq_save(int dirfd, const struct journal_recovery *rcv, struct psm_err *err)
 {
-	char *text = jq_text(rcv);
+	size_t n = 0;
+	unsigned char *text = jq_frame(rcv, &n);
 	int fd, rc;
 
 	if (text == NULL)
@@ -187,7 +229,7 @@ static int jq_save(int dirfd, const struct journal_recovery *rcv, struct psm_err
 		free(text);
 		return psm_err_set(err, PSM_ESYS, "%s: create: %s", JQ_TMP, strerror(errno));
 	}
-	rc = snapshot_write_all(fd, text, strlen(text), JQ_TMP, err);
+	rc = snapshot_write_all(fd, text, n, JQ_TMP, err);
 	free(text);
 	if (rc == PSM_OK && fsync(fd) != 0)
 		rc = psm_err_set(err, PSM_ESYS, "%s: fsync: %s", JQ_TMP, strerror(errno));
@@ -216,6 +258,40 @@ static int jq_visit(void *ctx, struct record *rec)
 	return w->rc;
 }
 
+const struct record *jq_find(const struct journal_recovery *rcv, const uint8_t id[ID_BYTES])
+{
+	size_t i;
+
+	for (i = 0; i < rcv->ngrants; i++)
+		if (memcmp(rcv->grants[i].u.grant.id, id, ID_BYTES) == 0)
+			return &rcv->grants[i];
+	return NULL;
+}
+
+/* Takes the grants revoked in st out of rcv; true when any went. */
+static bool jq_drop_revoked(struct journal_recovery *rcv, const struct state *st)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < rcv->ngrants; i++) {
+		if (state_tomb(st, REC_REVOKE, rcv->grants[i].u.grant.id) != NULL)
+			record_free(&rcv->grants[i]);
+		else
+			rcv->grants[kept++] = rcv->grants[i];
+	}
+	if (kept == rcv->ngrants)
+		return false;
+	rcv->ngrants = kept;
+	return true;
+}
+
+int jq_prune(int dirfd, struct journal_recovery *rcv, const struct state *st, struct psm_err *err)
+{
+	if (rcv->ngrants == 0 || !jq_drop_revoked(rcv, st))
+		return PSM_OK;
+	return jq_save(dirfd, rcv, err);
+}
+
 int jq_apply(int dirfd, struct state *st, struct jscan *js, struct journal_recovery *rcv,
 	     struct psm_err *err)
 {
@@ -233,6 +309,8 @@ int jq_apply(int dirfd, struct state *st, struct jscan *js, struct journal_recov
 		return psm_err_set(err, PSM_ENOMEM, "%s: out of memory", JQ_FILE);
 	for (i = 0; i < rcv->ngrants; i++)
 		state_remove(st, REC_GRANT, rcv->grants[i].u.grant.id);
+	if (jq_drop_revoked(rcv, st)) /* revoked after the load that quarantined them */
+		w.grew = true;
 	return w.grew ? jq_save(dirfd, rcv, err) : PSM_OK;
 }
 

@@ -10,21 +10,28 @@
 #include "journal_scan.h"
 
 /*
- * state_dir/quarantine: {"format":"psm-quarantine","version":1,"damage":[TEXT...],
- * "grants":[RECORD...]} (records as in the journal).  It exists from the load that
- * found the damage until journal_recovery_done().
+ * state_dir/quarantine: one journal frame (4-byte length, CRC32C of the length bytes and
+ * the JSON, journal.h) of {"format":"psm-quarantine","version":1,"damage":[TEXT...],
+ * "grants":[RECORD...]} (records as in the journal), and nothing after it.  It exists
+ * from the load that found the damage until journal_recovery_done().
  */
 
-/* Reads the file into rcv (nothing when it does not exist); a damaged file is
- * PSM_EUNAVAIL: psmd does not start rather than forget the quarantine. */
+/* Reads the file into rcv (nothing when it does not exist); a damaged file (bad length,
+ * bad checksum, not the JSON above) is PSM_EUNAVAIL: psmd does not start rather than
+ * forget or change the quarantine. */
 int jq_load(int dirfd, struct journal_recovery *rcv, struct psm_err *err);
 /*
  * Adds this load's damage (js's regions) and its grants loaded before the last
- * region without a later record to rcv, takes every grant of rcv out of st, and
- * rewrites the file when rcv grew.
+ * region without a later record to rcv, takes every grant of rcv out of st, drops from
+ * rcv those st holds a revoke of, and rewrites the file when rcv changed.
  */
 int jq_apply(int dirfd, struct state *st, struct jscan *js, struct journal_recovery *rcv,
 	     struct psm_err *err);
+/* The quarantined grant with this id, NULL when there is none. */
+const struct record *jq_find(const struct journal_recovery *rcv, const uint8_t id[ID_BYTES]);
+/* Drops from rcv the grants st holds a (committed) revoke of and rewrites the file when
+ * any went: a quarantined grant revoked is out of the quarantine for good. */
+int jq_prune(int dirfd, struct journal_recovery *rcv, const struct state *st, struct psm_err *err);
 /* Removes the file (durably) and empties rcv. */
 int jq_clear(int dirfd, struct journal_recovery *rcv, struct psm_err *err);
 void jq_free(struct journal_recovery *rcv);

@@ -224,9 +224,10 @@ static int metrics_recovery(struct psmd *d, cJSON *arr, bool *healthy)
 	if (r == NULL || (r->ndamage == 0 && r->ngrants == 0))
 		return metrics_check(arr, "recovery", true, healthy, "no journal damage");
 	return metrics_check(arr, "recovery", false, healthy,
-			     "%zu grants in quarantine, %zu damaged journal regions (%.120s); "
+			     "%zu grant%s in quarantine, %zu damaged journal region%s (%.120s); "
 			     "decide with psmctl recover --accept|--drop",
-			     r->ngrants, r->ndamage, r->ndamage > 0 ? r->damage[0] : "-");
+			     r->ngrants, r->ngrants == 1 ? "" : "s", r->ndamage,
+			     r->ndamage == 1 ? "" : "s", r->ndamage > 0 ? r->damage[0] : "-");
 }
 
 int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *err)

@@ -8,8 +8,33 @@
 
 #include "daemon.h"
 #include "eval.h"
+#include "perm.h"
 
 #define OPS_EXPLAIN_MAX 4096
+
+/* Denied: the user's grants in quarantine after journal damage that match the permission are
+ * named (otherwise the explanation just says "no grant"). */
+static void ops_explain_quarantine(const struct ops_ctx *c, const struct eval_req *req, char *buf,
+				   size_t n)
+{
+	const struct journal_recovery *r =
+	    c->d->store.j != NULL ? journal_recovery(c->d->store.j) : NULL;
+	size_t i, pos = strlen(buf);
+	char id[ID_TEXT_SIZE];
+
+	for (i = 0; r != NULL && i < r->ngrants && pos < n; i++) {
+		const struct rec_grant *g = &r->grants[i].u.grant;
+
+		if (strcmp(g->principal, req->user) != 0 || g->not_after <= c->now ||
+		    !pattern_match(g->pattern, strlen(g->pattern), req->perm, strlen(req->perm)))
+			continue;
+		id_format(g->id, id);
+		pos += (size_t)snprintf(buf + pos, n - pos,
+					"note:     grant %s (%s %s) is in quarantine after journal "
+					"damage (psmctl recover)\n",
+					id, g->principal, g->pattern);
+	}
+}
 
 /* One permission's result object; *allowed gets the decision. */
 static int ops_check_one(const struct ops_ctx *c, struct eval_req *req, cJSON *results,
@@ -27,6 +52,8 @@ static int ops_check_one(const struct ops_ctx *c, struct eval_req *req, cJSON *r
 		eval_reason_text(out, reason, sizeof(reason));
 		if (c->req->a.explain && (explain = malloc(OPS_EXPLAIN_MAX)) != NULL)
 			eval_explain(out, req, explain, OPS_EXPLAIN_MAX);
+		if (explain != NULL && !*allowed)
+			ops_explain_quarantine(c, req, explain, OPS_EXPLAIN_MAX);
 		if (!cJSON_AddStringToObject(o, "perm", req->perm) ||
 		    !cJSON_AddBoolToObject(o, "allowed", *allowed) ||
 		    !cJSON_AddStringToObject(o, "reason", reason) ||

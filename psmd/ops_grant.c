@@ -113,6 +113,18 @@ int ops_grant(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 
 /* ---- revoke --------------------------------------------------------------------------- */
 
+/* The live grant with this id, or the one in quarantine after journal damage (its revoke
+ * takes it out of the quarantine: recover --accept never brings it back). */
+static const struct record *ops_revocable(const struct ops_ctx *c, const uint8_t id[ID_BYTES])
+{
+	const struct store *s = &c->d->store;
+	const struct record *g = state_grant(s->st, id);
+
+	if (g == NULL && state_tomb(s->st, REC_REVOKE, id) == NULL)
+		g = journal_quarantined(s->j, id);
+	return g;
+}
+
 static int ops_revoke_id(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
 	uint8_t id[ID_BYTES];
@@ -122,7 +134,7 @@ static int ops_revoke_id(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	if (id_parse(c->req->a.grant_id, id, err) != PSM_OK)
 		return psm_err_prefix(err, "grant_id");
 	id_format(id, c->id);
-	g = state_grant(c->d->store.st, id);
+	g = ops_revocable(c, id);
 	if (g == NULL)
 		return psm_err_set(err, PSM_ENOENT, "grant %s: %s", c->id,
 				   state_tomb(c->d->store.st, REC_REVOKE, id) != NULL
@@ -141,10 +153,8 @@ struct ops_ids {
 	int64_t now; /* grants expired at now are left out */
 };
 
-static int ops_ids_push(void *ctx, struct record *rec)
+static int ops_ids_add(struct ops_ids *ids, const struct record *rec)
 {
-	struct ops_ids *ids = ctx;
-
 	if (record_expiry(rec) <= ids->now)
 		return 0;
 	if (ids->n == ids->cap) {
@@ -160,6 +170,30 @@ static int ops_ids_push(void *ctx, struct record *rec)
 	return 0;
 }
 
+static int ops_ids_push(void *ctx, struct record *rec)
+{
+	return ops_ids_add(ctx, rec);
+}
+
+/* The quarantined grants of USER with exactly PATTERN join ids. */
+static int ops_ids_quarantined(const struct ops_ctx *c, struct ops_ids *ids)
+{
+	const struct journal_recovery *r =
+	    c->d->store.j != NULL ? journal_recovery(c->d->store.j) : NULL;
+	const struct proto_args *a = &c->req->a;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; r != NULL && rc == 0 && i < r->ngrants; i++) {
+		const struct rec_grant *g = &r->grants[i].u.grant;
+
+		if (strcmp(g->principal, a->user) == 0 && strcmp(g->pattern, a->perm) == 0 &&
+		    state_tomb(c->d->store.st, REC_REVOKE, g->id) == NULL)
+			rc = ops_ids_add(ids, &r->grants[i]);
+	}
+	return rc;
+}
+
 /* revoke USER PATTERN: every grant of that principal with exactly that pattern. */
 static int ops_revoke_match(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
@@ -168,10 +202,12 @@ static int ops_revoke_match(struct ops_ctx *c, cJSON *reply, struct psm_err *err
 	size_t i, done = 0;
 	int rc = state_foreach_principal(c->d->store.st, a->user, a->perm, ops_ids_push, &ids);
 
+	if (rc == 0)
+		rc = ops_ids_quarantined(c, &ids);
 	if (rc != 0)
 		rc = psm_err_set(err, PSM_ENOMEM, "revoke: out of memory");
 	for (i = 0; rc == PSM_OK && i < ids.n; i++) {
-		const struct record *g = state_grant(c->d->store.st, ids.v[i]);
+		const struct record *g = ops_revocable(c, ids.v[i]);
 
 		if (g != NULL && (rc = ops_end(c, g, err)) == PSM_OK)
 			done++;

@@ -100,8 +100,8 @@ int ops_recover(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 		rc = journal_recovery_done(s->j, err);
 	if (rc != PSM_OK)
 		return psm_err_prefix(err, "recover --%s", decision);
-	log_msg(LOG_NOTICE, "recover --%s: %zu grants, the journal damage is acknowledged",
-		decision, n);
+	log_msg(LOG_NOTICE, "recover --%s: %zu grant%s, the journal damage is acknowledged",
+		decision, n, n == 1 ? "" : "s");
 	if (cJSON_AddStringToObject(reply, "decision", decision) == NULL ||
 	    cJSON_AddNumberToObject(reply, "decided", (double)n) == NULL)
 		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");

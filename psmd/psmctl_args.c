@@ -100,6 +100,24 @@ static const struct ctl_opt *ctl_opt_find(const char *arg, size_t n)
 	return NULL;
 }
 
+/* --accept after --drop (or --any after --all): a usage error naming both, not the last
+ * one winning. */
+static bool ctl_opt_conflict(struct ctl *c, const struct ctl_opt *o, const cJSON *req)
+{
+	const cJSON *was = cJSON_GetObjectItemCaseSensitive(req, proto_key_name(o->key));
+	cJSON *now;
+	bool clash;
+
+	if (o->kind < OPT_ANY || !cJSON_IsString(was))
+		return false;
+	now = ctl_opt_value(o, NULL);
+	clash = now != NULL && strcmp(now->valuestring, was->valuestring) != 0;
+	cJSON_Delete(now);
+	if (clash)
+		ctl_fail(c, CTL_USAGE, "%s and --%s: use one of them", o->name, was->valuestring);
+	return clash;
+}
+
 /* One option at argv[*i] ("--ttl 2h" or "--ttl=2h"). */
 static int ctl_option(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv, int *i,
 		      cJSON *req)
@@ -114,6 +132,8 @@ static int ctl_option(struct ctl *c, const struct ctl_cmd *cmd, int argc, char *
 				a, cmd->name);
 	if (o->kind >= OPT_FLAG && val != NULL)
 		return ctl_fail(c, CTL_USAGE, "%s: takes no value", o->name);
+	if (ctl_opt_conflict(c, o, req))
+		return CTL_USAGE;
 	if (o->kind < OPT_FLAG && val == NULL) {
 		if (*i + 1 >= argc)
 			return ctl_fail(c, CTL_USAGE, "%s: needs a value", o->name);

@@ -359,6 +359,9 @@ int store_commit(struct store *s, uint64_t *fsync_ns, struct psm_err *err)
 		store_publish(s, now);
 	else
 		store_batch_rollback(s, now);
+	if (rc == PSM_OK && journal_recovery_prune(s->j, s->st, &gerr) != PSM_OK)
+		log_msg(LOG_ERR, "quarantine: %s (the next load drops the revoked grant)",
+			gerr.msg);
 	sweep_settle(&s->d->sweep, rc == PSM_OK, now); /* a kill's signal, once on disk */
 	table_watch_check(s->d, false); /* a table damaged under the publish is mended before
 					 * the replies say the changes are in it */

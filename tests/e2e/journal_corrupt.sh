@@ -130,6 +130,9 @@ for how in accept drop; do
 	check "$how: psmctl recover lists Q as quarantined" \
 		bash -c "'$CTL' -s '$SOCK' recover | grep -q '$q'"
 	check "$how: health says grants are quarantined" health_says "quarantine"
+	check "$how: check --explain names Q's quarantine" \
+		bash -c "'$CTL' -s '$SOCK' check daemon jc:q --explain | grep 'quarantine after journal damage (psmctl recover)' | grep -q '$q'"
+	check "$how: health says it in the singular" health_says "1 grant in quarantine, 1 damaged journal region "
 	check "$how: metrics count the quarantined grant" \
 		bash -c "'$CTL' -s '$SOCK' metrics | grep -qx 'psm_quarantined_grants 1'"
 	check "$how: the log names Q's quarantine" grep -q "quarantine" "$LOG"
@@ -137,7 +140,10 @@ for how in accept drop; do
 	check "$how: psmd restarts after a snapshot" psmd_start
 	check "$how: Q stays denied after the snapshot and restart" denied jc:q
 	check "$how: health still degraded" health_says "quarantine"
-	check "$how: psmctl recover --$how" "$CTL" -s "$SOCK" recover "--$how"
+	check "$how: --accept with --drop is a usage error (exit 2) naming both" \
+		bash -c "out=\$('$CTL' -s '$SOCK' recover --accept --drop 2>&1); [ \$? -eq 2 ] && grep -q -- '--accept' <<<\"\$out\" && grep -q -- '--drop' <<<\"\$out\""
+	check "$how: psmctl recover --$how says 1 grant" \
+		bash -c "'$CTL' -s '$SOCK' recover '--$how' | grep -Eq '^[a-z ()]+ 1 quarantined grant; 1 damaged region acknowledged'"
 	check "$how: health is healthy" "$CTL" -s "$SOCK" health
 	check "$how: psmctl recover lists nothing any more" \
 		bash -c "'$CTL' -s '$SOCK' recover | grep -qx 'no journal damage, nothing in quarantine'"
@@ -155,5 +161,79 @@ for how in accept drop; do
 	fi
 	check "$how: health stays healthy after the restart" "$CTL" -s "$SOCK" health
 done
+
+# ---- a quarantined grant can be revoked (by id, by principal and pattern): for good ---------
+
+check "fresh psmd (revoke)" fresh
+q1=$(grant jc:q1) && q2=$(grant jc:q2) && grant jc:r >/dev/null
+kill9_psmd
+seg=$(ls "$STATE"/journal.* | sort | tail -1)
+damage "$seg" 3 flip >/dev/null # Q1 and Q2 in quarantine
+check "revoke: psmd starts" psmd_start
+check "revoke: recover lists Q1 and Q2" bash -c "'$CTL' -s '$SOCK' recover | grep '$q1' | grep -q '$q2' || { '$CTL' -s '$SOCK' recover | grep -q '$q1' && '$CTL' -s '$SOCK' recover | grep -q '$q2'; }"
+check "revoke: recover shows a quarantined grant's expiry, reason and issuer" \
+	bash -c "'$CTL' -s '$SOCK' recover | grep '$q1' | grep -E 'expires [0-9]{4}-' | grep 'reason jc' | grep -q 'issuer root'"
+check "revoke: a quarantined grant is revoked by id" "$CTL" -s "$SOCK" revoke "$q1"
+check "revoke: a quarantined grant is revoked by principal and pattern" \
+	"$CTL" -s "$SOCK" revoke daemon jc:q2
+check "revoke: recover no longer lists Q1" bash -c "! '$CTL' -s '$SOCK' recover | grep -q '$q1'"
+check "revoke: recover no longer lists Q2" bash -c "! '$CTL' -s '$SOCK' recover | grep -q '$q2'"
+check "revoke: revoking Q1 again says already revoked" \
+	bash -c "'$CTL' -s '$SOCK' revoke '$q1' 2>&1 | grep -q 'already revoked'"
+kill9_psmd
+check "revoke: psmd restarts after kill -9" psmd_start
+check "revoke: after the restart recover does not list Q1" bash -c "! '$CTL' -s '$SOCK' recover | grep -q '$q1'"
+check "revoke: recover --accept" "$CTL" -s "$SOCK" recover --accept
+check "revoke: Q1 stays denied after --accept" denied jc:q1
+check "revoke: Q2 stays denied after --accept" denied jc:q2
+psmd_stop
+check "revoke: psmd restarts" psmd_start
+check "revoke: Q1 and Q2 stay denied after a restart" bash -c "! '$CTL' -s '$SOCK' check daemon jc:q1 >/dev/null 2>&1 && ! '$CTL' -s '$SOCK' check daemon jc:q2 >/dev/null 2>&1"
+
+# ---- a damaged quarantine file stops psmd rather than change what it holds --------------
+
+check "fresh psmd (quarantine file)" fresh
+grant jc:q >/dev/null && grant jc:r >/dev/null
+kill9_psmd
+seg=$(ls "$STATE"/journal.* | sort | tail -1)
+damage "$seg" 2 flip >/dev/null
+check "quarantine file: psmd starts" psmd_start
+psmd_stop
+python3 - "$STATE/quarantine" <<-'PY'
+import sys
+p = sys.argv[1]
+d = bytearray(open(p, "rb").read())
+i = d.index(b'"not_after":') + len(b'"not_after":')
+d[i] = ord("9") if d[i] != ord("9") else ord("1")
+open(p, "wb").write(d)
+PY
+: >"$LOG"
+timeout 10 "$PSMD" -d -c "$T/psmd.conf" >>"$LOG" 2>&1
+rc=$?
+check "quarantine file: psmd refuses a file with one changed digit (exits, not 0)" \
+	test "$rc" -ne 0 -a "$rc" -ne 124
+check "quarantine file: the log names the file and its checksum" grep -Eq "quarantine: .*checksum" "$LOG"
+PSMD_PID=""
+
+# ---- a removed quarantine file: found again while the damaged segment is loaded, not after --
+
+check "fresh psmd (removed file)" fresh
+q=$(grant jc:q) && grant jc:r >/dev/null
+kill9_psmd
+seg=$(ls "$STATE"/journal.* | sort | tail -1)
+damage "$seg" 2 flip >/dev/null
+check "removed file: psmd starts" psmd_start
+kill9_psmd # no snapshot: the damaged segment is loaded again
+rm -f "$STATE/quarantine"
+check "removed file, no snapshot since: psmd starts" psmd_start
+check "removed file, no snapshot since: the damage is found again and Q is quarantined" \
+	bash -c "'$CTL' -s '$SOCK' recover | grep -q 'quarantined: $q'"
+check "removed file, no snapshot since: Q is denied" denied jc:q
+psmd_stop # a snapshot: the damaged segment is not loaded any more
+rm -f "$STATE/quarantine"
+check "removed file after a snapshot: psmd starts" psmd_start
+check "removed file after a snapshot: Q is denied (gone, as with --drop)" denied jc:q
+check "removed file after a snapshot: nothing left to recover" \
+	bash -c "'$CTL' -s '$SOCK' recover | grep -qx 'no journal damage, nothing in quarantine'"
 
 tap_end

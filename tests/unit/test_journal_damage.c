@@ -16,6 +16,7 @@
 
 #include "journal.h"
 #include "record_fixture.h"
+#include "snapshot.h"
 
 /* The journal: G0 G1 G2 revoke(G1) G3 G4 revoke(G3); live G0 G2 G4, revoked G1 G3. */
 #define NG 5
@@ -240,6 +241,68 @@ static void write_file(const char *dir, const char *name, const void *p, size_t 
 	fclose(fp);
 }
 
+/* The quarantine file as psmd writes it: one journal frame (length, CRC32C, JSON). */
+static void write_framed(const char *dir, const char *json)
+{
+	size_t n = strlen(json);
+	unsigned char *d = malloc(JOURNAL_FRAME_HDR + n);
+
+	assert_non_null(d);
+	snapshot_put_u32(d, (uint32_t)n);
+	snapshot_put_u32(d + 4, journal_frame_crc(d, json, n));
+	memcpy(d + JOURNAL_FRAME_HDR, json, n);
+	write_file(dir, "quarantine", d, JOURNAL_FRAME_HDR + n);
+	free(d);
+}
+
+static unsigned char *read_file(const char *dir, const char *name, size_t *n)
+{
+	char path[128];
+	unsigned char *d = malloc(1 << 16);
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	*n = fread(d, 1, 1 << 16, fp);
+	fclose(fp);
+	return d;
+}
+
+/* Every single-bit flip of the quarantine file (a digit of an expiry among them) stops the
+ * load with a message naming the file: nothing in it changes unnoticed. */
+static void test_damage_quarantine_checksum(void **state)
+{
+	struct dfx *f = *state;
+	struct journal_report rep;
+	struct state *st = NULL;
+	struct journal *j = NULL;
+	struct psm_err e = {0};
+	unsigned char *seg = malloc(f->size), *q;
+	size_t n, i;
+
+	memcpy(seg, f->seg, f->size);
+	seg[f->size - 3] ^= 1;
+	try_damaged(f, seg, "bit flip", f->size - 3);
+	q = read_file(f->dir, "quarantine", &n);
+	for (i = 0; i < n * 8; i++) {
+		q[i / 8] ^= (unsigned char)(1u << (i % 8));
+		write_file(f->dir, "quarantine", q, n);
+		q[i / 8] ^= (unsigned char)(1u << (i % 8));
+		if (journal_open(&j, f->dir, FX_NOW, &st, &rep, &e) == PSM_OK)
+			fail_msg("quarantine: bit %zu flipped, and the load went on", i);
+		assert_int_equal(e.code, PSM_EUNAVAIL);
+		assert_non_null(strstr(e.msg, "quarantine: "));
+	}
+	write_file(f->dir, "quarantine", q, n);
+	assert_int_equal(journal_open(&j, f->dir, FX_NOW, &st, &rep, &e), PSM_OK);
+	assert_int_equal(journal_recovery(j)->ngrants, 4);
+	journal_close(j);
+	state_free(st);
+	free(q);
+	free(seg);
+}
+
 /* The quarantine file rules the load: its grants stay out even when the journal holds them
  * intact; a damaged file stops the load rather than forget what it holds. */
 static void test_damage_quarantine_file(void **state)
@@ -257,18 +320,24 @@ static void test_damage_quarantine_file(void **state)
 	try_damaged(f, seg, "bit flip", at); /* G0 G2 G3 G4 in quarantine, the file written */
 	write_file(f->dir, "journal.000001", f->seg, f->size); /* the journal intact again */
 	assert_int_equal(journal_open(&j, f->dir, FX_NOW, &st, &rep, &e), PSM_OK);
-	assert_int_equal(journal_recovery(j)->ngrants, 4); /* and G3, whose revoke was lost */
+	/* G0 G2 G4 stay out; G3, whose revoke the intact journal holds, leaves the quarantine */
+	assert_int_equal(journal_recovery(j)->ngrants, 3);
 	assert_int_equal(journal_recovery(j)->ndamage, 1);
 	assert_null(state_grant(st, f->ids[0]));
 	assert_true(in_quarantine(j, f->ids[4]));
+	assert_false(in_quarantine(j, f->ids[3]));
+	assert_null(state_grant(st, f->ids[3]));
 	journal_close(j);
 	state_free(st);
-	write_file(f->dir, "quarantine", "{\"damage\":[],\"grants\":[{}]}", 27);
+	write_framed(f->dir, "{\"damage\":[],\"grants\":[{}]}");
 	assert_int_equal(journal_open(&j, f->dir, FX_NOW, &st, &rep, &e), PSM_EUNAVAIL);
 	assert_non_null(strstr(e.msg, "quarantine: grants: "));
-	write_file(f->dir, "quarantine", "{", 1);
+	write_framed(f->dir, "{");
 	assert_int_equal(journal_open(&j, f->dir, FX_NOW, &st, &rep, &e), PSM_EUNAVAIL);
 	assert_non_null(strstr(e.msg, "quarantine: not JSON"));
+	write_file(f->dir, "quarantine", "{\"damage\":[],\"grants\":[]}", 26); /* no frame */
+	assert_int_equal(journal_open(&j, f->dir, FX_NOW, &st, &rep, &e), PSM_EUNAVAIL);
+	assert_non_null(strstr(e.msg, "quarantine: "));
 	free(seg);
 }
 
@@ -280,6 +349,7 @@ int main(void)
 	    T(test_damage_every_bit_flip),
 	    T(test_damage_every_4_byte_overwrite),
 	    T(test_damage_quarantine_file),
+	    T(test_damage_quarantine_checksum),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
