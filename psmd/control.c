@@ -696,8 +696,8 @@ static void control_commit(struct control *c)
 		if (ok)
 			metrics_fsync(&c->d->metrics, ns);
 		else
-			log_msg(LOG_ERR, "journal commit failed: %zu changes taken back and refused: %s",
-				c->nchg, err.msg);
+			log_msg(LOG_ERR, "journal commit failed: %zu change%s taken back and refused: "
+				"%s", c->nchg, c->nchg == 1 ? "" : "s", err.msg);
 	}
 	control_settle(c, ok, &err);
 	for (i = c->n; i-- > 0;) {

@@ -197,8 +197,8 @@ static int metrics_check_table_file(const struct psmd *d, cJSON *arr, bool *heal
 		return metrics_check(arr, "table_file", false, healthy, "damaged (%s); %s%s", w->why,
 				     w->err[0] != '\0' ? "not republished: " : "republishing",
 				     w->err);
-	return metrics_check(arr, "table_file", true, healthy, "intact, republished %llu times",
-			     (unsigned long long)w->republished);
+	return metrics_check(arr, "table_file", true, healthy, "intact, republished %llu time%s",
+			     (unsigned long long)w->republished, w->republished == 1 ? "" : "s");
 }
 
 /* The journal takes writes: degraded while its last commit failed, until one works. */
