@@ -3,6 +3,7 @@
 #include "leader.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -51,6 +52,14 @@ static int leader_parse_start(const char *line, int64_t *start)
 	return errno == 0 && end != p + 1 && *start > 0 ? 0 : -1;
 }
 
+/* Whether a stat line's state (field 3, after the name) says the process has exited. */
+static bool leader_zombie(const char *line)
+{
+	const char *p = strrchr(line, ')');
+
+	return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 static int leader_boot_id(char boot[LEADER_BOOT_SIZE], struct psm_err *err)
 {
 	char buf[64];
@@ -89,6 +98,8 @@ static int leader_read_start(const char *dir, int64_t pid, int64_t *start, struc
 	if (leader_slurp(path, line, LEADER_STAT_MAX) <= 0)
 		rc = psm_err_set(err, errno == ENOENT || errno == ESRCH ? PSM_ENOENT : PSM_ESYS,
 				 "pid %" PRId64 ": %s", pid, strerror(errno));
+	else if (leader_zombie(line))
+		rc = psm_err_set(err, PSM_ENOENT, "pid %" PRId64 ": exited (a zombie)", pid);
 	else if (leader_parse_start(line, start) != 0)
 		rc = psm_err_set(err, PSM_ESYS, "pid %" PRId64 ": no start time in %s", pid, path);
 	free(line);
@@ -180,4 +191,19 @@ const char *leader_state_name(int state)
 	default:
 		return "unproven";
 	}
+}
+
+int leader_same_pidns(int64_t peer, bool *same, struct psm_err *err)
+{
+	char path[48];
+	struct stat self, other;
+
+	if (peer <= 0)
+		return psm_err_set(err, PSM_EPERM, "the caller is outside psmd's pid namespace: "
+				   "it cannot name a session leader");
+	snprintf(path, sizeof(path), "/proc/%" PRId64 "/ns/pid", peer);
+	if (stat("/proc/self/ns/pid", &self) != 0 || stat(path, &other) != 0)
+		return psm_err_set(err, PSM_ESYS, "the caller's pid namespace: %s", strerror(errno));
+	*same = self.st_ino == other.st_ino && self.st_dev == other.st_dev;
+	return PSM_OK;
 }

@@ -3,6 +3,7 @@
 #ifndef PSMD_LEADER_H
 #define PSMD_LEADER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -47,6 +48,9 @@ int leader_compare(const struct leader_id *want, const struct leader_id *now,
 int leader_pin(const struct leader_id *want, int *pidfd, struct psm_err *err);
 /* sig (0: probe) to the process of a pidfd: 0, or an errno (ESRCH: it has exited). */
 int leader_signal(int pidfd, int sig);
+/* Whether the process peer (an SO_PEERCRED pid) is in psmd's own pid namespace: a pid it
+ * names means the same process to psmd only then.  PSM_EPERM for 0 (not visible here). */
+int leader_same_pidns(int64_t peer, bool *same, struct psm_err *err);
 /* "exited", "live", "unproven". */
 const char *leader_state_name(int state);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "leader.h"
@@ -172,6 +173,16 @@ static int ops_kill_leader(struct ops_ctx *c, const struct leader_id *leader, cJ
 	return PSM_OK;
 }
 
+/* Whether the session asked for existed and has ended (its tombstone is kept): a kill of
+ * it is then no error, while an id psmd never knew (a typo) is. */
+static bool ops_session_ended_before(const struct ops_ctx *c)
+{
+	uint8_t id[ID_BYTES];
+
+	return id_parse(c->req->a.session_id, id, NULL) == PSM_OK &&
+	       state_tomb(c->d->store.st, REC_SESSION_END, id) != NULL;
+}
+
 int ops_session_kill(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
 	bool ended;
@@ -182,6 +193,9 @@ int ops_session_kill(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 		return rc;
 	if (ended)
 		return ops_kill_leader(c, &leader, reply, err);
+	if (!ops_session_ended_before(c))
+		return psm_err_set(err, PSM_ENOENT, "session %s: no such session",
+				   c->req->a.session_id);
 	if (!cJSON_AddBoolToObject(reply, "killed", false))
 		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
 	return PSM_OK;
@@ -233,17 +247,40 @@ static int ops_session_fields(const struct ops_ctx *c, struct rec_session *s,
  * The leader's identity, read by psmd itself from /proc: start time and boot id
  * (what a later kill checks), and the audit session id when the request gave none.
  */
+/*
+ * Which process leads the session: the caller itself when it is in another pid namespace
+ * (its pid numbers mean nothing here; SO_PEERCRED's is translated), else the pid asked
+ * for, never pid 1 nor psmd.  The requester must be able to signal it itself (checked
+ * against its owner once read): psmd signals it as root later.
+ */
+static int ops_session_leader_pid(const struct ops_ctx *c, int64_t *pid, struct psm_err *err)
+{
+	bool same = false;
+	int rc = leader_same_pidns(c->peer->pid, &same, err);
+
+	*pid = same ? c->req->a.pid : c->peer->pid;
+	if (rc == PSM_OK && (*pid == 1 || *pid == (int64_t)getpid()))
+		rc = psm_err_set(err, PSM_EPERM, "pid %lld is never a session leader",
+				 (long long)*pid);
+	return rc;
+}
+
 static int ops_session_leader(const struct ops_ctx *c, struct rec_session *s,
 			      struct psm_err *err)
 {
 	struct leader_id id;
-	int rc = leader_read(c->req->a.pid, &id, err);
+	int64_t pid;
+	int rc = ops_session_leader_pid(c, &pid, err);
 
-	if (rc == PSM_ENOENT)
+	if (rc == PSM_OK && (rc = leader_read(pid, &id, err)) == PSM_ENOENT)
 		return psm_err_set(err, PSM_EINVAL, "pid %lld: no such process (the leader "
-				   "must be running)", (long long)c->req->a.pid);
+				   "must be running)", (long long)pid);
 	if (rc != PSM_OK)
 		return psm_err_prefix(err, "session leader");
+	if (c->peer->uid != 0 && id.uid != c->peer->uid)
+		return psm_err_set(err, PSM_EPERM, "pid %lld: not a process of the requester "
+				   "(uid %u): a session's leader is one its opener may signal",
+				   (long long)pid, (unsigned)c->peer->uid);
 	s->pid = (uint32_t)id.pid;
 	s->leader_start = id.start;
 	memcpy(s->boot_id, id.boot, sizeof(s->boot_id));

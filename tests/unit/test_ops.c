@@ -309,7 +309,7 @@ static char *open_session(struct fixture *f, const char *user, unsigned audit)
 	char *id;
 
 	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"%s\",\"service\":"
-		 "\"sshd\",\"tty\":\"pts/3\",\"pid\":%ld,\"audit\":%u}", user, (long)getpid(),
+		 "\"sshd\",\"tty\":\"pts/3\",\"pid\":%ld,\"audit\":%u}", user, (long)getppid(),
 		 audit);
 	if (call(f, &f->root, line, &r, &err) != PSM_OK)
 		fail_msg("session_open: %s", err.msg);
@@ -669,6 +669,58 @@ static void test_kill_signals_after_its_commit(void **state)
 	free(sid);
 }
 
+/* The leader named at open must be one the requester could signal itself: a non-root
+ * admin may not name root's process (psmd would signal it as root), nobody names psmd's
+ * own pid or pid 1; a zombie leader has ended. */
+static void test_session_leader_must_be_the_requesters(void **state)
+{
+	struct fixture *f = *state;
+	struct ops_peer adm = {.uid = 65534, .gid = 65534, .pid = getpid(), .admin = true};
+	pid_t child = leader_child();
+	char line[256], *sid;
+	struct psm_err err = {0};
+	cJSON *r = NULL;
+
+	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
+		 "\"sshd\",\"pid\":%ld}", (long)child);
+	assert_int_equal(call(f, &adm, line, NULL, &err), PSM_EPERM);
+	assert_non_null(strstr(err.msg, "not a process of the requester"));
+	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
+		 "\"sshd\",\"pid\":%ld}", (long)getpid());
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(call(f, &f->root, line, NULL, &err), PSM_EPERM); /* psmd's own */
+	assert_non_null(strstr(err.msg, "never a session leader"));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(call(f, &f->root, "{\"op\":\"session_open\",\"user\":\"daemon\","
+			      "\"service\":\"sshd\",\"pid\":1}", NULL, &err), PSM_EPERM);
+
+	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
+		 "\"sshd\",\"pid\":%ld}", (long)child);
+	assert_int_equal(call(f, &f->root, line, &r, &err), PSM_OK);
+	sid = strdup(cJSON_GetObjectItem(r, "session_id")->valuestring);
+	cJSON_Delete(r);
+	kill(child, SIGKILL); /* a zombie until reaped: it has ended */
+	for (int i = 0; i < 500; i++) {
+		char path[64], st[512] = "";
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "/proc/%ld/stat", (long)child);
+		if ((fp = fopen(path, "r")) != NULL) {
+			(void)!fgets(st, sizeof(st), fp);
+			fclose(fp);
+		}
+		if (strstr(st, ") Z ") != NULL)
+			break;
+		usleep(10000);
+	}
+	snprintf(line, sizeof(line), "{\"op\":\"session_kill\",\"session_id\":\"%s\"}", sid);
+	assert_int_equal(call(f, &f->root, line, &r, &err), PSM_OK);
+	assert_string_equal(cJSON_GetObjectItem(r, "leader")->valuestring, "exited");
+	cJSON_Delete(r);
+	assert_true(child_ended(child, true));
+	free(sid);
+}
+
 static void test_every_op_has_a_handler(void **state)
 {
 	struct fixture *f = *state;
@@ -716,6 +768,7 @@ int main(void)
 	    OPS_TEST(test_import_dry_run_changes_nothing),
 	    OPS_TEST(test_failed_commit_takes_an_import_back),
 	    OPS_TEST(test_kill_signals_after_its_commit),
+	    OPS_TEST(test_session_leader_must_be_the_requesters),
 	    OPS_TEST(test_grants_of_a_user_include_its_groups),
 	    OPS_TEST(test_every_op_has_a_handler),
 	};

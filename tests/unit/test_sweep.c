@@ -174,7 +174,7 @@ static void test_sweep_bound_grant_expires_with_session(void **state)
 	char line[256], why[256], *sid;
 
 	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
-		 "\"sshd\",\"pid\":%ld,\"audit\":77,\"ttl\":\"60s\"}", (long)getpid());
+		 "\"sshd\",\"pid\":%ld,\"audit\":77,\"ttl\":\"60s\"}", (long)getppid());
 	sid = call_at(f, f->t0, line, "session_id");
 	snprintf(line, sizeof(line), "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"b:x\","
 		 "\"ttl\":\"1h\",\"session\":\"%s\"}", sid);
@@ -218,7 +218,7 @@ static void test_sweep_expired_session_not_live(void **state)
 	char line[256], *sid;
 
 	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
-		 "\"sshd\",\"pid\":%ld,\"ttl\":\"60s\"}", (long)getpid());
+		 "\"sshd\",\"pid\":%ld,\"ttl\":\"60s\"}", (long)getppid());
 	sid = call_at(f, f->t0, line, "session_id");
 	snprintf(line, sizeof(line), "{\"op\":\"session_show\",\"session_id\":\"%s\"}", sid);
 	free(call_at(f, f->t0 + 59, line, NULL));
