@@ -36,6 +36,7 @@ struct client {
 	bool eof;		      /* the peer sent everything: close once answered */
 	bool closing;		      /* too_large: close once the error is sent */
 	int64_t stalled;	      /* since when queued output made no progress; 0 */
+	int64_t admin_at;	      /* when peer.admin was last asked of NSS */
 };
 
 /* A change of the batch: its reply waits in cl->out[off..off+len), its audit line with it. */
@@ -179,6 +180,37 @@ static void control_change_add(struct client *cl, size_t off, const struct ops_c
 
 /* Handles one validated request: authorization and the op's handler, audit, reply (a change's
  * audit line and reply wait for its commit). */
+/* Whether name (primary group gid) is root or in admin_group; unknown group: root only. */
+static bool control_is_admin(const struct control *c, const struct ops_peer *p)
+{
+	gid_t groups[256], admin;
+	int n = 256;
+
+	if (p->uid == 0)
+		return true;
+	if (p->name[0] == '\0' ||
+	    store_group_id(c->d->conf.cfg.admin_group, &admin, NULL) != PSM_OK)
+		return false;
+	if (p->gid == admin)
+		return true;
+	if (getgrouplist(p->name, p->gid, groups, &n) < 0)
+		n = 256; /* more than 256 groups: look at the first 256 */
+	for (int i = 0; i < n; i++)
+		if (groups[i] == admin)
+			return true;
+	return false;
+}
+
+/* Admin rights as of now: a member taken out of admin_group loses them on connections
+ * already open too (NSS asked at most once a second per connection; root never). */
+static void client_admin_fresh(struct client *cl, int64_t now)
+{
+	if (cl->peer.uid == 0 || cl->admin_at == now)
+		return;
+	cl->peer.admin = control_is_admin(cl->ctl, &cl->peer);
+	cl->admin_at = now;
+}
+
 static void client_request(struct client *cl, struct proto_req *req)
 {
 	struct ops_ctx oc = {.d = cl->ctl->d, .peer = &cl->peer, .req = req};
@@ -189,6 +221,7 @@ static void client_request(struct client *cl, struct proto_req *req)
 	int rc;
 
 	oc.now = control_now();
+	client_admin_fresh(cl, oc.now);
 	if (fields == NULL || (proto_op_mutates(req->op) && control_change_room(cl->ctl) != PSM_OK))
 		rc = psm_err_set(&err, PSM_ENOMEM, "out of memory");
 	else
@@ -353,27 +386,6 @@ static void client_cb(void *ctx, int fd, short revents)
 
 /* ---- accepting ------------------------------------------------------------------------- */
 
-/* Whether name (primary group gid) is root or in admin_group; unknown group: root only. */
-static bool control_is_admin(const struct control *c, const struct ops_peer *p)
-{
-	gid_t groups[256], admin;
-	int n = 256;
-
-	if (p->uid == 0)
-		return true;
-	if (p->name[0] == '\0' ||
-	    store_group_id(c->d->conf.cfg.admin_group, &admin, NULL) != PSM_OK)
-		return false;
-	if (p->gid == admin)
-		return true;
-	if (getgrouplist(p->name, p->gid, groups, &n) < 0)
-		n = 256; /* more than 256 groups: look at the first 256 */
-	for (int i = 0; i < n; i++)
-		if (groups[i] == admin)
-			return true;
-	return false;
-}
-
 static void control_peer(const struct control *c, struct ops_peer *p, const struct ucred *uc)
 {
 	struct passwd pw, *res = NULL;
@@ -439,6 +451,7 @@ static int control_add_client(struct control *c, int fd, const struct ops_peer *
 	cl->ctl = c;
 	cl->fd = fd;
 	cl->peer = *peer;
+	cl->admin_at = control_now(); /* peer.admin was asked of NSS just now */
 	proto_lines_init(&cl->lines, PROTO_LINE_MAX);
 	c->cl[c->n++] = cl;
 	if (loop_add(c->l, fd, POLLIN, client_cb, cl, NULL) != PSM_OK) {

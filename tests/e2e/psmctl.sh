@@ -167,6 +167,12 @@ ctl sessions
 check "killed session no longer listed" bash -c "! grep -q $SID $T/out"
 ctl grants daemon
 check "session-bound grant died with its session" bash -c "! grep -q $GB $T/out"
+ctl session kill "$SID"
+check "session kill of an ended session: exit 0, not killed" \
+	test "$LAST_RC" -eq 0 -a "$LAST_OUT" = "not killed (the session had already ended)"
+ctl session kill aaaaaaaaaaaaaaaaaaaaaaaaaa
+check "session kill of an id psmd never knew: exit 2, no such session" \
+	test "$LAST_RC" -eq 2 -a "$LAST_ERR" = "psmctl: session aaaaaaaaaaaaaaaaaaaaaaaaaa: no such session"
 
 # ---- expired but still held by psmd (for explanations) ----------------------------------------
 

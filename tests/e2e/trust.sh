@@ -447,6 +447,31 @@ json.dump(d, open(sys.argv[1], "w"))' "$T/old.json"
 	kill_target "$leader"
 }
 
+# ---- admin rights are asked per request: taken out of admin_group, an open connection loses them
+part_admin_removed() {
+	local carol out=$T/carol.out pid
+	carol=$(id -u psm-carol) || { fail "psm-carol exists"; return; }
+	printf 'psm-admin:x:61900:psm-carol\n' >>"$T/group"
+	setpriv --reuid="$carol" --regid="$NS_ALL_GID" --clear-groups /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile()
+for i in (1, 2):
+    s.sendall(b"{\"op\":\"grant\",\"user\":\"psm-carol\",\"perm\":\"adm:%d\",\"ttl\":\"1h\"}\n" % i)
+    print(f.readline().strip(), flush=True)
+    time.sleep(4)' "$T/psmd.sock" >"$out" 2>&1 &
+	pid=$!
+	wait_for 10 test -s "$out"
+	# the copy of /etc/group bound over the real one is rewritten in place (same inode)
+	python3 -c 'import sys; p = sys.argv[1]; t = open(p).read().replace("psm-admin:x:61900:psm-carol\n", "psm-admin:x:61900:\n"); f = open(p, "r+"); f.write(t); f.truncate()' "$T/group"
+	wait "$pid"
+	check "an admin's grant on an open connection: ok" \
+		test "$(sed -n 1p "$out" | field '["ok"]')" = True
+	expect_reply "taken out of admin_group, the same connection's next grant: not_permitted" \
+		"$(sed -n 2p "$out")" not_permitted 'admins only'
+}
+
 scenario() {
 	write_policy
 	check "psmd.conf with session_expiry kill" write_conf || return
@@ -461,6 +486,7 @@ scenario() {
 	part_reuse_expiry
 	part_proven_kill
 	part_unproven
+	part_admin_removed
 }
 
 ns_main scenario python3 setpriv
