@@ -172,7 +172,7 @@ check "session kill of an ended session: exit 0, not killed" \
 	test "$LAST_RC" -eq 0 -a "$LAST_OUT" = "not killed (the session had already ended)"
 ctl session kill aaaaaaaaaaaaaaaaaaaaaaaaaa
 check "session kill of an id psmd never knew: exit 2, no such session" \
-	test "$LAST_RC" -eq 2 -a "$LAST_ERR" = "psmctl: session aaaaaaaaaaaaaaaaaaaaaaaaaa: no such session"
+	test "$LAST_RC" -eq 2 -a "$LAST_ERR" = "psmctl: session kill: session aaaaaaaaaaaaaaaaaaaaaaaaaa: no such session"
 
 # ---- expired but still held by psmd (for explanations) ----------------------------------------
 
