@@ -109,14 +109,34 @@ static int ops_import_reply(cJSON *reply, struct state_import_report *rep, struc
 	return ops_add(reply, "skipped", rep->skipped, err);
 }
 
+/* How many records of arr (grants or sessions of an import) psmd does not hold yet: only
+ * those can take room under max_records (re-importing one's own export takes none). */
+static size_t ops_import_new(const struct ops_ctx *c, const cJSON *arr, int type)
+{
+	const char *key = type == REC_GRANT ? "grant_id" : "session_id";
+	const cJSON *item;
+	uint8_t id[ID_BYTES];
+	size_t n = 0;
+
+	cJSON_ArrayForEach(item, arr) {
+		const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, key));
+		bool held = s != NULL && id_parse(s, id, NULL) == PSM_OK &&
+			    (type == REC_GRANT ? state_grant(c->d->store.st, id) != NULL
+					       : state_session(c->d->store.st, id) != NULL);
+
+		n += !held;
+	}
+	return n;
+}
+
 int ops_import(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
 	const struct proto_args *a = &c->req->a;
 	struct state_import_report rep = {0};
 	struct shm_writer *w = c->d->table.w;
 	struct psm_err gerr = {0};
-	int rc = ops_room(c, (size_t)cJSON_GetArraySize(a->grants) +
-				     (size_t)cJSON_GetArraySize(a->sessions), err);
+	int rc = ops_room(c, ops_import_new(c, a->grants, REC_GRANT) +
+				     ops_import_new(c, a->sessions, REC_SESSION), err);
 
 	if (rc != PSM_OK)
 		return rc;

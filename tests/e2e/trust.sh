@@ -317,6 +317,8 @@ part_ceiling() {
 	check "nothing was evicted: grant 1 still there" has_grant psm-alice a:one
 	expect_rc "revoke one" 0 ctl revoke "$G1"
 	expect_rc "then a grant fits again" 0 ctl grant psm-alice a:four --ttl 1h
+	expect_rc "export at the ceiling" 0 ctl export "$T/full.json"
+	expect_rc "re-importing what psmd holds needs no room: exit 0" 0 ctl import "$T/full.json"
 	stop_psmd
 	rm -rf "$T/state"
 	write_conf
