@@ -508,22 +508,31 @@ static void test_sweep_reclaims_what_expired(void **state)
 	free(id);
 }
 
-static void test_import_dry_run_changes_nothing(void **state)
+/* A grant of daemon's is exported and psmd started afresh: returns the import request of
+ * that export's grants, for the caller to send (and free). */
+static cJSON *export_then_fresh(void **state)
 {
 	struct fixture *f = *state;
 	char *id = grant(f, "daemon", "imp:x", ",\"ttl\":\"1h\"");
-	cJSON *exp = NULL, *req, *r = NULL;
-	struct state_counts sc;
-	char *line;
+	cJSON *exp = NULL, *req = cJSON_CreateObject();
 
 	assert_int_equal(call(f, &f->root, "{\"op\":\"export\"}", &exp, NULL), PSM_OK);
 	free(id);
 	teardown(state);
 	setup(state);
-	f = *state;
-	req = cJSON_CreateObject();
 	cJSON_AddStringToObject(req, "op", "import");
 	cJSON_AddItemToObject(req, "grants", cJSON_DetachItemFromObject(exp, "grants"));
+	cJSON_Delete(exp);
+	return req;
+}
+
+static void test_import_dry_run_changes_nothing(void **state)
+{
+	cJSON *req = export_then_fresh(state), *r = NULL;
+	struct fixture *f = *state;
+	struct state_counts sc;
+	char *line;
+
 	cJSON_AddTrueToObject(req, "dry_run");
 	line = cJSON_PrintUnformatted(req);
 	assert_int_equal(call(f, &f->root, line, &r, NULL), PSM_OK);
@@ -540,7 +549,6 @@ static void test_import_dry_run_changes_nothing(void **state)
 	assert_true(allowed(f, "daemon", "imp:x", SHM_U32_NONE));
 	free(line);
 	cJSON_Delete(req);
-	cJSON_Delete(exp);
 }
 
 /* Whether a grants reply lists principal with pattern. */
@@ -558,22 +566,12 @@ static bool listed(const cJSON *r, const char *principal, const char *pattern)
 /* An import whose commit fails leaves nothing; the same import goes in afterwards. */
 static void test_failed_commit_takes_an_import_back(void **state)
 {
+	cJSON *req = export_then_fresh(state);
 	struct fixture *f = *state;
-	char *id = grant(f, "daemon", "imp:x", ",\"ttl\":\"1h\"");
-	cJSON *exp = NULL, *req;
 	struct state_counts sc;
 	struct psm_err err = {0};
-	char *line;
+	char *line = cJSON_PrintUnformatted(req);
 
-	assert_int_equal(call(f, &f->root, "{\"op\":\"export\"}", &exp, NULL), PSM_OK);
-	free(id);
-	teardown(state);
-	setup(state);
-	f = *state;
-	req = cJSON_CreateObject();
-	cJSON_AddStringToObject(req, "op", "import");
-	cJSON_AddItemToObject(req, "grants", cJSON_DetachItemFromObject(exp, "grants"));
-	line = cJSON_PrintUnformatted(req);
 	free(held(f, line, NULL));
 	assert_false(allowed(f, "daemon", "imp:x", SHM_U32_NONE)); /* not on disk yet */
 	assert_int_equal(commit_failing(f, &err), PSM_ESYS);
@@ -584,7 +582,6 @@ static void test_failed_commit_takes_an_import_back(void **state)
 	assert_true(allowed(f, "daemon", "imp:x", SHM_U32_NONE));
 	free(line);
 	cJSON_Delete(req);
-	cJSON_Delete(exp);
 }
 
 static void test_grants_of_a_user_include_its_groups(void **state)
