@@ -301,27 +301,41 @@ static void test_non_admin_limits(void **state)
 				 "\"service\":\"x\",\"pid\":1}", NULL, &err), PSM_EPERM);
 }
 
-static char *open_session(struct fixture *f, const char *user, unsigned audit)
+/* session_open of user's session as peer, led by pid (audit 77); *r: the reply. */
+static int try_open(struct fixture *f, const struct ops_peer *peer, const char *user, long pid,
+		    cJSON **r, struct psm_err *err)
 {
 	char line[256];
+
+	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"%s\",\"service\":"
+		 "\"sshd\",\"tty\":\"pts/3\",\"pid\":%ld,\"audit\":77}", user, pid);
+	return call(f, peer, line, r, err);
+}
+
+/* A session of user opened by root, led by pid; its id. */
+static char *open_led(struct fixture *f, const char *user, long pid)
+{
 	cJSON *r = NULL;
 	struct psm_err err = {0};
 	char *id;
 
-	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"%s\",\"service\":"
-		 "\"sshd\",\"tty\":\"pts/3\",\"pid\":%ld,\"audit\":%u}", user, (long)getppid(),
-		 audit);
-	if (call(f, &f->root, line, &r, &err) != PSM_OK)
+	if (try_open(f, &f->root, user, pid, &r, &err) != PSM_OK)
 		fail_msg("session_open: %s", err.msg);
 	id = strdup(cJSON_GetObjectItem(r, "session_id")->valuestring);
 	cJSON_Delete(r);
 	return id;
 }
 
+/* A session of user led by the test's parent (alive, root's; never signalled here). */
+static char *open_session(struct fixture *f, const char *user)
+{
+	return open_led(f, user, (long)getppid());
+}
+
 static void test_session_bound_grant_dies_with_its_session(void **state)
 {
 	struct fixture *f = *state;
-	char *sid = open_session(f, "daemon", 77), extra[128], line[128];
+	char *sid = open_session(f, "daemon"), extra[128], line[128];
 	char *gid;
 	struct psm_err err = {0};
 
@@ -340,7 +354,7 @@ static void test_session_bound_grant_dies_with_its_session(void **state)
 static void test_session_ownership(void **state)
 {
 	struct fixture *f = *state;
-	char *sid = open_session(f, "daemon", 5), line[128];
+	char *sid = open_session(f, "daemon"), line[128];
 	struct psm_err err = {0};
 	cJSON *r = NULL;
 
@@ -444,7 +458,7 @@ static void test_grant_enters_the_table_after_its_commit(void **state)
 static void test_failed_commit_takes_the_batch_back(void **state)
 {
 	struct fixture *f = *state;
-	char *sid = open_session(f, "daemon", 77), *a = grant(f, "daemon", "a:1", ""), line[160];
+	char *sid = open_session(f, "daemon"), *a = grant(f, "daemon", "a:1", ""), line[160];
 	char *bound, *b, *c;
 	struct psm_err err = {0};
 	struct state_counts sc;
@@ -639,15 +653,9 @@ static void test_kill_signals_after_its_commit(void **state)
 {
 	struct fixture *f = *state;
 	pid_t child = leader_child();
-	char line[256], *sid;
+	char line[256], *sid = open_led(f, "daemon", (long)child);
 	struct psm_err err = {0};
-	cJSON *r = NULL;
 
-	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
-		 "\"sshd\",\"pid\":%ld}", (long)child);
-	assert_int_equal(call(f, &f->root, line, &r, &err), PSM_OK);
-	sid = strdup(cJSON_GetObjectItem(r, "session_id")->valuestring);
-	cJSON_Delete(r);
 	snprintf(line, sizeof(line), "{\"op\":\"session_kill\",\"session_id\":\"%s\"}", sid);
 	free(held(f, line, NULL));
 	assert_false(child_ended(child, false)); /* not on disk yet: not signalled */
@@ -678,24 +686,15 @@ static void test_session_leader_must_be_the_requesters(void **state)
 	struct psm_err err = {0};
 	cJSON *r = NULL;
 
-	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
-		 "\"sshd\",\"pid\":%ld}", (long)child);
-	assert_int_equal(call(f, &adm, line, NULL, &err), PSM_EPERM);
+	assert_int_equal(try_open(f, &adm, "daemon", (long)child, NULL, &err), PSM_EPERM);
 	assert_non_null(strstr(err.msg, "not a process of the requester"));
-	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
-		 "\"sshd\",\"pid\":%ld}", (long)getpid());
 	memset(&err, 0, sizeof(err));
-	assert_int_equal(call(f, &f->root, line, NULL, &err), PSM_EPERM); /* psmd's own */
-	assert_non_null(strstr(err.msg, "never a session leader"));
+	assert_int_equal(try_open(f, &f->root, "daemon", (long)getpid(), NULL, &err), PSM_EPERM);
+	assert_non_null(strstr(err.msg, "never a session leader")); /* psmd's own */
 	memset(&err, 0, sizeof(err));
-	assert_int_equal(call(f, &f->root, "{\"op\":\"session_open\",\"user\":\"daemon\","
-			      "\"service\":\"sshd\",\"pid\":1}", NULL, &err), PSM_EPERM);
+	assert_int_equal(try_open(f, &f->root, "daemon", 1, NULL, &err), PSM_EPERM);
 
-	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
-		 "\"sshd\",\"pid\":%ld}", (long)child);
-	assert_int_equal(call(f, &f->root, line, &r, &err), PSM_OK);
-	sid = strdup(cJSON_GetObjectItem(r, "session_id")->valuestring);
-	cJSON_Delete(r);
+	sid = open_led(f, "daemon", (long)child);
 	kill(child, SIGKILL); /* a zombie until reaped: it has ended */
 	for (int i = 0; i < 500; i++) {
 		char path[64], st[512] = "";
