@@ -16,7 +16,7 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wconversion -Wno-sign-conversion -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong -ffunction-sections -fdata-sections \
-            $(WARN) -Ishmcache -Ipolicy -Ipsmd -Ipam_psm
+            $(WARN)
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
@@ -37,27 +37,47 @@ DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-d
 DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-tools sudo \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3
 
-# Sources by part: one library per concern, thin programs on top.
-SHM_SRC    := $(wildcard shmcache/*.c)
-POLICY_SRC := $(wildcard policy/*.c)
-PROTO_SRC  := $(wildcard psmd/proto*.c)
-CTL_SRC    := $(wildcard psmd/psmctl*.c)
-PSMD_SRC   := $(filter-out psmd/main.c $(PROTO_SRC) $(CTL_SRC),$(wildcard psmd/*.c))
-PAMMOD_SRC := $(filter-out pam_psm/pam_psm.c,$(wildcard pam_psm/pam_*.c))
-QUERY_SRC  := $(wildcard pam_psm/psm_query*.c)
-PAMCOM_SRC := $(filter-out $(PAMMOD_SRC) $(QUERY_SRC),$(wildcard pam_psm/*.c))
-UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-TOOL_SRC   := $(wildcard tests/tools/*.c)
-BENCH_SRC  := $(wildcard tests/bench/*.c)
+# Sources by folder: each folder builds one thing, and sees the headers of the parts
+# below it only (INC_*: a file that includes a header of a part above it does not build).
+#   shmcache/        libshmcache.a  the table: writer, lock-free readers, the error type
+#   policy/          libpolicy.a    policy, permissions, the decision, NSS, JSON helpers
+#   psmd/persist/    libpersist.a   records, state, journal, snapshots, HLC, ids
+#   psmd/proto/      libproto.a     the admin protocol: requests, replies, the line format
+#   psmd/            libpsmd.a      the daemon (main.c: the psmd program)
+#   psmd/psmctl/     psmctl         the admin client
+#   pam_psm/         pam_psm.so     the PAM module (pam_psm.c: its entry points)
+#   psm-query/       psm-query      the read-only query tool
+#   tests/unit|tools|bench|preload  one program (or .so) per file
+SHM_SRC     := $(wildcard shmcache/*.c)
+POLICY_SRC  := $(wildcard policy/*.c)
+PERSIST_SRC := $(wildcard psmd/persist/*.c)
+PROTO_SRC   := $(wildcard psmd/proto/*.c)
+PSMD_SRC    := $(filter-out psmd/main.c,$(wildcard psmd/*.c))
+CTL_SRC     := $(wildcard psmd/psmctl/*.c)
+PAMMOD_SRC  := $(filter-out pam_psm/pam_psm.c,$(wildcard pam_psm/*.c))
+QUERY_SRC   := $(wildcard psm-query/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+TOOL_SRC    := $(wildcard tests/tools/*.c)
+BENCH_SRC   := $(wildcard tests/bench/*.c)
 PRELOAD_SRC := $(wildcard tests/preload/*.c)
+
+INC_SHM     := -Ishmcache
+INC_POLICY  := $(INC_SHM) -Ipolicy
+INC_PERSIST := $(INC_POLICY) -Ipsmd/persist
+INC_PROTO   := $(INC_POLICY) -Ipsmd/proto
+INC_PSMD    := $(INC_POLICY) -Ipsmd/persist -Ipsmd/proto -Ipsmd
+INC_CTL     := $(INC_POLICY) -Ipsmd/proto -Ipsmd/psmctl
+INC_PAM     := $(INC_POLICY) -Ipam_psm
+INC_QUERY   := $(INC_POLICY) -Ipsm-query
+INC_TESTS   := $(INC_PSMD) -Ipsmd/psmctl -Ipam_psm -Ipsm-query
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBSHM    := $(BUILD)/libshmcache.a
 LIBPOLICY := $(BUILD)/libpolicy.a
+LIBPERSIST := $(BUILD)/libpersist.a
 LIBPROTO  := $(BUILD)/libproto.a
 LIBPSMD   := $(BUILD)/libpsmd.a
-LIBPAMCOM := $(BUILD)/libpamcommon.a
 LIBPAMMOD := $(BUILD)/libpammod.a
 PAM_OBJ   := $(BUILD)/obj/pam_psm/pam_psm.o
 PAM_SO    := $(BUILD)/pam_psm.so
@@ -68,10 +88,12 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PRELOAD_SO := $(patsubst tests/preload/%.c,$(BUILD)/tools/%.so,$(PRELOAD_SRC))
-ALL_LIBS  := $(LIBPSMD) $(LIBPROTO) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
+ALL_LIBS  := $(LIBPSMD) $(LIBPERSIST) $(LIBPROTO) $(LIBPAMMOD) $(LIBPOLICY) $(LIBSHM)
 
 .PHONY: all deps deps-test test unit asan e2e demo bench install clean help FORCE
 .DELETE_ON_ERROR:
+# Objects are kept once built (a test object is not deleted and rebuilt on the next run).
+.SECONDARY:
 
 all: deps
 	@$(MAKE) --no-print-directory $(JOBS) programs
@@ -108,7 +130,18 @@ deps-test: deps
 # ---- objects and libraries ---------------------------------------------------
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(INC) -MMD -MP -c $< -o $@
+
+# Which headers each folder sees (the most specific pattern wins).
+$(BUILD)/obj/shmcache/%.o:      INC := $(INC_SHM)
+$(BUILD)/obj/policy/%.o:        INC := $(INC_POLICY)
+$(BUILD)/obj/psmd/persist/%.o:  INC := $(INC_PERSIST)
+$(BUILD)/obj/psmd/proto/%.o:    INC := $(INC_PROTO)
+$(BUILD)/obj/psmd/%.o:          INC := $(INC_PSMD)
+$(BUILD)/obj/psmd/psmctl/%.o:   INC := $(INC_CTL)
+$(BUILD)/obj/pam_psm/%.o:       INC := $(INC_PAM)
+$(BUILD)/obj/psm-query/%.o:     INC := $(INC_QUERY)
+$(BUILD)/obj/tests/%.o:         INC := $(INC_TESTS)
 
 # One archive per part.  Each also depends on a file naming its objects, rewritten only when
 # that list changes, so a source added, moved or removed rebuilds the archive.
@@ -119,25 +152,27 @@ $(1:.a=.objs): FORCE
 endef
 $(eval $(call archive,$(LIBSHM),$(SHM_SRC)))
 $(eval $(call archive,$(LIBPOLICY),$(POLICY_SRC)))
+$(eval $(call archive,$(LIBPERSIST),$(PERSIST_SRC)))
 $(eval $(call archive,$(LIBPROTO),$(PROTO_SRC)))
 $(eval $(call archive,$(LIBPSMD),$(PSMD_SRC)))
-$(eval $(call archive,$(LIBPAMCOM),$(PAMCOM_SRC)))
 $(eval $(call archive,$(LIBPAMMOD),$(PAMMOD_SRC)))
+# $(AR) (make's default: ar) indexes the fat LTO objects through binutils' plugin
+# directory; set AR=gcc-ar (or llvm-ar) where that is not so.
 $(BUILD)/%.a:
-	rm -f $@; gcc-ar rcs $@ $(filter %.o,$^) $(if $(filter %.o,$^),,--)
+	rm -f $@; $(AR) rcs $@ $(filter %.o,$^) $(if $(filter %.o,$^),,--)
 FORCE:
 
 # pam_psm.so: pam_psm.o (the pam_sm_* entry points) and what it needs of the module's
 # other objects (libpammod.a, which the unit tests link too) and of the libraries.
-$(PAM_SO): $(PAM_OBJ) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) pam_psm/pam_psm.map
+$(PAM_SO): $(PAM_OBJ) $(LIBPAMMOD) $(LIBPOLICY) $(LIBSHM) pam_psm/pam_psm.map
 	$(CC) -shared $(LDFLAGS) $(LTO) -Wl,--version-script=pam_psm/pam_psm.map -Wl,--no-undefined \
-	  -o $@ $(PAM_OBJ) $(LIBPAMMOD) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) $(LIBS) -lpam
+	  -o $@ $(PAM_OBJ) $(LIBPAMMOD) $(LIBPOLICY) $(LIBSHM) $(LIBS) -lpam
 
-$(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
-	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+$(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPOLICY) $(LIBSHM)
+	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
-$(PSMD): $(BUILD)/obj/psmd/main.o $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
-	$(CC) $(LDFLAGS) $(LTO) -o $@ $< $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+$(PSMD): $(BUILD)/obj/psmd/main.o $(LIBPSMD) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
+	$(CC) $(LDFLAGS) $(LTO) -o $@ $< $(LIBPSMD) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
 $(BUILD)/psmctl: $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
 	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
@@ -162,9 +197,17 @@ $(BUILD)/tools/%.so: $(BUILD)/obj/tests/preload/%.o
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # ---- tests, demo, bench --------------------------------------------------------
+# Quiet builds for the commands a user runs: the compiler lines go to BUILD/make.log,
+# and its tail is shown when the build fails.
+define quiet_build
+	@mkdir -p $(1); echo "psm: building $(1) (log: $(1)/make.log)"; \
+	$(MAKE) --no-print-directory $(JOBS) BUILD=$(1) $(2) programs >$(1)/make.log 2>&1 || \
+	  { tail -n 40 $(1)/make.log; echo "psm: build failed, see $(1)/make.log"; exit 1; }
+endef
+
 test: deps-test
-	@$(MAKE) --no-print-directory $(JOBS) programs
-	@$(MAKE) --no-print-directory $(JOBS) BUILD=build-asan SAN=1 programs
+	$(call quiet_build,$(BUILD))
+	$(call quiet_build,build-asan,SAN=1)
 	@tests/run.sh $(BUILD) build-asan
 
 unit: all
@@ -179,11 +222,11 @@ e2e: deps-test
 	@tests/run.sh --e2e-only $(BUILD)
 
 demo: deps-test
-	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory $(JOBS) -s programs
+	$(call quiet_build,$(BUILD))
 	@tests/demo.sh $(BUILD)
 
 bench: deps-test
-	@echo "psm: building (make -s programs)"; $(MAKE) --no-print-directory $(JOBS) -s programs
+	$(call quiet_build,$(BUILD))
 	@tests/bench/run.sh $(BUILD)
 
 # ---- install -------------------------------------------------------------------
@@ -201,7 +244,7 @@ install: all
 	install -m 0644 etc/pam-configs/psm $(DESTDIR)$(PREFIX)/share/pam-configs/psm
 	install -m 0644 etc/psmd.service $(DESTDIR)/lib/systemd/system/
 	install -m 0644 etc/pam.d/* $(DESTDIR)$(PREFIX)/share/doc/psm/examples/
-	for m in $$(find pam_psm psmd policy -name '*.[158]'); do \
+	for m in $$(find pam_psm psm-query psmd policy -name '*.[158]'); do \
 	  s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
 clean:

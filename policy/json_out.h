@@ -14,7 +14,7 @@
 /*
  * Everything psm writes as JSON is written here: psm-query --json, pam_psm's session
  * requests (the escaper), psmd's journal and snapshot records, audit lines and replies
- * (psmd/proto_json.h adds cJSON items on top).  Neither psm-query nor pam_psm.so links a
+ * (psmd/json_cjson.h adds cJSON items on top).  Neither psm-query nor pam_psm.so links a
  * JSON library (a DT_NEEDED library costs every process that loads it), and psmd's hot
  * paths build no cJSON tree.  The text is compact and byte for byte what
  * cJSON_PrintUnformatted prints for the same values ("{"a":1,"b":[true,null]}"): strings

@@ -11,11 +11,11 @@
 #include <cmocka.h>
 
 #include "proto.h"
-#include "proto_json.h"
+#include "json_cjson.h"
 #include "record.h"
 #include "record_fixture.h"
 
-/* proto_json_item(item) must print exactly what cJSON prints. */
+/* json_cjson_item(item) must print exactly what cJSON prints. */
 static void assert_same_as_cjson(const cJSON *item)
 {
 	struct json_out w;
@@ -23,8 +23,8 @@ static void assert_same_as_cjson(const cJSON *item)
 	size_t len = 0;
 
 	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
-	proto_json_item(&w, item);
-	got = proto_json_take(&w, &len);
+	json_cjson_item(&w, item);
+	got = json_cjson_take(&w, &len);
 	assert_non_null(want);
 	assert_non_null(got);
 	assert_string_equal(got, want);
@@ -126,10 +126,10 @@ static void test_pj_writer_calls(void **state)
 	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
 	json_out_begin_object(&w);
 	json_out_kv_int64(&w, "min", INT64_MIN);
-	proto_json_kint_or_null(&w, "none", 7, 7);
-	proto_json_kint_or_null(&w, "some", -7, 7);
+	json_cjson_kint_or_null(&w, "none", 7, 7);
+	json_cjson_kint_or_null(&w, "some", -7, 7);
 	json_out_key(&w, "v");
-	proto_json_uint_str(&w, UINT64_MAX);
+	json_cjson_uint_str(&w, UINT64_MAX);
 	json_out_key(&w, "list");
 	json_out_begin_array(&w);
 	json_out_uint64(&w, 0);
@@ -140,7 +140,7 @@ static void test_pj_writer_calls(void **state)
 	json_out_end_array(&w);
 	json_out_kv_string(&w, "esc", "a\"b");
 	json_out_end_object(&w);
-	text = proto_json_take(&w, &len);
+	text = json_cjson_take(&w, &len);
 	assert_string_equal(text, "{\"min\":-9223372036854775808,\"none\":null,\"some\":-7,"
 				  "\"v\":\"18446744073709551615\",\"list\":[0,\"\",false,{}],"
 				  "\"esc\":\"a\\\"b\"}");
@@ -157,7 +157,7 @@ static void test_pj_reset_and_take_empty(void **state)
 
 	(void)state;
 	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
-	text = proto_json_take(&w, &len);
+	text = json_cjson_take(&w, &len);
 	assert_string_equal(text, "");
 	assert_int_equal(len, 0);
 	free(text);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* proto_json.h - psmd's JSON on top of policy/json_out.h: cJSON items as cJSON prints them. */
-#ifndef PSMD_PROTO_JSON_H
-#define PSMD_PROTO_JSON_H
+/* json_cjson.h - cJSON items written with json_out.h (cJSON mode), byte for byte as cJSON prints them. */
+#ifndef POLICY_JSON_CJSON_H
+#define POLICY_JSON_CJSON_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -21,14 +21,14 @@
  */
 
 /* Any cJSON value (object, array, scalar) as cJSON_PrintUnformatted prints it. */
-void proto_json_item(struct json_out *w, const cJSON *item);
+void json_cjson_item(struct json_out *w, const cJSON *item);
 /* A member of a cJSON object: its name (escaped as needed) and its value. */
-void proto_json_member(struct json_out *w, const cJSON *member);
+void json_cjson_member(struct json_out *w, const cJSON *member);
 /* v's decimal digits as a string (an integer beyond a double's 2^53). */
-void proto_json_uint_str(struct json_out *w, uint64_t v);
+void json_cjson_uint_str(struct json_out *w, uint64_t v);
 /* key: v, or null when v == none (inline: a literal key is checked when compiling). */
 static inline __attribute__((always_inline)) void
-proto_json_kint_or_null(struct json_out *w, const char *key, int64_t v, int64_t none)
+json_cjson_kint_or_null(struct json_out *w, const char *key, int64_t v, int64_t none)
 {
 	if (v != none) {
 		json_out_kv_int64(w, key, v);
@@ -39,6 +39,6 @@ proto_json_kint_or_null(struct json_out *w, const char *key, int64_t v, int64_t 
 }
 /* The text (malloc'd, NUL-terminated; *len without the NUL when len is non-NULL) and an
  * empty writer (its flags kept); NULL on the writer's error (out of memory, left open). */
-char *proto_json_take(struct json_out *w, size_t *len);
+char *json_cjson_take(struct json_out *w, size_t *len);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* proto_json.c - psmd's JSON on top of policy/json_out.h: cJSON items as cJSON prints them. */
-#include "proto_json.h"
+/* json_cjson.c - cJSON items written with json_out.h (cJSON mode), byte for byte as cJSON prints them. */
+#include "json_cjson.h"
 
 #include <float.h>
 #include <math.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *proto_json_take(struct json_out *w, size_t *len)
+char *json_cjson_take(struct json_out *w, size_t *len)
 {
 	char *p = NULL;
 
@@ -23,7 +23,7 @@ char *proto_json_take(struct json_out *w, size_t *len)
 	return p;
 }
 
-void proto_json_uint_str(struct json_out *w, uint64_t v)
+void json_cjson_uint_str(struct json_out *w, uint64_t v)
 {
 	char buf[24], *s = json_out_digits(v, buf + sizeof(buf));
 
@@ -53,25 +53,25 @@ static void pj_double(struct json_out *w, double d)
 	json_out_raw_value(w, buf, n > 0 ? (size_t)n : 0);
 }
 
-void proto_json_member(struct json_out *w, const cJSON *member)
+void json_cjson_member(struct json_out *w, const cJSON *member)
 {
 	json_out_key(w, member->string != NULL ? member->string : "");
-	proto_json_item(w, member);
+	json_cjson_item(w, member);
 }
 
-void proto_json_item(struct json_out *w, const cJSON *item)
+void json_cjson_item(struct json_out *w, const cJSON *item)
 {
 	const cJSON *c;
 
 	if (cJSON_IsObject(item)) {
 		json_out_begin_object(w);
 		for (c = item->child; c != NULL; c = c->next)
-			proto_json_member(w, c);
+			json_cjson_member(w, c);
 		json_out_end_object(w);
 	} else if (cJSON_IsArray(item)) {
 		json_out_begin_array(w);
 		for (c = item->child; c != NULL; c = c->next)
-			proto_json_item(w, c);
+			json_cjson_item(w, c);
 		json_out_end_array(w);
 	} else if (cJSON_IsString(item)) {
 		json_out_string(w, item->valuestring);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto_json.h"
+#include "json_cjson.h"
 
 /* The one place error codes get their wire names, psmctl exit codes and psm_err codes. */
 static const struct {
@@ -102,9 +102,9 @@ char *proto_print_line(const cJSON *obj, size_t *len)
 	struct json_out w;
 
 	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
-	proto_json_item(&w, obj);
+	json_cjson_item(&w, obj);
 	json_out_raw(&w, "\n", 1);
-	return proto_json_take(&w, len);
+	return json_cjson_take(&w, len);
 }
 
 /* {"ok":ok,"tag":tag then the caller's members; reply_finish closes the line. */
@@ -122,7 +122,7 @@ static char *reply_finish(struct json_out *w, size_t *len)
 {
 	json_out_end_object(w);
 	json_out_raw(w, "\n", 1);
-	return proto_json_take(w, len);
+	return json_cjson_take(w, len);
 }
 
 char *proto_reply_ok(cJSON *fields, const char *tag, size_t *len)
@@ -132,7 +132,7 @@ char *proto_reply_ok(cJSON *fields, const char *tag, size_t *len)
 
 	reply_head(&w, true, tag);
 	for (m = fields != NULL ? fields->child : NULL; m != NULL; m = m->next)
-		proto_json_member(&w, m);
+		json_cjson_member(&w, m);
 	cJSON_Delete(fields);
 	return reply_finish(&w, len);
 }

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "journal.h"
-#include "proto_json.h"
+#include "json_cjson.h"
 
 #define SNAPSHOT_TMP "snapshot.new"
 #define SNAPSHOT_FLUSH (1u << 20)

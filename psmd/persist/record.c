@@ -10,7 +10,7 @@
 
 #include "cond.h"
 #include "perm.h"
-#include "proto_json.h"
+#include "json_cjson.h"
 
 /* ---- lifetime ---------------------------------------------------------------- */
 
@@ -455,7 +455,7 @@ static void rj_put_id(struct json_out *w, const char *key, const uint8_t id[ID_B
 static void rj_put_version(struct json_out *w, uint64_t v)
 {
 	json_out_key(w, "version");
-	proto_json_uint_str(w, v);
+	json_cjson_uint_str(w, v);
 }
 
 static void rj_put_list(struct json_out *w, const char *key, char *const *v, size_t n)
@@ -476,8 +476,8 @@ static void rj_put_grant(struct json_out *w, const struct rec_grant *g)
 	rj_put_id(w, "grant_id", g->id);
 	json_out_kv_string(w, "principal", g->principal);
 	json_out_kv_string(w, "pattern", g->pattern);
-	proto_json_kint_or_null(w, "not_before", g->not_before, REC_NOT_BEFORE_NONE);
-	proto_json_kint_or_null(w, "not_after", g->not_after, REC_NOT_AFTER_NONE);
+	json_cjson_kint_or_null(w, "not_before", g->not_before, REC_NOT_BEFORE_NONE);
+	json_cjson_kint_or_null(w, "not_after", g->not_after, REC_NOT_AFTER_NONE);
 	rj_put_list(w, "from", g->from, g->nfrom);
 	rj_put_list(w, "hosts", g->hosts, g->nhosts);
 	if (g->has_session) {
@@ -503,7 +503,7 @@ static bool rj_put_metadata(struct json_out *w, const char *m)
 	if (meta == NULL)
 		return false;
 	json_out_key(w, "metadata");
-	proto_json_item(w, meta);
+	json_cjson_item(w, meta);
 	cJSON_Delete(meta);
 	return true;
 }
@@ -517,15 +517,15 @@ static bool rj_put_session(struct json_out *w, const struct rec_session *s)
 	json_out_kv_string(w, "tty", s->tty);
 	json_out_kv_string(w, "rhost", s->rhost);
 	json_out_kv_int64(w, "pid", s->pid);
-	proto_json_kint_or_null(w, "audit", s->audit, REC_U32_NONE);
-	proto_json_kint_or_null(w, "leader_start", s->leader_start, 0);
+	json_cjson_kint_or_null(w, "audit", s->audit, REC_U32_NONE);
+	json_cjson_kint_or_null(w, "leader_start", s->leader_start, 0);
 	json_out_key(w, "boot_id");
 	if (s->boot_id[0] != '\0')
 		json_out_string(w, s->boot_id);
 	else
 		json_out_null(w);
 	json_out_kv_int64(w, "created", s->created);
-	proto_json_kint_or_null(w, "expires", s->expires, REC_NOT_AFTER_NONE);
+	json_cjson_kint_or_null(w, "expires", s->expires, REC_NOT_AFTER_NONE);
 	if (!rj_put_metadata(w, s->metadata))
 		return false;
 	json_out_kv_string(w, "origin", s->origin);
@@ -540,7 +540,7 @@ static void rj_put_tomb(struct json_out *w, const struct record *r)
 	rj_put_id(w, r->type == REC_REVOKE ? "grant_id" : "session_id", t->id);
 	json_out_kv_string(w, "origin", t->origin);
 	rj_put_version(w, t->version);
-	proto_json_kint_or_null(w, "keep_until", t->keep_until, REC_NOT_AFTER_NONE);
+	json_cjson_kint_or_null(w, "keep_until", t->keep_until, REC_NOT_AFTER_NONE);
 }
 
 /* The object, with "type" when typed; false when out of memory or metadata is not JSON. */
@@ -611,7 +611,7 @@ char *record_print(const struct record *r)
 		json_out_free(&w);
 		return NULL;
 	}
-	return proto_json_take(&w, NULL);
+	return json_cjson_take(&w, NULL);
 }
 
 /* ---- from JSON --------------------------------------------------------------------- */

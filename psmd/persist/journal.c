@@ -16,7 +16,7 @@
 
 #include "journal_quar.h"
 #include "journal_scan.h"
-#include "proto_json.h"
+#include "json_cjson.h"
 #include "shm.h"
 #include "snapshot.h"
 
