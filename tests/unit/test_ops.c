@@ -109,7 +109,8 @@ static int call_held(struct fixture *f, const struct ops_peer *peer, const char 
 	cJSON *fields = cJSON_CreateObject();
 	int rc = proto_parse_request(line, strlen(line), &req, err);
 
-	assert_int_equal(rc, PSM_OK);
+	if (rc != PSM_OK)
+		fail_msg("%s: %s", line, err->msg);
 	c.req = &req;
 	rc = ops_run(&c, fields, err);
 	*changed = c.changed;
@@ -717,28 +718,83 @@ static void test_session_leader_must_be_the_requesters(void **state)
 	free(sid);
 }
 
-static void test_every_op_has_a_handler(void **state)
+/* One valid request per op, in an order that makes each succeed (@: the pid of the session's
+ * leader for session_open, the session's id after it), and a key its handler replies with. */
+static const struct op_line {
+	const char *op;
+	const char *line;
+	const char *key;
+} op_lines[] = {
+    {"grant", "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"x:y\",\"ttl\":\"1h\"}", "grant_id"},
+    {"grants", "{\"op\":\"grants\",\"user\":\"daemon\"}", "grants"},
+    {"revoke", "{\"op\":\"revoke\",\"user\":\"daemon\",\"perm\":\"x:y\"}", "revoked"},
+    {"check", "{\"op\":\"check\",\"user\":\"daemon\",\"perms\":[\"pol:a\"]}", "allowed"},
+    {"session_open", "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":\"sshd\",\"pid\":@}",
+     "session_id"},
+    {"sessions", "{\"op\":\"sessions\",\"user\":\"daemon\"}", "sessions"},
+    {"session_show", "{\"op\":\"session_show\",\"session_id\":\"@\"}", "session"},
+    {"session_extend", "{\"op\":\"session_extend\",\"session_id\":\"@\",\"ttl\":\"2h\"}",
+     "session"},
+    {"session_close", "{\"op\":\"session_close\",\"session_id\":\"@\"}", "closed"},
+    {"session_kill", "{\"op\":\"session_kill\",\"session_id\":\"@\"}", "killed"},
+    {"cleanup", "{\"op\":\"cleanup\"}", "removed"},
+    {"stats", "{\"op\":\"stats\"}", "expired_held"},
+    {"health", "{\"op\":\"health\"}", "healthy"},
+    {"metrics", "{\"op\":\"metrics\"}", "text"},
+    {"export", "{\"op\":\"export\"}", "grants"},
+    {"import", "{\"op\":\"import\",\"grants\":[],\"dry_run\":true}", "imported"},
+    {"reload", "{\"op\":\"reload\"}", "policy"},
+    {"recover", "{\"op\":\"recover\"}", "damage"},
+};
+
+#define N_OP_LINES (sizeof(op_lines) / sizeof(op_lines[0]))
+
+/* Every op of the protocol's table has a line in op_lines, and every line names an op. */
+static void assert_op_lines_cover_the_protocol(void)
 {
-	struct fixture *f = *state;
-	struct psm_err err;
+	size_t j;
 
 	for (int i = 0; i < PROTO_OP_COUNT; i++) {
 		const struct proto_op *op = proto_op_get((enum proto_op_id)i);
-		char line[128];
 
-		struct proto_req req;
-		struct ops_ctx c = {.d = &f->d, .peer = &f->root, .now = time(NULL), .req = &req};
-		cJSON *fields = cJSON_CreateObject();
-
-		snprintf(line, sizeof(line), "{\"op\":\"%s\"}", op->name);
-		memset(&err, 0, sizeof(err));
-		/* ops that need keys fail validation first: the tests above cover them */
-		if (proto_parse_request(line, strlen(line), &req, NULL) == PSM_OK)
-			ops_run(&c, fields, &err);
-		proto_req_free(&req);
-		cJSON_Delete(fields);
-		assert_null(strstr(err.msg, "no handler"));
+		for (j = 0; j < N_OP_LINES && strcmp(op_lines[j].op, op->name) != 0; j++)
+			;
+		if (j == N_OP_LINES)
+			fail_msg("op %s has no valid request line in op_lines", op->name);
 	}
+	for (j = 0; j < N_OP_LINES; j++)
+		if (proto_op_find(op_lines[j].op) == NULL)
+			fail_msg("op_lines: %s is no op of the protocol", op_lines[j].op);
+	assert_int_equal(N_OP_LINES, PROTO_OP_COUNT);
+}
+
+/* Every op reaches its own handler: a valid request of each succeeds with the handler's reply. */
+static void test_every_op_has_a_handler(void **state)
+{
+	struct fixture *f = *state;
+	char line[256], pid[24], *sid = NULL;
+	const char *arg, *at;
+
+	assert_op_lines_cover_the_protocol();
+	snprintf(pid, sizeof(pid), "%ld", (long)leader_child());
+	for (size_t i = 0; i < N_OP_LINES; i++) {
+		struct psm_err err = {0};
+		cJSON *r = NULL;
+
+		arg = strcmp(op_lines[i].op, "session_open") == 0 ? pid : sid;
+		at = strchr(op_lines[i].line, '@');
+		assert_true(at == NULL || arg != NULL);
+		snprintf(line, sizeof(line), "%.*s%s%s", at ? (int)(at - op_lines[i].line) : 256,
+			 op_lines[i].line, at ? arg : "", at ? at + 1 : "");
+		if (call(f, &f->root, line, &r, &err) != PSM_OK)
+			fail_msg("%s: %s", line, err.msg);
+		if (cJSON_GetObjectItem(r, op_lines[i].key) == NULL)
+			fail_msg("%s: no \"%s\" in the reply", line, op_lines[i].key);
+		if (strcmp(op_lines[i].op, "session_open") == 0)
+			sid = strdup(cJSON_GetObjectItem(r, "session_id")->valuestring);
+		cJSON_Delete(r);
+	}
+	free(sid);
 }
 
 /* Every test runs between setup and teardown. */
