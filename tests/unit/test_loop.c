@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_config_loop.c - psmd's event loop (fd watches, signals as flags) and sd_notify. */
+/* test_loop.c - psmd/loop.c: fd watches, signals as flags; and sd_notify (notify.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

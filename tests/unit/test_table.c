@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_config_table.c - psmd's table module: build from config + policy, grow, republish, beat. */
+/* test_table.c - psmd/table.c: build from config + policy, grow, republish, heartbeat. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
