@@ -84,18 +84,11 @@ static int setup(void **state)
 	return 0;
 }
 
-static pid_t test_child; /* a leader child a failed test leaves: teardown ends it */
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	int rc = dfx_stop(&f->d, f->shm, f->dir);
 
-	if (test_child > 0) {
-		kill(test_child, SIGKILL);
-		waitpid(test_child, NULL, 0);
-		test_child = 0;
-	}
 	free(f);
 	return rc;
 }
@@ -620,54 +613,26 @@ static void test_grants_of_a_user_include_its_groups(void **state)
 	cJSON_Delete(r);
 }
 
-/* A child that waits to be signalled: a session leader of the test's own. */
-static pid_t leader_child(void)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		for (;;)
-			pause();
-	}
-	test_child = pid;
-	return pid;
-}
-
-/* Whether the child pid has ended (reaped then), waiting up to about 5 s for it. */
-static bool child_ended(pid_t pid, bool wait_for_it)
-{
-	for (int i = 0; i < (wait_for_it ? 500 : 1); i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid) {
-			test_child = 0;
-			return true;
-		}
-		if (wait_for_it)
-			usleep(10000);
-	}
-	return false;
-}
-
 /* session_kill signals the leader only once the session's end is on disk: a commit that
  * fails takes the end back and leaves the leader alone; the next kill's commit signals it. */
 static void test_kill_signals_after_its_commit(void **state)
 {
 	struct fixture *f = *state;
-	pid_t child = leader_child();
+	pid_t child = dfx_leader_child();
 	char line[256], *sid = open_led(f, "daemon", (long)child);
 	struct psm_err err = {0};
 
 	snprintf(line, sizeof(line), "{\"op\":\"session_kill\",\"session_id\":\"%s\"}", sid);
 	free(held(f, line, NULL));
-	assert_false(child_ended(child, false)); /* not on disk yet: not signalled */
+	assert_false(dfx_child_ended(child, false)); /* not on disk yet: not signalled */
 	assert_int_equal(commit_failing(f, &err), PSM_ESYS);
-	assert_false(child_ended(child, false));
+	assert_false(dfx_child_ended(child, false));
 	assert_int_equal(f->d.sweep.n, 0); /* no pidfd kept for a kill taken back */
 
 	free(held(f, line, NULL));
-	assert_false(child_ended(child, false));
+	assert_false(dfx_child_ended(child, false));
 	assert_int_equal(store_commit(&f->d.store, NULL, NULL), PSM_OK);
-	if (!child_ended(child, true)) {
+	if (!dfx_child_ended(child, true)) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 		fail_msg("the leader of a killed session lives after the commit");
@@ -682,7 +647,7 @@ static void test_session_leader_must_be_the_requesters(void **state)
 {
 	struct fixture *f = *state;
 	struct ops_peer adm = {.uid = 65534, .gid = 65534, .pid = getpid(), .admin = true};
-	pid_t child = leader_child();
+	pid_t child = dfx_leader_child();
 	char line[256], *sid;
 	struct psm_err err = {0};
 	cJSON *r = NULL;
@@ -714,7 +679,7 @@ static void test_session_leader_must_be_the_requesters(void **state)
 	assert_int_equal(call(f, &f->root, line, &r, &err), PSM_OK);
 	assert_string_equal(cJSON_GetObjectItem(r, "leader")->valuestring, "exited");
 	cJSON_Delete(r);
-	assert_true(child_ended(child, true));
+	assert_true(dfx_child_ended(child, true));
 	free(sid);
 }
 
@@ -776,7 +741,7 @@ static void test_every_op_has_a_handler(void **state)
 	const char *arg, *at;
 
 	assert_op_lines_cover_the_protocol();
-	snprintf(pid, sizeof(pid), "%ld", (long)leader_child());
+	snprintf(pid, sizeof(pid), "%ld", (long)dfx_leader_child());
 	for (size_t i = 0; i < N_OP_LINES; i++) {
 		struct psm_err err = {0};
 		cJSON *r = NULL;
