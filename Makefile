@@ -16,7 +16,7 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wconversion -Wno-sign-conversion -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong -ffunction-sections -fdata-sections \
-            $(WARN) -Ishmcache -Ipolicy -Ipsmd -Ipam_psm
+            $(WARN) -Ishmcache -Ipolicy -Ipsmd -Ipsmd/fleet -Ipam_psm
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
@@ -42,7 +42,7 @@ SHM_SRC    := $(wildcard shmcache/*.c)
 POLICY_SRC := $(wildcard policy/*.c)
 PROTO_SRC  := $(wildcard psmd/proto*.c)
 CTL_SRC    := $(wildcard psmd/psmctl*.c)
-PSMD_SRC   := $(filter-out psmd/main.c $(PROTO_SRC) $(CTL_SRC),$(wildcard psmd/*.c))
+PSMD_SRC   := $(filter-out psmd/main.c $(PROTO_SRC) $(CTL_SRC),$(wildcard psmd/*.c)) $(wildcard psmd/fleet/*.c)
 PAMMOD_SRC := $(filter-out pam_psm/pam_psm.c,$(wildcard pam_psm/pam_*.c))
 QUERY_SRC  := $(wildcard pam_psm/psm_query*.c)
 PAMCOM_SRC := $(filter-out $(PAMMOD_SRC) $(QUERY_SRC),$(wildcard pam_psm/*.c))
@@ -139,8 +139,8 @@ $(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPAMCOM) $(LIBPOLICY) $(LIBSHM)
 $(PSMD): $(BUILD)/obj/psmd/main.o $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
 	$(CC) $(LDFLAGS) $(LTO) -o $@ $< $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
-$(BUILD)/psmctl: $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
-	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+$(BUILD)/psmctl: $(call obj,$(CTL_SRC)) $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
+	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(CTL_SRC)) $(LIBPSMD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
