@@ -308,6 +308,9 @@ static void test_sign_scope(void **state)
 	g->hosts[1] = fx_dup("db-01");
 	assert_true(sign_scope_ok(web, &revoke, &f->grant));
 	fx_grant(&other, "bob", "sudo:run", 3, FX_NOW + 60); /* another id: not the one revoked */
+	free(other.u.grant.origin);
+	other.u.grant.origin = fx_dup("web"); /* a grant the key could sign for */
+	assert_true(sign_scope_ok(web, &other, NULL));
 	assert_false(sign_scope_ok(web, &revoke, &other));
 	record_free(&other);
 	/* a session_end: its origin (web-02) */
