@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -120,9 +119,7 @@ static int ks_write_new(const char *path, const char *text, struct psm_err *err)
 	if (fd < 0)
 		return psm_err_set(err, errno == EACCES ? PSM_EPERM : PSM_EINVAL, "%s: %s", path,
 				   strerror(errno));
-	rc = fchmod(fd, 0600) != 0
-		 ? psm_err_set(err, PSM_ESYS, "%s: chmod: %s", path, strerror(errno))
-		 : snapshot_write_all(fd, text, strlen(text), path, err);
+	rc = snapshot_write_all(fd, text, strlen(text), path, err); /* umask only tightens 0600 */
 	if (rc == PSM_OK && fsync(fd) != 0)
 		rc = psm_err_set(err, PSM_ESYS, "%s: fsync: %s", path, strerror(errno));
 	if (close(fd) != 0 && rc == PSM_OK)
