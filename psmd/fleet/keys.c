@@ -273,30 +273,30 @@ void keys_trusted_free(struct keys_trusted *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* A name from outside: bytes, not NUL-terminated. */
+struct kt_name {
+	const char *s;
+	size_t len;
+};
+
+/* bsearch order of a name against a key: strcmp's, as kt_cmp sorted them. */
+static int kt_name_cmp(const void *name, const void *key)
+{
+	const struct kt_name *n = name;
+	const char *k = ((const struct keys_public *)key)->name;
+	int c = strncmp(n->s, k, n->len);
+
+	return c != 0 ? c : (k[n->len] == '\0' ? 0 : -1);
+}
+
 const struct keys_public *keys_find(const struct keys_trusted *t, const char *name, size_t len)
 {
-	size_t lo = 0, hi;
-	int c;
+	struct kt_name n = {name, len};
 
-	if (t == NULL || name == NULL || len == 0 || len > KEYS_NAME_MAX ||
+	if (t == NULL || t->n == 0 || name == NULL || len == 0 || len > KEYS_NAME_MAX ||
 	    memchr(name, '\0', len) != NULL)
 		return NULL;
-	hi = t->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const char *k = t->keys[mid].name;
-
-		c = strncmp(name, k, len);
-		if (c == 0)
-			c = k[len] == '\0' ? 0 : -1;
-		if (c == 0)
-			return &t->keys[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	return bsearch(&n, t->keys, t->n, sizeof(*t->keys), kt_name_cmp);
 }
 
 static bool keys_lists(const struct keys_public *key, const char *host)
