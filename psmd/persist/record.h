@@ -182,5 +182,8 @@ int record_grant_from_enc(const struct rec_grant *g, unsigned char *out, size_t 
 
 /* Checks a user name ("alice") or, when group_ok, a group principal ("%wheel"). */
 int record_check_principal(const char *s, bool group_ok, struct psm_err *err);
+/* Checks a host name or label (one "hosts" item other than "*"): 1..REC_HOST_MAX of
+ * A-Z a-z 0-9 . _ -; the message names field. */
+int record_check_host(const char *field, const char *s, struct psm_err *err);
 
 #endif
