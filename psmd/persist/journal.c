@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* journal.c - the append-only journal: framing, group commit, segments, load and repair. */
+/* journal.c - the append-only journal: group commit, segments, snapshots, load and repair. */
 #include "journal.h"
 
 #include <dirent.h>

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* journal.h - durable state in state_dir: an append-only journal with group commit, and snapshots.
- */
+/* journal.h - durable state in state_dir: the journal (group commit), snapshots, load, repair. */
 #ifndef PSMD_JOURNAL_H
 #define PSMD_JOURNAL_H
 
