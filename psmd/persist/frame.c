@@ -223,3 +223,25 @@ int frame_write_all(int fd, const void *p, size_t n, const char *what, struct ps
 	}
 	return PSM_OK;
 }
+
+int frame_fsync_dir(int dirfd, struct psm_err *err)
+{
+	if (fsync(dirfd) != 0)
+		return psm_err_set(err, PSM_ESYS, "state directory: fsync: %s", strerror(errno));
+	return PSM_OK;
+}
+
+int frame_replace(int dirfd, int fd, const char *tmp, const char *name, int rc, struct psm_err *err)
+{
+	if (rc == PSM_OK && fsync(fd) != 0)
+		rc = psm_err_set(err, PSM_ESYS, "%s: fsync: %s", tmp, strerror(errno));
+	if (close(fd) != 0 && rc == PSM_OK)
+		rc = psm_err_set(err, PSM_ESYS, "%s: close: %s", tmp, strerror(errno));
+	if (rc == PSM_OK && renameat(dirfd, tmp, dirfd, name) != 0)
+		rc = psm_err_set(err, PSM_ESYS, "%s: rename: %s", name, strerror(errno));
+	if (rc != PSM_OK) {
+		unlinkat(dirfd, tmp, 0);
+		return rc;
+	}
+	return frame_fsync_dir(dirfd, err);
+}

@@ -86,5 +86,14 @@ int frame_read_file(int dirfd, const char *name, unsigned char **data, size_t *s
 		    struct psm_err *err);
 /* write() all of p, retrying on EINTR and short writes; PSM_ESYS names what. */
 int frame_write_all(int fd, const void *p, size_t n, const char *what, struct psm_err *err);
+/* fsync()s the state directory, so a create, rename or remove in it is durable. */
+int frame_fsync_dir(int dirfd, struct psm_err *err);
+/*
+ * The end of an atomic write: fd holds the new file, created as tmp in dirfd, and rc says
+ * how writing it went.  fsync, close, rename tmp to name, fsync the directory; fd is
+ * closed either way, and tmp removed on failure.  Returns rc or the first error after it.
+ */
+int frame_replace(int dirfd, int fd, const char *tmp, const char *name, int rc,
+		  struct psm_err *err);
 
 #endif

@@ -128,13 +128,6 @@ static int jr_scan(int dirfd, struct jr_dir *d, struct psm_err *err)
 	return PSM_OK;
 }
 
-static int jr_fsync_dir(struct journal *j, struct psm_err *err)
-{
-	if (fsync(j->dirfd) != 0)
-		return psm_err_set(err, PSM_ESYS, "state directory: fsync: %s", strerror(errno));
-	return PSM_OK;
-}
-
 /* Creates segment seq with its header, durably, and makes it the one appended. */
 static int jr_segment_create(struct journal *j, uint32_t seq, struct psm_err *err)
 {
@@ -152,7 +145,7 @@ static int jr_segment_create(struct journal *j, uint32_t seq, struct psm_err *er
 	if (rc == PSM_OK && fdatasync(fd) != 0)
 		rc = psm_err_set(err, PSM_ESYS, "%s: fdatasync: %s", name, strerror(errno));
 	if (rc == PSM_OK)
-		rc = jr_fsync_dir(j, err);
+		rc = frame_fsync_dir(j->dirfd, err);
 	if (rc != PSM_OK) {
 		close(fd);
 		return rc;

@@ -230,14 +230,7 @@ static int jq_save(int dirfd, const struct journal_recovery *rcv, struct psm_err
 	}
 	rc = frame_write_all(fd, text, n, JQ_TMP, err);
 	free(text);
-	if (rc == PSM_OK && fsync(fd) != 0)
-		rc = psm_err_set(err, PSM_ESYS, "%s: fsync: %s", JQ_TMP, strerror(errno));
-	close(fd);
-	if (rc == PSM_OK && renameat(dirfd, JQ_TMP, dirfd, JQ_FILE) != 0)
-		rc = psm_err_set(err, PSM_ESYS, "%s: rename: %s", JQ_FILE, strerror(errno));
-	if (rc == PSM_OK && fsync(dirfd) != 0)
-		rc = psm_err_set(err, PSM_ESYS, "state directory: fsync: %s", strerror(errno));
-	return rc;
+	return frame_replace(dirfd, fd, JQ_TMP, JQ_FILE, rc, err);
 }
 
 struct jq_walk {
@@ -317,8 +310,8 @@ int jq_clear(int dirfd, struct journal_recovery *rcv, struct psm_err *err)
 {
 	if (unlinkat(dirfd, JQ_FILE, 0) != 0 && errno != ENOENT)
 		return psm_err_set(err, PSM_ESYS, "%s: remove: %s", JQ_FILE, strerror(errno));
-	if (fsync(dirfd) != 0)
-		return psm_err_set(err, PSM_ESYS, "state directory: fsync: %s", strerror(errno));
+	if (frame_fsync_dir(dirfd, err) != PSM_OK)
+		return PSM_ESYS;
 	jq_free(rcv);
 	return PSM_OK;
 }

@@ -61,11 +61,7 @@ static int snap_put_all(struct snap_writer *w, uint32_t seq, const struct state 
 
 	for (i = 0; rc == PSM_OK && i < sizeof(types) / sizeof(types[0]); i++)
 		rc = state_foreach(st, types[i], snap_put_record, w);
-	if (rc == PSM_OK)
-		rc = snap_flush(w);
-	if (rc == PSM_OK && fsync(w->fd) != 0)
-		rc = psm_err_set(w->err, PSM_ESYS, "%s: fsync: %s", SNAPSHOT_TMP, strerror(errno));
-	return rc;
+	return rc == PSM_OK ? snap_flush(w) : rc;
 }
 
 int snapshot_write(int dirfd, uint32_t seq, const struct state *st, struct psm_err *err)
@@ -82,18 +78,8 @@ int snapshot_write(int dirfd, uint32_t seq, const struct state *st, struct psm_e
 	rc = snap_put_all(&w, seq, st);
 	frame_buf_free(&w.buf);
 	json_out_free(&w.text);
-	if (close(w.fd) != 0 && rc == PSM_OK)
-		rc = psm_err_set(err, PSM_ESYS, "%s: close: %s", SNAPSHOT_TMP, strerror(errno));
 	frame_file_name(&frame_snapshot, seq, name, sizeof(name));
-	if (rc == PSM_OK && renameat(dirfd, SNAPSHOT_TMP, dirfd, name) != 0)
-		rc = psm_err_set(err, PSM_ESYS, "%s: rename: %s", name, strerror(errno));
-	if (rc != PSM_OK) {
-		unlinkat(dirfd, SNAPSHOT_TMP, 0);
-		return rc;
-	}
-	if (fsync(dirfd) != 0)
-		return psm_err_set(err, PSM_ESYS, "state directory: fsync: %s", strerror(errno));
-	return PSM_OK;
+	return frame_replace(dirfd, w.fd, SNAPSHOT_TMP, name, rc, err);
 }
 
 /* ---- loading ----------------------------------------------------------------------- */
