@@ -91,7 +91,7 @@ struct rec_session {
 	char *rhost; /* "" when none */
 	uint32_t pid;
 	uint32_t audit; /* REC_U32_NONE when unset */
-	/* the leader's identity (leader.h), read by psmd at open: 0 / "" unknown */
+	/* the leader's identity (psmd/leader.h), read by psmd at open: 0 / "" unknown */
 	int64_t leader_start;		/* its start time, clock ticks after boot */
 	char boot_id[REC_BOOT_ID_SIZE]; /* the boot it started in */
 	int64_t created;

@@ -16,7 +16,7 @@
 
 #include "journal.h"
 #include "record_fixture.h"
-#include "snapshot.h"
+#include "frame.h"
 
 /* The journal: G0 G1 G2 revoke(G1) G3 G4 revoke(G3); live G0 G2 G4, revoked G1 G3. */
 #define NG 5
@@ -257,13 +257,13 @@ static void write_file(const char *dir, const char *name, const void *p, size_t 
 static void write_framed(const char *dir, const char *json)
 {
 	size_t n = strlen(json);
-	unsigned char *d = malloc(JOURNAL_FRAME_HDR + n);
+	unsigned char *d = malloc(FRAME_HDR_SIZE + n);
 
 	assert_non_null(d);
-	snapshot_put_u32(d, (uint32_t)n);
-	snapshot_put_u32(d + 4, journal_frame_crc(d, json, n));
-	memcpy(d + JOURNAL_FRAME_HDR, json, n);
-	write_file(dir, "quarantine", d, JOURNAL_FRAME_HDR + n);
+	frame_put_u32(d, (uint32_t)n);
+	frame_put_u32(d + 4, frame_crc(d, json, n));
+	memcpy(d + FRAME_HDR_SIZE, json, n);
+	write_file(dir, "quarantine", d, FRAME_HDR_SIZE + n);
 	free(d);
 }
 
