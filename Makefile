@@ -41,7 +41,7 @@ DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-tools s
 # below it only (INC_*: a file that includes a header of a part above it does not build).
 #   shmcache/        libshmcache.a  the table: writer, lock-free readers, the error type
 #   policy/          libpolicy.a    policy, permissions, the decision, NSS, JSON helpers
-#   psmd/persist/    libpersist.a   records, state, journal, snapshots, HLC, ids
+#   psmd/persist/    libpersist.a   records, state, on-disk framing, journal, snapshots, HLC, ids
 #   psmd/proto/      libproto.a     the admin protocol: requests, replies, the line format
 #   psmd/fleet/      libfleet.a     fleet sync: keys, the signed feed envelope, Redis (hiredis)
 #   psmd/            libpsmd.a      the daemon (main.c: the psmd program)

@@ -11,7 +11,7 @@
 #include <sodium.h>
 
 #include "keyfile.h"
-#include "snapshot.h"
+#include "frame.h"
 
 #define KS_B64_LEN (sodium_base64_ENCODED_LEN(KEYS_SECRET_BYTES, sodium_base64_VARIANT_ORIGINAL))
 /* "ed25519-secret:" + base64 + " " + NAME + "\n" + NUL */
@@ -119,7 +119,7 @@ static int ks_write_new(const char *path, const char *text, struct psm_err *err)
 	if (fd < 0)
 		return psm_err_set(err, errno == EACCES ? PSM_EPERM : PSM_EINVAL, "%s: %s", path,
 				   strerror(errno));
-	rc = snapshot_write_all(fd, text, strlen(text), path, err); /* umask only tightens 0600 */
+	rc = frame_write_all(fd, text, strlen(text), path, err); /* umask only tightens 0600 */
 	if (rc == PSM_OK && fsync(fd) != 0)
 		rc = psm_err_set(err, PSM_ESYS, "%s: fsync: %s", path, strerror(errno));
 	if (close(fd) != 0 && rc == PSM_OK)
