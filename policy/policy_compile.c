@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 /* Who a rule applies to, as it goes into the table. */
@@ -74,25 +73,6 @@ static bool policy_principal(const struct policy_ctx *c, const struct policy_rul
 		policy_warn(c, msg);
 	}
 	return true;
-}
-
-bool policy_in_scope(const struct policy_rule *r, const struct policy_compile_opts *o)
-{
-	const cJSON *h;
-	size_t i;
-
-	if (r->hosts == NULL)
-		return true;
-	for (h = r->hosts->child; h != NULL; h = h->next) {
-		const char *s = h->valuestring;
-
-		if (strcmp(s, "*") == 0 || (o->host_name && strcasecmp(s, o->host_name) == 0))
-			return true;
-		for (i = 0; o->labels != NULL && o->labels[i] != NULL; i++)
-			if (strcmp(s, o->labels[i]) == 0)
-				return true;
-	}
-	return false;
 }
 
 static void policy_entry_init(const struct policy_ctx *c, struct shm_entry *e, uint8_t kind,
