@@ -10,57 +10,73 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum nss_kind { NSS_PW_NAME, NSS_PW_UID, NSS_GR_NAME, NSS_GR_GID };
-
-/* What is looked up: by name when name is set, else by id. */
-struct nss_key {
-	enum nss_kind kind;
-	const char *name;
-	unsigned id;
-};
-
 union nss_rec {
 	struct passwd pw;
 	struct group gr;
 };
 
-static bool nss_is_user(const struct nss_key *k)
-{
-	return k->kind == NSS_PW_NAME || k->kind == NSS_PW_UID;
-}
+struct nss_key;
+/* One call of a reentrant NSS function into buf; *found when it returned an entry. */
+typedef int nss_call_fn(const struct nss_key *k, union nss_rec *r, char *buf, size_t n,
+			bool *found);
 
-/* One call of the reentrant function for k; *found when NSS returned an entry. */
-static int nss_call(const struct nss_key *k, union nss_rec *r, char *buf, size_t n, bool *found)
-{
-	struct passwd *pr = NULL;
-	struct group *gr = NULL;
-	int rc;
+/* What is looked up: by name when name is set, else by id.  One function per kind, so a
+ * program links only the NSS functions it uses. */
+struct nss_key {
+	bool user;
+	const char *name;
+	unsigned id;
+	nss_call_fn *call;
+};
 
-	switch (k->kind) {
-	case NSS_PW_NAME:
-		rc = getpwnam_r(k->name, &r->pw, buf, n, &pr);
-		break;
-	case NSS_PW_UID:
-		rc = getpwuid_r((uid_t)k->id, &r->pw, buf, n, &pr);
-		break;
-	case NSS_GR_NAME:
-		rc = getgrnam_r(k->name, &r->gr, buf, n, &gr);
-		break;
-	default:
-		rc = getgrgid_r((gid_t)k->id, &r->gr, buf, n, &gr);
-		break;
-	}
-	*found = pr != NULL || gr != NULL;
+static int nss_pw_name(const struct nss_key *k, union nss_rec *r, char *buf, size_t n, bool *found)
+{
+	struct passwd *res = NULL;
+	int rc = getpwnam_r(k->name, &r->pw, buf, n, &res);
+
+	*found = res != NULL;
 	return rc;
 }
 
+static int nss_pw_uid(const struct nss_key *k, union nss_rec *r, char *buf, size_t n, bool *found)
+{
+	struct passwd *res = NULL;
+	int rc = getpwuid_r((uid_t)k->id, &r->pw, buf, n, &res);
+
+	*found = res != NULL;
+	return rc;
+}
+
+static int nss_gr_name(const struct nss_key *k, union nss_rec *r, char *buf, size_t n, bool *found)
+{
+	struct group *res = NULL;
+	int rc = getgrnam_r(k->name, &r->gr, buf, n, &res);
+
+	*found = res != NULL;
+	return rc;
+}
+
+static int nss_gr_gid(const struct nss_key *k, union nss_rec *r, char *buf, size_t n, bool *found)
+{
+	struct group *res = NULL;
+	int rc = getgrgid_r((gid_t)k->id, &r->gr, buf, n, &res);
+
+	*found = res != NULL;
+	return rc;
+}
+
+/* The ids; the name only for a lookup by id (a lookup by name has it: pam_psm's path copies
+ * nothing it does not need). */
 static void nss_fill(const struct nss_key *k, const union nss_rec *r, struct nss_id *out)
 {
-	const char *name = nss_is_user(k) ? r->pw.pw_name : r->gr.gr_name;
-	size_t len = name != NULL ? strnlen(name, NSS_NAME_MAX) : 0;
+	const char *name = k->user ? r->pw.pw_name : r->gr.gr_name;
+	size_t len;
 
-	out->uid = nss_is_user(k) ? r->pw.pw_uid : (uid_t)-1;
-	out->gid = nss_is_user(k) ? r->pw.pw_gid : r->gr.gr_gid;
+	out->uid = k->user ? r->pw.pw_uid : (uid_t)-1;
+	out->gid = k->user ? r->pw.pw_gid : r->gr.gr_gid;
+	if (k->name != NULL)
+		return;
+	len = name != NULL ? strnlen(name, NSS_NAME_MAX) : 0;
 	memcpy(out->name, name != NULL ? name : "", len);
 	out->name[len] = '\0';
 }
@@ -68,7 +84,7 @@ static void nss_fill(const struct nss_key *k, const union nss_rec *r, struct nss
 /* -PSM_ENOMEM / -PSM_ESYS, with "user \"NAME\": why" (or the id) in err. */
 static int nss_fail(const struct nss_key *k, int rc, struct psm_err *err)
 {
-	const char *what = nss_is_user(k) ? "user" : "group";
+	const char *what = k->user ? "user" : "group";
 	int code = rc == ENOMEM ? PSM_ENOMEM : PSM_ESYS;
 
 	if (k->name != NULL)
@@ -88,11 +104,15 @@ static int nss_lookup(const struct nss_key *k, struct nss_id *out, struct psm_er
 
 	if (k->name != NULL && strnlen(k->name, NSS_NAME_MAX + 1) > NSS_NAME_MAX)
 		return 0;
-	while ((rc = nss_call(k, &r, buf, size, &found)) == ERANGE && size < NSS_BUF_MAX) {
-		free(heap);
-		size *= 4;
-		if ((buf = heap = malloc(size)) == NULL)
+	while ((rc = k->call(k, &r, buf, size, &found)) == ERANGE && size < NSS_BUF_MAX) {
+		char *p = realloc(heap, size * 4);
+
+		if (p == NULL) {
+			free(heap);
 			return nss_fail(k, ENOMEM, err);
+		}
+		buf = heap = p;
+		size *= 4;
 	}
 	if (rc == 0 && found)
 		nss_fill(k, &r, out);
@@ -106,28 +126,28 @@ static int nss_lookup(const struct nss_key *k, struct nss_id *out, struct psm_er
 
 int nss_user(const char *name, struct nss_id *out, struct psm_err *err)
 {
-	const struct nss_key k = {NSS_PW_NAME, name, 0};
+	const struct nss_key k = {true, name, 0, nss_pw_name};
 
 	return nss_lookup(&k, out, err);
 }
 
 int nss_user_uid(uid_t uid, struct nss_id *out, struct psm_err *err)
 {
-	const struct nss_key k = {NSS_PW_UID, NULL, (unsigned)uid};
+	const struct nss_key k = {true, NULL, (unsigned)uid, nss_pw_uid};
 
 	return nss_lookup(&k, out, err);
 }
 
 int nss_group(const char *name, struct nss_id *out, struct psm_err *err)
 {
-	const struct nss_key k = {NSS_GR_NAME, name, 0};
+	const struct nss_key k = {false, name, 0, nss_gr_name};
 
 	return nss_lookup(&k, out, err);
 }
 
 int nss_group_gid(gid_t gid, struct nss_id *out, struct psm_err *err)
 {
-	const struct nss_key k = {NSS_GR_GID, NULL, (unsigned)gid};
+	const struct nss_key k = {false, NULL, (unsigned)gid, nss_gr_gid};
 
 	return nss_lookup(&k, out, err);
 }

@@ -22,7 +22,8 @@
 #define NSS_BUF_MAX (1024 * 1024)
 #define NSS_NAME_MAX 255
 
-/* A user (uid, primary gid, name) or a group (gid, name; uid unused). */
+/* A user (uid, primary gid, name) or a group (gid, name; uid unused).  name is set by the
+ * lookups by id only: a lookup by name leaves it as it was. */
 struct nss_id {
 	uid_t uid;
 	gid_t gid;
