@@ -502,7 +502,7 @@ for p in bench/bench_table bench/bench_redis bench/bench_pam bench/bench_exec be
 	bench/bench_grants pam_psm.so psm-query psmd psmctl; do
 	[ -e "$BUILD/$p" ] || { echo "run.sh: $BUILD/$p is missing: run make programs" >&2; exit 2; }
 done
-echo "psm bench: $REPEATS repeats of every figure (1-2 minutes at 5)" >&2
+echo "psm bench: $REPEATS repeats of every figure (about 8 minutes at 5)" >&2
 write_policy with-group-deny >"$T/policy.json"
 write_policy >"$T/policy-own.json"
 write_psmd_policy
@@ -536,7 +536,8 @@ cat <<'NOTES'
 
 Table checks: p50 = median over batches of 64 checks, divided by 64; p99 = per-check samples,
 each including one CLOCK_MONOTONIC read (shown in row 1).  Ratios use mins (median column:
-medians); sudo's and ssh's two stacks take turns run by run, their ratio is per round.
+medians); sudo's and ssh's two stacks take turns run by run, their ratio is per round (the
+min column: the most favourable round; the median column: the typical one).
 Instructions (callgrind) and system calls (strace -f -c): one warm decision, exact, measured
 once.  PAM rows: user "daemon", a temp confdir (other = pam_deny),
 pam_psm's table built by bench_mktable from a ~300-binding policy (capacity 100000), NSS as
