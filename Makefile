@@ -31,10 +31,11 @@ endif
 LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed -Wl,--gc-sections
 LIBS     := -lcjson -lsodium -lhiredis -lpthread
 
-# Debian packages: to build, and to run the tests (real libpam, sudo, sshd, Redis).
+# Debian packages: to build, and to run the tests (real libpam, sudo, sshd, Redis) and
+# make bench (valgrind: callgrind and its valgrind/callgrind.h; strace: system call counts).
 DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-dev \
              libhiredis-dev libcmocka-dev
-DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-tools sudo \
+DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-tools sudo strace \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3
 
 # Sources by folder: each folder builds one thing, and sees the headers of the parts

@@ -377,20 +377,33 @@ static int eval_run(const struct shm_view *v, struct eval_scan *s, struct psm_er
 	return PSM_OK;
 }
 
+/* The scan's inputs.  Not `struct eval_scan s = { ... }`: that zeroes own_buf's 4 KB too,
+ * more than a whole warm check costs otherwise; every other field is set before use. */
+static void eval_scan_init(struct eval_scan *s, const struct eval_req *req, struct eval_out *out,
+			   const char *service, char *permbuf, size_t permbuf_size)
+{
+	s->req = req;
+	s->out = out;
+	s->service = service;
+	s->permbuf = permbuf;
+	s->permbuf_size = permbuf_size;
+}
+
 int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval_out *out,
 	       struct psm_err *err)
 {
-	struct eval_scan s = { .req = req, .out = out };
+	struct eval_scan s;
 
+	eval_scan_init(&s, req, out, NULL, NULL, 0);
 	return eval_run(v, &s, err);
 }
 
 int eval_check_service(const struct shm_view *v, struct eval_req *req, const char *service,
 		       char *buf, size_t n, struct eval_out *out, struct psm_err *err)
 {
-	struct eval_scan s = { .req = req, .out = out, .service = service, .permbuf = buf,
-			       .permbuf_size = n };
+	struct eval_scan s;
 
+	eval_scan_init(&s, req, out, service, buf, n);
 	if (n > 0)
 		buf[0] = '\0';
 	if (service == NULL || service[0] == '\0')
