@@ -16,7 +16,7 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wconversion -Wno-sign-conversion -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong -ffunction-sections -fdata-sections \
-            $(WARN) -Ishmcache -Ipolicy -Ipsmd -Ipam_psm
+            $(WARN) -Ishmcache -Ipolicy -Ipsmd -Ipsmd/fleet -Ipam_psm
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
@@ -34,7 +34,7 @@ LIBS     := -lcjson -lsodium -lhiredis -lpthread
 # Debian packages: to build, and to run the tests (real libpam, sudo, sshd, Redis).
 DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-dev \
              libhiredis-dev libcmocka-dev
-DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-tools sudo \
+DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3
 
 # Sources by part: one library per concern, thin programs on top.
@@ -42,7 +42,7 @@ SHM_SRC    := $(wildcard shmcache/*.c)
 POLICY_SRC := $(wildcard policy/*.c)
 PROTO_SRC  := $(wildcard psmd/proto*.c)
 CTL_SRC    := $(wildcard psmd/psmctl*.c)
-PSMD_SRC   := $(filter-out psmd/main.c $(PROTO_SRC) $(CTL_SRC),$(wildcard psmd/*.c))
+PSMD_SRC   := $(filter-out psmd/main.c $(PROTO_SRC) $(CTL_SRC),$(wildcard psmd/*.c)) $(wildcard psmd/fleet/*.c)
 PAMMOD_SRC := $(filter-out pam_psm/pam_psm.c,$(wildcard pam_psm/pam_*.c))
 QUERY_SRC  := $(wildcard pam_psm/psm_query*.c)
 PAMCOM_SRC := $(filter-out $(PAMMOD_SRC) $(QUERY_SRC),$(wildcard pam_psm/*.c))
