@@ -19,7 +19,10 @@
  * and the loop then learns about Redis through one fd only.
  *
  * This is the only code that includes <hiredis/hiredis.h> (rconn.c).  One
- * struct rconn belongs to one thread at a time; there are no globals.
+ * struct rconn belongs to one thread at a time; there are no globals.  Calls
+ * block for at most the connect or command timeout (a host name is resolved
+ * by getaddrinfo, without one: give addresses where that matters).  hiredis
+ * writes without MSG_NOSIGNAL: the process must ignore SIGPIPE (psmd does).
  *
  * Bounds: every reply is bounded by max_reply bytes.  The bytes not yet
  * parsed (a bulk string still arriving) and the parsed size of a reply
