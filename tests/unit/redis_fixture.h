@@ -95,10 +95,22 @@ static inline int rfx_exec(struct rfx *r, const char *const *argv)
 static inline int rfx_start(struct rfx *r, const char *pass, bool with_sock, unsigned replicaof)
 {
 	char port[16], master[16];
-	const char *argv[24] = {"redis-server", "--port", port,		  "--bind", "127.0.0.1",
-				"--save",	"",	  "--appendonly", "no",	    "--daemonize",
-				"no",		"--dir",  r->dir};
-	int n = 13;
+	const char *argv[24] = {"redis-server",
+				"--port",
+				port,
+				"--bind",
+				"127.0.0.1",
+				"--save",
+				"",
+				"--appendonly",
+				"no",
+				"--daemonize",
+				"no",
+				"--dir",
+				r->dir,
+				"--repl-diskless-sync-delay",
+				"0"};
+	int n = 15;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->dir, sizeof(r->dir), "/tmp/psm-redis-XXXXXX");

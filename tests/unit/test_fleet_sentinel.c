@@ -132,6 +132,26 @@ static void test_unknown_name(void **state)
 	rconn_free(c);
 }
 
+/* read_url: the same connect code reaches a replica; it reports the primary's replid. */
+static void test_replica(void **state)
+{
+	struct config_redis_addr p = addr(primary.port), r = addr(replica.port);
+	char id_p[RCONN_REPLID_LEN + 1], id_r[RCONN_REPLID_LEN + 1], line[PSM_ERR_MSG_MAX];
+	struct rconn *cp = conn(), *cr = conn();
+	struct psm_err e;
+
+	(void)state;
+	assert_int_equal(rconn_connect(cp, &p, &e), PSM_OK);
+	assert_int_equal(rconn_connect(cr, &r, &e), PSM_OK);
+	assert_true(rconn_state_change(cr, line, sizeof(line)));
+	assert_non_null(strstr(line, "connected (slave)"));
+	assert_int_equal(rconn_replid(cp, id_p, &e), PSM_OK);
+	assert_int_equal(rconn_replid(cr, id_r, &e), PSM_OK);
+	assert_string_equal(id_p, id_r);
+	rconn_free(cp);
+	rconn_free(cr);
+}
+
 /* After SENTINEL failover, a new lookup (a reconnect) finds the replica as the primary. */
 static void test_failover(void **state)
 {
@@ -171,6 +191,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_unknown_name),
+	    cmocka_unit_test(test_replica),
 	    cmocka_unit_test(test_failover),
 	};
 
