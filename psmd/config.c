@@ -204,8 +204,8 @@ static int config_strings(const struct json_doc *d, const cJSON *obj,
 }
 
 /* A whole-number key from min to max over *out. */
-static int config_range(const struct json_doc *d, const cJSON *obj, const char *key,
-			uint64_t min, uint64_t max, uint64_t *out, struct psm_err *err)
+static int config_range(const struct json_doc *d, const cJSON *obj, const char *key, uint64_t min,
+			uint64_t max, uint64_t *out, struct psm_err *err)
 {
 	uint64_t v = *out;
 	int rc = json_doc_uint(d, obj, key, false, max, &v, err);
@@ -221,8 +221,8 @@ static int config_range(const struct json_doc *d, const cJSON *obj, const char *
 }
 
 /* A count key from 1 to CONFIG_CAPACITY_MAX ("capacity", "max_records") over *out. */
-static int config_count(const struct json_doc *d, const cJSON *root, const char *key,
-			uint64_t *out, struct psm_err *err)
+static int config_count(const struct json_doc *d, const cJSON *root, const char *key, uint64_t *out,
+			struct psm_err *err)
 {
 	return config_range(d, root, key, 1, CONFIG_CAPACITY_MAX, out, err);
 }
@@ -375,8 +375,7 @@ static const char *config_redis_hostport(struct config_redis_addr *a, const char
 }
 
 /* NULL when u is "redis://[user@]host[:port][/db]" or "unix:///path", else what is wrong. */
-static const char *config_redis_url(const char *u, struct config_redis_addr *a,
-				    struct psm_err *err)
+static const char *config_redis_url(const char *u, struct config_redis_addr *a, struct psm_err *err)
 {
 	a->port = CONFIG_REDIS_PORT;
 	a->db = 0;

@@ -17,8 +17,8 @@
 #define CONFIG_REDIS_PORT 6379
 #define CONFIG_SENTINEL_PORT 26379
 #define CONFIG_SENTINELS_MAX 16
-#define CONFIG_MAX_REPLY (1024 * 1024)	      /* default redis.max_reply */
-#define CONFIG_MAX_REPLY_MIN 4096ULL	      /* its bounds */
+#define CONFIG_MAX_REPLY (1024 * 1024) /* default redis.max_reply */
+#define CONFIG_MAX_REPLY_MIN 4096ULL   /* its bounds */
 #define CONFIG_MAX_REPLY_MAX (64ULL << 20)
 
 enum config_expiry {
@@ -43,10 +43,10 @@ struct config_redis {
 	struct config_redis_addr addr;	     /* url's parts */
 	struct config_redis_addr *sentinels; /* nsentinels "host:port", or NULL */
 	size_t nsentinels;
-	char *master_name;   /* with sentinels: the primary's name in Sentinel */
-	char *read_url;	     /* optional replica to read the feed from, else NULL */
-	struct config_redis_addr read;	     /* read_url's parts */
-	uint64_t max_reply;  /* largest reply accepted, bytes (default 1 MiB) */
+	char *master_name;	       /* with sentinels: the primary's name in Sentinel */
+	char *read_url;		       /* optional replica to read the feed from, else NULL */
+	struct config_redis_addr read; /* read_url's parts */
+	uint64_t max_reply;	       /* largest reply accepted, bytes (default 1 MiB) */
 	char *password_file; /* absolute path or NULL */
 	char *key_prefix;    /* default "psm:" */
 	char *signing_key;   /* absolute path or NULL */

@@ -284,9 +284,10 @@ static void test_session_expiry(void **state)
 static void test_bad_redis_url(void **state)
 {
 	(void)state;
-	expect_error("{\"redis\": {\"url\": \"http://h:1/0\"}}",
-		     "t.conf:1:12: redis.url: \"http://h:1/0\" must be redis://[user@]host:port/db or "
-		     "unix:///path");
+	expect_error(
+	    "{\"redis\": {\"url\": \"http://h:1/0\"}}",
+	    "t.conf:1:12: redis.url: \"http://h:1/0\" must be redis://[user@]host:port/db or "
+	    "unix:///path");
 	expect_error_prefix("{\"redis\": {\"url\": \"redis://\"}}",
 			    "t.conf:1:12: redis.url: \"redis://\" has no host");
 	expect_error_prefix("{\"redis\": {\"url\": \"redis://h:0/0\"}}",
