@@ -140,6 +140,10 @@ struct rconn *rconn_new(const struct rconn_opts *opts)
 		return NULL;
 	c->o = *opts;
 	c->o.max_reply = opts->max_reply != 0 ? opts->max_reply : CONFIG_MAX_REPLY;
+	if (c->o.connect_timeout_ms == 0)
+		c->o.connect_timeout_ms = RCONN_CONNECT_TIMEOUT_MS;
+	if (c->o.command_timeout_ms == 0)
+		c->o.command_timeout_ms = RCONN_COMMAND_TIMEOUT_MS;
 	c->password_file = opts->password_file ? strdup(opts->password_file) : NULL;
 	c->user = opts->user ? strdup(opts->user) : NULL;
 	if ((opts->password_file && !c->password_file) || (opts->user && !c->user)) {
@@ -303,7 +307,8 @@ int rconn_open_socket(struct rconn *c, const struct config_redis_addr *a, struct
 
 int rconn_set_timeout(struct rconn *c, unsigned ms, struct psm_err *err)
 {
-	c->o.command_timeout_ms = ms;
+	c->o.command_timeout_ms = ms != 0 ? ms : RCONN_COMMAND_TIMEOUT_MS;
+	ms = c->o.command_timeout_ms;
 	if (c->ctx != NULL && redisSetTimeout(c->ctx, rconn_tv(ms)) != REDIS_OK)
 		return rconn_fail(c, err, "cannot set the command timeout");
 	return PSM_OK;

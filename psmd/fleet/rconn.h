@@ -65,12 +65,12 @@ struct rconn_reply {
 };
 
 struct rconn_opts {
-	const char *password_file; /* NULL: no AUTH (see rpass.h for the file's form) */
-	const char *user;	   /* ACL user of a redis://user@ url, else NULL */
-	unsigned db;		   /* SELECT db when not 0 */
-	unsigned connect_timeout_ms;
-	unsigned command_timeout_ms;
-	size_t max_reply; /* bytes; 0 = CONFIG_MAX_REPLY */
+	const char *password_file;   /* NULL: no AUTH (see rpass.h for the file's form) */
+	const char *user;	     /* ACL user of a redis://user@ url, else NULL */
+	unsigned db;		     /* SELECT db when not 0 */
+	unsigned connect_timeout_ms; /* 0 = RCONN_CONNECT_TIMEOUT_MS */
+	unsigned command_timeout_ms; /* 0 = RCONN_COMMAND_TIMEOUT_MS */
+	size_t max_reply;	     /* bytes; 0 = CONFIG_MAX_REPLY */
 };
 
 struct rconn;
@@ -110,7 +110,7 @@ bool rconn_connected(const struct rconn *c);
 /* "host:port" or the socket path of the server in use (or last tried); "" before any. */
 const char *rconn_addr(const struct rconn *c);
 
-/* Sets the command timeout (e.g. longer than an XREAD BLOCK). */
+/* Sets the command timeout (e.g. longer than an XREAD BLOCK); 0 = the default, never "none". */
 int rconn_set_timeout(struct rconn *c, unsigned ms, struct psm_err *err);
 
 /*
