@@ -35,7 +35,7 @@ LIBS     := -lcjson -lsodium -lhiredis -lpthread
 # make bench (valgrind: callgrind and its valgrind/callgrind.h; strace: system call counts).
 DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-dev \
              libhiredis-dev libcmocka-dev
-DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-tools sudo strace \
+DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo strace \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3
 
 # Sources by folder: each folder builds one thing, and sees the headers of the parts

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "notify.h"
 #include "nss.h"
+#include "rpass.h"
 #include "table_guard.h"
 #include "table_watch.h"
 
@@ -114,6 +115,9 @@ static int daemon_load(const struct psmd *d, struct daemon_conf *c, enum daemon_
 		rc = daemon_policy_warnings(c, strict, err);
 	if (rc == PSM_OK)
 		rc = daemon_group(&c->cfg, &c->table_gid, err);
+	if (rc == PSM_OK && c->cfg.redis.password_file != NULL &&
+	    rpass_check(c->cfg.redis.password_file, err) != PSM_OK)
+		rc = psm_err_prefix(err, "%s", daemon_conf_name(&c->cfg));
 	if (rc != PSM_OK)
 		daemon_conf_free(c);
 	return rc;
