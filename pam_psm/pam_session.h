@@ -87,18 +87,6 @@ int pam_session_json_string(char *buf, size_t cap, size_t *len, const char *s,
 int pam_session_reply_parse(const char *line, size_t len, struct pam_session_reply *r,
 			    struct psm_err *err);
 
-/* ---- pam_session_io.c: one request, one reply ------------------------------------------- */
-
-/*
- * Connects to the Unix socket path, writes req, reads one reply line into
- * reply[cap] (NUL-terminated, empty on failure; *len excludes the NUL), within timeout_ms,
- * and closes the socket before it returns (O_CLOEXEC, MSG_NOSIGNAL: no SIGPIPE).
- * PSM_EUNAVAIL "psmd socket PATH: why" when psmd cannot be reached or does not answer
- * in time, or the line is longer than cap - 1.
- */
-int pam_session_exchange(const char *path, const char *req, size_t req_len, char *reply,
-			 size_t cap, size_t *len, int timeout_ms, struct psm_err *err);
-
 /* ---- pam_session.c: the PAM side ---------------------------------------------------------- */
 
 struct pam_session_args {

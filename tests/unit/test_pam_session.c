@@ -23,6 +23,7 @@
 #include "pam_fixture.h"
 #include "pam_session.h"
 #include "proto.h"
+#include "proto_client.h"
 
 /* ---- writing: JSON strings ----------------------------------------------------------------- */
 
@@ -474,7 +475,7 @@ static void test_reply_not_json(void **state)
 			 PSM_EUNAVAIL);
 }
 
-/* ---- socket I/O against a fake psmd --------------------------------------------------------- */
+/* ---- socket I/O (proto_client.c) against a fake psmd ------------------------------------- */
 
 enum fake_mode { FAKE_REPLY, FAKE_PIECES, FAKE_CLOSE, FAKE_SILENT };
 
@@ -584,7 +585,7 @@ static int exchange(struct fake *f, char *buf, size_t cap, int timeout_ms, struc
 	size_t len;
 	int rc;
 
-	rc = pam_session_exchange(f->path, "{\"op\":\"x\"}\n", 11, buf, cap, &len, timeout_ms, e);
+	rc = proto_client_exchange(f->path, "{\"op\":\"x\"}\n", 11, buf, cap, &len, timeout_ms, e);
 	assert_int_equal(len, strlen(buf));
 	return rc;
 }
@@ -641,7 +642,7 @@ static void test_io_failures(void **state)
 	assert_non_null(strstr(e.msg, "/no-such-socket: connect: No such file or directory"));
 	memset(f.path, 'a', 120); /* sun_path holds 108 bytes */
 	f.path[120] = '\0';
-	assert_int_equal(exchange(&f, buf, sizeof(buf), 2000, &e), PSM_EUNAVAIL);
+	assert_int_equal(exchange(&f, buf, sizeof(buf), 2000, &e), PSM_EINVAL); /* bad input */
 	assert_non_null(strstr(e.msg, ": path too long"));
 	assert_int_equal(count_fds(), fds);
 }
