@@ -34,7 +34,7 @@ LIBS     := -lcjson -lsodium -lhiredis -lpthread
 # Debian packages: to build, and to run the tests (real libpam, sudo, sshd, Redis) and
 # make bench (valgrind: callgrind and its valgrind/callgrind.h; strace: system call counts).
 DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-dev \
-             libhiredis-dev libcmocka-dev
+             libhiredis-dev libcmocka-dev libjsmn-dev
 DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo strace \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3
 
@@ -43,7 +43,8 @@ DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentine
 #   shmcache/        libshmcache.a  the table: writer, lock-free readers, the error type
 #   policy/          libpolicy.a    policy, permissions, the decision, NSS, JSON helpers
 #   psmd/persist/    libpersist.a   records, state, on-disk framing, journal, snapshots, HLC, ids
-#   psmd/proto/      libproto.a     the admin protocol: requests, replies, the line format
+#   psmd/proto/      libproto.a     the admin protocol: requests, replies, the line format,
+#                                   the socket client (psmctl and pam_psm)
 #   psmd/fleet/      libfleet.a     fleet sync: keys, the signed feed envelope, Redis (hiredis)
 #   psmd/            libpsmd.a      the daemon (main.c: the psmd program)
 #   psmd/psmctl/     psmctl         the admin client
@@ -71,7 +72,7 @@ INC_PROTO   := $(INC_POLICY) -Ipsmd/proto
 INC_FLEET   := $(INC_PERSIST) -Ipsmd/fleet
 INC_PSMD    := $(INC_POLICY) -Ipsmd/persist -Ipsmd/proto -Ipsmd/fleet -Ipsmd
 INC_CTL     := $(INC_POLICY) -Ipsmd/persist -Ipsmd/proto -Ipsmd/fleet -Ipsmd/psmctl
-INC_PAM     := $(INC_POLICY) -Ipam_psm
+INC_PAM     := $(INC_POLICY) -Ipsmd/proto -Ipam_psm
 INC_QUERY   := $(INC_POLICY) -Ipsm-query
 INC_TESTS   := $(INC_PSMD) -Ipsmd/psmctl -Ipam_psm -Ipsm-query
 
@@ -170,10 +171,12 @@ $(BUILD)/%.a:
 FORCE:
 
 # pam_psm.so: pam_psm.o (the pam_sm_* entry points) and what it needs of the module's
-# other objects (libpammod.a, which the unit tests link too) and of the libraries.
-$(PAM_SO): $(PAM_OBJ) $(LIBPAMMOD) $(LIBPOLICY) $(LIBSHM) pam_psm/pam_psm.map
+# other objects (libpammod.a, which the unit tests link too) and of the libraries: from
+# libproto.a only the socket client (proto_client.o, libc only: no cJSON), so that the
+# module's DT_NEEDED stays libpam + libc (--as-needed drops the $(LIBS) it does not use).
+$(PAM_SO): $(PAM_OBJ) $(LIBPAMMOD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) pam_psm/pam_psm.map
 	$(CC) -shared $(LDFLAGS) $(LTO) -Wl,--version-script=pam_psm/pam_psm.map -Wl,--no-undefined \
-	  -o $@ $(PAM_OBJ) $(LIBPAMMOD) $(LIBPOLICY) $(LIBSHM) $(LIBS) -lpam
+	  -o $@ $(PAM_OBJ) $(LIBPAMMOD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS) -lpam
 
 $(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPOLICY) $(LIBSHM)
 	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPOLICY) $(LIBSHM) $(LIBS)

@@ -9,6 +9,7 @@
 #include <security/pam_ext.h>
 
 #include "pam_session.h"
+#include "proto_client.h"
 
 static const char *pam_session_item(pam_handle_t *pamh, int type)
 {
@@ -23,7 +24,7 @@ static int pam_session_call(const struct pam_session_args *a, const char *req, s
 {
 	char line[PAM_SESSION_REPLY_MAX];
 	size_t n;
-	int rc = pam_session_exchange(a->socket != NULL ? a->socket : PAM_SESSION_SOCKET_DEFAULT,
+	int rc = proto_client_exchange(a->socket != NULL ? a->socket : PAM_SESSION_SOCKET_DEFAULT,
 				      req, len, line, sizeof(line), &n, PAM_SESSION_TIMEOUT_MS, e);
 
 	return rc == PSM_OK ? pam_session_reply_parse(line, n, r, e) : rc;

@@ -16,8 +16,10 @@
  * and exports the session id it gets back; pam_sm_close_session sends
  * {"op":"session_close",...} for the id kept with pam_set_data.  The module
  * links no JSON library (every DT_NEEDED library is loaded on every pam_start
- * of every sudo and sshd): the request is written and the one-line reply
- * scanned here, strictly and within fixed bounds.
+ * of every sudo and sshd): the request is written here, the one-line reply is
+ * tokenized by jsmn (a header, compiled into pam_session_reply.c) and checked
+ * here, strictly and within fixed bounds; the socket is libproto's client
+ * (proto_client.h).
  */
 #define PAM_SESSION_SOCKET_DEFAULT "/run/psm/psmd.sock"
 #define PAM_SESSION_TIMEOUT_MS 2000 /* connect + request + reply */
@@ -25,7 +27,8 @@
 #define PAM_SESSION_REPLY_MAX 4096  /* a reply line, newline included */
 #define PAM_SESSION_ID_MAX 64       /* psmd's ids are 26 or 32 characters */
 #define PAM_SESSION_MSG_MAX 256     /* error.message kept (longer ones are cut) */
-#define PAM_SESSION_DEPTH_MAX 16    /* nesting of values the scanner skips */
+#define PAM_SESSION_DEPTH_MAX 16    /* nesting of objects and arrays in a reply */
+#define PAM_SESSION_TOKENS_MAX 128  /* values and keys in a reply (jsmn's tokens) */
 #define PAM_SESSION_DATA "pam_psm_session_id" /* pam_set_data name */
 #define PAM_SESSION_ENV "PSM_SESSION_ID"
 #define PAM_SESSION_AUDIT_NONE UINT32_MAX /* no kernel audit session id */
@@ -55,7 +58,7 @@ struct pam_session_reply {
 	char message[PAM_SESSION_MSG_MAX];    /* error.message, "" when ok */
 };
 
-/* ---- pam_session_json.c: requests and replies ---------------------------------------- */
+/* ---- pam_session_json.c: requests ---------------------------------------- */
 
 /*
  * The request lines, '\n'-terminated and NUL-terminated in buf[cap]; *len counts the
@@ -76,28 +79,19 @@ int pam_session_req_close(const char *session_id, char *buf, size_t cap, size_t 
 int pam_session_json_string(char *buf, size_t cap, size_t *len, const char *s,
 			    struct psm_err *err);
 
+/* ---- pam_session_reply.c: replies --------------------------------------------------------- */
+
 /*
- * Scans one reply line (len bytes, a trailing '\n' allowed, nothing after it): a JSON
- * object whose "ok" is a boolean; "session_id" a string of [A-Za-z0-9_-] of at most
- * PAM_SESSION_ID_MAX characters; "expires" an integer or null; "closed" a boolean;
- * "error" an object with string "code" and "message"; other members, at any nesting up
- * to PAM_SESSION_DEPTH_MAX, are checked as JSON and skipped.  ok:false needs
- * error.message.  PSM_EUNAVAIL "malformed reply from psmd: ..." otherwise.
+ * Reads one reply line (len bytes, a trailing '\n' allowed, nothing after it): one JSON
+ * object (RFC 8259: no NUL byte, valid UTF-8 and escapes, at most PAM_SESSION_TOKENS_MAX
+ * values and keys nested at most PAM_SESSION_DEPTH_MAX deep) whose "ok" is a boolean;
+ * "session_id" a string of [A-Za-z0-9_-] of at most PAM_SESSION_ID_MAX characters;
+ * "expires" an integer or null; "closed" a boolean; "error" an object with string "code"
+ * and "message"; no key twice; other members are skipped.  ok:false needs error.message.
+ * PSM_EUNAVAIL "malformed reply from psmd: WHAT at byte N" otherwise.
  */
 int pam_session_reply_parse(const char *line, size_t len, struct pam_session_reply *r,
 			    struct psm_err *err);
-
-/* ---- pam_session_io.c: one request, one reply ------------------------------------------- */
-
-/*
- * Connects to the Unix socket path, writes req, reads one reply line into
- * reply[cap] (NUL-terminated, empty on failure; *len excludes the NUL), within timeout_ms,
- * and closes the socket before it returns (O_CLOEXEC, MSG_NOSIGNAL: no SIGPIPE).
- * PSM_EUNAVAIL "psmd socket PATH: why" when psmd cannot be reached or does not answer
- * in time, or the line is longer than cap - 1.
- */
-int pam_session_exchange(const char *path, const char *req, size_t req_len, char *reply,
-			 size_t cap, size_t *len, int timeout_ms, struct psm_err *err);
 
 /* ---- pam_session.c: the PAM side ---------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "policy.h"
+#include "proto_keys.h"
 #include "psm_err.h"
 
 /*
@@ -21,10 +22,6 @@
 #define PROTO_LINE_MAX 65536   /* a request, including its newline */
 #define PROTO_REPLY_MAX (256u << 20) /* what a client accepts for one reply line */
 #define PROTO_TAG_MAX 64
-#define PROTO_NAME_MAX 255     /* user or %group */
-#define PROTO_REASON_MAX 255
-#define PROTO_PERMS_MAX 64     /* "perms" of check */
-#define PROTO_METADATA_MAX 1024 /* "metadata" serialized */
 
 /* Error codes of a reply; each has a name on the wire and a psmctl exit code. */
 enum proto_code {
@@ -80,38 +77,6 @@ enum proto_who {
 	PROTO_WHO_ANY,       /* anyone */
 };
 
-/* Keys a request may carry besides "op" and "tag"; one bit each in proto_req.have. */
-enum proto_key_id {
-	PK_PRINCIPAL = 0, /* "user": "alice" or "%group" */
-	PK_USER,          /* "user": a user name only */
-	PK_PERM,          /* "perm": a pattern */
-	PK_TTL,
-	PK_UNTIL,
-	PK_FROM,
-	PK_HOSTS,
-	PK_SESSION,
-	PK_REASON,
-	PK_GRANT_ID,
-	PK_PERMS,
-	PK_MODE,
-	PK_SERVICE,
-	PK_RHOST,
-	PK_EXPLAIN,
-	PK_SESSION_ID,
-	PK_TTY,
-	PK_PID,
-	PK_AUDIT,
-	PK_METADATA,
-	PK_GRANTS,
-	PK_SESSIONS,
-	PK_DRY_RUN,
-	PK_STRICT,
-	PK_DECISION,
-	PK_COUNT
-};
-
-#define PROTO_BIT(k) (UINT64_C(1) << (k))
-
 /* Flags of an op. */
 #define PROTO_F_MUTATES 0x1u /* changes state: audit-logged, journaled */
 #define PROTO_F_OWNER 0x2u   /* non-admins: the server must check the session is theirs */
@@ -128,37 +93,6 @@ struct proto_op {
 	uint64_t required; /* PROTO_BIT(PK_*) required */
 	/* Rules across keys (ttl xor until, grant_id xor user+perm); may be NULL. */
 	int (*rule)(const struct proto_req *r, struct psm_err *err);
-};
-
-/* Values of a validated request; a key that was absent leaves its member zero/NULL. */
-struct proto_args {
-	const char *user;       /* PK_PRINCIPAL or PK_USER */
-	const char *perm;
-	const char *ttl_text;
-	int64_t ttl;            /* seconds, from ttl_text */
-	const char *until_text;
-	int64_t until;          /* UTC seconds, from until_text */
-	const cJSON *from;      /* array of strings, each valid for cond_compile */
-	const cJSON *hosts;     /* array of strings */
-	const char *session;
-	const char *reason;
-	const char *grant_id;
-	const cJSON *perms;     /* array of 1..64 valid permissions */
-	const char *mode;       /* "all" or "any" */
-	bool any;               /* mode == "any" */
-	const char *service;
-	const char *rhost;
-	bool explain;
-	const char *session_id;
-	const char *tty;
-	int64_t pid;
-	int64_t audit;
-	const cJSON *metadata;  /* object */
-	const cJSON *grants;    /* array of objects (validated by the record code) */
-	const cJSON *sessions;  /* array of objects */
-	bool dry_run;
-	bool strict;            /* reload: policy warnings are errors */
-	const char *decision;   /* recover: "accept" or "drop" */
 };
 
 struct proto_req {
@@ -192,8 +126,6 @@ static inline bool proto_has(const struct proto_req *r, enum proto_key_id k)
 /* The op table: by name (NULL when unknown) and by id. */
 const struct proto_op *proto_op_find(const char *name);
 const struct proto_op *proto_op_get(enum proto_op_id id);
-/* The wire name of a key ("user", "ttl", ...). */
-const char *proto_key_name(enum proto_key_id k);
 
 bool proto_op_admin_only(const struct proto_op *op);
 bool proto_op_mutates(const struct proto_op *op);
@@ -264,12 +196,5 @@ int proto_lines_feed(struct proto_lines *l, const char *data, size_t n, struct p
 int proto_lines_next(struct proto_lines *l, const char **line, size_t *len);
 /* Bytes buffered that are not yet a whole line. */
 size_t proto_lines_pending(const struct proto_lines *l);
-
-/* Internal to proto*.c: the key table (proto_keys.c). */
-/* The key named name among the allowed ones; -1 when none. */
-int proto_key_find(const char *name, uint64_t allowed);
-/* Type, limits and value checks of key k; stores the value in a. */
-int proto_key_apply(enum proto_key_id k, const cJSON *v, struct proto_args *a,
-		    struct psm_err *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* proto_keys.c - the request keys of the admin protocol as data: type, limits, value checks. */
-#include "proto.h"
+#include "proto_keys.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -3,7 +3,6 @@
 #include "psmctl.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,20 +65,6 @@ static const struct ctl_cmd ctl_cmds[] = {
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
-
-int ctl_fail(struct ctl *c, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("psmctl: ", stderr);
-	if (c != NULL && c->what != NULL)
-		fprintf(stderr, "%s: ", c->what);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return status;
-}
 
 static void ctl_usage_cmd(FILE *f, const struct ctl_cmd *cmd, bool long_help)
 {
@@ -248,7 +233,7 @@ static int ctl_globals(struct ctl *c, int argc, char **argv, int *st)
 
 int main(int argc, char **argv)
 {
-	struct ctl c = { .socket = CTL_SOCKET_DEFAULT, .fd = -1 };
+	struct ctl c = { .socket = CTL_SOCKET_DEFAULT, .cl.fd = -1 };
 	int st, i = ctl_globals(&c, argc, argv, &st);
 
 	if (i >= argc) {

@@ -10,47 +10,9 @@
 #include <cjson/cJSON.h>
 
 #include "proto.h"
+#include "psmctl_base.h"
 
 #define PSMCTL_VERSION "0.1.0"
-#define CTL_SOCKET_DEFAULT "/run/psm/psmd.sock"
-#define CTL_TIMEOUT_MS 10000 /* connect, and each reply */
-
-/* Exit codes (SPEC §5). */
-enum { CTL_OK = 0, CTL_DENIED = 1, CTL_USAGE = 2, CTL_UNAVAIL = 3, CTL_NOPERM = 4 };
-
-struct ctl {
-	const char *socket;
-	bool json;
-	const char *what; /* the command, for "psmctl: <what>: <why>" */
-	int fd;           /* -1 until connected */
-	struct proto_lines lines;
-};
-
-struct ctl_cmd;
-
-/* Runs a command; returns the exit status. */
-typedef int (*ctl_run_fn)(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos,
-			  cJSON *req);
-
-struct ctl_cmd {
-	const char *name;      /* "grant", "session show" */
-	const char *op;        /* protocol op; NULL for local commands */
-	const char *synopsis;  /* arguments and options */
-	const char *help;      /* what it does */
-	int min, max;          /* positional arguments (max -1: any number) */
-	/* Keys of the positional arguments (PK_COUNT: none); an array key takes the rest. */
-	enum proto_key_id pos[2];
-	enum proto_key_id alone; /* key of a lone argument instead (revoke GRANT_ID) */
-	uint64_t opts;         /* PROTO_BIT(PK_*) of the options it takes */
-	ctl_run_fn run;        /* NULL: send req, then print the reply with show */
-	/* Prints a successful reply; returns the exit status. */
-	int (*show)(struct ctl *c, const cJSON *reply);
-};
-
-/* psmctl.c */
-int ctl_fail(struct ctl *c, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* psmctl_args.c: the command line of one command into a request object. */
 int ctl_args_build(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
 		   cJSON **req, char ***pos, int *npos);

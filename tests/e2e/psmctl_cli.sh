@@ -128,16 +128,16 @@ expect "import: not an export file" 2 'import: .*other.json: format: expected "p
 
 # ---- no daemon: exit 3 ------------------------------------------------------------------
 expect "no socket: exit 3, is psmd running?" 3 \
-	"^psmctl: connect $NOSOCK: No such file or directory \\(is psmd running\\?\\)$" \
+	"^psmctl: psmd socket $NOSOCK: connect: No such file or directory \\(is psmd running\\?\\)$" \
 	-s "$NOSOCK" stats
-expect "options after the arguments: -s last" 3 "connect $NOSOCK: No such file" \
+expect "options after the arguments: -s last" 3 "psmd socket $NOSOCK: connect: No such file" \
 	grants alice --json -s "$NOSOCK"
-expect "valid grant reaches the connect" 3 "connect $NOSOCK: " \
+expect "valid grant reaches the connect" 3 "psmd socket $NOSOCK: connect: " \
 	-s "$NOSOCK" grant alice sudo:run --ttl 2h --reason INC-42 --from 10.0.0.0/8,LOCAL
-expect "valid check reaches the connect" 3 "connect $NOSOCK: " \
+expect "valid check reaches the connect" 3 "psmd socket $NOSOCK: connect: " \
 	-s "$NOSOCK" check alice sudo:run login:ssh --any --explain --service sudo
 printf '{"format":"psm-export","version":1,"grants":[],"sessions":[]}' >"$T/empty.json"
-expect "import of an export file reaches the connect" 3 "connect $NOSOCK: " \
+expect "import of an export file reaches the connect" 3 "psmd socket $NOSOCK: connect: " \
 	-s "$NOSOCK" import "$T/empty.json" --dry-run
 python3 - "$T/stale.sock" <<'EOF'
 import socket, sys
@@ -145,9 +145,9 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1])
 s.close()
 EOF
-expect "stale socket (nobody listening): exit 3" 3 "connect $T/stale.sock: Connection refused" \
+expect "stale socket (nobody listening): exit 3" 3 "psmd socket $T/stale.sock: connect: Connection refused" \
 	-s "$T/stale.sock" health
-expect "socket path too long" 2 'socket path too long' -s "/tmp/$(printf 'x%.0s' $(seq 120))" stats
+expect "socket path too long" 2 ': path too long' -s "/tmp/$(printf 'x%.0s' $(seq 120))" stats
 
 # ---- policy check: local, no daemon ------------------------------------------------------
 cat >"$T/policy.json" <<'EOF'

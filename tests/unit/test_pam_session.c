@@ -23,6 +23,7 @@
 #include "pam_fixture.h"
 #include "pam_session.h"
 #include "proto.h"
+#include "proto_client.h"
 
 /* ---- writing: JSON strings ----------------------------------------------------------------- */
 
@@ -493,7 +494,92 @@ static void test_reply_not_json(void **state)
 			 PSM_EUNAVAIL);
 }
 
-/* ---- socket I/O against a fake psmd --------------------------------------------------------- */
+/* A reply from an exact-size heap copy (ASan sees any read past it); the result. */
+static int scan_exact(const char *line, size_t len, struct pam_session_reply *r)
+{
+	char *copy = malloc(len > 0 ? len : 1);
+	struct psm_err e;
+	int rc;
+
+	assert_non_null(copy);
+	memcpy(copy, line, len);
+	rc = pam_session_reply_parse(copy, len, r, &e);
+	free(copy);
+	if (rc != PSM_OK)
+		assert_non_null(strstr(e.msg, "malformed reply from psmd: "));
+	return rc;
+}
+
+/* Hostile replies: each is refused (never read as ok), whatever its size or shape. */
+static void test_reply_hostile(void **state)
+{
+	static const char *const bad[] = {
+		"[{\"ok\":true}]", "\"{\\\"ok\\\":true}\"", "true", "1", "{\"ok\":true]",
+		"{\"ok\":true,\"session_id\":\"a\",\"session_id\":\"b\"}",
+		"{\"ok\":true,\"expires\":1,\"expires\":2}", "{\"ok\":true,\"closed\":true,\"closed\":1}",
+		"{\"ok\":false,\"error\":{\"message\":\"a\"},\"error\":{\"message\":\"b\"}}",
+		"{\"ok\":false,\"error\":{\"code\":\"a\",\"code\":\"b\",\"message\":\"m\"}}",
+		"{\"ok\":true,\"session_id\":{\"id\":\"abc\"}}", "{\"ok\":[true]}", "{\"ok\":{}}",
+		"{\"ok\":true,\"x\":[}", "{\"ok\":true,\"x\":{]}", "{\"ok\":true:1}",
+		"{\"ok\":true,\"x\":[\"a\":1]}", "{\"ok\":true,\"x\":{\"a\":1,}}", "{\"ok\":true,,}",
+	};
+	struct pam_session_reply r;
+	char big[PAM_SESSION_REPLY_MAX * 2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (scan_exact(bad[i], strlen(bad[i]), &r) != PSM_EUNAVAIL)
+			fail_msg("accepted: %s", bad[i]);
+	/* deeper than any limit, and more values than the token table holds */
+	memset(big, '[', sizeof(big));
+	assert_int_equal(scan_exact(big, sizeof(big), &r), PSM_EUNAVAIL);
+	strcpy(big, "{\"ok\":true,\"x\":[");
+	for (i = 0; i < PAM_SESSION_TOKENS_MAX; i++)
+		strcat(big, "0,");
+	strcat(big, "0]}");
+	assert_int_equal(scan_exact(big, strlen(big), &r), PSM_EUNAVAIL);
+	assert_false(r.ok);
+	/* NUL bytes: in a key, after the newline, alone */
+	assert_int_equal(scan_exact("{\"o\0k\":true}", 12, &r), PSM_EUNAVAIL);
+	assert_int_equal(scan_exact("{\"ok\":true}\n\0", 13, &r), PSM_EUNAVAIL);
+	assert_int_equal(scan_exact("\0", 1, &r), PSM_EUNAVAIL);
+	assert_int_equal(scan_exact("", 0, &r), PSM_EUNAVAIL);
+}
+
+/* Every good reply with any one byte replaced: refused, or read within its bounds (ASan). */
+static void test_reply_mutated(void **state)
+{
+	static const char *const good[] = {
+		"{\"ok\":true,\"session_id\":\"abc\",\"expires\":1795503541}\n",
+		"{\"ok\":false,\"error\":{\"code\":\"x\",\"message\":\"a\\u00e9\\ud83d\\ude00\"}}\n",
+		"{\"ok\":true,\"closed\":false,\"z\":[null,-1.5e3,{\"k\":\"v\"}]}\n",
+	};
+	static const char with[] = { '\0', '"', '\\', '{', '}', '[', ']', ',', ':', ' ', 'u', '0',
+				     '-', 'e', '\n', '\x7f', '\x80', '\xff' };
+	struct pam_session_reply r;
+	char line[128];
+	size_t i, at, w, n;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		n = strlen(good[i]);
+		for (at = 0; at < n; at++)
+			for (w = 0; w < sizeof(with); w++) {
+				memcpy(line, good[i], n);
+				line[at] = with[w];
+				rc = scan_exact(line, n, &r);
+				assert_true(rc == PSM_OK || rc == PSM_EUNAVAIL);
+				assert_true(strlen(r.session_id) <= PAM_SESSION_ID_MAX);
+				assert_true(!r.has_id || strspn(r.session_id, "abcdefghijklmnop"
+							   "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+							     == strlen(r.session_id));
+			}
+	}
+}
+
+/* ---- socket I/O (proto_client.c) against a fake psmd ------------------------------------- */
 
 enum fake_mode { FAKE_REPLY, FAKE_PIECES, FAKE_CLOSE, FAKE_SILENT };
 
@@ -603,7 +689,7 @@ static int exchange(struct fake *f, char *buf, size_t cap, int timeout_ms, struc
 	size_t len;
 	int rc;
 
-	rc = pam_session_exchange(f->path, "{\"op\":\"x\"}\n", 11, buf, cap, &len, timeout_ms, e);
+	rc = proto_client_exchange(f->path, "{\"op\":\"x\"}\n", 11, buf, cap, &len, timeout_ms, e);
 	assert_int_equal(len, strlen(buf));
 	return rc;
 }
@@ -660,7 +746,7 @@ static void test_io_failures(void **state)
 	assert_non_null(strstr(e.msg, "/no-such-socket: connect: No such file or directory"));
 	memset(f.path, 'a', 120); /* sun_path holds 108 bytes */
 	f.path[120] = '\0';
-	assert_int_equal(exchange(&f, buf, sizeof(buf), 2000, &e), PSM_EUNAVAIL);
+	assert_int_equal(exchange(&f, buf, sizeof(buf), 2000, &e), PSM_EINVAL); /* bad input */
 	assert_non_null(strstr(e.msg, ": path too long"));
 	assert_int_equal(count_fds(), fds);
 }
@@ -758,6 +844,38 @@ static void test_pam_failures(void **state)
 		fail_msg("log: %s", logbuf);
 }
 
+/* A hostile or broken psmd: the session step fails (PAM_SESSION_ERR), no id is exported. */
+static void test_pam_hostile_replies(void **state)
+{
+	static char huge[PAM_SESSION_REPLY_MAX + 64];
+	const char *const replies[] = {
+		"{\"ok\":true,\"session_id\":\"abc\",\"session_id\":\"def\"}\n",
+		"[{\"ok\":true,\"session_id\":\"abc\"}]\n",
+		"{\"ok\":\"true\",\"session_id\":\"abc\"}\n",
+		"{\"ok\":true,\"session_id\":\"abc\"",
+		"{\"ok\":true,\"session_id\":\"abc\",\"x\":[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]}\n",
+		huge,
+	};
+	char stack[PATH_MAX + 128];
+	pam_handle_t *pamh;
+	struct fake f;
+	size_t i;
+
+	(void)state;
+	snprintf(huge, sizeof(huge), "{\"ok\":true,\"session_id\":\"abc\",\"x\":\"%0*d\"}\n",
+		 PAM_SESSION_REPLY_MAX, 0);
+	for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+		fake_start(&f, FAKE_REPLY, 1, 1, replies[i]);
+		snprintf(stack, sizeof(stack), "session required MODULE socket=%s", f.path);
+		pamh = pam_with(stack);
+		if (pam_open_session(pamh, 0) != PAM_SESSION_ERR)
+			fail_msg("session opened on reply %zu", i);
+		assert_null(pam_getenv(pamh, "PSM_SESSION_ID"));
+		pam_end(pamh, PAM_SUCCESS);
+		fake_stop(&f);
+	}
+}
+
 /* Many sessions in one process: no descriptor is left open (SPEC §7; leaks: valgrind). */
 static void test_pam_loop(void **state)
 {
@@ -823,10 +941,13 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_reply_wrong_types),
 		cmocka_unit_test(test_reply_missing_fields),
 		cmocka_unit_test(test_reply_not_json),
+		cmocka_unit_test(test_reply_hostile),
+		cmocka_unit_test(test_reply_mutated),
 		cmocka_unit_test(test_io_reply),
 		cmocka_unit_test(test_io_failures),
 		cmocka_unit_test(test_pam_open_close),
 		cmocka_unit_test(test_pam_failures),
+		cmocka_unit_test(test_pam_hostile_replies),
 		cmocka_unit_test(test_pam_loop),
 		cmocka_unit_test(test_pam_bad_arguments),
 	};
