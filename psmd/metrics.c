@@ -13,7 +13,7 @@
 
 #include "daemon.h"
 #include "log.h"
-#include "ops.h"
+#include "ops_reply.h"
 
 /* Upper bounds of the fsync histogram, seconds. */
 static const double metrics_le[METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,

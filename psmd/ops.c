@@ -163,15 +163,6 @@ int ops_add_new(struct ops_ctx *c, int type, ops_build_fn build, const char *id_
 	return PSM_OK;
 }
 
-int ops_add(cJSON *o, const char *key, cJSON *item, struct psm_err *err)
-{
-	if (item == NULL || !cJSON_AddItemToObject(o, key, item)) {
-		cJSON_Delete(item);
-		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
-	}
-	return PSM_OK;
-}
-
 int ops_end(struct ops_ctx *c, const struct record *live, struct psm_err *err)
 {
 	struct store *s = &c->d->store;
