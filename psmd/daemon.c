@@ -270,7 +270,8 @@ void daemon_tick(struct psmd *d)
 
 	table_watch_check(d, true);
 	table_heartbeat(&d->table);
-	sweep_tick(d, now);
+	store_sweep_tick(&d->store, now);
+	sweep_escalate(&d->sweep, now);
 	store_tick(&d->store);
 	metrics_tick(d, now);
 	control_tick(d->ctl, now);

@@ -127,7 +127,7 @@ int ops_room(struct ops_ctx *c, size_t more, struct psm_err *err)
 
 	if (held + more <= max)
 		return PSM_OK;
-	if (sweep_run(c->d, c->now) > 0 && (held = ops_held(c)) + more <= max)
+	if (store_sweep(&c->d->store, c->now) > 0 && (held = ops_held(c)) + more <= max)
 		return PSM_OK; /* expired ones kept for --explain go first */
 	log_msg(LOG_WARNING, "capacity: table full (%zu records, ceiling %llu in psmd.conf): "
 		"%s refused", held, (unsigned long long)max, c->req->op->name);

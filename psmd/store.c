@@ -21,9 +21,15 @@ static uint32_t *store_unit_of(struct record *rec)
 	return NULL;
 }
 
+/* session_expiry "kill": the sweeper ends expired sessions' leaders. */
+static bool store_kills(const struct store *s)
+{
+	return s->d->conf.cfg.session_expiry == CONFIG_EXPIRY_KILL;
+}
+
 static void store_due(struct store *s, const struct record *rec)
 {
-	int64_t t = sweep_due(s->d, rec), e = record_expiry(rec);
+	int64_t t = sweep_due(&s->d->sweep, store_kills(s), rec), e = record_expiry(rec);
 
 	if (t < s->next_due)
 		s->next_due = t;
@@ -200,6 +206,29 @@ void store_recompute_due(struct store *s)
 		state_foreach(s->st, types[i], store_due_one, s);
 }
 
+/* A sweeper pass (sweep_expire), then when it is next due. */
+static size_t store_sweep_pass(struct store *s, int64_t now, int64_t cutoff)
+{
+	size_t n;
+
+	if (s->st == NULL)
+		return 0;
+	n = sweep_expire(&s->d->sweep, s->st, s->d->table.w, store_kills(s), now, cutoff);
+	store_recompute_due(s);
+	return n;
+}
+
+size_t store_sweep(struct store *s, int64_t now)
+{
+	return store_sweep_pass(s, now, now);
+}
+
+void store_sweep_tick(struct store *s, int64_t now)
+{
+	if (s->st != NULL && s->next_due <= now)
+		store_sweep_pass(s, now, now - SWEEP_KEEP);
+}
+
 /* Notes rec's change in the batch and queues rec in the journal; nothing changed on error. */
 static int store_queue(struct store *s, const struct record *rec, struct psm_err *err)
 {
@@ -265,7 +294,7 @@ static int store_grow(struct store *s, struct psm_err *err)
  */
 static int store_make_room(struct store *s, int64_t now, struct psm_err *err)
 {
-	if (s->d->sweep.oldest <= now && sweep_run(s->d, now) > 0 &&
+	if (s->d->sweep.oldest <= now && store_sweep(s, now) > 0 &&
 	    shm_writer_fill(s->d->table.w) <= STORE_FILL_GROW)
 		return PSM_OK;
 	if (s->d->table.capacity >= CONFIG_CAPACITY_MAX)

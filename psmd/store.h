@@ -135,6 +135,13 @@ void store_units_done(struct store *s, bool ok);
 /* When the sweeper is next due (sweep_due of every record): recomputes next_due. */
 void store_recompute_due(struct store *s);
 
+/* The sweeper's passes over the state (sweep_expire), next_due recomputed after each.
+ * store_sweep removes everything expired at now at once (cleanup, room) and returns how
+ * many grants and sessions went; store_sweep_tick, once a second and only when due, ends
+ * expired sessions' leaders and reclaims what expired SWEEP_KEEP seconds ago. */
+size_t store_sweep(struct store *s, int64_t now);
+void store_sweep_tick(struct store *s, int64_t now);
+
 /* The journal hook of state_import: notes the change in the batch, queues rec and observes
  * its version (the caller sets batch.applying around state_import). */
 int store_import_hook(void *ctx, const struct record *rec, struct psm_err *err);

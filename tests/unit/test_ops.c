@@ -515,8 +515,8 @@ static void test_sweep_reclaims_what_expired(void **state)
 	struct shm_info before, after;
 
 	assert_int_equal(table_info(&f->d.table, &before, NULL), PSM_OK);
-	assert_int_equal(sweep_run(&f->d, time(NULL) + 30), 0);
-	assert_int_equal(sweep_run(&f->d, time(NULL) + 120), 1);
+	assert_int_equal(store_sweep(&f->d.store, time(NULL) + 30), 0);
+	assert_int_equal(store_sweep(&f->d.store, time(NULL) + 120), 1);
 	assert_int_equal(table_info(&f->d.table, &after, NULL), PSM_OK);
 	assert_int_equal(after.records, before.records - 1);
 	free(id);
