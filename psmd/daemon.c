@@ -240,6 +240,31 @@ static void daemon_serving(struct psmd *d, const char *what)
 		log_msg(LOG_WARNING, "NOTIFY_SOCKET: %s", strerror(errno));
 }
 
+static int daemon_store_rebuild(void *ctx, uint64_t min_capacity, struct psm_err *err)
+{
+	return daemon_rebuild(ctx, min_capacity, err);
+}
+
+static void daemon_store_check(void *ctx)
+{
+	table_watch_check(ctx, false);
+}
+
+/* The store's view of the daemon: the parts it works with and its two hooks up. */
+static int daemon_store_open(struct psmd *d, struct psm_err *err)
+{
+	struct store_host host = {
+	    .table = &d->table,
+	    .cfg = &d->conf.cfg,
+	    .sweep = &d->sweep,
+	    .rebuild = daemon_store_rebuild,
+	    .check = daemon_store_check,
+	    .ctx = d,
+	};
+
+	return store_open(&d->store, &host, d->started, err);
+}
+
 int daemon_start(struct psmd *d, struct psm_err *err)
 {
 	int rc = daemon_load(d, &d->conf, DAEMON_STRICT_CONF, err);
@@ -251,7 +276,7 @@ int daemon_start(struct psmd *d, struct psm_err *err)
 	if (rc == PSM_OK)
 		rc = daemon_lock(d, err);
 	if (rc == PSM_OK)
-		rc = store_open(&d->store, d, d->started, err);
+		rc = daemon_store_open(d, err);
 	if (rc == PSM_OK)
 		rc = daemon_build(d, &d->conf, err);
 	if (rc == PSM_OK && d->loop != NULL)

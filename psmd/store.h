@@ -15,9 +15,28 @@
 #include "shm.h"
 #include "state.h"
 
-struct psmd;
-struct table_src;
 struct psmd_config;
+struct sweep;
+struct table;
+struct table_src;
+
+/*
+ * What the store is given by the daemon above it (psmd.c, at store_open): the parts it
+ * works with, and two calls back up for the table as a whole.  The store calls down
+ * (persist/, sweep.c, the table) and up only through these hooks: it never sees struct
+ * psmd.  Ops, control and the sweeper's tick call the store; the store calls none of them.
+ */
+struct store_host {
+	struct table *table;	       /* the served table: records are mirrored in it */
+	const struct psmd_config *cfg; /* the running config (a reload replaces it in place) */
+	struct sweep *sweep;	       /* the sweeper's bookkeeping and held kills */
+	/* Rebuilds the table from config, policy and state, at least min_capacity records
+	 * large (daemon_rebuild); the served table is kept on failure. */
+	int (*rebuild)(void *ctx, uint64_t min_capacity, struct psm_err *err);
+	/* Checks the served table and republishes it when damaged (table_watch_check). */
+	void (*check)(void *ctx);
+	void *ctx;
+};
 
 /*
  * The batch: the changes made since the last journal commit (the requests of one loop
@@ -49,7 +68,7 @@ struct store_unit {
 };
 
 struct store {
-	struct psmd *d;
+	struct store_host host;
 	struct state *st;   /* NULL until store_open */
 	struct journal *j;
 	struct hlc hlc;
@@ -67,7 +86,7 @@ struct store {
  * logging what was loaded; call before the first table build so the first
  * published table holds every acknowledged change.
  */
-int store_open(struct store *s, struct psmd *d, int64_t now, struct psm_err *err);
+int store_open(struct store *s, const struct store_host *host, int64_t now, struct psm_err *err);
 /* Snapshots (when snapshot is true) and closes. */
 void store_close(struct store *s, bool snapshot);
 

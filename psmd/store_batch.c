@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "table.h"
 #include "log.h"
 
 /* Appends a copy of rec to u's records to put back. */
@@ -111,7 +111,7 @@ static void sb_undo(struct store *s, struct store_undo *u, int64_t now)
 
 void store_batch_rollback(struct store *s, int64_t now)
 {
-	struct shm_writer *w = s->d->table.w;
+	struct shm_writer *w = s->host.table->w;
 
 	s->batch.applying = false;
 	if (w != NULL)

@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "config.h"
-#include "daemon.h"
 #include "log.h"
 #include "proto.h"
 #include "table.h"
