@@ -16,6 +16,7 @@
 
 #include "control.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "table_guard.h"
 #include "table_watch.h"

@@ -7,7 +7,7 @@
 #include <sys/types.h>
 
 #include "config.h"
-#include "metrics.h"
+#include "metrics_count.h"
 #include "policy.h"
 #include "psm_err.h"
 #include "store.h"
