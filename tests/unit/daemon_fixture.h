@@ -8,13 +8,14 @@
 #include <sys/mman.h>
 
 #include "daemon.h"
+#include "psmd.h"
 
 /* Stops d, unlinks its table shm and removes dir; -1 if dir could not be removed. */
 static inline int dfx_stop(struct psmd *d, const char *shm, const char *dir)
 {
 	char cmd[160];
 
-	daemon_stop(d);
+	psmd_stop(d);
 	shm_unlink(shm);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
