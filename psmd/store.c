@@ -52,7 +52,7 @@ static int store_remirror_one(void *ctx, struct record *rec)
 	if (g->table_unit != REC_U32_NONE)
 		shm_writer_remove(w, g->table_unit, NULL);
 	g->table_unit = REC_U32_NONE;
-	if (store_entry_insert(s, w, rec, s->host.cfg, &g->table_unit, &err) != PSM_OK) {
+	if (store_entry_insert(s->st, w, rec, s->host.cfg, &g->table_unit, &err) != PSM_OK) {
 		log_msg(LOG_WARNING, "table: %s", err.msg);
 		s->table_short = true;
 	}
@@ -76,7 +76,8 @@ static void store_listen(void *ctx, int event, struct record *rec)
 			*unit = STORE_UNIT_PENDING;
 			return;
 		}
-		if (w != NULL && store_entry_insert(s, w, rec, s->host.cfg, unit, &err) != PSM_OK) {
+		if (w != NULL &&
+		    store_entry_insert(s->st, w, rec, s->host.cfg, unit, &err) != PSM_OK) {
 			log_msg(LOG_WARNING, "table: %s", err.msg);
 			s->table_short = true;
 		}
@@ -234,10 +235,10 @@ void store_sweep_tick(struct store *s, int64_t now)
 /* Notes rec's change in the batch and queues rec in the journal; nothing changed on error. */
 static int store_queue(struct store *s, const struct record *rec, struct psm_err *err)
 {
-	int rc = store_batch_note(s, rec, err);
+	int rc = store_batch_note(&s->batch, s->st, rec, err);
 
 	if (rc == PSM_OK && (rc = journal_append(s->j, rec, err)) != PSM_OK)
-		store_batch_forget(s);
+		store_batch_forget(&s->batch);
 	return rc;
 }
 
@@ -276,7 +277,7 @@ static int store_insert_once(struct store *s, const struct record *rec, uint32_t
 	int rc;
 
 	shm_writer_begin(w);
-	rc = store_entry_insert(s, w, rec, s->host.cfg, unit, err);
+	rc = store_entry_insert(s->st, w, rec, s->host.cfg, unit, err);
 	shm_writer_commit(w);
 	return rc;
 }
@@ -388,10 +389,12 @@ int store_commit(struct store *s, uint64_t *fsync_ns, struct psm_err *err)
 	struct psm_err gerr = {0};
 	int rc = journal_commit(s->j, fsync_ns, err);
 
-	if (rc == PSM_OK)
+	if (rc == PSM_OK) {
 		store_publish(s, now);
-	else
-		store_batch_rollback(s, now);
+	} else {
+		store_batch_rollback(&s->batch, s->st, s->host.table->w, now);
+		store_recompute_due(s);
+	}
 	if (rc == PSM_OK && journal_recovery_prune(s->j, s->st, &gerr) != PSM_OK)
 		log_msg(LOG_ERR, "quarantine: %s (the next load drops the revoked grant)",
 			gerr.msg);
@@ -439,7 +442,7 @@ int store_add(struct store *s, struct record *rec, int64_t now, struct psm_err *
 	if (oc != STATE_APPLIED)
 		rc = store_outcome_err(oc, rec, err);
 	else
-		rc = store_entry_check(s, s->host.table->w, rec, s->host.cfg, err);
+		rc = store_entry_check(s->st, s->host.table->w, rec, s->host.cfg, err);
 	if (rc == PSM_OK && (rec->type == REC_GRANT || rec->type == REC_SESSION))
 		rc = store_room(s, now, err); /* a tombstone needs none: never refused for room */
 	if (rc == PSM_OK)

@@ -14,6 +14,8 @@
 #include "record.h"
 #include "shm.h"
 #include "state.h"
+#include "store_batch.h"
+#include "store_entry.h"
 
 struct psmd_config;
 struct sweep;
@@ -47,19 +49,6 @@ struct store_host {
  * each displaced.  Removals reach the table at once: PAM may only deny early.
  */
 #define STORE_UNIT_PENDING (REC_U32_NONE - 1)
-
-struct store_undo {
-	int type;	      /* the record the change applied */
-	uint8_t id[ID_BYTES];
-	struct record *old;   /* copies of the records it displaced, to put back in order */
-	size_t nold, capold;
-};
-
-struct store_batch {
-	struct store_undo *v;
-	size_t n, cap;
-	bool applying; /* a change of the batch is being applied: its table insert waits */
-};
 
 /* A record's table unit from a (re)build, applied only when the build is published. */
 struct store_unit {
@@ -118,32 +107,6 @@ int store_commit(struct store *s, uint64_t *fsync_ns, struct psm_err *err);
 
 /* Whether rec was applied by a change not yet committed (it stays out of table builds). */
 bool store_pending(const struct record *rec);
-
-/* store_batch.c: notes the change rec is about to make (copies of what it displaces);
- * forgets the last note (its change was not made); takes the batch back; empties it. */
-int store_batch_note(struct store *s, const struct record *rec, struct psm_err *err);
-void store_batch_forget(struct store *s);
-void store_batch_rollback(struct store *s, int64_t now);
-void store_batch_clear(struct store_batch *b);
-void store_batch_free(struct store_batch *b);
-
-/* Whether grant g applies on this host: hosts absent, host_name, one of labels, or "*". */
-bool store_in_scope(const struct rec_grant *g, const struct psmd_config *cfg);
-
-/* NSS: a user's uid and primary gid, a group's gid.  Unknown: PSM_EINVAL
- * "user \"x\" unknown to NSS"; PSM_ESYS / PSM_ENOMEM on failure. */
-int store_user_id(const char *name, uid_t *uid, gid_t *gid, struct psm_err *err);
-int store_group_id(const char *name, gid_t *gid, struct psm_err *err);
-
-/* Inserts rec into w (inside a batch) when it belongs in this host's table; *unit is
- * REC_U32_NONE when it does not (another host's grant, a tombstone). */
-int store_entry_insert(const struct store *s, struct shm_writer *w, const struct record *rec,
-		       const struct psmd_config *cfg, uint32_t *unit, struct psm_err *err);
-
-/* Whether rec could be inserted into w (w may be NULL: NSS and fields only), inserting
- * nothing: the errors of store_entry_insert but PSM_EFULL. */
-int store_entry_check(const struct store *s, const struct shm_writer *w, const struct record *rec,
-		      const struct psmd_config *cfg, struct psm_err *err);
 
 /* table_src fill hook: inserts every runtime grant and session in scope (inside the batch). */
 int store_fill(void *ctx, struct shm_writer *w, const struct table_src *src,
