@@ -89,7 +89,8 @@ void store_tick(struct store *s);
 uint64_t store_version(struct store *s);
 
 /*
- * Applies a record made by a request as a change of the batch: makes room in
+ * The store's door for records in (the ops use it; a replication part would too):
+ * applies a record made by a request as a change of the batch: makes room in
  * the table (growing it when needed; never evicting), queues it in the
  * journal and applies it to the state; its table record waits for
  * store_commit.  Consumes rec.  Errors leave nothing changed: PSM_EFULL table
