@@ -31,18 +31,20 @@ endif
 LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed -Wl,--gc-sections
 LIBS     := -lcjson -lsodium -lhiredis -lpthread
 
-# Debian packages: to build, and to run the tests (real libpam, sudo, sshd, Redis).
+# Debian packages: to build, and to run the tests (real libpam, sudo, sshd, Redis) and
+# make bench (valgrind: callgrind and its valgrind/callgrind.h; strace: system call counts).
 DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-dev \
              libhiredis-dev libcmocka-dev
-DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-tools sudo \
+DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo strace \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3
 
 # Sources by folder: each folder builds one thing, and sees the headers of the parts
 # below it only (INC_*: a file that includes a header of a part above it does not build).
 #   shmcache/        libshmcache.a  the table: writer, lock-free readers, the error type
 #   policy/          libpolicy.a    policy, permissions, the decision, NSS, JSON helpers
-#   psmd/persist/    libpersist.a   records, state, journal, snapshots, HLC, ids
+#   psmd/persist/    libpersist.a   records, state, on-disk framing, journal, snapshots, HLC, ids
 #   psmd/proto/      libproto.a     the admin protocol: requests, replies, the line format
+#   psmd/fleet/      libfleet.a     fleet sync: keys, the signed feed envelope, Redis (hiredis)
 #   psmd/            libpsmd.a      the daemon (main.c: the psmd program)
 #   psmd/psmctl/     psmctl         the admin client
 #   pam_psm/         pam_psm.so     the PAM module (pam_psm.c: its entry points)
@@ -52,6 +54,7 @@ SHM_SRC     := $(wildcard shmcache/*.c)
 POLICY_SRC  := $(wildcard policy/*.c)
 PERSIST_SRC := $(wildcard psmd/persist/*.c)
 PROTO_SRC   := $(wildcard psmd/proto/*.c)
+FLEET_SRC   := $(wildcard psmd/fleet/*.c)
 PSMD_SRC    := $(filter-out psmd/main.c,$(wildcard psmd/*.c))
 CTL_SRC     := $(wildcard psmd/psmctl/*.c)
 PAMMOD_SRC  := $(filter-out pam_psm/pam_psm.c,$(wildcard pam_psm/*.c))
@@ -65,8 +68,9 @@ INC_SHM     := -Ishmcache
 INC_POLICY  := $(INC_SHM) -Ipolicy
 INC_PERSIST := $(INC_POLICY) -Ipsmd/persist
 INC_PROTO   := $(INC_POLICY) -Ipsmd/proto
-INC_PSMD    := $(INC_POLICY) -Ipsmd/persist -Ipsmd/proto -Ipsmd
-INC_CTL     := $(INC_POLICY) -Ipsmd/proto -Ipsmd/psmctl
+INC_FLEET   := $(INC_PERSIST) -Ipsmd/fleet
+INC_PSMD    := $(INC_POLICY) -Ipsmd/persist -Ipsmd/proto -Ipsmd/fleet -Ipsmd
+INC_CTL     := $(INC_POLICY) -Ipsmd/persist -Ipsmd/proto -Ipsmd/fleet -Ipsmd/psmctl
 INC_PAM     := $(INC_POLICY) -Ipam_psm
 INC_QUERY   := $(INC_POLICY) -Ipsm-query
 INC_TESTS   := $(INC_PSMD) -Ipsmd/psmctl -Ipam_psm -Ipsm-query
@@ -77,6 +81,7 @@ LIBSHM    := $(BUILD)/libshmcache.a
 LIBPOLICY := $(BUILD)/libpolicy.a
 LIBPERSIST := $(BUILD)/libpersist.a
 LIBPROTO  := $(BUILD)/libproto.a
+LIBFLEET  := $(BUILD)/libfleet.a
 LIBPSMD   := $(BUILD)/libpsmd.a
 LIBPAMMOD := $(BUILD)/libpammod.a
 PAM_OBJ   := $(BUILD)/obj/pam_psm/pam_psm.o
@@ -88,7 +93,7 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PRELOAD_SO := $(patsubst tests/preload/%.c,$(BUILD)/tools/%.so,$(PRELOAD_SRC))
-ALL_LIBS  := $(LIBPSMD) $(LIBPERSIST) $(LIBPROTO) $(LIBPAMMOD) $(LIBPOLICY) $(LIBSHM)
+ALL_LIBS  := $(LIBPSMD) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPAMMOD) $(LIBPOLICY) $(LIBSHM)
 
 .PHONY: all deps deps-test test unit asan e2e demo bench install clean help FORCE
 .DELETE_ON_ERROR:
@@ -137,6 +142,7 @@ $(BUILD)/obj/shmcache/%.o:      INC := $(INC_SHM)
 $(BUILD)/obj/policy/%.o:        INC := $(INC_POLICY)
 $(BUILD)/obj/psmd/persist/%.o:  INC := $(INC_PERSIST)
 $(BUILD)/obj/psmd/proto/%.o:    INC := $(INC_PROTO)
+$(BUILD)/obj/psmd/fleet/%.o:    INC := $(INC_FLEET)
 $(BUILD)/obj/psmd/%.o:          INC := $(INC_PSMD)
 $(BUILD)/obj/psmd/psmctl/%.o:   INC := $(INC_CTL)
 $(BUILD)/obj/pam_psm/%.o:       INC := $(INC_PAM)
@@ -154,6 +160,7 @@ $(eval $(call archive,$(LIBSHM),$(SHM_SRC)))
 $(eval $(call archive,$(LIBPOLICY),$(POLICY_SRC)))
 $(eval $(call archive,$(LIBPERSIST),$(PERSIST_SRC)))
 $(eval $(call archive,$(LIBPROTO),$(PROTO_SRC)))
+$(eval $(call archive,$(LIBFLEET),$(FLEET_SRC)))
 $(eval $(call archive,$(LIBPSMD),$(PSMD_SRC)))
 $(eval $(call archive,$(LIBPAMMOD),$(PAMMOD_SRC)))
 # $(AR) (make's default: ar) indexes the fat LTO objects through binutils' plugin
@@ -171,11 +178,12 @@ $(PAM_SO): $(PAM_OBJ) $(LIBPAMMOD) $(LIBPOLICY) $(LIBSHM) pam_psm/pam_psm.map
 $(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPOLICY) $(LIBSHM)
 	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
-$(PSMD): $(BUILD)/obj/psmd/main.o $(LIBPSMD) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
-	$(CC) $(LDFLAGS) $(LTO) -o $@ $< $(LIBPSMD) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+$(PSMD): $(BUILD)/obj/psmd/main.o $(LIBPSMD) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
+	$(CC) $(LDFLAGS) $(LTO) -o $@ $< $(LIBPSMD) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
-$(BUILD)/psmctl: $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
-	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(CTL_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+# psmctl keygen writes fleet keys (libfleet's keys_secret.c, which writes through persist).
+$(BUILD)/psmctl: $(call obj,$(CTL_SRC)) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
+	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(CTL_SRC)) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)

@@ -2,18 +2,14 @@
 /* decide.c - the account decision shared by pam_psm.so and psm-query. */
 #include "decide.h"
 
-#include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "nss.h"
 #include "shm.h"
 #include "ttl.h"
-
-#define DECIDE_PWBUF 4096
-#define DECIDE_PWBUF_MAX (1024 * 1024)
 
 bool decide_in_list(const char *list, const char *user)
 {
@@ -32,38 +28,6 @@ bool decide_in_list(const char *list, const char *user)
 			p++;
 	}
 	return false;
-}
-
-/* getpwnam_r with a growing buffer. 1 found, 0 unknown, else a psm code. */
-static int decide_user(const char *user, uid_t *uid, gid_t *gid, struct psm_err *err)
-{
-	char stack[DECIDE_PWBUF];
-	char *buf = stack, *heap = NULL;
-	size_t size = sizeof(stack);
-	struct passwd pw, *res = NULL;
-	int rc;
-
-	if (strlen(user) > 255)
-		return 0;
-	while ((rc = getpwnam_r(user, &pw, buf, size, &res)) == ERANGE &&
-	       size < DECIDE_PWBUF_MAX) {
-		char *p = realloc(heap, size * 4);
-
-		if (p == NULL) {
-			free(heap);
-			return psm_err_set(err, PSM_ENOMEM, "user %s: out of memory", user);
-		}
-		buf = heap = p;
-		size *= 4;
-	}
-	if (rc == 0 && res != NULL) {
-		*uid = pw.pw_uid;
-		*gid = pw.pw_gid;
-	}
-	free(heap);
-	if (rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM)
-		return rc == 0 && res != NULL ? 1 : 0;
-	return psm_err_set(err, PSM_ESYS, "user %s: %s", user, strerror(rc));
 }
 
 static void decide_unavail(const struct decide_req *r, struct decide_out *o, const char *why)
@@ -167,6 +131,7 @@ int decide_run(const struct decide_req *r, struct decide_out *o, struct psm_err 
 {
 	struct shm_view v;
 	struct psm_err e;
+	struct nss_id u;
 	int rc;
 
 	decide_init(r, o);
@@ -174,14 +139,16 @@ int decide_run(const struct decide_req *r, struct decide_out *o, struct psm_err 
 		return psm_err_set(err, PSM_EINVAL, "no user name");
 	if (r->perm != NULL && (rc = perm_validate(r->perm, strlen(r->perm), err)) != PSM_OK)
 		return rc;
-	rc = decide_user(r->user, &o->req.uid, &o->req.gid, err);
+	rc = nss_user(r->user, &u, err);
 	if (rc == 0) {
 		o->status = DECIDE_UNKNOWN_USER;
 		snprintf(o->why, sizeof(o->why), "unknown user");
 		return PSM_OK;
 	}
 	if (rc != 1)
-		return rc;
+		return -rc;
+	o->req.uid = u.uid;
+	o->req.gid = u.gid;
 	rc = shm_view_open_flags(&v, o->req.table, SHM_VIEW_PREAD, &e);
 	if (rc == PSM_OK) {
 		rc = decide_view(&v, r, o, &e);

@@ -2,7 +2,6 @@
 /* eval.c - the access decision: user and group grants and denies read from the table. */
 #include "eval.h"
 
-#include <grp.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 
 #include "cond.h"
+#include "nss.h"
 #include "perm.h"
 #include "psm_id.h"
 #include "ttl.h"
@@ -31,7 +31,7 @@ struct eval_scan {
 	char *permbuf;              /* ... into this buffer (req->perm points to it) */
 	size_t permbuf_size;
 	struct eval_out *out;
-	struct eval_groups *groups; /* n < 0: not looked up yet */
+	struct nss_groups *groups;  /* n < 0: not looked up yet */
 	struct cond_req cr;
 	size_t permlen;
 	uint64_t segbits;           /* group-mask bits the permission could hit */
@@ -43,54 +43,6 @@ struct eval_scan {
 	struct shm_entry own_e;
 	struct shm_recbuf own_buf;
 };
-
-int eval_groups_get(struct eval_groups *g, const char *user, gid_t gid, struct psm_err *err)
-{
-	int n = EVAL_GROUPS_STACK;
-
-	g->heap = NULL;
-	g->list = g->stack;
-	g->n = 0;
-	if (getgrouplist(user, gid, g->stack, &n) >= 0) {
-		g->n = n;
-		return PSM_OK;
-	}
-	for (;;) {
-		int m;
-		gid_t *p;
-
-		if (n <= EVAL_GROUPS_STACK)
-			n = 2 * EVAL_GROUPS_STACK;
-		if (n > EVAL_GROUPS_MAX)
-			n = EVAL_GROUPS_MAX;
-		p = realloc(g->heap, (size_t)n * sizeof(*p));
-		if (p == NULL) {
-			eval_groups_free(g);
-			return psm_err_set(err, PSM_ENOMEM, "groups of %s: out of memory", user);
-		}
-		g->heap = p;
-		m = n;
-		if (getgrouplist(user, gid, p, &m) >= 0) {
-			g->list = p;
-			g->n = m;
-			return PSM_OK;
-		}
-		if (n >= EVAL_GROUPS_MAX) {
-			eval_groups_free(g);
-			return psm_err_set(err, PSM_ESYS, "groups of %s: more than %d", user,
-					   EVAL_GROUPS_MAX);
-		}
-		n = m > n ? m : 2 * n;
-	}
-}
-
-void eval_groups_free(struct eval_groups *g)
-{
-	free(g->heap);
-	g->heap = NULL;
-	g->list = g->stack;
-	g->n = 0;
-}
 
 /* Field i of e, never NULL (fields are not NUL-terminated). */
 static const char *eval_field(const struct shm_entry *e, int i, int *len)
@@ -255,15 +207,15 @@ static int eval_scan_key(const struct shm_view *v, struct eval_scan *s, const ch
 
 static int eval_scan_groups(const struct shm_view *v, struct eval_scan *s, struct psm_err *err)
 {
-	struct eval_groups *g = s->groups;
+	struct nss_groups *g = s->groups;
 	char key[16];
 	int i, rc;
 
 	if (g->n < 0) {
-		rc = eval_groups_get(g, s->req->user, s->req->gid, err);
-		if (rc != PSM_OK) {
+		rc = nss_groups(g, s->req->user, s->req->gid, err);
+		if (rc != 1) {
 			g->n = -1;
-			return rc;
+			return -rc;
 		}
 	}
 	s->out->groups_resolved = true;
@@ -398,7 +350,7 @@ static int eval_run(const struct shm_view *v, struct eval_scan *s, struct psm_er
 {
 	const struct eval_req *req = s->req;
 	struct eval_out *out = s->out;
-	struct eval_groups g;
+	struct nss_groups g;
 	int rc;
 
 	out->decision = EVAL_DENY;
@@ -416,7 +368,7 @@ static int eval_run(const struct shm_view *v, struct eval_scan *s, struct psm_er
 	g.n = -1;
 	cond_req_init(&s->cr, req->rhost, v->host_name);
 	rc = shm_read_txn(v, s->service != NULL ? eval_attempt_service : eval_attempt, s, err);
-	eval_groups_free(&g);
+	nss_groups_free(&g);
 	if (rc != PSM_OK) {
 		out->decision = EVAL_DENY;
 		return rc;
@@ -425,20 +377,33 @@ static int eval_run(const struct shm_view *v, struct eval_scan *s, struct psm_er
 	return PSM_OK;
 }
 
+/* The scan's inputs.  Not `struct eval_scan s = { ... }`: that zeroes own_buf's 4 KB too,
+ * more than a whole warm check costs otherwise; every other field is set before use. */
+static void eval_scan_init(struct eval_scan *s, const struct eval_req *req, struct eval_out *out,
+			   const char *service, char *permbuf, size_t permbuf_size)
+{
+	s->req = req;
+	s->out = out;
+	s->service = service;
+	s->permbuf = permbuf;
+	s->permbuf_size = permbuf_size;
+}
+
 int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval_out *out,
 	       struct psm_err *err)
 {
-	struct eval_scan s = { .req = req, .out = out };
+	struct eval_scan s;
 
+	eval_scan_init(&s, req, out, NULL, NULL, 0);
 	return eval_run(v, &s, err);
 }
 
 int eval_check_service(const struct shm_view *v, struct eval_req *req, const char *service,
 		       char *buf, size_t n, struct eval_out *out, struct psm_err *err)
 {
-	struct eval_scan s = { .req = req, .out = out, .service = service, .permbuf = buf,
-			       .permbuf_size = n };
+	struct eval_scan s;
 
+	eval_scan_init(&s, req, out, service, buf, n);
 	if (n > 0)
 		buf[0] = '\0';
 	if (service == NULL || service[0] == '\0')

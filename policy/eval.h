@@ -73,23 +73,6 @@ int eval_check(const struct shm_view *v, const struct eval_req *req, struct eval
 int eval_check_service(const struct shm_view *v, struct eval_req *req, const char *service,
 		       char *buf, size_t n, struct eval_out *out, struct psm_err *err);
 
-/*
- * The user's groups as NSS says (getgrouplist), for eval_check and listings:
- * up to 64 in g->stack, more (at most EVAL_GROUPS_MAX) in g->heap.
- * PSM_ENOMEM / PSM_ESYS on failure.  eval_groups_free() releases the heap part.
- */
-#define EVAL_GROUPS_STACK 64
-#define EVAL_GROUPS_MAX 65536
-struct eval_groups {
-	gid_t stack[EVAL_GROUPS_STACK];
-	gid_t *heap;
-	const gid_t *list;
-	int n;
-};
-int eval_groups_get(struct eval_groups *g, const char *user, gid_t gid, struct psm_err *err);
-void eval_groups_free(struct eval_groups *g);
-
-
 /* Whether user is one of the policy's break_glass users copied into the table. */
 int eval_break_glass(const struct shm_view *v, const char *user, bool *yes,
 		     struct psm_err *err);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 /* Who a rule applies to, as it goes into the table. */
@@ -44,15 +43,16 @@ static bool policy_principal(const struct policy_ctx *c, const struct policy_rul
 	const char *what = r->deny ? "deny" : "binding";
 	char msg[PSM_ERR_MSG_MAX + 64];
 	uint32_t id = SHM_U32_NONE;
-	int found = policy_nss(r->user != NULL ? r->user : r->group, r->group != NULL, &id);
+	struct psm_err e = { 0 };
+	int found = policy_nss(r->user != NULL ? r->user : r->group, r->group != NULL, &id, &e);
 
 	memset(pr, 0, sizeof(*pr));
 	pr->uid = SHM_U32_NONE;
 	if (r->group != NULL) {
 		if (found != 1) {
-			snprintf(msg, sizeof(msg), "%s %s %u: group \"%s\" unknown to NSS%s%s; "
+			snprintf(msg, sizeof(msg), "%s %s %u: group \"%s\" unknown to NSS%s%.100s; "
 				 "skipped", policy_base(r->doc->file), what, r->number, r->group,
-				 found < 0 ? ": " : "", found < 0 ? strerror(-found) : "");
+				 found < 0 ? ": " : "", found < 0 ? e.msg : "");
 			policy_warn(c, msg);
 			return false;
 		}
@@ -67,31 +67,12 @@ static bool policy_principal(const struct policy_ctx *c, const struct policy_rul
 		pr->uid = id;
 		pr->flags = SHM_FL_UID_CHECKED;
 	} else if (found != 1) {
-		snprintf(msg, sizeof(msg), "%s %s %u: user \"%s\" unknown to NSS%s%s; kept "
+		snprintf(msg, sizeof(msg), "%s %s %u: user \"%s\" unknown to NSS%s%.100s; kept "
 			 "by name without a uid check", policy_base(r->doc->file), what, r->number,
-			 r->user, found < 0 ? ": " : "", found < 0 ? strerror(-found) : "");
+			 r->user, found < 0 ? ": " : "", found < 0 ? e.msg : "");
 		policy_warn(c, msg);
 	}
 	return true;
-}
-
-bool policy_in_scope(const struct policy_rule *r, const struct policy_compile_opts *o)
-{
-	const cJSON *h;
-	size_t i;
-
-	if (r->hosts == NULL)
-		return true;
-	for (h = r->hosts->child; h != NULL; h = h->next) {
-		const char *s = h->valuestring;
-
-		if (strcmp(s, "*") == 0 || (o->host_name && strcasecmp(s, o->host_name) == 0))
-			return true;
-		for (i = 0; o->labels != NULL && o->labels[i] != NULL; i++)
-			if (strcmp(s, o->labels[i]) == 0)
-				return true;
-	}
-	return false;
 }
 
 static void policy_entry_init(const struct policy_ctx *c, struct shm_entry *e, uint8_t kind,

@@ -70,8 +70,9 @@ int policy_grow(void **arr, size_t n, size_t *cap, size_t sz, struct psm_err *er
 /* Validates and merges pp->p->docs (already read); roles end up sorted. */
 int policy_parse_all(struct policy_parse *pp);
 
-/* getpwnam_r / getgrnam_r: 1 found (*id set), 0 unknown to NSS, -errno on failure. */
-int policy_nss(const char *name, bool group, uint32_t *id);
+/* The uid of user name or the gid of group name (*id): 1 found, 0 unknown to NSS, or
+ * -PSM_ENOMEM / -PSM_ESYS with err filled (nss.h). */
+int policy_nss(const char *name, bool group, uint32_t *id, struct psm_err *err);
 /* Frees the warnings policy_check_nss() kept. */
 void policy_warnings_free(struct policy *p);
 

@@ -172,13 +172,3 @@ void policy_counts_text(const struct policy_counts *c, char *buf, size_t n)
 		 c->roles == 1 ? "" : "s", c->bindings, c->bindings == 1 ? "" : "s", c->denies,
 		 c->denies == 1 ? "" : "s", c->warnings, c->warnings == 1 ? "" : "s");
 }
-
-int64_t policy_session_ttl(const struct policy *p)
-{
-	return p->session_ttl_doc != NULL ? p->session_ttl : 0;
-}
-
-int64_t policy_session_ttl_max(const struct policy *p)
-{
-	return p->session_ttl_max_doc != NULL ? p->session_ttl_max : POLICY_SESSION_TTL_MAX;
-}

@@ -1,43 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* policy_nss.c - the policy's users and groups looked up in NSS; the unknown ones are warnings. */
 #include "policy_int.h"
+#include "nss.h"
 
-#include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define POLICY_NSS_BUF_MAX (1u << 20)
-
-/* getpwnam_r / getgrnam_r with a buffer that grows on ERANGE. */
-int policy_nss(const char *name, bool group, uint32_t *id)
+/* The uid of user name, or the gid of group name: nss.h's return rule. */
+int policy_nss(const char *name, bool group, uint32_t *id, struct psm_err *err)
 {
-	size_t n = 4096;
-	int rc = ERANGE, found = 0;
+	struct nss_id u;
+	int found = group ? nss_group(name, &u, err) : nss_user(name, &u, err);
 
-	while (rc == ERANGE && n <= POLICY_NSS_BUF_MAX) {
-		char *buf = malloc(n);
-		struct passwd pw, *pr = NULL;
-		struct group gr, *gp = NULL;
-
-		if (buf == NULL)
-			return -ENOMEM;
-		if (group)
-			rc = getgrnam_r(name, &gr, buf, n, &gp);
-		else
-			rc = getpwnam_r(name, &pw, buf, n, &pr);
-		if (rc == 0 && (pr != NULL || gp != NULL)) {
-			*id = group ? (uint32_t)gp->gr_gid : (uint32_t)pw.pw_uid;
-			found = 1;
-		}
-		free(buf);
-		n *= 2;
-	}
-	if (rc == 0 || rc == ENOENT || rc == ESRCH)
-		return found;
-	return -rc;
+	if (found == 1)
+		*id = group ? (uint32_t)u.gid : (uint32_t)u.uid;
+	return found;
 }
 
 void policy_warnings_free(struct policy *p)
@@ -55,9 +33,9 @@ void policy_warnings_free(struct policy *p)
 static int policy_nss_warn(struct policy *p, const struct json_doc *d, const cJSON *n,
 			   const char *name, bool group, struct psm_err *err)
 {
-	struct psm_err w = { 0 };
+	struct psm_err w = { 0 }, e = { 0 };
 	uint32_t id;
-	int found = policy_nss(name, group, &id);
+	int found = policy_nss(name, group, &id, &e);
 	char **v;
 
 	if (found == 1)
@@ -67,7 +45,7 @@ static int policy_nss_warn(struct policy *p, const struct json_doc *d, const cJS
 			       group ? "group" : "user", name);
 	else
 		json_doc_error(d, n, &w, "warning: %s \"%s\" could not be looked up in NSS: %s",
-			       group ? "group" : "user", name, strerror(-found));
+			       group ? "group" : "user", name, e.msg);
 	v = realloc(p->warnings, (p->nwarnings + 1) * sizeof(*v));
 	if (v == NULL || (v[p->nwarnings] = strdup(w.msg)) == NULL) {
 		if (v != NULL)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* policy_parse.c - validates every key of the policy documents and merges them into one policy. */
+/* policy_parse.c - validates every key of the policy documents and merges them into one policy; its ttls and host scope. */
 #include "policy_int.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "perm.h"
 #include "ttl.h"
@@ -174,6 +175,16 @@ static int policy_parse_ttl(struct policy_parse *pp, const struct json_doc *d, c
 		return json_doc_error(d, n, pp->err, "%s: %s", key, pe.msg);
 	*doc = d;
 	return PSM_OK;
+}
+
+int64_t policy_session_ttl(const struct policy *p)
+{
+	return p->session_ttl_doc != NULL ? p->session_ttl : 0;
+}
+
+int64_t policy_session_ttl_max(const struct policy *p)
+{
+	return p->session_ttl_max_doc != NULL ? p->session_ttl_max : POLICY_SESSION_TTL_MAX;
 }
 
 /* session_ttl may not exceed session_ttl_max (its own or the default). */
@@ -463,3 +474,22 @@ int policy_parse_all(struct policy_parse *pp)
 	return rc;
 }
 
+/* Whether the rule's hosts list names o's host, one of its labels, or "*". */
+bool policy_in_scope(const struct policy_rule *r, const struct policy_compile_opts *o)
+{
+	const cJSON *h;
+	size_t i;
+
+	if (r->hosts == NULL)
+		return true;
+	for (h = r->hosts->child; h != NULL; h = h->next) {
+		const char *s = h->valuestring;
+
+		if (strcmp(s, "*") == 0 || (o->host_name && strcasecmp(s, o->host_name) == 0))
+			return true;
+		for (i = 0; o->labels != NULL && o->labels[i] != NULL; i++)
+			if (strcmp(s, o->labels[i]) == 0)
+				return true;
+	}
+	return false;
+}

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* psm_query_cmd.c - psm-query's commands: check, user, sessions. */
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "decide.h"
 #include "eval.h"
 #include "json_out.h"
+#include "nss.h"
 #include "perm.h"
 #include "psm_query.h"
 #include "shm.h"
@@ -315,7 +315,7 @@ struct psm_query_list {
 	const char *user;       /* filter (sessions) or the user (grants) */
 	bool known;             /* NSS knows user */
 	uid_t uid;
-	struct eval_groups groups;
+	struct nss_groups groups;
 	int64_t now;
 	struct shm_info info;
 	const char *const *cols; /* the columns of a line; NULL: --json */
@@ -435,21 +435,22 @@ int psm_query_user(const struct psm_query_opts *o)
 	static const char *const cols[] = { "principal", "pattern", "not_after", "source", NULL };
 	struct psm_query_list l;
 	struct psm_err e = { 0 };
-	struct passwd *pw;
+	struct nss_id u;
 	int rc;
 
 	memset(&l, 0, sizeof(l));
 	l.user = o->pos[1];
-	pw = getpwnam(l.user);
-	if (pw != NULL) {
+	rc = nss_user(l.user, &u, &e);
+	if (rc == 1) {
 		l.known = true;
-		l.uid = pw->pw_uid;
-		if (eval_groups_get(&l.groups, l.user, pw->pw_gid, &e) != PSM_OK)
-			return psm_query_fail(psm_exit_code(e.code), "%s", e.msg);
+		l.uid = u.uid;
+		rc = nss_groups(&l.groups, l.user, u.gid, &e);
 	}
+	if (rc < 0)
+		return psm_query_fail(psm_exit_code(-rc), "%s", e.msg);
 	rc = psm_query_list_run(o, &l, psm_query_user_fn, cols);
 	if (l.known)
-		eval_groups_free(&l.groups);
+		nss_groups_free(&l.groups);
 	return rc;
 }
 

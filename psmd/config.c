@@ -45,6 +45,8 @@ static const struct config_str_key config_str_keys[] = {
 
 static const struct config_str_key redis_str_keys[] = {
 	RDS_KEY(url, CHECK_ANY, false),
+	RDS_KEY(read_url, CHECK_ANY, true),
+	RDS_KEY(master_name, CHECK_NAME, false),
 	RDS_KEY(password_file, CHECK_PATH, true),
 	RDS_KEY(key_prefix, CHECK_PREFIX, false),
 	RDS_KEY(signing_key, CHECK_PATH, true),
@@ -58,13 +60,14 @@ static const char *const config_keys[] = {
 };
 
 static const char *const redis_keys[] = {
-	"url", "password_file", "key_prefix", "signing_key", "trusted_keys", NULL,
+	"url", "sentinels", "master_name", "read_url", "password_file", "key_prefix",
+	"signing_key", "trusted_keys", "max_reply", NULL,
 };
 
 /* Keys whose null means "off"; any other null is a type error. */
 static const char *const config_nullable[] = { "metrics_file", "redis", NULL };
 static const char *const redis_nullable[] = {
-	"password_file", "signing_key", "trusted_keys", NULL,
+	"read_url", "password_file", "signing_key", "trusted_keys", NULL,
 };
 /* clang-format on */
 
@@ -200,21 +203,28 @@ static int config_strings(const struct json_doc *d, const cJSON *obj,
 	return PSM_OK;
 }
 
-/* A count key from 1 to CONFIG_CAPACITY_MAX ("capacity", "max_records") over *out. */
-static int config_count(const struct json_doc *d, const cJSON *root, const char *key,
-			uint64_t *out, struct psm_err *err)
+/* A whole-number key from min to max over *out. */
+static int config_range(const struct json_doc *d, const cJSON *obj, const char *key, uint64_t min,
+			uint64_t max, uint64_t *out, struct psm_err *err)
 {
 	uint64_t v = *out;
-	int rc = json_doc_uint(d, root, key, false, CONFIG_CAPACITY_MAX, &v, err);
+	int rc = json_doc_uint(d, obj, key, false, max, &v, err);
 
 	if (rc != PSM_OK)
 		return rc;
-	if (v == 0)
-		return json_doc_error(d, cJSON_GetObjectItemCaseSensitive(root, key), err,
-				      "%s: expected a whole number from 1 to %llu", key,
-				      CONFIG_CAPACITY_MAX);
+	if (v < min)
+		return json_doc_error(d, cJSON_GetObjectItemCaseSensitive(obj, key), err,
+				      "%s: expected a whole number from %llu to %llu", key,
+				      (unsigned long long)min, (unsigned long long)max);
 	*out = v;
 	return PSM_OK;
+}
+
+/* A count key from 1 to CONFIG_CAPACITY_MAX ("capacity", "max_records") over *out. */
+static int config_count(const struct json_doc *d, const cJSON *root, const char *key, uint64_t *out,
+			struct psm_err *err)
+{
+	return config_range(d, root, key, 1, CONFIG_CAPACITY_MAX, out, err);
 }
 
 static int config_expiry(const struct json_doc *d, const cJSON *root, struct psmd_config *c,
@@ -287,68 +297,211 @@ static bool config_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* "host[:port][/db]" after "redis://". */
-static const char *config_redis_hostport(struct config_redis *r, const char *s, struct psm_err *err)
+static const char *config_oom(struct psm_err *err)
 {
-	size_t hlen = strcspn(s, ":/");
+	psm_err_set(err, PSM_ENOMEM, "configuration: out of memory");
+	return "";
+}
+
+/* Copies s[0..n) into *dst; NULL when it is a name ([A-Za-z0-9._-]+), else what is wrong. */
+static const char *config_redis_name(char **dst, const char *s, size_t n, const char *what,
+				     struct psm_err *err)
+{
+	free(*dst);
+	*dst = strndup(s, n);
+	if (*dst == NULL)
+		return config_oom(err);
+	return config_chars_ok(*dst, "._-") ? NULL : what;
+}
+
+/* ":port" at *s (optional); advances *s past it. */
+static const char *config_redis_port(struct config_redis_addr *a, const char **s)
+{
+	unsigned long port;
 	char *end;
 
-	if (hlen == 0 || hlen > 255)
-		return "has no host";
-	r->host = strndup(s, hlen);
-	if (r->host == NULL) {
-		psm_err_set(err, PSM_ENOMEM, "configuration: out of memory");
-		return "";
-	}
-	if (!config_chars_ok(r->host, "._-"))
-		return "has a bad host name";
-	s += hlen;
-	if (*s == ':') {
-		unsigned long port = strtoul(s + 1, &end, 10);
+	if (**s != ':')
+		return NULL;
+	port = strtoul(*s + 1, &end, 10);
+	if (!config_digit((*s)[1]) || port < 1 || port > 65535)
+		return "has a bad port";
+	a->port = (unsigned)port;
+	*s = end;
+	return NULL;
+}
 
-		if (!config_digit(s[1]) || port < 1 || port > 65535)
-			return "has a bad port";
-		r->port = (unsigned)port;
-		s = end;
-	}
+/* "/db" at s (optional), then the end. */
+static const char *config_redis_db(struct config_redis_addr *a, const char *s)
+{
+	unsigned long db;
+	char *end;
+
 	if (*s == '/' && s[1] != '\0') {
-		unsigned long db = strtoul(s + 1, &end, 10);
-
+		db = strtoul(s + 1, &end, 10);
 		if (!config_digit(s[1]) || *end != '\0' || db > 9999)
 			return "has a bad database number";
-		r->db = (unsigned)db;
+		a->db = (unsigned)db;
 		s = end;
 	}
 	return *s == '\0' || strcmp(s, "/") == 0 ? NULL : "has trailing text";
 }
 
-/* NULL when url is "redis://host[:port][/db]" or "unix:///path", else what is wrong. */
-static const char *config_redis_url(struct config_redis *r, struct psm_err *err)
+/* "[user@]host[:port][/db]" after "redis://", or (url false) a sentinel's "host[:port]". */
+static const char *config_redis_hostport(struct config_redis_addr *a, const char *s, bool url,
+					 struct psm_err *err)
 {
-	const char *u = r->url;
+	const char *at = url ? strchr(s, '@') : NULL, *bad;
+	size_t hlen;
 
-	r->port = CONFIG_REDIS_PORT;
-	r->db = 0;
+	if (at != NULL) {
+		bad = config_redis_name(&a->user, s, (size_t)(at - s), "has a bad user name", err);
+		if (bad != NULL)
+			return bad;
+		s = at + 1;
+	}
+	hlen = strcspn(s, ":/");
+	if (hlen == 0 || hlen > 255)
+		return "has no host";
+	bad = config_redis_name(&a->host, s, hlen, "has a bad host name", err);
+	if (bad == NULL)
+		s += hlen;
+	if (bad == NULL)
+		bad = config_redis_port(a, &s);
+	if (bad == NULL && !url && *s != '\0')
+		bad = "must be host:port";
+	if (bad == NULL && url)
+		bad = config_redis_db(a, s);
+	return bad;
+}
+
+/* NULL when u is "redis://[user@]host[:port][/db]" or "unix:///path", else what is wrong. */
+static const char *config_redis_url(const char *u, struct config_redis_addr *a, struct psm_err *err)
+{
+	a->port = CONFIG_REDIS_PORT;
+	a->db = 0;
 	if (strncmp(u, "redis://", 8) == 0)
-		return config_redis_hostport(r, u + 8, err);
+		return config_redis_hostport(a, u + 8, true, err);
 	if (strncmp(u, "unix://", 7) != 0)
-		return "must be redis://host:port/db or unix:///path";
+		return "must be redis://[user@]host:port/db or unix:///path";
 	if (config_check_value(u + 7, CHECK_SOCKET) != NULL)
 		return "must name an absolute socket path (unix:///path)";
-	r->unix_path = strdup(u + 7);
-	if (r->unix_path == NULL) {
-		psm_err_set(err, PSM_ENOMEM, "configuration: out of memory");
-		return "";
+	a->unix_path = strdup(u + 7);
+	return a->unix_path == NULL ? config_oom(err) : NULL;
+}
+
+static void config_addr_free(struct config_redis_addr *a)
+{
+	free(a->host);
+	free(a->unix_path);
+	free(a->user);
+	memset(a, 0, sizeof(*a));
+}
+
+static void config_redis_free(struct config_redis *r)
+{
+	config_addr_free(&r->addr);
+	config_addr_free(&r->read);
+	for (size_t i = 0; i < r->nsentinels; i++)
+		config_addr_free(&r->sentinels[i]);
+	free(r->sentinels);
+	r->sentinels = NULL;
+	r->nsentinels = 0;
+}
+
+/* Parses the url-like key (url or read_url) into a; "" or NULL url: nothing to do. */
+static int config_redis_url_key(const struct json_doc *d, const cJSON *obj, const char *key,
+				const char *url, struct config_redis_addr *a, struct psm_err *err)
+{
+	struct psm_err e = {0};
+	const char *bad;
+
+	if (url == NULL)
+		return PSM_OK;
+	bad = config_redis_url(url, a, &e);
+	if (e.code != PSM_OK)
+		return psm_err_set(err, e.code, "%s", e.msg);
+	if (bad != NULL)
+		return json_doc_error(d, cJSON_GetObjectItemCaseSensitive(obj, key), err,
+				      "redis.%s: \"%s\" %s", key, url, bad);
+	return PSM_OK;
+}
+
+/* "sentinels": 1 to CONFIG_SENTINELS_MAX "host[:port]" strings. */
+static int config_sentinels(const struct json_doc *d, const cJSON *obj, struct config_redis *r,
+			    struct psm_err *err)
+{
+	const cJSON *arr = NULL, *item;
+	struct psm_err e = {0};
+	const char *bad;
+	int rc = json_doc_strings(d, obj, "sentinels", false, &arr, err), n;
+
+	if (rc != PSM_OK || arr == NULL)
+		return rc;
+	n = cJSON_GetArraySize(arr);
+	if (n < 1 || n > CONFIG_SENTINELS_MAX)
+		return json_doc_error(d, cJSON_GetObjectItemCaseSensitive(obj, "sentinels"), err,
+				      "redis.sentinels: expected 1 to %d \"host:port\" strings",
+				      CONFIG_SENTINELS_MAX);
+	r->sentinels = calloc((size_t)n, sizeof(*r->sentinels));
+	if (r->sentinels == NULL)
+		return psm_err_set(err, PSM_ENOMEM, "configuration: out of memory");
+	cJSON_ArrayForEach(item, arr)
+	{
+		struct config_redis_addr *a = &r->sentinels[r->nsentinels++];
+
+		a->port = CONFIG_SENTINEL_PORT;
+		bad = config_redis_hostport(a, item->valuestring, false, &e);
+		if (e.code != PSM_OK)
+			return psm_err_set(err, e.code, "%s", e.msg);
+		if (bad != NULL)
+			return json_doc_error(d, item, err, "redis.sentinels: \"%s\" %s",
+					      item->valuestring, bad);
 	}
-	return NULL;
+	return PSM_OK;
+}
+
+/* Exactly one of url and sentinels; master_name with sentinels only. */
+static int config_redis_source(const struct json_doc *d, const cJSON *obj,
+			       const struct config_redis *r, struct psm_err *err)
+{
+	const cJSON *sent = cJSON_GetObjectItemCaseSensitive(obj, "sentinels");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(obj, "master_name");
+
+	if (r->url != NULL && sent != NULL)
+		return json_doc_error(d, sent, err,
+				      "redis.sentinels: goes without \"url\" (use one of them)");
+	if (r->url == NULL && sent == NULL)
+		return json_doc_error(d, cJSON_GetObjectItemCaseSensitive(d->root, "redis"), err,
+				      "redis: needs \"url\" or \"sentinels\"");
+	if (sent != NULL && r->master_name == NULL)
+		return json_doc_error(d, sent, err, "redis.sentinels: needs \"master_name\"");
+	if (sent == NULL && name != NULL)
+		return json_doc_error(d, name, err, "redis.master_name: goes with \"sentinels\"");
+	return PSM_OK;
+}
+
+/* The keys of the redis object that are not plain strings, and how they go together. */
+static int config_redis_parts(const struct json_doc *d, const cJSON *obj, struct config_redis *r,
+			      struct psm_err *err)
+{
+	int rc = config_sentinels(d, obj, r, err);
+
+	if (rc == PSM_OK)
+		rc = config_redis_source(d, obj, r, err);
+	if (rc == PSM_OK)
+		rc = config_redis_url_key(d, obj, "url", r->url, &r->addr, err);
+	if (rc == PSM_OK)
+		rc = config_redis_url_key(d, obj, "read_url", r->read_url, &r->read, err);
+	if (rc == PSM_OK)
+		rc = config_range(d, obj, "max_reply", CONFIG_MAX_REPLY_MIN, CONFIG_MAX_REPLY_MAX,
+				  &r->max_reply, err);
+	return rc;
 }
 
 static int config_redis(const struct json_doc *d, const cJSON *root, struct psmd_config *c,
 			struct psm_err *err)
 {
 	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "redis");
-	struct psm_err e = {0};
-	const char *bad, *url = NULL;
 	int rc;
 
 	if (obj == NULL || cJSON_IsNull(obj))
@@ -357,21 +510,14 @@ static int config_redis(const struct json_doc *d, const cJSON *root, struct psmd
 	if (rc == PSM_OK)
 		rc = config_nulls(d, obj, redis_nullable, err);
 	if (rc == PSM_OK)
-		rc = json_doc_string(d, obj, "url", true, &url, err);
-	if (rc == PSM_OK)
 		rc = config_strings(d, obj, redis_str_keys,
 				    sizeof(redis_str_keys) / sizeof(redis_str_keys[0]), &c->redis,
 				    err);
-	if (rc != PSM_OK)
-		return rc;
-	c->redis.enabled = true;
-	bad = config_redis_url(&c->redis, &e);
-	if (e.code != PSM_OK)
-		return psm_err_set(err, e.code, "%s", e.msg);
-	if (bad != NULL)
-		return json_doc_error(d, cJSON_GetObjectItemCaseSensitive(obj, "url"), err,
-				      "redis.url: \"%s\" %s", c->redis.url, bad);
-	return PSM_OK;
+	if (rc == PSM_OK)
+		rc = config_redis_parts(d, obj, &c->redis, err);
+	if (rc == PSM_OK)
+		c->redis.enabled = true;
+	return rc;
 }
 
 static int config_from_doc(const struct json_doc *d, struct psmd_config *c, struct psm_err *err)
@@ -418,7 +564,8 @@ int config_defaults(struct psmd_config *c, struct psm_err *err)
 	c->capacity = 100000;
 	c->max_records = CONFIG_MAX_RECORDS;
 	c->session_expiry = CONFIG_EXPIRY_FORGET;
-	c->redis.port = CONFIG_REDIS_PORT;
+	c->redis.addr.port = CONFIG_REDIS_PORT;
+	c->redis.max_reply = CONFIG_MAX_REPLY;
 	rc = config_set(&c->shm_name, "/psm", err);
 	if (rc == PSM_OK)
 		rc = config_set(&c->socket, "/run/psm/psmd.sock", err);
@@ -491,8 +638,8 @@ void config_free(struct psmd_config *c)
 			 &c->metrics_file,
 			 &c->host_name,
 			 &c->redis.url,
-			 &c->redis.host,
-			 &c->redis.unix_path,
+			 &c->redis.master_name,
+			 &c->redis.read_url,
 			 &c->redis.password_file,
 			 &c->redis.key_prefix,
 			 &c->redis.signing_key,
@@ -503,4 +650,5 @@ void config_free(struct psmd_config *c)
 		*strs[i] = NULL;
 	}
 	config_free_labels(c);
+	config_redis_free(&c->redis);
 }

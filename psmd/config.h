@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fleet_conf.h"
 #include "psm_err.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/psm/psmd.conf"
@@ -14,25 +15,10 @@
 #define CONFIG_MAX_RECORDS 1000000ULL   /* default ceiling on grants + sessions (max_records) */
 #define CONFIG_HOST_NAME_MAX 63 /* the table header keeps 64 bytes with the NUL */
 #define CONFIG_LABELS_MAX 64
-#define CONFIG_REDIS_PORT 6379
 
 enum config_expiry {
 	CONFIG_EXPIRY_FORGET = 0, /* an expired session is dropped from the table */
 	CONFIG_EXPIRY_KILL = 1,	  /* ... and its session leader is signalled */
-};
-
-/* The "redis" object: parsed and validated now, used for fleet sync. */
-struct config_redis {
-	bool enabled;	     /* false when the key is absent or null */
-	char *url;	     /* "redis://host[:port][/db]" or "unix:///path" */
-	char *host;	     /* from a redis:// url, else NULL */
-	unsigned port;	     /* default 6379 */
-	unsigned db;	     /* default 0 */
-	char *unix_path;     /* from a unix:// url, else NULL */
-	char *password_file; /* absolute path or NULL */
-	char *key_prefix;    /* default "psm:" */
-	char *signing_key;   /* absolute path or NULL */
-	char *trusted_keys;  /* absolute path or NULL */
 };
 
 struct psmd_config {

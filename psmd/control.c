@@ -3,9 +3,7 @@
 #include "control.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +18,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
+#include "nss.h"
 #include "ops.h"
 
 #define CONTROL_READ 65536
@@ -184,8 +183,9 @@ static void control_change_add(struct client *cl, size_t off, const struct ops_c
 /* Whether name (primary group gid) is root or in admin_group; unknown group: root only. */
 static bool control_is_admin(const struct control *c, const struct ops_peer *p)
 {
-	gid_t groups[256], admin;
-	int n = 256;
+	struct nss_groups g;
+	bool in = false;
+	gid_t admin;
 
 	if (p->uid == 0)
 		return true;
@@ -194,12 +194,12 @@ static bool control_is_admin(const struct control *c, const struct ops_peer *p)
 		return false;
 	if (p->gid == admin)
 		return true;
-	if (getgrouplist(p->name, p->gid, groups, &n) < 0)
-		n = 256; /* more than 256 groups: look at the first 256 */
-	for (int i = 0; i < n; i++)
-		if (groups[i] == admin)
-			return true;
-	return false;
+	if (nss_groups(&g, p->name, p->gid, NULL) != 1)
+		return false;
+	for (int i = 0; i < g.n && !in; i++)
+		in = g.list[i] == admin;
+	nss_groups_free(&g);
+	return in;
 }
 
 /* Admin rights as of now: a member taken out of admin_group loses them on connections
@@ -389,16 +389,15 @@ static void client_cb(void *ctx, int fd, short revents)
 
 static void control_peer(const struct control *c, struct ops_peer *p, const struct ucred *uc)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096];
+	struct nss_id u;
 
 	memset(p, 0, sizeof(*p));
 	p->uid = uc->uid;
 	p->gid = uc->gid;
 	p->pid = uc->pid;
-	if (getpwuid_r(uc->uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
-		snprintf(p->name, sizeof(p->name), "%s", pw.pw_name);
-		p->gid = pw.pw_gid;
+	if (nss_user_uid(uc->uid, &u, NULL) == 1) {
+		snprintf(p->name, sizeof(p->name), "%s", u.name);
+		p->gid = u.gid;
 	}
 	p->admin = control_is_admin(c, p);
 }

@@ -3,7 +3,6 @@
 #include "daemon.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,8 @@
 
 #include "log.h"
 #include "notify.h"
+#include "nss.h"
+#include "rpass.h"
 
 void daemon_init(struct psmd *d, const char *conf_path, bool conf_given)
 {
@@ -49,28 +50,17 @@ static int daemon_load_config(const struct psmd *d, struct psmd_config *cfg, str
 /* table_group -> gid; an unknown group is a configuration error. */
 static int daemon_group(const struct psmd_config *cfg, gid_t *gid, struct psm_err *err)
 {
-	struct group gr, *res = NULL;
-	size_t size = 4096;
-	char *buf = NULL;
-	int rc = ERANGE;
+	struct nss_id g;
+	int found = nss_group(cfg->table_group, &g, err);
 
-	while (rc == ERANGE && size <= (1u << 24)) {
-		free(buf);
-		buf = malloc(size);
-		if (buf == NULL)
-			return psm_err_set(err, PSM_ENOMEM, "table_group: out of memory");
-		rc = getgrnam_r(cfg->table_group, &gr, buf, size, &res);
-		size *= 2;
+	if (found < 0) {
+		psm_err_prefix(err, "table_group");
+		return -found;
 	}
-	if (rc == 0 && res != NULL)
-		*gid = gr.gr_gid;
-	free(buf);
-	if (rc != 0)
-		return psm_err_set(err, PSM_ESYS, "table_group \"%s\": %s", cfg->table_group,
-				   strerror(rc));
-	if (res == NULL)
+	if (found == 0)
 		return psm_err_set(err, PSM_EINVAL, "%s: table_group \"%s\": no such group",
 				   daemon_conf_name(cfg), cfg->table_group);
+	*gid = g.gid;
 	return PSM_OK;
 }
 
@@ -119,6 +109,9 @@ static int daemon_load(const struct psmd *d, struct daemon_conf *c, enum daemon_
 		rc = daemon_policy_warnings(c, strict, err);
 	if (rc == PSM_OK)
 		rc = daemon_group(&c->cfg, &c->table_gid, err);
+	if (rc == PSM_OK && c->cfg.redis.password_file != NULL &&
+	    rpass_check(c->cfg.redis.password_file, err) != PSM_OK)
+		rc = psm_err_prefix(err, "%s", daemon_conf_name(&c->cfg));
 	if (rc != PSM_OK)
 		daemon_conf_free(c);
 	return rc;

@@ -2,13 +2,13 @@
 /* ops_grant.c - the grant, revoke and grants ops: runtime grants made, ended and listed. */
 #include "ops.h"
 
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
 #include "eval.h"
+#include "nss.h"
 
 /* Copies an array of strings (validated by the protocol) into *v. */
 static int ops_strv(const cJSON *arr, char ***v, size_t *n, struct psm_err *err)
@@ -323,24 +323,23 @@ static int ops_list_policy(const struct shm_entry *e, void *ctx)
 /* A user principal's list covers the grants of the groups NSS says it is in. */
 static void ops_list_names(struct ops_list *l)
 {
-	struct eval_groups g;
-	struct group gr, *res;
-	char buf[4096];
+	struct nss_groups g;
+	struct nss_id gr;
 	uid_t uid;
 	gid_t gid;
 
 	snprintf(l->names[0], sizeof(l->names[0]), "%s", l->principal);
 	l->nnames = 1;
 	if (l->principal[0] == '%' || store_user_id(l->principal, &uid, &gid, NULL) != PSM_OK ||
-	    eval_groups_get(&g, l->principal, gid, NULL) != PSM_OK)
+	    nss_groups(&g, l->principal, gid, NULL) != 1)
 		return;
 	for (int i = 0; i < g.n && l->nnames <= OPS_LIST_GROUPS; i++) {
-		if (getgrgid_r(g.list[i], &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
+		if (nss_group_gid(g.list[i], &gr, NULL) != 1)
 			continue;
 		snprintf(l->names[l->nnames++], sizeof(l->names[0]), "%%%.*s", PROTO_NAME_MAX,
-			 gr.gr_name);
+			 gr.name);
 	}
-	eval_groups_free(&g);
+	nss_groups_free(&g);
 }
 
 static int ops_list_state(struct ops_list *l)

@@ -2,9 +2,6 @@
 /* store_entry.c - runtime grants and sessions as table records: NSS, host scope. */
 #include "store_entry.h"
 
-#include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +9,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "nss.h"
 #include "proto.h"
 #include "shm.h"
 #include "state.h"
@@ -25,45 +23,12 @@ struct store_ent {
 	char sid[ID_TEXT_SIZE];
 };
 
-/* getpwnam_r / getgrnam_r with a growing buffer: 1 found, 0 unknown, else -errno. */
-static int store_nss(const char *name, bool group, uid_t *uid, gid_t *gid)
-{
-	struct passwd pw, *pres = NULL;
-	struct group gr, *gres = NULL;
-	size_t size = 1024;
-	char *buf = NULL;
-	int rc = ERANGE;
-
-	while (rc == ERANGE && size <= (1u << 22)) {
-		char *nb = realloc(buf, size);
-
-		if (nb == NULL) {
-			free(buf);
-			return -ENOMEM;
-		}
-		buf = nb;
-		rc = group ? getgrnam_r(name, &gr, buf, size, &gres)
-			   : getpwnam_r(name, &pw, buf, size, &pres);
-		size *= 2;
-	}
-	if (rc == 0 && group && gres != NULL)
-		*gid = gr.gr_gid;
-	if (rc == 0 && !group && pres != NULL) {
-		*uid = pw.pw_uid;
-		*gid = pw.pw_gid;
-	}
-	free(buf);
-	if (rc != 0 && rc != ENOENT && rc != ESRCH)
-		return -rc;
-	return (group ? gres != NULL : pres != NULL) ? 1 : 0;
-}
-
+/* An unknown name is bad input; a failed lookup keeps nss's message. */
 static int store_nss_err(int found, const char *what, const char *name, struct psm_err *err)
 {
 	if (found == 0)
 		return psm_err_set(err, PSM_EINVAL, "%s \"%.200s\" unknown to NSS", what, name);
-	return psm_err_set(err, found == -ENOMEM ? PSM_ENOMEM : PSM_ESYS, "%s \"%.200s\": %s",
-			   what, name, strerror(-found));
+	return -found;
 }
 
 /* The last user found, kept for one second: a pipelined stream of grants for one user
@@ -78,6 +43,7 @@ static struct {
 int store_user_id(const char *name, uid_t *uid, gid_t *gid, struct psm_err *err)
 {
 	time_t now = time(NULL);
+	struct nss_id u;
 	int found;
 
 	if (now < store_user_cache.until && strcmp(name, store_user_cache.name) == 0) {
@@ -85,9 +51,11 @@ int store_user_id(const char *name, uid_t *uid, gid_t *gid, struct psm_err *err)
 		*gid = store_user_cache.gid;
 		return PSM_OK;
 	}
-	found = store_nss(name, false, uid, gid);
+	found = nss_user(name, &u, err);
 	if (found != 1)
 		return store_nss_err(found, "user", name, err);
+	*uid = u.uid;
+	*gid = u.gid;
 	if (strlen(name) < sizeof(store_user_cache.name)) {
 		strcpy(store_user_cache.name, name);
 		store_user_cache.uid = *uid;
@@ -99,9 +67,11 @@ int store_user_id(const char *name, uid_t *uid, gid_t *gid, struct psm_err *err)
 
 int store_group_id(const char *name, gid_t *gid, struct psm_err *err)
 {
-	uid_t unused;
-	int found = store_nss(name, true, &unused, gid);
+	struct nss_id g;
+	int found = nss_group(name, &g, err);
 
+	if (found == 1)
+		*gid = g.gid;
 	return found == 1 ? PSM_OK : store_nss_err(found, "group", name, err);
 }
 

@@ -11,6 +11,20 @@
  * with the same code and a one-line message "what: why".  Library code never
  * logs, asserts on outside input or exits; programs turn the code into an
  * exit status with psm_exit_code() and print the message.
+ *
+ * The deliberate exceptions:
+ *  - lookups that may find nothing return 1 found, 0 not found, or a negative
+ *    -PSM_* code with *err filled (policy/nss.h): "unknown" is an answer;
+ *  - small pure predicates and matchers that cannot fail return bool
+ *    (decide_in_list, pattern_match, policy_in_scope), or 1 / 0 / -1 for
+ *    match / no match / malformed (cond.c's items);
+ *  - finders and constructors return a pointer, NULL for "none" or out of
+ *    memory, the one reason the caller reports (state_grant, record_to_json);
+ *  - parsers of one character or one argument return a value or an index, -1
+ *    for "not this one" (ttl_unit_index, psm-query's option parser);
+ *  - entry points return what their host expects: the PAM entry points PAM_*
+ *    codes (pam_psm.c), main() and the command handlers of psmctl and psm-query
+ *    an exit status, after printing the one line (ctl_fail, psm_query_fail).
  */
 enum psm_code {
 	PSM_OK = 0,

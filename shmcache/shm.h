@@ -106,6 +106,7 @@ struct shm_view {
 	size_t size;
 	int fd;               /* -1 once closed; O_CLOEXEC */
 	unsigned flags;       /* SHM_VIEW_* it was opened with */
+	uint64_t open_seq;    /* SHM_VIEW_PREAD: the seq read with the header at open; odd: none */
 	char name[SHM_VIEW_NAME_MAX]; /* table name, for messages */
 	/* the static part of the validated header */
 	uint32_t nbuckets;

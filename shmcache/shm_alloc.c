@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "psm_err.h"
 #include "shm_alloc.h"
 #include "shm_format.h"
 
@@ -25,9 +26,9 @@ int shm_alloc_init(struct shm_alloc *a, uint32_t units)
 		a->head[i] = SHM_NONE;
 	if (a->fsize == NULL || a->ftail == NULL || a->next == NULL || a->prev == NULL) {
 		shm_alloc_fini(a);
-		return -1;
+		return PSM_ENOMEM;
 	}
-	return 0;
+	return PSM_OK;
 }
 
 void shm_alloc_fini(struct shm_alloc *a)

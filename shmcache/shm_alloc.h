@@ -25,7 +25,7 @@ struct shm_alloc {
 	uint32_t head[SHM_ALLOC_LISTS];
 };
 
-/* 0, or -1 when out of memory. */
+/* PSM_OK, or PSM_ENOMEM (the caller says which table). */
 int shm_alloc_init(struct shm_alloc *a, uint32_t units);
 void shm_alloc_fini(struct shm_alloc *a);
 /* First unit of n free units (1..SHM_REC_MAX/64), or SHM_NONE when no block is big enough. */

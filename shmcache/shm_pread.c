@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "shm_format.h"
+#include "shm_pread.h"
 
 /*
  * A pread is one copy by the kernel, in no promised byte order, so each

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shm_format.h"
+#include "shm_pread.h"
 
 static int shm_open_errno(const char *name, int e, struct psm_err *err)
 {
@@ -96,6 +96,8 @@ static const struct shm_hdr *shm_view_hdr(struct shm_view *v, struct shm_hdr *co
 				    strerror(errno));
 			return NULL;
 		}
+		atomic_thread_fence(memory_order_acquire);
+		v->open_seq = atomic_load_explicit(&copy->seq, memory_order_relaxed);
 		return copy;
 	}
 	p = mmap(NULL, v->size, PROT_READ, MAP_SHARED, v->fd, 0);
@@ -134,6 +136,7 @@ int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags,
 
 	memset(v, 0, sizeof(*v));
 	v->fd = -1;
+	v->open_seq = 1;
 	v->flags = flags & SHM_VIEW_PREAD;
 	rc = shm_name_check(name, err);
 	if (rc != PSM_OK)
@@ -273,13 +276,24 @@ int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err
 	return PSM_OK;
 }
 
+/* A pread view's first attempt at a transaction begins from the seq read with the header at
+ * open (one pread fewer per decision).  An older begin is still a sound one: the end check
+ * fails if the writer moved since, and the next attempt begins from a fresh seq. */
+static bool shm_open_seq(const struct shm_view *v, uint64_t *seq)
+{
+	if (v->base != NULL || !shm_view_is_open(v) || (v->open_seq & 1) != 0)
+		return false;
+	*seq = v->open_seq;
+	return true;
+}
+
 int shm_read_txn(const struct shm_view *v, shm_read_fn fn, void *ctx, struct psm_err *err)
 {
 	unsigned i;
 
 	for (i = 0; i < SHM_READ_TRIES; i++) {
 		uint64_t seq;
-		int rc = shm_read_begin(v, &seq, err);
+		int rc = i == 0 && shm_open_seq(v, &seq) ? PSM_OK : shm_read_begin(v, &seq, err);
 
 		if (rc != PSM_OK)
 			return rc;

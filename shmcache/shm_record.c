@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "shm_format.h"
+#include "shm_pread.h"
 
 static void shm_rec_crc_update(unsigned char *rec, uint32_t size)
 {

@@ -256,7 +256,7 @@ static int shm_writer_map(struct shm_writer *w, const struct shm_writer_opts *o,
 
 	shm_geom_for(o->capacity, &g);
 	w->live = calloc(g.arena_units, sizeof(*w->live));
-	if (w->live == NULL || shm_alloc_init(&w->alloc, (uint32_t)g.arena_units) != 0)
+	if (w->live == NULL || shm_alloc_init(&w->alloc, (uint32_t)g.arena_units) != PSM_OK)
 		return psm_err_set(err, PSM_ENOMEM, "table %s: out of memory", o->name);
 	/* reserve the pages now: a full /dev/shm is an error here, not a SIGBUS later */
 	rc = posix_fallocate(w->view.fd, 0, (off_t)g.total_size);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* journal.c - the append-only journal: framing, group commit, segments, load and repair. */
+/* journal.c - the append-only journal: group commit, segments, snapshots, load and repair. */
 #include "journal.h"
 
 #include <dirent.h>
@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "journal_quar.h"
+#include "frame.h"
 #include "journal_scan.h"
 #include "json_cjson.h"
-#include "shm.h"
 #include "snapshot.h"
+#include "snapshot_child.h"
 
 struct journal {
 	int dirfd;
@@ -26,7 +26,7 @@ struct journal {
 	int fd;		      /* the segment being appended, O_APPEND */
 	uint32_t seq;	      /* its number */
 	uint64_t size;	      /* its committed size */
-	struct journal_buf q; /* framed records not yet committed */
+	struct frame_buf q;   /* framed records not yet committed */
 	size_t nq;
 	struct json_out text;   /* one record's JSON, the buffer reused */
 	uint32_t snap_last; /* newest good snapshot, 0 = none */
@@ -39,88 +39,6 @@ struct journal {
 	char why[PSM_ERR_MSG_MAX]; /* the last failure */
 	struct journal_recovery rcv; /* damage found on load, grants in quarantine */
 };
-
-/* ---- framing ------------------------------------------------------------------------ */
-
-static uint32_t jr_crc(const unsigned char lenbytes[4], const char *json, size_t len)
-{
-	return shm_crc32c(shm_crc32c(0, lenbytes, 4), json, len);
-}
-
-int journal_frame_put(struct journal_buf *b, const char *json, size_t len, struct psm_err *err)
-{
-	size_t need = b->len + JOURNAL_FRAME_HDR + len;
-	unsigned char *h;
-
-	if (len == 0 || len > JOURNAL_REC_MAX)
-		return psm_err_set(err, PSM_EINVAL, "journal: record of %zu bytes", len);
-	if (need > b->cap) {
-		size_t cap = b->cap == 0 ? 65536 : b->cap;
-		unsigned char *p;
-
-		while (cap < need)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (p == NULL)
-			return psm_err_set(err, PSM_ENOMEM, "journal: out of memory");
-		b->p = p;
-		b->cap = cap;
-	}
-	h = b->p + b->len;
-	snapshot_put_u32(h, (uint32_t)len);
-	snapshot_put_u32(h + 4, jr_crc(h, json, len));
-	memcpy(h + JOURNAL_FRAME_HDR, json, len);
-	b->len = need;
-	return PSM_OK;
-}
-
-int journal_frame_record(struct journal_buf *b, struct json_out *text, const struct record *rec,
-			 struct psm_err *err)
-{
-	int rc;
-
-	json_out_reset(text);
-	rc = record_write(text, rec, err);
-	return rc == PSM_OK ? journal_frame_put(b, text->buf, text->len, err) : rc;
-}
-
-void journal_buf_free(struct journal_buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
-
-int journal_frame_next(const unsigned char *data, size_t size, size_t *off, const char **json,
-		       size_t *len, const char **why)
-{
-	const unsigned char *h = data + *off;
-	uint32_t n;
-
-	if (*off == size)
-		return 0;
-	if (size - *off < JOURNAL_FRAME_HDR) {
-		*why = "frame header cut short";
-		return -1;
-	}
-	n = snapshot_get_u32(h);
-	if (n == 0 || n > JOURNAL_REC_MAX) {
-		*why = "bad record length";
-		return -1;
-	}
-	if (size - *off - JOURNAL_FRAME_HDR < n) {
-		*why = "record cut short";
-		return -1;
-	}
-	if (jr_crc(h, (const char *)h + JOURNAL_FRAME_HDR, n) != snapshot_get_u32(h + 4)) {
-		*why = "bad checksum";
-		return -1;
-	}
-	*json = (const char *)h + JOURNAL_FRAME_HDR;
-	*len = n;
-	*off += JOURNAL_FRAME_HDR + n;
-	return 1;
-}
 
 /* ---- the directory ------------------------------------------------------------------- */
 
@@ -210,13 +128,6 @@ static int jr_scan(int dirfd, struct jr_dir *d, struct psm_err *err)
 	return PSM_OK;
 }
 
-static int jr_fsync_dir(struct journal *j, struct psm_err *err)
-{
-	if (fsync(j->dirfd) != 0)
-		return psm_err_set(err, PSM_ESYS, "state directory: fsync: %s", strerror(errno));
-	return PSM_OK;
-}
-
 /* Creates segment seq with its header, durably, and makes it the one appended. */
 static int jr_segment_create(struct journal *j, uint32_t seq, struct psm_err *err)
 {
@@ -224,19 +135,17 @@ static int jr_segment_create(struct journal *j, uint32_t seq, struct psm_err *er
 	char name[32];
 	int fd, rc;
 
-	journal_segment_name(seq, name, sizeof(name));
+	frame_file_name(&frame_journal, seq, name, sizeof(name));
 	fd = openat(j->dirfd, name,
 		    O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return psm_err_set(err, PSM_ESYS, "%s: create: %s", name, strerror(errno));
-	memcpy(h, JOURNAL_MAGIC, 8);
-	snapshot_put_u32(h + 8, JOURNAL_FORMAT);
-	snapshot_put_u32(h + 12, seq);
-	rc = snapshot_write_all(fd, h, sizeof(h), name, err);
+	frame_put_header(h, &frame_journal, seq);
+	rc = frame_write_all(fd, h, sizeof(h), name, err);
 	if (rc == PSM_OK && fdatasync(fd) != 0)
 		rc = psm_err_set(err, PSM_ESYS, "%s: fdatasync: %s", name, strerror(errno));
 	if (rc == PSM_OK)
-		rc = jr_fsync_dir(j, err);
+		rc = frame_fsync_dir(j->dirfd, err);
 	if (rc != PSM_OK) {
 		close(fd);
 		return rc;
@@ -256,7 +165,7 @@ static int jr_segment_reopen(struct journal *j, uint32_t seq, struct psm_err *er
 	struct stat st;
 	int fd;
 
-	journal_segment_name(seq, name, sizeof(name));
+	frame_file_name(&frame_journal, seq, name, sizeof(name));
 	fd = openat(j->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) != 0 || fchmod(fd, 0600) != 0) {
 		psm_err_set(err, PSM_ESYS, "%s: open: %s", name, strerror(errno));
@@ -275,8 +184,6 @@ static int jr_segment_reopen(struct journal *j, uint32_t seq, struct psm_err *er
 }
 
 /* ---- load ----------------------------------------------------------------------------- */
-
-static const struct snapshot_kind jr_kind = { JOURNAL_MAGIC, JOURNAL_HDR_SIZE, "journal" };
 
 struct jr_load {
 	struct journal *j;
@@ -315,7 +222,7 @@ static void jr_keep_copy(struct jr_load *l, const char *name, const unsigned cha
 	fd = openat(l->j->dirfd, bad, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return;
-	if (snapshot_write_all(fd, d, size, bad, NULL) != PSM_OK || fsync(fd) != 0)
+	if (frame_write_all(fd, d, size, bad, NULL) != PSM_OK || fsync(fd) != 0)
 		unlinkat(l->j->dirfd, bad, 0);
 	close(fd);
 }
@@ -343,8 +250,8 @@ static int jr_replay_segment(struct jr_load *l, uint32_t seq, bool last, struct 
 	char name[32];
 	int rc;
 
-	journal_segment_name(seq, name, sizeof(name));
-	rc = snapshot_read_file(l->j->dirfd, name, &d, &size, err);
+	frame_file_name(&frame_journal, seq, name, sizeof(name));
+	rc = frame_read_file(l->j->dirfd, name, &d, &size, err);
 	if (rc == PSM_OK && size < JOURNAL_HDR_SIZE) {
 		/* only the last segment may be cut short while it was being created */
 		if (last)
@@ -355,7 +262,7 @@ static int jr_replay_segment(struct jr_load *l, uint32_t seq, bool last, struct 
 		return rc;
 	}
 	if (rc == PSM_OK)
-		rc = snapshot_check_header(d, size, &jr_kind, seq, name, err);
+		rc = frame_check_header(d, size, &frame_journal, seq, name, err);
 	if (rc == PSM_OK)
 		rc = jr_replay_frames(l, d, size, name, last, err);
 	free(d);
@@ -382,7 +289,8 @@ static int jr_load_snapshot(struct jr_load *l, const struct jr_dir *d, uint32_t 
 				   &l->rep->snapshot_records, &l->rep->dropped, &e);
 		if (rc == PSM_OK) {
 			*seq = d->snaps.v[i];
-			snapshot_name(*seq, l->rep->snapshot, sizeof(l->rep->snapshot));
+			frame_file_name(&frame_snapshot, *seq, l->rep->snapshot,
+					sizeof(l->rep->snapshot));
 			return PSM_OK;
 		}
 		state_free(l->st);
@@ -390,7 +298,7 @@ static int jr_load_snapshot(struct jr_load *l, const struct jr_dir *d, uint32_t 
 		if (rc == PSM_ENOMEM || rc == PSM_ESYS)
 			return psm_err_set(err, rc, "%s", e.msg);
 		/* keep the damaged file for a post-mortem, out of the way */
-		snapshot_name(d->snaps.v[i], name, sizeof(name));
+		frame_file_name(&frame_snapshot, d->snaps.v[i], name, sizeof(name));
 		snprintf(bad, sizeof(bad), "%s.corrupt", name);
 		renameat(l->j->dirfd, name, l->j->dirfd, bad);
 		if (l->rep->fallback[0] == '\0')
@@ -417,7 +325,7 @@ static int jr_replay_from(struct jr_load *l, const struct jr_dir *d, uint32_t st
 		if (seq < start)
 			continue;
 		if (seq != want) {
-			journal_segment_name(want, name, sizeof(name));
+			frame_file_name(&frame_journal, want, name, sizeof(name));
 			return psm_err_set(err, PSM_EUNAVAIL, "%s: missing (segments follow it)",
 					   name);
 		}
@@ -528,7 +436,7 @@ void journal_close(struct journal *j)
 		close(j->lockfd); /* releases the flock */
 	if (j->dirfd >= 0)
 		close(j->dirfd);
-	journal_buf_free(&j->q);
+	frame_buf_free(&j->q);
 	json_out_free(&j->text);
 	jq_free(&j->rcv);
 	free(j);
@@ -552,7 +460,7 @@ int journal_append_json(struct journal *j, const char *json, size_t len, struct 
 	int rc = jr_usable(j, err);
 
 	if (rc == PSM_OK)
-		rc = journal_frame_put(&j->q, json, len, err);
+		rc = frame_put(&j->q, json, len, err);
 	j->nq += rc == PSM_OK;
 	return rc;
 }
@@ -562,7 +470,7 @@ int journal_append(struct journal *j, const struct record *rec, struct psm_err *
 	int rc = jr_usable(j, err);
 
 	if (rc == PSM_OK)
-		rc = journal_frame_record(&j->q, &j->text, rec, err);
+		rc = frame_record(&j->q, &j->text, rec, err);
 	j->nq += rc == PSM_OK;
 	return rc;
 }
@@ -608,8 +516,8 @@ int journal_commit(struct journal *j, uint64_t *fsync_ns, struct psm_err *err)
 		return PSM_OK;
 	if (jr_usable(j, err) != PSM_OK)
 		return jr_fail(j, PSM_EUNAVAIL, err);
-	journal_segment_name(j->seq, name, sizeof(name));
-	rc = snapshot_write_all(j->fd, j->q.p, j->q.len, name, err);
+	frame_file_name(&frame_journal, j->seq, name, sizeof(name));
+	rc = frame_write_all(j->fd, j->q.p, j->q.len, name, err);
 	if (rc != PSM_OK)
 		return jr_fail(j, rc, err);
 	t0 = jr_mono_ns();
@@ -640,11 +548,11 @@ static void jr_prune(struct journal *j, uint32_t keep)
 	if (keep == 0 || jr_scan(j->dirfd, &d, NULL) != PSM_OK)
 		return;
 	for (i = 0; i < d.snaps.n && d.snaps.v[i] < keep; i++) {
-		snapshot_name(d.snaps.v[i], name, sizeof(name));
+		frame_file_name(&frame_snapshot, d.snaps.v[i], name, sizeof(name));
 		unlinkat(j->dirfd, name, 0);
 	}
 	for (i = 0; i < d.segs.n && d.segs.v[i] < keep; i++) {
-		journal_segment_name(d.segs.v[i], name, sizeof(name));
+		frame_file_name(&frame_journal, d.segs.v[i], name, sizeof(name));
 		unlinkat(j->dirfd, name, 0);
 	}
 	jr_dir_free(&d);
@@ -781,9 +689,4 @@ int journal_recovery_prune(struct journal *j, const struct state *st, struct psm
 int journal_recovery_done(struct journal *j, struct psm_err *err)
 {
 	return jq_clear(j->dirfd, &j->rcv, err);
-}
-
-uint32_t journal_frame_crc(const unsigned char lenbytes[4], const char *json, size_t len)
-{
-	return jr_crc(lenbytes, json, len);
 }

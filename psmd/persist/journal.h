@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* journal.h - durable state in state_dir: an append-only journal with group commit, and snapshots.
- */
+/* journal.h - durable state in state_dir: the journal (group commit), snapshots, load, repair. */
 #ifndef PSMD_JOURNAL_H
 #define PSMD_JOURNAL_H
 
@@ -8,22 +7,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "journal_quar.h"
 #include "psm_err.h"
 #include "record.h"
 #include "state.h"
 
 /*
- * Files in state_dir (directory 0700, every file 0600, all opened O_CLOEXEC):
- *   journal.NNNNNN   a segment: header "PSMJRNL1" + u32 format version (1) +
- *                    u32 segment number, then records
- *   snapshot.NNNNNN  the whole state as it was when segment NNNNNN began:
- *                    header "PSMSNAP1" + u32 version (1) + u32 number + u64
- *                    record count, then exactly that many records
+ * journal.c is the top of psmd/persist: it owns state_dir and calls the parts
+ * below it (frame.h for the bytes, snapshot.h and snapshot_child.h for the
+ * snapshots, journal_scan.h to replay a segment, journal_quar.h for the
+ * quarantine).  Files in state_dir (directory 0700, every file 0600, all
+ * opened O_CLOEXEC; their bytes: frame.h):
+ *   journal.NNNNNN   a segment: a header, then the records appended to it
+ *   snapshot.NNNNNN  the whole state as it was when segment NNNNNN began
  *   snapshot.new     a snapshot being written (renamed when complete)
+ *   quarantine       the grants a damaged segment put in quarantine (journal_quar.h)
  *   lock             flock()ed while a journal is open: one psmd per directory
- * A record is framed as u32 length + u32 CRC32C + length bytes of record JSON
- * (record.h); the CRC (shm_crc32c) covers the 4 length bytes and then the
- * JSON bytes.  Integers are little-endian.
  *
  * Load: the newest valid snapshot, then every segment from its number on, in
  * order.  A corrupt newest snapshot is renamed *.corrupt and the previous one
@@ -32,14 +31,6 @@
  * the records is corruption (journal_recovery below); a damaged segment
  * header is an error.  Expired entries are dropped on load.
  */
-
-#define JOURNAL_MAGIC "PSMJRNL1"
-#define SNAPSHOT_MAGIC "PSMSNAP1"
-#define JOURNAL_FORMAT 1
-#define JOURNAL_HDR_SIZE 16
-#define SNAPSHOT_HDR_SIZE 24
-#define JOURNAL_FRAME_HDR 8
-#define JOURNAL_REC_MAX (1u << 20) /* longer is corruption */
 
 struct journal;
 
@@ -113,18 +104,9 @@ int journal_snapshot_poll(struct journal *j, bool block, struct psm_err *err);
 /*
  * Damage that is not a torn tail (journal_scan.h) is corruption: the segment is
  * kept as it is (a copy goes to journal.NNNNNN.corrupt), every provable record
- * is loaded, and every live grant that was loaded before the last damaged
- * region and has no record after it is put in quarantine: out of the state
- * (and so out of the table) until an admin decides.  The damage and the
- * quarantined grants are kept in state_dir/quarantine (0600, written
- * atomically), so a restart or a snapshot does not bring them back.
+ * is loaded, and the grants whose revoke may have been lost go to quarantine
+ * (struct journal_recovery, journal_quar.h).
  */
-struct journal_recovery {
-	char **damage; /* one line per damaged region: where, why, what is lost */
-	size_t ndamage;
-	struct record *grants; /* the quarantined grants */
-	size_t ngrants;
-};
 /* The damage and the quarantine pending (both empty when there is none). */
 const struct journal_recovery *journal_recovery(const struct journal *j);
 /* The quarantined grant with this id (NULL: none): revoke reaches it. */
@@ -148,28 +130,5 @@ struct journal_info {
 	bool snapshotting;	   /* a snapshot is being written in the background */
 };
 void journal_info(const struct journal *j, struct journal_info *info);
-
-/* ---- framing, shared with snapshot.c ------------------------------------------------ */
-
-/* Appends one frame for json[0..len) to *buf (growing it); PSM_ENOMEM/PSM_EINVAL. */
-struct journal_buf {
-	unsigned char *p;
-	size_t len, cap;
-};
-int journal_frame_put(struct journal_buf *b, const char *json, size_t len, struct psm_err *err);
-/* Appends one frame for rec's JSON, written through text (a buffer kept for reuse). */
-struct json_out;
-int journal_frame_record(struct journal_buf *b, struct json_out *text, const struct record *rec,
-			 struct psm_err *err);
-void journal_buf_free(struct journal_buf *b);
-
-/* The checksum of a frame: the 4 length bytes, then the JSON. */
-uint32_t journal_frame_crc(const unsigned char lenbytes[4], const char *json, size_t len);
-/*
- * Reads the frame at data[*off..size): 1 = *json and *len set and *off advanced;
- * 0 = clean end; -1 = torn or corrupt at *off (why says how).
- */
-int journal_frame_next(const unsigned char *data, size_t size, size_t *off, const char **json,
-		       size_t *len, const char **why);
 
 #endif

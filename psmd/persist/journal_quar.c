@@ -12,7 +12,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "snapshot.h"
+#include "frame.h"
 
 #define JQ_FILE "quarantine"
 #define JQ_TMP "quarantine.new"
@@ -135,11 +135,11 @@ static int jq_unframe(const unsigned char *d, size_t size, const char **json, si
 {
 	const char *why = NULL;
 
-	*json = (const char *)d + JOURNAL_FRAME_HDR;
-	*len = size >= JOURNAL_FRAME_HDR ? size - JOURNAL_FRAME_HDR : 0;
-	if (size < JOURNAL_FRAME_HDR || snapshot_get_u32(d) != *len)
+	*json = (const char *)d + FRAME_HDR_SIZE;
+	*len = size >= FRAME_HDR_SIZE ? size - FRAME_HDR_SIZE : 0;
+	if (size < FRAME_HDR_SIZE || frame_get_u32(d) != *len)
 		why = "bad length";
-	else if (journal_frame_crc(d, *json, *len) != snapshot_get_u32(d + 4))
+	else if (frame_crc(d, *json, *len) != frame_get_u32(d + 4))
 		why = "bad checksum";
 	if (why == NULL)
 		return PSM_OK;
@@ -155,7 +155,7 @@ int jq_load(int dirfd, struct journal_recovery *rcv, struct psm_err *err)
 	size_t size = 0, len = 0;
 	const char *json = NULL;
 	cJSON *doc = NULL;
-	int rc = snapshot_read_file(dirfd, JQ_FILE, &d, &size, err);
+	int rc = frame_read_file(dirfd, JQ_FILE, &d, &size, err);
 
 	if (rc == PSM_ENOENT) {
 		psm_err_clear(err);
@@ -203,13 +203,12 @@ static unsigned char *jq_frame(const struct journal_recovery *rcv, size_t *n)
 {
 	char *text = jq_text(rcv);
 	size_t len = text != NULL ? strlen(text) : 0;
-	unsigned char *d = text != NULL ? malloc(JOURNAL_FRAME_HDR + len) : NULL;
+	unsigned char *d = text != NULL ? malloc(FRAME_HDR_SIZE + len) : NULL;
 
 	if (d != NULL) {
-		snapshot_put_u32(d, (uint32_t)len);
-		snapshot_put_u32(d + 4, journal_frame_crc(d, text, len));
-		memcpy(d + JOURNAL_FRAME_HDR, text, len);
-		*n = JOURNAL_FRAME_HDR + len;
+		frame_seal(d, text, len);
+		memcpy(d + FRAME_HDR_SIZE, text, len);
+		*n = FRAME_HDR_SIZE + len;
 	}
 	free(text);
 	return d;
@@ -229,16 +228,9 @@ static int jq_save(int dirfd, const struct journal_recovery *rcv, struct psm_err
 		free(text);
 		return psm_err_set(err, PSM_ESYS, "%s: create: %s", JQ_TMP, strerror(errno));
 	}
-	rc = snapshot_write_all(fd, text, n, JQ_TMP, err);
+	rc = frame_write_all(fd, text, n, JQ_TMP, err);
 	free(text);
-	if (rc == PSM_OK && fsync(fd) != 0)
-		rc = psm_err_set(err, PSM_ESYS, "%s: fsync: %s", JQ_TMP, strerror(errno));
-	close(fd);
-	if (rc == PSM_OK && renameat(dirfd, JQ_TMP, dirfd, JQ_FILE) != 0)
-		rc = psm_err_set(err, PSM_ESYS, "%s: rename: %s", JQ_FILE, strerror(errno));
-	if (rc == PSM_OK && fsync(dirfd) != 0)
-		rc = psm_err_set(err, PSM_ESYS, "state directory: fsync: %s", strerror(errno));
-	return rc;
+	return frame_replace(dirfd, fd, JQ_TMP, JQ_FILE, rc, err);
 }
 
 struct jq_walk {
@@ -318,8 +310,8 @@ int jq_clear(int dirfd, struct journal_recovery *rcv, struct psm_err *err)
 {
 	if (unlinkat(dirfd, JQ_FILE, 0) != 0 && errno != ENOENT)
 		return psm_err_set(err, PSM_ESYS, "%s: remove: %s", JQ_FILE, strerror(errno));
-	if (fsync(dirfd) != 0)
-		return psm_err_set(err, PSM_ESYS, "state directory: fsync: %s", strerror(errno));
+	if (frame_fsync_dir(dirfd, err) != PSM_OK)
+		return PSM_ESYS;
 	jq_free(rcv);
 	return PSM_OK;
 }

@@ -5,13 +5,33 @@
 #define PSMD_JOURNAL_QUAR_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-#include "journal.h"
 #include "journal_scan.h"
+#include "psm_err.h"
+#include "record.h"
+#include "state.h"
+
+/*
+ * Damage that is not a torn tail (journal_scan.h) is corruption: the segment is
+ * kept as it is (a copy goes to journal.NNNNNN.corrupt), every provable record
+ * is loaded, and every live grant that was loaded before the last damaged
+ * region and has no record after it is put in quarantine: out of the state
+ * (and so out of the table) until an admin decides.  The damage and the
+ * quarantined grants are kept in state_dir/quarantine (0600, written
+ * atomically), so a restart or a snapshot does not bring them back.
+ */
+struct journal_recovery {
+	char **damage; /* one line per damaged region: where, why, what is lost */
+	size_t ndamage;
+	struct record *grants; /* the quarantined grants */
+	size_t ngrants;
+};
 
 /*
  * state_dir/quarantine: one journal frame (4-byte length, CRC32C of the length bytes and
- * the JSON, journal.h) of {"format":"psm-quarantine","version":1,"damage":[TEXT...],
+ * the JSON, frame.h) of {"format":"psm-quarantine","version":1,"damage":[TEXT...],
  * "grants":[RECORD...]} (records as in the journal), and nothing after it.  It exists
  * from the load that found the damage until journal_recovery_done().
  */

@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal.h"
-#include "snapshot.h"
+#include "frame.h"
 
 /* Whether a provable frame starts at d[p]. */
 static bool js_frame_ok(const unsigned char *d, size_t size, size_t p)
@@ -16,9 +15,9 @@ static bool js_frame_ok(const unsigned char *d, size_t size, size_t p)
 	const char *json, *why;
 	size_t off = p, len;
 
-	if (size - p <= JOURNAL_FRAME_HDR || d[p + JOURNAL_FRAME_HDR] != '{')
+	if (size - p <= FRAME_HDR_SIZE || d[p + FRAME_HDR_SIZE] != '{')
 		return false;
-	return journal_frame_next(d, size, &off, &json, &len, &why) == 1;
+	return frame_next(d, size, &off, &json, &len, &why) == 1;
 }
 
 /* The first provable frame at or after from; size when there is none. */
@@ -46,17 +45,17 @@ static bool js_torn(const unsigned char *d, size_t size, size_t at)
 	unsigned char lb[4];
 	uint32_t n;
 
-	if (rest < JOURNAL_FRAME_HDR || js_all_zero(d + at, rest))
+	if (rest < FRAME_HDR_SIZE || js_all_zero(d + at, rest))
 		return true;
-	n = snapshot_get_u32(d + at);
-	body = rest - JOURNAL_FRAME_HDR;
-	if (n == 0 || n > JOURNAL_REC_MAX || n <= body)
+	n = frame_get_u32(d + at);
+	body = rest - FRAME_HDR_SIZE;
+	if (n == 0 || n > FRAME_REC_MAX || n <= body)
 		return false; /* written whole (or an impossible length): changed since */
-	if (body == 0 || body > JOURNAL_REC_MAX)
+	if (body == 0 || body > FRAME_REC_MAX)
 		return true;
-	snapshot_put_u32(lb, (uint32_t)body); /* whole but for its length? */
-	return journal_frame_crc(lb, (const char *)d + at + JOURNAL_FRAME_HDR, body) !=
-	       snapshot_get_u32(d + at + 4);
+	frame_put_u32(lb, (uint32_t)body); /* whole but for its length? */
+	return frame_crc(lb, (const char *)d + at + FRAME_HDR_SIZE, body) !=
+	       frame_get_u32(d + at + 4);
 }
 
 static int js_region(struct jscan *s, const char *name, size_t from, size_t to, const char *why,
@@ -103,7 +102,7 @@ static int js_apply(struct jscan *s, const char *json, size_t len, struct psm_er
 {
 	uint8_t id[ID_BYTES];
 	struct record r;
-	int outcome, rc = snapshot_parse_json(json, len, &r, err);
+	int outcome, rc = frame_parse_record(json, len, &r, err);
 
 	if (rc != PSM_OK)
 		return rc;
@@ -128,7 +127,7 @@ int jscan_segment(struct jscan *s, const unsigned char *d, size_t size, const ch
 
 	for (s->torn = false;;) {
 		at = off;
-		r = journal_frame_next(d, size, &off, &json, &len, &why);
+		r = frame_next(d, size, &off, &json, &len, &why);
 		if (r == 0)
 			return PSM_OK;
 		if (r > 0) {

@@ -45,9 +45,9 @@ struct jscan {
 	const char *torn_why; /* ... for this reason */
 };
 
-/* Applies every provable record of segment name, d[JOURNAL_HDR_SIZE..size) (its header is
- * checked), resyncing past damage.  A record that is provable but does not apply is an
- * error (PSM_EUNAVAIL naming the byte), as is PSM_ENOMEM. */
+/* Applies every provable record of segment name, d[JOURNAL_HDR_SIZE..size) (the caller has
+ * checked its header: frame_check_header), resyncing past damage.  A record that is provable but
+ * does not apply is an error (PSM_EUNAVAIL naming the byte), as is PSM_ENOMEM. */
 int jscan_segment(struct jscan *s, const unsigned char *d, size_t size, const char *name, bool last,
 		  struct psm_err *err);
 /* Whether a record of id was read after the last region. */

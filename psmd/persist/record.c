@@ -283,6 +283,11 @@ int record_check_principal(const char *s, bool group_ok, struct psm_err *err)
 	return rec_check_text(field, s, 1, REC_NAME_MAX, REC_TEXT_NAME, err);
 }
 
+int record_check_host(const char *field, const char *s, struct psm_err *err)
+{
+	return rec_check_text(field, s, 1, REC_HOST_MAX, REC_TEXT_HOST, err);
+}
+
 static int rec_check_time(const char *field, int64_t t, bool none_ok, int64_t none,
 			  struct psm_err *err)
 {
@@ -319,7 +324,7 @@ static int rec_check_hosts(const struct rec_grant *g, struct psm_err *err)
 		if (g->hosts[i] != NULL && strcmp(g->hosts[i], "*") == 0)
 			continue;
 		snprintf(field, sizeof(field), "hosts[%zu]", i);
-		if (rec_check_text(field, g->hosts[i], 1, REC_HOST_MAX, REC_TEXT_HOST, err))
+		if (record_check_host(field, g->hosts[i], err))
 			return PSM_EINVAL;
 	}
 	return PSM_OK;

@@ -91,7 +91,7 @@ struct rec_session {
 	char *rhost; /* "" when none */
 	uint32_t pid;
 	uint32_t audit; /* REC_U32_NONE when unset */
-	/* the leader's identity (leader.h), read by psmd at open: 0 / "" unknown */
+	/* the leader's identity (psmd/leader.h), read by psmd at open: 0 / "" unknown */
 	int64_t leader_start;		/* its start time, clock ticks after boot */
 	char boot_id[REC_BOOT_ID_SIZE]; /* the boot it started in */
 	int64_t created;
@@ -182,5 +182,8 @@ int record_grant_from_enc(const struct rec_grant *g, unsigned char *out, size_t 
 
 /* Checks a user name ("alice") or, when group_ok, a group principal ("%wheel"). */
 int record_check_principal(const char *s, bool group_ok, struct psm_err *err);
+/* Checks a host name or label (one "hosts" item other than "*"): 1..REC_HOST_MAX of
+ * A-Z a-z 0-9 . _ -; the message names field. */
+int record_check_host(const char *field, const char *s, struct psm_err *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* snapshot_child.c - a snapshot written by a child process, so psmd's loop never waits for one. */
-#include "snapshot.h"
+#include "snapshot_child.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "frame.h"
+#include "snapshot.h"
 
 /*
  * fork() gives the child a copy-on-write image of the state as it is now,
@@ -105,7 +108,7 @@ static int snap_child_status(struct snapshot_child *c, int status, struct psm_er
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return PSM_OK;
 	why[n > 0 ? n : 0] = '\0';
-	snapshot_name(c->seq, name, sizeof(name));
+	frame_file_name(&frame_snapshot, c->seq, name, sizeof(name));
 	if (why[0] != '\0')
 		return psm_err_set(err, PSM_ESYS, "%s: %s", name, why);
 	if (WIFSIGNALED(status))

@@ -59,6 +59,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "after journal damage: list what was lost and the grants in quarantine; --accept "
 	  "puts them back, --drop revokes them (both end the degraded health)", 0, 0, NOPOS,
 	  B(DECISION), NULL, ctl_show_recover },
+	{ "keygen", NULL, "FILE [--name NAME]",
+	  "write a new Ed25519 fleet signing key to FILE (mode 0600, never over an existing "
+	  "file; no daemon needed) and print its trusted_keys line, named NAME (default: this "
+	  "host's name)", 1, 1, NOPOS, 0, NULL, NULL },
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
@@ -185,6 +189,8 @@ static int ctl_command(struct ctl *c, int argc, char **argv)
 
 	if (strcmp(argv[0], "help") == 0)
 		return ctl_help(argc - 1, argv + 1);
+	if (strcmp(argv[0], "keygen") == 0) /* local, with its own option (psmctl_keygen.c) */
+		return (rc = ctl_keygen(c, argc - 1, argv + 1)) < 0 ? ctl_help(1, argv) : rc;
 	cmd = ctl_find(argc, argv, &used);
 	if (cmd == NULL) {
 		if (argc > 1 && (strcmp(argv[0], "session") == 0 || strcmp(argv[0], "policy") == 0))

@@ -107,4 +107,8 @@ int ctl_run_import(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npo
 int ctl_run_policy_check(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos,
 			 cJSON *req);
 
+/* psmctl_keygen.c: psmctl keygen FILE [--name NAME] (its own options, no socket); -1 for
+ * --help. */
+int ctl_keygen(struct ctl *c, int argc, char **argv);
+
 #endif

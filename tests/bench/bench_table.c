@@ -23,8 +23,13 @@
  * Repeated -r times; each repeat prints its own "S KEY VALUE" lines.
  * Bytes per entry: shm_info total_size / records and arena_used / records
  * of the 10^6 table.
+ * Instructions (-I CHECKS, run under valgrind --tool=callgrind
+ * --collect-atstart=no): the 10^3 table only; 1000 untimed same-key checks
+ * warm it up, then CHECKS more run between two CALLGRIND_TOGGLE_COLLECT
+ * client requests, so callgrind's total is the instructions of CHECKS warm
+ * same-key checks (tests/bench/run.sh divides).  No figures are printed.
  *
- * Usage: bench_table [-r REPEATS] [-n CHECKS] [-N BIG_RECORDS]
+ * Usage: bench_table [-r REPEATS] [-n CHECKS] [-N BIG_RECORDS] | -I CHECKS
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -34,6 +39,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <valgrind/callgrind.h>
 
 #include "bench_util.h"
 #include "cond.h"
@@ -319,8 +325,29 @@ static void bench_bytes(const struct bench_table *t)
 
 static void bench_usage(void)
 {
-	fprintf(stderr, "usage: bench_table [-r REPEATS] [-n CHECKS] [-N BIG_RECORDS]\n");
+	fprintf(stderr, "usage: bench_table [-r REPEATS] [-n CHECKS] [-N BIG_RECORDS] | "
+			"-I CHECKS\n");
 	exit(2);
+}
+
+/* -I: n warm same-key checks with callgrind collecting (see the top of this file). */
+static int bench_instr(struct bench_table *small, size_t n, struct eval_out *o)
+{
+	struct bench_key *same = bench_keys(1, small->nusers, 1, 1);
+	size_t i, allow = 0;
+
+	for (i = 0; i < 1000; i++)
+		allow += (size_t)(bench_check(&small->view, same, o) & 1);
+	CALLGRIND_TOGGLE_COLLECT;
+	for (i = 0; i < n; i++)
+		allow += (size_t)(bench_check(&small->view, same, o) & 1);
+	CALLGRIND_TOGGLE_COLLECT;
+	free(same);
+	if (allow != n + 1000) {
+		fprintf(stderr, "bench_table: the same-key check was not allowed\n");
+		return 1;
+	}
+	return 0;
 }
 
 /* The three workloads, run side by side in every repeat. */
@@ -352,19 +379,21 @@ static int bench_all(struct bench_table *small, struct bench_table *large, unsig
 
 int main(int argc, char **argv)
 {
-	unsigned long repeats = 5, n = 1000000, big = 1000000;
+	unsigned long repeats = 5, n = 1000000, big = 1000000, instr = 0;
 	struct bench_table small, large;
 	struct eval_out *o = malloc(sizeof(*o));
 	uint64_t *s;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "r:n:N:")) != -1) {
+	while ((c = getopt(argc, argv, "r:n:N:I:")) != -1) {
 		if (c == 'r')
 			repeats = bench_count(optarg, "repeats");
 		else if (c == 'n')
 			n = bench_count(optarg, "checks");
 		else if (c == 'N')
 			big = bench_count(optarg, "records");
+		else if (c == 'I')
+			instr = bench_count(optarg, "checks");
 		else
 			bench_usage();
 	}
@@ -373,6 +402,13 @@ int main(int argc, char **argv)
 		bench_usage();
 	bench_cleanup_setup();
 	bench_table_make(&small, 1000, 1);
+	if (instr > 0) {
+		rc = bench_instr(&small, instr, o);
+		bench_table_close(&small);
+		free(s);
+		free(o);
+		return rc;
+	}
 	bench_table_make(&large, big, 2);
 	bench_bytes(&large);
 	rc = bench_all(&small, &large, repeats, n, o, s);

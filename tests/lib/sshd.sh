@@ -79,14 +79,20 @@ sshd_listening() {
 	[ -n "$(ss -Hltn "sport = :$SSH_PORT")" ]
 }
 
-# ssh_run USER CMD...: a key login running CMD; ssh's exit status (255 when refused).
-ssh_run() {
+# ssh_argv USER CMD...: SSH_ARGV is the ssh command line of a key login as USER running CMD.
+ssh_argv() {
 	local user=$1
 	shift
-	ssh -F /dev/null -p "$SSH_PORT" -i "$T/user_ed25519" -o BatchMode=yes \
-		-o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 \
-		"$user@127.0.0.1" "$@" </dev/null
+	SSH_ARGV=(ssh -F /dev/null -p "$SSH_PORT" -i "$T/user_ed25519" -o BatchMode=yes
+		-o IdentitiesOnly=yes -o StrictHostKeyChecking=no
+		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10
+		"$user@127.0.0.1" "$@")
+}
+
+# ssh_run USER CMD...: a key login running CMD; ssh's exit status (255 when refused).
+ssh_run() {
+	ssh_argv "$@"
+	"${SSH_ARGV[@]}" </dev/null
 }
 
 # ssh_login USER: a key login running `true`.

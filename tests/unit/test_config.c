@@ -106,7 +106,9 @@ static const char every_key[] = "{\n"
 				"  \"host_name\": \"web-01.example\",\n"
 				"  \"labels\": [\"web\", \"prod\"],\n"
 				"  \"redis\": {\n"
-				"    \"url\": \"redis://10.0.0.5:6380/3\",\n"
+				"    \"url\": \"redis://psm@10.0.0.5:6380/3\",\n"
+				"    \"read_url\": \"redis://10.0.0.6:6381/3\",\n"
+				"    \"max_reply\": 65536,\n"
 				"    \"password_file\": \"/etc/psm/redis.pass\",\n"
 				"    \"key_prefix\": \"fleet:\",\n"
 				"    \"signing_key\": \"/etc/psm/keys/fleet.sk\",\n"
@@ -136,11 +138,18 @@ static void test_every_key(void **state)
 	assert_string_equal(c.labels[1], "prod");
 	assert_null(c.labels[2]);
 	assert_true(c.redis.enabled);
-	assert_string_equal(c.redis.url, "redis://10.0.0.5:6380/3");
-	assert_string_equal(c.redis.host, "10.0.0.5");
-	assert_int_equal(c.redis.port, 6380);
-	assert_int_equal(c.redis.db, 3);
-	assert_null(c.redis.unix_path);
+	assert_string_equal(c.redis.url, "redis://psm@10.0.0.5:6380/3");
+	assert_string_equal(c.redis.addr.user, "psm");
+	assert_string_equal(c.redis.addr.host, "10.0.0.5");
+	assert_int_equal(c.redis.addr.port, 6380);
+	assert_int_equal(c.redis.addr.db, 3);
+	assert_null(c.redis.addr.unix_path);
+	assert_string_equal(c.redis.read.host, "10.0.0.6");
+	assert_int_equal(c.redis.read.port, 6381);
+	assert_int_equal(c.redis.read.db, 3);
+	assert_null(c.redis.read.user);
+	assert_int_equal(c.redis.max_reply, 65536);
+	assert_int_equal(c.redis.nsentinels, 0);
 	assert_string_equal(c.redis.password_file, "/etc/psm/redis.pass");
 	assert_string_equal(c.redis.key_prefix, "fleet:");
 	assert_string_equal(c.redis.signing_key, "/etc/psm/keys/fleet.sk");
@@ -275,9 +284,10 @@ static void test_session_expiry(void **state)
 static void test_bad_redis_url(void **state)
 {
 	(void)state;
-	expect_error("{\"redis\": {\"url\": \"http://h:1/0\"}}",
-		     "t.conf:1:12: redis.url: \"http://h:1/0\" must be redis://host:port/db or "
-		     "unix:///path");
+	expect_error(
+	    "{\"redis\": {\"url\": \"http://h:1/0\"}}",
+	    "t.conf:1:12: redis.url: \"http://h:1/0\" must be redis://[user@]host:port/db or "
+	    "unix:///path");
 	expect_error_prefix("{\"redis\": {\"url\": \"redis://\"}}",
 			    "t.conf:1:12: redis.url: \"redis://\" has no host");
 	expect_error_prefix("{\"redis\": {\"url\": \"redis://h:0/0\"}}",
@@ -292,11 +302,18 @@ static void test_bad_redis_url(void **state)
 			    "t.conf:1:12: redis.url: \"redis://h:6379/x\" has a bad database");
 	expect_error_prefix("{\"redis\": {\"url\": \"redis://h:6379/0 x\"}}",
 			    "t.conf:1:12: redis.url:");
-	expect_error_prefix("{\"redis\": {\"url\": \"redis://h@x:1\"}}",
-			    "t.conf:1:12: redis.url: \"redis://h@x:1\" has a bad host name");
+	expect_error("{\"redis\": {\"url\": \"redis://h!x:1\"}}",
+		     "t.conf:1:12: redis.url: \"redis://h!x:1\" has a bad host name");
+	expect_error("{\"redis\": {\"url\": \"redis://@x:1\"}}",
+		     "t.conf:1:12: redis.url: \"redis://@x:1\" has a bad user name");
+	expect_error("{\"redis\": {\"url\": \"redis://a b@x:1\"}}",
+		     "t.conf:1:12: redis.url: \"redis://a b@x:1\" has a bad user name");
+	expect_error("{\"redis\": {\"url\": \"redis://u@\"}}",
+		     "t.conf:1:12: redis.url: \"redis://u@\" has no host");
 	expect_error_prefix("{\"redis\": {\"url\": \"unix://run/r.sock\"}}",
 			    "t.conf:1:12: redis.url: \"unix://run/r.sock\" must name");
-	expect_error("{\"redis\": {\"key_prefix\": \"p:\"}}", "t.conf:1:2: missing \"url\"");
+	expect_error("{\"redis\": {\"key_prefix\": \"p:\"}}",
+		     "t.conf:1:2: redis: needs \"url\" or \"sentinels\"");
 	expect_error_prefix("{\"redis\": {\"url\": \"redis://h\", \"key_prefix\": \"a b\"}}",
 			    "t.conf:1:32: key_prefix: \"a b\" must be");
 }
@@ -310,16 +327,90 @@ static void test_redis_url_forms(void **state)
 	assert_int_equal(parse("{\"redis\": {\"url\": \"unix:///run/redis/redis.sock\"}}", &c, &e),
 			 PSM_OK);
 	assert_true(c.redis.enabled);
-	assert_string_equal(c.redis.unix_path, "/run/redis/redis.sock");
-	assert_null(c.redis.host);
+	assert_string_equal(c.redis.addr.unix_path, "/run/redis/redis.sock");
+	assert_null(c.redis.addr.host);
 	assert_string_equal(c.redis.key_prefix, "psm:");
 	assert_null(c.redis.password_file);
 	config_free(&c);
 	assert_int_equal(parse("{\"redis\": {\"url\": \"redis://cache.example\"}}", &c, &e),
 			 PSM_OK);
-	assert_string_equal(c.redis.host, "cache.example");
-	assert_int_equal(c.redis.port, 6379);
-	assert_int_equal(c.redis.db, 0);
+	assert_string_equal(c.redis.addr.host, "cache.example");
+	assert_int_equal(c.redis.addr.port, 6379);
+	assert_int_equal(c.redis.addr.db, 0);
+	assert_null(c.redis.addr.user);
+	assert_null(c.redis.read_url);
+	assert_int_equal(c.redis.max_reply, 1048576);
+	config_free(&c);
+}
+
+static void test_redis_sentinels(void **state)
+{
+	struct psmd_config c;
+	struct psm_err e;
+
+	(void)state;
+	assert_int_equal(parse("{\"redis\": {\"sentinels\": [\"10.0.0.1:26380\", \"s2\"],"
+			       " \"master_name\": \"psm-main\"}}",
+			       &c, &e),
+			 PSM_OK);
+	assert_true(c.redis.enabled);
+	assert_null(c.redis.url);
+	assert_int_equal(c.redis.nsentinels, 2);
+	assert_string_equal(c.redis.sentinels[0].host, "10.0.0.1");
+	assert_int_equal(c.redis.sentinels[0].port, 26380);
+	assert_string_equal(c.redis.sentinels[1].host, "s2");
+	assert_int_equal(c.redis.sentinels[1].port, 26379);
+	assert_string_equal(c.redis.master_name, "psm-main");
+	config_free(&c);
+}
+
+static void test_bad_redis_sentinels(void **state)
+{
+	(void)state;
+	expect_error("{\"redis\": {\"url\": \"redis://h\", \"sentinels\": [\"s:1\"],"
+		     " \"master_name\": \"m\"}}",
+		     "t.conf:1:32: redis.sentinels: goes without \"url\" (use one of them)");
+	expect_error("{\"redis\": {\"sentinels\": [\"s:1\"]}}",
+		     "t.conf:1:12: redis.sentinels: needs \"master_name\"");
+	expect_error("{\"redis\": {\"url\": \"redis://h\", \"master_name\": \"m\"}}",
+		     "t.conf:1:32: redis.master_name: goes with \"sentinels\"");
+	expect_error("{\"redis\": {\"sentinels\": [], \"master_name\": \"m\"}}",
+		     "t.conf:1:12: redis.sentinels: expected 1 to 16 \"host:port\" strings");
+	expect_error("{\"redis\": {\"sentinels\": \"s:1\", \"master_name\": \"m\"}}",
+		     "t.conf:1:12: sentinels: expected an array of strings");
+	expect_error("{\"redis\": {\"sentinels\": [\"s:1\", \"s:0\"], \"master_name\": \"m\"}}",
+		     "t.conf:1:33: redis.sentinels: \"s:0\" has a bad port");
+	expect_error("{\"redis\": {\"sentinels\": [\"s:1/0\"], \"master_name\": \"m\"}}",
+		     "t.conf:1:26: redis.sentinels: \"s:1/0\" must be host:port");
+	expect_error("{\"redis\": {\"sentinels\": [\"u@s:1\"], \"master_name\": \"m\"}}",
+		     "t.conf:1:26: redis.sentinels: \"u@s:1\" has a bad host name");
+	expect_error("{\"redis\": {\"sentinels\": [\"s\"], \"master_name\": \"m n\"}}",
+		     "t.conf:1:32: master_name: \"m n\" must be 1 or more of A-Z a-z 0-9 . _ -");
+}
+
+static void test_bad_redis_read_url_max_reply(void **state)
+{
+	struct psmd_config c;
+	struct psm_err e;
+
+	(void)state;
+	expect_error("{\"redis\": {\"url\": \"redis://h\", \"read_url\": \"tcp://r\"}}",
+		     "t.conf:1:32: redis.read_url: \"tcp://r\" must be redis://[user@]host:port/db "
+		     "or unix:///path");
+	expect_error("{\"redis\": {\"url\": \"redis://h\", \"read_url\": 5}}",
+		     "t.conf:1:32: read_url: expected a string");
+	expect_error("{\"redis\": {\"url\": \"redis://h\", \"max_reply\": 4095}}",
+		     "t.conf:1:32: max_reply: expected a whole number from 4096 to 67108864");
+	expect_error("{\"redis\": {\"url\": \"redis://h\", \"max_reply\": 67108865}}",
+		     "t.conf:1:32: max_reply: expected a whole number from 0 to 67108864");
+	expect_error("{\"redis\": {\"url\": \"redis://h\", \"max_reply\": \"1M\"}}",
+		     "t.conf:1:32: max_reply: expected a whole number from 0 to 67108864");
+	assert_int_equal(parse("{\"redis\": {\"url\": \"redis://h\", \"read_url\": "
+			       "\"unix:///run/r.sock\", \"max_reply\": 4096}}",
+			       &c, &e),
+			 PSM_OK);
+	assert_string_equal(c.redis.read.unix_path, "/run/r.sock");
+	assert_int_equal(c.redis.max_reply, 4096);
 	config_free(&c);
 }
 
@@ -398,6 +489,9 @@ int main(void)
 	    cmocka_unit_test(test_session_expiry),
 	    cmocka_unit_test(test_bad_redis_url),
 	    cmocka_unit_test(test_redis_url_forms),
+	    cmocka_unit_test(test_redis_sentinels),
+	    cmocka_unit_test(test_bad_redis_sentinels),
+	    cmocka_unit_test(test_bad_redis_read_url_max_reply),
 	    cmocka_unit_test(test_duplicate_key),
 	    cmocka_unit_test(test_syntax_error),
 	    cmocka_unit_test(test_names),

@@ -158,41 +158,88 @@ static void test_group_grant_allows(void **state)
 	fx_end(&f);
 }
 
-static void test_deny_beats_grant(void **state)
+/*
+ * Decides perm for user on a table of the two records r, inserted in the order given and
+ * then reversed: a key's records are read newest first, so each order is one scan order.
+ */
+static void ck_pair(const struct fx_rec r[2], const char *user, uid_t uid, const char *perm,
+		    const char *rhost, struct eval_out out[2])
 {
+	const struct fx_rec rev[2] = {r[1], r[0]};
 	struct fx f;
-	struct eval_out out;
 
-	(void)state;
-	fx_table(&f, GRANT("*"),
-		 { .kind = SHM_DENY, .key = "alice", .pattern = "sudo:*", .rule = 1,
-		   .source = "policy.json deny 1" });
-	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
-	assert_int_equal(out.decision, EVAL_DENY);
-	assert_int_equal(out.reason, EVAL_R_DENY_RULE);
-	assert_true(out.have_entry);
-	assert_int_equal(out.entry.kind, SHM_DENY);
-	assert_int_equal(out.entry.rule, 1);
-	ck(&f, "alice", 1000, "login:ssh", NULL, SHM_U32_NONE, &out);
-	assert_int_equal(out.decision, EVAL_ALLOW);
+	fx_table_n(&f, r, 2);
+	ck(&f, user, uid, perm, rhost, SHM_U32_NONE, &out[0]);
+	fx_end(&f);
+	fx_table_n(&f, rev, 2);
+	ck(&f, user, uid, perm, rhost, SHM_U32_NONE, &out[1]);
 	fx_end(&f);
 }
 
-static void test_group_deny_beats_user_grant(void **state)
+/* Both decisions of ck_pair are denies by deny rule `rule`, with that rule as the entry. */
+static void assert_denied_by_rule(const struct eval_out out[2], uint32_t rule)
 {
-	struct fx f;
-	struct eval_out out;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (out[i].decision != EVAL_DENY || out[i].reason != EVAL_R_DENY_RULE)
+			fail_msg("scan order %d: decision %d reason %d, want deny by rule %u", i,
+				 out[i].decision, out[i].reason, (unsigned)rule);
+		assert_true(out[i].have_entry);
+		assert_int_equal(out[i].entry.kind, SHM_DENY);
+		assert_int_equal(out[i].entry.rule, rule);
+	}
+}
+
+/* A matching deny beats a matching grant of the same principal, whichever the scan meets
+ * first (grant first: the decision sees an allowing grant and a deny). */
+static void test_deny_beats_grant(void **state)
+{
+	const struct fx_rec user[2] = {
+	    GRANT("*"),
+	    {.kind = SHM_DENY,
+	     .key = "alice",
+	     .pattern = "sudo:*",
+	     .rule = 1,
+	     .source = "policy.json deny 1"},
+	};
+	const struct fx_rec group[2] = {
+	    {.kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "*"},
+	    {.kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "sudo:*", .rule = 3},
+	};
+	struct eval_out out[2];
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_GRANT, .key = "root", .pattern = "sudo:run" },
-		 { .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0", .principal = "%root",
-		   .pattern = "sudo:*", .rule = 2 });
-	ck(&f, "root", 0, "sudo:run", NULL, SHM_U32_NONE, &out);
-	assert_int_equal(out.decision, EVAL_DENY);
-	assert_int_equal(out.reason, EVAL_R_DENY_RULE);
-	assert_int_equal(out.entry.rule, 2);
-	fx_end(&f);
+	ck_pair(user, "alice", 1000, "sudo:run", NULL, out);
+	assert_denied_by_rule(out, 1);
+	ck_pair(user, "alice", 1000, "login:ssh", NULL, out);
+	assert_int_equal(out[0].decision, EVAL_ALLOW);
+	assert_int_equal(out[1].decision, EVAL_ALLOW);
+	ck_pair(group, "root", 0, "sudo:run", NULL, out);
+	assert_denied_by_rule(out, 3);
+	ck_pair(group, "root", 0, "login:ssh", NULL, out);
+	assert_int_equal(out[0].decision, EVAL_ALLOW);
+	assert_int_equal(out[1].decision, EVAL_ALLOW);
+}
+
+/* A user grant allows before the groups are read: a group deny still beats it. */
+static void test_group_deny_beats_user_grant(void **state)
+{
+	const struct fx_rec r[2] = {
+	    {.kind = SHM_GRANT, .key = "root", .pattern = "sudo:run"},
+	    {.kind = SHM_DENY,
+	     .flags = SHM_FL_GROUP,
+	     .key = "%0",
+	     .principal = "%root",
+	     .pattern = "sudo:*",
+	     .rule = 2},
+	};
+	struct eval_out out[2];
+
+	(void)state;
+	ck_pair(r, "root", 0, "sudo:run", NULL, out);
+	assert_denied_by_rule(out, 2);
+	assert_true(out[0].groups_resolved);
 }
 
 static void test_expired_deny_ignored(void **state)
@@ -394,38 +441,51 @@ static void test_group_mask_any(void **state)
 	fx_end(&f);
 }
 
+/* The most informative near miss is reported, whichever order the misses are met in. */
 static void test_near_miss_most_informative(void **state)
 {
+	const struct fx_rec r[2] = {
+	    {.kind = SHM_GRANT, .key = "alice", .pattern = "*", .na = now - 5},
+	    {.kind = SHM_GRANT, .key = "alice", .pattern = "*", .from = "10.0.0.0/8"},
+	};
 	struct fx f;
-	struct eval_out out;
+	struct eval_out out[2];
+	int i;
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .na = now - 5 },
-		 { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .from = "10.0.0.0/8" },
-		 { .kind = SHM_GRANT, .key = "alice", .pattern = "x:y" });
-	ck(&f, "alice", 1000, "sudo:run", "192.0.2.1", SHM_U32_NONE, &out);
-	assert_int_equal(out.decision, EVAL_DENY);
-	assert_int_equal(out.reason, EVAL_R_FROM);
-	assert_true(out.have_entry);
+	ck_pair(r, "alice", 1000, "sudo:run", "192.0.2.1", out);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(out[i].decision, EVAL_DENY);
+		assert_int_equal(out[i].reason, EVAL_R_FROM);
+		assert_true(out[i].have_entry);
+		assert_int_not_equal(out[i].entry.flen[SHM_F_FROM], 0);
+	}
+	/* a grant whose pattern does not match is no near miss */
+	fx_table(&f, {.kind = SHM_GRANT, .key = "alice", .pattern = "x:y", .from = "LOCAL"});
+	ck(&f, "alice", 1000, "sudo:run", "192.0.2.1", SHM_U32_NONE, &out[0]);
+	assert_int_equal(out[0].reason, EVAL_R_NO_GRANT);
+	assert_false(out[0].have_entry);
 	fx_end(&f);
 }
 
+/* A grant that allows beats a near miss, met before or after it. */
 static void test_valid_grant_beats_near_miss(void **state)
 {
-	struct fx f;
-	struct eval_out out;
+	const struct fx_rec r[2] = {
+	    {.kind = SHM_GRANT, .key = "alice", .pattern = "*", .na = now - 5},
+	    {.kind = SHM_GRANT, .key = "alice", .pattern = "sudo:run", .source = "good"},
+	};
+	struct eval_out out[2];
+	int i;
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .na = now - 5 },
-		 { .kind = SHM_GRANT, .key = "alice", .pattern = "sudo:run",
-		   .source = "good" });
-	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
-	assert_int_equal(out.decision, EVAL_ALLOW);
-	assert_int_equal(out.entry.flen[SHM_F_SOURCE], 4);
-	assert_memory_equal(out.entry.f[SHM_F_SOURCE], "good", 4);
-	fx_end(&f);
+	ck_pair(r, "alice", 1000, "sudo:run", NULL, out);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(out[i].decision, EVAL_ALLOW);
+		assert_int_equal(out[i].reason, EVAL_R_GRANT);
+		assert_int_equal(out[i].entry.flen[SHM_F_SOURCE], 4);
+		assert_memory_equal(out[i].entry.f[SHM_F_SOURCE], "good", 4);
+	}
 }
 
 /* The service's permission and the decision on it, from one read. */

@@ -20,7 +20,7 @@
 
 #include "journal.h"
 #include "record_fixture.h"
-#include "snapshot.h"
+#include "frame.h"
 
 struct fx {
 	char dir[64];
@@ -577,28 +577,28 @@ static void test_journal_torn_header_and_stale_tmp(void **state)
 
 static void test_journal_frame_checks(void **state)
 {
-	struct journal_buf b = {0};
+	struct frame_buf b = {0};
 	const char *json, *why = NULL;
 	size_t off = 0, len;
 
 	(void)state;
-	assert_int_equal(journal_frame_put(&b, "{}", 2, NULL), PSM_OK);
-	assert_int_equal(journal_frame_put(&b, "", 0, NULL), PSM_EINVAL);
-	assert_int_equal(b.len, JOURNAL_FRAME_HDR + 2);
-	assert_int_equal(journal_frame_next(b.p, b.len, &off, &json, &len, &why), 1);
+	assert_int_equal(frame_put(&b, "{}", 2, NULL), PSM_OK);
+	assert_int_equal(frame_put(&b, "", 0, NULL), PSM_EINVAL);
+	assert_int_equal(b.len, FRAME_HDR_SIZE + 2);
+	assert_int_equal(frame_next(b.p, b.len, &off, &json, &len, &why), 1);
 	assert_int_equal(len, 2);
 	assert_memory_equal(json, "{}", 2);
-	assert_int_equal(journal_frame_next(b.p, b.len, &off, &json, &len, &why), 0);
-	/* a length past JOURNAL_REC_MAX is corruption, not a huge allocation */
-	snapshot_put_u32(b.p, JOURNAL_REC_MAX + 1);
+	assert_int_equal(frame_next(b.p, b.len, &off, &json, &len, &why), 0);
+	/* a length past FRAME_REC_MAX is corruption, not a huge allocation */
+	frame_put_u32(b.p, FRAME_REC_MAX + 1);
 	off = 0;
-	assert_int_equal(journal_frame_next(b.p, b.len, &off, &json, &len, &why), -1);
+	assert_int_equal(frame_next(b.p, b.len, &off, &json, &len, &why), -1);
 	assert_string_equal(why, "bad record length");
 	/* a corrupted length with the old checksum */
-	snapshot_put_u32(b.p, 1);
-	assert_int_equal(journal_frame_next(b.p, b.len, &off, &json, &len, &why), -1);
+	frame_put_u32(b.p, 1);
+	assert_int_equal(frame_next(b.p, b.len, &off, &json, &len, &why), -1);
 	assert_string_equal(why, "bad checksum");
-	journal_buf_free(&b);
+	frame_buf_free(&b);
 }
 
 static void test_journal_failed_commit(void **state)

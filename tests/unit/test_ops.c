@@ -85,18 +85,11 @@ static int setup(void **state)
 	return 0;
 }
 
-static pid_t test_child; /* a leader child a failed test leaves: teardown ends it */
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	int rc = dfx_stop(&f->d, f->shm, f->dir);
 
-	if (test_child > 0) {
-		kill(test_child, SIGKILL);
-		waitpid(test_child, NULL, 0);
-		test_child = 0;
-	}
 	free(f);
 	return rc;
 }
@@ -110,7 +103,8 @@ static int call_held(struct fixture *f, const struct ops_peer *peer, const char 
 	cJSON *fields = cJSON_CreateObject();
 	int rc = proto_parse_request(line, strlen(line), &req, err);
 
-	assert_int_equal(rc, PSM_OK);
+	if (rc != PSM_OK)
+		fail_msg("%s: %s", line, err->msg);
 	c.req = &req;
 	rc = ops_run(&c, fields, err);
 	*changed = c.changed;
@@ -620,54 +614,26 @@ static void test_grants_of_a_user_include_its_groups(void **state)
 	cJSON_Delete(r);
 }
 
-/* A child that waits to be signalled: a session leader of the test's own. */
-static pid_t leader_child(void)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		for (;;)
-			pause();
-	}
-	test_child = pid;
-	return pid;
-}
-
-/* Whether the child pid has ended (reaped then), waiting up to about 5 s for it. */
-static bool child_ended(pid_t pid, bool wait_for_it)
-{
-	for (int i = 0; i < (wait_for_it ? 500 : 1); i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid) {
-			test_child = 0;
-			return true;
-		}
-		if (wait_for_it)
-			usleep(10000);
-	}
-	return false;
-}
-
 /* session_kill signals the leader only once the session's end is on disk: a commit that
  * fails takes the end back and leaves the leader alone; the next kill's commit signals it. */
 static void test_kill_signals_after_its_commit(void **state)
 {
 	struct fixture *f = *state;
-	pid_t child = leader_child();
+	pid_t child = dfx_leader_child();
 	char line[256], *sid = open_led(f, "daemon", (long)child);
 	struct psm_err err = {0};
 
 	snprintf(line, sizeof(line), "{\"op\":\"session_kill\",\"session_id\":\"%s\"}", sid);
 	free(held(f, line, NULL));
-	assert_false(child_ended(child, false)); /* not on disk yet: not signalled */
+	assert_false(dfx_child_ended(child, false)); /* not on disk yet: not signalled */
 	assert_int_equal(commit_failing(f, &err), PSM_ESYS);
-	assert_false(child_ended(child, false));
+	assert_false(dfx_child_ended(child, false));
 	assert_int_equal(f->d.sweep.n, 0); /* no pidfd kept for a kill taken back */
 
 	free(held(f, line, NULL));
-	assert_false(child_ended(child, false));
+	assert_false(dfx_child_ended(child, false));
 	assert_int_equal(store_commit(&f->d.store, NULL, NULL), PSM_OK);
-	if (!child_ended(child, true)) {
+	if (!dfx_child_ended(child, true)) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 		fail_msg("the leader of a killed session lives after the commit");
@@ -682,7 +648,7 @@ static void test_session_leader_must_be_the_requesters(void **state)
 {
 	struct fixture *f = *state;
 	struct ops_peer adm = {.uid = 65534, .gid = 65534, .pid = getpid(), .admin = true};
-	pid_t child = leader_child();
+	pid_t child = dfx_leader_child();
 	char line[256], *sid;
 	struct psm_err err = {0};
 	cJSON *r = NULL;
@@ -714,32 +680,87 @@ static void test_session_leader_must_be_the_requesters(void **state)
 	assert_int_equal(call(f, &f->root, line, &r, &err), PSM_OK);
 	assert_string_equal(cJSON_GetObjectItem(r, "leader")->valuestring, "exited");
 	cJSON_Delete(r);
-	assert_true(child_ended(child, true));
+	assert_true(dfx_child_ended(child, true));
 	free(sid);
 }
 
-static void test_every_op_has_a_handler(void **state)
+/* One valid request per op, in an order that makes each succeed (@: the pid of the session's
+ * leader for session_open, the session's id after it), and a key its handler replies with. */
+static const struct op_line {
+	const char *op;
+	const char *line;
+	const char *key;
+} op_lines[] = {
+    {"grant", "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"x:y\",\"ttl\":\"1h\"}", "grant_id"},
+    {"grants", "{\"op\":\"grants\",\"user\":\"daemon\"}", "grants"},
+    {"revoke", "{\"op\":\"revoke\",\"user\":\"daemon\",\"perm\":\"x:y\"}", "revoked"},
+    {"check", "{\"op\":\"check\",\"user\":\"daemon\",\"perms\":[\"pol:a\"]}", "allowed"},
+    {"session_open", "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":\"sshd\",\"pid\":@}",
+     "session_id"},
+    {"sessions", "{\"op\":\"sessions\",\"user\":\"daemon\"}", "sessions"},
+    {"session_show", "{\"op\":\"session_show\",\"session_id\":\"@\"}", "session"},
+    {"session_extend", "{\"op\":\"session_extend\",\"session_id\":\"@\",\"ttl\":\"2h\"}",
+     "session"},
+    {"session_close", "{\"op\":\"session_close\",\"session_id\":\"@\"}", "closed"},
+    {"session_kill", "{\"op\":\"session_kill\",\"session_id\":\"@\"}", "killed"},
+    {"cleanup", "{\"op\":\"cleanup\"}", "removed"},
+    {"stats", "{\"op\":\"stats\"}", "expired_held"},
+    {"health", "{\"op\":\"health\"}", "healthy"},
+    {"metrics", "{\"op\":\"metrics\"}", "text"},
+    {"export", "{\"op\":\"export\"}", "grants"},
+    {"import", "{\"op\":\"import\",\"grants\":[],\"dry_run\":true}", "imported"},
+    {"reload", "{\"op\":\"reload\"}", "policy"},
+    {"recover", "{\"op\":\"recover\"}", "damage"},
+};
+
+#define N_OP_LINES (sizeof(op_lines) / sizeof(op_lines[0]))
+
+/* Every op of the protocol's table has a line in op_lines, and every line names an op. */
+static void assert_op_lines_cover_the_protocol(void)
 {
-	struct fixture *f = *state;
-	struct psm_err err;
+	size_t j;
 
 	for (int i = 0; i < PROTO_OP_COUNT; i++) {
 		const struct proto_op *op = proto_op_get((enum proto_op_id)i);
-		char line[128];
 
-		struct proto_req req;
-		struct ops_ctx c = {.d = &f->d, .peer = &f->root, .now = time(NULL), .req = &req};
-		cJSON *fields = cJSON_CreateObject();
-
-		snprintf(line, sizeof(line), "{\"op\":\"%s\"}", op->name);
-		memset(&err, 0, sizeof(err));
-		/* ops that need keys fail validation first: the tests above cover them */
-		if (proto_parse_request(line, strlen(line), &req, NULL) == PSM_OK)
-			ops_run(&c, fields, &err);
-		proto_req_free(&req);
-		cJSON_Delete(fields);
-		assert_null(strstr(err.msg, "no handler"));
+		for (j = 0; j < N_OP_LINES && strcmp(op_lines[j].op, op->name) != 0; j++)
+			;
+		if (j == N_OP_LINES)
+			fail_msg("op %s has no valid request line in op_lines", op->name);
 	}
+	for (j = 0; j < N_OP_LINES; j++)
+		if (proto_op_find(op_lines[j].op) == NULL)
+			fail_msg("op_lines: %s is no op of the protocol", op_lines[j].op);
+	assert_int_equal(N_OP_LINES, PROTO_OP_COUNT);
+}
+
+/* Every op reaches its own handler: a valid request of each succeeds with the handler's reply. */
+static void test_every_op_has_a_handler(void **state)
+{
+	struct fixture *f = *state;
+	char line[256], pid[24], *sid = NULL;
+	const char *arg, *at;
+
+	assert_op_lines_cover_the_protocol();
+	snprintf(pid, sizeof(pid), "%ld", (long)dfx_leader_child());
+	for (size_t i = 0; i < N_OP_LINES; i++) {
+		struct psm_err err = {0};
+		cJSON *r = NULL;
+
+		arg = strcmp(op_lines[i].op, "session_open") == 0 ? pid : sid;
+		at = strchr(op_lines[i].line, '@');
+		assert_true(at == NULL || arg != NULL);
+		snprintf(line, sizeof(line), "%.*s%s%s", at ? (int)(at - op_lines[i].line) : 256,
+			 op_lines[i].line, at ? arg : "", at ? at + 1 : "");
+		if (call(f, &f->root, line, &r, &err) != PSM_OK)
+			fail_msg("%s: %s", line, err.msg);
+		if (cJSON_GetObjectItem(r, op_lines[i].key) == NULL)
+			fail_msg("%s: no \"%s\" in the reply", line, op_lines[i].key);
+		if (strcmp(op_lines[i].op, "session_open") == 0)
+			sid = strdup(cJSON_GetObjectItem(r, "session_id")->valuestring);
+		cJSON_Delete(r);
+	}
+	free(sid);
 }
 
 /* Every test runs between setup and teardown. */

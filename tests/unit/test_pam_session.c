@@ -162,6 +162,28 @@ static void test_req_close(void **state)
 	assert_int_equal(pam_session_req_close("abc", buf, 20, &len, &e), PSM_EINVAL);
 }
 
+/* Every buffer short of the whole line (and its NUL) is refused, nothing written past it. */
+static void assert_req_open_needs_whole_line(void)
+{
+	char whole[PAM_SESSION_REQ_MAX], buf[PAM_SESSION_REQ_MAX];
+	size_t need, len;
+	int rc;
+
+	assert_int_equal(pam_session_req_open(&full_open, whole, sizeof(whole), &need, NULL),
+			 PSM_OK);
+	for (size_t cap = 0; cap <= need + 1; cap++) {
+		memset(buf, 'X', sizeof(buf));
+		rc = pam_session_req_open(&full_open, buf, cap, &len, NULL);
+		if (cap <= need && rc != PSM_EINVAL)
+			fail_msg("a %zu-byte buffer for a %zu-byte line: rc %d", cap, need + 1, rc);
+		if (cap > need) {
+			assert_int_equal(rc, PSM_OK);
+			assert_string_equal(buf, whole);
+		}
+		assert_int_equal(buf[cap], 'X');
+	}
+}
+
 static void test_req_open_refused(void **state)
 {
 	char buf[PAM_SESSION_REQ_MAX], *big;
@@ -189,10 +211,7 @@ static void test_req_open_refused(void **state)
 	assert_int_equal(pam_session_req_open(&o, buf, sizeof(buf), &len, &e), PSM_EINVAL);
 	assert_string_equal(e.msg, "rhost: too long for a request");
 	free(big);
-	/* every buffer size short of the line fails cleanly */
-	for (size_t cap = 0; cap < 128; cap++)
-		if (pam_session_req_open(&full_open, buf, cap, &len, NULL) == PSM_OK)
-			assert_true(len + 1 <= cap && buf[len] == '\0');
+	assert_req_open_needs_whole_line();
 }
 
 static bool has_control(const char *s)

@@ -1039,6 +1039,29 @@ static void test_pread_view(void **state)
 	shm_writer_close(w2);
 }
 
+/* A pread view's transactions begin from the seq read at open on their first attempt: a
+ * write made after the open fails that attempt's end check, and the next one, from a fresh
+ * seq, reads the write (a reader that kept the open's seq would never succeed). */
+static void test_pread_txn_after_write(void **state)
+{
+	struct fix *f = *state;
+	struct shm_view p;
+	struct shm_info in;
+	struct psm_err err = { 0 };
+
+	fix_publish_open(f);
+	shm_writer_heartbeat(f->w, 1000);
+	assert_int_equal(shm_view_open_flags(&p, f->name, SHM_VIEW_PREAD, &err), PSM_OK);
+	assert_int_equal(shm_info_get(&p, &in, &err), PSM_OK);
+	assert_int_equal(in.heartbeat, 1000);
+	shm_writer_heartbeat(f->w, 2000);
+	tshm_insert(f->w, SHM_GRANT, "late", "p:x");
+	assert_int_equal(shm_info_get(&p, &in, &err), PSM_OK);
+	assert_int_equal(in.heartbeat, 2000);
+	assert_int_equal(in.records, 1);
+	shm_view_close(&p);
+}
+
 static void test_closed_view_is_unavailable(void **state)
 {
 	struct fix *f = *state;
@@ -1094,6 +1117,7 @@ int main(void)
 		T(test_info_heartbeat_and_counts),
 		T(test_group_mask),
 		cmocka_unit_test_setup_teardown(test_pread_view, fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pread_txn_after_write, fix_setup, fix_teardown),
 		cmocka_unit_test(test_seg_bit),
 		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_name_validation),

@@ -216,10 +216,13 @@ static void call_fails_at(struct fixture *f, int64_t now, const char *line, int 
 static void test_sweep_expired_session_not_live(void **state)
 {
 	struct fixture *f = *state;
+	pid_t leader = dfx_leader_child();
 	char line[256], *sid;
 
-	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
-		 "\"sshd\",\"pid\":%ld,\"ttl\":\"60s\"}", (long)getppid());
+	snprintf(line, sizeof(line),
+		 "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
+		 "\"sshd\",\"pid\":%ld,\"ttl\":\"60s\"}",
+		 (long)leader);
 	sid = call_at(f, f->t0, line, "session_id");
 	snprintf(line, sizeof(line), "{\"op\":\"session_show\",\"session_id\":\"%s\"}", sid);
 	free(call_at(f, f->t0 + 59, line, NULL));
@@ -227,6 +230,10 @@ static void test_sweep_expired_session_not_live(void **state)
 	snprintf(line, sizeof(line), "{\"op\":\"session_extend\",\"session_id\":\"%s\","
 		 "\"ttl\":\"1h\"}", sid);
 	call_fails_at(f, f->t0 + 61, line, PSM_ENOENT, " expired");
+	assert_false(dfx_child_ended(leader, false));
+	snprintf(line, sizeof(line), "{\"op\":\"session_kill\",\"session_id\":\"%s\"}", sid);
+	free(call_at(f, f->t0 + 62, line, NULL));
+	assert_true(dfx_child_ended(leader, true));
 	free(sid);
 }
 

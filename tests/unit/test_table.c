@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_config_table.c - psmd's table module: build from config + policy, grow, republish, beat. */
+/* test_table.c - psmd/table.c: build from config + policy, grow, republish, heartbeat. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,10 +20,12 @@
 #include "policy.h"
 #include "table.h"
 
+/* The unknown group comes first: every attempt of a growing build meets its warning before
+ * the table comes out full. */
 static const char policy_a[] =
     "{ \"roles\": { \"ops\": [\"login:*\", \"sudo:run\", \"a:1\", \"a:2\", \"a:3\"] },\n"
-    "  \"bindings\": [ { \"user\": \"root\", \"roles\": [\"ops\"] },\n"
-    "                { \"group\": \"psm-test-no-such-group\", \"roles\": [\"ops\"] } ] }\n";
+    "  \"bindings\": [ { \"group\": \"psm-test-no-such-group\", \"roles\": [\"ops\"] },\n"
+    "                { \"user\": \"root\", \"roles\": [\"ops\"] } ] }\n";
 
 static const char policy_b[] =
     "{ \"roles\": { \"ops\": [\"login:*\", \"sudo:run\", \"a:1\", \"a:2\", \"a:3\", \"db:x\"] },\n"
@@ -34,6 +36,8 @@ struct fixture {
 	struct policy *pol;
 	struct table t;
 	char name[64];
+	gid_t group;	       /* the table_src's */
+	uint64_t min_capacity; /* the table_src's */
 };
 
 static int setup(void **state)
@@ -78,7 +82,8 @@ static void use_policy(struct fixture *f, const char *text)
 
 static int rebuild(struct fixture *f, struct psm_err *e)
 {
-	struct table_src src = {.cfg = &f->cfg, .pol = f->pol, .group = 0};
+	struct table_src src = {
+	    .cfg = &f->cfg, .pol = f->pol, .group = f->group, .min_capacity = f->min_capacity};
 
 	return table_rebuild(&f->t, &src, e);
 }
@@ -105,20 +110,26 @@ static void test_build_grows_and_publishes(void **state)
 	struct shm_view v;
 	struct psm_err e;
 	struct stat st;
+	time_t now = time(NULL);
 
 	use_policy(f, policy_a);
+	f->group = 65534;
 	assert_int_equal(rebuild(f, &e), PSM_OK);
 	assert_int_equal(f->t.capacity, 8); /* 1 -> 2 -> 4 -> 8 for 5 records */
+	assert_int_equal(f->t.builds, 1);
+	assert_int_equal(f->t.gid, 65534);
 	assert_int_equal(shm_view_open(&v, f->name, &e), PSM_OK);
 	assert_int_equal(shm_info_get(&v, &info, &e), PSM_OK);
 	assert_int_equal(info.records, 5);
 	assert_int_equal(info.capacity, 8);
 	assert_int_equal(info.policy_roles, 1);
 	assert_int_equal(info.policy_bindings, 2);
+	assert_true(info.heartbeat >= now); /* stamped by the build */
 	assert_true(has_grant(&v, "root", "sudo:run"));
 	assert_int_equal(fstat(v.fd, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
 	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(st.st_gid, 65534);
 	shm_view_close(&v);
 }
 
@@ -159,13 +170,14 @@ static void test_warnings_once_however_often_it_grows(void **state)
 		grows++;
 	assert_int_equal(grows, 3);
 	assert_int_equal(warnings, 1);
-	assert_non_null(strstr(log, "psmd: policy: p.json binding 2: group "
+	assert_non_null(strstr(log, "psmd: policy: p.json binding 1: group "
 				    "\"psm-test-no-such-group\" unknown to NSS"));
 }
 
 static void test_rebuild_retires_the_old_table(void **state)
 {
 	struct fixture *f = *state;
+	struct shm_info before, after;
 	struct shm_view old, v;
 	struct psm_err e;
 
@@ -173,8 +185,12 @@ static void test_rebuild_retires_the_old_table(void **state)
 	assert_int_equal(rebuild(f, &e), PSM_OK);
 	assert_int_equal(shm_view_open(&old, f->name, &e), PSM_OK);
 	assert_false(shm_view_retired(&old));
+	assert_int_equal(table_info(&f->t, &before, &e), PSM_OK);
 	use_policy(f, policy_b);
 	assert_int_equal(rebuild(f, &e), PSM_OK);
+	assert_int_equal(f->t.builds, 2);
+	assert_int_equal(table_info(&f->t, &after, &e), PSM_OK);
+	assert_true(after.generation > before.generation); /* the count goes on */
 	assert_true(shm_view_retired(&old));
 	assert_false(has_grant(&old, "root", "db:x"));
 	assert_int_equal(shm_view_open(&v, f->name, &e), PSM_OK);
@@ -202,6 +218,7 @@ static void test_failed_rebuild_keeps_the_served_table(void **state)
 	use_policy(f, policy_b);
 	assert_int_equal(rebuild(f, &e), PSM_EINVAL);
 	assert_ptr_equal(f->t.w, w);
+	assert_int_equal(f->t.builds, 1);
 	assert_int_equal(shm_view_open(&v, f->name, &e), PSM_OK);
 	assert_false(shm_view_retired(&v));
 	assert_int_equal(shm_info_get(&v, &after, &e), PSM_OK);
@@ -209,6 +226,24 @@ static void test_failed_rebuild_keeps_the_served_table(void **state)
 	assert_int_equal(after.generation, before.generation);
 	assert_false(has_grant(&v, "root", "db:x"));
 	shm_view_close(&v);
+}
+
+/* A rebuild after growth starts at the capacity it grew to (min_capacity), not the configured. */
+static void test_rebuild_starts_at_min_capacity(void **state)
+{
+	struct fixture *f = *state;
+	struct shm_info info;
+	struct psm_err e;
+
+	use_policy(f, policy_b);
+	f->min_capacity = 16;
+	assert_int_equal(rebuild(f, &e), PSM_OK);
+	assert_int_equal(f->t.capacity, 16);
+	assert_int_equal(table_info(&f->t, &info, &e), PSM_OK);
+	assert_int_equal(info.capacity, 16);
+	f->cfg.capacity = 32; /* the configured one when it is larger */
+	assert_int_equal(rebuild(f, &e), PSM_OK);
+	assert_int_equal(f->t.capacity, 32);
 }
 
 static void test_heartbeat_and_close(void **state)
@@ -247,6 +282,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rebuild_retires_the_old_table, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_rebuild_keeps_the_served_table, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rebuild_starts_at_min_capacity, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_heartbeat_and_close, setup, teardown),
 	};
 

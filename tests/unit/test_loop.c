@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_config_loop.c - psmd's event loop (fd watches, signals as flags) and sd_notify. */
+/* test_loop.c - psmd/loop.c: fd watches, signals as flags; and sd_notify (notify.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,26 +103,55 @@ static void nop_cb(void *ctx, int fd, short revents)
 	(void)ctx, (void)fd, (void)revents;
 }
 
+static void other_cb(void *ctx, int fd, short revents)
+{
+	(void)ctx, (void)fd, (void)revents;
+}
+
+/* fd is watched exactly once, for events, calling cb with ctx. */
+static void assert_watch(const struct loop *l, int fd, short events, loop_fd_cb cb, void *ctx)
+{
+	size_t i, at = l->n, seen = 0;
+
+	for (i = 0; i < l->n; i++)
+		if (l->fds[i].fd == fd) {
+			at = i;
+			seen++;
+		}
+	if (seen != 1)
+		fail_msg("fd %d watched %zu times, want once", fd, seen);
+	assert_int_equal(l->fds[at].events, events);
+	assert_ptr_equal(l->watch[at].cb, cb);
+	assert_ptr_equal(l->watch[at].ctx, ctx);
+}
+
+/* Adding watches (past the first growth), updating one in place, deleting one. */
 static void test_loop_watch_set(void **state)
 {
 	struct loop l;
 	struct psm_err e;
+	int tag[40];
 
 	(void)state;
 	assert_int_equal(loop_init(&l, &e), PSM_OK);
 	for (int fd = 100; fd < 140; fd++)
-		assert_int_equal(loop_add(&l, fd, POLLIN, nop_cb, NULL, &e), PSM_OK);
+		assert_int_equal(loop_add(&l, fd, POLLIN, nop_cb, &tag[fd - 100], &e), PSM_OK);
 	assert_int_equal(l.n, 40);
-	assert_int_equal(loop_add(&l, 105, POLLOUT, nop_cb, NULL, &e), PSM_OK);
+	assert_int_equal(loop_add(&l, 105, POLLOUT, other_cb, &tag[0], &e), PSM_OK);
 	assert_int_equal(l.n, 40);
-	for (size_t i = 0; i < l.n; i++)
-		if (l.fds[i].fd == 105)
-			assert_int_equal(l.fds[i].events, POLLOUT);
+	assert_watch(&l, 105, POLLOUT, other_cb, &tag[0]);
 	loop_del(&l, 110);
 	loop_del(&l, 999);
 	assert_int_equal(l.n, 39);
-	for (size_t i = 0; i < l.n; i++)
-		assert_int_not_equal(l.fds[i].fd, 110);
+	for (int fd = 100; fd < 140; fd++) {
+		if (fd == 110) {
+			for (size_t i = 0; i < l.n; i++)
+				assert_int_not_equal(l.fds[i].fd, 110);
+		} else if (fd != 105) {
+			assert_watch(&l, fd, POLLIN, nop_cb, &tag[fd - 100]);
+		}
+	}
+	assert_watch(&l, 105, POLLOUT, other_cb, &tag[0]);
 	loop_free(&l);
 }
 
