@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "control_sock.h"
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
@@ -535,71 +536,14 @@ static void control_accept_cb(void *ctx, int lfd, short revents)
 
 /* ---- the listening socket --------------------------------------------------------------- */
 
-/* mkdir -p of path's parent, 0755. */
-static int control_mkdirs(const char *path, struct psm_err *err)
-{
-	char dir[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(dir))
-		return psm_err_set(err, PSM_EINVAL, "socket %s: path too long", path);
-	memcpy(dir, path, n + 1);
-	for (char *p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-			return psm_err_set(err, PSM_ESYS, "socket directory %s: %s", dir,
-					   strerror(errno));
-		*p = '/';
-	}
-	return PSM_OK;
-}
-
-/* Removes a stale socket at path; another psmd answering there is PSM_EUNAVAIL. */
-static int control_stale(const struct sockaddr_un *sa, struct psm_err *err)
-{
-	struct stat st;
-	int fd;
-
-	if (lstat(sa->sun_path, &st) != 0)
-		return PSM_OK;
-	if (!S_ISSOCK(st.st_mode))
-		return psm_err_set(err, PSM_EINVAL, "socket %s: exists and is not a socket",
-				   sa->sun_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
-		close(fd);
-		return psm_err_set(err, PSM_EUNAVAIL, "socket %s: another daemon answers there",
-				   sa->sun_path);
-	}
-	if (fd >= 0)
-		close(fd);
-	if (unlink(sa->sun_path) != 0)
-		return psm_err_set(err, PSM_ESYS, "socket %s: %s", sa->sun_path, strerror(errno));
-	return PSM_OK;
-}
-
 static int control_listen(struct control *c, const char *path, struct psm_err *err)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int rc;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return psm_err_set(err, PSM_EINVAL, "socket %s: path too long", path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	snprintf(c->path, sizeof(c->path), "%s", path);
-	rc = control_mkdirs(path, err);
-	if (rc == PSM_OK)
-		rc = control_stale(&sa, err);
+	rc = control_sock_listen(path, &c->fd, err);
 	if (rc != PSM_OK)
 		return rc;
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0)
-		return psm_err_set(err, PSM_ESYS, "socket: %s", strerror(errno));
-	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0666) != 0 ||
-	    listen(c->fd, SOMAXCONN) != 0)
-		return psm_err_set(err, PSM_ESYS, "socket %s: %s", path, strerror(errno));
 	return loop_add(c->l, c->fd, POLLIN, control_accept_cb, c, err);
 }
 

@@ -1,25 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon.c - psmd's life: load config and policy, lock state_dir, serve, reload, stop. */
+/* daemon.c - psmd's configuration: load and check config and policy, build the table, reload. */
 #include "daemon.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
 #include "log.h"
 #include "notify.h"
 #include "nss.h"
 #include "rpass.h"
-#include "table_guard.h"
-#include "table_watch.h"
 
 void daemon_init(struct psmd *d, const char *conf_path, bool conf_given)
 {
@@ -29,7 +23,7 @@ void daemon_init(struct psmd *d, const char *conf_path, bool conf_given)
 	d->lock_fd = -1;
 }
 
-static void daemon_conf_free(struct daemon_conf *c)
+void daemon_conf_free(struct daemon_conf *c)
 {
 	config_free(&c->cfg);
 	if (c->pol != NULL)
@@ -146,46 +140,6 @@ int daemon_check(struct psmd *d, bool strict, struct psm_err *err)
 				   : psm_err_set(err, PSM_ESYS, "stdout: %s", strerror(errno));
 }
 
-/* Says who holds the lock, from the pid it wrote into the file. */
-static int daemon_lock_busy(int fd, const char *path, struct psm_err *err)
-{
-	char buf[32] = "";
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
-
-	return psm_err_set(err, PSM_EUNAVAIL, "another psmd holds %s (pid %ld)", path, pid);
-}
-
-/* Creates state_dir (0700) if missing and takes an exclusive flock on state_dir/psmd.lock. */
-static int daemon_lock(struct psmd *d, struct psm_err *err)
-{
-	const char *dir = d->conf.cfg.state_dir;
-	char path[PATH_MAX];
-	int fd;
-
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return psm_err_set(err, PSM_ESYS, "state_dir %s: %s", dir, strerror(errno));
-	if ((size_t)snprintf(path, sizeof(path), "%s/psmd.lock", dir) >= sizeof(path))
-		return psm_err_set(err, PSM_EINVAL, "state_dir %s: path too long", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return psm_err_set(err, PSM_ESYS, "%s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int rc = errno == EWOULDBLOCK
-			     ? daemon_lock_busy(fd, path, err)
-			     : psm_err_set(err, PSM_ESYS, "%s: flock: %s", path, strerror(errno));
-
-		close(fd);
-		return rc;
-	}
-	if (ftruncate(fd, 0) != 0 || dprintf(fd, "%ld\n", (long)getpid()) < 0) {
-		close(fd);
-		return psm_err_set(err, PSM_ESYS, "%s: %s", path, strerror(errno));
-	}
-	d->lock_fd = fd;
-	return PSM_OK;
-}
-
 /* The table from policy c and the runtime state, at least min_capacity records large. */
 static int daemon_build_at(struct psmd *d, const struct daemon_conf *c, uint64_t min_capacity,
 			   struct psm_err *err)
@@ -210,13 +164,18 @@ static int daemon_build(struct psmd *d, const struct daemon_conf *c, struct psm_
 	return daemon_build_at(d, c, d->table.capacity, err);
 }
 
+int daemon_load_running(struct psmd *d, struct psm_err *err)
+{
+	return daemon_load(d, &d->conf, DAEMON_STRICT_CONF, err);
+}
+
 int daemon_rebuild(struct psmd *d, uint64_t min_capacity, struct psm_err *err)
 {
 	return daemon_build_at(d, &d->conf, min_capacity, err);
 }
 
 /* Logs "WHAT /psm: N records, generation G (policy ...)" and tells systemd READY=1. */
-static void daemon_serving(struct psmd *d, const char *what)
+void daemon_serving(struct psmd *d, const char *what)
 {
 	struct shm_info info = {0};
 	struct psm_err err = {0};
@@ -231,54 +190,6 @@ static void daemon_serving(struct psmd *d, const char *what)
 	if (notify_send("READY=1\nSTATUS=serving %llu records\nMAINPID=%ld",
 			(unsigned long long)info.records, (long)getpid()) != 0)
 		log_msg(LOG_WARNING, "NOTIFY_SOCKET: %s", strerror(errno));
-}
-
-int daemon_start(struct psmd *d, struct psm_err *err)
-{
-	int rc = daemon_load(d, &d->conf, DAEMON_STRICT_CONF, err);
-
-	if (rc != PSM_OK)
-		return rc;
-	d->started = (int64_t)time(NULL);
-	rc = table_guard_install(err);
-	if (rc == PSM_OK)
-		rc = daemon_lock(d, err);
-	if (rc == PSM_OK)
-		rc = store_open(&d->store, d, d->started, err);
-	if (rc == PSM_OK)
-		rc = daemon_build(d, &d->conf, err);
-	if (rc == PSM_OK && d->loop != NULL)
-		rc = control_open(&d->ctl, d, d->loop, err);
-	if (rc != PSM_OK) {
-		daemon_stop(d);
-		return rc;
-	}
-	daemon_serving(d, "serving");
-	return PSM_OK;
-}
-
-void daemon_tick(struct psmd *d)
-{
-	int64_t now = (int64_t)time(NULL);
-
-	table_watch_check(d, true);
-	table_heartbeat(&d->table);
-	sweep_tick(d, now);
-	store_tick(&d->store);
-	metrics_tick(d, now);
-	control_tick(d->ctl, now);
-}
-
-void daemon_before_io(struct psmd *d)
-{
-	table_watch_check(d, false); /* the batch writes into a table checked just now */
-}
-
-void daemon_after_io(struct psmd *d)
-{
-	table_watch_check(d, false); /* damage met by the batch is mended before its replies */
-	log_flush(); /* the audit lines before their replies */
-	control_flush(d->ctl);
 }
 
 /* Keys only a restart can change: running value in *cur, reloaded value in *next. */
@@ -360,18 +271,4 @@ int daemon_reload(struct psmd *d, bool strict, struct psm_err *err)
 	d->conf = next;
 	daemon_serving(d, "reloaded:");
 	return PSM_OK;
-}
-
-void daemon_stop(struct psmd *d)
-{
-	notify_send("STOPPING=1");
-	control_close(d->ctl);
-	d->ctl = NULL;
-	store_close(&d->store, true);
-	sweep_free(&d->sweep);
-	table_close(&d->table);
-	if (d->lock_fd >= 0)
-		close(d->lock_fd);
-	d->lock_fd = -1;
-	daemon_conf_free(&d->conf);
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon.h"
 #include "log.h"
 
 static volatile sig_atomic_t loop_hup;
@@ -125,13 +124,13 @@ static struct timespec loop_until(const struct timespec *next)
 }
 
 /* Ticks when the second is up and schedules the next one. */
-static void loop_tick(struct psmd *d, struct timespec *next)
+static void loop_tick(const struct loop_hooks *h, struct timespec *next)
 {
 	struct timespec left = loop_until(next);
 
 	if (left.tv_sec != 0 || left.tv_nsec != 0)
 		return;
-	daemon_tick(d);
+	h->tick(h->ctx);
 	loop_now(next);
 	next->tv_sec += 1;
 }
@@ -169,7 +168,7 @@ static void loop_take_signals(const struct loop *l)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-int loop_run(struct loop *l, struct psmd *d, struct psm_err *err)
+int loop_run(struct loop *l, const struct loop_hooks *h, struct psm_err *err)
 {
 	struct timespec next;
 
@@ -187,16 +186,16 @@ int loop_run(struct loop *l, struct psmd *d, struct psm_err *err)
 			break;
 		if (n > 0) {
 			log_hold(); /* the iteration's audit lines go in one write */
-			daemon_before_io(d);
+			h->before_io(h->ctx);
 			loop_dispatch(l);
 		}
-		daemon_after_io(d);
+		h->after_io(h->ctx);
 		if (loop_hup) {
 			loop_hup = 0;
 			log_msg(LOG_INFO, "SIGHUP");
-			daemon_reload(d, false, NULL);
+			h->reload(h->ctx);
 		}
-		loop_tick(d, &next);
+		loop_tick(h, &next);
 	}
 	log_msg(LOG_INFO, "SIG%s: stopping", sigabbrev_np(loop_quit));
 	return PSM_OK;

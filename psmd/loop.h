@@ -9,8 +9,6 @@
 
 #include "psm_err.h"
 
-struct psmd;
-
 /* Called when fd is ready; revents as poll(2) reports them. */
 typedef void (*loop_fd_cb)(void *ctx, int fd, short revents);
 
@@ -38,7 +36,19 @@ void loop_free(struct loop *l);
 int loop_add(struct loop *l, int fd, short events, loop_fd_cb cb, void *ctx, struct psm_err *err);
 void loop_del(struct loop *l, int fd);
 
-/* Runs until SIGTERM or SIGINT: daemon_tick() every second, daemon_reload() on SIGHUP. */
-int loop_run(struct loop *l, struct psmd *d, struct psm_err *err);
+/*
+ * What the loop calls back: the daemon above it (psmd.c) gives them to loop_run.  The
+ * loop knows nothing else of the daemon; watched fds have their own callbacks.
+ */
+struct loop_hooks {
+	void (*tick)(void *ctx);      /* once a second */
+	void (*before_io)(void *ctx); /* when fds are ready, before their callbacks */
+	void (*after_io)(void *ctx);  /* after every iteration (ready fds or not) */
+	void (*reload)(void *ctx);    /* after a SIGHUP */
+	void *ctx;
+};
+
+/* Runs until SIGTERM or SIGINT, calling h's hooks. */
+int loop_run(struct loop *l, const struct loop_hooks *h, struct psm_err *err);
 
 #endif

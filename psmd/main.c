@@ -4,9 +4,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "daemon.h"
 #include "log.h"
 #include "loop.h"
+#include "psmd.h"
 
 struct main_opts {
 	const char *conf;
@@ -93,16 +93,16 @@ static int main_serve(struct psmd *d, bool debug)
 	rc = loop_init(&l, &err);
 	d->loop = &l;
 	if (rc == PSM_OK)
-		rc = daemon_start(d, &err);
+		rc = psmd_start(d, &err);
 	if (rc != PSM_OK) {
 		log_fatal("%s", err.msg);
 		loop_free(&l);
 		return psm_exit_code(rc);
 	}
-	rc = loop_run(&l, d, &err);
+	rc = psmd_run(d, &l, &err);
 	if (rc != PSM_OK)
 		log_fatal("%s", err.msg);
-	daemon_stop(d);
+	psmd_stop(d);
 	loop_free(&l);
 	log_close();
 	return psm_exit_code(rc);

@@ -127,7 +127,7 @@ int ops_room(struct ops_ctx *c, size_t more, struct psm_err *err)
 
 	if (held + more <= max)
 		return PSM_OK;
-	if (sweep_run(c->d, c->now) > 0 && (held = ops_held(c)) + more <= max)
+	if (store_sweep(&c->d->store, c->now) > 0 && (held = ops_held(c)) + more <= max)
 		return PSM_OK; /* expired ones kept for --explain go first */
 	log_msg(LOG_WARNING, "capacity: table full (%zu records, ceiling %llu in psmd.conf): "
 		"%s refused", held, (unsigned long long)max, c->req->op->name);
@@ -160,15 +160,6 @@ int ops_add_new(struct ops_ctx *c, int type, ops_build_fn build, const char *id_
 	    ops_add_time(reply, type == REC_GRANT ? "not_after" : "expires", end,
 			 REC_NOT_AFTER_NONE) == NULL)
 		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
-	return PSM_OK;
-}
-
-int ops_add(cJSON *o, const char *key, cJSON *item, struct psm_err *err)
-{
-	if (item == NULL || !cJSON_AddItemToObject(o, key, item)) {
-		cJSON_Delete(item);
-		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
-	}
 	return PSM_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "ids.h"
+#include "ops_reply.h"
 #include "proto.h"
 #include "psm_err.h"
 #include "record.h"
@@ -73,8 +74,6 @@ int ops_self_user(const struct ops_ctx *c, const char **user, struct psm_err *er
 int ops_find_session(const struct ops_ctx *c, struct record **sess, struct psm_err *err);
 /* Adds a number, or null for the "none" value. */
 cJSON *ops_add_time(cJSON *o, const char *key, int64_t t, int64_t none);
-/* Adds item to o under key; PSM_ENOMEM when item is NULL. */
-int ops_add(cJSON *o, const char *key, cJSON *item, struct psm_err *err);
 /*
  * Room for more grants and sessions under psmd.conf's max_records (expired ones
  * are swept first when needed): PSM_EFULL "capacity: table full (N records,

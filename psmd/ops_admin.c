@@ -10,7 +10,7 @@
 
 int ops_cleanup(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
-	size_t n = sweep_run(c->d, c->now);
+	size_t n = store_sweep(&c->d->store, c->now);
 
 	if (!cJSON_AddNumberToObject(reply, "removed", (double)n))
 		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");

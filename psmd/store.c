@@ -6,9 +6,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon.h"
+#include "config.h"
 #include "log.h"
-#include "table_watch.h"
+#include "sweep.h"
+#include "table.h"
 
 #define STORE_FILL_GROW 0.8 /* grow the table before it is fuller than this */
 
@@ -21,14 +22,20 @@ static uint32_t *store_unit_of(struct record *rec)
 	return NULL;
 }
 
+/* session_expiry "kill": the sweeper ends expired sessions' leaders. */
+static bool store_kills(const struct store *s)
+{
+	return s->host.cfg->session_expiry == CONFIG_EXPIRY_KILL;
+}
+
 static void store_due(struct store *s, const struct record *rec)
 {
-	int64_t t = sweep_due(s->d, rec), e = record_expiry(rec);
+	int64_t t = sweep_due(s->host.sweep, store_kills(s), rec), e = record_expiry(rec);
 
 	if (t < s->next_due)
 		s->next_due = t;
-	if (e < s->d->sweep.oldest)
-		s->d->sweep.oldest = e;
+	if (e < s->host.sweep->oldest)
+		s->host.sweep->oldest = e;
 }
 
 /* A new version of a session: its bound grants' table records take its new expiry. */
@@ -36,7 +43,7 @@ static int store_remirror_one(void *ctx, struct record *rec)
 {
 	struct store *s = ctx;
 	struct rec_grant *g = &rec->u.grant;
-	struct shm_writer *w = s->d->table.w;
+	struct shm_writer *w = s->host.table->w;
 	struct psm_err err = {0};
 
 	if (!g->has_session || memcmp(g->session, s->replaced, ID_BYTES) != 0 ||
@@ -45,7 +52,7 @@ static int store_remirror_one(void *ctx, struct record *rec)
 	if (g->table_unit != REC_U32_NONE)
 		shm_writer_remove(w, g->table_unit, NULL);
 	g->table_unit = REC_U32_NONE;
-	if (store_entry_insert(s, w, rec, &s->d->conf.cfg, &g->table_unit, &err) != PSM_OK) {
+	if (store_entry_insert(s->st, w, rec, s->host.cfg, &g->table_unit, &err) != PSM_OK) {
 		log_msg(LOG_WARNING, "table: %s", err.msg);
 		s->table_short = true;
 	}
@@ -59,7 +66,7 @@ static int store_remirror_one(void *ctx, struct record *rec)
 static void store_listen(void *ctx, int event, struct record *rec)
 {
 	struct store *s = ctx;
-	struct shm_writer *w = s->d->table.w;
+	struct shm_writer *w = s->host.table->w;
 	uint32_t *unit = store_unit_of(rec);
 	struct psm_err err = {0};
 
@@ -69,7 +76,8 @@ static void store_listen(void *ctx, int event, struct record *rec)
 			*unit = STORE_UNIT_PENDING;
 			return;
 		}
-		if (w != NULL && store_entry_insert(s, w, rec, &s->d->conf.cfg, unit, &err) != PSM_OK) {
+		if (w != NULL &&
+		    store_entry_insert(s->st, w, rec, s->host.cfg, unit, &err) != PSM_OK) {
 			log_msg(LOG_WARNING, "table: %s", err.msg);
 			s->table_short = true;
 		}
@@ -115,21 +123,22 @@ static void store_log_recovery(const struct journal_recovery *r, const char *dir
 	}
 }
 
-int store_open(struct store *s, struct psmd *d, int64_t now, struct psm_err *err)
+int store_open(struct store *s, const struct store_host *host, int64_t now, struct psm_err *err)
 {
+	const char *dir = host->cfg->state_dir;
 	struct journal_report rep;
 	struct state_counts c;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	s->d = d;
+	s->host = *host;
 	s->next_due = INT64_MAX;
 	memset(&rep, 0, sizeof(rep));
-	rc = journal_open(&s->j, d->conf.cfg.state_dir, now, &s->st, &rep, err);
+	rc = journal_open(&s->j, dir, now, &s->st, &rep, err);
 	if (rc != PSM_OK)
-		return psm_err_prefix(err, "state_dir %s", d->conf.cfg.state_dir);
-	store_log_report(&rep, d->conf.cfg.state_dir);
-	store_log_recovery(journal_recovery(s->j), d->conf.cfg.state_dir);
+		return psm_err_prefix(err, "state_dir %s", dir);
+	store_log_report(&rep, dir);
+	store_log_recovery(journal_recovery(s->j), dir);
 	state_counts(s->st, &c);
 	hlc_init(&s->hlc);
 	hlc_restore(&s->hlc, c.max_version);
@@ -195,18 +204,41 @@ void store_recompute_due(struct store *s)
 	static const int types[] = {REC_GRANT, REC_SESSION, REC_REVOKE, REC_SESSION_END};
 
 	s->next_due = INT64_MAX;
-	s->d->sweep.oldest = INT64_MAX;
+	s->host.sweep->oldest = INT64_MAX;
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		state_foreach(s->st, types[i], store_due_one, s);
+}
+
+/* A sweeper pass (sweep_expire), then when it is next due. */
+static size_t store_sweep_pass(struct store *s, int64_t now, int64_t cutoff)
+{
+	size_t n;
+
+	if (s->st == NULL)
+		return 0;
+	n = sweep_expire(s->host.sweep, s->st, s->host.table->w, store_kills(s), now, cutoff);
+	store_recompute_due(s);
+	return n;
+}
+
+size_t store_sweep(struct store *s, int64_t now)
+{
+	return store_sweep_pass(s, now, now);
+}
+
+void store_sweep_tick(struct store *s, int64_t now)
+{
+	if (s->st != NULL && s->next_due <= now)
+		store_sweep_pass(s, now, now - SWEEP_KEEP);
 }
 
 /* Notes rec's change in the batch and queues rec in the journal; nothing changed on error. */
 static int store_queue(struct store *s, const struct record *rec, struct psm_err *err)
 {
-	int rc = store_batch_note(s, rec, err);
+	int rc = store_batch_note(&s->batch, s->st, rec, err);
 
 	if (rc == PSM_OK && (rc = journal_append(s->j, rec, err)) != PSM_OK)
-		store_batch_forget(s);
+		store_batch_forget(&s->batch);
 	return rc;
 }
 
@@ -241,22 +273,22 @@ static int store_outcome_err(int oc, const struct record *rec, struct psm_err *e
 static int store_insert_once(struct store *s, const struct record *rec, uint32_t *unit,
 			     struct psm_err *err)
 {
-	struct shm_writer *w = s->d->table.w;
+	struct shm_writer *w = s->host.table->w;
 	int rc;
 
 	shm_writer_begin(w);
-	rc = store_entry_insert(s, w, rec, &s->d->conf.cfg, unit, err);
+	rc = store_entry_insert(s->st, w, rec, s->host.cfg, unit, err);
 	shm_writer_commit(w);
 	return rc;
 }
 
 static int store_grow(struct store *s, struct psm_err *err)
 {
-	uint64_t cap = s->d->table.capacity;
+	uint64_t cap = s->host.table->capacity;
 
 	log_msg(LOG_NOTICE, "table %.0f%% full at capacity %llu: growing it",
-		shm_writer_fill(s->d->table.w) * 100.0, (unsigned long long)cap);
-	return daemon_rebuild(s->d, cap * 2, err);
+		shm_writer_fill(s->host.table->w) * 100.0, (unsigned long long)cap);
+	return s->host.rebuild(s->host.ctx, cap * 2, err);
 }
 
 /*
@@ -265,10 +297,10 @@ static int store_grow(struct store *s, struct psm_err *err)
  */
 static int store_make_room(struct store *s, int64_t now, struct psm_err *err)
 {
-	if (s->d->sweep.oldest <= now && sweep_run(s->d, now) > 0 &&
-	    shm_writer_fill(s->d->table.w) <= STORE_FILL_GROW)
+	if (s->host.sweep->oldest <= now && store_sweep(s, now) > 0 &&
+	    shm_writer_fill(s->host.table->w) <= STORE_FILL_GROW)
 		return PSM_OK;
-	if (s->d->table.capacity >= CONFIG_CAPACITY_MAX)
+	if (s->host.table->capacity >= CONFIG_CAPACITY_MAX)
 		return psm_err_set(err, PSM_EFULL, "at the largest capacity");
 	return store_grow(s, err);
 }
@@ -277,7 +309,7 @@ static int store_make_room(struct store *s, int64_t now, struct psm_err *err)
  * when filling; PSM_EFULL only when it is full at the largest capacity. */
 static int store_room(struct store *s, int64_t now, struct psm_err *err)
 {
-	struct shm_writer *w = s->d->table.w;
+	struct shm_writer *w = s->host.table->w;
 	struct psm_err gerr = {0};
 
 	if (w == NULL || shm_writer_fill(w) <= STORE_FILL_GROW ||
@@ -285,11 +317,13 @@ static int store_room(struct store *s, int64_t now, struct psm_err *err)
 		return PSM_OK;
 	if (gerr.code != PSM_EFULL)
 		log_msg(LOG_WARNING, "table growth: %s", gerr.msg);
-	if (shm_writer_fill(s->d->table.w) < 1.0)
+	if (shm_writer_fill(s->host.table->w) < 1.0)
 		return PSM_OK;
-	log_msg(LOG_ERR, "table full at capacity %llu", (unsigned long long)s->d->table.capacity);
-	return psm_err_set(err, PSM_EFULL, "table full (capacity %llu records); nothing was evicted",
-			   (unsigned long long)s->d->table.capacity);
+	log_msg(LOG_ERR, "table full at capacity %llu",
+		(unsigned long long)s->host.table->capacity);
+	return psm_err_set(err, PSM_EFULL,
+			   "table full (capacity %llu records); nothing was evicted",
+			   (unsigned long long)s->host.table->capacity);
 }
 
 /* Puts rec in the table when it belongs there, making room first when it is filling. */
@@ -300,9 +334,9 @@ static int store_mirror(struct store *s, const struct record *rec, int64_t now, 
 	int rc;
 
 	*unit = REC_U32_NONE;
-	if (s->d->table.w == NULL)
+	if (s->host.table->w == NULL)
 		return PSM_OK;
-	if (shm_writer_fill(s->d->table.w) > STORE_FILL_GROW &&
+	if (shm_writer_fill(s->host.table->w) > STORE_FILL_GROW &&
 	    store_make_room(s, now, &gerr) != PSM_OK && gerr.code != PSM_EFULL)
 		log_msg(LOG_WARNING, "table growth: %s", gerr.msg);
 	rc = store_insert_once(s, rec, unit, err);
@@ -317,7 +351,7 @@ static int store_mirror(struct store *s, const struct record *rec, int64_t now, 
  * grants' table records.  Out of room: it stays out (PAM denies it), logged. */
 static void store_publish_one(struct store *s, struct record *rec, uint32_t *unit, int64_t now)
 {
-	struct shm_writer *w = s->d->table.w;
+	struct shm_writer *w = s->host.table->w;
 	struct psm_err err = {0};
 	char id[ID_TEXT_SIZE];
 
@@ -329,9 +363,9 @@ static void store_publish_one(struct store *s, struct record *rec, uint32_t *uni
 	if (w == NULL || rec->type != REC_SESSION)
 		return;
 	memcpy(s->replaced, rec->u.session.id, ID_BYTES);
-	shm_writer_begin(s->d->table.w);
+	shm_writer_begin(s->host.table->w);
 	state_foreach_bound(s->st, rec->u.session.id, store_remirror_one, s);
-	shm_writer_commit(s->d->table.w);
+	shm_writer_commit(s->host.table->w);
 }
 
 /* After the commit: the batch's grants and sessions still live enter the table, in order. */
@@ -355,19 +389,21 @@ int store_commit(struct store *s, uint64_t *fsync_ns, struct psm_err *err)
 	struct psm_err gerr = {0};
 	int rc = journal_commit(s->j, fsync_ns, err);
 
-	if (rc == PSM_OK)
+	if (rc == PSM_OK) {
 		store_publish(s, now);
-	else
-		store_batch_rollback(s, now);
+	} else {
+		store_batch_rollback(&s->batch, s->st, s->host.table->w, now);
+		store_recompute_due(s);
+	}
 	if (rc == PSM_OK && journal_recovery_prune(s->j, s->st, &gerr) != PSM_OK)
 		log_msg(LOG_ERR, "quarantine: %s (the next load drops the revoked grant)",
 			gerr.msg);
-	sweep_settle(&s->d->sweep, rc == PSM_OK, now); /* a kill's signal, once on disk */
-	table_watch_check(s->d, false); /* a table damaged under the publish is mended before
-					 * the replies say the changes are in it */
+	sweep_settle(s->host.sweep, rc == PSM_OK, now); /* a kill's signal, once on disk */
+	s->host.check(s->host.ctx); /* a table damaged under the publish is mended before
+				     * the replies say the changes are in it */
 	if (s->table_short) {
 		s->table_short = false;
-		if (daemon_rebuild(s->d, s->d->table.capacity * 2, &gerr) != PSM_OK)
+		if (s->host.rebuild(s->host.ctx, s->host.table->capacity * 2, &gerr) != PSM_OK)
 			log_msg(LOG_ERR, "table: %s", gerr.msg);
 	}
 	return rc;
@@ -386,7 +422,7 @@ bool store_pending(const struct record *rec)
 static int store_apply(struct store *s, struct record *rec, int64_t now, int *oc,
 		       struct psm_err *err)
 {
-	struct shm_writer *w = s->d->table.w;
+	struct shm_writer *w = s->host.table->w;
 	int rc;
 
 	if (w != NULL)
@@ -406,7 +442,7 @@ int store_add(struct store *s, struct record *rec, int64_t now, struct psm_err *
 	if (oc != STATE_APPLIED)
 		rc = store_outcome_err(oc, rec, err);
 	else
-		rc = store_entry_check(s, s->d->table.w, rec, &s->d->conf.cfg, err);
+		rc = store_entry_check(s->st, s->host.table->w, rec, s->host.cfg, err);
 	if (rc == PSM_OK && (rec->type == REC_GRANT || rec->type == REC_SESSION))
 		rc = store_room(s, now, err); /* a tombstone needs none: never refused for room */
 	if (rc == PSM_OK)

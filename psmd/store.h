@@ -14,10 +14,31 @@
 #include "record.h"
 #include "shm.h"
 #include "state.h"
+#include "store_batch.h"
+#include "store_entry.h"
 
-struct psmd;
-struct table_src;
 struct psmd_config;
+struct sweep;
+struct table;
+struct table_src;
+
+/*
+ * What the store is given by the daemon above it (psmd.c, at store_open): the parts it
+ * works with, and two calls back up for the table as a whole.  The store calls down
+ * (persist/, sweep.c, the table) and up only through these hooks: it never sees struct
+ * psmd.  Ops, control and the sweeper's tick call the store; the store calls none of them.
+ */
+struct store_host {
+	struct table *table;	       /* the served table: records are mirrored in it */
+	const struct psmd_config *cfg; /* the running config (a reload replaces it in place) */
+	struct sweep *sweep;	       /* the sweeper's bookkeeping and held kills */
+	/* Rebuilds the table from config, policy and state, at least min_capacity records
+	 * large (daemon_rebuild); the served table is kept on failure. */
+	int (*rebuild)(void *ctx, uint64_t min_capacity, struct psm_err *err);
+	/* Checks the served table and republishes it when damaged (table_watch_check). */
+	void (*check)(void *ctx);
+	void *ctx;
+};
 
 /*
  * The batch: the changes made since the last journal commit (the requests of one loop
@@ -29,19 +50,6 @@ struct psmd_config;
  */
 #define STORE_UNIT_PENDING (REC_U32_NONE - 1)
 
-struct store_undo {
-	int type;	      /* the record the change applied */
-	uint8_t id[ID_BYTES];
-	struct record *old;   /* copies of the records it displaced, to put back in order */
-	size_t nold, capold;
-};
-
-struct store_batch {
-	struct store_undo *v;
-	size_t n, cap;
-	bool applying; /* a change of the batch is being applied: its table insert waits */
-};
-
 /* A record's table unit from a (re)build, applied only when the build is published. */
 struct store_unit {
 	struct record *rec;
@@ -49,7 +57,7 @@ struct store_unit {
 };
 
 struct store {
-	struct psmd *d;
+	struct store_host host;
 	struct state *st;   /* NULL until store_open */
 	struct journal *j;
 	struct hlc hlc;
@@ -67,7 +75,7 @@ struct store {
  * logging what was loaded; call before the first table build so the first
  * published table holds every acknowledged change.
  */
-int store_open(struct store *s, struct psmd *d, int64_t now, struct psm_err *err);
+int store_open(struct store *s, const struct store_host *host, int64_t now, struct psm_err *err);
 /* Snapshots (when snapshot is true) and closes. */
 void store_close(struct store *s, bool snapshot);
 
@@ -81,7 +89,8 @@ void store_tick(struct store *s);
 uint64_t store_version(struct store *s);
 
 /*
- * Applies a record made by a request as a change of the batch: makes room in
+ * The store's door for records in (the ops use it; a replication part would too):
+ * applies a record made by a request as a change of the batch: makes room in
  * the table (growing it when needed; never evicting), queues it in the
  * journal and applies it to the state; its table record waits for
  * store_commit.  Consumes rec.  Errors leave nothing changed: PSM_EFULL table
@@ -100,32 +109,6 @@ int store_commit(struct store *s, uint64_t *fsync_ns, struct psm_err *err);
 /* Whether rec was applied by a change not yet committed (it stays out of table builds). */
 bool store_pending(const struct record *rec);
 
-/* store_batch.c: notes the change rec is about to make (copies of what it displaces);
- * forgets the last note (its change was not made); takes the batch back; empties it. */
-int store_batch_note(struct store *s, const struct record *rec, struct psm_err *err);
-void store_batch_forget(struct store *s);
-void store_batch_rollback(struct store *s, int64_t now);
-void store_batch_clear(struct store_batch *b);
-void store_batch_free(struct store_batch *b);
-
-/* Whether grant g applies on this host: hosts absent, host_name, one of labels, or "*". */
-bool store_in_scope(const struct rec_grant *g, const struct psmd_config *cfg);
-
-/* NSS: a user's uid and primary gid, a group's gid.  Unknown: PSM_EINVAL
- * "user \"x\" unknown to NSS"; PSM_ESYS / PSM_ENOMEM on failure. */
-int store_user_id(const char *name, uid_t *uid, gid_t *gid, struct psm_err *err);
-int store_group_id(const char *name, gid_t *gid, struct psm_err *err);
-
-/* Inserts rec into w (inside a batch) when it belongs in this host's table; *unit is
- * REC_U32_NONE when it does not (another host's grant, a tombstone). */
-int store_entry_insert(const struct store *s, struct shm_writer *w, const struct record *rec,
-		       const struct psmd_config *cfg, uint32_t *unit, struct psm_err *err);
-
-/* Whether rec could be inserted into w (w may be NULL: NSS and fields only), inserting
- * nothing: the errors of store_entry_insert but PSM_EFULL. */
-int store_entry_check(const struct store *s, const struct shm_writer *w, const struct record *rec,
-		      const struct psmd_config *cfg, struct psm_err *err);
-
 /* table_src fill hook: inserts every runtime grant and session in scope (inside the batch). */
 int store_fill(void *ctx, struct shm_writer *w, const struct table_src *src,
 	       struct psm_err *err);
@@ -134,6 +117,13 @@ void store_units_done(struct store *s, bool ok);
 
 /* When the sweeper is next due (sweep_due of every record): recomputes next_due. */
 void store_recompute_due(struct store *s);
+
+/* The sweeper's passes over the state (sweep_expire), next_due recomputed after each.
+ * store_sweep removes everything expired at now at once (cleanup, room) and returns how
+ * many grants and sessions went; store_sweep_tick, once a second and only when due, ends
+ * expired sessions' leaders and reclaims what expired SWEEP_KEEP seconds ago. */
+size_t store_sweep(struct store *s, int64_t now);
+void store_sweep_tick(struct store *s, int64_t now);
 
 /* The journal hook of state_import: notes the change in the batch, queues rec and observes
  * its version (the caller sets batch.applying around state_import). */

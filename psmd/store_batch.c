@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* store_batch.c - the changes not yet committed: what each displaced, to take them back when the
  * commit fails. */
-#include "store.h"
+#include "store_batch.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
 #include "log.h"
+#include "shm.h"
+#include "state.h"
 
 /* Appends a copy of rec to u's records to put back. */
 static int sb_keep(void *ctx, struct record *rec)
@@ -65,9 +66,9 @@ static int sb_keep_displaced(const struct state *st, const struct record *rec, s
 	return rc;
 }
 
-int store_batch_note(struct store *s, const struct record *rec, struct psm_err *err)
+int store_batch_note(struct store_batch *b, const struct state *st, const struct record *rec,
+		     struct psm_err *err)
 {
-	struct store_batch *b = &s->batch;
 	struct store_undo *u;
 
 	if (b->n == b->cap) {
@@ -83,7 +84,7 @@ int store_batch_note(struct store *s, const struct record *rec, struct psm_err *
 	memset(u, 0, sizeof(*u));
 	u->type = rec->type;
 	memcpy(u->id, record_id(rec), ID_BYTES);
-	if (sb_keep_displaced(s->st, rec, u) != PSM_OK) {
+	if (sb_keep_displaced(st, rec, u) != PSM_OK) {
 		sb_undo_free(u);
 		return psm_err_set(err, PSM_ENOMEM, "batch: out of memory");
 	}
@@ -91,37 +92,35 @@ int store_batch_note(struct store *s, const struct record *rec, struct psm_err *
 	return PSM_OK;
 }
 
-void store_batch_forget(struct store *s)
+void store_batch_forget(struct store_batch *b)
 {
-	if (s->batch.n > 0)
-		sb_undo_free(&s->batch.v[--s->batch.n]);
+	if (b->n > 0)
+		sb_undo_free(&b->v[--b->n]);
 }
 
 /* Takes one change back: its record goes, what it displaced comes back (the listener puts
  * it in the table again). */
-static void sb_undo(struct store *s, struct store_undo *u, int64_t now)
+static void sb_undo(struct state *st, struct store_undo *u, int64_t now)
 {
 	struct psm_err err = {0};
 
-	state_remove(s->st, u->type, u->id);
+	state_remove(st, u->type, u->id);
 	for (size_t i = 0; i < u->nold; i++)
-		if (state_apply(s->st, &u->old[i], now, NULL, &err) != PSM_OK)
+		if (state_apply(st, &u->old[i], now, NULL, &err) != PSM_OK)
 			log_msg(LOG_ERR, "batch: putting a record back: %s", err.msg);
 }
 
-void store_batch_rollback(struct store *s, int64_t now)
+void store_batch_rollback(struct store_batch *b, struct state *st, struct shm_writer *w,
+			  int64_t now)
 {
-	struct shm_writer *w = s->d->table.w;
-
-	s->batch.applying = false;
+	b->applying = false;
 	if (w != NULL)
 		shm_writer_begin(w); /* readers see the table as before, never a step between */
-	for (size_t i = s->batch.n; i-- > 0;)
-		sb_undo(s, &s->batch.v[i], now);
+	for (size_t i = b->n; i-- > 0;)
+		sb_undo(st, &b->v[i], now);
 	if (w != NULL)
 		shm_writer_commit(w);
-	store_recompute_due(s);
-	store_batch_clear(&s->batch);
+	store_batch_clear(b);
 }
 
 void store_batch_clear(struct store_batch *b)

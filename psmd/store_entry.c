@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* store_entry.c - runtime grants and sessions as table records: NSS, host scope, fill of a build. */
-#include "store.h"
+/* store_entry.c - runtime grants and sessions as table records: NSS, host scope. */
+#include "store_entry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,11 +9,10 @@
 #include <time.h>
 
 #include "config.h"
-#include "daemon.h"
-#include "log.h"
 #include "nss.h"
 #include "proto.h"
-#include "table.h"
+#include "shm.h"
+#include "state.h"
 
 /* Strings an entry points into. */
 struct store_ent {
@@ -143,7 +142,7 @@ static int store_grant_hosts(const struct rec_grant *g, struct store_ent *b, str
 
 /* A session-bound grant carries its session's kernel audit id (none: never matches)
  * and expires with it at the latest. */
-static void store_grant_session(const struct store *s, const struct rec_grant *g,
+static void store_grant_session(const struct state *st, const struct rec_grant *g,
 				struct store_ent *b)
 {
 	const struct record *sess;
@@ -153,7 +152,7 @@ static void store_grant_session(const struct store *s, const struct rec_grant *g
 	id_format(g->session, b->sid);
 	shm_entry_set_str(&b->e, SHM_F_SESSION, b->sid);
 	b->e.flags |= SHM_FL_SESSION_BOUND;
-	sess = state_session(s->st, g->session);
+	sess = state_session(st, g->session);
 	if (sess == NULL)
 		return;
 	b->e.audit = sess->u.session.audit;
@@ -162,8 +161,8 @@ static void store_grant_session(const struct store *s, const struct rec_grant *g
 		b->e.not_after = sess->u.session.expires;
 }
 
-static int store_grant_entry(const struct store *s, const struct rec_grant *g,
-			     struct store_ent *b, struct psm_err *err)
+static int store_grant_entry(const struct state *st, const struct rec_grant *g, struct store_ent *b,
+			     struct psm_err *err)
 {
 	size_t flen = 0;
 	int rc;
@@ -187,7 +186,7 @@ static int store_grant_entry(const struct store *s, const struct rec_grant *g,
 	shm_entry_set_str(&b->e, SHM_F_REASON, g->reason);
 	shm_entry_set_str(&b->e, SHM_F_ISSUER, g->issuer);
 	shm_entry_set_str(&b->e, SHM_F_SOURCE, g->source == REC_SRC_FLEET ? "fleet" : "psmctl");
-	store_grant_session(s, g, b);
+	store_grant_session(st, g, b);
 	return PSM_OK;
 }
 
@@ -213,8 +212,9 @@ static void store_session_entry(const struct rec_session *ss, struct store_ent *
 
 /* rec's table entry in a new *b; *b NULL when rec has none on this host (another host's
  * grant, a tombstone). */
-static int store_entry_make(const struct store *s, const struct record *rec,
-			    const struct psmd_config *cfg, struct store_ent **b, struct psm_err *err)
+static int store_entry_make(const struct state *st, const struct record *rec,
+			    const struct psmd_config *cfg, struct store_ent **b,
+			    struct psm_err *err)
 {
 	int rc = PSM_OK;
 
@@ -227,7 +227,7 @@ static int store_entry_make(const struct store *s, const struct record *rec,
 	if (*b == NULL)
 		return psm_err_set(err, PSM_ENOMEM, "table record: out of memory");
 	if (rec->type == REC_GRANT)
-		rc = store_grant_entry(s, &rec->u.grant, *b, err);
+		rc = store_grant_entry(st, &rec->u.grant, *b, err);
 	else
 		store_session_entry(&rec->u.session, *b);
 	if (rc != PSM_OK) {
@@ -241,11 +241,11 @@ static int store_entry_make(const struct store *s, const struct record *rec,
  * Inserts rec into w when it belongs in the table; *unit = REC_U32_NONE when
  * it does not (another host's grant, a tombstone).
  */
-int store_entry_insert(const struct store *s, struct shm_writer *w, const struct record *rec,
+int store_entry_insert(const struct state *st, struct shm_writer *w, const struct record *rec,
 		       const struct psmd_config *cfg, uint32_t *unit, struct psm_err *err)
 {
 	struct store_ent *b;
-	int rc = store_entry_make(s, rec, cfg, &b, err);
+	int rc = store_entry_make(st, rec, cfg, &b, err);
 
 	*unit = REC_U32_NONE;
 	if (rc == PSM_OK && b != NULL)
@@ -254,94 +254,14 @@ int store_entry_insert(const struct store *s, struct shm_writer *w, const struct
 	return rc;
 }
 
-int store_entry_check(const struct store *s, const struct shm_writer *w, const struct record *rec,
+int store_entry_check(const struct state *st, const struct shm_writer *w, const struct record *rec,
 		      const struct psmd_config *cfg, struct psm_err *err)
 {
 	struct store_ent *b;
-	int rc = store_entry_make(s, rec, cfg, &b, err);
+	int rc = store_entry_make(st, rec, cfg, &b, err);
 
 	if (rc == PSM_OK && b != NULL && w != NULL)
 		rc = shm_writer_check(w, &b->e, err);
 	free(b);
 	return rc;
-}
-
-/* ---- a whole build: every runtime record after the policy's ------------------------------ */
-
-struct store_fill_ctx {
-	struct store *s;
-	struct shm_writer *w;
-	const struct table_src *src;
-	struct psm_err *err;
-};
-
-static int store_unit_push(struct store *s, struct record *rec, uint32_t unit)
-{
-	if (s->nunits == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct store_unit *u = realloc(s->units, cap * sizeof(*u));
-
-		if (u == NULL)
-			return PSM_ENOMEM;
-		s->units = u;
-		s->cap = cap;
-	}
-	s->units[s->nunits++] = (struct store_unit){rec, unit};
-	return PSM_OK;
-}
-
-static int store_fill_one(void *ctx, struct record *rec)
-{
-	struct store_fill_ctx *f = ctx;
-	struct psm_err e = {0};
-	char id[ID_TEXT_SIZE];
-	uint32_t unit = REC_U32_NONE;
-	int rc;
-
-	if (store_pending(rec))
-		return 0; /* not committed yet: it enters after the commit */
-	rc = store_entry_insert(f->s, f->w, rec, f->src->cfg, &unit, &e);
-	if (rc == PSM_EFULL || rc == PSM_ENOMEM) {
-		*f->err = e;
-		return rc;
-	}
-	if (rc != PSM_OK) {
-		id_format(record_id(rec), id);
-		log_msg(LOG_WARNING, "%s %s left out of the table: %s", record_type_name(rec->type),
-			id, e.msg);
-	}
-	if (store_unit_push(f->s, rec, unit) != PSM_OK)
-		return psm_err_set(f->err, PSM_ENOMEM, "table build: out of memory");
-	return 0;
-}
-
-int store_fill(void *ctx, struct shm_writer *w, const struct table_src *src,
-	       struct psm_err *err)
-{
-	struct store_fill_ctx f = {ctx, w, src, err};
-	int rc;
-
-	f.s->nunits = 0;
-	if (f.s->st == NULL)
-		return PSM_OK;
-	/* sessions first: a bound grant takes its session's audit id from the state */
-	rc = state_foreach(f.s->st, REC_SESSION, store_fill_one, &f);
-	if (rc == 0)
-		rc = state_foreach(f.s->st, REC_GRANT, store_fill_one, &f);
-	return rc;
-}
-
-void store_units_done(struct store *s, bool ok)
-{
-	size_t i;
-
-	for (i = 0; ok && i < s->nunits; i++) {
-		struct record *r = s->units[i].rec;
-
-		if (r->type == REC_GRANT)
-			r->u.grant.table_unit = s->units[i].unit;
-		else
-			r->u.session.table_unit = s->units[i].unit;
-	}
-	s->nunits = 0;
 }

@@ -9,20 +9,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon.h"
 #include "leader.h"
 #include "log.h"
+#include "shm.h"
+#include "state.h"
 
-static bool sweep_kills(const struct psmd *d)
-{
-	return d->conf.cfg.session_expiry == CONFIG_EXPIRY_KILL;
-}
-
-int64_t sweep_due(const struct psmd *d, const struct record *rec)
+int64_t sweep_due(const struct sweep *sw, bool kills, const struct record *rec)
 {
 	int64_t t = record_expiry(rec);
 
-	if (rec->type == REC_SESSION && sweep_kills(d) && t > d->sweep.ended_upto)
+	if (rec->type == REC_SESSION && kills && t > sw->ended_upto)
 		return t;
 	return t > INT64_MAX - SWEEP_KEEP ? INT64_MAX : t + SWEEP_KEEP;
 }
@@ -58,35 +54,25 @@ static int sweep_end_one(void *ctx, struct record *rec)
 	return 0;
 }
 
-/* Ends the leaders of sessions expired since the last pass, reclaims what expired at cutoff. */
-static size_t sweep_pass(struct psmd *d, int64_t now, int64_t cutoff)
+size_t sweep_expire(struct sweep *sw, struct state *st, struct shm_writer *w, bool kills,
+		    int64_t now, int64_t cutoff)
 {
-	struct store *s = &d->store;
-	struct shm_writer *w = d->table.w;
-	struct sweep_ending e = {&d->sweep, now};
+	struct sweep_ending e = {sw, now};
 	size_t n;
 
-	if (s->st == NULL)
-		return 0;
-	if (sweep_kills(d))
-		state_foreach(s->st, REC_SESSION, sweep_end_one, &e);
-	if (now > d->sweep.ended_upto)
-		d->sweep.ended_upto = now;
+	if (kills)
+		state_foreach(st, REC_SESSION, sweep_end_one, &e);
+	if (now > sw->ended_upto)
+		sw->ended_upto = now;
 	if (w != NULL)
 		shm_writer_begin(w);
-	n = state_expire(s->st, cutoff);
+	n = state_expire(st, cutoff);
 	if (w != NULL)
 		shm_writer_commit(w);
-	store_recompute_due(s);
-	d->sweep.removed += n;
+	sw->removed += n;
 	if (n > 0)
 		log_msg(LOG_INFO, "sweep: %zu expired grants and sessions removed", n);
 	return n;
-}
-
-size_t sweep_run(struct psmd *d, int64_t now)
-{
-	return sweep_pass(d, now, now);
 }
 
 void sweep_leader_of(const struct rec_session *s, struct leader_id *id)
@@ -158,8 +144,7 @@ static void sweep_forget(struct sweep *sw, size_t i)
 	sw->kills[i] = sw->kills[--sw->n];
 }
 
-/* SIGKILL to leaders still alive after their grace; forgets those that are gone. */
-static void sweep_escalate(struct sweep *sw, int64_t now)
+void sweep_escalate(struct sweep *sw, int64_t now)
 {
 	size_t i = 0;
 
@@ -209,13 +194,6 @@ void sweep_settle(struct sweep *sw, bool committed, int64_t now)
 				st == LEADER_EXITED ? "it exited meanwhile" : why.msg);
 		sweep_forget(sw, i);
 	}
-}
-
-void sweep_tick(struct psmd *d, int64_t now)
-{
-	if (d->store.st != NULL && d->store.next_due <= now)
-		sweep_pass(d, now, now - SWEEP_KEEP);
-	sweep_escalate(&d->sweep, now);
 }
 
 void sweep_free(struct sweep *sw)

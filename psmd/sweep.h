@@ -36,19 +36,26 @@ struct sweep {
 	int64_t oldest;     /* no record held expires before this (a lower bound) */
 };
 
-struct psmd;
 struct record;
 struct rec_session;
 struct leader_id;
 struct psm_err;
+struct shm_writer;
+struct state;
 
-/* Removes everything expired at now at once; returns how many grants and sessions went. */
-size_t sweep_run(struct psmd *d, int64_t now);
-/* Once a second, when due: ends expired sessions' leaders, reclaims what expired
- * SWEEP_KEEP seconds ago; and SIGKILL to leaders past their grace. */
-void sweep_tick(struct psmd *d, int64_t now);
-/* When the sweeper next has something to do about rec (INT64_MAX: never). */
-int64_t sweep_due(const struct psmd *d, const struct record *rec);
+/* When the sweeper next has something to do about rec (INT64_MAX: never); kills: the
+ * config's session_expiry is "kill". */
+int64_t sweep_due(const struct sweep *sw, bool kills, const struct record *rec);
+/*
+ * One pass over st: with kills, ends the leaders of sessions expired since the last
+ * pass; then removes what expired at cutoff from st (and, through st's listener, from
+ * the table w, in one table batch).  Returns how many grants and sessions went: the
+ * caller (store.c) recomputes when the sweeper is next due.  Calls nothing above it.
+ */
+size_t sweep_expire(struct sweep *sw, struct state *st, struct shm_writer *w, bool kills,
+		    int64_t now, int64_t cutoff);
+/* Once a second: SIGKILL to leaders still alive after their grace; forgets those gone. */
+void sweep_escalate(struct sweep *sw, int64_t now);
 /* The leader identity recorded in a session (leader.h). */
 void sweep_leader_of(const struct rec_session *s, struct leader_id *id);
 /*

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "psmd.h"
 
 static pid_t dfx_leader; /* the child dfx_leader_child started; dfx_stop ends it if it lives */
 
@@ -59,7 +60,7 @@ static inline int dfx_stop(struct psmd *d, const char *shm, const char *dir)
 		waitpid(dfx_leader, NULL, 0);
 		dfx_leader = 0;
 	}
-	daemon_stop(d);
+	psmd_stop(d);
 	shm_unlink(shm);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;

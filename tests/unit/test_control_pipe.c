@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "daemon.h"
+#include "psmd.h"
 #include "journal.h"
 #include "log.h"
 #include "loop.h"
@@ -344,8 +345,8 @@ static int pipe_serve(struct pipe_fx *f, struct psmd *d, int (*client)(const str
 	assert_int_equal(loop_init(&l, &err), PSM_OK);
 	daemon_init(d, f->conf, true);
 	d->loop = &l;
-	if (daemon_start(d, &err) != PSM_OK)
-		fail_msg("daemon_start: %s", err.msg);
+	if (psmd_start(d, &err) != PSM_OK)
+		fail_msg("psmd_start: %s", err.msg);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -354,9 +355,9 @@ static int pipe_serve(struct pipe_fx *f, struct psmd *d, int (*client)(const str
 		kill(getppid(), SIGTERM);
 		_exit(rc);
 	}
-	assert_int_equal(loop_run(&l, d, &err), PSM_OK);
+	assert_int_equal(psmd_run(d, &l, &err), PSM_OK);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	daemon_stop(d);
+	psmd_stop(d);
 	loop_free(&l);
 	sigprocmask(SIG_SETMASK, &l.waitmask, NULL); /* SIGTERM unblocked again */
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "daemon.h"
+#include "psmd.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -191,7 +192,7 @@ static void run_pipe_loop(struct pipe_ctx *p, int sig_first)
 	assert_int_equal(loop_add(&l, fds[0], POLLIN, pipe_cb, p, &e), PSM_OK);
 	assert_int_equal(write(fds[1], "x", 1), 1);
 	daemon_init(&d, "/nonexistent/psm-test/psmd.conf", true);
-	assert_int_equal(loop_run(&l, &d, &e), PSM_OK);
+	assert_int_equal(psmd_run(&d, &l, &e), PSM_OK);
 	loop_free(&l);
 	close(fds[0]);
 	close(fds[1]);

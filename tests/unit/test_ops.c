@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "daemon.h"
+#include "psmd.h"
 #include "daemon_fixture.h"
 #include "eval.h"
 #include "log.h"
@@ -46,8 +47,8 @@ static void fx_start(struct fixture *f)
 	struct psm_err err = {0};
 
 	daemon_init(&f->d, f->conf, true);
-	if (daemon_start(&f->d, &err) != PSM_OK)
-		fail_msg("daemon_start: %s", err.msg);
+	if (psmd_start(&f->d, &err) != PSM_OK)
+		fail_msg("psmd_start: %s", err.msg);
 }
 
 static int64_t clock_ahead; /* seconds the ops' clock runs ahead of time(NULL) */
@@ -391,7 +392,7 @@ static void test_restart_keeps_acknowledged_grants(void **state)
 
 	snprintf(line, sizeof(line), "{\"op\":\"revoke\",\"grant_id\":\"%s\"}", gone);
 	assert_int_equal(call(f, &f->root, line, NULL, NULL), PSM_OK);
-	daemon_stop(&f->d);
+	psmd_stop(&f->d);
 	fx_start(f);
 	assert_true(allowed(f, "daemon", "keep:x", SHM_U32_NONE));
 	assert_false(allowed(f, "daemon", "keep:gone", SHM_U32_NONE));
@@ -489,7 +490,7 @@ static void test_failed_commit_takes_the_batch_back(void **state)
 	assert_false(allowed(f, "daemon", "a:1", SHM_U32_NONE));
 	free(b);
 	b = grant(f, "daemon", "b:1", "");
-	daemon_stop(&f->d);
+	psmd_stop(&f->d);
 	fx_start(f);
 	assert_true(allowed(f, "daemon", "b:1", SHM_U32_NONE));
 	assert_true(allowed(f, "daemon", "bound:1", 77));
@@ -509,8 +510,8 @@ static void test_sweep_reclaims_what_expired(void **state)
 	struct shm_info before, after;
 
 	assert_int_equal(table_info(&f->d.table, &before, NULL), PSM_OK);
-	assert_int_equal(sweep_run(&f->d, time(NULL) + 30), 0);
-	assert_int_equal(sweep_run(&f->d, time(NULL) + 120), 1);
+	assert_int_equal(store_sweep(&f->d.store, time(NULL) + 30), 0);
+	assert_int_equal(store_sweep(&f->d.store, time(NULL) + 120), 1);
 	assert_int_equal(table_info(&f->d.table, &after, NULL), PSM_OK);
 	assert_int_equal(after.records, before.records - 1);
 	free(id);

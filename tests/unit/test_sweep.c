@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "daemon.h"
+#include "psmd.h"
 #include "daemon_fixture.h"
 #include "eval.h"
 #include "ops.h"
@@ -54,8 +55,8 @@ static int setup(void **state)
 	f->root = (struct ops_peer){.uid = 0, .gid = 0, .pid = getpid(), .admin = true};
 	strcpy(f->root.name, "root");
 	daemon_init(&f->d, f->conf, true);
-	if (daemon_start(&f->d, &err) != PSM_OK)
-		fail_msg("daemon_start: %s", err.msg);
+	if (psmd_start(&f->d, &err) != PSM_OK)
+		fail_msg("psmd_start: %s", err.msg);
 	f->t0 = (int64_t)time(NULL);
 	*state = f;
 	return 0;
@@ -122,18 +123,18 @@ static void test_sweep_keeps_expired_for_explain(void **state)
 	free(call_at(f, f->t0, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"k:x\","
 			       "\"ttl\":\"60s\"}", NULL));
 	assert_int_equal(records(f), before + 1);
-	sweep_tick(&f->d, f->t0 + 61);
-	sweep_tick(&f->d, f->t0 + 60 + SWEEP_KEEP - 1);
+	store_sweep_tick(&f->d.store, f->t0 + 61);
+	store_sweep_tick(&f->d.store, f->t0 + 60 + SWEEP_KEEP - 1);
 	assert_int_equal(records(f), before + 1);
 	assert_int_equal(check_at(f, "k:x", SHM_U32_NONE, f->t0 + 61, why, sizeof(why)), 0);
 	assert_non_null(strstr(why, "grant expired"));
-	sweep_tick(&f->d, f->t0 + 60 + SWEEP_KEEP);
+	store_sweep_tick(&f->d.store, f->t0 + 60 + SWEEP_KEEP);
 	assert_int_equal(records(f), before);
 	assert_int_equal(check_at(f, "k:x", SHM_U32_NONE, f->t0 + 61, why, sizeof(why)), 0);
 	assert_string_equal(why, "no grant");
 }
 
-/* cleanup (sweep_run) does not wait. */
+/* cleanup (store_sweep) does not wait. */
 static void test_sweep_cleanup_at_once(void **state)
 {
 	struct fixture *f = *state;
@@ -141,8 +142,8 @@ static void test_sweep_cleanup_at_once(void **state)
 
 	free(call_at(f, f->t0, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"c:x\","
 			       "\"ttl\":\"60s\"}", NULL));
-	assert_int_equal(sweep_run(&f->d, f->t0 + 59), 0);
-	assert_int_equal(sweep_run(&f->d, f->t0 + 60), 1);
+	assert_int_equal(store_sweep(&f->d.store, f->t0 + 59), 0);
+	assert_int_equal(store_sweep(&f->d.store, f->t0 + 60), 1);
 	assert_int_equal(records(f), before);
 }
 
@@ -180,7 +181,7 @@ static void test_sweep_bound_grant_expires_with_session(void **state)
 		 "\"ttl\":\"1h\",\"session\":\"%s\"}", sid);
 	free(call_at(f, f->t0, line, NULL));
 	assert_int_equal(check_at(f, "b:x", 77, f->t0 + 59, why, sizeof(why)), 1);
-	sweep_tick(&f->d, f->t0 + 61);
+	store_sweep_tick(&f->d.store, f->t0 + 61);
 	assert_int_equal(check_at(f, "b:x", 77, f->t0 + 61, why, sizeof(why)), 0);
 	assert_non_null(strstr(why, "grant expired"));
 	/* before it expired, the session is extended: its grant follows */

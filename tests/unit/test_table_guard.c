@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "daemon.h"
+#include "psmd.h"
 #include "daemon_fixture.h"
 #include "eval.h"
 #include "ops.h"
@@ -58,8 +59,8 @@ static int setup(void **state)
 	f->root = (struct ops_peer){.uid = 0, .gid = 0, .pid = getpid(), .admin = true};
 	strcpy(f->root.name, "root");
 	daemon_init(&f->d, f->conf, true);
-	if (daemon_start(&f->d, &err) != PSM_OK)
-		fail_msg("daemon_start: %s", err.msg);
+	if (psmd_start(&f->d, &err) != PSM_OK)
+		fail_msg("psmd_start: %s", err.msg);
 	*state = f;
 	return 0;
 }
