@@ -145,10 +145,3 @@ int rconn_connect(struct rconn *c, const struct config_redis_addr *a, struct psm
 
 	return rconn_done(c, role, rconn_login(c, a, role, sizeof(role), err), err);
 }
-
-int rconn_connect_config(struct rconn *c, const struct config_redis *r, struct psm_err *err)
-{
-	if (r->nsentinels > 0)
-		return rconn_connect_sentinel(c, r->sentinels, r->nsentinels, r->master_name, err);
-	return rconn_connect(c, &r->addr, err);
-}
