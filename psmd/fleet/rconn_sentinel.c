@@ -122,7 +122,8 @@ int rconn_replid(struct rconn *c, char out[RCONN_REPLID_LEN + 1], struct psm_err
 	return PSM_OK;
 }
 
-/* Connects as the config says: through the sentinels when it names them, else to url. */int rconn_connect_config(struct rconn *c, const struct config_redis *r, struct psm_err *err)
+/* Connects as the config says: through the sentinels when it names them, else to url. */
+int rconn_connect_config(struct rconn *c, const struct config_redis *r, struct psm_err *err)
 {
 	if (r->nsentinels > 0)
 		return rconn_connect_sentinel(c, r->sentinels, r->nsentinels, r->master_name, err);
