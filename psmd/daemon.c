@@ -10,10 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fleet_check.h"
 #include "log.h"
 #include "notify.h"
 #include "nss.h"
-#include "rpass.h"
 
 void daemon_init(struct psmd *d, const char *conf_path, bool conf_given)
 {
@@ -109,8 +109,7 @@ static int daemon_load(const struct psmd *d, struct daemon_conf *c, enum daemon_
 		rc = daemon_policy_warnings(c, strict, err);
 	if (rc == PSM_OK)
 		rc = daemon_group(&c->cfg, &c->table_gid, err);
-	if (rc == PSM_OK && c->cfg.redis.password_file != NULL &&
-	    rpass_check(c->cfg.redis.password_file, err) != PSM_OK)
+	if (rc == PSM_OK && fleet_check_files(&c->cfg.redis, err) != PSM_OK)
 		rc = psm_err_prefix(err, "%s", daemon_conf_name(&c->cfg));
 	if (rc != PSM_OK)
 		daemon_conf_free(c);

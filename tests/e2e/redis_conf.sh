@@ -63,6 +63,17 @@ conf "$T/max.conf" "\"url\": \"redis://h\", \"max_reply\": 100"
 expect_n "psmd -n: max_reply under 4096: exit 2, FILE:L:C" "$T/max.conf" 2 \
 	"^psmd: $T/max.conf:[0-9]+:[0-9]+: max_reply: expected a whole number from 4096 to 67108864$"
 
+# signing_key and trusted_keys: psmd -n reads them as the fleet part will (psmctl keygen's files).
+"$CTL" keygen "$T/host.key" --name h1 >"$T/trusted" 2>&1 && chmod 600 "$T/trusted"
+conf "$T/keys.conf" "\"url\": \"redis://h\", \"signing_key\": \"$T/host.key\", \"trusted_keys\": \"$T/trusted\""
+out=$("$PSMD" -n -c "$T/keys.conf" 2>&1); rc=$?
+check "psmd -n: keygen's key and its trusted_keys line: exit 0" test $rc -eq 0 -a "${out##*$'\n'}" = "configuration OK"
+chmod 644 "$T/host.key"
+expect_n "psmd -n: signing_key mode 0644: exit 2, names the file" "$T/keys.conf" 2 "^psmd: $T/keys.conf: .*$T/host.key"
+chmod 600 "$T/host.key"
+printf '# fleet keys\ned25519:not-base64 h2\n' >>"$T/trusted"
+expect_n "psmd -n: a malformed trusted_keys line: exit 2, FILE:LINE:COL" "$T/keys.conf" 2 "^psmd: $T/keys.conf: $T/trusted:3:[0-9]+: "
+
 # A reload whose password_file went bad keeps the running config and serving.
 cp "$T/good.conf" "$T/psmd.conf"
 if psmd_start; then
