@@ -117,6 +117,7 @@ struct shm_view {
 	uint64_t capacity;
 	int64_t created;
 	char host_name[SHM_HOST_NAME_MAX];
+	bool crc_hw; /* the CPU has SSE4.2's crc32 (asked once, at open) */
 };
 
 /*

@@ -248,7 +248,7 @@ static int shm_mut_copy(const struct shm_view *v, struct shm_mut *m)
 		memcpy(m, &shm_hdr_of(v)->mut, sizeof(*m));
 	else if (shm_pread(v, offsetof(struct shm_hdr, mut), m, sizeof(*m)) != 0)
 		return -PSM_EUNAVAIL;
-	return shm_mut_crc(m) == m->crc ? 0 : -PSM_EUNAVAIL;
+	return shm_crc32c_view(v, m, offsetof(struct shm_mut, crc)) == m->crc ? 0 : -PSM_EUNAVAIL;
 }
 
 int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err *err)

@@ -155,26 +155,40 @@ static void test_crc_vectors(void **state)
 	}
 }
 
-static void test_crc_copy_and_chaining(void **state)
+/* shm_crc32c_copy through a view that chose hw (or not): every length and source/destination
+ * misalignment; not a byte written past len. */
+static void crc_copy_check(bool hw)
 {
+	struct shm_view v = {.crc_hw = hw};
 	unsigned char src[300], dst[300];
 	unsigned i;
 
-	(void)state;
 	for (i = 0; i < sizeof(src); i++)
 		src[i] = (unsigned char)(i ^ 0x5a);
-	/* every length and source/destination misalignment; not a byte written past len */
 	for (i = 0; i + 8 < sizeof(src); i++) {
 		unsigned a = i % 8, b = (i / 8) % 8;
 
 		memset(dst, 0xee, sizeof(dst));
-		assert_int_equal(shm_crc32c_copy(dst + b, src + a, i - a),
+		assert_int_equal(shm_crc32c_copy(&v, dst + b, src + a, i - a),
 				 shm_crc32c_sw(0, src + a, i - a));
 		assert_memory_equal(dst + b, src + a, i - a);
 		assert_int_equal(dst[b + i - a], 0xee);
 		if (b > 0)
 			assert_int_equal(dst[b - 1], 0xee);
 	}
+}
+
+static void test_crc_copy_and_chaining(void **state)
+{
+	unsigned char src[300];
+	unsigned i;
+
+	(void)state;
+	crc_copy_check(false);
+	if (shm_crc32c_have_hw())
+		crc_copy_check(true);
+	for (i = 0; i < sizeof(src); i++)
+		src[i] = (unsigned char)(i ^ 0x5a);
 	/* crc(a || b) == crc(crc(a), b) */
 	assert_int_equal(shm_crc32c(shm_crc32c(0, src, 100), src + 100, 200),
 			 shm_crc32c(0, src, 300));
@@ -1033,6 +1047,8 @@ static void test_pread_view(void **state)
 	assert_int_equal(shm_view_open_flags(&p, f->name, SHM_VIEW_PREAD, &err), PSM_OK);
 	assert_true(shm_view_is_open(&p));
 	assert_null(p.base);
+	assert_int_equal(p.crc_hw, shm_crc32c_have_hw() != 0);
+	assert_int_equal(f->v.crc_hw, shm_crc32c_have_hw() != 0);
 	assert_int_equal(tshm_count(&p, SHM_GRANT, "old", NULL), 2);
 	assert_int_equal(tshm_count(&p, SHM_GRANT, "none", NULL), 0);
 	assert_int_equal(shm_info_get(&p, &a, &err), PSM_OK);
