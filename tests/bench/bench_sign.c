@@ -48,7 +48,7 @@ static void bench_trusted(const struct keys_secret *sk, struct keys_trusted *t)
 	if (text == NULL)
 		bench_die("out of memory");
 	for (i = 0; i < NKEYS - 1; i++) {
-		char name[8];
+		char name[16];
 
 		crypto_sign_keypair(pk, other);
 		snprintf(name, sizeof(name), "k%d", i);
