@@ -140,8 +140,8 @@ uint32_t shm_crc32c(uint32_t crc, const void *data, size_t len)
 }
 
 /* The copy is summed, not the source (which may change meanwhile). */
-uint32_t shm_crc32c_copy(void *dst, const void *src, size_t len)
+uint32_t shm_crc32c_copy(const struct shm_view *v, void *dst, const void *src, size_t len)
 {
 	memcpy(dst, src, len);
-	return shm_crc32c(0, dst, len);
+	return shm_crc32c_view(v, dst, len);
 }

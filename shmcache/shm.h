@@ -117,6 +117,7 @@ struct shm_view {
 	uint64_t capacity;
 	int64_t created;
 	char host_name[SHM_HOST_NAME_MAX];
+	bool crc_hw; /* the CPU has SSE4.2's crc32 (asked once, at open) */
 };
 
 /*
@@ -193,6 +194,14 @@ int shm_info_get(const struct shm_view *v, struct shm_info *out, struct psm_err 
 int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err *err);
 
 /* Iterates the records of one (kind, key). */
+/* SHM_VIEW_PREAD: arena bytes read with a record's head during one chain walk (one read
+ * transaction); the chain's next records are taken from here when it holds them. */
+#define SHM_WIN_SIZE 2048u
+struct shm_win {
+	uint64_t off; /* arena byte offset of b[0] */
+	uint32_t len; /* bytes held; 0: empty */
+	_Alignas(8) unsigned char b[SHM_WIN_SIZE];
+};
 struct shm_iter {
 	uint8_t kind;
 	const char *key;
@@ -200,6 +209,7 @@ struct shm_iter {
 	uint32_t hash;
 	uint32_t cur;   /* next record unit, SHM_U32_NONE at end */
 	uint32_t hops;  /* bounded: a cycle is corruption */
+	struct shm_win win; /* only len is set by shm_iter_init */
 };
 void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind,
 		   const char *key, size_t keylen);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* shm_pread.c - the reads of a view opened with SHM_VIEW_PREAD: pread(2) instead of a mapping. */
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "shm_pread.h"
@@ -47,19 +48,52 @@ uint32_t shm_pread_bucket_head(const struct shm_view *v, uint32_t b)
 	return shm_bucket_pair(bk.head, bk.inv);
 }
 
+/* Bytes of a record's head at unit: SHM_PREAD_CHUNK, or up to the arena's end. */
+static uint32_t shm_head_len(const struct shm_view *v, uint32_t unit)
+{
+	uint64_t left = (v->arena_units - unit) * SHM_UNIT;
+
+	return left < SHM_PREAD_CHUNK ? (uint32_t)left : SHM_PREAD_CHUNK;
+}
+
 int shm_pread_head(const struct shm_view *v, uint32_t unit, struct shm_recbuf *buf)
 {
-	uint64_t left;
 	uint32_t n;
 
 	buf->unit = SHM_NONE;
 	buf->have = 0;
 	if (unit >= v->arena_units)
 		return -PSM_EUNAVAIL;
-	left = (v->arena_units - unit) * SHM_UNIT;
-	n = left < SHM_PREAD_CHUNK ? (uint32_t)left : SHM_PREAD_CHUNK;
+	n = shm_head_len(v, unit);
 	if (shm_pread(v, v->arena_off + (uint64_t)unit * SHM_UNIT, buf->b, n) != 0)
 		return -PSM_EUNAVAIL;
+	buf->unit = unit;
+	buf->have = n;
+	return 0;
+}
+
+int shm_pread_head_win(const struct shm_view *v, uint32_t unit, struct shm_recbuf *buf,
+		       struct shm_win *w)
+{
+	uint64_t off = (uint64_t)unit * SHM_UNIT, start;
+	uint32_t n;
+
+	if (w == NULL)
+		return shm_pread_head(v, unit, buf);
+	buf->unit = SHM_NONE;
+	buf->have = 0;
+	if (unit >= v->arena_units)
+		return -PSM_EUNAVAIL;
+	n = shm_head_len(v, unit);
+	if (w->len == 0 || off < w->off || off + n > w->off + w->len) {
+		start = off + n > SHM_WIN_SIZE ? off + n - SHM_WIN_SIZE : 0;
+		w->len = 0;
+		if (shm_pread(v, v->arena_off + start, w->b, (size_t)(off + n - start)) != 0)
+			return -PSM_EUNAVAIL;
+		w->off = start;
+		w->len = (uint32_t)(off + n - start);
+	}
+	memcpy(buf->b, w->b + (off - w->off), n);
 	buf->unit = unit;
 	buf->have = n;
 	return 0;

@@ -16,17 +16,24 @@ uint32_t shm_pread_bucket_head(const struct shm_view *v, uint32_t b);
 /* Reads the first bytes of the record at unit into buf (buf->unit, buf->have); 0 or
  * -PSM_EUNAVAIL.  The record's words are then taken from buf. */
 int shm_pread_head(const struct shm_view *v, uint32_t unit, struct shm_recbuf *buf);
+/* The same, from window w when it holds those bytes, else from one pread of the SHM_WIN_SIZE
+ * bytes that end with them into w (a key's records are adjacent, the chain's next ones usually
+ * just below: newer records are prepended).  w NULL: shm_pread_head. */
+int shm_pread_head_win(const struct shm_view *v, uint32_t unit, struct shm_recbuf *buf,
+		       struct shm_win *w);
 /* Completes buf (from shm_pread_head of unit) up to size bytes; 0 or -PSM_EUNAVAIL. */
 int shm_pread_rest(const struct shm_view *v, uint32_t unit, uint32_t size, struct shm_recbuf *buf);
 
 /*
  * The checked routing words of the record at unit, read in place (a mapped view) or from
- * its first bytes read into buf (SHM_VIEW_PREAD): hash (which must belong to bucket) and
- * next.  0, or -PSM_EUNAVAIL (out of the arena, a broken pair, wrong bucket; inside a
- * transaction that turns out inconsistent, a torn read).  Each word is loaded once.
+ * its first bytes read into buf (SHM_VIEW_PREAD, through win unless NULL): hash (which must
+ * belong to bucket) and next.  0, or -PSM_EUNAVAIL (out of the arena, a broken pair, wrong
+ * bucket; inside a transaction that turns out inconsistent, a torn read).  Each word is loaded
+ * once.
  */
 static inline int shm_rec_route(const struct shm_view *v, uint32_t unit, uint32_t bucket,
-				uint32_t *hash, uint32_t *next, struct shm_recbuf *buf)
+				uint32_t *hash, uint32_t *next, struct shm_recbuf *buf,
+				struct shm_win *win)
 {
 	const uint32_t *w;
 	uint32_t n, ni, h, hi;
@@ -34,7 +41,7 @@ static inline int shm_rec_route(const struct shm_view *v, uint32_t unit, uint32_
 	if (unit >= v->arena_units)
 		return -PSM_EUNAVAIL;
 	if (v->base == NULL) {
-		if (shm_pread_head(v, unit, buf) != 0)
+		if (shm_pread_head_win(v, unit, buf, win) != 0)
 			return -PSM_EUNAVAIL;
 		return shm_route_check(v, shm_word_at(buf->b, offsetof(struct shm_rec, next)),
 				       shm_word_at(buf->b, offsetof(struct shm_rec, next_inv)),

@@ -248,7 +248,7 @@ static int shm_mut_copy(const struct shm_view *v, struct shm_mut *m)
 		memcpy(m, &shm_hdr_of(v)->mut, sizeof(*m));
 	else if (shm_pread(v, offsetof(struct shm_hdr, mut), m, sizeof(*m)) != 0)
 		return -PSM_EUNAVAIL;
-	return shm_mut_crc(m) == m->crc ? 0 : -PSM_EUNAVAIL;
+	return shm_crc32c_view(v, m, offsetof(struct shm_mut, crc)) == m->crc ? 0 : -PSM_EUNAVAIL;
 }
 
 int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err *err)
@@ -324,6 +324,7 @@ void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind,
 	it->keylen = keylen;
 	it->hash = shm_hash(kind, key, keylen);
 	it->hops = 0;
+	it->win.len = 0;
 	it->cur = v->nbuckets ? shm_bucket_head(v, it->hash & (v->nbuckets - 1)) : SHM_BAD_UNIT;
 }
 
@@ -347,7 +348,7 @@ int shm_iter_next(const struct shm_view *v, struct shm_iter *it, struct shm_entr
 		if (++it->hops > v->arena_units)
 			return -PSM_EUNAVAIL;
 		unit = it->cur;
-		if (shm_rec_route(v, unit, b, &hash, &next, buf) != 0)
+		if (shm_rec_route(v, unit, b, &hash, &next, buf, &it->win) != 0)
 			return -PSM_EUNAVAIL;
 		it->cur = next;
 		if (hash != it->hash)
@@ -372,7 +373,7 @@ static int shm_scan_chain(const struct shm_view *v, uint32_t b, uint8_t kind, sh
 		if (++*hops > v->arena_units)
 			return -PSM_EUNAVAIL;
 		unit = cur;
-		if (shm_rec_route(v, unit, b, &hash, &next, buf) != 0 ||
+		if (shm_rec_route(v, unit, b, &hash, &next, buf, NULL) != 0 ||
 		    shm_rec_load(v, unit, hash, next, &e, buf) != 0)
 			return -PSM_EUNAVAIL;
 		cur = next;

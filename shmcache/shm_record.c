@@ -98,7 +98,7 @@ static int shm_rec_copy_pread(const struct shm_view *v, uint32_t unit, struct sh
 		return -PSM_EUNAVAIL;
 	buf->unit = SHM_NONE; /* from here on buf holds a decoded record, not a chain's head */
 	memcpy(r, buf->b, sizeof(*r));
-	return shm_crc32c(0, buf->b + 4, size - 4) == r->crc ? 0 : -PSM_EUNAVAIL;
+	return shm_crc32c_view(v, buf->b + 4, size - 4) == r->crc ? 0 : -PSM_EUNAVAIL;
 }
 
 /* Copies the record at unit into buf after checking its size pair and that it fits, then
@@ -119,7 +119,7 @@ static int shm_rec_copy(const struct shm_view *v, uint32_t unit, struct shm_recb
 		return -PSM_EUNAVAIL;
 	want = shm_rec_word(p, offsetof(struct shm_rec, crc));
 	memcpy(buf->b, &want, sizeof(want));
-	crc = shm_crc32c_copy(buf->b + 4, p + 4, size - 4);
+	crc = shm_crc32c_copy(v, buf->b + 4, p + 4, size - 4);
 	memcpy(r, buf->b, sizeof(*r));
 	return r->size == size && crc == want ? 0 : -PSM_EUNAVAIL;
 }

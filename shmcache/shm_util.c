@@ -128,4 +128,5 @@ void shm_view_set_static(struct shm_view *v, const struct shm_hdr *h)
 	v->created = h->created;
 	memcpy(v->host_name, h->host_name, sizeof(v->host_name));
 	v->host_name[sizeof(v->host_name) - 1] = '\0';
+	v->crc_hw = shm_crc32c_have_hw() != 0;
 }

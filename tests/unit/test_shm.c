@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "test_shm_util.h"
 
@@ -45,6 +46,15 @@ static int fix_teardown(void **state)
 	tshm_unlink(f->name);
 	free(f);
 	return 0;
+}
+
+/* pread(2) as the library calls it, counted: the preads a walk makes are exact figures. */
+static unsigned pread_calls;
+ssize_t tshm_pread(int fd, void *buf, size_t n, off_t off) __asm__("pread");
+ssize_t tshm_pread(int fd, void *buf, size_t n, off_t off)
+{
+	pread_calls++;
+	return syscall(SYS_pread64, fd, buf, n, off);
 }
 
 static void fix_publish_open(struct fix *f)
@@ -145,26 +155,40 @@ static void test_crc_vectors(void **state)
 	}
 }
 
-static void test_crc_copy_and_chaining(void **state)
+/* shm_crc32c_copy through a view that chose hw (or not): every length and source/destination
+ * misalignment; not a byte written past len. */
+static void crc_copy_check(bool hw)
 {
+	struct shm_view v = {.crc_hw = hw};
 	unsigned char src[300], dst[300];
 	unsigned i;
 
-	(void)state;
 	for (i = 0; i < sizeof(src); i++)
 		src[i] = (unsigned char)(i ^ 0x5a);
-	/* every length and source/destination misalignment; not a byte written past len */
 	for (i = 0; i + 8 < sizeof(src); i++) {
 		unsigned a = i % 8, b = (i / 8) % 8;
 
 		memset(dst, 0xee, sizeof(dst));
-		assert_int_equal(shm_crc32c_copy(dst + b, src + a, i - a),
+		assert_int_equal(shm_crc32c_copy(&v, dst + b, src + a, i - a),
 				 shm_crc32c_sw(0, src + a, i - a));
 		assert_memory_equal(dst + b, src + a, i - a);
 		assert_int_equal(dst[b + i - a], 0xee);
 		if (b > 0)
 			assert_int_equal(dst[b - 1], 0xee);
 	}
+}
+
+static void test_crc_copy_and_chaining(void **state)
+{
+	unsigned char src[300];
+	unsigned i;
+
+	(void)state;
+	crc_copy_check(false);
+	if (shm_crc32c_have_hw())
+		crc_copy_check(true);
+	for (i = 0; i < sizeof(src); i++)
+		src[i] = (unsigned char)(i ^ 0x5a);
 	/* crc(a || b) == crc(crc(a), b) */
 	assert_int_equal(shm_crc32c(shm_crc32c(0, src, 100), src + 100, 200),
 			 shm_crc32c(0, src, 300));
@@ -1023,6 +1047,8 @@ static void test_pread_view(void **state)
 	assert_int_equal(shm_view_open_flags(&p, f->name, SHM_VIEW_PREAD, &err), PSM_OK);
 	assert_true(shm_view_is_open(&p));
 	assert_null(p.base);
+	assert_int_equal(p.crc_hw, shm_crc32c_have_hw() != 0);
+	assert_int_equal(f->v.crc_hw, shm_crc32c_have_hw() != 0);
 	assert_int_equal(tshm_count(&p, SHM_GRANT, "old", NULL), 2);
 	assert_int_equal(tshm_count(&p, SHM_GRANT, "none", NULL), 0);
 	assert_int_equal(shm_info_get(&p, &a, &err), PSM_OK);
@@ -1059,6 +1085,71 @@ static void test_pread_txn_after_write(void **state)
 	assert_int_equal(shm_info_get(&p, &in, &err), PSM_OK);
 	assert_int_equal(in.heartbeat, 2000);
 	assert_int_equal(in.records, 1);
+	shm_view_close(&p);
+}
+
+/* The patterns "p:N" of alice's grants seen by one walk through pread view p, as bits; *preads
+ * gets the preads the walk made (the bucket's, then the records'). */
+static int pread_walk(const struct shm_view *p, struct shm_iter *it, unsigned *preads)
+{
+	struct shm_entry out;
+	struct shm_recbuf buf;
+	int seen = 0;
+
+	pread_calls = 0;
+	shm_iter_init(p, it, SHM_GRANT, "alice", 5);
+	while (shm_iter_next(p, it, &out, &buf) == 1)
+		seen |= 1 << (out.f[SHM_F_PATTERN][2] - '0');
+	*preads = pread_calls;
+	return seen;
+}
+
+/* A key's adjacent records come from one pread (the window ending with the chain's head
+ * record); a record of the chain outside that window costs one more. */
+static void test_pread_chain_one_read(void **state)
+{
+	struct fix *f = *state;
+	struct shm_view p;
+	struct shm_iter it;
+	struct psm_err err = {0};
+	char key[16];
+	unsigned preads, i;
+
+	tshm_insert(f->w, SHM_GRANT, "alice", "p:1");
+	for (i = 0; i < 40; i++) { /* 40 records of 2 units: 5 KiB between p:1 and p:2 */
+		snprintf(key, sizeof(key), "filler%u", i);
+		tshm_insert(f->w, SHM_GRANT, key, "p:0");
+	}
+	tshm_insert(f->w, SHM_GRANT, "alice", "p:2");
+	tshm_insert(f->w, SHM_GRANT, "alice", "p:3");
+	tshm_insert(f->w, SHM_GRANT, "alice", "p:4");
+	fix_publish_open(f);
+	assert_int_equal(shm_view_open_flags(&p, f->name, SHM_VIEW_PREAD, &err), PSM_OK);
+	assert_int_equal(pread_walk(&p, &it, &preads), 0x1e);
+	/* bucket; p:4 with p:3 and p:2 below it; p:1, 5 KiB further down */
+	assert_int_equal(preads, 3);
+	shm_view_close(&p);
+}
+
+/* The window lives for one walk: a walk after a write reads the written record, not bytes
+ * of the earlier walk (same iterator, the record rewritten in the same place). */
+static void test_pread_window_per_walk(void **state)
+{
+	struct fix *f = *state;
+	struct shm_view p;
+	struct shm_iter it;
+	struct psm_err err = {0};
+	uint32_t unit;
+	unsigned preads;
+
+	tshm_insert(f->w, SHM_GRANT, "alice", "p:1");
+	unit = tshm_insert(f->w, SHM_GRANT, "alice", "p:2");
+	fix_publish_open(f);
+	assert_int_equal(shm_view_open_flags(&p, f->name, SHM_VIEW_PREAD, &err), PSM_OK);
+	assert_int_equal(pread_walk(&p, &it, &preads), 0x6);
+	assert_int_equal(shm_writer_remove(f->w, unit, &err), PSM_OK);
+	assert_int_equal(tshm_insert(f->w, SHM_GRANT, "alice", "p:3"), unit);
+	assert_int_equal(pread_walk(&p, &it, &preads), 0xa);
 	shm_view_close(&p);
 }
 
@@ -1118,6 +1209,8 @@ int main(void)
 		T(test_group_mask),
 		cmocka_unit_test_setup_teardown(test_pread_view, fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_pread_txn_after_write, fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pread_chain_one_read, fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_pread_window_per_walk, fix_setup, fix_teardown),
 		cmocka_unit_test(test_seg_bit),
 		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_name_validation),
