@@ -17,9 +17,9 @@
  * {"op":"session_close",...} for the id kept with pam_set_data.  The module
  * links no JSON library (every DT_NEEDED library is loaded on every pam_start
  * of every sudo and sshd): the request is written here, the one-line reply is
- * tokenized by jsmn (a header, compiled into pam_session_reply.c) and checked
- * here, strictly and within fixed bounds; the socket is libproto's client
- * (proto_client.h).
+ * tokenized by jsmn (a header, compiled into pam_session_reply.c) into a fixed
+ * token array, and only the members used are read and checked; the socket is
+ * libproto's client (proto_client.h).
  */
 #define PAM_SESSION_SOCKET_DEFAULT "/run/psm/psmd.sock"
 #define PAM_SESSION_TIMEOUT_MS 2000 /* connect + request + reply */
@@ -27,7 +27,6 @@
 #define PAM_SESSION_REPLY_MAX 4096  /* a reply line, newline included */
 #define PAM_SESSION_ID_MAX 64       /* psmd's ids are 26 or 32 characters */
 #define PAM_SESSION_MSG_MAX 256     /* error.message kept (longer ones are cut) */
-#define PAM_SESSION_DEPTH_MAX 16    /* nesting of objects and arrays in a reply */
 #define PAM_SESSION_TOKENS_MAX 128  /* values and keys in a reply (jsmn's tokens) */
 #define PAM_SESSION_DATA "pam_psm_session_id" /* pam_set_data name */
 #define PAM_SESSION_ENV "PSM_SESSION_ID"
@@ -82,13 +81,14 @@ int pam_session_json_string(char *buf, size_t cap, size_t *len, const char *s,
 /* ---- pam_session_reply.c: replies --------------------------------------------------------- */
 
 /*
- * Reads one reply line (len bytes, a trailing '\n' allowed, nothing after it): one JSON
- * object (RFC 8259: no NUL byte, valid UTF-8 and escapes, at most PAM_SESSION_TOKENS_MAX
- * values and keys nested at most PAM_SESSION_DEPTH_MAX deep) whose "ok" is a boolean;
- * "session_id" a string of [A-Za-z0-9_-] of at most PAM_SESSION_ID_MAX characters;
- * "expires" an integer or null; "closed" a boolean; "error" an object with string "code"
- * and "message"; no key twice; other members are skipped.  ok:false needs error.message.
- * PSM_EUNAVAIL "malformed reply from psmd: WHAT at byte N" otherwise.
+ * Reads one reply line (len bytes, a trailing '\n' allowed): one JSON object filling the
+ * whole line (no NUL byte, at most PAM_SESSION_TOKENS_MAX values and keys, nothing jsmn
+ * refuses) whose "ok" is true or false; "session_id" a string of 1 to PAM_SESSION_ID_MAX
+ * [A-Za-z0-9_-]; "expires" an integer or null; "closed" true or false; "error" an object
+ * with "code" (a string of [A-Za-z0-9_-]) and "message" (a string, kept for syslog: cut,
+ * anything but printable ASCII shown as '?'); none of these keys twice.  Other members are
+ * skipped unread.  ok:false needs error.message.  PSM_EUNAVAIL "malformed reply from psmd:
+ * WHAT at byte N" otherwise.
  */
 int pam_session_reply_parse(const char *line, size_t len, struct pam_session_reply *r,
 			    struct psm_err *err);

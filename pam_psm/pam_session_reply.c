@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* pam_session_reply.c - psmd's reply to a session request: jsmn's tokens, checked strictly. */
+/* pam_session_reply.c - psmd's reply to a session request: jsmn's tokens, the members read. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_out.h"
 #include "pam_session.h"
 
 /* jsmn (Debian's libjsmn-dev) is a header: JSMN_STATIC makes its two functions this file's
@@ -15,435 +13,199 @@
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
+/* The members read: the reply's own (ok .. error), then error's (code, message). */
+enum reply_key { KEY_OK, KEY_ID, KEY_EXPIRES, KEY_CLOSED, KEY_ERROR, KEY_CODE, KEY_MESSAGE };
+static const char *const reply_keys[] = {"ok",	  "session_id", "expires", "closed",
+					 "error", "code",	"message"};
+
 struct reply_scan {
 	const char *js;
-	size_t len; /* the line without its newline */
 	jsmntok_t tok[PAM_SESSION_TOKENS_MAX];
-	int last[PAM_SESSION_TOKENS_MAX];  /* a container's (or key's) last child, -1: none */
-	int depth[PAM_SESSION_TOKENS_MAX]; /* objects and arrays around a token, its own too */
 	int n;
+	unsigned seen; /* bit 1 << KEY_*: that member was read */
+	int error;     /* the token of "error"'s value, 0: none */
 	struct psm_err *err;
 };
 
-static int reply_fail(struct reply_scan *s, int at, const char *what)
+static int reply_fail(const struct reply_scan *s, int at, const char *what)
 {
 	return psm_err_set(s->err, PSM_EUNAVAIL, "malformed reply from psmd: %s at byte %d", what,
 			   at + 1);
 }
 
-/* Where a token's text begins and ends, quotes included. */
-static int reply_raw_start(const jsmntok_t *t)
+/* Token v's raw text (a string's without its quotes) is word. */
+static bool reply_is(const struct reply_scan *s, int v, const char *word)
 {
-	return t->start - (t->type == JSMN_STRING);
+	size_t n = strlen(word);
+
+	return (size_t)(s->tok[v].end - s->tok[v].start) == n &&
+	       memcmp(s->js + s->tok[v].start, word, n) == 0;
 }
 
-static int reply_raw_end(const jsmntok_t *t)
+/* Token v is a string or primitive (type) that is no key: nothing hangs from it. */
+static bool reply_lone(const struct reply_scan *s, int v, jsmntype_t type)
 {
-	return t->end + (t->type == JSMN_STRING);
+	return s->tok[v].type == type && s->tok[v].size == 0;
 }
 
-static bool reply_is_key(const struct reply_scan *s, int i)
+static int reply_bool(const struct reply_scan *s, int v, bool *out)
 {
-	return s->tok[i].parent >= 0 && s->tok[s->tok[i].parent].type == JSMN_OBJECT;
+	*out = reply_is(s, v, "true");
+	if (reply_lone(s, v, JSMN_PRIMITIVE) && (*out || reply_is(s, v, "false")))
+		return PSM_OK;
+	return reply_fail(s, s->tok[v].start, "expected true or false");
 }
 
-/* Where token i ends with what belongs to it (a key: its value). */
-static int reply_end(const struct reply_scan *s, int i)
+/* "expires": null (0), or [-]digits without a leading zero, within int64_t.  strtoll stops
+ * at the byte after the primitive at the latest: jsmn found one there. */
+static int reply_expires(const struct reply_scan *s, int v, int64_t *out)
 {
-	return reply_is_key(s, i) ? reply_raw_end(&s->tok[s->last[i]]) : reply_raw_end(&s->tok[i]);
+	const char *p = s->js + s->tok[v].start, *d = p + (*p == '-');
+	char *end = NULL;
+
+	if (reply_lone(s, v, JSMN_PRIMITIVE) && reply_is(s, v, "null"))
+		return PSM_OK;
+	errno = 0;
+	if (reply_lone(s, v, JSMN_PRIMITIVE) && (*d != '0' || d + 1 == s->js + s->tok[v].end))
+		*out = strtoll(p, &end, 10);
+	if (end == s->js + s->tok[v].end && errno == 0)
+		return PSM_OK;
+	*out = 0;
+	return reply_fail(s, s->tok[v].start, "\"expires\" is not an integer or null");
 }
 
-static bool reply_is_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* js[from..to) is white space around one sep (or no sep when sep is 0). */
-static int reply_gap(struct reply_scan *s, int from, int to, char sep)
-{
-	int p = from;
-
-	while (p < to && reply_is_ws(s->js[p]))
-		p++;
-	if (sep != 0 && (p >= to || s->js[p++] != sep))
-		return reply_fail(s, from, sep == ':' ? "expected ':'" : "expected ','");
-	while (p < to && reply_is_ws(s->js[p]))
-		p++;
-	return p == to ? PSM_OK : reply_fail(s, p, "unexpected character");
-}
-
-/* What may stand before token j: after '{' or '[' nothing, after a key ':', else ','. */
-static int reply_before(struct reply_scan *s, int j)
-{
-	int p = s->tok[j].parent, prev = s->last[p];
-
-	if (s->tok[p].type == JSMN_STRING)
-		return reply_gap(s, reply_raw_end(&s->tok[p]), reply_raw_start(&s->tok[j]), ':');
-	if (prev < 0)
-		return reply_gap(s, s->tok[p].start + 1, reply_raw_start(&s->tok[j]), 0);
-	return reply_gap(s, reply_end(s, prev), reply_raw_start(&s->tok[j]), ',');
-}
-
-/* An object's members are string keys with one value; other tokens hold nothing. */
-static int reply_shape(struct reply_scan *s, int j)
-{
-	const jsmntok_t *t = &s->tok[j];
-
-	if (reply_is_key(s, j) && (t->type != JSMN_STRING || t->size != 1))
-		return reply_fail(s, reply_raw_start(t), "expected a key and its value");
-	if (!reply_is_key(s, j) && (t->type == JSMN_STRING || t->type == JSMN_PRIMITIVE) &&
-	    t->size != 0)
-		return reply_fail(s, reply_raw_start(t), "unexpected ':'");
-	return PSM_OK;
-}
-
-/* ---- strings and primitives --------------------------------------------------------------- */
-
-/* Code point cp (<= 0x10ffff, not a surrogate) as UTF-8 into out[4]; its length. */
-static size_t reply_utf8_put(uint32_t cp, char *out)
-{
-	size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4, i;
-	static const unsigned char lead[] = {0, 0, 0xc0, 0xe0, 0xf0};
-
-	for (i = n - 1; i > 0; i--, cp >>= 6)
-		out[i] = (char)(0x80 | (cp & 0x3f));
-	out[0] = (char)(lead[n] | cp);
-	return n;
-}
-
-/* The 4 hex digits at js[*p] (jsmn checked that they are hex digits). */
-static uint32_t reply_hex4(const char *js, int *p)
-{
-	char h[5] = {0};
-
-	memcpy(h, js + *p, 4);
-	*p += 4;
-	return (uint32_t)strtoul(h, NULL, 16);
-}
-
-/* A \u escape (js[*p] after the 'u', before end), a surrogate pair joined: *cp. */
-static bool reply_unicode(const char *js, int *p, int end, uint32_t *cp)
-{
-	uint32_t lo;
-
-	if (end - *p < 4)
-		return false;
-	*cp = reply_hex4(js, p);
-	if (*cp < 0xd800 || *cp > 0xdfff)
-		return *cp != 0;
-	if (*cp > 0xdbff || end - *p < 6 || js[*p] != '\\' || js[*p + 1] != 'u')
-		return false;
-	*p += 2;
-	lo = reply_hex4(js, p);
-	if (lo < 0xdc00 || lo > 0xdfff)
-		return false;
-	*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
-	return true;
-}
-
-/* The character at js[*p] of a string ending at end, decoded into ch[4]: its length, 0
- * when it is not a character JSON allows (a control character, a bad escape or UTF-8). */
-static size_t reply_char(const char *js, int *p, int end, char *ch)
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const char *e;
-	uint32_t cp;
-	size_t n;
-
-	if ((unsigned char)js[*p] < 0x20)
-		return 0;
-	if (js[*p] != '\\') {
-		n = json_out_utf8_len((const unsigned char *)js + *p, (size_t)(end - *p));
-		memcpy(ch, js + *p, n);
-		*p += (int)n;
-		return n;
-	}
-	e = ++*p < end ? memchr(from, js[*p], sizeof(from) - 1) : NULL;
-	if (e != NULL) {
-		++*p;
-		ch[0] = to[e - from];
-		return 1;
-	}
-	return *p < end && js[(*p)++] == 'u' && reply_unicode(js, p, end, &cp)
-		   ? reply_utf8_put(cp, ch)
-		   : 0;
-}
-
-/* String token i decoded into out[cap] (out NULL: only checked); cut at a character when
- * it does not fit, *cut then set. */
-static int reply_string(struct reply_scan *s, int i, char *out, size_t cap, bool *cut)
-{
-	int p = s->tok[i].start, at;
-	size_t len = 0, n;
-	char ch[4];
-
-	if (out != NULL)
-		out[0] = '\0';
-	while (p < s->tok[i].end) {
-		at = p;
-		n = reply_char(s->js, &p, s->tok[i].end, ch);
-		if (n == 0)
-			return reply_fail(s, at, "bad character in a string");
-		if (out == NULL || *cut)
-			continue;
-		if (len + n >= cap) {
-			*cut = true; /* nothing more is kept */
-			continue;
-		}
-		memcpy(out + len, ch, n);
-		out[len += n] = '\0';
-	}
-	return PSM_OK;
-}
-
-static void reply_skip_digits(const char *js, int *p, int end)
-{
-	while (*p < end && js[*p] >= '0' && js[*p] <= '9')
-		++*p;
-}
-
-/* A JSON number filling js[p..end) (RFC 8259 §6); *is_int when it has no fraction or
- * exponent. */
-static bool reply_is_number(const char *js, int p, int end, bool *is_int)
-{
-	int q;
-
-	p += p < end && js[p] == '-';
-	if (p >= end || js[p] < '0' || js[p] > '9')
-		return false;
-	q = ++p;
-	if (js[q - 1] != '0')
-		reply_skip_digits(js, &p, end);
-	*is_int = p == end;
-	if (p < end && js[p] == '.') {
-		q = ++p;
-		reply_skip_digits(js, &p, end);
-		if (p == q)
-			return false;
-	}
-	if (p < end && (js[p] == 'e' || js[p] == 'E')) {
-		p++;
-		if (p < end && (js[p] == '+' || js[p] == '-'))
-			p++;
-		q = p;
-		reply_skip_digits(js, &p, end);
-		if (p == q)
-			return false;
-	}
-	return p == end;
-}
-
-/* Primitive token i: 1 true, 0 false, -1 null, 2 a number; -2 none of them. */
-static int reply_primitive(const struct reply_scan *s, int i, bool *is_int)
-{
-	static const char *const words[] = {"null", "false", "true"};
-	const jsmntok_t *t = &s->tok[i];
-	size_t n = (size_t)(t->end - t->start), w;
-
-	for (w = 0; w < 3; w++)
-		if (n == strlen(words[w]) && memcmp(s->js + t->start, words[w], n) == 0)
-			return (int)w - 1;
-	return reply_is_number(s->js, t->start, t->end, is_int) ? 2 : -2;
-}
-
-/* Every string valid (as scan_string has it), every primitive a literal or number. */
-static int reply_scalar(struct reply_scan *s, int i)
-{
-	bool is_int;
-
-	if (s->tok[i].type == JSMN_STRING)
-		return reply_string(s, i, NULL, 0, NULL);
-	if (s->tok[i].type == JSMN_PRIMITIVE && reply_primitive(s, i, &is_int) == -2)
-		return reply_fail(s, s->tok[i].start, "unexpected value");
-	return PSM_OK;
-}
-
-/* ---- the tree ----------------------------------------------------------------------------- */
-
-/* Token j (j > 0) in its place: inside the reply, the right separator before it, the right
- * shape, not nested too deeply, and valid text. */
-static int reply_token(struct reply_scan *s, int j)
-{
-	const jsmntok_t *t = &s->tok[j];
-	int p = t->parent, rc;
-
-	if (p < 0)
-		return reply_fail(s, reply_raw_start(t), "data after the reply");
-	s->depth[j] = s->depth[p] + (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY);
-	if (s->depth[j] > PAM_SESSION_DEPTH_MAX)
-		return reply_fail(s, t->start, "nested too deeply");
-	rc = reply_before(s, j);
-	if (rc == PSM_OK)
-		rc = reply_shape(s, j);
-	if (rc == PSM_OK)
-		rc = reply_scalar(s, j);
-	s->last[p] = j;
-	return rc;
-}
-
-/* Tokenizes js[0..len) and checks it is one JSON object (RFC 8259).  jsmn stops at a NUL
- * byte: what follows it is then missing, or left over (not white space). */
-static int reply_tree(struct reply_scan *s)
-{
-	jsmn_parser jp;
-	int i, rc;
-
-	jsmn_init(&jp);
-	s->n = jsmn_parse(&jp, s->js, s->len, s->tok, PAM_SESSION_TOKENS_MAX);
-	if (s->n == JSMN_ERROR_NOMEM)
-		return reply_fail(s, (int)jp.pos, "too many values");
-	if (s->n < 0 || s->n == 0 || s->tok[0].type != JSMN_OBJECT)
-		return reply_fail(s, (int)jp.pos,
-				  s->n == JSMN_ERROR_PART ? "truncated" : "not a JSON object");
-	rc = reply_gap(s, 0, s->tok[0].start, 0);
-	s->depth[0] = 1;
-	for (i = 0; i < s->n; i++)
-		s->last[i] = -1;
-	for (i = 1; rc == PSM_OK && i < s->n; i++)
-		rc = reply_token(s, i);
-	for (i = 0; rc == PSM_OK && i < s->n; i++)
-		if (s->tok[i].type == JSMN_OBJECT || s->tok[i].type == JSMN_ARRAY)
-			rc = reply_gap(
-			    s, s->last[i] < 0 ? s->tok[i].start + 1 : reply_end(s, s->last[i]),
-			    s->tok[i].end - 1, 0);
-	return rc == PSM_OK ? reply_gap(s, s->tok[0].end, (int)s->len, 0) : rc;
-}
-
-/* ---- the reply's members ------------------------------------------------------------------ */
-
-enum {
-	SEEN_OK = 1,
-	SEEN_ID = 2,
-	SEEN_EXPIRES = 4,
-	SEEN_CLOSED = 8,
-	SEEN_ERROR = 16,
-	SEEN_CODE = 32,
-	SEEN_MESSAGE = 64
-};
-
-/* Key token k is name; its bit is marked seen (a second time: a duplicate). */
-static bool reply_key_is(struct reply_scan *s, int k, const char *name, unsigned bit,
-			 unsigned *seen, int *rc)
-{
-	const jsmntok_t *t = &s->tok[k];
-	size_t n = strlen(name);
-
-	if ((size_t)(t->end - t->start) != n || memcmp(s->js + t->start, name, n) != 0)
-		return false;
-	*rc = *seen & bit ? reply_fail(s, t->start, "duplicate key") : PSM_OK;
-	*seen |= bit;
-	return true;
-}
-
-static int reply_bool(struct reply_scan *s, int v, bool *out)
-{
-	bool is_int;
-	int w = s->tok[v].type == JSMN_PRIMITIVE ? reply_primitive(s, v, &is_int) : -2;
-
-	if (w != 0 && w != 1)
-		return reply_fail(s, reply_raw_start(&s->tok[v]), "expected true or false");
-	*out = w == 1;
-	return PSM_OK;
-}
-
-/* "expires": an integer in int64_t, or null (0). */
-static int reply_expires(struct reply_scan *s, int v, int64_t *out)
+/* session_id, error.code: 1 to cap - 1 of [A-Za-z0-9_-] (no escapes), copied into out. */
+static int reply_word(const struct reply_scan *s, int v, char *out, size_t cap)
 {
 	const jsmntok_t *t = &s->tok[v];
-	char num[24] = "";
-	bool is_int = false;
-	int w = t->type == JSMN_PRIMITIVE ? reply_primitive(s, v, &is_int) : -2;
+	size_t n = (size_t)(t->end - t->start);
 
-	if (w == 2 && is_int && t->end - t->start < (int)sizeof(num))
-		memcpy(num, s->js + t->start, (size_t)(t->end - t->start));
-	errno = 0;
-	*out = w == 2 && num[0] != '\0' ? strtoll(num, NULL, 10) : 0;
-	if (w == -1 || (num[0] != '\0' && errno == 0))
+	/* a string token ends at its closing quote, where strspn stops */
+	if (!reply_lone(s, v, JSMN_STRING) || n == 0 || n >= cap ||
+	    strspn(s->js + t->start, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "0123456789_-") != n)
+		return reply_fail(s, t->start, "expected a string of [A-Za-z0-9_-]");
+	memcpy(out, s->js + t->start, n);
+	out[n] = '\0';
+	return PSM_OK;
+}
+
+/* error.message for syslog, cut to cap - 1 bytes: \" \\ \/ decoded, any other escape and
+ * any character but printable ASCII shown as '?' (a UTF-8 sequence as one). */
+static int reply_message(const struct reply_scan *s, int v, char *out, size_t cap)
+{
+	const jsmntok_t *t = &s->tok[v];
+	int p = t->start;
+	size_t len = 0;
+	unsigned char c;
+
+	if (!reply_lone(s, v, JSMN_STRING))
+		return reply_fail(s, p, "\"message\" is not a string");
+	while (p < t->end && len + 1 < cap) {
+		c = (unsigned char)s->js[p++];
+		if (c == '\\' && p < t->end) {
+			c = (unsigned char)s->js[p++];
+			p += c == 'u' ? 4 : 0; /* its 4 hex digits, checked by jsmn */
+			c = memchr("\"\\/", c, 3) != NULL ? c : '?';
+		}
+		if ((c & 0xc0) != 0x80) /* not a UTF-8 continuation byte */
+			out[len++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	out[len] = '\0';
+	return PSM_OK;
+}
+
+/* The value v of member key. */
+static int reply_value(struct reply_scan *s, int key, int v, struct pam_session_reply *r)
+{
+	switch (key) {
+	case KEY_OK:
+		return reply_bool(s, v, &r->ok);
+	case KEY_ID:
+		return reply_word(s, v, r->session_id, sizeof(r->session_id));
+	case KEY_EXPIRES:
+		return reply_expires(s, v, &r->expires);
+	case KEY_CLOSED:
+		return reply_bool(s, v, &r->closed);
+	case KEY_ERROR:
+		s->error = v; /* read once the reply's own members are */
 		return PSM_OK;
-	return reply_fail(s, reply_raw_start(t), "\"expires\" is not an integer or null");
+	case KEY_CODE:
+		return reply_word(s, v, r->code, sizeof(r->code));
+	default:
+		return reply_message(s, v, r->message, sizeof(r->message));
+	}
 }
 
-/* A string member decoded into out[cap]; too long is an error unless may_cut. */
-static int reply_text(struct reply_scan *s, int v, char *out, size_t cap, bool may_cut)
+/* Object o's members named reply_keys[first..last] are read, each at most once; the others
+ * are skipped with all their tokens (only o's own keys have o as their parent). */
+static int reply_object(struct reply_scan *s, int o, int first, int last,
+			struct pam_session_reply *r)
 {
-	bool cut = false;
-	int rc;
-
-	if (s->tok[v].type != JSMN_STRING)
-		return reply_fail(s, reply_raw_start(&s->tok[v]), "expected a string");
-	rc = reply_string(s, v, out, cap, &cut);
-	return rc == PSM_OK && cut && !may_cut ? reply_fail(s, s->tok[v].start, "string too long")
-					       : rc;
-}
-
-static int reply_error(struct reply_scan *s, int o, struct pam_session_reply *r, unsigned *seen)
-{
-	int k, rc = PSM_OK;
+	int k, key, rc = PSM_OK;
 
 	if (s->tok[o].type != JSMN_OBJECT)
-		return reply_fail(s, reply_raw_start(&s->tok[o]), "\"error\" is not an object");
-	for (k = o + 1; rc == PSM_OK && k < s->n && s->tok[k].start < s->tok[o].end; k++) {
+		return reply_fail(s, s->tok[o].start, "expected an object");
+	for (k = o + 1; rc == PSM_OK && k < s->n; k++) {
 		if (s->tok[k].parent != o)
 			continue;
-		if (reply_key_is(s, k, "code", SEEN_CODE, seen, &rc) && rc == PSM_OK)
-			rc = reply_text(s, k + 1, r->code, sizeof(r->code), false);
-		else if (reply_key_is(s, k, "message", SEEN_MESSAGE, seen, &rc) && rc == PSM_OK)
-			rc = reply_text(s, k + 1, r->message, sizeof(r->message), true);
+		if (s->tok[k].type != JSMN_STRING || s->tok[k].size != 1 || k + 1 >= s->n ||
+		    s->tok[k + 1].parent != k)
+			return reply_fail(s, s->tok[k].start, "expected a key and its value");
+		for (key = first; key <= last && !reply_is(s, k, reply_keys[key]); key++)
+			;
+		if (key <= last && (s->seen & 1u << key) != 0)
+			return reply_fail(s, s->tok[k].start, "duplicate key");
+		if (key <= last) {
+			s->seen |= 1u << key;
+			rc = reply_value(s, key, k + 1, r);
+		}
 	}
 	return rc;
 }
 
-static bool reply_id_ok(const char *id)
+/* jsmn's tokens of js[0..len): one object, the whole of it. */
+static int reply_tokens(struct reply_scan *s, size_t len)
 {
-	size_t n = strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+	jsmn_parser jp;
 
-	return n > 0 && id[n] == '\0';
-}
-
-/* One member of the reply, key token k (its value is k + 1). */
-static int reply_member(struct reply_scan *s, int k, struct pam_session_reply *r, unsigned *seen)
-{
-	int rc = PSM_OK;
-
-	if (reply_key_is(s, k, "ok", SEEN_OK, seen, &rc))
-		return rc == PSM_OK ? reply_bool(s, k + 1, &r->ok) : rc;
-	if (reply_key_is(s, k, "closed", SEEN_CLOSED, seen, &rc) && rc == PSM_OK)
-		return r->has_closed = true, reply_bool(s, k + 1, &r->closed);
-	if (reply_key_is(s, k, "expires", SEEN_EXPIRES, seen, &rc) && rc == PSM_OK)
-		return r->has_expires = true, reply_expires(s, k + 1, &r->expires);
-	if (reply_key_is(s, k, "error", SEEN_ERROR, seen, &rc) && rc == PSM_OK)
-		return reply_error(s, k + 1, r, seen);
-	if (reply_key_is(s, k, "session_id", SEEN_ID, seen, &rc) && rc == PSM_OK) {
-		rc = reply_text(s, k + 1, r->session_id, sizeof(r->session_id), false);
-		if (rc == PSM_OK && !reply_id_ok(r->session_id))
-			rc = reply_fail(s, s->tok[k + 1].start, "bad \"session_id\"");
-		r->has_id = rc == PSM_OK;
-	}
-	return rc;
+	if (len > PAM_SESSION_REPLY_MAX || memchr(s->js, '\0', len) != NULL)
+		return reply_fail(s, 0, len > PAM_SESSION_REPLY_MAX ? "too long" : "a NUL byte");
+	jsmn_init(&jp);
+	s->n = jsmn_parse(&jp, s->js, len, s->tok, PAM_SESSION_TOKENS_MAX);
+	if (s->n < 0)
+		return reply_fail(s, (int)jp.pos,
+				  s->n == JSMN_ERROR_NOMEM ? "too many values"
+							   : "not JSON or cut short");
+	if (s->n == 0 || s->tok[0].type != JSMN_OBJECT || s->tok[0].start != 0)
+		return reply_fail(s, 0, "not a JSON object");
+	if (s->tok[0].end != (int)len)
+		return reply_fail(s, s->tok[0].end, "data after the reply");
+	return PSM_OK;
 }
 
 int pam_session_reply_parse(const char *line, size_t len, struct pam_session_reply *r,
 			    struct psm_err *err)
 {
 	struct reply_scan s = {.js = line, .err = err};
-	unsigned seen = 0;
-	int k, rc;
+	int rc;
 
 	memset(r, 0, sizeof(*r));
-	s.len = len > 0 && line[len - 1] == '\n' ? len - 1 : len;
-	if (s.len > PAM_SESSION_REPLY_MAX)
-		return reply_fail(&s, PAM_SESSION_REPLY_MAX, "too long");
-	rc = reply_tree(&s);
-	for (k = 1; rc == PSM_OK && k < s.n; k++)
-		if (s.tok[k].parent == 0)
-			rc = reply_member(&s, k, r, &seen);
+	rc = reply_tokens(&s, len > 0 && line[len - 1] == '\n' ? len - 1 : len);
+	if (rc == PSM_OK)
+		rc = reply_object(&s, 0, KEY_OK, KEY_ERROR, r);
+	if (rc == PSM_OK && s.error > 0)
+		rc = reply_object(&s, s.error, KEY_CODE, KEY_MESSAGE, r);
 	if (rc != PSM_OK)
 		return rc;
-	if (!(seen & SEEN_OK))
+	if ((s.seen & 1u << KEY_OK) == 0)
 		return reply_fail(&s, 0, "no \"ok\"");
-	if (!r->ok && !(seen & SEEN_MESSAGE))
+	if (!r->ok && (s.seen & 1u << KEY_MESSAGE) == 0)
 		return reply_fail(&s, 0, "an error without \"error\".\"message\"");
 	if (r->ok)
 		r->code[0] = r->message[0] = '\0';
+	r->has_id = (s.seen & 1u << KEY_ID) != 0;
+	r->has_expires = (s.seen & 1u << KEY_EXPIRES) != 0;
+	r->has_closed = (s.seen & 1u << KEY_CLOSED) != 0;
 	return PSM_OK;
 }

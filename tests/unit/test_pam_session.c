@@ -293,14 +293,27 @@ static int scan(const char *line, struct pam_session_reply *r, struct psm_err *e
 	return pam_session_reply_parse(line, strlen(line), r, e);
 }
 
-static void expect_bad(const char *line)
+/* line[0..len) is refused, the message naming why (NULL: any reason). */
+static void expect_refused(const char *line, size_t len, const char *why)
 {
 	struct pam_session_reply r;
 	struct psm_err e;
 
-	if (scan(line, &r, &e) != PSM_EUNAVAIL)
-		fail_msg("accepted: %s", line);
+	if (pam_session_reply_parse(line, len, &r, &e) != PSM_EUNAVAIL)
+		fail_msg("accepted: %.*s", (int)len, line);
 	assert_non_null(strstr(e.msg, "malformed reply from psmd: "));
+	if (why != NULL && strstr(e.msg, why) == NULL)
+		fail_msg("%.*s: \"%s\", not \"%s\"", (int)len, line, e.msg, why);
+}
+
+static void expect_why(const char *line, const char *why)
+{
+	expect_refused(line, strlen(line), why);
+}
+
+static void expect_bad(const char *line)
+{
+	expect_refused(line, strlen(line), NULL);
 }
 
 static void test_reply_ok(void **state)
@@ -314,8 +327,11 @@ static void test_reply_ok(void **state)
 	assert_string_equal(r.session_id, "2xi2ep5pnxayzwqhidqgb5vvqq");
 	assert_int_equal(r.expires, 1795503541);
 	assert_string_equal(r.message, "");
-	assert_int_equal(scan(" { \"expires\" : null , \"tag\":\"t\", \"session_id\" : \"A-b_9\" ,"
-			      "\"ok\" : true } \r\n", &r, NULL), PSM_OK);
+	/* white space inside the object, any order, other members skipped */
+	assert_int_equal(scan("{ \"expires\" : null , \"tag\":\"t\", \"session_id\" : \"A-b_9\" ,"
+			      "\"ok\" : true }\n",
+			      &r, NULL),
+			 PSM_OK);
 	assert_true(r.ok && r.has_expires);
 	assert_int_equal(r.expires, 0);
 	assert_string_equal(r.session_id, "A-b_9");
@@ -328,6 +344,9 @@ static void test_reply_ok(void **state)
 	assert_int_equal(scan("{\"ok\":true,\"expires\":-9223372036854775808}", &r, NULL), PSM_OK);
 	assert_int_equal(r.expires, INT64_MIN);
 	assert_int_equal(scan("{\"ok\":true,\"expires\":0}", &r, NULL), PSM_OK);
+	assert_int_equal(r.expires, 0);
+	assert_int_equal(scan("{\"ok\":true,\"expires\":-7}", &r, NULL), PSM_OK);
+	assert_int_equal(r.expires, -7);
 }
 
 static void test_reply_error(void **state)
@@ -341,15 +360,24 @@ static void test_reply_error(void **state)
 	assert_false(r.ok);
 	assert_string_equal(r.code, "not_permitted");
 	assert_string_equal(r.message, "not permitted (only about your own user)");
-	/* escapes decoded, surrogate pairs joined */
-	assert_int_equal(scan("{\"error\":{\"extra\":[1,{}],\"message\":\"a\\\"b\\\\c\\/\\n"
-			      "\\u00e9\\u20AC\\ud83d\\ude00\\t\"},\"ok\":false}", &r, NULL),
-			 PSM_OK);
-	assert_string_equal(r.message, "a\"b\\c/\n\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\t");
+	/* for syslog: \" \\ \/ decoded, any other escape, control character or non-ASCII
+	 * character (one per UTF-8 sequence) shown as '?'; error's other members skipped */
+	assert_int_equal(
+	    scan("{\"error\":{\"extra\":[1,{\"message\":1}],\"message\":\"a\\\"b\\\\c"
+		 "\\/\\n\\u00e9\\ud83d\\ude00\\t|\x01\t\x7f|caf\xc3\xa9 \xf0\x9f\x98\x80!\"},"
+		 "\"ok\":false}",
+		 &r, NULL),
+	    PSM_OK);
+	assert_string_equal(r.message, "a\"b\\c/?????|???|caf? ?!");
 	assert_string_equal(r.code, "");
+	/* ok:true: whatever error says is dropped */
+	assert_int_equal(
+	    scan("{\"ok\":true,\"error\":{\"code\":\"x\",\"message\":\"m\"}}", &r, NULL), PSM_OK);
+	assert_string_equal(r.code, "");
+	assert_string_equal(r.message, "");
 }
 
-/* A long message is cut at a character boundary, not in the middle of one. */
+/* A long message is cut to the buffer, and what follows it is still read. */
 static void test_reply_long_message(void **state)
 {
 	char line[2048], *p = line;
@@ -359,13 +387,16 @@ static void test_reply_long_message(void **state)
 	(void)state;
 	p += sprintf(p, "{\"ok\":false,\"error\":{\"message\":\"x");
 	for (i = 0; i < 300; i++)
-		p += sprintf(p, "\xe2\x82\xac");
+		p += sprintf(p, "\xe2\x82\xac\\\"");
 	sprintf(p, "\",\"code\":\"internal\"}}");
 	assert_int_equal(scan(line, &r, NULL), PSM_OK);
-	assert_int_equal(strlen(r.message), 1 + 3 * ((PAM_SESSION_MSG_MAX - 2) / 3));
+	assert_int_equal(strlen(r.message), PAM_SESSION_MSG_MAX - 1);
+	assert_memory_equal(r.message, "x?\"?\"?\"", 7);
 	assert_string_equal(r.code, "internal");
 }
 
+/* Members the module does not read are skipped whatever they hold (no recursion: jsmn's
+ * parent links); only the top level's and error's own keys are read. */
 static void test_reply_skips_nested(void **state)
 {
 	char line[512] = "{\"x\":";
@@ -375,25 +406,20 @@ static void test_reply_skips_nested(void **state)
 	(void)state;
 	assert_int_equal(scan("{\"x\":{\"a\":[1,-2.5e+3,{\"b\":null,\"ok\":false}],\"c\":\"}\","
 			      "\"error\":{\"message\":5}},\"y\":[[],{},\"]\",true,false],"
-			      "\"ok\":true,\"session_id\":\"abc\"}", &r, NULL), PSM_OK);
+			      "\"ok\":true,\"session_id\":\"abc\",\"y\":1}",
+			      &r, NULL),
+			 PSM_OK);
 	assert_true(r.ok);
 	assert_string_equal(r.session_id, "abc");
-	/* the top object is level 1: 15 more levels pass, 16 more do not */
-	for (i = 0; i < 14; i++)
+	assert_false(r.has_expires || r.has_closed);
+	/* 100 levels deep: within the token table, and read without recursion */
+	for (i = 0; i < 100; i++)
 		strcat(line, "[");
-	strcat(line, "{}");
-	for (i = 0; i < 14; i++)
+	for (i = 0; i < 100; i++)
 		strcat(line, "]");
 	strcat(line, ",\"ok\":true}");
 	assert_int_equal(scan(line, &r, NULL), PSM_OK);
-	strcpy(line, "{\"x\":[");
-	for (i = 0; i < 14; i++)
-		strcat(line, "[");
-	strcat(line, "{}");
-	for (i = 0; i < 14; i++)
-		strcat(line, "]");
-	strcat(line, "],\"ok\":true}");
-	expect_bad(line);
+	assert_true(r.ok);
 }
 
 /* Every proper prefix of a good reply is refused. */
@@ -418,80 +444,119 @@ static void test_reply_truncated(void **state)
 
 static void test_reply_wrong_types(void **state)
 {
+	static const char word[] = "expected a string of [A-Za-z0-9_-]";
+	static const char expires[] = "\"expires\" is not an integer or null";
 	char id[PAM_SESSION_ID_MAX + 64];
 
 	(void)state;
-	expect_bad("{\"ok\":\"true\"}");
-	expect_bad("{\"ok\":1}");
-	expect_bad("{\"ok\":null}");
-	expect_bad("{\"ok\":true,\"session_id\":5}");
-	expect_bad("{\"ok\":true,\"session_id\":null}");
-	expect_bad("{\"ok\":true,\"session_id\":\"\"}");
-	expect_bad("{\"ok\":true,\"session_id\":\"a b\"}");
-	expect_bad("{\"ok\":true,\"session_id\":\"a\\nb\"}");
-	expect_bad("{\"ok\":true,\"session_id\":\"../x\"}");
-	expect_bad("{\"ok\":true,\"session_id\":[\"abc\"]}");
+	expect_why("{\"ok\":\"true\"}", "expected true or false");
+	expect_why("{\"ok\":1}", "expected true or false");
+	expect_why("{\"ok\":null}", "expected true or false");
+	expect_why("{\"ok\":tru}", "expected true or false");
+	expect_why("{\"ok\":truex}", "expected true or false");
+	expect_why("{\"ok\":[true]}", "expected true or false");
+	expect_why("{\"ok\":true,\"session_id\":5}", word);
+	expect_why("{\"ok\":true,\"session_id\":null}", word);
+	expect_why("{\"ok\":true,\"session_id\":\"\"}", word);
+	expect_why("{\"ok\":true,\"session_id\":\"a b\"}", word);
+	expect_why("{\"ok\":true,\"session_id\":\"a\\nb\"}", word);
+	expect_why("{\"ok\":true,\"session_id\":\"a\\u0062\"}", word);
+	expect_why("{\"ok\":true,\"session_id\":\"../x\"}", word);
+	expect_why("{\"ok\":true,\"session_id\":\"caf\xc3\xa9\"}", word);
+	expect_why("{\"ok\":true,\"session_id\":[\"abc\"]}", word);
+	expect_why("{\"ok\":true,\"session_id\":\"abc\":\"z\"}", word); /* a key, not a value */
 	snprintf(id, sizeof(id), "{\"ok\":true,\"session_id\":\"%0*d\"}",
 		 PAM_SESSION_ID_MAX + 1, 0);
-	expect_bad(id);
+	expect_why(id, word);
 	snprintf(id, sizeof(id), "{\"ok\":true,\"session_id\":\"%0*d\"}", PAM_SESSION_ID_MAX, 0);
 	assert_int_equal(pam_session_reply_parse(id, strlen(id), &(struct pam_session_reply){ 0 },
 						 NULL), PSM_OK);
-	expect_bad("{\"ok\":true,\"expires\":\"1\"}");
-	expect_bad("{\"ok\":true,\"expires\":1.5}");
-	expect_bad("{\"ok\":true,\"expires\":1e3}");
-	expect_bad("{\"ok\":true,\"expires\":true}");
-	expect_bad("{\"ok\":true,\"expires\":9223372036854775808}");
-	expect_bad("{\"ok\":true,\"expires\":-9223372036854775809}");
-	expect_bad("{\"ok\":true,\"closed\":\"yes\"}");
-	expect_bad("{\"ok\":false,\"error\":\"boom\"}");
-	expect_bad("{\"ok\":false,\"error\":{\"message\":5}}");
-	expect_bad("{\"ok\":false,\"error\":{\"code\":1,\"message\":\"m\"}}");
-	expect_bad("{\"ok\":false,\"error\":{\"code\":\"a_code_much_longer_than_the_buffer\","
-		   "\"message\":\"m\"}}");
+	expect_why("{\"ok\":true,\"expires\":\"1\"}", expires);
+	expect_why("{\"ok\":true,\"expires\":1.5}", expires);
+	expect_why("{\"ok\":true,\"expires\":1e3}", expires);
+	expect_why("{\"ok\":true,\"expires\":true}", expires);
+	expect_why("{\"ok\":true,\"expires\":012}", expires);
+	expect_why("{\"ok\":true,\"expires\":-01}", expires);
+	expect_why("{\"ok\":true,\"expires\":-}", expires);
+	expect_why("{\"ok\":true,\"expires\":9223372036854775808}", expires);
+	expect_why("{\"ok\":true,\"expires\":-9223372036854775809}", expires);
+	expect_why("{\"ok\":true,\"expires\":123456789012345678901234}", expires);
+	expect_why("{\"ok\":true,\"closed\":\"yes\"}", "expected true or false");
+	expect_why("{\"ok\":true,\"closed\":null}", "expected true or false");
+	expect_why("{\"ok\":false,\"error\":\"boom\"}", "expected an object");
+	expect_why("{\"ok\":false,\"error\":{\"message\":5}}", "\"message\" is not a string");
+	expect_why("{\"ok\":false,\"error\":{\"message\":\"m\":\"z\"}}",
+		   "\"message\" is not a string");
+	expect_why("{\"ok\":false,\"error\":{\"code\":1,\"message\":\"m\"}}", word);
+	expect_why("{\"ok\":false,\"error\":{\"code\":\"a b\",\"message\":\"m\"}}", word);
+	expect_why("{\"ok\":false,\"error\":{\"code\":\"a_code_much_longer_than_the_buffer\","
+		   "\"message\":\"m\"}}",
+		   word);
 }
 
 static void test_reply_missing_fields(void **state)
 {
 	(void)state;
-	expect_bad("{}");
-	expect_bad("{\"session_id\":\"abc\"}");
-	expect_bad("{\"ok\":false}");
-	expect_bad("{\"ok\":false,\"error\":{}}");
-	expect_bad("{\"ok\":false,\"error\":{\"code\":\"internal\"}}");
-	expect_bad("{\"ok\":false,\"message\":\"m\"}");
+	expect_why("{}", "no \"ok\"");
+	expect_why("{\"session_id\":\"abc\"}", "no \"ok\"");
+	expect_why("{\"x\":{\"ok\":true}}", "no \"ok\"");
+	expect_why("{\"ok\":false}", "without \"error\".\"message\"");
+	expect_why("{\"ok\":false,\"error\":{}}", "without \"error\".\"message\"");
+	expect_why("{\"ok\":false,\"error\":{\"code\":\"internal\"}}", "without");
+	expect_why("{\"ok\":false,\"message\":\"m\"}", "without \"error\".\"message\"");
+	expect_why("{\"ok\":false,\"error\":{\"x\":{\"message\":\"m\"}}}", "without");
 }
 
+/* Not one JSON object filling the line, or not one jsmn reads. */
 static void test_reply_not_json(void **state)
 {
 	static const char *const bad[] = {
-		"", "\n", "null", "[]", "\"ok\"", "{", "}", "{\"ok\":true}x", "{\"ok\":true}{}",
-		"{\"ok\":true}\n{\"ok\":true}\n", "{\"ok\":true,}", "{,\"ok\":true}",
-		"{\"ok\" true}", "{'ok':true}", "{ok:true}", "{\"ok\":tru}", "{\"ok\":truex}",
-		"{\"ok\":True}", "{\"ok\":true,\"ok\":false}",
-		"{\"ok\":false,\"error\":{\"message\":\"a\",\"message\":\"b\"}}",
-		"{\"ok\":true,\"x\":\"a\tb\"}", "{\"ok\":true,\"x\":\"a\\x\"}",
-		"{\"ok\":true,\"x\":\"\\ud800\"}", "{\"ok\":true,\"x\":\"\\udc00\\ud800\"}",
-		"{\"ok\":true,\"x\":\"\\ud800\\u0041\"}", "{\"ok\":true,\"x\":\"\\u0000\"}",
-		"{\"ok\":true,\"x\":\"\\u12\"}", "{\"ok\":true,\"x\":\"\\u12g4\"}",
-		"{\"ok\":true,\"x\":\"\xff\"}", "{\"ok\":true,\"x\":\"\xc0\x80\"}",
-		"{\"ok\":true,\"x\":012}", "{\"ok\":true,\"x\":-}", "{\"ok\":true,\"x\":1.}",
-		"{\"ok\":true,\"x\":.5}", "{\"ok\":true,\"x\":1e}", "{\"ok\":true,\"x\":+1}",
-		"{\"ok\":true,\"x\":NaN}", "{\"ok\":true,\"x\":[1,]}", "{\"ok\":true,\"x\":[1 2]}",
-		"{\"ok\":true,\"x\":{\"a\"}}", "{\"ok\":true\"x\":1}", "\xef\xbb\xbf{\"ok\":true}",
+	    "",
+	    "\n",
+	    "null",
+	    "[]",
+	    "\"ok\"",
+	    "{",
+	    "}",
+	    "{\"ok\":true}x",
+	    "{\"ok\" true}",
+	    "{'ok':true}",
+	    "{ok:true}",
+	    "{\"ok\":True}",
+	    "{\"ok\":true,\"x\":\"a\\x\"}",
+	    "{\"ok\":true,\"x\":\"\\u12\"}",
+	    "{\"ok\":true,\"x\":\"\\u12g4\"}",
+	    "{\"ok\":true,\"x\":.5}",
+	    "{\"ok\":true,\"x\":+1}",
+	    "{\"ok\":true,\"x\":NaN}",
+	    "\xef\xbb\xbf{\"ok\":true}",
+	    " {\"ok\":true}",
+	};
+	static const char *const after[] = {
+	    "{\"ok\":true}{}",	 "{\"ok\":true}\n{\"ok\":true}\n",
+	    "{\"ok\":true} ",	 "{\"ok\":true}\r\n",
+	    "{\"ok\":true}\n\n", "{\"ok\":true}\t",
+	};
+	static const char *const shape[] = {
+	    "{\"ok\":true \"x\"}",
+	    "{\"ok\":true,\"a\"}",
+	    "{\"x\":1 \"ok\":true}",
+	    "{\"session_id\":\"abc\":\"z\",\"ok\":true}",
+	    "{\"ok\":true,\"error\":{\"m\"}}",
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_bad(bad[i]);
-	/* a NUL byte inside the line */
-	assert_int_equal(pam_session_reply_parse("{\"ok\":true}\0", 12,
-						 &(struct pam_session_reply){ 0 }, NULL),
-			 PSM_EUNAVAIL);
-	assert_int_equal(pam_session_reply_parse("{\"ok\":\"a\0b\"}", 12,
-						 &(struct pam_session_reply){ 0 }, NULL),
-			 PSM_EUNAVAIL);
+	for (i = 0; i < sizeof(after) / sizeof(after[0]); i++)
+		expect_why(after[i], "data after the reply");
+	for (i = 0; i < sizeof(shape) / sizeof(shape[0]); i++)
+		expect_why(shape[i], "expected a key and its value");
+	/* a NUL byte anywhere in the line */
+	expect_refused("{\"ok\":true}\0", 12, "a NUL byte");
+	expect_refused("{\"ok\":\"a\0b\"}", 12, "a NUL byte");
+	expect_refused("{\"ok\":true,\"x\":\"a\0\"}", 20, "a NUL byte");
 }
 
 /* A reply from an exact-size heap copy (ASan sees any read past it); the result. */
@@ -510,18 +575,49 @@ static int scan_exact(const char *line, size_t len, struct pam_session_reply *r)
 	return rc;
 }
 
+/* Each key the module reads, twice at the level it reads it: refused (two readers could
+ * take different ones). */
+static void test_reply_duplicates(void **state)
+{
+	static const char *const twice[] = {
+	    "{\"ok\":true,\"ok\":false}",
+	    "{\"ok\":false,\"ok\":true}",
+	    "{\"ok\":true,\"session_id\":\"a\",\"session_id\":\"b\"}",
+	    "{\"ok\":true,\"expires\":1,\"expires\":2}",
+	    "{\"ok\":true,\"closed\":true,\"closed\":1}",
+	    "{\"ok\":false,\"error\":{\"message\":\"a\"},\"error\":{\"message\":\"b\"}}",
+	    "{\"ok\":false,\"error\":{\"code\":\"a\",\"code\":\"b\",\"message\":\"m\"}}",
+	    "{\"ok\":false,\"error\":{\"message\":\"a\",\"message\":\"b\"}}",
+	};
+	struct pam_session_reply r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(twice) / sizeof(twice[0]); i++)
+		expect_why(twice[i], "duplicate key");
+	/* a key it does not read may come twice; a read key may come again one level down */
+	assert_int_equal(scan("{\"x\":1,\"ok\":true,\"x\":2,\"y\":{\"ok\":false}}", &r, NULL),
+			 PSM_OK);
+	assert_true(r.ok);
+}
+
 /* Hostile replies: each is refused (never read as ok), whatever its size or shape. */
 static void test_reply_hostile(void **state)
 {
 	static const char *const bad[] = {
-		"[{\"ok\":true}]", "\"{\\\"ok\\\":true}\"", "true", "1", "{\"ok\":true]",
-		"{\"ok\":true,\"session_id\":\"a\",\"session_id\":\"b\"}",
-		"{\"ok\":true,\"expires\":1,\"expires\":2}", "{\"ok\":true,\"closed\":true,\"closed\":1}",
-		"{\"ok\":false,\"error\":{\"message\":\"a\"},\"error\":{\"message\":\"b\"}}",
-		"{\"ok\":false,\"error\":{\"code\":\"a\",\"code\":\"b\",\"message\":\"m\"}}",
-		"{\"ok\":true,\"session_id\":{\"id\":\"abc\"}}", "{\"ok\":[true]}", "{\"ok\":{}}",
-		"{\"ok\":true,\"x\":[}", "{\"ok\":true,\"x\":{]}", "{\"ok\":true:1}",
-		"{\"ok\":true,\"x\":[\"a\":1]}", "{\"ok\":true,\"x\":{\"a\":1,}}", "{\"ok\":true,,}",
+	    "[{\"ok\":true}]",
+	    "\"{\\\"ok\\\":true}\"",
+	    "true",
+	    "1",
+	    "{\"ok\":true]",
+	    "{\"ok\":true,\"session_id\":{\"id\":\"abc\"}}",
+	    "{\"ok\":[true]}",
+	    "{\"ok\":{}}",
+	    "{\"ok\":true,\"x\":[}",
+	    "{\"ok\":true,\"x\":{]}",
+	    "{\"ok\":true:1}",
+	    "{\"ok\":\"x\":true}",
+	    "{\"ok\":true\"x\":1}",
 	};
 	struct pam_session_reply r;
 	char big[PAM_SESSION_REPLY_MAX * 2];
@@ -531,23 +627,36 @@ static void test_reply_hostile(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (scan_exact(bad[i], strlen(bad[i]), &r) != PSM_EUNAVAIL)
 			fail_msg("accepted: %s", bad[i]);
-	/* deeper than any limit, and more values than the token table holds */
+	/* longer than a reply may be; deeper, and more values, than the token table holds */
 	memset(big, '[', sizeof(big));
-	assert_int_equal(scan_exact(big, sizeof(big), &r), PSM_EUNAVAIL);
+	expect_refused(big, sizeof(big), "too long");
+	expect_refused(big, PAM_SESSION_REPLY_MAX - 1, "too many values");
 	strcpy(big, "{\"ok\":true,\"x\":[");
-	for (i = 0; i < PAM_SESSION_TOKENS_MAX; i++)
+	for (i = 0; i + 6 < PAM_SESSION_TOKENS_MAX; i++)
 		strcat(big, "0,");
-	strcat(big, "0]}");
+	strcat(big, "0]}"); /* obj, ok, true, x, array and TOKENS_MAX - 5 zeros: all of it */
+	assert_int_equal(scan_exact(big, strlen(big), &r), PSM_OK);
+	strcpy(big + strlen(big) - 2, ",0]}");
+	expect_refused(big, strlen(big), "too many values");
 	assert_int_equal(scan_exact(big, strlen(big), &r), PSM_EUNAVAIL);
 	assert_false(r.ok);
-	/* NUL bytes: in a key, after the newline, alone */
+	/* NUL bytes: in a key, after the newline, alone; and nothing */
 	assert_int_equal(scan_exact("{\"o\0k\":true}", 12, &r), PSM_EUNAVAIL);
 	assert_int_equal(scan_exact("{\"ok\":true}\n\0", 13, &r), PSM_EUNAVAIL);
 	assert_int_equal(scan_exact("\0", 1, &r), PSM_EUNAVAIL);
 	assert_int_equal(scan_exact("", 0, &r), PSM_EUNAVAIL);
 }
 
-/* Every good reply with any one byte replaced: refused, or read within its bounds (ASan). */
+static bool only_printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+/* Every good reply with any one byte replaced: refused, or read within its bounds (ASan),
+ * the id and code of [A-Za-z0-9_-] and the message printable ASCII. */
 static void test_reply_mutated(void **state)
 {
 	static const char *const good[] = {
@@ -555,8 +664,11 @@ static void test_reply_mutated(void **state)
 		"{\"ok\":false,\"error\":{\"code\":\"x\",\"message\":\"a\\u00e9\\ud83d\\ude00\"}}\n",
 		"{\"ok\":true,\"closed\":false,\"z\":[null,-1.5e3,{\"k\":\"v\"}]}\n",
 	};
-	static const char with[] = { '\0', '"', '\\', '{', '}', '[', ']', ',', ':', ' ', 'u', '0',
-				     '-', 'e', '\n', '\x7f', '\x80', '\xff' };
+	static const char with[] = {'\0', '"',	  '\\',	  '{',	  '}',	'[',   ']',
+				    ',',  ':',	  ' ',	  'u',	  '0',	'-',   'e',
+				    '\n', '\x7f', '\x80', '\xff', '\t', '\x01'};
+	static const char word[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
 	struct pam_session_reply r;
 	char line[128];
 	size_t i, at, w, n;
@@ -572,9 +684,9 @@ static void test_reply_mutated(void **state)
 				rc = scan_exact(line, n, &r);
 				assert_true(rc == PSM_OK || rc == PSM_EUNAVAIL);
 				assert_true(strlen(r.session_id) <= PAM_SESSION_ID_MAX);
-				assert_true(!r.has_id || strspn(r.session_id, "abcdefghijklmnop"
-							   "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-							     == strlen(r.session_id));
+				assert_true(strspn(r.session_id, word) == strlen(r.session_id));
+				assert_true(strspn(r.code, word) == strlen(r.code));
+				assert_true(only_printable(r.message));
 			}
 	}
 }
@@ -847,14 +959,17 @@ static void test_pam_failures(void **state)
 /* A hostile or broken psmd: the session step fails (PAM_SESSION_ERR), no id is exported. */
 static void test_pam_hostile_replies(void **state)
 {
-	static char huge[PAM_SESSION_REPLY_MAX + 64];
+	static char huge[PAM_SESSION_REPLY_MAX + 64], many[PAM_SESSION_REPLY_MAX];
 	const char *const replies[] = {
-		"{\"ok\":true,\"session_id\":\"abc\",\"session_id\":\"def\"}\n",
-		"[{\"ok\":true,\"session_id\":\"abc\"}]\n",
-		"{\"ok\":\"true\",\"session_id\":\"abc\"}\n",
-		"{\"ok\":true,\"session_id\":\"abc\"",
-		"{\"ok\":true,\"session_id\":\"abc\",\"x\":[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]}\n",
-		huge,
+	    "{\"ok\":true,\"session_id\":\"abc\",\"session_id\":\"def\"}\n",
+	    "[{\"ok\":true,\"session_id\":\"abc\"}]\n",
+	    "{\"ok\":\"true\",\"session_id\":\"abc\"}\n",
+	    "{\"ok\":true,\"session_id\":\"abc\"",
+	    "{\"ok\":true,\"session_id\":\"abc\"} \n",
+	    "{\"ok\":true,\"session_id\":\"../abc\"}\n",
+	    "{\"ok\":true,\"session_id\":\"abc\\u0000\"}\n",
+	    many,
+	    huge,
 	};
 	char stack[PATH_MAX + 128];
 	pam_handle_t *pamh;
@@ -864,6 +979,10 @@ static void test_pam_hostile_replies(void **state)
 	(void)state;
 	snprintf(huge, sizeof(huge), "{\"ok\":true,\"session_id\":\"abc\",\"x\":\"%0*d\"}\n",
 		 PAM_SESSION_REPLY_MAX, 0);
+	strcpy(many, "{\"ok\":true,\"session_id\":\"abc\",\"x\":[0"); /* more values than tokens */
+	for (i = 0; i < PAM_SESSION_TOKENS_MAX; i++)
+		strcat(many, ",0");
+	strcat(many, "]}\n");
 	for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
 		fake_start(&f, FAKE_REPLY, 1, 1, replies[i]);
 		snprintf(stack, sizeof(stack), "session required MODULE socket=%s", f.path);
@@ -926,30 +1045,31 @@ static int teardown(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_string_escapes),
-		cmocka_unit_test(test_string_utf8),
-		cmocka_unit_test(test_string_bounds),
-		cmocka_unit_test(test_req_open),
-		cmocka_unit_test(test_req_close),
-		cmocka_unit_test(test_req_open_refused),
-		cmocka_unit_test(test_req_round_trip),
-		cmocka_unit_test(test_reply_ok),
-		cmocka_unit_test(test_reply_error),
-		cmocka_unit_test(test_reply_long_message),
-		cmocka_unit_test(test_reply_skips_nested),
-		cmocka_unit_test(test_reply_truncated),
-		cmocka_unit_test(test_reply_wrong_types),
-		cmocka_unit_test(test_reply_missing_fields),
-		cmocka_unit_test(test_reply_not_json),
-		cmocka_unit_test(test_reply_hostile),
-		cmocka_unit_test(test_reply_mutated),
-		cmocka_unit_test(test_io_reply),
-		cmocka_unit_test(test_io_failures),
-		cmocka_unit_test(test_pam_open_close),
-		cmocka_unit_test(test_pam_failures),
-		cmocka_unit_test(test_pam_hostile_replies),
-		cmocka_unit_test(test_pam_loop),
-		cmocka_unit_test(test_pam_bad_arguments),
+	    cmocka_unit_test(test_string_escapes),
+	    cmocka_unit_test(test_string_utf8),
+	    cmocka_unit_test(test_string_bounds),
+	    cmocka_unit_test(test_req_open),
+	    cmocka_unit_test(test_req_close),
+	    cmocka_unit_test(test_req_open_refused),
+	    cmocka_unit_test(test_req_round_trip),
+	    cmocka_unit_test(test_reply_ok),
+	    cmocka_unit_test(test_reply_error),
+	    cmocka_unit_test(test_reply_long_message),
+	    cmocka_unit_test(test_reply_skips_nested),
+	    cmocka_unit_test(test_reply_truncated),
+	    cmocka_unit_test(test_reply_wrong_types),
+	    cmocka_unit_test(test_reply_missing_fields),
+	    cmocka_unit_test(test_reply_not_json),
+	    cmocka_unit_test(test_reply_duplicates),
+	    cmocka_unit_test(test_reply_hostile),
+	    cmocka_unit_test(test_reply_mutated),
+	    cmocka_unit_test(test_io_reply),
+	    cmocka_unit_test(test_io_failures),
+	    cmocka_unit_test(test_pam_open_close),
+	    cmocka_unit_test(test_pam_failures),
+	    cmocka_unit_test(test_pam_hostile_replies),
+	    cmocka_unit_test(test_pam_loop),
+	    cmocka_unit_test(test_pam_bad_arguments),
 	};
 
 	(void)argc;
