@@ -15,6 +15,7 @@
 #include "decide.h"
 #include "pam_session.h"
 #include "perm.h"
+#include "psm_str.h"
 #include "ttl.h"
 
 /* Module arguments, parsed afresh on every call. */
@@ -35,7 +36,7 @@ static const char *pam_psm_value(const char *arg, const char *key)
 {
 	size_t n = strlen(key);
 
-	return strncmp(arg, key, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
+	return psm_strneq(arg, key, n) && arg[n] == '=' ? arg + n + 1 : NULL;
 }
 
 static int pam_psm_bad(pam_handle_t *pamh, const char *what, const char *val, const char *why)
@@ -57,7 +58,7 @@ static int pam_psm_list(pam_handle_t *pamh, const char *val)
 {
 	size_t n = strlen(val);
 
-	if (n == 0 || val[0] == ',' || val[n - 1] == ',' || strstr(val, ",,") != NULL)
+	if (n == 0 || val[0] == ',' || val[n - 1] == ',' || psm_has_pair(val, ','))
 		return pam_psm_bad(pamh, "break_glass", val, "empty user name");
 	return PAM_SUCCESS;
 }
@@ -73,9 +74,9 @@ static int pam_psm_keyval(pam_handle_t *pamh, const char *arg, struct pam_psm_op
 		if (perm_validate(v, strlen(v), &e) != PSM_OK)
 			return pam_psm_bad(pamh, "perm", v, e.msg);
 	} else if ((v = pam_psm_value(arg, "onerr")) != NULL) {
-		if (strcmp(v, "fail") != 0 && strcmp(v, "succeed") != 0)
+		if (!psm_streq(v, "fail") && !psm_streq(v, "succeed"))
 			return pam_psm_bad(pamh, "onerr", v, "use fail or succeed");
-		o->onerr_succeed = strcmp(v, "succeed") == 0;
+		o->onerr_succeed = psm_streq(v, "succeed");
 	} else if ((v = pam_psm_value(arg, "shm")) != NULL) {
 		if (v[0] != '/')
 			return pam_psm_bad(pamh, "shm", v, "must start with '/'");
@@ -107,11 +108,11 @@ static int pam_psm_parse(pam_handle_t *pamh, int argc, const char **argv,
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (strcmp(a, "debug") == 0)
+		if (psm_streq(a, "debug"))
 			o->debug = true;
-		else if (strcmp(a, "quiet") == 0)
+		else if (psm_streq(a, "quiet"))
 			o->quiet = true;
-		else if (strcmp(a, "ignore_unknown_user") == 0)
+		else if (psm_streq(a, "ignore_unknown_user"))
 			o->ignore_unknown = true;
 		else if ((rc = pam_psm_keyval(pamh, a, o)) != PAM_SUCCESS)
 			return rc;
@@ -251,7 +252,7 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	r.break_glass = o.break_glass;
 	r.audit = SHM_U32_NONE;
 	r.audit_fn = pam_psm_audit_id;
-	r.now = (int64_t)time(NULL);
+	r.now = time_now_utc();
 	rc = decide_run(&r, &out, &e);
 	if (rc != PSM_OK)
 		return pam_psm_syserr(pamh, rc, &e);

@@ -3,11 +3,11 @@
 #include "cond.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+
+#include "psm_str.h"
 
 #define COND_ITEM_MAX 256
 
@@ -125,10 +125,10 @@ static int cond_suffix(const char *item, unsigned char *out, size_t cap, size_t 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)item[i];
 
-		if (!isalnum(c) && c != '.' && c != '-' && c != '_')
+		if (!psm_is_alnum(c) && c != '.' && c != '-' && c != '_')
 			return psm_err_set(err, PSM_EINVAL, "\"%.64s\": bad character in name "
 					   "suffix at %zu", item, i + 1);
-		low[i] = (char)tolower(c);
+		low[i] = (char)psm_lower(c);
 	}
 	return cond_append(out, cap, len, COND_SUFFIX, low, n, item, err);
 }
@@ -143,11 +143,11 @@ int cond_compile(const char *item, unsigned char *out, size_t cap, size_t *len,
 	if (n >= COND_ITEM_MAX)
 		return psm_err_set(err, PSM_EINVAL, "\"%.64s...\": 'from' condition too long",
 				   item);
-	if (strcmp(item, "LOCAL") == 0)
+	if (psm_streq(item, "LOCAL"))
 		return cond_append(out, cap, len, COND_LOCAL, NULL, 0, item, err);
 	if (item[0] == '.')
 		return cond_suffix(item, out, cap, len, err);
-	if (strchr(item, ':') != NULL || isdigit((unsigned char)item[0]))
+	if (psm_strchr(item, ':') != NULL || psm_is_digit((unsigned char)item[0]))
 		return cond_cidr(item, out, cap, len, err);
 	return psm_err_set(err, PSM_EINVAL, "\"%.64s\": not a CIDR, an address, LOCAL or a "
 			   "name suffix starting with '.'", item);
@@ -157,7 +157,7 @@ int cond_compile(const char *item, unsigned char *out, size_t cap, size_t *len,
 static bool cond_req_addr(struct cond_req *r, const char *rhost)
 {
 	char a[INET6_ADDRSTRLEN + 1];
-	const char *pct = strchr(rhost, '%');
+	const char *pct = psm_strchr(rhost, '%');
 
 	if (inet_pton(AF_INET, rhost, r->addr) == 1) {
 		r->family = AF_INET;
@@ -206,10 +206,9 @@ void cond_req_init(struct cond_req *r, const char *rhost, const char *host_name)
 	r->namelen = strlen(rhost);
 	if (r->namelen > 1 && rhost[r->namelen - 1] == '.')
 		r->namelen--; /* fully qualified "a.example." */
-	r->local = strcasecmp(rhost, "localhost") == 0 ||
-		   (host_name != NULL && host_name[0] != '\0' &&
-		    strlen(host_name) == r->namelen &&
-		    strncasecmp(host_name, rhost, r->namelen) == 0);
+	r->local = psm_case_eq(rhost, "localhost") ||
+		   (host_name != NULL && host_name[0] != '\0' && strlen(host_name) == r->namelen &&
+		    psm_casen_eq(host_name, rhost, r->namelen));
 }
 
 static bool cond_prefix_match(const unsigned char *net, const unsigned char *addr,
@@ -245,7 +244,7 @@ static int cond_item_match(unsigned char type, const unsigned char *p, size_t n,
 		if (n < 2 || p[0] != '.')
 			return -1;
 		return r->family == 0 && r->name != NULL && r->namelen > n &&
-		       strncasecmp(r->name + r->namelen - n, (const char *)p, n) == 0;
+		       psm_casen_eq(r->name + r->namelen - n, (const char *)p, n);
 	default:
 		return -1;
 	}

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "nss.h"
+#include "psm_str.h"
 #include "shm.h"
 #include "ttl.h"
 
@@ -19,7 +20,7 @@ bool decide_in_list(const char *list, const char *user)
 	if (list == NULL || ulen == 0)
 		return false;
 	while (*p != '\0') {
-		size_t len = strcspn(p, ",");
+		size_t len = psm_span_until(p, ',');
 
 		if (len == ulen && memcmp(p, user, len) == 0)
 			return true;
@@ -123,7 +124,7 @@ static void decide_init(const struct decide_req *r, struct decide_out *o)
 	o->req.perm = o->perm;
 	o->req.rhost = r->rhost;
 	o->req.audit = SHM_U32_NONE;
-	o->req.now = r->now != 0 ? r->now : (int64_t)time(NULL);
+	o->req.now = r->now != 0 ? r->now : time_now_utc();
 	o->req.table = r->table != NULL ? r->table : DECIDE_TABLE_DEFAULT;
 }
 

@@ -321,17 +321,15 @@ static int eval_service_read(const struct shm_view *v, const char *service, char
 
 /* ---- the decision ----------------------------------------------------------- */
 
-/* The permission's length and group-mask bits, once it is known to be valid. */
+/* The permission's length and group-mask bits, once it is known to be valid (one pass). */
 static int eval_perm(struct eval_scan *s, struct psm_err *err)
 {
 	const char *perm = s->req->perm;
-	int rc;
+	size_t first;
+	int rc = perm_scan(perm, &s->permlen, &first, err);
 
-	s->permlen = strlen(perm);
-	rc = perm_validate(perm, s->permlen, err);
 	if (rc == PSM_OK)
-		s->segbits = shm_seg_bit(perm, perm_first_segment(perm, s->permlen)) |
-			     SHM_MASK_ANY;
+		s->segbits = shm_seg_bit(perm, first) | SHM_MASK_ANY;
 	return rc;
 }
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "psm_str.h"
+
 union nss_rec {
 	struct passwd pw;
 	struct group gr;
@@ -76,7 +78,7 @@ static void nss_fill(const struct nss_key *k, const union nss_rec *r, struct nss
 	out->gid = k->user ? r->pw.pw_gid : r->gr.gr_gid;
 	if (k->name != NULL)
 		return;
-	len = name != NULL ? strnlen(name, NSS_NAME_MAX) : 0;
+	len = name != NULL ? psm_strnlen(name, NSS_NAME_MAX) : 0;
 	memcpy(out->name, name != NULL ? name : "", len);
 	out->name[len] = '\0';
 }
@@ -102,7 +104,7 @@ static int nss_lookup(const struct nss_key *k, struct nss_id *out, struct psm_er
 	bool found = false;
 	int rc;
 
-	if (k->name != NULL && strnlen(k->name, NSS_NAME_MAX + 1) > NSS_NAME_MAX)
+	if (k->name != NULL && psm_strnlen(k->name, NSS_NAME_MAX + 1) > NSS_NAME_MAX)
 		return 0;
 	while ((rc = k->call(k, &r, buf, size, &found)) == ERANGE && size < NSS_BUF_MAX) {
 		char *p = realloc(heap, size * 4);

@@ -117,6 +117,33 @@ int perm_validate(const char *s, size_t len, struct psm_err *err)
 	return perm_check("permission", s, len, false, err);
 }
 
+int perm_scan(const char *s, size_t *len, size_t *first, struct psm_err *err)
+{
+	size_t i, seg = 0, f = 0;
+
+	for (i = 0; i < PERM_MAX && s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ':') {
+			if (seg == 0)
+				break; /* an empty segment */
+			if (f == 0)
+				f = i;
+			seg = 0;
+		} else if (perm_char_ok(c)) {
+			seg++;
+		} else {
+			break;
+		}
+	}
+	/* invalid, empty, longer than PERM_MAX or ending in ':': perm_check says why */
+	if (s[i] != '\0' || seg == 0)
+		return perm_check("permission", s, strlen(s), false, err);
+	*len = i;
+	*first = f != 0 ? f : i;
+	return PSM_OK;
+}
+
 int pattern_validate(const char *s, size_t len, struct psm_err *err)
 {
 	return perm_check("pattern", s, len, true, err);

@@ -34,5 +34,10 @@ bool pattern_match_valid(const char *pat, size_t plen, const char *perm, size_t 
 
 /* Length of the first segment of s (up to the first ':' or the end). */
 size_t perm_first_segment(const char *s, size_t len);
+/*
+ * perm_validate, strlen and perm_first_segment of a NUL-terminated permission in one pass
+ * (the decision path's): *len and *first are set on PSM_OK; the same errors otherwise.
+ */
+int perm_scan(const char *s, size_t *len, size_t *first, struct psm_err *err);
 
 #endif

@@ -2,11 +2,13 @@
 /* ttl.c - TTL strings ("90", "15m", "1h30m"), their formatting, and ISO 8601 UTC times. */
 #include "ttl.h"
 
-#include <ctype.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "psm_str.h"
 
 struct ttl_unit {
 	char c;
@@ -77,7 +79,7 @@ static int ttl_term(const char *s, const char **p, int *last, int64_t *total,
 		return PSM_OK;
 	}
 	n = 0;
-	while (isalpha((unsigned char)(*p)[n]))
+	while (psm_is_alpha((unsigned char)(*p)[n]))
 		n++;
 	u = n == 1 ? ttl_unit_index(**p) : -1;
 	if (n == 0)
@@ -108,7 +110,7 @@ int ttl_parse(const char *s, int64_t *seconds, struct psm_err *err)
 		return psm_err_set(err, PSM_EINVAL, "ttl \"\": empty");
 	if (*s == '-')
 		return ttl_fail(s, err, "must be positive");
-	if (strpbrk(s, " \t\n\r\v\f") != NULL)
+	if (psm_has_any(s, " \t\n\r\v\f"))
 		return ttl_fail(s, err, "no spaces allowed (write e.g. \"1h30m\")");
 	while (*p != '\0') {
 		rc = ttl_term(s, &p, &last, &total, err);
@@ -146,10 +148,37 @@ void ttl_format(int64_t seconds, char *buf, size_t n)
 	}
 }
 
+struct time_civil {
+	long long year;
+	int mon, day, sec; /* sec: of the day */
+};
+
+/* UTC date of t, the proleptic Gregorian calendar (gmtime's, without its libc import);
+ * false where gmtime fails or its year overflows (beyond an int). */
+static bool time_civil(int64_t t, struct time_civil *c)
+{
+	int64_t days = t / 86400, z, era, doe, yoe, doy, mp;
+
+	c->sec = (int)(t % 86400);
+	if (c->sec < 0) {
+		c->sec += 86400;
+		days--;
+	}
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	c->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	c->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	c->year = yoe + era * 400 + (c->mon <= 2);
+	return c->year - 1900 >= INT_MIN && c->year <= INT_MAX;
+}
+
 void time_format_utc(int64_t t, char *buf, size_t n)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
+	struct time_civil c;
 
 	if (n == 0)
 		return;
@@ -161,8 +190,19 @@ void time_format_utc(int64_t t, char *buf, size_t n)
 		snprintf(buf, n, "always");
 		return;
 	}
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (!time_civil(t, &c) ||
+	    snprintf(buf, n, "%lld-%02d-%02dT%02d:%02d:%02dZ", c.year, c.mon, c.day, c.sec / 3600,
+		     c.sec / 60 % 60, c.sec % 60) >= (int)n)
 		snprintf(buf, n, "?");
+}
+
+/* The UTC seconds of now (CLOCK_REALTIME; time() is an IFUNC the module need not bind). */
+int64_t time_now_utc(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
 /* Reads exactly n digits at *p. */

@@ -18,6 +18,8 @@ int ttl_parse(const char *s, int64_t *seconds, struct psm_err *err);
 void ttl_format(int64_t seconds, char *buf, size_t n);
 /* "2026-11-23T18:26:06Z" (UTC); INT64_MAX gives "never", INT64_MIN "always". */
 void time_format_utc(int64_t t, char *buf, size_t n);
+/* The UTC seconds of now (CLOCK_REALTIME). */
+int64_t time_now_utc(void);
 /* Parses ISO 8601 UTC "YYYY-MM-DDTHH:MM[:SS]Z" (or "+00:00"), and "YYYY-MM-DD". */
 int time_parse_utc(const char *s, int64_t *t, struct psm_err *err);
 

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "psm_str.h"
+
 int psm_err_set(struct psm_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -35,7 +37,7 @@ int psm_err_prefix(struct psm_err *e, const char *fmt, ...)
 	n = w < 0 ? 0 : (size_t)w;
 	if (n + 2 < sizeof(e->msg)) {
 		size_t room = sizeof(e->msg) - n - 2;
-		size_t len = strnlen(old, room - 1);
+		size_t len = psm_strnlen(old, room - 1);
 
 		memcpy(e->msg + n, ": ", 2);
 		memcpy(e->msg + n + 2, old, len);

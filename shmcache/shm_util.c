@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "psm_str.h"
 #include "shm_format.h"
 
 #define SHM_NAME_MAX 200
@@ -73,7 +74,7 @@ int shm_name_check(const char *name, struct psm_err *err)
 	if (n == 0 || n > SHM_NAME_MAX)
 		return psm_err_set(err, PSM_EINVAL, "table name '%.*s': must be 1 to %d characters after '/'",
 				   SHM_NAME_MAX + 1, name, SHM_NAME_MAX);
-	if (strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
+	if (psm_streq(name, "/.") || psm_streq(name, "/.."))
 		return psm_err_set(err, PSM_EINVAL, "table name '%s': not a name", name);
 	for (i = 1; i <= n; i++) {
 		if (!shm_name_char_ok(name[i]))

@@ -250,6 +250,40 @@ static void test_perm_first_segment(void **state)
 	assert_int_equal(perm_first_segment("ab:c", 2), 2);
 }
 
+/* perm_scan (the decision's one pass) = strlen + perm_validate + perm_first_segment. */
+static void expect_scan_same(const char *s)
+{
+	struct psm_err e1 = { 0 }, e2 = { 0 };
+	size_t len = 99999, first = 99999;
+	int want = perm_validate(s, strlen(s), &e1);
+
+	assert_int_equal(perm_scan(s, &len, &first, &e2), want);
+	assert_string_equal(e2.msg, e1.msg);
+	if (want != PSM_OK)
+		return;
+	assert_int_equal(len, strlen(s));
+	assert_int_equal(first, perm_first_segment(s, len));
+}
+
+static void test_perm_scan(void **state)
+{
+	static const char *const cases[] = {
+		"sudo:run", "login", "login:ssh:x", "a:b", "", ":", "a:", ":a", "a::b", "a:b:",
+		"a b", "a:*", "*", "sudo:r\xc3\xa9n", "pam:sshd", "x/y@z+1_2.3-4",
+	};
+	char big[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_scan_same(cases[i]);
+	for (size_t n = 250; n < sizeof(big); n++) {
+		memset(big, 'a', n);
+		big[n] = '\0';
+		big[3] = ':';
+		expect_scan_same(big);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_match_valid_bad_patterns),
 		cmocka_unit_test(test_pattern_match_lengths),
 		cmocka_unit_test(test_perm_first_segment),
+		cmocka_unit_test(test_perm_scan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -168,6 +168,35 @@ static void test_time_format(void **state)
 	assert_string_equal(buf, "always");
 }
 
+/* The local formatter (no gmtime_r/strftime in the module) gives gmtime's dates. */
+static void test_time_format_calendar(void **state)
+{
+	static const struct {
+		int64_t t;
+		const char *want;
+	} cases[] = {
+		{ -1, "1969-12-31T23:59:59Z" },
+		{ -86401, "1969-12-30T23:59:59Z" },
+		{ 951782400, "2000-02-29T00:00:00Z" },
+		{ 951868799, "2000-02-29T23:59:59Z" },
+		{ 4107542400LL, "2100-03-01T00:00:00Z" },
+		{ 253402300799LL, "9999-12-31T23:59:59Z" },
+		{ 253402300800LL, "10000-01-01T00:00:00Z" },
+		{ -62135596801LL, "0-12-31T23:59:59Z" },
+		{ -62167219201LL, "-1-12-31T23:59:59Z" },
+		{ INT64_MAX - 1, "?" },
+	};
+	char buf[64], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		time_format_utc(cases[i].t, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].want);
+	}
+	time_format_utc(0, small, sizeof(small));
+	assert_string_equal(small, "?");
+}
+
 static void test_time_parse(void **state)
 {
 	int64_t t;
@@ -230,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_ttl_format),
 		cmocka_unit_test(test_ttl_round_trip),
 		cmocka_unit_test(test_time_format),
+		cmocka_unit_test(test_time_format_calendar),
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_time_parse_bad),
 		cmocka_unit_test(test_time_round_trip),

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/* psm_str.h - small ASCII string helpers for the PAM decision path (no libc import each). */
+#ifndef PSM_STR_H
+#define PSM_STR_H
+
+/*
+ * pam_psm.so is loaded by libpam with RTLD_NOW: every libc symbol it imports is bound at
+ * load, and the string functions are IFUNCs whose resolvers run then too.  These helpers
+ * replace the rarely-needed ones on the module's paths (strcasecmp, strncasecmp, strchr,
+ * strnlen, strstr, strpbrk, strcspn, strncmp, ctype); they are ASCII-only, the same answer
+ * as libc in the C locale, and no locale can change them.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+static inline bool psm_is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool psm_is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline bool psm_is_alnum(int c)
+{
+	return psm_is_alpha(c) || psm_is_digit(c);
+}
+
+static inline int psm_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* strnlen: the length of s, at most max. */
+static inline size_t psm_strnlen(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && s[n] != '\0')
+		n++;
+	return n;
+}
+
+/* strcspn(s, one char): the length of s's first span without c. */
+static inline size_t psm_span_until(const char *s, char c)
+{
+	size_t n = 0;
+
+	while (s[n] != '\0' && s[n] != c)
+		n++;
+	return n;
+}
+
+/* strchr for c != '\0': the first c in s, or NULL. */
+static inline const char *psm_strchr(const char *s, char c)
+{
+	s += psm_span_until(s, c);
+	return *s == c ? s : NULL;
+}
+
+/* strpbrk(s, set) != NULL. */
+static inline bool psm_has_any(const char *s, const char *set)
+{
+	for (; *s != '\0'; s++)
+		if (psm_strchr(set, *s) != NULL)
+			return true;
+	return false;
+}
+
+/* strstr(s, "cc") != NULL: c twice in a row somewhere in s. */
+static inline bool psm_has_pair(const char *s, char c)
+{
+	for (; *s != '\0'; s++)
+		if (s[0] == c && s[1] == c)
+			return true;
+	return false;
+}
+
+/* The first n chars of a and b equal (fold: ASCII letters folded), stopping after a NUL. */
+static inline bool psm_eq_n(const char *a, const char *b, size_t n, bool fold)
+{
+	for (size_t i = 0; i < n; i++) {
+		int x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (fold ? psm_lower(x) != psm_lower(y) : x != y)
+			return false;
+		if (x == '\0')
+			return true;
+	}
+	return true;
+}
+
+/* strncmp(a, b, n) == 0. */
+static inline bool psm_strneq(const char *a, const char *b, size_t n)
+{
+	return psm_eq_n(a, b, n, false);
+}
+
+/* strcmp(a, b) == 0. */
+static inline bool psm_streq(const char *a, const char *b)
+{
+	return psm_eq_n(a, b, (size_t)-1, false);
+}
+
+/* strncasecmp(a, b, n) == 0, ASCII letters only folded. */
+static inline bool psm_casen_eq(const char *a, const char *b, size_t n)
+{
+	return psm_eq_n(a, b, n, true);
+}
+
+/* strcasecmp(a, b) == 0, ASCII letters only folded. */
+static inline bool psm_case_eq(const char *a, const char *b)
+{
+	return psm_eq_n(a, b, (size_t)-1, true);
+}
+
+#endif

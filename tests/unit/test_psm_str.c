@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* test_psm_str.c - psm_str.h's ASCII helpers give libc's answers (C locale) on every pair. */
+#include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cmocka.h>
+
+#include "psm_str.h"
+
+static const char *const words[] = {
+	"", "a", "A", "ab", "aB", "abc", "ABC", "abd", "localhost", "LocalHost", "localhost.",
+	"local", "a,,b", "a,b", ",", ",,", "..", "a.b..c", "x y", "1h30m", "\t", "Z", "[",
+	"@", "`", "{", "fail", "succeed", "debug", "/.", "/..", "%eth0", "fe80::1%eth0",
+};
+#define NWORDS (sizeof(words) / sizeof(words[0]))
+
+static void test_classes(void **state)
+{
+	(void)state;
+	for (int c = 0; c < 256; c++) {
+		assert_int_equal(psm_is_digit(c), isdigit(c) != 0);
+		assert_int_equal(psm_is_alpha(c), isalpha(c) != 0);
+		assert_int_equal(psm_is_alnum(c), isalnum(c) != 0);
+		assert_int_equal(psm_lower(c), tolower(c));
+	}
+}
+
+static void test_compare(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NWORDS; i++) {
+		for (size_t j = 0; j < NWORDS; j++) {
+			const char *a = words[i], *b = words[j];
+
+			assert_int_equal(psm_streq(a, b), strcmp(a, b) == 0);
+			assert_int_equal(psm_case_eq(a, b), strcasecmp(a, b) == 0);
+			for (size_t n = 0; n < 12; n++) {
+				assert_int_equal(psm_strneq(a, b, n), strncmp(a, b, n) == 0);
+				assert_int_equal(psm_casen_eq(a, b, n), strncasecmp(a, b, n) == 0);
+			}
+		}
+	}
+}
+
+static void test_search(void **state)
+{
+	static const char set[] = " \t\n\r\v\f";
+
+	(void)state;
+	for (size_t i = 0; i < NWORDS; i++) {
+		const char *s = words[i];
+
+		for (size_t n = 0; n < 12; n++)
+			assert_int_equal(psm_strnlen(s, n), strnlen(s, n));
+		assert_int_equal(psm_has_any(s, set), strpbrk(s, set) != NULL);
+		for (const char *c = ",.:%ab"; *c != '\0'; c++) {
+			char pair[3] = {*c, *c, '\0'};
+
+			assert_ptr_equal(psm_strchr(s, *c), strchr(s, *c));
+			assert_int_equal(psm_span_until(s, *c), strcspn(s, (char[]){*c, '\0'}));
+			assert_int_equal(psm_has_pair(s, *c), strstr(s, pair) != NULL);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_classes),
+		cmocka_unit_test(test_compare),
+		cmocka_unit_test(test_search),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
