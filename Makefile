@@ -36,7 +36,8 @@ LIBS     := -lcjson -lsodium -lhiredis -lpthread
 DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-dev \
              libhiredis-dev libcmocka-dev libjsmn-dev
 DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo strace \
-             openssh-server openssh-client valgrind util-linux procps iproute2 python3
+             openssh-server openssh-client valgrind util-linux procps iproute2 python3 \
+             clang-format
 
 # Sources by folder: each folder builds one thing, and sees the headers of the parts
 # below it only (INC_*: a file that includes a header of a part above it does not build).
@@ -96,7 +97,7 @@ BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PRELOAD_SO := $(patsubst tests/preload/%.c,$(BUILD)/tools/%.so,$(PRELOAD_SRC))
 ALL_LIBS  := $(LIBPSMD) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPAMMOD) $(LIBPOLICY) $(LIBSHM)
 
-.PHONY: all deps deps-test test unit asan e2e demo bench install clean help FORCE
+.PHONY: all deps deps-test test unit asan e2e demo bench install clean help format FORCE
 .DELETE_ON_ERROR:
 # Objects are kept once built (a test object is not deleted and rebuilt on the next run).
 .SECONDARY:
@@ -112,6 +113,7 @@ help:
 	@echo "make demo       psmd + real sudo in a private namespace: allow, deny, reload"
 	@echo "make bench      figures of SPEC section 12, side by side"
 	@echo "make install    DESTDIR=... PREFIX=/usr"
+	@echo "make format     clang-format the C sources in place (make test checks it)"
 
 # ---- Debian packages -------------------------------------------------------
 define need_debs
@@ -239,6 +241,9 @@ demo: deps-test
 bench: deps-test
 	$(call quiet_build,$(BUILD))
 	@tests/bench/run.sh $(BUILD)
+
+format: deps-test
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
 # ---- install -------------------------------------------------------------------
 install: all

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/run.sh - runs psm's test layers and prints one closing line "N passed, N failed".
-#   tests/run.sh BUILD [ASAN_BUILD]      unit tests in each build dir, then e2e tests
+#   tests/run.sh BUILD [ASAN_BUILD]      the tree's format (tests/style.sh), unit tests in each
+#                                        build dir, then e2e tests
 #   tests/run.sh --unit-only BUILD...    unit tests only
 #   tests/run.sh --e2e-only BUILD        e2e tests only
 # Unit tests are cmocka groups (their "[  PASSED  ] N test(s)" lines are summed);
@@ -68,10 +69,25 @@ run_e2e() {
 	done
 }
 
+# The tree's format (.clang-format): one line per file, counted like an e2e script.
+run_style() {
+	local out="$log_dir/style.log" p f
+	tests/style.sh >"$out" 2>&1
+	p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
+	[ "$p" -gt 0 ] || f=$((f + 1))
+	passed=$((passed + p)); failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		failed_names+=(tests/style.sh)
+		echo "FAIL tests/style.sh (log: $out)"; grep -m 20 '^not ok' "$out"
+	else
+		printf '%-10s %-40s %4d passed\n' style "tests/style.sh" "$p"
+	fi
+}
+
 case $mode in
 unit) for d in "$@"; do run_unit_dir "$d"; done ;;
 e2e) run_e2e "$1" ;;
-all) for d in "$@"; do run_unit_dir "$d"; done; run_e2e "$1" ;;
+all) run_style; for d in "$@"; do run_unit_dir "$d"; done; run_e2e "$1" ;;
 esac
 
 [ ${#failed_names[@]} -eq 0 ] || echo "failed: ${failed_names[*]}"
