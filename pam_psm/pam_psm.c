@@ -99,8 +99,7 @@ static int pam_psm_keyval(pam_handle_t *pamh, const char *arg, struct pam_psm_op
 	return PAM_SUCCESS;
 }
 
-static int pam_psm_parse(pam_handle_t *pamh, int argc, const char **argv,
-			 struct pam_psm_opts *o)
+static int pam_psm_parse(pam_handle_t *pamh, int argc, const char **argv, struct pam_psm_opts *o)
 {
 	int i, rc;
 
@@ -147,13 +146,13 @@ static const char *pam_psm_str(const char *s)
 	return s != NULL && s[0] != '\0' ? s : "-";
 }
 
-static void pam_psm_log(pam_handle_t *pamh, int prio, const char *verb,
-			const struct decide_req *r, const struct decide_out *out)
+static void pam_psm_log(pam_handle_t *pamh, int prio, const char *verb, const struct decide_req *r,
+			const struct decide_out *out)
 {
-	pam_syslog(pamh, prio, "%s user=%s service=%s rhost=%s perm=%s reason=%s%s", verb,
-		   r->user, pam_psm_str(r->service), pam_psm_str(r->rhost),
-		   pam_psm_str(out->perm), out->status == DECIDE_UNAVAIL || out->break_glass ?
-		   "table unavailable: " : "", out->why);
+	pam_syslog(pamh, prio, "%s user=%s service=%s rhost=%s perm=%s reason=%s%s", verb, r->user,
+		   pam_psm_str(r->service), pam_psm_str(r->rhost), pam_psm_str(out->perm),
+		   out->status == DECIDE_UNAVAIL || out->break_glass ? "table unavailable: " : "",
+		   out->why);
 }
 
 static void pam_psm_warn_age(pam_handle_t *pamh, const struct pam_psm_opts *o,
@@ -235,7 +234,7 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	struct pam_psm_opts o;
 	struct decide_req r;
 	struct decide_out out;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	int rc;
 
 	(void)flags;

@@ -25,7 +25,7 @@ static int pam_session_call(const struct pam_session_args *a, const char *req, s
 	char line[PAM_SESSION_REPLY_MAX];
 	size_t n;
 	int rc = proto_client_exchange(a->socket != NULL ? a->socket : PAM_SESSION_SOCKET_DEFAULT,
-				      req, len, line, sizeof(line), &n, PAM_SESSION_TIMEOUT_MS, e);
+				       req, len, line, sizeof(line), &n, PAM_SESSION_TIMEOUT_MS, e);
 
 	return rc == PSM_OK ? pam_session_reply_parse(line, n, r, e) : rc;
 }
@@ -85,16 +85,16 @@ static void pam_session_forget(pam_handle_t *pamh)
 }
 
 /* The registered session could not be kept in the handle: end it in psmd again. */
-static int pam_session_undo(pam_handle_t *pamh, const struct pam_session_args *a,
-			    const char *user, const char *id, int pam_rc)
+static int pam_session_undo(pam_handle_t *pamh, const struct pam_session_args *a, const char *user,
+			    const char *id, int pam_rc)
 {
-	struct pam_session_reply r = { 0 };
-	struct psm_err e = { 0 };
+	struct pam_session_reply r = {0};
+	struct psm_err e = {0};
 	int rc;
 
 	pam_session_forget(pamh);
-	pam_syslog(pamh, LOG_ERR, "session open for user %s: cannot keep session id %s: %s",
-		   user, id, pam_strerror(pamh, pam_rc));
+	pam_syslog(pamh, LOG_ERR, "session open for user %s: cannot keep session id %s: %s", user,
+		   id, pam_strerror(pamh, pam_rc));
 	rc = pam_session_send_close(a, id, &r, &e);
 	if (rc != PSM_OK || !r.ok)
 		pam_syslog(pamh, LOG_ERR, "session %s left in psmd: %s", id,
@@ -121,9 +121,9 @@ static int pam_session_request(pam_handle_t *pamh, const struct pam_session_args
 
 int pam_session_open(pam_handle_t *pamh, const struct pam_session_args *a)
 {
-	struct pam_session_open o = { 0 };
+	struct pam_session_open o = {0};
 	struct pam_session_reply r;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	char req[PAM_SESSION_REQ_MAX];
 	size_t len;
 	int rc = pam_session_request(pamh, a, &o, req, sizeof(req), &len, &e);
@@ -148,7 +148,7 @@ int pam_session_close(pam_handle_t *pamh, const struct pam_session_args *a)
 {
 	const void *data = NULL;
 	struct pam_session_reply r;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	char id[PAM_SESSION_ID_MAX + 1];
 	const char *user = pam_session_item(pamh, PAM_USER);
 	int rc;

@@ -22,12 +22,12 @@
  * libproto's client (proto_client.h).
  */
 #define PAM_SESSION_SOCKET_DEFAULT "/run/psm/psmd.sock"
-#define PAM_SESSION_TIMEOUT_MS 2000 /* connect + request + reply */
-#define PAM_SESSION_REQ_MAX 8192    /* a request line, newline included */
-#define PAM_SESSION_REPLY_MAX 4096  /* a reply line, newline included */
-#define PAM_SESSION_ID_MAX 64       /* psmd's ids are 26 or 32 characters */
-#define PAM_SESSION_MSG_MAX 256     /* error.message kept (longer ones are cut) */
-#define PAM_SESSION_TOKENS_MAX 128  /* values and keys in a reply (jsmn's tokens) */
+#define PAM_SESSION_TIMEOUT_MS 2000	      /* connect + request + reply */
+#define PAM_SESSION_REQ_MAX 8192	      /* a request line, newline included */
+#define PAM_SESSION_REPLY_MAX 4096	      /* a reply line, newline included */
+#define PAM_SESSION_ID_MAX 64		      /* psmd's ids are 26 or 32 characters */
+#define PAM_SESSION_MSG_MAX 256		      /* error.message kept (longer ones are cut) */
+#define PAM_SESSION_TOKENS_MAX 128	      /* values and keys in a reply (jsmn's tokens) */
 #define PAM_SESSION_DATA "pam_psm_session_id" /* pam_set_data name */
 #define PAM_SESSION_ENV "PSM_SESSION_ID"
 #define PAM_SESSION_AUDIT_NONE UINT32_MAX /* no kernel audit session id */
@@ -40,21 +40,21 @@ struct pam_session_open {
 	const char *tty;
 	const char *rhost;
 	int64_t pid;
-	uint32_t audit;   /* PAM_SESSION_AUDIT_NONE: left out */
-	int64_t ttl;      /* seconds; 0: left out (psmd uses the policy's session_ttl) */
+	uint32_t audit; /* PAM_SESSION_AUDIT_NONE: left out */
+	int64_t ttl;	/* seconds; 0: left out (psmd uses the policy's session_ttl) */
 };
 
 /* A reply line, as far as pam_psm needs it. */
 struct pam_session_reply {
 	bool ok;
-	bool has_id;                          /* "session_id" was present */
-	bool has_expires;                     /* "expires" was present (a number or null) */
-	bool has_closed;                      /* "closed" was present */
+	bool has_id;	  /* "session_id" was present */
+	bool has_expires; /* "expires" was present (a number or null) */
+	bool has_closed;  /* "closed" was present */
 	bool closed;
-	int64_t expires;                      /* 0 when null */
+	int64_t expires; /* 0 when null */
 	char session_id[PAM_SESSION_ID_MAX + 1];
-	char code[32];                        /* error.code, "" when ok */
-	char message[PAM_SESSION_MSG_MAX];    /* error.message, "" when ok */
+	char code[32];			   /* error.code, "" when ok */
+	char message[PAM_SESSION_MSG_MAX]; /* error.message, "" when ok */
 };
 
 /* ---- pam_session_json.c: requests ---------------------------------------- */
@@ -64,8 +64,8 @@ struct pam_session_reply {
  * newline.  PSM_EINVAL naming the field for a missing user or service, a string that is
  * not valid UTF-8, or a request longer than cap - 1.
  */
-int pam_session_req_open(const struct pam_session_open *o, char *buf, size_t cap,
-			 size_t *len, struct psm_err *err);
+int pam_session_req_open(const struct pam_session_open *o, char *buf, size_t cap, size_t *len,
+			 struct psm_err *err);
 int pam_session_req_close(const char *session_id, char *buf, size_t cap, size_t *len,
 			  struct psm_err *err);
 
@@ -75,8 +75,7 @@ int pam_session_req_close(const char *session_id, char *buf, size_t cap, size_t 
  * surrogates or code points above U+10FFFF).  Keeps buf NUL-terminated.  PSM_EINVAL
  * when s is not valid UTF-8 or does not fit.
  */
-int pam_session_json_string(char *buf, size_t cap, size_t *len, const char *s,
-			    struct psm_err *err);
+int pam_session_json_string(char *buf, size_t cap, size_t *len, const char *s, struct psm_err *err);
 
 /* ---- pam_session_reply.c: replies --------------------------------------------------------- */
 
@@ -97,8 +96,8 @@ int pam_session_reply_parse(const char *line, size_t len, struct pam_session_rep
 
 struct pam_session_args {
 	const char *socket; /* NULL: PAM_SESSION_SOCKET_DEFAULT */
-	int64_t ttl;        /* seconds, 0: the policy's session_ttl */
-	uint32_t audit;     /* the caller's audit session id, PAM_SESSION_AUDIT_NONE if unset */
+	int64_t ttl;	    /* seconds, 0: the policy's session_ttl */
+	uint32_t audit;	    /* the caller's audit session id, PAM_SESSION_AUDIT_NONE if unset */
 	bool debug;
 };
 

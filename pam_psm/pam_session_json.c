@@ -20,8 +20,7 @@ static bool pam_session_put(char *buf, size_t cap, size_t *len, const char *s, s
 	return true;
 }
 
-int pam_session_json_string(char *buf, size_t cap, size_t *len, const char *s,
-			    struct psm_err *err)
+int pam_session_json_string(char *buf, size_t cap, size_t *len, const char *s, struct psm_err *err)
 {
 	size_t start = *len;
 	int rc;
@@ -41,8 +40,8 @@ int pam_session_json_string(char *buf, size_t cap, size_t *len, const char *s,
 }
 
 /* ,"key":"value" (or {"key":... when first); value NULL or "" is left out unless required. */
-static int pam_session_put_str(char *buf, size_t cap, size_t *len, const char *key,
-			       const char *val, bool required, struct psm_err *err)
+static int pam_session_put_str(char *buf, size_t cap, size_t *len, const char *key, const char *val,
+			       bool required, struct psm_err *err)
 {
 	char head[40];
 	int rc;
@@ -59,8 +58,8 @@ static int pam_session_put_str(char *buf, size_t cap, size_t *len, const char *k
 	return rc == PSM_OK ? PSM_OK : psm_err_prefix(err, "%s", key);
 }
 
-static int pam_session_put_int(char *buf, size_t cap, size_t *len, const char *key,
-			       int64_t v, struct psm_err *err)
+static int pam_session_put_int(char *buf, size_t cap, size_t *len, const char *key, int64_t v,
+			       struct psm_err *err)
 {
 	char field[64];
 
@@ -90,8 +89,8 @@ static int pam_session_end(char *buf, size_t cap, size_t *len, struct psm_err *e
 	return PSM_OK;
 }
 
-int pam_session_req_open(const struct pam_session_open *o, char *buf, size_t cap,
-			 size_t *len, struct psm_err *err)
+int pam_session_req_open(const struct pam_session_open *o, char *buf, size_t cap, size_t *len,
+			 struct psm_err *err)
 {
 	char ttl[32];
 	int rc = pam_session_begin(buf, cap, len, "session_open", err);

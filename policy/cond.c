@@ -11,14 +11,16 @@
 
 #define COND_ITEM_MAX 256
 
-static const unsigned char cond_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const unsigned char cond_v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 static int cond_append(unsigned char *out, size_t cap, size_t *len, unsigned char type,
 		       const void *payload, size_t plen, const char *item, struct psm_err *err)
 {
 	if (plen > 255 || *len + 2 + plen > cap)
-		return psm_err_set(err, PSM_EINVAL, "\"%.64s\": too many 'from' conditions "
-				   "(at most %zu bytes encoded)", item, cap);
+		return psm_err_set(err, PSM_EINVAL,
+				   "\"%.64s\": too many 'from' conditions "
+				   "(at most %zu bytes encoded)",
+				   item, cap);
 	out[(*len)++] = type;
 	out[(*len)++] = (unsigned char)plen;
 	if (plen > 0)
@@ -92,8 +94,10 @@ static int cond_cidr(const char *item, unsigned char *out, size_t cap, size_t *l
 	if (slash != NULL) {
 		*slash = '\0';
 		if (!cond_prefix(slash + 1, max, &prefix))
-			return psm_err_set(err, PSM_EINVAL, "\"%.64s\": prefix length must be "
-					   "0-%u", item, max);
+			return psm_err_set(err, PSM_EINVAL,
+					   "\"%.64s\": prefix length must be "
+					   "0-%u",
+					   item, max);
 	}
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, a, pl + 1) != 1)
 		return psm_err_set(err, PSM_EINVAL, "\"%.64s\": not an IPv%d address", item,
@@ -101,16 +105,17 @@ static int cond_cidr(const char *item, unsigned char *out, size_t cap, size_t *l
 	if (!cond_host_bits_clear(pl + 1, alen, prefix)) {
 		cond_mask(pl + 1, alen, prefix);
 		inet_ntop(v6 ? AF_INET6 : AF_INET, pl + 1, shown, sizeof(shown));
-		return psm_err_set(err, PSM_EINVAL, "\"%.64s\": host bits set (did you mean "
-				   "%s/%u?)", item, shown, prefix);
+		return psm_err_set(err, PSM_EINVAL,
+				   "\"%.64s\": host bits set (did you mean "
+				   "%s/%u?)",
+				   item, shown, prefix);
 	}
 	if (v6 && prefix >= 96 && memcmp(pl + 1, cond_v4mapped, 12) == 0) {
 		pl[12] = (unsigned char)(prefix - 96); /* ::ffff:a.b.c.d/N is IPv4 */
 		return cond_append(out, cap, len, COND_CIDR4, pl + 12, 5, item, err);
 	}
 	pl[0] = (unsigned char)prefix;
-	return cond_append(out, cap, len, v6 ? COND_CIDR6 : COND_CIDR4, pl, alen + 1, item,
-			   err);
+	return cond_append(out, cap, len, v6 ? COND_CIDR6 : COND_CIDR4, pl, alen + 1, item, err);
 }
 
 static int cond_suffix(const char *item, unsigned char *out, size_t cap, size_t *len,
@@ -120,21 +125,24 @@ static int cond_suffix(const char *item, unsigned char *out, size_t cap, size_t 
 	size_t n = strlen(item), i;
 
 	if (n < 2 || n > 253 || item[n - 1] == '.' || strstr(item, "..") != NULL)
-		return psm_err_set(err, PSM_EINVAL, "\"%.64s\": not a valid name suffix "
-				   "(e.g. \".corp.example\")", item);
+		return psm_err_set(err, PSM_EINVAL,
+				   "\"%.64s\": not a valid name suffix "
+				   "(e.g. \".corp.example\")",
+				   item);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)item[i];
 
 		if (!psm_is_alnum(c) && c != '.' && c != '-' && c != '_')
-			return psm_err_set(err, PSM_EINVAL, "\"%.64s\": bad character in name "
-					   "suffix at %zu", item, i + 1);
+			return psm_err_set(err, PSM_EINVAL,
+					   "\"%.64s\": bad character in name "
+					   "suffix at %zu",
+					   item, i + 1);
 		low[i] = (char)psm_lower(c);
 	}
 	return cond_append(out, cap, len, COND_SUFFIX, low, n, item, err);
 }
 
-int cond_compile(const char *item, unsigned char *out, size_t cap, size_t *len,
-		 struct psm_err *err)
+int cond_compile(const char *item, unsigned char *out, size_t cap, size_t *len, struct psm_err *err)
 {
 	size_t n = item == NULL ? 0 : strlen(item);
 
@@ -149,8 +157,10 @@ int cond_compile(const char *item, unsigned char *out, size_t cap, size_t *len,
 		return cond_suffix(item, out, cap, len, err);
 	if (psm_strchr(item, ':') != NULL || psm_is_digit((unsigned char)item[0]))
 		return cond_cidr(item, out, cap, len, err);
-	return psm_err_set(err, PSM_EINVAL, "\"%.64s\": not a CIDR, an address, LOCAL or a "
-			   "name suffix starting with '.'", item);
+	return psm_err_set(err, PSM_EINVAL,
+			   "\"%.64s\": not a CIDR, an address, LOCAL or a "
+			   "name suffix starting with '.'",
+			   item);
 }
 
 /* Address forms: v4, v6 (v4-mapped becomes v4), v6 with a "%zone". */
@@ -182,7 +192,7 @@ static bool cond_req_addr(struct cond_req *r, const char *rhost)
 
 static bool cond_is_loopback(const struct cond_req *r)
 {
-	static const unsigned char v6lo[16] = { [15] = 1 };
+	static const unsigned char v6lo[16] = {[15] = 1};
 
 	if (r->family == AF_INET)
 		return r->addr[0] == 127;
@@ -211,8 +221,7 @@ void cond_req_init(struct cond_req *r, const char *rhost, const char *host_name)
 		    psm_casen_eq(host_name, rhost, r->namelen));
 }
 
-static bool cond_prefix_match(const unsigned char *net, const unsigned char *addr,
-			      unsigned prefix)
+static bool cond_prefix_match(const unsigned char *net, const unsigned char *addr, unsigned prefix)
 {
 	unsigned full = prefix / 8, rest = prefix % 8;
 	unsigned char mask;

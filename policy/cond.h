@@ -31,10 +31,10 @@ int cond_compile(const char *item, unsigned char *out, size_t cap, size_t *len,
 
 /* The remote side of a request, parsed once per decision. */
 struct cond_req {
-	int family;           /* AF_INET, AF_INET6, or 0 for a name / none */
+	int family; /* AF_INET, AF_INET6, or 0 for a name / none */
 	unsigned char addr[16];
-	bool local;           /* no rhost, loopback, or this host's name */
-	const char *name;     /* rhost when it is not an address (not copied) */
+	bool local;	  /* no rhost, loopback, or this host's name */
+	const char *name; /* rhost when it is not an address (not copied) */
 	size_t namelen;
 };
 /* rhost may be NULL or "". host_name: this host's name (for LOCAL). */

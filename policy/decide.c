@@ -42,8 +42,8 @@ static void decide_unavail(const struct decide_req *r, struct decide_out *o, con
 }
 
 /* Stale table (max_stale): unavailable, with the policy's break-glass users too. */
-static int decide_stale(const struct shm_view *v, const struct decide_req *r,
-			struct decide_out *o, struct psm_err *err)
+static int decide_stale(const struct shm_view *v, const struct decide_req *r, struct decide_out *o,
+			struct psm_err *err)
 {
 	char age[64], max[64], why[192];
 	bool bg = false;
@@ -52,8 +52,8 @@ static int decide_stale(const struct shm_view *v, const struct decide_req *r,
 	o->stale = true;
 	ttl_format(o->age, age, sizeof(age));
 	ttl_format(r->max_stale, max, sizeof(max));
-	snprintf(why, sizeof(why), "table %s: stale: heartbeat %s ago (max_stale %s)",
-		 o->req.table, age, max);
+	snprintf(why, sizeof(why), "table %s: stale: heartbeat %s ago (max_stale %s)", o->req.table,
+		 age, max);
 	decide_unavail(r, o, why);
 	if (o->break_glass)
 		return PSM_OK;
@@ -66,8 +66,8 @@ static int decide_stale(const struct shm_view *v, const struct decide_req *r,
 }
 
 /* The request's audit id before deciding: the session's, the caller's, or unknown for now. */
-static int decide_audit(const struct shm_view *v, const struct decide_req *r,
-			struct decide_out *o, struct psm_err *err)
+static int decide_audit(const struct shm_view *v, const struct decide_req *r, struct decide_out *o,
+			struct psm_err *err)
 {
 	if (r->session != NULL)
 		return eval_session_audit(v, r->session, &o->req.audit, err);
@@ -77,8 +77,8 @@ static int decide_audit(const struct shm_view *v, const struct decide_req *r,
 
 /* The decision on the explicit permission, else on the service's (looked up in the same
  * read, into o->perm); once more with the caller's audit id when only that was missing. */
-static int decide_eval(const struct shm_view *v, const struct decide_req *r,
-		       struct decide_out *o, struct psm_err *err)
+static int decide_eval(const struct shm_view *v, const struct decide_req *r, struct decide_out *o,
+		       struct psm_err *err)
 {
 	int rc = r->perm != NULL ? eval_check(v, &o->req, &o->ev, err)
 				 : eval_check_service(v, &o->req, r->service, o->perm,
@@ -94,8 +94,8 @@ static int decide_eval(const struct shm_view *v, const struct decide_req *r,
 }
 
 /* Everything that needs the open table. */
-static int decide_view(const struct shm_view *v, const struct decide_req *r,
-		       struct decide_out *o, struct psm_err *err)
+static int decide_view(const struct shm_view *v, const struct decide_req *r, struct decide_out *o,
+		       struct psm_err *err)
 {
 	int rc = decide_audit(v, r, o, err);
 

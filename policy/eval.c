@@ -27,19 +27,19 @@
 /* One attempt at a decision; reset at the start of every read transaction. */
 struct eval_scan {
 	const struct eval_req *req;
-	const char *service;        /* eval_check_service: req->perm is read from its record */
-	char *permbuf;              /* ... into this buffer (req->perm points to it) */
+	const char *service; /* eval_check_service: req->perm is read from its record */
+	char *permbuf;	     /* ... into this buffer (req->perm points to it) */
 	size_t permbuf_size;
 	struct eval_out *out;
-	struct nss_groups *groups;  /* n < 0: not looked up yet */
+	struct nss_groups *groups; /* n < 0: not looked up yet */
 	struct cond_req cr;
 	size_t permlen;
-	uint64_t segbits;           /* group-mask bits the permission could hit */
+	uint64_t segbits; /* group-mask bits the permission could hit */
 	bool allow;
 	bool deny;
-	int miss;                   /* nearest-miss reason, 0 = none */
-	struct shm_entry *e;        /* the record being looked at: read straight into out->entry */
-	struct shm_recbuf *buf;     /* until one is kept there, then into own_e/own_buf */
+	int miss;		/* nearest-miss reason, 0 = none */
+	struct shm_entry *e;	/* the record being looked at: read straight into out->entry */
+	struct shm_recbuf *buf; /* until one is kept there, then into own_e/own_buf */
 	struct shm_entry own_e;
 	struct shm_recbuf own_buf;
 };
@@ -176,8 +176,8 @@ static void eval_on_record(struct eval_scan *s, uint8_t kind)
 
 static int eval_corrupt(const struct shm_view *v, const char *key, struct psm_err *err)
 {
-	return psm_err_set(err, PSM_EUNAVAIL, "table %s: corrupt records under key \"%s\"",
-			   v->name, key);
+	return psm_err_set(err, PSM_EUNAVAIL, "table %s: corrupt records under key \"%s\"", v->name,
+			   key);
 }
 
 /*
@@ -277,7 +277,7 @@ static void eval_finish(const struct eval_scan *s, struct eval_out *o)
 struct eval_first {
 	uint8_t kind;
 	const char *key;
-	int found;              /* 1 found, 0 not */
+	int found; /* 1 found, 0 not */
 	struct shm_entry e;
 	struct shm_recbuf buf;
 };
@@ -297,10 +297,10 @@ static int eval_first_fn(const struct shm_view *v, void *ctx, struct psm_err *er
 
 /* The permission a PAM service requires, into buf: the policy's services map, else
  * "pam:<service>"; inside the caller's read transaction. */
-static int eval_service_read(const struct shm_view *v, const char *service, char *buf,
-			     size_t n, struct psm_err *err)
+static int eval_service_read(const struct shm_view *v, const char *service, char *buf, size_t n,
+			     struct psm_err *err)
 {
-	struct eval_first f = { .kind = SHM_SERVICE, .key = service };
+	struct eval_first f = {.kind = SHM_SERVICE, .key = service};
 	const char *p;
 	int len, rc, w;
 
@@ -413,10 +413,9 @@ int eval_check_service(const struct shm_view *v, struct eval_req *req, const cha
 
 /* ---- break-glass and sessions ------------------------------------------------ */
 
-int eval_break_glass(const struct shm_view *v, const char *user, bool *yes,
-		     struct psm_err *err)
+int eval_break_glass(const struct shm_view *v, const char *user, bool *yes, struct psm_err *err)
 {
-	struct eval_first f = { .kind = SHM_BREAKGLASS, .key = user };
+	struct eval_first f = {.kind = SHM_BREAKGLASS, .key = user};
 	int rc;
 
 	*yes = false;
@@ -431,7 +430,7 @@ int eval_break_glass(const struct shm_view *v, const char *user, bool *yes,
 int eval_session_audit(const struct shm_view *v, const char *id, uint32_t *audit,
 		       struct psm_err *err)
 {
-	struct eval_first f = { .kind = SHM_SESSION, .key = id };
+	struct eval_first f = {.kind = SHM_SESSION, .key = id};
 	int rc;
 
 	*audit = SHM_U32_NONE;
@@ -446,8 +445,8 @@ int eval_session_audit(const struct shm_view *v, const char *id, uint32_t *audit
 /* ---- reasons and explanations -------------------------------------------- */
 
 /* Appends to buf (size n, *pos in/out); output is always NUL-terminated. */
-__attribute__((format(printf, 4, 5)))
-static void eval_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void eval_cat(char *buf, size_t n, size_t *pos,
+							   const char *fmt, ...)
 {
 	va_list ap;
 	int w;
@@ -625,7 +624,7 @@ void eval_explain(const struct eval_out *o, const struct eval_req *req, char *bu
 	}
 	if (o->have_entry)
 		eval_explain_entry(o, req, buf, n, &pos);
-	eval_cat(buf, n, &pos, "request:  %s (uid %u) %s from %s\n", req->user,
-		 (unsigned)req->uid, req->perm, req->rhost && req->rhost[0] ? req->rhost : "local");
+	eval_cat(buf, n, &pos, "request:  %s (uid %u) %s from %s\n", req->user, (unsigned)req->uid,
+		 req->perm, req->rhost && req->rhost[0] ? req->rhost : "local");
 	eval_explain_table(o, req, buf, n, &pos);
 }

@@ -21,39 +21,39 @@
  */
 struct eval_req {
 	const char *user;
-	uid_t uid;              /* from getpwnam by the caller */
-	gid_t gid;              /* primary group, for getgrouplist */
-	const char *perm;       /* required permission (validated by the caller) */
-	const char *rhost;      /* PAM_RHOST; NULL or "" = none */
-	uint32_t audit;         /* caller's kernel audit session id, SHM_U32_NONE if unknown */
-	int64_t now;            /* UTC seconds (CLOCK_REALTIME) */
-	const char *table;      /* table name for eval_explain ("/psm"); NULL = "table" */
+	uid_t uid;	   /* from getpwnam by the caller */
+	gid_t gid;	   /* primary group, for getgrouplist */
+	const char *perm;  /* required permission (validated by the caller) */
+	const char *rhost; /* PAM_RHOST; NULL or "" = none */
+	uint32_t audit;	   /* caller's kernel audit session id, SHM_U32_NONE if unknown */
+	int64_t now;	   /* UTC seconds (CLOCK_REALTIME) */
+	const char *table; /* table name for eval_explain ("/psm"); NULL = "table" */
 };
 
 enum eval_decision { EVAL_DENY = 0, EVAL_ALLOW = 1 };
 
 enum eval_reason {
-	EVAL_R_GRANT = 1,   /* allowed by entry */
-	EVAL_R_DENY_RULE,   /* denied by deny entry */
-	EVAL_R_NO_GRANT,    /* nothing matched */
-	EVAL_R_EXPIRED,     /* a grant matched but its not_after has passed (entry) */
-	EVAL_R_NOT_YET,     /* a grant matched but not_before is in the future (entry) */
-	EVAL_R_FROM,        /* a grant matched but not from this rhost (entry) */
-	EVAL_R_UID,         /* a grant for this name but another uid (entry) */
-	EVAL_R_SESSION,     /* a grant bound to another session (entry) */
+	EVAL_R_GRANT = 1, /* allowed by entry */
+	EVAL_R_DENY_RULE, /* denied by deny entry */
+	EVAL_R_NO_GRANT,  /* nothing matched */
+	EVAL_R_EXPIRED,	  /* a grant matched but its not_after has passed (entry) */
+	EVAL_R_NOT_YET,	  /* a grant matched but not_before is in the future (entry) */
+	EVAL_R_FROM,	  /* a grant matched but not from this rhost (entry) */
+	EVAL_R_UID,	  /* a grant for this name but another uid (entry) */
+	EVAL_R_SESSION,	  /* a grant bound to another session (entry) */
 };
 
 struct eval_out {
-	int decision;           /* EVAL_ALLOW or EVAL_DENY */
-	int reason;             /* enum eval_reason */
-	bool have_entry;        /* entry/buf hold the deciding (or nearest-miss) record */
+	int decision;	 /* EVAL_ALLOW or EVAL_DENY */
+	int reason;	 /* enum eval_reason */
+	bool have_entry; /* entry/buf hold the deciding (or nearest-miss) record */
 	struct shm_entry entry;
 	struct shm_recbuf buf;
-	struct shm_info info;   /* header at decision time */
-	unsigned ngroups;       /* groups looked up (0 when skipped) */
+	struct shm_info info; /* header at decision time */
+	unsigned ngroups;     /* groups looked up (0 when skipped) */
 	bool groups_resolved;
-	bool need_audit;        /* a session-bound grant failed only for want of req->audit:
-				 * a caller that left audit unknown may look it up and retry */
+	bool need_audit; /* a session-bound grant failed only for want of req->audit:
+			  * a caller that left audit unknown may look it up and retry */
 };
 
 /*
@@ -74,8 +74,7 @@ int eval_check_service(const struct shm_view *v, struct eval_req *req, const cha
 		       char *buf, size_t n, struct eval_out *out, struct psm_err *err);
 
 /* Whether user is one of the policy's break_glass users copied into the table. */
-int eval_break_glass(const struct shm_view *v, const char *user, bool *yes,
-		     struct psm_err *err);
+int eval_break_glass(const struct shm_view *v, const char *user, bool *yes, struct psm_err *err);
 
 /* The kernel audit session id of session record id (SHM_SESSION); SHM_U32_NONE when the
  * table has no such session. */

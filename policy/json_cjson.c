@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* json_cjson.c - cJSON items written with json_out.h (cJSON mode), byte for byte as cJSON prints them. */
+/* json_cjson.c - cJSON items written with json_out.h (cJSON mode), byte for byte as cJSON prints
+ * them. */
 #include "json_cjson.h"
 
 #include <float.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* json_cjson.h - cJSON items written with json_out.h (cJSON mode), byte for byte as cJSON prints them. */
+/* json_cjson.h - cJSON items written with json_out.h (cJSON mode), byte for byte as cJSON prints
+ * them. */
 #ifndef POLICY_JSON_CJSON_H
 #define POLICY_JSON_CJSON_H
 

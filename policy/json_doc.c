@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* json_doc.c - JSON with comments via cJSON, with FILE:LINE:COL for every node and duplicate-key checks. */
+/* json_doc.c - JSON with comments via cJSON, with FILE:LINE:COL for every node and duplicate-key
+ * checks. */
 #include "json_doc.h"
 
 #include <errno.h>
@@ -145,10 +146,10 @@ static void json_doc_fill_nodes(struct json_doc *d, const cJSON *n, size_t *i)
 struct json_scan {
 	struct json_doc *d;
 	const char *t;
-	size_t len, n;            /* text; values recorded so far */
-	uint32_t line;            /* line of the current position */
-	size_t ls;                /* offset where that line starts */
-	uint32_t kline, kcol;     /* position of the pending member key */
+	size_t len, n;	      /* text; values recorded so far */
+	uint32_t line;	      /* line of the current position */
+	size_t ls;	      /* offset where that line starts */
+	uint32_t kline, kcol; /* position of the pending member key */
 	bool have_key, expect_key;
 	size_t depth;
 	unsigned char stack[JSON_DOC_DEPTH]; /* '{' or '[' per open container */
@@ -230,7 +231,7 @@ static size_t json_doc_scan(struct json_doc *d, const char *t, size_t len)
 
 	if (s == NULL)
 		return SIZE_MAX;
-	*s = (struct json_scan){ .d = d, .t = t, .len = len, .line = 1 };
+	*s = (struct json_scan){.d = d, .t = t, .len = len, .line = 1};
 	while (i < len) {
 		if (json_scan_punct(s, t[i])) {
 			i = json_scan_to(s, i, i + 1);
@@ -290,7 +291,7 @@ static int json_doc_dups_obj(const cJSON *obj, const cJSON **dup)
 	if (v == NULL)
 		return PSM_ENOMEM;
 	for (n = 0, ch = obj->child; ch != NULL; ch = ch->next, n++)
-		v[n] = (struct json_doc_key){ ch, n };
+		v[n] = (struct json_doc_key){ch, n};
 	qsort(v, n, sizeof(*v), json_doc_key_cmp);
 	for (i = 1; i < n; i++) {
 		if (strcmp(v[i - 1].n->string, v[i].n->string) == 0 && v[i].ord < best) {
@@ -323,7 +324,7 @@ static int json_doc_dups(const struct json_doc *d, struct psm_err *err)
 static int json_doc_text(const struct json_doc *d, struct psm_err *err)
 {
 	const cJSON *bad = NULL;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 
 	if (text_check_json("", d->root, &bad, &e) == PSM_OK)
 		return PSM_OK;
@@ -358,8 +359,7 @@ static bool json_doc_blank(const char *t, size_t len)
 	return true;
 }
 
-static int json_doc_index_nodes(struct json_doc *d, const char *t, size_t len,
-				struct psm_err *err)
+static int json_doc_index_nodes(struct json_doc *d, const char *t, size_t len, struct psm_err *err)
 {
 	size_t i = 0;
 
@@ -371,8 +371,10 @@ static int json_doc_index_nodes(struct json_doc *d, const char *t, size_t len,
 		return psm_err_set(err, PSM_ENOMEM, "%s: out of memory", d->file);
 	json_doc_fill_nodes(d, d->root, &i);
 	if (json_doc_scan(d, t, len) != d->nnodes)
-		return psm_err_set(err, PSM_EINVAL, "%s: internal error: node positions "
-				   "do not match the parse", d->file);
+		return psm_err_set(err, PSM_EINVAL,
+				   "%s: internal error: node positions "
+				   "do not match the parse",
+				   d->file);
 	if (!cJSON_IsObject(d->root))
 		return json_doc_error(d, d->root, err, "top level must be an object");
 	return json_doc_dups(d, err);
@@ -496,8 +498,8 @@ void json_doc_free(struct json_doc *d)
 	memset(d, 0, sizeof(*d));
 }
 
-int json_doc_error(const struct json_doc *d, const cJSON *n, struct psm_err *err,
-		   const char *fmt, ...)
+int json_doc_error(const struct json_doc *d, const cJSON *n, struct psm_err *err, const char *fmt,
+		   ...)
 {
 	char what[PSM_ERR_MSG_MAX];
 	size_t i = json_doc_index(d, n);
@@ -567,8 +569,8 @@ int json_doc_uint(const struct json_doc *d, const cJSON *obj, const char *key, b
 		return rc;
 	v = cJSON_IsNumber(m) ? m->valuedouble : -1;
 	if (v < 0 || v > 9007199254740992.0 || v != (double)(uint64_t)v || (uint64_t)v > max)
-		return json_doc_error(d, m, err, "%s: expected a whole number from 0 to %llu",
-				      key, (unsigned long long)max);
+		return json_doc_error(d, m, err, "%s: expected a whole number from 0 to %llu", key,
+				      (unsigned long long)max);
 	*out = (uint64_t)v;
 	return PSM_OK;
 }

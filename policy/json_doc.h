@@ -17,7 +17,7 @@
  * error reads like a compiler's: "FILE:LINE:COL: what".
  */
 struct json_doc {
-	char *file;          /* name used in messages */
+	char *file; /* name used in messages */
 	cJSON *root;
 	size_t nnodes;
 	const cJSON **nodes; /* pre-order, parallel to pos[] */
@@ -32,9 +32,10 @@ int json_doc_parse(struct json_doc *d, const char *file, const char *text, size_
 int json_doc_load(struct json_doc *d, const char *path, struct psm_err *err);
 void json_doc_free(struct json_doc *d);
 
-/* Sets err to "FILE:LINE:COL: <fmt>" at node n (for an object member: the key). Returns PSM_EINVAL. */
-int json_doc_error(const struct json_doc *d, const cJSON *n, struct psm_err *err,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Sets err to "FILE:LINE:COL: <fmt>" at node n (for an object member: the key). Returns PSM_EINVAL.
+ */
+int json_doc_error(const struct json_doc *d, const cJSON *n, struct psm_err *err, const char *fmt,
+		   ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Checks that every member of object obj is one of keys[] (NULL-terminated);

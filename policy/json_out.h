@@ -27,7 +27,7 @@
 
 /* ---- the escaper ------------------------------------------------------------------- */
 
-#define JSON_OUT_UTF8  0x1u /* bytes >= 0x80 only as valid UTF-8, else PSM_EINVAL */
+#define JSON_OUT_UTF8 0x1u  /* bytes >= 0x80 only as valid UTF-8, else PSM_EINVAL */
 #define JSON_OUT_LINES 0x2u /* '\n' after each complete top-level value (JSON Lines) */
 #define JSON_OUT_CJSON 0x0u /* neither: bytes as they are, values back to back (psmd) */
 
@@ -72,13 +72,13 @@ char *json_out_digits(uint64_t v, char *end);
 struct json_out {
 	char *buf;
 	size_t len, cap;
-	size_t max;        /* most bytes buf may hold (the NUL not counted); 0 = no limit */
-	FILE *fp;          /* NULL: buffer only */
-	unsigned flags;    /* JSON_OUT_UTF8, JSON_OUT_LINES */
+	size_t max;	/* most bytes buf may hold (the NUL not counted); 0 = no limit */
+	FILE *fp;	/* NULL: buffer only */
+	unsigned flags; /* JSON_OUT_UTF8, JSON_OUT_LINES */
 	int depth;
-	bool comma;        /* the next member or element needs a ',' before it */
-	bool key;          /* a key was written: a value comes next */
-	int code;          /* the first error, PSM_OK when none */
+	bool comma; /* the next member or element needs a ',' before it */
+	bool key;   /* a key was written: a value comes next */
+	int code;   /* the first error, PSM_OK when none */
 	uint64_t objects[JSON_OUT_DEPTH_MAX / 64]; /* bit d: level d + 1 is an object */
 	struct psm_err err;
 };
@@ -128,8 +128,7 @@ int json_out_finish(struct json_out *w, struct psm_err *err);
 bool json_out_member_n(struct json_out *w, const char *key, size_t k, bool plain);
 void json_out_member_string(struct json_out *w, const char *key, size_t k, bool plain,
 			    const char *s, size_t n);
-void json_out_member_int64(struct json_out *w, const char *key, size_t k, bool plain,
-			   int64_t v);
+void json_out_member_int64(struct json_out *w, const char *key, size_t k, bool plain, int64_t v);
 
 #define JSON_OUT_INLINE static inline __attribute__((always_inline))
 #define JSON_OUT_ONES UINT64_C(0x0101010101010101)
@@ -142,7 +141,8 @@ JSON_OUT_INLINE uint64_t json_out_special8(uint64_t x, uint64_t high)
 	uint64_t q = x ^ (JSON_OUT_ONES * '"'), b = x ^ (JSON_OUT_ONES * '\\');
 
 	return (((x - JSON_OUT_ONES * 0x20) & ~x) | ((q - JSON_OUT_ONES) & ~q) |
-		((b - JSON_OUT_ONES) & ~b) | (x & high)) & JSON_OUT_HIGH;
+		((b - JSON_OUT_ONES) & ~b) | (x & high)) &
+	       JSON_OUT_HIGH;
 }
 
 /* p[0..n) (n < 8) in one word, in two loads that may overlap; the rest 'a'. */

@@ -9,12 +9,11 @@
 /* Characters allowed in a segment: A-Z a-z 0-9 _ . - / @ + (a table: this is on the PAM path). */
 #define PERM_ALNUM_ROW(a) [a] = 1, [a + 1] = 1, [a + 2] = 1, [a + 3] = 1, [a + 4] = 1
 static const unsigned char perm_chars[256] = {
-	PERM_ALNUM_ROW('a'), PERM_ALNUM_ROW('f'), PERM_ALNUM_ROW('k'), PERM_ALNUM_ROW('p'),
-	PERM_ALNUM_ROW('u'), ['z'] = 1,
-	PERM_ALNUM_ROW('A'), PERM_ALNUM_ROW('F'), PERM_ALNUM_ROW('K'), PERM_ALNUM_ROW('P'),
-	PERM_ALNUM_ROW('U'), ['Z'] = 1,
-	PERM_ALNUM_ROW('0'), PERM_ALNUM_ROW('5'),
-	['_'] = 1, ['.'] = 1, ['-'] = 1, ['/'] = 1, ['@'] = 1, ['+'] = 1,
+    PERM_ALNUM_ROW('a'), PERM_ALNUM_ROW('f'), PERM_ALNUM_ROW('k'), PERM_ALNUM_ROW('p'),
+    PERM_ALNUM_ROW('u'), ['z'] = 1,	      PERM_ALNUM_ROW('A'), PERM_ALNUM_ROW('F'),
+    PERM_ALNUM_ROW('K'), PERM_ALNUM_ROW('P'), PERM_ALNUM_ROW('U'), ['Z'] = 1,
+    PERM_ALNUM_ROW('0'), PERM_ALNUM_ROW('5'), ['_'] = 1,	   ['.'] = 1,
+    ['-'] = 1,		 ['/'] = 1,	      ['@'] = 1,	   ['+'] = 1,
 };
 
 static bool perm_char_ok(unsigned char c)
@@ -61,8 +60,7 @@ static int perm_fail(const char *what, const char *s, size_t len, struct psm_err
 	if (why != NULL)
 		return psm_err_set(err, PSM_EINVAL, "%s \"%s\": %s at %zu", what, q, why, pos);
 	perm_char_text((unsigned char)s[pos - 1], ch, sizeof(ch));
-	return psm_err_set(err, PSM_EINVAL, "%s \"%s\": bad character %s at %zu", what, q, ch,
-			   pos);
+	return psm_err_set(err, PSM_EINVAL, "%s \"%s\": bad character %s at %zu", what, q, ch, pos);
 }
 
 /* Checks one segment s[0..len) that starts at 0-based offset off in the whole string. */
@@ -80,8 +78,8 @@ static int perm_check_segment(const char *what, const char *all, size_t alllen, 
 		if (perm_char_ok((unsigned char)s[i]))
 			continue;
 		if (s[i] == '*' && star_ok)
-			return perm_fail(what, all, alllen, err,
-					 "'*' must be a whole segment", off + i + 1);
+			return perm_fail(what, all, alllen, err, "'*' must be a whole segment",
+					 off + i + 1);
 		return perm_fail(what, all, alllen, err, NULL, off + i + 1);
 	}
 	return PSM_OK;

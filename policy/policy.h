@@ -47,9 +47,9 @@ int64_t policy_session_ttl(const struct policy *p);
 int64_t policy_session_ttl_max(const struct policy *p);
 
 struct policy_compile_opts {
-	const char *host_name;         /* this host, for 'hosts' scope */
-	const char *const *labels;     /* NULL-terminated; may be NULL */
-	int64_t now;                   /* not used for policy grants (permanent); for versions */
+	const char *host_name;	   /* this host, for 'hosts' scope */
+	const char *const *labels; /* NULL-terminated; may be NULL */
+	int64_t now;		   /* not used for policy grants (permanent); for versions */
 	/* Called for each non-fatal problem (unknown user or group: binding skipped). */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* policy_compile.c - turns a parsed policy into table records: grants, denies, services, break-glass. */
+/* policy_compile.c - turns a parsed policy into table records: grants, denies, services,
+ * break-glass. */
 #include "policy_int.h"
 
 #include <errno.h>
@@ -10,9 +11,9 @@
 
 /* Who a rule applies to, as it goes into the table. */
 struct policy_principal {
-	char key[300];       /* "alice" or "%10" */
-	char display[300];   /* "alice" or "%wheel" */
-	uint8_t flags;       /* SHM_FL_GROUP, SHM_FL_UID_CHECKED */
+	char key[300];	   /* "alice" or "%10" */
+	char display[300]; /* "alice" or "%wheel" */
+	uint8_t flags;	   /* SHM_FL_GROUP, SHM_FL_UID_CHECKED */
 	uint32_t uid;
 };
 
@@ -43,15 +44,17 @@ static bool policy_principal(const struct policy_ctx *c, const struct policy_rul
 	const char *what = r->deny ? "deny" : "binding";
 	char msg[PSM_ERR_MSG_MAX + 64];
 	uint32_t id = SHM_U32_NONE;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	int found = policy_nss(r->user != NULL ? r->user : r->group, r->group != NULL, &id, &e);
 
 	memset(pr, 0, sizeof(*pr));
 	pr->uid = SHM_U32_NONE;
 	if (r->group != NULL) {
 		if (found != 1) {
-			snprintf(msg, sizeof(msg), "%s %s %u: group \"%s\" unknown to NSS%s%.100s; "
-				 "skipped", policy_base(r->doc->file), what, r->number, r->group,
+			snprintf(msg, sizeof(msg),
+				 "%s %s %u: group \"%s\" unknown to NSS%s%.100s; "
+				 "skipped",
+				 policy_base(r->doc->file), what, r->number, r->group,
 				 found < 0 ? ": " : "", found < 0 ? e.msg : "");
 			policy_warn(c, msg);
 			return false;
@@ -67,9 +70,11 @@ static bool policy_principal(const struct policy_ctx *c, const struct policy_rul
 		pr->uid = id;
 		pr->flags = SHM_FL_UID_CHECKED;
 	} else if (found != 1) {
-		snprintf(msg, sizeof(msg), "%s %s %u: user \"%s\" unknown to NSS%s%.100s; kept "
-			 "by name without a uid check", policy_base(r->doc->file), what, r->number,
-			 r->user, found < 0 ? ": " : "", found < 0 ? e.msg : "");
+		snprintf(msg, sizeof(msg),
+			 "%s %s %u: user \"%s\" unknown to NSS%s%.100s; kept "
+			 "by name without a uid check",
+			 policy_base(r->doc->file), what, r->number, r->user, found < 0 ? ": " : "",
+			 found < 0 ? e.msg : "");
 		policy_warn(c, msg);
 	}
 	return true;
@@ -176,7 +181,7 @@ static int policy_emit_list(const struct policy_ctx *c, const struct policy_rule
 static int policy_compile_rule(const struct policy_ctx *c, const struct policy_rule *r)
 {
 	struct policy_principal pr;
-	struct policy_seen seen = { 0 };
+	struct policy_seen seen = {0};
 	const cJSON *role;
 	int rc = PSM_OK;
 
@@ -241,7 +246,7 @@ static int policy_compile_break_glass(const struct policy_ctx *c)
 int policy_compile(const struct policy *p, struct shm_writer *w,
 		   const struct policy_compile_opts *o, struct psm_err *err)
 {
-	struct policy_ctx c = { p, w, o, err };
+	struct policy_ctx c = {p, w, o, err};
 	size_t i;
 	int rc = PSM_OK;
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* policy_int.h - the in-memory policy shared by policy_parse.c and policy_compile.c (not an API). */
+/* policy_int.h - the in-memory policy shared by policy_parse.c and policy_compile.c (not an API).
+ */
 #ifndef PSM_POLICY_INT_H
 #define PSM_POLICY_INT_H
 
@@ -16,21 +17,21 @@
 /* A role or a service: a name defined once across all files. */
 struct policy_named {
 	const char *name;
-	const cJSON *node;          /* role: array of patterns; service: permission string */
+	const cJSON *node; /* role: array of patterns; service: permission string */
 	const struct json_doc *doc;
-	size_t ord;                 /* load order, for messages */
+	size_t ord; /* load order, for messages */
 };
 
 /* A binding or a deny rule. Strings point into the documents, which the policy keeps. */
 struct policy_rule {
 	bool deny;
-	unsigned number;            /* 1-based across files, per kind */
+	unsigned number; /* 1-based across files, per kind */
 	const struct json_doc *doc;
-	const char *user, *group;   /* exactly one is set */
-	const cJSON *who;           /* the "user" or "group" member, for messages */
-	const cJSON *roles;         /* array of role names, or NULL */
-	const cJSON *perms;         /* array of patterns, or NULL */
-	const cJSON *hosts;         /* array of host names/labels/"*", or NULL = everywhere */
+	const char *user, *group; /* exactly one is set */
+	const cJSON *who;	  /* the "user" or "group" member, for messages */
+	const cJSON *roles;	  /* array of role names, or NULL */
+	const cJSON *perms;	  /* array of patterns, or NULL */
+	const cJSON *hosts;	  /* array of host names/labels/"*", or NULL = everywhere */
 	char hosts_text[POLICY_TEXT_MAX + 1];
 	const char *reason;
 	unsigned char from[COND_ENC_MAX];
@@ -40,18 +41,18 @@ struct policy_rule {
 struct policy {
 	struct json_doc *docs;
 	size_t ndocs;
-	struct policy_named *roles;   /* sorted by name once all files are read */
+	struct policy_named *roles; /* sorted by name once all files are read */
 	size_t nroles;
 	struct policy_named *services;
 	size_t nservices;
-	struct policy_rule *rules;    /* bindings and deny rules in load order */
+	struct policy_rule *rules; /* bindings and deny rules in load order */
 	size_t nrules;
 	unsigned nbindings, ndenies;
-	const cJSON *break_glass;     /* array of user names, or NULL */
+	const cJSON *break_glass; /* array of user names, or NULL */
 	const struct json_doc *break_glass_doc;
 	int64_t session_ttl;
 	const struct json_doc *session_ttl_doc;
-	char **warnings;              /* policy_check_nss() */
+	char **warnings; /* policy_check_nss() */
 	unsigned nwarnings;
 	int64_t session_ttl_max;
 	const struct json_doc *session_ttl_max_doc;

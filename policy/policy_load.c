@@ -54,8 +54,8 @@ static int policy_list_dir(const char *dir, char ***names, size_t *n, struct psm
 	*names = NULL;
 	*n = 0;
 	if (dh == NULL)
-		return errno == ENOENT ? PSM_OK : psm_err_set(err, PSM_ESYS, "%s: %s", dir,
-							       strerror(errno));
+		return errno == ENOENT ? PSM_OK
+				       : psm_err_set(err, PSM_ESYS, "%s: %s", dir, strerror(errno));
 	while (rc == PSM_OK && (de = readdir(dh)) != NULL) {
 		if (!policy_is_json_name(de->d_name))
 			continue;
@@ -110,7 +110,7 @@ static int policy_finish(struct policy_parse *pp, int rc, struct policy **out)
 
 int policy_load(const char *path, struct policy **out, struct psm_err *err)
 {
-	struct policy_parse pp = { .err = err };
+	struct policy_parse pp = {.err = err};
 	int rc;
 
 	pp.p = calloc(1, sizeof(*pp.p));
@@ -125,7 +125,7 @@ int policy_load(const char *path, struct policy **out, struct psm_err *err)
 int policy_load_text(const char *file, const char *text, size_t len, struct policy **out,
 		     struct psm_err *err)
 {
-	struct policy_parse pp = { .err = err };
+	struct policy_parse pp = {.err = err};
 	struct json_doc *d;
 	int rc;
 

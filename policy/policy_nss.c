@@ -33,7 +33,7 @@ void policy_warnings_free(struct policy *p)
 static int policy_nss_warn(struct policy *p, const struct json_doc *d, const cJSON *n,
 			   const char *name, bool group, struct psm_err *err)
 {
-	struct psm_err w = { 0 }, e = { 0 };
+	struct psm_err w = {0}, e = {0};
 	uint32_t id;
 	int found = policy_nss(name, group, &id, &e);
 	char **v;

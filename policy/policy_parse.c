@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* policy_parse.c - validates every key of the policy documents and merges them into one policy; its ttls and host scope. */
+/* policy_parse.c - validates every key of the policy documents and merges them into one policy; its
+ * ttls and host scope. */
 #include "policy_int.h"
 
 #include <ctype.h>
@@ -14,16 +15,15 @@
 #define POLICY_NAME_MAX 255
 
 static const char *const policy_top_keys[] = {
-	"roles", "bindings", "deny", "services", "session_ttl", "session_ttl_max", "break_glass",
-	NULL,
+    "roles", "bindings", "deny", "services", "session_ttl", "session_ttl_max", "break_glass", NULL,
 };
 static const char *const policy_binding_keys[] = {
-	"user", "group", "roles", "perms", "from", "hosts", "reason", NULL,
+    "user", "group", "roles", "perms", "from", "hosts", "reason", NULL,
 };
 static const char *const policy_deny_keys[] = {
-	"user", "group", "perms", "from", "hosts", "reason", NULL,
+    "user", "group", "perms", "from", "hosts", "reason", NULL,
 };
-static const char *const policy_bg_keys[] = { "users", NULL };
+static const char *const policy_bg_keys[] = {"users", NULL};
 
 int policy_grow(void **arr, size_t n, size_t *cap, size_t sz, struct psm_err *err)
 {
@@ -52,8 +52,10 @@ static int policy_check_name(const struct json_doc *d, const cJSON *n, const cha
 		return json_doc_error(d, n, err, "%s name must be 1-255 bytes", what);
 	if (s[0] == '-' || s[0] == '%')
 		return json_doc_error(d, n, err, "%s \"%.64s\": must not start with '%c'%s", what,
-				      s, s[0], s[0] == '%' && strcmp(what, "group") == 0 ?
-				      " (write the group name without '%')" : "");
+				      s, s[0],
+				      s[0] == '%' && strcmp(what, "group") == 0
+					  ? " (write the group name without '%')"
+					  : "");
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -74,13 +76,14 @@ static int policy_check_role_name(const struct json_doc *d, const cJSON *n, cons
 		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
 			break;
 	if (len == 0 || len > 64 || i < len)
-		return json_doc_error(d, n, err, "role name \"%.64s\": use 1-64 letters, digits, "
-				      "'_', '-' or '.'", s);
+		return json_doc_error(d, n, err,
+				      "role name \"%.64s\": use 1-64 letters, digits, "
+				      "'_', '-' or '.'",
+				      s);
 	return PSM_OK;
 }
 
-static int policy_check_patterns(const struct json_doc *d, const cJSON *arr,
-				 struct psm_err *err)
+static int policy_check_patterns(const struct json_doc *d, const cJSON *arr, struct psm_err *err)
 {
 	const cJSON *e;
 	struct psm_err pe;
@@ -98,12 +101,11 @@ static int policy_add_named(struct policy_parse *pp, struct policy_named **arr, 
 
 	if (rc != PSM_OK)
 		return rc;
-	(*arr)[(*n)++] = (struct policy_named){ node->string, node, d, pp->ord++ };
+	(*arr)[(*n)++] = (struct policy_named){node->string, node, d, pp->ord++};
 	return PSM_OK;
 }
 
-static int policy_parse_roles(struct policy_parse *pp, const struct json_doc *d,
-			      const cJSON *roles)
+static int policy_parse_roles(struct policy_parse *pp, const struct json_doc *d, const cJSON *roles)
 {
 	const cJSON *r, *e;
 	int rc;
@@ -115,16 +117,20 @@ static int policy_parse_roles(struct policy_parse *pp, const struct json_doc *d,
 		if (rc != PSM_OK)
 			return rc;
 		if (!cJSON_IsArray(r))
-			return json_doc_error(d, r, pp->err, "role \"%s\": expected an array of "
-					      "patterns", r->string);
+			return json_doc_error(d, r, pp->err,
+					      "role \"%s\": expected an array of "
+					      "patterns",
+					      r->string);
 		for (e = r->child; e != NULL; e = e->next)
 			if (!cJSON_IsString(e))
-				return json_doc_error(d, e, pp->err, "role \"%s\": expected an "
-						      "array of patterns", r->string);
+				return json_doc_error(d, e, pp->err,
+						      "role \"%s\": expected an "
+						      "array of patterns",
+						      r->string);
 		rc = policy_check_patterns(d, r, pp->err);
 		if (rc == PSM_OK)
-			rc = policy_add_named(pp, &pp->p->roles, &pp->p->nroles, &pp->cap_roles,
-					      d, r);
+			rc = policy_add_named(pp, &pp->p->roles, &pp->p->nroles, &pp->cap_roles, d,
+					      r);
 		if (rc != PSM_OK)
 			return rc;
 	}
@@ -145,13 +151,15 @@ static int policy_parse_services(struct policy_parse *pp, const struct json_doc 
 		if (rc != PSM_OK)
 			return rc;
 		if (!cJSON_IsString(s))
-			return json_doc_error(d, s, pp->err, "service \"%s\": expected a "
-					      "permission string", s->string);
+			return json_doc_error(d, s, pp->err,
+					      "service \"%s\": expected a "
+					      "permission string",
+					      s->string);
 		if (perm_validate(s->valuestring, strlen(s->valuestring), &pe) != PSM_OK)
 			return json_doc_error(d, s, pp->err, "service \"%s\": %s", s->string,
 					      pe.msg);
-		rc = policy_add_named(pp, &pp->p->services, &pp->p->nservices,
-				      &pp->cap_services, d, s);
+		rc = policy_add_named(pp, &pp->p->services, &pp->p->nservices, &pp->cap_services, d,
+				      s);
 		if (rc != PSM_OK)
 			return rc;
 	}
@@ -198,11 +206,11 @@ static int policy_check_ttls(struct policy_parse *pp)
 		return PSM_OK;
 	ttl_format(p->session_ttl, a, sizeof(a));
 	ttl_format(max, b, sizeof(b));
-	return json_doc_error(p->session_ttl_doc,
-			      cJSON_GetObjectItemCaseSensitive(p->session_ttl_doc->root,
-							       "session_ttl"),
-			      pp->err, "session_ttl %s is longer than session_ttl_max %s%s", a, b,
-			      p->session_ttl_max_doc != NULL ? "" : " (the default)");
+	return json_doc_error(
+	    p->session_ttl_doc,
+	    cJSON_GetObjectItemCaseSensitive(p->session_ttl_doc->root, "session_ttl"), pp->err,
+	    "session_ttl %s is longer than session_ttl_max %s%s", a, b,
+	    p->session_ttl_max_doc != NULL ? "" : " (the default)");
 }
 
 static int policy_parse_break_glass(struct policy_parse *pp, const struct json_doc *d,
@@ -267,8 +275,10 @@ static int policy_sort_unique(struct policy_named *v, size_t n, const char *what
 		qsort(v, n, sizeof(*v), policy_named_cmp);
 	for (i = 1; i < n; i++)
 		if (strcmp(v[i - 1].name, v[i].name) == 0)
-			return json_doc_error(v[i].doc, v[i].node, err, "%s \"%s\" already "
-					      "defined in %s", what, v[i].name, v[i - 1].doc->file);
+			return json_doc_error(v[i].doc, v[i].node, err,
+					      "%s \"%s\" already "
+					      "defined in %s",
+					      what, v[i].name, v[i - 1].doc->file);
 	return PSM_OK;
 }
 
@@ -290,8 +300,8 @@ const struct policy_named *policy_find_role(const struct policy *p, const char *
 	return NULL;
 }
 
-static int policy_parse_principal(const struct json_doc *d, const cJSON *obj,
-				  struct policy_rule *r, struct psm_err *err)
+static int policy_parse_principal(const struct json_doc *d, const cJSON *obj, struct policy_rule *r,
+				  struct psm_err *err)
 {
 	const char *what = r->deny ? "deny rule" : "binding";
 	int rc = json_doc_string(d, obj, "user", false, &r->user, err);
@@ -327,7 +337,8 @@ static int policy_parse_from(const struct json_doc *d, const cJSON *from, struct
 	struct psm_err ce;
 
 	if (from->child == NULL)
-		return json_doc_error(d, from, err, "from: empty list (leave \"from\" out to "
+		return json_doc_error(d, from, err,
+				      "from: empty list (leave \"from\" out to "
 				      "allow any origin)");
 	for (e = from->child; e != NULL; e = e->next)
 		if (cond_compile(e->valuestring, r->from, sizeof(r->from), &r->fromlen, &ce) !=
@@ -336,14 +347,14 @@ static int policy_parse_from(const struct json_doc *d, const cJSON *from, struct
 	return PSM_OK;
 }
 
-static int policy_parse_hosts(const struct json_doc *d, struct policy_rule *r,
-			      struct psm_err *err)
+static int policy_parse_hosts(const struct json_doc *d, struct policy_rule *r, struct psm_err *err)
 {
 	const cJSON *e;
 	size_t o = 0, i, n;
 
 	if (r->hosts->child == NULL)
-		return json_doc_error(d, r->hosts, err, "hosts: empty list (leave \"hosts\" out "
+		return json_doc_error(d, r->hosts, err,
+				      "hosts: empty list (leave \"hosts\" out "
 				      "for every host)");
 	for (e = r->hosts->child; e != NULL; e = e->next) {
 		n = strlen(e->valuestring);
@@ -352,8 +363,10 @@ static int policy_parse_hosts(const struct json_doc *d, struct policy_rule *r,
 			    !strchr("._-", e->valuestring[i]))
 				break;
 		if (n == 0 || (i < n && strcmp(e->valuestring, "*") != 0))
-			return json_doc_error(d, e, err, "hosts: \"%.64s\" is not a host name, "
-					      "a label or \"*\"", e->valuestring);
+			return json_doc_error(d, e, err,
+					      "hosts: \"%.64s\" is not a host name, "
+					      "a label or \"*\"",
+					      e->valuestring);
 		if (o + n + 1 > sizeof(r->hosts_text))
 			return json_doc_error(d, e, err, "hosts: list too long (at most %d bytes)",
 					      POLICY_TEXT_MAX);
@@ -384,8 +397,8 @@ static int policy_parse_scope(const struct json_doc *d, const cJSON *obj, struct
 	return rc;
 }
 
-static int policy_parse_grants(const struct policy *p, const struct json_doc *d,
-			       const cJSON *obj, struct policy_rule *r, struct psm_err *err)
+static int policy_parse_grants(const struct policy *p, const struct json_doc *d, const cJSON *obj,
+			       struct policy_rule *r, struct psm_err *err)
 {
 	int rc = PSM_OK;
 
@@ -404,8 +417,8 @@ static int policy_parse_grants(const struct policy *p, const struct json_doc *d,
 	return rc;
 }
 
-static int policy_parse_rule(struct policy_parse *pp, const struct json_doc *d,
-			     const cJSON *obj, bool deny)
+static int policy_parse_rule(struct policy_parse *pp, const struct json_doc *d, const cJSON *obj,
+			     bool deny)
 {
 	struct policy *p = pp->p;
 	struct policy_rule *r;
@@ -413,8 +426,8 @@ static int policy_parse_rule(struct policy_parse *pp, const struct json_doc *d,
 				     deny ? policy_deny_keys : policy_binding_keys, pp->err);
 
 	if (rc == PSM_OK)
-		rc = policy_grow((void **)&p->rules, p->nrules, &pp->cap_rules, sizeof(*r),
-				 pp->err);
+		rc =
+		    policy_grow((void **)&p->rules, p->nrules, &pp->cap_rules, sizeof(*r), pp->err);
 	if (rc != PSM_OK)
 		return rc;
 	r = &p->rules[p->nrules];
@@ -436,7 +449,7 @@ static int policy_parse_rule(struct policy_parse *pp, const struct json_doc *d,
 /* Pass 2 over one file: bindings and deny rules (every role is known by now). */
 static int policy_parse_rules(struct policy_parse *pp, const struct json_doc *d)
 {
-	static const char *const names[2] = { "bindings", "deny" };
+	static const char *const names[2] = {"bindings", "deny"};
 	const cJSON *arr, *e;
 	int k, rc;
 

@@ -17,7 +17,7 @@ struct ttl_unit {
 
 /* Descending: a sum must use them in this order, each at most once. */
 static const struct ttl_unit ttl_units[] = {
-	{ 'w', 7 * 86400 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
+    {'w', 7 * 86400}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1},
 };
 #define TTL_NUNITS (sizeof(ttl_units) / sizeof(ttl_units[0]))
 
@@ -60,8 +60,7 @@ static bool ttl_number(const char **p, int64_t *v)
 }
 
 /* One "<number><unit>" term (or a bare number when it is the whole string). */
-static int ttl_term(const char *s, const char **p, int *last, int64_t *total,
-		    struct psm_err *err)
+static int ttl_term(const char *s, const char **p, int *last, int64_t *total, struct psm_err *err)
 {
 	const char *start = *p;
 	int64_t v;
@@ -85,10 +84,13 @@ static int ttl_term(const char *s, const char **p, int *last, int64_t *total,
 	if (n == 0)
 		return ttl_fail_char(s, err, "unexpected", **p, " after a number");
 	if (u < 0)
-		return psm_err_set(err, PSM_EINVAL, "ttl \"%.64s\": unknown unit '%.*s' (use s, "
-				   "m, h, d, w)", s, (int)(n > 16 ? 16 : n), *p);
+		return psm_err_set(err, PSM_EINVAL,
+				   "ttl \"%.64s\": unknown unit '%.*s' (use s, "
+				   "m, h, d, w)",
+				   s, (int)(n > 16 ? 16 : n), *p);
 	if (u <= *last)
-		return ttl_fail_char(s, err, "unit", **p, " out of order (use w, d, h, m, s "
+		return ttl_fail_char(s, err, "unit", **p,
+				     " out of order (use w, d, h, m, s "
 				     "in that order, each once)");
 	*last = u;
 	(*p)++;
@@ -260,8 +262,10 @@ int time_parse_utc(const char *s, int64_t *t, struct psm_err *err)
 	time_t v;
 
 	if (s == NULL || !time_fields(s, &tm))
-		return psm_err_set(err, PSM_EINVAL, "time \"%.64s\": expected "
-				   "YYYY-MM-DDTHH:MM[:SS]Z or YYYY-MM-DD (UTC)", s ? s : "");
+		return psm_err_set(err, PSM_EINVAL,
+				   "time \"%.64s\": expected "
+				   "YYYY-MM-DDTHH:MM[:SS]Z or YYYY-MM-DD (UTC)",
+				   s ? s : "");
 	back = tm;
 	v = timegm(&tm);
 	if (tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon)

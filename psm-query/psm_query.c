@@ -9,21 +9,21 @@
 #define PSM_QUERY_VERSION "0.1.0"
 
 static const char psm_query_help[] =
-	"Usage: psm-query [--shm NAME] [--json] COMMAND ...\n"
-	"Reads the psm table directly (read-only); works while psmd is down.\n"
-	"\n"
-	"Commands:\n"
-	"  check USER [PERM] [--service S] [--rhost H] [--session ID] [--explain]\n"
-	"        decide as pam_psm would; PERM defaults to the permission of --service S\n"
-	"        exit 0 allow, 1 deny, 2 usage or bad input, 3 table unavailable\n"
-	"  user USER        active grants of USER and of its groups, one a line:\n"
-	"                   principal:pattern:expires:source\n"
-	"  sessions [USER]  sessions in the table, one a line\n"
-	"\n"
-	"Options (also accepted after the arguments):\n"
-	"  --shm NAME   table name (default /psm)\n"
-	"  --json       one JSON object per result\n"
-	"  --help       this text;  --version  the version\n";
+    "Usage: psm-query [--shm NAME] [--json] COMMAND ...\n"
+    "Reads the psm table directly (read-only); works while psmd is down.\n"
+    "\n"
+    "Commands:\n"
+    "  check USER [PERM] [--service S] [--rhost H] [--session ID] [--explain]\n"
+    "        decide as pam_psm would; PERM defaults to the permission of --service S\n"
+    "        exit 0 allow, 1 deny, 2 usage or bad input, 3 table unavailable\n"
+    "  user USER        active grants of USER and of its groups, one a line:\n"
+    "                   principal:pattern:expires:source\n"
+    "  sessions [USER]  sessions in the table, one a line\n"
+    "\n"
+    "Options (also accepted after the arguments):\n"
+    "  --shm NAME   table name (default /psm)\n"
+    "  --json       one JSON object per result\n"
+    "  --help       this text;  --version  the version\n";
 
 int psm_query_fail(int status, const char *fmt, ...)
 {
@@ -126,14 +126,14 @@ static int psm_query_args(int argc, char **argv, struct psm_query_opts *o)
 struct psm_query_cmd {
 	const char *name;
 	int (*fn)(const struct psm_query_opts *o);
-	int min, max;       /* positional arguments after the command */
-	bool check_opts;    /* accepts --service/--rhost/--session/--explain */
+	int min, max;	 /* positional arguments after the command */
+	bool check_opts; /* accepts --service/--rhost/--session/--explain */
 };
 
 static const struct psm_query_cmd psm_query_cmds[] = {
-	{ "check", psm_query_check, 1, 2, true },
-	{ "user", psm_query_user, 1, 1, false },
-	{ "sessions", psm_query_sessions, 0, 1, false },
+    {"check", psm_query_check, 1, 2, true},
+    {"user", psm_query_user, 1, 1, false},
+    {"sessions", psm_query_sessions, 0, 1, false},
 };
 
 static int psm_query_dispatch(const struct psm_query_opts *o)
@@ -149,11 +149,15 @@ static int psm_query_dispatch(const struct psm_query_opts *o)
 		if (strcmp(o->pos[0], c->name) != 0)
 			continue;
 		if (nargs < c->min || nargs > c->max)
-			return psm_query_fail(PSM_QUERY_USAGE, "%s: wrong number of arguments "
-					      "(see --help)", c->name);
+			return psm_query_fail(PSM_QUERY_USAGE,
+					      "%s: wrong number of arguments "
+					      "(see --help)",
+					      c->name);
 		if (!c->check_opts && (o->service || o->rhost || o->session || o->explain))
-			return psm_query_fail(PSM_QUERY_USAGE, "%s: --service, --rhost, "
-					      "--session and --explain are for check", c->name);
+			return psm_query_fail(PSM_QUERY_USAGE,
+					      "%s: --service, --rhost, "
+					      "--session and --explain are for check",
+					      c->name);
 		return c->fn(o);
 	}
 	return psm_query_fail(PSM_QUERY_USAGE, "unknown command \"%s\" (see --help)", o->pos[0]);

@@ -17,7 +17,7 @@ struct psm_query_opts {
 	const char *service;
 	const char *rhost;
 	const char *session;
-	int npos;                         /* positional arguments, command first */
+	int npos; /* positional arguments, command first */
 	const char *pos[PSM_QUERY_MAXPOS];
 };
 

@@ -24,17 +24,17 @@ enum psm_query_kind { PSM_QUERY_STR, PSM_QUERY_INT, PSM_QUERY_NULL };
 
 struct psm_query_kv {
 	const char *key;
-	int kind;           /* enum psm_query_kind */
-	const char *s;      /* PSM_QUERY_STR: s[0..len) */
+	int kind;      /* enum psm_query_kind */
+	const char *s; /* PSM_QUERY_STR: s[0..len) */
 	size_t len;
-	int64_t n;          /* PSM_QUERY_INT */
+	int64_t n; /* PSM_QUERY_INT */
 };
 
 struct psm_query_item {
 	int n;
 	struct psm_query_kv kv[PSM_QUERY_KV_MAX];
 	char from[COND_ENC_MAX];
-	char time[2][64];   /* times formatted, in the order added */
+	char time[2][64]; /* times formatted, in the order added */
 	int ntime;
 };
 
@@ -60,8 +60,7 @@ static int psm_query_out_done(struct json_out *w, int status)
 	return status;
 }
 
-static struct psm_query_kv *psm_query_kv_add(struct psm_query_item *it, const char *key,
-					     int kind)
+static struct psm_query_kv *psm_query_kv_add(struct psm_query_item *it, const char *key, int kind)
 {
 	struct psm_query_kv *kv = &it->kv[it->n++];
 
@@ -70,8 +69,7 @@ static struct psm_query_kv *psm_query_kv_add(struct psm_query_item *it, const ch
 	return kv;
 }
 
-static void psm_query_kv_str(struct psm_query_item *it, const char *key, const char *s,
-			     size_t len)
+static void psm_query_kv_str(struct psm_query_item *it, const char *key, const char *s, size_t len)
 {
 	struct psm_query_kv *kv = psm_query_kv_add(it, key, PSM_QUERY_STR);
 
@@ -94,8 +92,7 @@ static void psm_query_kv_int(struct psm_query_item *it, const char *key, int64_t
 }
 
 /* t as ISO 8601 UTC, or null when it is none. */
-static void psm_query_kv_time(struct psm_query_item *it, const char *key, int64_t t,
-			      int64_t none)
+static void psm_query_kv_time(struct psm_query_item *it, const char *key, int64_t t, int64_t none)
 {
 	char *buf = it->time[it->ntime];
 
@@ -111,10 +108,12 @@ static void psm_query_kv_time(struct psm_query_item *it, const char *key, int64_
 /* A grant or deny record. */
 static void psm_query_entry_item(const struct shm_entry *e, struct psm_query_item *it)
 {
-	static const struct { int f; const char *key; } fields[] = {
-		{ SHM_F_PRINCIPAL, "principal" }, { SHM_F_PATTERN, "pattern" },
-		{ SHM_F_SOURCE, "source" }, { SHM_F_ISSUER, "issuer" },
-		{ SHM_F_REASON, "reason" }, { SHM_F_HOSTS, "hosts" },
+	static const struct {
+		int f;
+		const char *key;
+	} fields[] = {
+	    {SHM_F_PRINCIPAL, "principal"}, {SHM_F_PATTERN, "pattern"}, {SHM_F_SOURCE, "source"},
+	    {SHM_F_ISSUER, "issuer"},	    {SHM_F_REASON, "reason"},	{SHM_F_HOSTS, "hosts"},
 	};
 	size_t i;
 
@@ -206,8 +205,7 @@ static void psm_query_item_line(struct json_out *b, const struct psm_query_item 
 
 /* ---- check ------------------------------------------------------------------ */
 
-static void psm_query_table_json(struct json_out *w, const char *name,
-				 const struct decide_out *d)
+static void psm_query_table_json(struct json_out *w, const char *name, const struct decide_out *d)
 {
 	json_out_key(w, "table");
 	json_out_begin_object(w);
@@ -221,7 +219,7 @@ static void psm_query_table_json(struct json_out *w, const char *name,
 static int psm_query_check_json(const struct psm_query_opts *o, const struct decide_out *d,
 				const char *explain, int status)
 {
-	static const char *const names[] = { "deny", "allow", "deny", "unavailable" };
+	static const char *const names[] = {"deny", "allow", "deny", "unavailable"};
 	struct psm_query_item it;
 	struct json_out w;
 
@@ -277,7 +275,7 @@ int psm_query_check(const struct psm_query_opts *o)
 {
 	struct decide_req r;
 	struct decide_out *d;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	int rc;
 
 	if (o->npos < 3 && o->service == NULL)
@@ -312,14 +310,14 @@ int psm_query_check(const struct psm_query_opts *o)
 /* ---- user and sessions: listings read in one transaction ----------------------- */
 
 struct psm_query_list {
-	const char *user;       /* filter (sessions) or the user (grants) */
-	bool known;             /* NSS knows user */
+	const char *user; /* filter (sessions) or the user (grants) */
+	bool known;	  /* NSS knows user */
 	uid_t uid;
 	struct nss_groups groups;
 	int64_t now;
 	struct shm_info info;
 	const char *const *cols; /* the columns of a line; NULL: --json */
-	struct json_out out;    /* --json: straight to stdout once complete; else the lines */
+	struct json_out out;	 /* --json: straight to stdout once complete; else the lines */
 };
 
 static int psm_query_open(const struct psm_query_opts *o, struct shm_view *v)
@@ -353,8 +351,8 @@ static void psm_query_list_add(struct psm_query_list *l, const struct psm_query_
 		psm_query_item_line(&l->out, it, l->cols);
 }
 
-static int psm_query_grants_of(const struct shm_view *v, struct psm_query_list *l,
-			       const char *key, struct psm_err *err)
+static int psm_query_grants_of(const struct shm_view *v, struct psm_query_list *l, const char *key,
+			       struct psm_err *err)
 {
 	struct shm_iter it;
 	struct shm_entry e;
@@ -414,7 +412,7 @@ static int psm_query_list_run(const struct psm_query_opts *o, struct psm_query_l
 			      shm_read_fn fn, const char *const *cols)
 {
 	struct shm_view v;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	int rc = psm_query_open(o, &v);
 
 	if (rc != PSM_QUERY_OK)
@@ -432,9 +430,9 @@ static int psm_query_list_run(const struct psm_query_opts *o, struct psm_query_l
 
 int psm_query_user(const struct psm_query_opts *o)
 {
-	static const char *const cols[] = { "principal", "pattern", "not_after", "source", NULL };
+	static const char *const cols[] = {"principal", "pattern", "not_after", "source", NULL};
 	struct psm_query_list l;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	struct nss_id u;
 	int rc;
 
@@ -466,8 +464,8 @@ static int psm_query_session_cb(const struct shm_entry *e, void *ctx)
 		return 0;
 	psm_query_session_item(e, &it);
 	user = psm_query_item_get(&it, "user");
-	if (l->user != NULL && (user->len != strlen(l->user) ||
-				memcmp(user->s, l->user, user->len) != 0))
+	if (l->user != NULL &&
+	    (user->len != strlen(l->user) || memcmp(user->s, l->user, user->len) != 0))
 		return 0;
 	psm_query_list_add(l, &it);
 	return 0;
@@ -490,8 +488,8 @@ static int psm_query_sessions_fn(const struct shm_view *v, void *ctx, struct psm
 
 int psm_query_sessions(const struct psm_query_opts *o)
 {
-	static const char *const cols[] = { "id", "user", "service", "tty", "rhost", "pid",
-					    "created", "expires", NULL };
+	static const char *const cols[] = {"id",  "user",    "service", "tty", "rhost",
+					   "pid", "created", "expires", NULL};
 	struct psm_query_list l;
 
 	memset(&l, 0, sizeof(l));

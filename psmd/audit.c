@@ -21,12 +21,13 @@ static void audit_args(struct json_out *w, const struct ops_ctx *c)
 {
 	const struct proto_args *a = &c->req->a;
 	const char *id_key = c->req->op->id == PROTO_OP_GRANT || c->req->op->id == PROTO_OP_REVOKE
-				     ? "grant_id" : "session_id";
+				 ? "grant_id"
+				 : "session_id";
 
 	audit_str(w, "principal", a->user != NULL ? a->user : c->principal);
 	audit_str(w, "pattern", a->perm);
-	audit_str(w, id_key, c->id[0] != '\0' ? c->id : (a->grant_id ? a->grant_id
-								     : a->session_id));
+	audit_str(w, id_key,
+		  c->id[0] != '\0' ? c->id : (a->grant_id ? a->grant_id : a->session_id));
 	audit_str(w, "ttl", a->ttl_text);
 	audit_str(w, "until", a->until_text);
 	audit_str(w, "reason", a->reason);

@@ -12,8 +12,8 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/psm/psmd.conf"
 #define CONFIG_CAPACITY_MAX 16777216ULL /* SHM_CAPACITY_MAX */
-#define CONFIG_MAX_RECORDS 1000000ULL   /* default ceiling on grants + sessions (max_records) */
-#define CONFIG_HOST_NAME_MAX 63 /* the table header keeps 64 bytes with the NUL */
+#define CONFIG_MAX_RECORDS 1000000ULL	/* default ceiling on grants + sessions (max_records) */
+#define CONFIG_HOST_NAME_MAX 63		/* the table header keeps 64 bytes with the NUL */
 #define CONFIG_LABELS_MAX 64
 
 enum config_expiry {
@@ -31,8 +31,8 @@ struct psmd_config {
 	char *table_group;
 	uint64_t capacity;
 	uint64_t max_records; /* ceiling on the grants and sessions held */
-	char *metrics_file; /* NULL = off */
-	int session_expiry; /* enum config_expiry */
+	char *metrics_file;   /* NULL = off */
+	int session_expiry;   /* enum config_expiry */
 	char *host_name;
 	char **labels; /* NULL-terminated, never NULL after a successful load */
 	size_t nlabels;

@@ -22,7 +22,7 @@
 #include "ops.h"
 
 #define CONTROL_READ 65536
-#define CONTROL_READS 4 /* reads of one client per loop iteration, at most */
+#define CONTROL_READS 4	   /* reads of one client per loop iteration, at most */
 #define CONTROL_ACCEPTS 64 /* per readable event of the listener */
 
 struct client {
@@ -54,9 +54,9 @@ struct control {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct client **cl;
 	size_t n, cap;
-	bool held;	     /* some client holds replies for the commit */
-	bool accept_paused; /* out of fds: the listener rests until a client leaves */
-	bool fds_logged;    /* that was logged (at most once a second) */
+	bool held;		    /* some client holds replies for the commit */
+	bool accept_paused;	    /* out of fds: the listener rests until a client leaves */
+	bool fds_logged;	    /* that was logged (at most once a second) */
 	struct control_change *chg; /* the batch's changes, in the order they were made */
 	size_t nchg, capchg;
 };
@@ -73,8 +73,7 @@ static void control_accept_cb(void *ctx, int lfd, short revents);
 /* Watches the listener again after running out of fds. */
 static void control_accept_resume(struct control *c)
 {
-	if (c->accept_paused && loop_add(c->l, c->fd, POLLIN, control_accept_cb, c, NULL) ==
-					PSM_OK)
+	if (c->accept_paused && loop_add(c->l, c->fd, POLLIN, control_accept_cb, c, NULL) == PSM_OK)
 		c->accept_paused = false;
 }
 
@@ -253,8 +252,7 @@ static void client_line(struct client *cl, const char *line, size_t len)
 	if (proto_parse_request(line, len, &req, &err) == PSM_OK) {
 		client_request(cl, &req);
 	} else {
-		metrics_request(&cl->ctl->d->metrics, req.op != NULL ? (int)req.op->id : -1,
-				false);
+		metrics_request(&cl->ctl->d->metrics, req.op != NULL ? (int)req.op->id : -1, false);
 		client_reply_error(cl, req.ecode, err.msg, req.tag);
 	}
 	proto_req_free(&req);
@@ -276,8 +274,10 @@ static void client_process(struct client *cl)
 		client_line(cl, line, len);
 	if (st == PROTO_LINES_TOO_LARGE && !cl->closing) {
 		metrics_request(&cl->ctl->d->metrics, -1, false);
-		client_reply_error(cl, PROTO_E_TOO_LARGE, "request: larger than 65536 bytes; "
-				   "closing the connection", NULL);
+		client_reply_error(cl, PROTO_E_TOO_LARGE,
+				   "request: larger than 65536 bytes; "
+				   "closing the connection",
+				   NULL);
 		cl->closing = true;
 	}
 }
@@ -381,7 +381,7 @@ static void client_cb(void *ctx, int fd, short revents)
 		client_write(cl);
 	if (!cl->hold)
 		client_write(cl); /* most replies go out at once, without another poll */
-	client_process(cl);    /* lines paused while replies waited */
+	client_process(cl);	  /* lines paused while replies waited */
 	client_update(cl);
 }
 
@@ -475,8 +475,10 @@ static const char *control_over_cap(const struct control *c, const struct ops_pe
 		return "too many connections from your uid";
 	}
 	if (!peer->admin && control_count_users(c) >= CONTROL_USERS_MAX) {
-		log_msg(LOG_WARNING, "admin socket: %d connections of non-admins already: uid %u "
-			"refused", CONTROL_USERS_MAX, (unsigned)peer->uid);
+		log_msg(LOG_WARNING,
+			"admin socket: %d connections of non-admins already: uid %u "
+			"refused",
+			CONTROL_USERS_MAX, (unsigned)peer->uid);
 		return "too many connections of non-admin users";
 	}
 	return NULL;
@@ -516,11 +518,13 @@ static void control_accept_cb(void *ctx, int lfd, short revents)
 
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
 			if (!c->fds_logged)
-				log_msg(LOG_WARNING, "admin socket: accept: %s: not accepting "
-					"until a client leaves", strerror(errno));
+				log_msg(LOG_WARNING,
+					"admin socket: accept: %s: not accepting "
+					"until a client leaves",
+					strerror(errno));
 			c->fds_logged = true;
-			c->accept_paused = loop_add(c->l, lfd, 0, control_accept_cb, c, NULL) ==
-					   PSM_OK;
+			c->accept_paused =
+			    loop_add(c->l, lfd, 0, control_accept_cb, c, NULL) == PSM_OK;
 			return;
 		}
 		if (fd < 0) {
@@ -652,8 +656,10 @@ static void control_commit(struct control *c)
 		if (ok)
 			metrics_fsync(&c->d->metrics, ns);
 		else
-			log_msg(LOG_ERR, "journal commit failed: %zu change%s taken back and refused: "
-				"%s", c->nchg, c->nchg == 1 ? "" : "s", err.msg);
+			log_msg(LOG_ERR,
+				"journal commit failed: %zu change%s taken back and refused: "
+				"%s",
+				c->nchg, c->nchg == 1 ? "" : "s", err.msg);
 	}
 	control_settle(c, ok, &err);
 	for (i = c->n; i-- > 0;) {
@@ -686,9 +692,10 @@ void control_tick(struct control *c, int64_t now)
 		struct client *cl = c->cl[i];
 
 		if (cl->ready > cl->sent && cl->stalled != 0 && now - cl->stalled > CONTROL_STALL) {
-			log_msg(LOG_WARNING, "admin socket: uid %u leaves %zu bytes of replies "
-				"unread for %d s: dropped", (unsigned)cl->peer.uid,
-				cl->ready - cl->sent, CONTROL_STALL);
+			log_msg(LOG_WARNING,
+				"admin socket: uid %u leaves %zu bytes of replies "
+				"unread for %d s: dropped",
+				(unsigned)cl->peer.uid, cl->ready - cl->sent, CONTROL_STALL);
 			client_free(c, cl);
 		}
 	}

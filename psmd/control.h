@@ -11,14 +11,14 @@ struct psmd;
 struct loop;
 struct control;
 
-#define CONTROL_PER_UID 16	   /* connections per non-root uid */
-#define CONTROL_PER_ROOT 256	   /* connections of uid 0 (PAM sessions of many logins) */
-#define CONTROL_CLIENTS_MAX 4096   /* connections in all */
-#define CONTROL_USERS_MAX 1024	   /* connections of non-admins in all (the rest: PAM, admins) */
+#define CONTROL_PER_UID 16	    /* connections per non-root uid */
+#define CONTROL_PER_ROOT 256	    /* connections of uid 0 (PAM sessions of many logins) */
+#define CONTROL_CLIENTS_MAX 4096    /* connections in all */
+#define CONTROL_USERS_MAX 1024	    /* connections of non-admins in all (the rest: PAM, admins) */
 #define CONTROL_OUT_SOFT (1u << 20) /* stop reading a client while more output waits */
 #define CONTROL_OUT_SOFT_USER (64u << 10) /* the same for a non-admin client */
 #define CONTROL_SNDBUF_USER (32 << 10)	  /* SO_SNDBUF of a non-admin's socket (kernel: x2) */
-#define CONTROL_STALL 30	   /* seconds a client may leave queued output unread */
+#define CONTROL_STALL 30		  /* seconds a client may leave queued output unread */
 
 /*
  * Listens on cfg->socket (parent directory made 0755, a stale socket

@@ -38,12 +38,12 @@ struct psmd {
 	struct daemon_conf conf;
 	int lock_fd; /* flock on state_dir/psmd.lock; -1 when not held */
 	struct table table;
-	struct loop *loop;	/* set before psmd_start: the admin socket joins it */
-	struct store store;	/* runtime grants and sessions, durable */
-	struct sweep sweep;	/* expiry and session kills */
+	struct loop *loop;  /* set before psmd_start: the admin socket joins it */
+	struct store store; /* runtime grants and sessions, durable */
+	struct sweep sweep; /* expiry and session kills */
 	struct metrics metrics;
-	struct control *ctl;	/* the admin socket; NULL before psmd_start */
-	int64_t started;	/* UTC seconds */
+	struct control *ctl; /* the admin socket; NULL before psmd_start */
+	int64_t started;     /* UTC seconds */
 };
 
 void daemon_init(struct psmd *d, const char *conf_path, bool conf_given);

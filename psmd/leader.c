@@ -130,16 +130,17 @@ int leader_read(int64_t pid, struct leader_id *id, struct psm_err *err)
 	return rc;
 }
 
-int leader_compare(const struct leader_id *want, const struct leader_id *now,
-		   struct psm_err *err)
+int leader_compare(const struct leader_id *want, const struct leader_id *now, struct psm_err *err)
 {
 	if (want->boot[0] != '\0' && strcmp(want->boot, now->boot) != 0)
 		return LEADER_EXITED; /* rebooted since: every process of then is gone */
 	if (want->start != 0 && want->start != now->start)
 		return LEADER_EXITED; /* another process took the pid */
 	if (want->start == 0 || want->boot[0] == '\0') {
-		psm_err_set(err, PSM_EPERM, "no start time and boot id were recorded for pid "
-			    "%" PRId64 " when the session opened", want->pid);
+		psm_err_set(err, PSM_EPERM,
+			    "no start time and boot id were recorded for pid "
+			    "%" PRId64 " when the session opened",
+			    want->pid);
 		return LEADER_UNPROVEN;
 	}
 	return LEADER_LIVE;
@@ -199,11 +200,13 @@ int leader_same_pidns(int64_t peer, bool *same, struct psm_err *err)
 	struct stat self, other;
 
 	if (peer <= 0)
-		return psm_err_set(err, PSM_EPERM, "the caller is outside psmd's pid namespace: "
+		return psm_err_set(err, PSM_EPERM,
+				   "the caller is outside psmd's pid namespace: "
 				   "it cannot name a session leader");
 	snprintf(path, sizeof(path), "/proc/%" PRId64 "/ns/pid", peer);
 	if (stat("/proc/self/ns/pid", &self) != 0 || stat(path, &other) != 0)
-		return psm_err_set(err, PSM_ESYS, "the caller's pid namespace: %s", strerror(errno));
+		return psm_err_set(err, PSM_ESYS, "the caller's pid namespace: %s",
+				   strerror(errno));
 	*same = self.st_ino == other.st_ino && self.st_dev == other.st_dev;
 	return PSM_OK;
 }

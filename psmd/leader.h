@@ -38,8 +38,7 @@ enum leader_state {
 /* The identity of the process pid now: PSM_ENOENT when there is none, PSM_ESYS unreadable. */
 int leader_read(int64_t pid, struct leader_id *id, struct psm_err *err);
 /* Whether the process now (leader_read) is the one recorded in want; err says why not proven. */
-int leader_compare(const struct leader_id *want, const struct leader_id *now,
-		   struct psm_err *err);
+int leader_compare(const struct leader_id *want, const struct leader_id *now, struct psm_err *err);
 /*
  * Opens a pidfd on want's pid and proves it is want's process: LEADER_LIVE with
  * *pidfd open (the caller closes it), else *pidfd is -1 (and err says why when

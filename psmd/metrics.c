@@ -76,7 +76,8 @@ static cJSON *metrics_grants_object(const struct metrics_now *n)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	if (o == NULL || !cJSON_AddNumberToObject(o, "policy", (double)n->by_source[REC_SRC_POLICY]) ||
+	if (o == NULL ||
+	    !cJSON_AddNumberToObject(o, "policy", (double)n->by_source[REC_SRC_POLICY]) ||
 	    !cJSON_AddNumberToObject(o, "admin", (double)n->by_source[REC_SRC_ADMIN]) ||
 	    !cJSON_AddNumberToObject(o, "fleet", (double)n->by_source[REC_SRC_FLEET]) ||
 	    !cJSON_AddNumberToObject(o, "held", (double)n->sc.grants)) {
@@ -140,11 +141,10 @@ int metrics_stats(struct psmd *d, cJSON *out, struct psm_err *err)
 	return PSM_OK;
 }
 
-static int metrics_check(cJSON *arr, const char *name, bool ok, bool *healthy,
-			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int metrics_check(cJSON *arr, const char *name, bool ok, bool *healthy, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
-static int metrics_check(cJSON *arr, const char *name, bool ok, bool *healthy,
-			 const char *fmt, ...)
+static int metrics_check(cJSON *arr, const char *name, bool ok, bool *healthy, const char *fmt, ...)
 {
 	cJSON *o = cJSON_CreateObject();
 	char detail[256];
@@ -169,9 +169,9 @@ static int metrics_check_table_file(const struct psmd *d, cJSON *arr, bool *heal
 	const struct table_watch *w = &d->table.watch;
 
 	if (w->damaged)
-		return metrics_check(arr, "table_file", false, healthy, "damaged (%s); %s%s", w->why,
-				     w->err[0] != '\0' ? "not republished: " : "republishing",
-				     w->err);
+		return metrics_check(
+		    arr, "table_file", false, healthy, "damaged (%s); %s%s", w->why,
+		    w->err[0] != '\0' ? "not republished: " : "republishing", w->err);
 	return metrics_check(arr, "table_file", true, healthy, "intact, republished %llu time%s",
 			     (unsigned long long)w->republished, w->republished == 1 ? "" : "s");
 }
@@ -181,10 +181,11 @@ static int metrics_check_journal(const struct psmd *d, const struct journal_info
 				 bool *healthy)
 {
 	if (ji->failing || ji->broken)
-		return metrics_check(arr, "journal", false, healthy,
-				     "last commit failed: %s%s; each change is tried again, healthy "
-				     "once one is on disk", ji->why,
-				     ji->broken ? " (not cut back yet)" : "");
+		return metrics_check(
+		    arr, "journal", false, healthy,
+		    "last commit failed: %s%s; each change is tried again, healthy "
+		    "once one is on disk",
+		    ji->why, ji->broken ? " (not cut back yet)" : "");
 	return metrics_check(arr, "journal", d->store.j != NULL, healthy,
 			     "writable, segment %u, %llu bytes", ji->segment,
 			     (unsigned long long)ji->segment_bytes);
@@ -193,8 +194,7 @@ static int metrics_check_journal(const struct psmd *d, const struct journal_info
 /* Journal damage found on load: degraded until psmctl recover --accept|--drop. */
 static int metrics_recovery(struct psmd *d, cJSON *arr, bool *healthy)
 {
-	const struct journal_recovery *r =
-	    d->store.j != NULL ? journal_recovery(d->store.j) : NULL;
+	const struct journal_recovery *r = d->store.j != NULL ? journal_recovery(d->store.j) : NULL;
 
 	if (r == NULL || (r->ndamage == 0 && r->ngrants == 0))
 		return metrics_check(arr, "recovery", true, healthy, "no journal damage");
@@ -240,7 +240,7 @@ struct metrics_buf {
 };
 
 static void mb_printf(struct metrics_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void mb_printf(struct metrics_buf *b, const char *fmt, ...)
 {
@@ -304,8 +304,7 @@ static void metrics_text_fsync(struct metrics_buf *b, const struct metrics *m,
 /* Journal damage found on load and the grants it put in quarantine (psmctl recover). */
 static void metrics_text_recovery(struct metrics_buf *b, struct psmd *d)
 {
-	const struct journal_recovery *r =
-	    d->store.j != NULL ? journal_recovery(d->store.j) : NULL;
+	const struct journal_recovery *r = d->store.j != NULL ? journal_recovery(d->store.j) : NULL;
 
 	mb_head(b, "psm_journal_damaged_regions", "gauge",
 		"Damaged journal regions found on load, until psmctl recover.");

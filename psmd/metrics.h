@@ -13,9 +13,9 @@
 
 struct psmd;
 
-#define METRICS_FILE_PERIOD 15	      /* seconds between metrics_file writes */
-#define METRICS_HEARTBEAT_MAX 5	      /* seconds: older is unhealthy */
-#define METRICS_FILL_MAX 0.9	      /* table fill: fuller is unhealthy */
+#define METRICS_FILE_PERIOD 15	/* seconds between metrics_file writes */
+#define METRICS_HEARTBEAT_MAX 5 /* seconds: older is unhealthy */
+#define METRICS_FILL_MAX 0.9	/* table fill: fuller is unhealthy */
 
 /* The figures of the stats reply, added to out. */
 int metrics_stats(struct psmd *d, cJSON *out, struct psm_err *err);

@@ -10,24 +10,24 @@
 
 /* One handler per op, indexed by the protocol's op id. */
 static const ops_fn ops_table[PROTO_OP_COUNT] = {
-	[PROTO_OP_GRANT] = ops_grant,
-	[PROTO_OP_REVOKE] = ops_revoke,
-	[PROTO_OP_GRANTS] = ops_grants,
-	[PROTO_OP_CHECK] = ops_check,
-	[PROTO_OP_SESSIONS] = ops_sessions,
-	[PROTO_OP_SESSION_SHOW] = ops_session_show,
-	[PROTO_OP_SESSION_EXTEND] = ops_session_extend,
-	[PROTO_OP_SESSION_KILL] = ops_session_kill,
-	[PROTO_OP_SESSION_OPEN] = ops_session_open,
-	[PROTO_OP_SESSION_CLOSE] = ops_session_close,
-	[PROTO_OP_CLEANUP] = ops_cleanup,
-	[PROTO_OP_STATS] = ops_stats,
-	[PROTO_OP_HEALTH] = ops_health,
-	[PROTO_OP_RECOVER] = ops_recover,
-	[PROTO_OP_METRICS] = ops_metrics,
-	[PROTO_OP_EXPORT] = ops_export,
-	[PROTO_OP_IMPORT] = ops_import,
-	[PROTO_OP_RELOAD] = ops_reload,
+    [PROTO_OP_GRANT] = ops_grant,
+    [PROTO_OP_REVOKE] = ops_revoke,
+    [PROTO_OP_GRANTS] = ops_grants,
+    [PROTO_OP_CHECK] = ops_check,
+    [PROTO_OP_SESSIONS] = ops_sessions,
+    [PROTO_OP_SESSION_SHOW] = ops_session_show,
+    [PROTO_OP_SESSION_EXTEND] = ops_session_extend,
+    [PROTO_OP_SESSION_KILL] = ops_session_kill,
+    [PROTO_OP_SESSION_OPEN] = ops_session_open,
+    [PROTO_OP_SESSION_CLOSE] = ops_session_close,
+    [PROTO_OP_CLEANUP] = ops_cleanup,
+    [PROTO_OP_STATS] = ops_stats,
+    [PROTO_OP_HEALTH] = ops_health,
+    [PROTO_OP_RECOVER] = ops_recover,
+    [PROTO_OP_METRICS] = ops_metrics,
+    [PROTO_OP_EXPORT] = ops_export,
+    [PROTO_OP_IMPORT] = ops_import,
+    [PROTO_OP_RELOAD] = ops_reload,
 };
 
 /*
@@ -58,7 +58,8 @@ static int ops_owner(const struct ops_ctx *c, struct psm_err *err)
 				   c->req->a.session_id);
 	if (!proto_op_needs_proof(c->req->op) || ops_leader_is_peers(c, &sess->u.session))
 		return PSM_OK;
-	return psm_err_set(err, PSM_EPERM, "not permitted (session %s is not provably yours: "
+	return psm_err_set(err, PSM_EPERM,
+			   "not permitted (session %s is not provably yours: "
 			   "its leader, pid %lu, is not a live process of yours; admins only)",
 			   c->req->a.session_id, (unsigned long)sess->u.session.pid);
 }
@@ -129,14 +130,18 @@ int ops_room(struct ops_ctx *c, size_t more, struct psm_err *err)
 		return PSM_OK;
 	if (store_sweep(&c->d->store, c->now) > 0 && (held = ops_held(c)) + more <= max)
 		return PSM_OK; /* expired ones kept for --explain go first */
-	log_msg(LOG_WARNING, "capacity: table full (%zu records, ceiling %llu in psmd.conf): "
-		"%s refused", held, (unsigned long long)max, c->req->op->name);
-	return psm_err_set(err, PSM_EFULL, "capacity: table full (%zu records, ceiling %llu in "
-			   "psmd.conf)", held, (unsigned long long)max);
+	log_msg(LOG_WARNING,
+		"capacity: table full (%zu records, ceiling %llu in psmd.conf): "
+		"%s refused",
+		held, (unsigned long long)max, c->req->op->name);
+	return psm_err_set(err, PSM_EFULL,
+			   "capacity: table full (%zu records, ceiling %llu in "
+			   "psmd.conf)",
+			   held, (unsigned long long)max);
 }
 
-int ops_add_new(struct ops_ctx *c, int type, ops_build_fn build, const char *id_key,
-		cJSON *reply, struct psm_err *err)
+int ops_add_new(struct ops_ctx *c, int type, ops_build_fn build, const char *id_key, cJSON *reply,
+		struct psm_err *err)
 {
 	struct record rec;
 	int64_t end;

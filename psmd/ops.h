@@ -32,8 +32,8 @@ struct ops_ctx {
 	const struct ops_peer *peer;
 	const struct proto_req *req;
 	int64_t now;
-	bool changed;		     /* journal records queued: reply after the commit */
-	char id[ID_TEXT_SIZE];	     /* the grant or session made or touched (audit) */
+	bool changed;			    /* journal records queued: reply after the commit */
+	char id[ID_TEXT_SIZE];		    /* the grant or session made or touched (audit) */
 	char principal[PROTO_NAME_MAX + 2]; /* for the audit line when not in the request */
 };
 
@@ -87,8 +87,8 @@ typedef int (*ops_build_fn)(struct ops_ctx *c, struct record *rec, struct psm_er
  * table updated); the reply gets id_key: its id, and "not_after" (a grant) or "expires"
  * (a session): its end, null when none.
  */
-int ops_add_new(struct ops_ctx *c, int type, ops_build_fn build, const char *id_key,
-		cJSON *reply, struct psm_err *err);
+int ops_add_new(struct ops_ctx *c, int type, ops_build_fn build, const char *id_key, cJSON *reply,
+		struct psm_err *err);
 /* Ends a live grant or session with its tombstone (journaled, table updated). */
 int ops_end(struct ops_ctx *c, const struct record *live, struct psm_err *err);
 

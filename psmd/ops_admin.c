@@ -87,8 +87,8 @@ int ops_export(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 		return rc;
 	rc = ops_add(reply, "grants", ops_export_live(doc, "grants", "not_after", c->now), err);
 	if (rc == PSM_OK)
-		rc = ops_add(reply, "sessions",
-			     ops_export_live(doc, "sessions", "expires", c->now), err);
+		rc = ops_add(reply, "sessions", ops_export_live(doc, "sessions", "expires", c->now),
+			     err);
 	cJSON_Delete(doc);
 	return rc;
 }
@@ -118,7 +118,8 @@ static size_t ops_import_new(const struct ops_ctx *c, const cJSON *arr, int type
 	uint8_t id[ID_BYTES];
 	size_t n = 0;
 
-	cJSON_ArrayForEach(item, arr) {
+	cJSON_ArrayForEach(item, arr)
+	{
 		const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, key));
 		bool held = s != NULL && id_parse(s, id, NULL) == PSM_OK &&
 			    (type == REC_GRANT ? state_grant(c->d->store.st, id) != NULL
@@ -135,8 +136,10 @@ int ops_import(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	struct state_import_report rep = {0};
 	struct shm_writer *w = c->d->table.w;
 	struct psm_err gerr = {0};
-	int rc = ops_room(c, ops_import_new(c, a->grants, REC_GRANT) +
-				     ops_import_new(c, a->sessions, REC_SESSION), err);
+	int rc = ops_room(c,
+			  ops_import_new(c, a->grants, REC_GRANT) +
+			      ops_import_new(c, a->sessions, REC_SESSION),
+			  err);
 
 	if (rc != PSM_OK)
 		return rc;

@@ -57,8 +57,8 @@ static int ops_check_one(const struct ops_ctx *c, struct eval_req *req, cJSON *r
 		if (!cJSON_AddStringToObject(o, "perm", req->perm) ||
 		    !cJSON_AddBoolToObject(o, "allowed", *allowed) ||
 		    !cJSON_AddStringToObject(o, "reason", reason) ||
-		    (c->req->a.explain && !cJSON_AddStringToObject(o, "explain",
-								   explain ? explain : "")))
+		    (c->req->a.explain &&
+		     !cJSON_AddStringToObject(o, "explain", explain ? explain : "")))
 			rc = psm_err_set(err, PSM_ENOMEM, "check: out of memory");
 	}
 	free(explain);
@@ -91,7 +91,8 @@ int ops_check(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	results = rc == PSM_OK ? cJSON_AddArrayToObject(reply, "results") : NULL;
 	if (rc == PSM_OK && results == NULL)
 		rc = psm_err_set(err, PSM_ENOMEM, "check: out of memory");
-	cJSON_ArrayForEach(p, a->perms) {
+	cJSON_ArrayForEach(p, a->perms)
+	{
 		bool allowed = false;
 
 		if (rc != PSM_OK)

@@ -22,7 +22,8 @@ static int ops_strv(const cJSON *arr, char ***v, size_t *n, struct psm_err *err)
 	*v = calloc((size_t)count, sizeof(**v));
 	if (*v == NULL)
 		return psm_err_set(err, PSM_ENOMEM, "grant: out of memory");
-	cJSON_ArrayForEach(it, arr) {
+	cJSON_ArrayForEach(it, arr)
+	{
 		(*v)[*n] = strdup(it->valuestring);
 		if ((*v)[*n] == NULL)
 			return psm_err_set(err, PSM_ENOMEM, "grant: out of memory");
@@ -62,8 +63,10 @@ static int ops_grant_session(const struct ops_ctx *c, struct rec_grant *g, struc
 	if (sess == NULL)
 		return psm_err_set(err, PSM_ENOENT, "session %s: no such session", text);
 	if (sess->u.session.audit == REC_U32_NONE)
-		return psm_err_set(err, PSM_EINVAL, "session %s: has no kernel audit session id, "
-				   "so a grant bound to it could never apply", text);
+		return psm_err_set(err, PSM_EINVAL,
+				   "session %s: has no kernel audit session id, "
+				   "so a grant bound to it could never apply",
+				   text);
 	g->has_session = true;
 	return PSM_OK;
 }
@@ -138,7 +141,8 @@ static int ops_revoke_id(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	if (g == NULL)
 		return psm_err_set(err, PSM_ENOENT, "grant %s: %s", c->id,
 				   state_tomb(c->d->store.st, REC_REVOKE, id) != NULL
-					   ? "already revoked" : "no such grant");
+				       ? "already revoked"
+				       : "no such grant");
 	if (record_expiry(g) <= c->now) /* held a while after expiry, for explanations */
 		return psm_err_set(err, PSM_ENOENT, "grant %s expired", c->id);
 	rc = ops_end(c, g, err);
@@ -216,7 +220,8 @@ static int ops_revoke_match(struct ops_ctx *c, cJSON *reply, struct psm_err *err
 		id_format(ids.v[0], c->id);
 	free(ids.v);
 	if (rc == PSM_OK && done == 0)
-		rc = psm_err_set(err, PSM_ENOENT, "no grant of %s with pattern %s", a->user, a->perm);
+		rc = psm_err_set(err, PSM_ENOENT, "no grant of %s with pattern %s", a->user,
+				 a->perm);
 	if (rc == PSM_OK && cJSON_AddNumberToObject(reply, "revoked", (double)done) == NULL)
 		rc = psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
 	return rc;

@@ -91,8 +91,10 @@ static int ops_session_ttl_ok(const struct ops_ctx *c, int64_t ttl, struct psm_e
 
 	if (ttl > max) {
 		ttl_format(max, text, sizeof(text));
-		return psm_err_set(err, PSM_EINVAL, "ttl \"%s\": longer than the policy's "
-				   "session_ttl_max (%s)", given, text);
+		return psm_err_set(err, PSM_EINVAL,
+				   "ttl \"%s\": longer than the policy's "
+				   "session_ttl_max (%s)",
+				   given, text);
 	}
 	if (ttl > REC_TIME_MAX - c->now)
 		return psm_err_set(err, PSM_EINVAL, "ttl \"%s\": too long", given);
@@ -158,11 +160,14 @@ static int ops_kill_leader(struct ops_ctx *c, const struct leader_id *leader, cJ
 	const char *what = st == LEADER_LIVE ? "signalled" : leader_state_name(st);
 
 	if (st == LEADER_LIVE)
-		log_msg(LOG_NOTICE, "session %s killed: SIGTERM to its leader, pid %lld, once on disk", c->id,
+		log_msg(LOG_NOTICE,
+			"session %s killed: SIGTERM to its leader, pid %lld, once on disk", c->id,
 			(long long)leader->pid);
 	else if (st == LEADER_EXITED)
-		log_msg(LOG_NOTICE, "session %s killed: its leader, pid %lld, exited already: "
-			"nothing signalled", c->id, (long long)leader->pid);
+		log_msg(LOG_NOTICE,
+			"session %s killed: its leader, pid %lld, exited already: "
+			"nothing signalled",
+			c->id, (long long)leader->pid);
 	else
 		log_msg(LOG_WARNING, "session %s killed: its leader, pid %lld, not signalled: %s",
 			c->id, (long long)leader->pid, why.msg);
@@ -215,8 +220,8 @@ int ops_session_close(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 /* expires: ttl from the request, else the policy's session_ttl, else its session_ttl_max. */
 static int ops_session_expires(const struct ops_ctx *c, int64_t *expires, struct psm_err *err)
 {
-	int64_t ttl = c->req->a.ttl_text != NULL ? c->req->a.ttl
-						 : policy_session_ttl(c->d->conf.pol);
+	int64_t ttl =
+	    c->req->a.ttl_text != NULL ? c->req->a.ttl : policy_session_ttl(c->d->conf.pol);
 	int rc;
 
 	if (ttl <= 0)
@@ -227,8 +232,7 @@ static int ops_session_expires(const struct ops_ctx *c, int64_t *expires, struct
 	return rc;
 }
 
-static int ops_session_fields(const struct ops_ctx *c, struct rec_session *s,
-			      struct psm_err *err)
+static int ops_session_fields(const struct ops_ctx *c, struct rec_session *s, struct psm_err *err)
 {
 	const struct proto_args *a = &c->req->a;
 
@@ -265,20 +269,22 @@ static int ops_session_leader_pid(const struct ops_ctx *c, int64_t *pid, struct 
 	return rc;
 }
 
-static int ops_session_leader(const struct ops_ctx *c, struct rec_session *s,
-			      struct psm_err *err)
+static int ops_session_leader(const struct ops_ctx *c, struct rec_session *s, struct psm_err *err)
 {
 	struct leader_id id;
 	int64_t pid;
 	int rc = ops_session_leader_pid(c, &pid, err);
 
 	if (rc == PSM_OK && (rc = leader_read(pid, &id, err)) == PSM_ENOENT)
-		return psm_err_set(err, PSM_EINVAL, "pid %lld: no such process (the leader "
-				   "must be running)", (long long)pid);
+		return psm_err_set(err, PSM_EINVAL,
+				   "pid %lld: no such process (the leader "
+				   "must be running)",
+				   (long long)pid);
 	if (rc != PSM_OK)
 		return psm_err_prefix(err, "session leader");
 	if (c->peer->uid != 0 && id.uid != c->peer->uid)
-		return psm_err_set(err, PSM_EPERM, "pid %lld: not a process of the requester "
+		return psm_err_set(err, PSM_EPERM,
+				   "pid %lld: not a process of the requester "
 				   "(uid %u): a session's leader is one its opener may signal",
 				   (long long)pid, (unsigned)c->peer->uid);
 	s->pid = (uint32_t)id.pid;

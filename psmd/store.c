@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* store.c - runtime grants and sessions: apply a record to the state, journal it, mirror it in the table. */
+/* store.c - runtime grants and sessions: apply a record to the state, journal it, mirror it in the
+ * table. */
 #include "store.h"
 
 #include <stdlib.h>
@@ -117,9 +118,10 @@ static void store_log_recovery(const struct journal_recovery *r, const char *dir
 		log_msg(LOG_ERR, "state %s: %s", dir, r->damage[i]);
 	for (i = 0; i < r->ngrants; i++) {
 		id_format(r->grants[i].u.grant.id, id);
-		log_msg(LOG_ERR, "state %s: grant %s (%s %s) in quarantine: its revoke may be in a "
-			"damaged journal region; psmctl recover --accept|--drop", dir, id,
-			r->grants[i].u.grant.principal, r->grants[i].u.grant.pattern);
+		log_msg(LOG_ERR,
+			"state %s: grant %s (%s %s) in quarantine: its revoke may be in a "
+			"damaged journal region; psmctl recover --accept|--drop",
+			dir, id, r->grants[i].u.grant.principal, r->grants[i].u.grant.pattern);
 	}
 }
 
@@ -181,8 +183,7 @@ void store_tick(struct store *s)
 	/* the journal stays within about twice the state: snapshots cost O(1) per record */
 	/* a snapshot commits what is queued: never under a batch whose commit is not settled */
 	if (ji.broken || s->batch.n > 0 || ji.snapshotting ||
-	    ji.records_since_snapshot < STORE_SNAPSHOT_RECORDS ||
-	    ji.records_since_snapshot < held)
+	    ji.records_since_snapshot < STORE_SNAPSHOT_RECORDS || ji.records_since_snapshot < held)
 		return;
 	if (journal_snapshot_start(s->j, s->st, &err) != PSM_OK)
 		log_msg(LOG_ERR, "snapshot: %s", err.msg);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* store.h - runtime grants and sessions: apply a record to the state, journal it, mirror it in the table. */
+/* store.h - runtime grants and sessions: apply a record to the state, journal it, mirror it in the
+ * table. */
 #ifndef PSMD_STORE_H
 #define PSMD_STORE_H
 
@@ -58,15 +59,15 @@ struct store_unit {
 
 struct store {
 	struct store_host host;
-	struct state *st;   /* NULL until store_open */
+	struct state *st; /* NULL until store_open */
 	struct journal *j;
 	struct hlc hlc;
 	struct store_batch batch;
-	bool table_short;      /* an insert by the listener failed: rebuild the table */
+	bool table_short;	    /* an insert by the listener failed: rebuild the table */
 	uint8_t replaced[ID_BYTES]; /* the last session taken out: a new version of it
 				     * re-mirrors its bound grants (their expiry is its) */
-	int64_t next_due;      /* when the sweeper has something to do (INT64_MAX: never) */
-	struct store_unit *units; /* filled by store_fill */
+	int64_t next_due;	    /* when the sweeper has something to do (INT64_MAX: never) */
+	struct store_unit *units;   /* filled by store_fill */
 	size_t nunits, cap;
 };
 
@@ -110,8 +111,7 @@ int store_commit(struct store *s, uint64_t *fsync_ns, struct psm_err *err);
 bool store_pending(const struct record *rec);
 
 /* table_src fill hook: inserts every runtime grant and session in scope (inside the batch). */
-int store_fill(void *ctx, struct shm_writer *w, const struct table_src *src,
-	       struct psm_err *err);
+int store_fill(void *ctx, struct shm_writer *w, const struct table_src *src, struct psm_err *err);
 /* After a table build: publish the units store_fill recorded (ok) or forget them. */
 void store_units_done(struct store *s, bool ok);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* sweep.c - psmd's sweeper: reclaims expired grants, sessions and tombstones; ends session leaders. */
+/* sweep.c - psmd's sweeper: reclaims expired grants, sessions and tombstones; ends session leaders.
+ */
 #include "sweep.h"
 
 #include <errno.h>
@@ -43,14 +44,18 @@ static int sweep_end_one(void *ctx, struct record *rec)
 	sweep_leader_of(ss, &leader);
 	st = sweep_end_leader(e->sw, &leader, e->now, false, &why);
 	if (st == LEADER_LIVE)
-		log_msg(LOG_NOTICE, "session %s of %s expired: SIGTERM to its leader, pid %ld",
-			id, ss->user, (long)ss->pid);
+		log_msg(LOG_NOTICE, "session %s of %s expired: SIGTERM to its leader, pid %ld", id,
+			ss->user, (long)ss->pid);
 	else if (st == LEADER_EXITED)
-		log_msg(LOG_INFO, "session %s of %s expired: its leader, pid %ld, exited already: "
-			"nothing signalled", id, ss->user, (long)ss->pid);
+		log_msg(LOG_INFO,
+			"session %s of %s expired: its leader, pid %ld, exited already: "
+			"nothing signalled",
+			id, ss->user, (long)ss->pid);
 	else
-		log_msg(LOG_WARNING, "session %s of %s expired: its leader, pid %ld, not "
-			"signalled: %s", id, ss->user, (long)ss->pid, why.msg);
+		log_msg(LOG_WARNING,
+			"session %s of %s expired: its leader, pid %ld, not "
+			"signalled: %s",
+			id, ss->user, (long)ss->pid, why.msg);
 	return 0;
 }
 
@@ -93,7 +98,8 @@ static void sweep_escalate_later(struct sweep *sw, int64_t pid, int pidfd, int64
 		struct sweep_kill *k = realloc(sw->kills, cap * sizeof(*k));
 
 		if (k == NULL) {
-			log_msg(LOG_ERR, "session leader %lld: no memory to escalate", (long long)pid);
+			log_msg(LOG_ERR, "session leader %lld: no memory to escalate",
+				(long long)pid);
 			close(pidfd);
 			return;
 		}
@@ -122,7 +128,8 @@ int sweep_end_leader(struct sweep *sw, const struct leader_id *id, int64_t now, 
 	int fd, st;
 
 	if (id->pid <= 1) {
-		psm_err_set(err, PSM_EPERM, "pid %lld is never a session leader", (long long)id->pid);
+		psm_err_set(err, PSM_EPERM, "pid %lld is never a session leader",
+			    (long long)id->pid);
 		return LEADER_UNPROVEN;
 	}
 	st = leader_pin(id, &fd, err);
@@ -190,7 +197,8 @@ void sweep_settle(struct sweep *sw, bool committed, int64_t now)
 			continue;
 		}
 		if (committed)
-			log_msg(LOG_NOTICE, "session leader %lld: not signalled: %s", (long long)k->pid,
+			log_msg(LOG_NOTICE, "session leader %lld: not signalled: %s",
+				(long long)k->pid,
 				st == LEADER_EXITED ? "it exited meanwhile" : why.msg);
 		sweep_forget(sw, i);
 	}

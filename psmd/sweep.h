@@ -33,7 +33,7 @@ struct sweep {
 	size_t n, cap;
 	uint64_t removed;   /* since start */
 	int64_t ended_upto; /* sessions expired up to here had their leaders ended */
-	int64_t oldest;     /* no record held expires before this (a lower bound) */
+	int64_t oldest;	    /* no record held expires before this (a lower bound) */
 };
 
 struct record;

@@ -62,8 +62,8 @@ static int table_fill(struct shm_writer *w, const struct table_src *src, struct 
 }
 
 /* One attempt at capacity cap: a filled, unpublished writer in *out. */
-static int table_try(const struct table_src *src, uint64_t cap, uint64_t gen,
-		     struct table_warn *tw, struct shm_writer **out, struct psm_err *err)
+static int table_try(const struct table_src *src, uint64_t cap, uint64_t gen, struct table_warn *tw,
+		     struct shm_writer **out, struct psm_err *err)
 {
 	struct shm_writer_opts o = {
 	    .name = src->cfg->shm_name,

@@ -28,14 +28,14 @@
  */
 enum psm_code {
 	PSM_OK = 0,
-	PSM_EINVAL = 2,   /* bad input: usage, config, policy, frame  (exit 2) */
+	PSM_EINVAL = 2,	  /* bad input: usage, config, policy, frame  (exit 2) */
 	PSM_EUNAVAIL = 3, /* table or daemon unavailable, corrupt     (exit 3) */
-	PSM_EPERM = 4,    /* not permitted                            (exit 4) */
-	PSM_ENOENT = 5,   /* no such object                           (exit 2) */
-	PSM_EFULL = 6,    /* table full                               (exit 3) */
-	PSM_ESYS = 7,     /* system call failed                       (exit 3) */
-	PSM_ENOMEM = 8,   /* out of memory                            (exit 3) */
-	PSM_EEXIST = 9,   /* already exists                           (exit 2) */
+	PSM_EPERM = 4,	  /* not permitted                            (exit 4) */
+	PSM_ENOENT = 5,	  /* no such object                           (exit 2) */
+	PSM_EFULL = 6,	  /* table full                               (exit 3) */
+	PSM_ESYS = 7,	  /* system call failed                       (exit 3) */
+	PSM_ENOMEM = 8,	  /* out of memory                            (exit 3) */
+	PSM_EEXIST = 9,	  /* already exists                           (exit 2) */
 };
 
 #define PSM_ERR_MSG_MAX 256
@@ -47,11 +47,10 @@ struct psm_err {
 
 /* Sets *e (when e is non-NULL) and returns code. */
 int psm_err_set(struct psm_err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prefixes the existing message with "what: " (e.g. a file name). Returns e->code. */
-int psm_err_prefix(struct psm_err *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int psm_err_prefix(struct psm_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void psm_err_clear(struct psm_err *e);
 

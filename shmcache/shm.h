@@ -38,29 +38,31 @@ enum shm_kind {
 };
 
 /* Record flags. */
-#define SHM_FL_GROUP 0x01        /* principal is a group: key is "%gid" */
-#define SHM_FL_SRC_POLICY 0x02   /* from the policy file (permanent) */
-#define SHM_FL_SRC_ADMIN 0x04    /* from psmctl / the admin socket */
-#define SHM_FL_SRC_FLEET 0x08    /* from Redis */
+#define SHM_FL_GROUP 0x01	  /* principal is a group: key is "%gid" */
+#define SHM_FL_SRC_POLICY 0x02	  /* from the policy file (permanent) */
+#define SHM_FL_SRC_ADMIN 0x04	  /* from psmctl / the admin socket */
+#define SHM_FL_SRC_FLEET 0x08	  /* from Redis */
 #define SHM_FL_SESSION_BOUND 0x10 /* grant applies only inside one session */
-#define SHM_FL_UID_CHECKED 0x20  /* uid field is valid: reader compares it */
+#define SHM_FL_UID_CHECKED 0x20	  /* uid field is valid: reader compares it */
 
 /* Field indices: opaque byte strings after the fixed part of a record. */
 enum shm_field {
-	SHM_F_KEY = 0,       /* the hash key (see above) */
-	SHM_F_PRINCIPAL = 1, /* display principal: "alice" or "%wheel" (grant/deny); user (session) */
-	SHM_F_PATTERN = 2,   /* grant/deny pattern; service: the required permission */
-	SHM_F_FROM = 3,      /* encoded 'from' conditions (policy/cond.h); empty = anywhere */
-	SHM_F_HOSTS = 4,     /* grant: host scope text; session: service name */
-	SHM_F_REASON = 5,    /* grant: reason; session: tty */
-	SHM_F_ISSUER = 6,    /* grant: issuer; session: rhost */
-	SHM_F_SOURCE = 7,    /* grant/deny: where it came from, e.g. "policy.json binding 2 role ops" */
-	SHM_F_SESSION = 8,   /* grant: session id it is bound to; session: metadata JSON */
+	SHM_F_KEY = 0, /* the hash key (see above) */
+	SHM_F_PRINCIPAL =
+	    1,		   /* display principal: "alice" or "%wheel" (grant/deny); user (session) */
+	SHM_F_PATTERN = 2, /* grant/deny pattern; service: the required permission */
+	SHM_F_FROM = 3,	   /* encoded 'from' conditions (policy/cond.h); empty = anywhere */
+	SHM_F_HOSTS = 4,   /* grant: host scope text; session: service name */
+	SHM_F_REASON = 5,  /* grant: reason; session: tty */
+	SHM_F_ISSUER = 6,  /* grant: issuer; session: rhost */
+	SHM_F_SOURCE =
+	    7, /* grant/deny: where it came from, e.g. "policy.json binding 2 role ops" */
+	SHM_F_SESSION = 8, /* grant: session id it is bound to; session: metadata JSON */
 	SHM_NFIELDS = 9,
 };
 
-#define SHM_FIELD_MAX 1024   /* longest single field */
-#define SHM_REC_MAX 4096     /* longest record, header included */
+#define SHM_FIELD_MAX 1024	       /* longest single field */
+#define SHM_REC_MAX 4096	       /* longest record, header included */
 #define SHM_TIME_NONE_BEFORE INT64_MIN /* not_before: valid since always */
 #define SHM_TIME_NONE_AFTER INT64_MAX  /* not_after: never expires */
 #define SHM_U32_NONE UINT32_MAX
@@ -69,18 +71,18 @@ enum shm_field {
 struct shm_entry {
 	uint8_t kind;
 	uint8_t flags;
-	int64_t not_before;  /* UTC seconds; SHM_TIME_NONE_BEFORE */
-	int64_t not_after;   /* UTC seconds; SHM_TIME_NONE_AFTER */
-	uint64_t version;    /* orders changes across hosts */
-	uint8_t id[16];      /* grant_id / session id bytes; zero if none */
-	uint32_t rule;       /* deny rule / binding number in the policy, else SHM_U32_NONE */
-	uint32_t uid;        /* user grants (SHM_FL_UID_CHECKED) and sessions */
-	uint32_t pid;        /* sessions: session leader */
-	uint32_t audit;      /* kernel audit session id; SHM_U32_NONE if unset */
-	int64_t created;     /* UTC seconds */
+	int64_t not_before; /* UTC seconds; SHM_TIME_NONE_BEFORE */
+	int64_t not_after;  /* UTC seconds; SHM_TIME_NONE_AFTER */
+	uint64_t version;   /* orders changes across hosts */
+	uint8_t id[16];	    /* grant_id / session id bytes; zero if none */
+	uint32_t rule;	    /* deny rule / binding number in the policy, else SHM_U32_NONE */
+	uint32_t uid;	    /* user grants (SHM_FL_UID_CHECKED) and sessions */
+	uint32_t pid;	    /* sessions: session leader */
+	uint32_t audit;	    /* kernel audit session id; SHM_U32_NONE if unset */
+	int64_t created;    /* UTC seconds */
 	const char *f[SHM_NFIELDS]; /* not NUL-terminated; NULL/0 = empty */
 	uint16_t flen[SHM_NFIELDS];
-	uint32_t unit;       /* reader/writer handle of the record (set on copy-out) */
+	uint32_t unit; /* reader/writer handle of the record (set on copy-out) */
 };
 
 /* Sets field f of e to p[0..n) (the writer checks n); _str: to the string s, unless NULL. */
@@ -104,9 +106,9 @@ struct shm_recbuf {
 struct shm_view {
 	const unsigned char *base; /* the mapping; NULL when opened with SHM_VIEW_PREAD */
 	size_t size;
-	int fd;               /* -1 once closed; O_CLOEXEC */
-	unsigned flags;       /* SHM_VIEW_* it was opened with */
-	uint64_t open_seq;    /* SHM_VIEW_PREAD: the seq read with the header at open; odd: none */
+	int fd;		   /* -1 once closed; O_CLOEXEC */
+	unsigned flags;	   /* SHM_VIEW_* it was opened with */
+	uint64_t open_seq; /* SHM_VIEW_PREAD: the seq read with the header at open; odd: none */
 	char name[SHM_VIEW_NAME_MAX]; /* table name, for messages */
 	/* the static part of the validated header */
 	uint32_t nbuckets;
@@ -139,8 +141,7 @@ int shm_view_open(struct shm_view *v, const char *name, struct psm_err *err);
  * checks are the same functions, with the same answers, in both modes.
  */
 #define SHM_VIEW_PREAD 0x1u
-int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags,
-			struct psm_err *err);
+int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags, struct psm_err *err);
 void shm_view_close(struct shm_view *v);
 static inline bool shm_view_is_open(const struct shm_view *v)
 {
@@ -175,15 +176,15 @@ int shm_read_txn(const struct shm_view *v, shm_read_fn fn, void *ctx, struct psm
 /* Header values a reader may use.  shm_info_get() makes its own transaction (it may also
  * be called inside one); PSM_EUNAVAIL if the counters are corrupt or never consistent. */
 struct shm_info {
-	uint64_t generation;    /* bumped on every write batch */
-	int64_t heartbeat;      /* UTC seconds of the writer's last heartbeat */
-	int64_t created;        /* UTC seconds the table was made */
+	uint64_t generation; /* bumped on every write batch */
+	int64_t heartbeat;   /* UTC seconds of the writer's last heartbeat */
+	int64_t created;     /* UTC seconds the table was made */
 	uint32_t writer_pid;
-	uint64_t records;       /* live records */
-	uint64_t capacity;      /* records the table was sized for */
-	uint64_t arena_used;    /* bytes of records */
-	uint64_t total_size;    /* bytes of the whole object */
-	uint64_t group_mask;    /* group grants and denies, see shm_seg_bit() */
+	uint64_t records;	  /* live records */
+	uint64_t capacity;	  /* records the table was sized for */
+	uint64_t arena_used;	  /* bytes of records */
+	uint64_t total_size;	  /* bytes of the whole object */
+	uint64_t group_mask;	  /* group grants and denies, see shm_seg_bit() */
 	uint64_t group_deny_mask; /* group denies alone */
 	uint32_t policy_roles, policy_bindings, policy_denies;
 	char host_name[SHM_HOST_NAME_MAX]; /* NUL-terminated */
@@ -207,12 +208,12 @@ struct shm_iter {
 	const char *key;
 	size_t keylen;
 	uint32_t hash;
-	uint32_t cur;   /* next record unit, SHM_U32_NONE at end */
-	uint32_t hops;  /* bounded: a cycle is corruption */
+	uint32_t cur;	    /* next record unit, SHM_U32_NONE at end */
+	uint32_t hops;	    /* bounded: a cycle is corruption */
 	struct shm_win win; /* only len is set by shm_iter_init */
 };
-void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind,
-		   const char *key, size_t keylen);
+void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind, const char *key,
+		   size_t keylen);
 /* 1: *out filled (fields point into *buf); 0: no more; PSM_EUNAVAIL (as -PSM_EUNAVAIL): corrupt. */
 int shm_iter_next(const struct shm_view *v, struct shm_iter *it, struct shm_entry *out,
 		  struct shm_recbuf *buf);
@@ -240,11 +241,11 @@ uint64_t shm_seg_bit(const char *seg, size_t len);
 struct shm_writer;
 
 struct shm_writer_opts {
-	const char *name;       /* "/psm" */
-	uint64_t capacity;      /* records */
-	gid_t group;            /* table group; mode 0640 */
+	const char *name;  /* "/psm" */
+	uint64_t capacity; /* records */
+	gid_t group;	   /* table group; mode 0640 */
 	const char *host_name;
-	uint64_t generation;    /* first generation (a rebuilt table continues the old count) */
+	uint64_t generation; /* first generation (a rebuilt table continues the old count) */
 };
 
 /*
@@ -252,8 +253,7 @@ struct shm_writer_opts {
  * readers).  Fill it, then shm_writer_publish() renames it over NAME
  * atomically and marks the table it replaces as retired.
  */
-int shm_writer_create(struct shm_writer **w, const struct shm_writer_opts *o,
-		      struct psm_err *err);
+int shm_writer_create(struct shm_writer **w, const struct shm_writer_opts *o, struct psm_err *err);
 int shm_writer_publish(struct shm_writer *w, struct psm_err *err);
 /* Unmaps; the published table stays for readers. */
 void shm_writer_close(struct shm_writer *w);

@@ -16,12 +16,12 @@
 #define SHM_ALLOC_LISTS 66
 
 struct shm_alloc {
-	uint32_t units;          /* size of the arena */
-	uint32_t bump;           /* start of the untouched tail */
-	uint64_t used;           /* units handed out */
-	uint32_t *fsize;         /* first unit of a free block: its size, else 0 */
-	uint32_t *ftail;         /* last unit of a free block: its size, else 0 */
-	uint32_t *next, *prev;   /* free-list links (SHM_NONE at the ends) */
+	uint32_t units;	       /* size of the arena */
+	uint32_t bump;	       /* start of the untouched tail */
+	uint64_t used;	       /* units handed out */
+	uint32_t *fsize;       /* first unit of a free block: its size, else 0 */
+	uint32_t *ftail;       /* last unit of a free block: its size, else 0 */
+	uint32_t *next, *prev; /* free-list links (SHM_NONE at the ends) */
 	uint32_t head[SHM_ALLOC_LISTS];
 };
 

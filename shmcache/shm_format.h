@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* shm_format.h - internal: the byte layout of the shared table and helpers shared by reader and writer. */
+/* shm_format.h - internal: the byte layout of the shared table and helpers shared by reader and
+ * writer. */
 #ifndef PSM_SHM_FORMAT_H
 #define PSM_SHM_FORMAT_H
 
@@ -71,8 +72,8 @@
 #define SHM_UNIT 64u
 #define SHM_HDR_SIZE 256u
 #define SHM_NONE 0xffffffffu
-#define SHM_CAPACITY_MAX (1u << 24)        /* records; keeps unit indices < 2^26 */
-#define SHM_UNITS_PER_REC 4u               /* arena units reserved per record of capacity */
+#define SHM_CAPACITY_MAX (1u << 24) /* records; keeps unit indices < 2^26 */
+#define SHM_UNITS_PER_REC 4u	    /* arena units reserved per record of capacity */
 #define SHM_HOST_MAX 64
 _Static_assert(SHM_HOST_MAX == SHM_HOST_NAME_MAX, "host name size");
 
@@ -82,13 +83,13 @@ struct shm_mut {
 	int64_t heartbeat;
 	uint64_t records;
 	uint64_t arena_used;
-	uint64_t group_mask;      /* group grants and denies, see shm_seg_bit() */
+	uint64_t group_mask;	  /* group grants and denies, see shm_seg_bit() */
 	uint64_t group_deny_mask; /* the same for group denies alone */
 	uint32_t writer_pid;
 	uint32_t policy_roles;
 	uint32_t policy_bindings;
 	uint32_t policy_denies;
-	uint32_t crc;           /* crc32c of the bytes before it */
+	uint32_t crc; /* crc32c of the bytes before it */
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct shm_mut) == 72, "shm_mut size");
@@ -108,10 +109,10 @@ struct shm_hdr {
 	uint32_t nbuckets;
 	uint32_t unit_size;
 	char host_name[SHM_HOST_MAX];
-	uint32_t st_crc;        /* crc32c of the bytes before it */
+	uint32_t st_crc; /* crc32c of the bytes before it */
 	uint32_t pad0;
 	/* live part */
-	_Atomic uint64_t seq;   /* odd while the writer is in a batch */
+	_Atomic uint64_t seq; /* odd while the writer is in a batch */
 	_Atomic uint32_t retired;
 	uint32_t pad1;
 	struct shm_mut mut;
@@ -129,19 +130,19 @@ _Static_assert(offsetof(struct shm_hdr, retired) == 152, "shm_hdr retired offset
 _Static_assert(offsetof(struct shm_hdr, mut) == 160, "shm_hdr mut offset");
 
 struct shm_bucket {
-	uint32_t head;          /* unit index or SHM_NONE */
-	uint32_t inv;           /* ~head */
+	uint32_t head; /* unit index or SHM_NONE */
+	uint32_t inv;  /* ~head */
 };
 _Static_assert(sizeof(struct shm_bucket) == 8, "shm_bucket size");
 
 struct shm_rec {
-	uint32_t crc;           /* crc32c of bytes [4, size) */
-	uint32_t size;          /* exact bytes: this header plus the fields */
+	uint32_t crc;  /* crc32c of bytes [4, size) */
+	uint32_t size; /* exact bytes: this header plus the fields */
 	/* routing words, each with its complement: checked in place, before any copy */
-	uint32_t next;          /* unit index or SHM_NONE */
-	uint32_t next_inv;      /* ~next */
-	uint32_t hash;          /* shm_hash(kind, key) */
-	uint32_t hash_inv;      /* ~hash */
+	uint32_t next;	   /* unit index or SHM_NONE */
+	uint32_t next_inv; /* ~next */
+	uint32_t hash;	   /* shm_hash(kind, key) */
+	uint32_t hash_inv; /* ~hash */
 	uint32_t rule;
 	uint32_t uid;
 	uint32_t pid;
@@ -154,7 +155,7 @@ struct shm_rec {
 	uint16_t flen[SHM_NFIELDS];
 	uint8_t kind;
 	uint8_t flags;
-	uint32_t size_inv;      /* ~size */
+	uint32_t size_inv; /* ~size */
 };
 _Static_assert(sizeof(struct shm_rec) == 112, "shm_rec size");
 _Static_assert(offsetof(struct shm_rec, size) == 4, "shm_rec size offset");

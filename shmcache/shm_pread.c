@@ -99,8 +99,7 @@ int shm_pread_head_win(const struct shm_view *v, uint32_t unit, struct shm_recbu
 	return 0;
 }
 
-int shm_pread_rest(const struct shm_view *v, uint32_t unit, uint32_t size,
-		   struct shm_recbuf *buf)
+int shm_pread_rest(const struct shm_view *v, uint32_t unit, uint32_t size, struct shm_recbuf *buf)
 {
 	uint64_t off = v->arena_off + (uint64_t)unit * SHM_UNIT;
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* shm_reader.c - lock-free reader of the table: open and validate, seqlock transactions, lookups. */
+/* shm_reader.c - lock-free reader of the table: open and validate, seqlock transactions, lookups.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -15,14 +16,16 @@
 static int shm_open_errno(const char *name, int e, struct psm_err *err)
 {
 	if (e == ENOENT)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: no such table (is psmd running?)", name);
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: no such table (is psmd running?)",
+				   name);
 	if (e == EACCES || e == EPERM)
 		return psm_err_set(err, PSM_EUNAVAIL,
 				   "table %s: permission denied (not in the table's group?)", name);
 	if (e == ELOOP)
 		return psm_err_set(err, PSM_EUNAVAIL, "table %s: is a symbolic link", name);
 	if (e == ENXIO)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: not a regular file (a socket?)", name);
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: not a regular file (a socket?)",
+				   name);
 	return psm_err_set(err, PSM_EUNAVAIL, "table %s: open: %s", name, strerror(e));
 }
 
@@ -39,11 +42,13 @@ static int shm_view_stat_check(int fd, const char *name, size_t *size, struct ps
 		return psm_err_set(err, PSM_EUNAVAIL, "table %s: owner uid %u is not root", name,
 				   (unsigned)st.st_uid);
 	if (st.st_mode & 022)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: group- or world-writable (mode %04o)",
-				   name, (unsigned)(st.st_mode & 07777));
+		return psm_err_set(err, PSM_EUNAVAIL,
+				   "table %s: group- or world-writable (mode %04o)", name,
+				   (unsigned)(st.st_mode & 07777));
 	if (st.st_size < (off_t)SHM_HDR_SIZE)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: size %lld is smaller than a header",
-				   name, (long long)st.st_size);
+		return psm_err_set(err, PSM_EUNAVAIL,
+				   "table %s: size %lld is smaller than a header", name,
+				   (long long)st.st_size);
 	*size = (size_t)st.st_size;
 	return PSM_OK;
 }
@@ -53,8 +58,9 @@ static int shm_geom_check(const struct shm_hdr *h, const char *name, struct psm_
 	struct shm_geom g;
 
 	if (h->unit_size != SHM_UNIT || h->capacity == 0 || h->capacity > SHM_CAPACITY_MAX)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: bad geometry (unit %u, capacity %llu)",
-				   name, h->unit_size, (unsigned long long)h->capacity);
+		return psm_err_set(err, PSM_EUNAVAIL,
+				   "table %s: bad geometry (unit %u, capacity %llu)", name,
+				   h->unit_size, (unsigned long long)h->capacity);
 	shm_geom_for(h->capacity, &g);
 	if (h->nbuckets != g.nbuckets || h->buckets_off != g.buckets_off ||
 	    h->arena_off != g.arena_off || h->arena_units != g.arena_units ||
@@ -71,7 +77,8 @@ static int shm_hdr_check(const struct shm_hdr *h, size_t size, const char *name,
 			 struct psm_err *err)
 {
 	if (h->magic != SHM_MAGIC)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: not a psm table (bad magic)", name);
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: not a psm table (bad magic)",
+				   name);
 	if (h->version != SHM_FORMAT_VERSION || h->hdr_size != SHM_HDR_SIZE)
 		return psm_err_set(err, PSM_EUNAVAIL,
 				   "table %s: format version %u (header %u B), expected %u (%u B)",
@@ -79,8 +86,9 @@ static int shm_hdr_check(const struct shm_hdr *h, size_t size, const char *name,
 	if (shm_hdr_crc(h) != h->st_crc)
 		return psm_err_set(err, PSM_EUNAVAIL, "table %s: header checksum mismatch", name);
 	if (h->total_size != size)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: size %zu does not match header (%llu)",
-				   name, size, (unsigned long long)h->total_size);
+		return psm_err_set(err, PSM_EUNAVAIL,
+				   "table %s: size %zu does not match header (%llu)", name, size,
+				   (unsigned long long)h->total_size);
 	return shm_geom_check(h, name, err);
 }
 
@@ -128,8 +136,7 @@ static int shm_view_map(struct shm_view *v, struct psm_err *err)
 	return PSM_OK;
 }
 
-int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags,
-			struct psm_err *err)
+int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags, struct psm_err *err)
 {
 	char path[SHM_VIEW_NAME_MAX + 16];
 	int rc;
@@ -189,7 +196,7 @@ bool shm_view_retired(const struct shm_view *v)
  * a dead one costs a reader that long once. */
 static void shm_read_pause(int i)
 {
-	struct timespec ts = { 0, 20000 };
+	struct timespec ts = {0, 20000};
 
 	if (i < 100) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -301,8 +308,8 @@ int shm_read_txn(const struct shm_view *v, shm_read_fn fn, void *ctx, struct psm
 		if (shm_read_ok(v, seq))
 			return rc;
 	}
-	return psm_err_set(err, PSM_EUNAVAIL, "table %s: no consistent read in %d tries",
-			   v->name, SHM_READ_TRIES);
+	return psm_err_set(err, PSM_EUNAVAIL, "table %s: no consistent read in %d tries", v->name,
+			   SHM_READ_TRIES);
 }
 
 static int shm_info_fn(const struct shm_view *v, void *ctx, struct psm_err *err)
@@ -316,8 +323,8 @@ int shm_info_get(const struct shm_view *v, struct shm_info *out, struct psm_err 
 	return shm_read_txn(v, shm_info_fn, out, err);
 }
 
-void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind,
-		   const char *key, size_t keylen)
+void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind, const char *key,
+		   size_t keylen)
 {
 	it->kind = kind;
 	it->key = key;

@@ -93,7 +93,8 @@ static int shm_rec_copy_pread(const struct shm_view *v, uint32_t unit, struct sh
 	if (buf->unit != unit && shm_pread_head(v, unit, buf) != 0)
 		return -PSM_EUNAVAIL;
 	size = shm_word_at(buf->b, offsetof(struct shm_rec, size));
-	if (!shm_rec_size_ok(v, unit, size, shm_word_at(buf->b, offsetof(struct shm_rec, size_inv))) ||
+	if (!shm_rec_size_ok(v, unit, size,
+			     shm_word_at(buf->b, offsetof(struct shm_rec, size_inv))) ||
 	    shm_pread_rest(v, unit, size, buf) != 0)
 		return -PSM_EUNAVAIL;
 	buf->unit = SHM_NONE; /* from here on buf holds a decoded record, not a chain's head */

@@ -72,15 +72,17 @@ int shm_name_check(const char *name, struct psm_err *err)
 				   name ? "'" : "", name ? name : "(null)", name ? "'" : "");
 	n = strlen(name + 1);
 	if (n == 0 || n > SHM_NAME_MAX)
-		return psm_err_set(err, PSM_EINVAL, "table name '%.*s': must be 1 to %d characters after '/'",
+		return psm_err_set(err, PSM_EINVAL,
+				   "table name '%.*s': must be 1 to %d characters after '/'",
 				   SHM_NAME_MAX + 1, name, SHM_NAME_MAX);
 	if (psm_streq(name, "/.") || psm_streq(name, "/.."))
 		return psm_err_set(err, PSM_EINVAL, "table name '%s': not a name", name);
 	for (i = 1; i <= n; i++) {
 		if (!shm_name_char_ok(name[i]))
-			return psm_err_set(err, PSM_EINVAL,
-					   "table name '%s': bad character at %zu (allowed: A-Z a-z 0-9 . _ -)",
-					   name, i);
+			return psm_err_set(
+			    err, PSM_EINVAL,
+			    "table name '%s': bad character at %zu (allowed: A-Z a-z 0-9 . _ -)",
+			    name, i);
 	}
 	return PSM_OK;
 }

@@ -19,16 +19,16 @@
 #define SHM_TMP_TRIES 16
 
 struct shm_writer {
-	struct shm_view view;   /* the writer's own mapping, read with the reader functions */
-	unsigned char *base;    /* the same mapping, writable */
+	struct shm_view view; /* the writer's own mapping, read with the reader functions */
+	unsigned char *base;  /* the same mapping, writable */
 	char path[SHM_PATH_MAX];
 	char tmp[SHM_PATH_MAX];
 	bool published;
-	int depth;              /* nesting of begin/commit */
-	struct shm_mut mut;     /* authoritative counters, copied out at commit */
+	int depth;	    /* nesting of begin/commit */
+	struct shm_mut mut; /* authoritative counters, copied out at commit */
 	uint64_t capacity;
 	struct shm_alloc alloc; /* free space of the arena */
-	uint8_t *live;          /* per unit: units of the live record starting there, else 0 */
+	uint8_t *live;		/* per unit: units of the live record starting there, else 0 */
 };
 
 static struct shm_hdr *shm_w_hdr(struct shm_writer *w)
@@ -273,8 +273,7 @@ static int shm_writer_map(struct shm_writer *w, const struct shm_writer_opts *o,
 	return PSM_OK;
 }
 
-int shm_writer_create(struct shm_writer **wp, const struct shm_writer_opts *o,
-		      struct psm_err *err)
+int shm_writer_create(struct shm_writer **wp, const struct shm_writer_opts *o, struct psm_err *err)
 {
 	struct shm_writer *w;
 	int rc;
@@ -407,10 +406,12 @@ static int shm_entry_check(const struct shm_writer *w, const struct shm_entry *e
 		return psm_err_set(err, PSM_EINVAL, "table %s: empty key", w->view.name);
 	for (i = 0; i < SHM_NFIELDS; i++) {
 		if (e->flen[i] > SHM_FIELD_MAX)
-			return psm_err_set(err, PSM_EINVAL, "table %s: field %d is %u bytes (max %d)",
-					   w->view.name, i, e->flen[i], SHM_FIELD_MAX);
+			return psm_err_set(err, PSM_EINVAL,
+					   "table %s: field %d is %u bytes (max %d)", w->view.name,
+					   i, e->flen[i], SHM_FIELD_MAX);
 		if (e->flen[i] > 0 && e->f[i] == NULL)
-			return psm_err_set(err, PSM_EINVAL, "table %s: field %d has a length but no data",
+			return psm_err_set(err, PSM_EINVAL,
+					   "table %s: field %d has a length but no data",
 					   w->view.name, i);
 		total += e->flen[i];
 	}
@@ -443,8 +444,9 @@ static uint64_t shm_group_bits(const struct shm_entry *e)
 
 static int shm_full(const struct shm_writer *w, struct psm_err *err)
 {
-	return psm_err_set(err, PSM_EFULL, "table %s full: %llu records, %llu bytes (raise capacity)",
-			   w->view.name, (unsigned long long)w->mut.records,
+	return psm_err_set(err, PSM_EFULL,
+			   "table %s full: %llu records, %llu bytes (raise capacity)", w->view.name,
+			   (unsigned long long)w->mut.records,
 			   (unsigned long long)w->mut.arena_used);
 }
 

@@ -26,8 +26,8 @@ struct config_redis_addr {
 
 /* The "redis" object: parsed and validated now, used for fleet sync. */
 struct config_redis {
-	bool enabled;	     /* false when the key is absent or null */
-	char *url;	     /* the primary; NULL when sentinels find it */
+	bool enabled;			     /* false when the key is absent or null */
+	char *url;			     /* the primary; NULL when sentinels find it */
 	struct config_redis_addr addr;	     /* url's parts */
 	struct config_redis_addr *sentinels; /* nsentinels "host:port", or NULL */
 	size_t nsentinels;
@@ -35,10 +35,10 @@ struct config_redis {
 	char *read_url;		       /* optional replica to read the feed from, else NULL */
 	struct config_redis_addr read; /* read_url's parts */
 	uint64_t max_reply;	       /* largest reply accepted, bytes (default 1 MiB) */
-	char *password_file; /* absolute path or NULL */
-	char *key_prefix;    /* default "psm:" */
-	char *signing_key;   /* absolute path or NULL */
-	char *trusted_keys;  /* absolute path or NULL */
+	char *password_file;	       /* absolute path or NULL */
+	char *key_prefix;	       /* default "psm:" */
+	char *signing_key;	       /* absolute path or NULL */
+	char *trusted_keys;	       /* absolute path or NULL */
 };
 
 #endif

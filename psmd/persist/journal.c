@@ -23,20 +23,20 @@
 struct journal {
 	int dirfd;
 	int lockfd;
-	int fd;		      /* the segment being appended, O_APPEND */
-	uint32_t seq;	      /* its number */
-	uint64_t size;	      /* its committed size */
-	struct frame_buf q;   /* framed records not yet committed */
+	int fd;		    /* the segment being appended, O_APPEND */
+	uint32_t seq;	    /* its number */
+	uint64_t size;	    /* its committed size */
+	struct frame_buf q; /* framed records not yet committed */
 	size_t nq;
-	struct json_out text;   /* one record's JSON, the buffer reused */
-	uint32_t snap_last; /* newest good snapshot, 0 = none */
+	struct json_out text; /* one record's JSON, the buffer reused */
+	uint32_t snap_last;   /* newest good snapshot, 0 = none */
 	uint64_t since_snapshot, commits, records;
 	struct snapshot_child bg; /* a snapshot being written in the background */
 	uint64_t bg_since;	  /* since_snapshot when it began */
 	bool broken;
-	bool failing;		   /* the last commit failed (health: degraded until one works) */
-	uint64_t failures;	   /* commits that failed, since open */
-	char why[PSM_ERR_MSG_MAX]; /* the last failure */
+	bool failing;		     /* the last commit failed (health: degraded until one works) */
+	uint64_t failures;	     /* commits that failed, since open */
+	char why[PSM_ERR_MSG_MAX];   /* the last failure */
 	struct journal_recovery rcv; /* damage found on load, grants in quarantine */
 };
 

@@ -44,8 +44,8 @@ struct journal_report {
 	uint64_t torn_bytes;	    /* bytes cut from the last segment */
 	char torn[PSM_ERR_MSG_MAX]; /* "journal.000003: torn tail at byte 4096, 37 bytes dropped" */
 	char fallback[PSM_ERR_MSG_MAX]; /* why the newest snapshot was not used, "" if it was */
-	uint32_t corrupt;	    /* damaged regions found by this load (journal_recovery) */
-	uint64_t quarantined;	    /* grants in quarantine after it */
+	uint32_t corrupt;		/* damaged regions found by this load (journal_recovery) */
+	uint64_t quarantined;		/* grants in quarantine after it */
 };
 
 /* One line for the log: "loaded snapshot.000004 (1200 records) + 2 segments (37 records), ..." */
@@ -127,7 +127,7 @@ struct journal_info {
 	bool failing;		   /* the last commit failed (why): no commit worked since */
 	uint64_t failures;	   /* commits that failed, since open */
 	char why[PSM_ERR_MSG_MAX];
-	bool snapshotting;	   /* a snapshot is being written in the background */
+	bool snapshotting; /* a snapshot is being written in the background */
 };
 void journal_info(const struct journal *j, struct journal_info *info);
 

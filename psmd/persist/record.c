@@ -837,9 +837,8 @@ static int rj_parse_grant(const cJSON *o, struct rec_grant *g, struct psm_err *e
 }
 
 static const char *const rj_session_keys[] = {
-    "session_id", "user",    "uid",	"service",  "tty",    "rhost",	 "pid",
-    "audit",	  "leader_start", "boot_id", "created", "expires", "metadata", "origin",
-    "version",	  NULL,
+    "session_id",   "user",    "uid",	  "service", "tty",	 "rhost",  "pid",     "audit",
+    "leader_start", "boot_id", "created", "expires", "metadata", "origin", "version", NULL,
 };
 
 static int rj_metadata(const cJSON *o, char **out, struct psm_err *err)

@@ -55,10 +55,10 @@ enum record_source { REC_SRC_POLICY = 1, REC_SRC_ADMIN = 2, REC_SRC_FLEET = 3 };
 #define REC_NAME_MAX 255 /* user, group, issuer, service, tty, rhost */
 #define REC_REASON_MAX 255
 #define REC_ORIGIN_MAX 63
-#define REC_HOST_MAX 63	      /* one "hosts" item */
-#define REC_LIST_MAX 64	      /* items in "from" / "hosts" */
-#define REC_METADATA_MAX 1024 /* serialized bytes */
-#define REC_BOOT_ID_SIZE 37   /* a boot id: 36 characters of UUID text, NUL */
+#define REC_HOST_MAX 63			 /* one "hosts" item */
+#define REC_LIST_MAX 64			 /* items in "from" / "hosts" */
+#define REC_METADATA_MAX 1024		 /* serialized bytes */
+#define REC_BOOT_ID_SIZE 37		 /* a boot id: 36 characters of UUID text, NUL */
 #define REC_START_MAX (INT64_C(1) << 53) /* leader_start: exact in JSON numbers */
 
 struct rec_grant {

@@ -13,36 +13,35 @@ static int rule_revoke(const struct proto_req *r, struct psm_err *err);
 
 /* protocol.md's table, one row per op. */
 static const struct proto_op proto_ops[PROTO_OP_COUNT] = {
-	{ "grant", PROTO_OP_GRANT, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
-	  B(PRINCIPAL) | B(PERM) | B(TTL) | B(UNTIL) | B(FROM) | B(HOSTS) | B(SESSION) | B(REASON),
-	  B(PRINCIPAL) | B(PERM), rule_grant },
-	{ "revoke", PROTO_OP_REVOKE, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
-	  B(GRANT_ID) | B(PRINCIPAL) | B(PERM), 0, rule_revoke },
-	{ "grants", PROTO_OP_GRANTS, PROTO_WHO_SELF, 0, B(PRINCIPAL), 0, NULL },
-	{ "check", PROTO_OP_CHECK, PROTO_WHO_SELF, 0,
-	  B(USER) | B(PERMS) | B(MODE) | B(SERVICE) | B(RHOST) | B(EXPLAIN), B(USER) | B(PERMS),
-	  NULL },
-	{ "sessions", PROTO_OP_SESSIONS, PROTO_WHO_SELF, 0, B(USER), 0, NULL },
-	{ "session_show", PROTO_OP_SESSION_SHOW, PROTO_WHO_SELF, PROTO_F_OWNER, B(SESSION_ID),
-	  B(SESSION_ID), NULL },
-	{ "session_extend", PROTO_OP_SESSION_EXTEND, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
-	  B(SESSION_ID) | B(TTL), B(SESSION_ID) | B(TTL), NULL },
-	{ "session_kill", PROTO_OP_SESSION_KILL, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(SESSION_ID),
-	  B(SESSION_ID), NULL },
-	{ "session_open", PROTO_OP_SESSION_OPEN, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
-	  B(USER) | B(SERVICE) | B(TTY) | B(RHOST) | B(PID) | B(AUDIT) | B(TTL) | B(METADATA),
-	  B(USER) | B(SERVICE) | B(PID), NULL },
-	{ "session_close", PROTO_OP_SESSION_CLOSE, PROTO_WHO_SESSION,
-	  PROTO_F_MUTATES | PROTO_F_OWNER | PROTO_F_PROVEN, B(SESSION_ID), B(SESSION_ID), NULL },
-	{ "cleanup", PROTO_OP_CLEANUP, PROTO_WHO_ADMIN, PROTO_F_MUTATES, 0, 0, NULL },
-	{ "stats", PROTO_OP_STATS, PROTO_WHO_ANY, 0, 0, 0, NULL },
-	{ "health", PROTO_OP_HEALTH, PROTO_WHO_ANY, 0, 0, 0, NULL },
-	{ "metrics", PROTO_OP_METRICS, PROTO_WHO_ANY, 0, 0, 0, NULL },
-	{ "export", PROTO_OP_EXPORT, PROTO_WHO_ADMIN, 0, 0, 0, NULL },
-	{ "import", PROTO_OP_IMPORT, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
-	  B(GRANTS) | B(SESSIONS) | B(DRY_RUN), 0, NULL },
-	{ "reload", PROTO_OP_RELOAD, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(STRICT), 0, NULL },
-	{ "recover", PROTO_OP_RECOVER, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(DECISION), 0, NULL },
+    {"grant", PROTO_OP_GRANT, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
+     B(PRINCIPAL) | B(PERM) | B(TTL) | B(UNTIL) | B(FROM) | B(HOSTS) | B(SESSION) | B(REASON),
+     B(PRINCIPAL) | B(PERM), rule_grant},
+    {"revoke", PROTO_OP_REVOKE, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
+     B(GRANT_ID) | B(PRINCIPAL) | B(PERM), 0, rule_revoke},
+    {"grants", PROTO_OP_GRANTS, PROTO_WHO_SELF, 0, B(PRINCIPAL), 0, NULL},
+    {"check", PROTO_OP_CHECK, PROTO_WHO_SELF, 0,
+     B(USER) | B(PERMS) | B(MODE) | B(SERVICE) | B(RHOST) | B(EXPLAIN), B(USER) | B(PERMS), NULL},
+    {"sessions", PROTO_OP_SESSIONS, PROTO_WHO_SELF, 0, B(USER), 0, NULL},
+    {"session_show", PROTO_OP_SESSION_SHOW, PROTO_WHO_SELF, PROTO_F_OWNER, B(SESSION_ID),
+     B(SESSION_ID), NULL},
+    {"session_extend", PROTO_OP_SESSION_EXTEND, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
+     B(SESSION_ID) | B(TTL), B(SESSION_ID) | B(TTL), NULL},
+    {"session_kill", PROTO_OP_SESSION_KILL, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(SESSION_ID),
+     B(SESSION_ID), NULL},
+    {"session_open", PROTO_OP_SESSION_OPEN, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
+     B(USER) | B(SERVICE) | B(TTY) | B(RHOST) | B(PID) | B(AUDIT) | B(TTL) | B(METADATA),
+     B(USER) | B(SERVICE) | B(PID), NULL},
+    {"session_close", PROTO_OP_SESSION_CLOSE, PROTO_WHO_SESSION,
+     PROTO_F_MUTATES | PROTO_F_OWNER | PROTO_F_PROVEN, B(SESSION_ID), B(SESSION_ID), NULL},
+    {"cleanup", PROTO_OP_CLEANUP, PROTO_WHO_ADMIN, PROTO_F_MUTATES, 0, 0, NULL},
+    {"stats", PROTO_OP_STATS, PROTO_WHO_ANY, 0, 0, 0, NULL},
+    {"health", PROTO_OP_HEALTH, PROTO_WHO_ANY, 0, 0, 0, NULL},
+    {"metrics", PROTO_OP_METRICS, PROTO_WHO_ANY, 0, 0, 0, NULL},
+    {"export", PROTO_OP_EXPORT, PROTO_WHO_ADMIN, 0, 0, 0, NULL},
+    {"import", PROTO_OP_IMPORT, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
+     B(GRANTS) | B(SESSIONS) | B(DRY_RUN), 0, NULL},
+    {"reload", PROTO_OP_RELOAD, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(STRICT), 0, NULL},
+    {"recover", PROTO_OP_RECOVER, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(DECISION), 0, NULL},
 };
 
 const struct proto_op *proto_op_find(const char *name)
@@ -95,7 +94,8 @@ static int rule_revoke(const struct proto_req *r, struct psm_err *err)
 	if (by_id && (user || perm))
 		return psm_err_set(err, PSM_EINVAL, "grant_id: give grant_id, or user and perm");
 	if (!by_id && !user)
-		return psm_err_set(err, PSM_EINVAL, "user: required for op revoke "
+		return psm_err_set(err, PSM_EINVAL,
+				   "user: required for op revoke "
 				   "(or grant_id)");
 	if (!by_id && !perm)
 		return psm_err_set(err, PSM_EINVAL, "perm: required for op revoke with user");
@@ -169,9 +169,8 @@ static int req_keys(struct proto_req *r, struct psm_err *err)
 	uint64_t seen = 0, missing;
 	int k;
 
-	cJSON_ArrayForEach(m, r->root)
-		if (req_member(r, m, &seen, err) != PSM_OK)
-			return PSM_EINVAL;
+	cJSON_ArrayForEach(m,
+			   r->root) if (req_member(r, m, &seen, err) != PSM_OK) return PSM_EINVAL;
 	missing = r->op->required & ~r->have;
 	for (k = 0; k < PK_COUNT; k++)
 		if (missing & PROTO_BIT(k))

@@ -19,7 +19,7 @@
  * psmctl (client): the client runs the same validation on the request it
  * built, so bad input fails with exit 2 before any connection is made.
  */
-#define PROTO_LINE_MAX 65536   /* a request, including its newline */
+#define PROTO_LINE_MAX 65536	     /* a request, including its newline */
 #define PROTO_REPLY_MAX (256u << 20) /* what a client accepts for one reply line */
 #define PROTO_TAG_MAX 64
 
@@ -72,9 +72,9 @@ enum proto_op_id {
 /* Who may call an op (SO_PEERCRED: uid 0 or admin_group member = admin). */
 enum proto_who {
 	PROTO_WHO_ADMIN = 0, /* admins only */
-	PROTO_WHO_SELF,      /* anyone, about their own user ("user" omitted = themselves) */
-	PROTO_WHO_SESSION,   /* admin, or a user for a session provably their own (PROTO_F_PROVEN) */
-	PROTO_WHO_ANY,       /* anyone */
+	PROTO_WHO_SELF,	     /* anyone, about their own user ("user" omitted = themselves) */
+	PROTO_WHO_SESSION, /* admin, or a user for a session provably their own (PROTO_F_PROVEN) */
+	PROTO_WHO_ANY,	   /* anyone */
 };
 
 /* Flags of an op. */
@@ -89,18 +89,18 @@ struct proto_op {
 	enum proto_op_id id;
 	enum proto_who who;
 	unsigned flags;
-	uint64_t keys;     /* PROTO_BIT(PK_*) allowed */
+	uint64_t keys;	   /* PROTO_BIT(PK_*) allowed */
 	uint64_t required; /* PROTO_BIT(PK_*) required */
 	/* Rules across keys (ttl xor until, grant_id xor user+perm); may be NULL. */
 	int (*rule)(const struct proto_req *r, struct psm_err *err);
 };
 
 struct proto_req {
-	cJSON *root;               /* owned; proto_req_free() releases it */
+	cJSON *root;		   /* owned; proto_req_free() releases it */
 	const struct proto_op *op; /* NULL until "op" is known */
-	const char *tag;           /* echoed in the reply; NULL when absent or invalid */
-	int ecode;                 /* on failure: the PROTO_E_* to reply with */
-	uint64_t have;             /* PROTO_BIT(PK_*) of the keys present */
+	const char *tag;	   /* echoed in the reply; NULL when absent or invalid */
+	int ecode;		   /* on failure: the PROTO_E_* to reply with */
+	uint64_t have;		   /* PROTO_BIT(PK_*) of the keys present */
 	struct proto_args a;
 };
 
@@ -162,22 +162,21 @@ char *proto_print_line(const cJSON *obj, size_t *len);
 
 /* A reply as the client sees it. */
 struct proto_reply {
-	cJSON *root;         /* owned */
+	cJSON *root; /* owned */
 	bool ok;
-	int ecode;           /* when !ok */
+	int ecode;	     /* when !ok */
 	const char *message; /* when !ok */
 	const char *tag;     /* NULL when absent */
 };
 /* PSM_EUNAVAIL "malformed reply from psmd: ..." when the line is not a reply. */
-int proto_reply_parse(const char *line, size_t len, struct proto_reply *r,
-		      struct psm_err *err);
+int proto_reply_parse(const char *line, size_t len, struct proto_reply *r, struct psm_err *err);
 void proto_reply_free(struct proto_reply *r);
 
 /*
  * Splits a byte stream into lines.  Feed what read() returned, then take
- * lines until PROTO_LINES_NONE (so that at most max + one read is buffered).  A line longer than max (counting its
- * newline) gives PROTO_LINES_TOO_LARGE, and so does every call after it:
- * the server replies too_large and closes that connection.
+ * lines until PROTO_LINES_NONE (so that at most max + one read is buffered).  A line longer than
+ * max (counting its newline) gives PROTO_LINES_TOO_LARGE, and so does every call after it: the
+ * server replies too_large and closes that connection.
  */
 enum proto_lines_status { PROTO_LINES_NONE = 0, PROTO_LINES_LINE, PROTO_LINES_TOO_LARGE };
 

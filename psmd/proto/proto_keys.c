@@ -19,7 +19,7 @@ struct proto_key {
 	enum proto_type type;
 	int64_t min, max; /* STR: bytes; INT: value; STRS, OBJS: items; OBJ: serialized bytes */
 	int64_t item_max; /* STRS: bytes of one item */
-	size_t off;       /* where the value goes in struct proto_args */
+	size_t off;	  /* where the value goes in struct proto_args */
 	int (*check)(const cJSON *v, struct proto_args *a, struct psm_err *err);
 };
 
@@ -38,31 +38,31 @@ static int key_decision(const cJSON *v, struct proto_args *a, struct psm_err *er
 #define OFF(m) offsetof(struct proto_args, m)
 
 static const struct proto_key proto_keys[PK_COUNT] = {
-	[PK_PRINCIPAL] = { "user", PT_STR, 1, PROTO_NAME_MAX, 0, OFF(user), key_principal },
-	[PK_USER] = { "user", PT_STR, 1, PROTO_NAME_MAX, 0, OFF(user), key_user },
-	[PK_PERM] = { "perm", PT_STR, 1, 1024, 0, OFF(perm), key_pattern },
-	[PK_TTL] = { "ttl", PT_STR, 1, 64, 0, OFF(ttl_text), key_ttl },
-	[PK_UNTIL] = { "until", PT_STR, 1, 64, 0, OFF(until_text), key_until },
-	[PK_FROM] = { "from", PT_STRS, 1, 64, 255, OFF(from), key_from },
-	[PK_HOSTS] = { "hosts", PT_STRS, 1, 64, 63, OFF(hosts), key_hosts },
-	[PK_SESSION] = { "session", PT_STR, 1, 64, 0, OFF(session), key_id },
-	[PK_REASON] = { "reason", PT_STR, 0, PROTO_REASON_MAX, 0, OFF(reason), NULL },
-	[PK_GRANT_ID] = { "grant_id", PT_STR, 1, 64, 0, OFF(grant_id), key_id },
-	[PK_PERMS] = { "perms", PT_STRS, 1, PROTO_PERMS_MAX, 1024, OFF(perms), key_perms },
-	[PK_MODE] = { "mode", PT_STR, 1, 8, 0, OFF(mode), key_mode },
-	[PK_DECISION] = { "decision", PT_STR, 1, 8, 0, OFF(decision), key_decision },
-	[PK_SERVICE] = { "service", PT_STR, 1, 255, 0, OFF(service), NULL },
-	[PK_RHOST] = { "rhost", PT_STR, 0, 1024, 0, OFF(rhost), NULL },
-	[PK_EXPLAIN] = { "explain", PT_BOOL, 0, 0, 0, OFF(explain), NULL },
-	[PK_SESSION_ID] = { "session_id", PT_STR, 1, 64, 0, OFF(session_id), key_id },
-	[PK_TTY] = { "tty", PT_STR, 0, 255, 0, OFF(tty), NULL },
-	[PK_PID] = { "pid", PT_INT, 1, INT32_MAX, 0, OFF(pid), NULL },
-	[PK_AUDIT] = { "audit", PT_INT, 0, UINT32_MAX, 0, OFF(audit), NULL },
-	[PK_METADATA] = { "metadata", PT_OBJ, 0, PROTO_METADATA_MAX, 0, OFF(metadata), NULL },
-	[PK_GRANTS] = { "grants", PT_OBJS, 0, 100000, 0, OFF(grants), NULL },
-	[PK_SESSIONS] = { "sessions", PT_OBJS, 0, 100000, 0, OFF(sessions), NULL },
-	[PK_DRY_RUN] = { "dry_run", PT_BOOL, 0, 0, 0, OFF(dry_run), NULL },
-	[PK_STRICT] = { "strict", PT_BOOL, 0, 0, 0, OFF(strict), NULL },
+    [PK_PRINCIPAL] = {"user", PT_STR, 1, PROTO_NAME_MAX, 0, OFF(user), key_principal},
+    [PK_USER] = {"user", PT_STR, 1, PROTO_NAME_MAX, 0, OFF(user), key_user},
+    [PK_PERM] = {"perm", PT_STR, 1, 1024, 0, OFF(perm), key_pattern},
+    [PK_TTL] = {"ttl", PT_STR, 1, 64, 0, OFF(ttl_text), key_ttl},
+    [PK_UNTIL] = {"until", PT_STR, 1, 64, 0, OFF(until_text), key_until},
+    [PK_FROM] = {"from", PT_STRS, 1, 64, 255, OFF(from), key_from},
+    [PK_HOSTS] = {"hosts", PT_STRS, 1, 64, 63, OFF(hosts), key_hosts},
+    [PK_SESSION] = {"session", PT_STR, 1, 64, 0, OFF(session), key_id},
+    [PK_REASON] = {"reason", PT_STR, 0, PROTO_REASON_MAX, 0, OFF(reason), NULL},
+    [PK_GRANT_ID] = {"grant_id", PT_STR, 1, 64, 0, OFF(grant_id), key_id},
+    [PK_PERMS] = {"perms", PT_STRS, 1, PROTO_PERMS_MAX, 1024, OFF(perms), key_perms},
+    [PK_MODE] = {"mode", PT_STR, 1, 8, 0, OFF(mode), key_mode},
+    [PK_DECISION] = {"decision", PT_STR, 1, 8, 0, OFF(decision), key_decision},
+    [PK_SERVICE] = {"service", PT_STR, 1, 255, 0, OFF(service), NULL},
+    [PK_RHOST] = {"rhost", PT_STR, 0, 1024, 0, OFF(rhost), NULL},
+    [PK_EXPLAIN] = {"explain", PT_BOOL, 0, 0, 0, OFF(explain), NULL},
+    [PK_SESSION_ID] = {"session_id", PT_STR, 1, 64, 0, OFF(session_id), key_id},
+    [PK_TTY] = {"tty", PT_STR, 0, 255, 0, OFF(tty), NULL},
+    [PK_PID] = {"pid", PT_INT, 1, INT32_MAX, 0, OFF(pid), NULL},
+    [PK_AUDIT] = {"audit", PT_INT, 0, UINT32_MAX, 0, OFF(audit), NULL},
+    [PK_METADATA] = {"metadata", PT_OBJ, 0, PROTO_METADATA_MAX, 0, OFF(metadata), NULL},
+    [PK_GRANTS] = {"grants", PT_OBJS, 0, 100000, 0, OFF(grants), NULL},
+    [PK_SESSIONS] = {"sessions", PT_OBJS, 0, 100000, 0, OFF(sessions), NULL},
+    [PK_DRY_RUN] = {"dry_run", PT_BOOL, 0, 0, 0, OFF(dry_run), NULL},
+    [PK_STRICT] = {"strict", PT_BOOL, 0, 0, 0, OFF(strict), NULL},
 };
 
 const char *proto_key_name(enum proto_key_id k)
@@ -131,7 +131,8 @@ static int key_items(const struct proto_key *k, const cJSON *v, struct psm_err *
 	if (n < k->min || n > k->max)
 		return psm_err_set(err, PSM_EINVAL, "%s: %lld to %lld items", k->name,
 				   (long long)k->min, (long long)k->max);
-	cJSON_ArrayForEach(it, v) {
+	cJSON_ArrayForEach(it, v)
+	{
 		if (strs ? !cJSON_IsString(it) : !cJSON_IsObject(it))
 			return psm_err_set(err, PSM_EINVAL, "%s: expected an array of %s", k->name,
 					   strs ? "strings" : "objects");
@@ -197,8 +198,7 @@ static int key_type(const struct proto_key *k, const cJSON *v, struct proto_args
 	return PSM_OK;
 }
 
-int proto_key_apply(enum proto_key_id id, const cJSON *v, struct proto_args *a,
-		    struct psm_err *err)
+int proto_key_apply(enum proto_key_id id, const cJSON *v, struct proto_args *a, struct psm_err *err)
 {
 	const struct proto_key *k;
 	int rc;
@@ -266,9 +266,8 @@ static int key_from(const cJSON *v, struct proto_args *a, struct psm_err *err)
 	const cJSON *it;
 
 	(void)a;
-	cJSON_ArrayForEach(it, v)
-		if (cond_compile(it->valuestring, enc, sizeof(enc), &len, err) != PSM_OK)
-			return PSM_EINVAL;
+	cJSON_ArrayForEach(it, v) if (cond_compile(it->valuestring, enc, sizeof(enc), &len, err) !=
+				      PSM_OK) return PSM_EINVAL;
 	return PSM_OK;
 }
 
@@ -279,12 +278,13 @@ static int key_hosts(const cJSON *v, struct proto_args *a, struct psm_err *err)
 	const char *s;
 
 	(void)a;
-	cJSON_ArrayForEach(it, v) {
+	cJSON_ArrayForEach(it, v)
+	{
 		s = it->valuestring;
 		if (strcmp(s, "*") == 0)
 			continue;
 		if (s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			       "0123456789._-")] != '\0')
+				"0123456789._-")] != '\0')
 			return psm_err_set(err, PSM_EINVAL, "\"%.64s\": not a host name or label",
 					   s);
 	}
@@ -307,9 +307,8 @@ static int key_perms(const cJSON *v, struct proto_args *a, struct psm_err *err)
 	const cJSON *it;
 
 	(void)a;
-	cJSON_ArrayForEach(it, v)
-		if (perm_validate(it->valuestring, strlen(it->valuestring), err) != PSM_OK)
-			return PSM_EINVAL;
+	cJSON_ArrayForEach(it, v) if (perm_validate(it->valuestring, strlen(it->valuestring),
+						    err) != PSM_OK) return PSM_EINVAL;
 	return PSM_OK;
 }
 

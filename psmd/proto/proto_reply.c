@@ -13,18 +13,18 @@ static const struct {
 	int exit_code;
 	int psm_code;
 } proto_codes[PROTO_E_COUNT] = {
-	[PROTO_E_INVALID_ARGUMENT] = { "invalid_argument", 2, PSM_EINVAL },
-	[PROTO_E_UNKNOWN_OP] = { "unknown_op", 2, PSM_EINVAL },
-	[PROTO_E_TOO_LARGE] = { "too_large", 2, PSM_EINVAL },
-	[PROTO_E_NOT_PERMITTED] = { "not_permitted", 4, PSM_EPERM },
-	[PROTO_E_NOT_FOUND] = { "not_found", 2, PSM_ENOENT },
-	[PROTO_E_UNAVAILABLE] = { "unavailable", 3, PSM_EUNAVAIL },
-	[PROTO_E_TABLE_FULL] = { "table_full", 3, PSM_EFULL },
-	[PROTO_E_INTERNAL] = { "internal", 3, PSM_ESYS },
+    [PROTO_E_INVALID_ARGUMENT] = {"invalid_argument", 2, PSM_EINVAL},
+    [PROTO_E_UNKNOWN_OP] = {"unknown_op", 2, PSM_EINVAL},
+    [PROTO_E_TOO_LARGE] = {"too_large", 2, PSM_EINVAL},
+    [PROTO_E_NOT_PERMITTED] = {"not_permitted", 4, PSM_EPERM},
+    [PROTO_E_NOT_FOUND] = {"not_found", 2, PSM_ENOENT},
+    [PROTO_E_UNAVAILABLE] = {"unavailable", 3, PSM_EUNAVAIL},
+    [PROTO_E_TABLE_FULL] = {"table_full", 3, PSM_EFULL},
+    [PROTO_E_INTERNAL] = {"internal", 3, PSM_ESYS},
 };
 
 const char proto_reply_oom[] =
-	"{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}\n";
+    "{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}\n";
 
 cJSON *proto_policy_json(const struct policy *p)
 {
@@ -177,8 +177,7 @@ static int reply_error_member(struct proto_reply *r, struct psm_err *err)
 	return PSM_OK;
 }
 
-int proto_reply_parse(const char *line, size_t len, struct proto_reply *r,
-		      struct psm_err *err)
+int proto_reply_parse(const char *line, size_t len, struct proto_reply *r, struct psm_err *err)
 {
 	const cJSON *ok, *tag;
 

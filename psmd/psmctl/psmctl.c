@@ -8,60 +8,130 @@
 #include <string.h>
 
 #define B(k) PROTO_BIT(PK_##k)
-#define NOPOS { PK_COUNT, PK_COUNT }, PK_COUNT
+#define NOPOS {PK_COUNT, PK_COUNT}, PK_COUNT
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "grant", "grant", "USER|%GROUP PATTERN [--ttl T | --until ISO8601] [--from CIDR,...] "
-	  "[--hosts NAME|LABEL,...] [--session ID] [--reason TEXT]",
-	  "grant PATTERN to a user or %group, for a TTL, until a time, or for good; "
-	  "prints the grant id", 2, 2, { PK_PRINCIPAL, PK_PERM }, PK_COUNT,
-	  B(TTL) | B(UNTIL) | B(FROM) | B(HOSTS) | B(SESSION) | B(REASON), NULL, ctl_show_grant },
-	{ "revoke", "revoke", "GRANT_ID | USER|%GROUP PATTERN",
-	  "revoke one grant by id, or every grant of USER for exactly PATTERN", 1, 2,
-	  { PK_PRINCIPAL, PK_PERM }, PK_GRANT_ID, 0, NULL, ctl_show_revoke },
-	{ "grants", "grants", "[USER|%GROUP]", "list active grants (of one user or group)", 0, 1,
-	  { PK_PRINCIPAL, PK_COUNT }, PK_COUNT, 0, NULL, ctl_show_grants },
-	{ "check", "check", "USER PERM... [--any|--all] [--service S] [--rhost H] [--explain]",
-	  "decide as PAM would: a line per PERM; exit 0 allowed, 1 denied (all PERMs "
-	  "by default, --any: one is enough)", 2, 1 + PROTO_PERMS_MAX, { PK_USER, PK_PERMS },
-	  PK_COUNT, B(MODE) | B(SERVICE) | B(RHOST) | B(EXPLAIN), NULL, ctl_show_check },
-	{ "sessions", "sessions", "[USER]", "list login sessions (of one user)", 0, 1,
-	  { PK_USER, PK_COUNT }, PK_COUNT, 0, NULL, ctl_show_sessions },
-	{ "session show", "session_show", "ID", "show one session", 1, 1,
-	  { PK_SESSION_ID, PK_COUNT }, PK_COUNT, 0, NULL, ctl_show_session },
-	{ "session extend", "session_extend", "ID --ttl T", "give a session T more time from now",
-	  1, 1, { PK_SESSION_ID, PK_COUNT }, PK_COUNT, B(TTL), NULL, ctl_show_session },
-	{ "session kill", "session_kill", "ID",
-	  "end a session: invalidate it and signal its session leader", 1, 1,
-	  { PK_SESSION_ID, PK_COUNT }, PK_COUNT, 0, NULL, ctl_show_kill },
-	{ "cleanup", "cleanup", "", "remove expired grants and sessions now; prints the count",
-	  0, 0, NOPOS, 0, NULL, ctl_show_cleanup },
-	{ "stats", "stats", "", "print psmd's figures", 0, 0, NOPOS, 0, NULL, ctl_show_stats },
-	{ "health", "health", "", "print psmd's health checks; exit 0 healthy, 1 degraded", 0, 0,
-	  NOPOS, 0, NULL, ctl_show_health },
-	{ "metrics", "metrics", "", "print the Prometheus metrics text", 0, 0, NOPOS, 0, NULL,
-	  ctl_show_metrics },
-	{ "export", "export", "[FILE]",
-	  "write all grants and sessions as JSON to FILE (atomically, mode 0600) or stdout",
-	  0, 1, NOPOS, 0, ctl_run_export, NULL },
-	{ "import", "import", "FILE [--dry-run]",
-	  "load grants and sessions from an export file (--dry-run: only check them)", 1, 1,
-	  NOPOS, B(DRY_RUN), ctl_run_import, NULL },
-	{ "policy check", NULL, "FILE [--strict]",
-	  "validate a policy file locally (no daemon needed); users and groups NSS does not "
-	  "know are warnings (--strict: errors); exit 0 valid, 2 not", 1, 1, NOPOS, B(STRICT),
-	  ctl_run_policy_check, NULL },
-	{ "policy reload", "reload", "[--strict]",
-	  "make psmd reload its configuration and policy (--strict: refuse a policy with "
-	  "warnings)", 0, 0, NOPOS, B(STRICT), NULL, ctl_show_reload },
-	{ "recover", "recover", "[--accept | --drop]",
-	  "after journal damage: list what was lost and the grants in quarantine; --accept "
-	  "puts them back, --drop revokes them (both end the degraded health)", 0, 0, NOPOS,
-	  B(DECISION), NULL, ctl_show_recover },
-	{ "keygen", NULL, "FILE [--name NAME]",
-	  "write a new Ed25519 fleet signing key to FILE (mode 0600, never over an existing "
-	  "file; no daemon needed) and print its trusted_keys line, named NAME (default: this "
-	  "host's name)", 1, 1, NOPOS, 0, NULL, NULL },
+    {"grant",
+     "grant",
+     "USER|%GROUP PATTERN [--ttl T | --until ISO8601] [--from CIDR,...] "
+     "[--hosts NAME|LABEL,...] [--session ID] [--reason TEXT]",
+     "grant PATTERN to a user or %group, for a TTL, until a time, or for good; "
+     "prints the grant id",
+     2,
+     2,
+     {PK_PRINCIPAL, PK_PERM},
+     PK_COUNT,
+     B(TTL) | B(UNTIL) | B(FROM) | B(HOSTS) | B(SESSION) | B(REASON),
+     NULL,
+     ctl_show_grant},
+    {"revoke",
+     "revoke",
+     "GRANT_ID | USER|%GROUP PATTERN",
+     "revoke one grant by id, or every grant of USER for exactly PATTERN",
+     1,
+     2,
+     {PK_PRINCIPAL, PK_PERM},
+     PK_GRANT_ID,
+     0,
+     NULL,
+     ctl_show_revoke},
+    {"grants",
+     "grants",
+     "[USER|%GROUP]",
+     "list active grants (of one user or group)",
+     0,
+     1,
+     {PK_PRINCIPAL, PK_COUNT},
+     PK_COUNT,
+     0,
+     NULL,
+     ctl_show_grants},
+    {"check",
+     "check",
+     "USER PERM... [--any|--all] [--service S] [--rhost H] [--explain]",
+     "decide as PAM would: a line per PERM; exit 0 allowed, 1 denied (all PERMs "
+     "by default, --any: one is enough)",
+     2,
+     1 + PROTO_PERMS_MAX,
+     {PK_USER, PK_PERMS},
+     PK_COUNT,
+     B(MODE) | B(SERVICE) | B(RHOST) | B(EXPLAIN),
+     NULL,
+     ctl_show_check},
+    {"sessions",
+     "sessions",
+     "[USER]",
+     "list login sessions (of one user)",
+     0,
+     1,
+     {PK_USER, PK_COUNT},
+     PK_COUNT,
+     0,
+     NULL,
+     ctl_show_sessions},
+    {"session show",
+     "session_show",
+     "ID",
+     "show one session",
+     1,
+     1,
+     {PK_SESSION_ID, PK_COUNT},
+     PK_COUNT,
+     0,
+     NULL,
+     ctl_show_session},
+    {"session extend",
+     "session_extend",
+     "ID --ttl T",
+     "give a session T more time from now",
+     1,
+     1,
+     {PK_SESSION_ID, PK_COUNT},
+     PK_COUNT,
+     B(TTL),
+     NULL,
+     ctl_show_session},
+    {"session kill",
+     "session_kill",
+     "ID",
+     "end a session: invalidate it and signal its session leader",
+     1,
+     1,
+     {PK_SESSION_ID, PK_COUNT},
+     PK_COUNT,
+     0,
+     NULL,
+     ctl_show_kill},
+    {"cleanup", "cleanup", "", "remove expired grants and sessions now; prints the count", 0, 0,
+     NOPOS, 0, NULL, ctl_show_cleanup},
+    {"stats", "stats", "", "print psmd's figures", 0, 0, NOPOS, 0, NULL, ctl_show_stats},
+    {"health", "health", "", "print psmd's health checks; exit 0 healthy, 1 degraded", 0, 0, NOPOS,
+     0, NULL, ctl_show_health},
+    {"metrics", "metrics", "", "print the Prometheus metrics text", 0, 0, NOPOS, 0, NULL,
+     ctl_show_metrics},
+    {"export", "export", "[FILE]",
+     "write all grants and sessions as JSON to FILE (atomically, mode 0600) or stdout", 0, 1, NOPOS,
+     0, ctl_run_export, NULL},
+    {"import", "import", "FILE [--dry-run]",
+     "load grants and sessions from an export file (--dry-run: only check them)", 1, 1, NOPOS,
+     B(DRY_RUN), ctl_run_import, NULL},
+    {"policy check", NULL, "FILE [--strict]",
+     "validate a policy file locally (no daemon needed); users and groups NSS does not "
+     "know are warnings (--strict: errors); exit 0 valid, 2 not",
+     1, 1, NOPOS, B(STRICT), ctl_run_policy_check, NULL},
+    {"policy reload", "reload", "[--strict]",
+     "make psmd reload its configuration and policy (--strict: refuse a policy with "
+     "warnings)",
+     0, 0, NOPOS, B(STRICT), NULL, ctl_show_reload},
+    {"recover", "recover", "[--accept | --drop]",
+     "after journal damage: list what was lost and the grants in quarantine; --accept "
+     "puts them back, --drop revokes them (both end the degraded health)",
+     0, 0, NOPOS, B(DECISION), NULL, ctl_show_recover},
+    {"keygen", NULL, "FILE [--name NAME]",
+     "write a new Ed25519 fleet signing key to FILE (mode 0600, never over an existing "
+     "file; no daemon needed) and print its trusted_keys line, named NAME (default: this "
+     "host's name)",
+     1, 1, NOPOS, 0, NULL, NULL},
 };
 
 #define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
@@ -85,11 +155,13 @@ static void ctl_usage(FILE *f)
 	      "  -s, --socket SOCKET  psmd's admin socket (default " CTL_SOCKET_DEFAULT ")\n"
 	      "  --json               print the reply as JSON\n"
 	      "  -h, --help           this text; psmctl help COMMAND: one command\n"
-	      "  -V, --version        print the version\n\ncommands:\n", f);
+	      "  -V, --version        print the version\n\ncommands:\n",
+	      f);
 	for (i = 0; i < CTL_NCMDS; i++)
 		ctl_usage_cmd(f, &ctl_cmds[i], false);
 	fputs("\nexit status: 0 ok or allowed, 1 denied (check) or degraded (health), 2 usage\n"
-	      "or bad input, 3 psmd unavailable, 4 not permitted.  See psmctl(8).\n", f);
+	      "or bad input, 3 psmd unavailable, 4 not permitted.  See psmctl(8).\n",
+	      f);
 }
 
 /* Commands named by the words at argv (one word, or two for session and policy). */
@@ -179,8 +251,9 @@ static int ctl_command(struct ctl *c, int argc, char **argv)
 	cmd = ctl_find(argc, argv, &used);
 	if (cmd == NULL) {
 		if (argc > 1 && (strcmp(argv[0], "session") == 0 || strcmp(argv[0], "policy") == 0))
-			return ctl_fail(NULL, CTL_USAGE, "%s %s: unknown command (see psmctl help %s)",
-					argv[0], argv[1], argv[0]);
+			return ctl_fail(NULL, CTL_USAGE,
+					"%s %s: unknown command (see psmctl help %s)", argv[0],
+					argv[1], argv[0]);
 		return ctl_fail(NULL, CTL_USAGE, "%s: unknown command (see psmctl --help)",
 				argv[0]);
 	}
@@ -224,7 +297,8 @@ static int ctl_globals(struct ctl *c, int argc, char **argv, int *st)
 		} else if (strncmp(a, "--socket=", 9) == 0) {
 			c->socket = a + 9;
 		} else {
-			*st = ctl_fail(NULL, CTL_USAGE, "%s: unknown option (see psmctl --help)", a);
+			*st =
+			    ctl_fail(NULL, CTL_USAGE, "%s: unknown option (see psmctl --help)", a);
 			return 0;
 		}
 	}
@@ -233,7 +307,7 @@ static int ctl_globals(struct ctl *c, int argc, char **argv, int *st)
 
 int main(int argc, char **argv)
 {
-	struct ctl c = { .socket = CTL_SOCKET_DEFAULT, .cl.fd = -1 };
+	struct ctl c = {.socket = CTL_SOCKET_DEFAULT, .cl.fd = -1};
 	int st, i = ctl_globals(&c, argc, argv, &st);
 
 	if (i >= argc) {

@@ -14,8 +14,8 @@
 
 #define PSMCTL_VERSION "0.1.0"
 /* psmctl_args.c: the command line of one command into a request object. */
-int ctl_args_build(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
-		   cJSON **req, char ***pos, int *npos);
+int ctl_args_build(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv, cJSON **req,
+		   char ***pos, int *npos);
 /* Runs the protocol's own validation on req (exit 2 before any connection). */
 int ctl_args_validate(struct ctl *c, const cJSON *req);
 
@@ -62,10 +62,8 @@ void ctl_time_text(const cJSON *v, int64_t now, bool expiry, char *buf, size_t n
 void ctl_value_text(const cJSON *v, char *buf, size_t n);
 
 /* psmctl_file.c: commands that touch local files. */
-int ctl_run_export(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos,
-		   cJSON *req);
-int ctl_run_import(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos,
-		   cJSON *req);
+int ctl_run_export(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos, cJSON *req);
+int ctl_run_import(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos, cJSON *req);
 int ctl_run_policy_check(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos,
 			 cJSON *req);
 

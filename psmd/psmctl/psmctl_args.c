@@ -14,21 +14,14 @@ struct ctl_opt {
 };
 
 static const struct ctl_opt ctl_opts[] = {
-	{ "--ttl", PK_TTL, OPT_STR },
-	{ "--until", PK_UNTIL, OPT_STR },
-	{ "--from", PK_FROM, OPT_LIST },
-	{ "--hosts", PK_HOSTS, OPT_LIST },
-	{ "--session", PK_SESSION, OPT_STR },
-	{ "--reason", PK_REASON, OPT_STR },
-	{ "--any", PK_MODE, OPT_ANY },
-	{ "--all", PK_MODE, OPT_ALL },
-	{ "--service", PK_SERVICE, OPT_STR },
-	{ "--rhost", PK_RHOST, OPT_STR },
-	{ "--explain", PK_EXPLAIN, OPT_FLAG },
-	{ "--dry-run", PK_DRY_RUN, OPT_FLAG },
-	{ "--strict", PK_STRICT, OPT_FLAG },
-	{ "--accept", PK_DECISION, OPT_ACCEPT },
-	{ "--drop", PK_DECISION, OPT_DROP },
+    {"--ttl", PK_TTL, OPT_STR},		 {"--until", PK_UNTIL, OPT_STR},
+    {"--from", PK_FROM, OPT_LIST},	 {"--hosts", PK_HOSTS, OPT_LIST},
+    {"--session", PK_SESSION, OPT_STR},	 {"--reason", PK_REASON, OPT_STR},
+    {"--any", PK_MODE, OPT_ANY},	 {"--all", PK_MODE, OPT_ALL},
+    {"--service", PK_SERVICE, OPT_STR},	 {"--rhost", PK_RHOST, OPT_STR},
+    {"--explain", PK_EXPLAIN, OPT_FLAG}, {"--dry-run", PK_DRY_RUN, OPT_FLAG},
+    {"--strict", PK_STRICT, OPT_FLAG},	 {"--accept", PK_DECISION, OPT_ACCEPT},
+    {"--drop", PK_DECISION, OPT_DROP},
 };
 
 #define CTL_NOPTS (sizeof(ctl_opts) / sizeof(ctl_opts[0]))
@@ -166,8 +159,8 @@ static int ctl_global_option(struct ctl *c, int argc, char **argv, int *i, int *
 }
 
 /* Splits argv into options (applied to req) and positional arguments. */
-static int ctl_split(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
-		     cJSON *req, char **pos, int *npos)
+static int ctl_split(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv, cJSON *req,
+		     char **pos, int *npos)
 {
 	int i, rc;
 	bool opts = true;
@@ -249,7 +242,7 @@ static int ctl_required(struct ctl *c, const struct ctl_cmd *cmd, const cJSON *r
 int ctl_args_validate(struct ctl *c, const cJSON *req)
 {
 	struct proto_req r;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	size_t len;
 	char *line = proto_print_line(req, &len);
 	int rc;
@@ -265,8 +258,8 @@ int ctl_args_validate(struct ctl *c, const cJSON *req)
 	return rc;
 }
 
-int ctl_args_build(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
-		   cJSON **req, char ***pos, int *npos)
+int ctl_args_build(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv, cJSON **req,
+		   char ***pos, int *npos)
 {
 	int rc;
 

@@ -164,15 +164,16 @@ static int ctl_import_check(struct ctl *c, const char *path, const cJSON *doc)
 
 	if (!cJSON_IsObject(doc))
 		return ctl_fail(c, CTL_USAGE, "%s: expected a JSON object", path);
-	cJSON_ArrayForEach(m, doc) {
+	cJSON_ArrayForEach(m, doc)
+	{
 		bool list = strcmp(m->string, "grants") == 0 || strcmp(m->string, "sessions") == 0;
 
 		if (strcmp(m->string, "format") == 0 &&
 		    !(cJSON_IsString(m) && strcmp(m->valuestring, CTL_EXPORT_FORMAT) == 0))
 			return ctl_fail(c, CTL_USAGE, "%s: format: expected \"%s\"", path,
 					CTL_EXPORT_FORMAT);
-		else if (strcmp(m->string, "version") == 0 && !(cJSON_IsNumber(m) &&
-								 m->valuedouble == 1))
+		else if (strcmp(m->string, "version") == 0 &&
+			 !(cJSON_IsNumber(m) && m->valuedouble == 1))
 			return ctl_fail(c, CTL_USAGE, "%s: version: expected 1", path);
 		else if (list && !cJSON_IsArray(m))
 			return ctl_fail(c, CTL_USAGE, "%s: %s: expected an array", path, m->string);
@@ -188,13 +189,13 @@ struct ctl_import {
 	const char *path;
 	bool dry_run;
 	cJSON *req, *lists[2]; /* grants, sessions of the current request */
-	size_t size;           /* serialized bytes of the items in req */
+	size_t size;	       /* serialized bytes of the items in req */
 	int items, requests;
 	int64_t done[2];
 	cJSON *skipped;
 };
 
-static const char *const ctl_import_keys[2] = { "grants", "sessions" };
+static const char *const ctl_import_keys[2] = {"grants", "sessions"};
 
 static int ctl_import_start(struct ctl *c, struct ctl_import *im)
 {
@@ -220,8 +221,7 @@ static void ctl_import_tally(struct ctl_import *im, const cJSON *reply)
 	for (i = 0; i < 2; i++)
 		if (ctl_int(cJSON_GetObjectItemCaseSensitive(imp, ctl_import_keys[i]), &n))
 			im->done[i] += n;
-	cJSON_ArrayForEach(it, sk)
-		cJSON_AddItemToArray(im->skipped, cJSON_Duplicate(it, 1));
+	cJSON_ArrayForEach(it, sk) cJSON_AddItemToArray(im->skipped, cJSON_Duplicate(it, 1));
 }
 
 /* Sends the request filled so far (the protocol's own checks first). */
@@ -234,8 +234,10 @@ static int ctl_import_flush(struct ctl *c, struct ctl_import *im)
 		rc = ctl_call(c, im->req, &r);
 	if (rc != CTL_OK) {
 		if (im->done[0] + im->done[1] > 0)
-			fprintf(stderr, "psmctl: import: %lld grants, %lld sessions were imported "
-				"before that\n", (long long)im->done[0], (long long)im->done[1]);
+			fprintf(stderr,
+				"psmctl: import: %lld grants, %lld sessions were imported "
+				"before that\n",
+				(long long)im->done[0], (long long)im->done[1]);
 		return rc;
 	}
 	ctl_import_tally(im, r.root);
@@ -275,7 +277,8 @@ static int ctl_import_all(struct ctl *c, struct ctl_import *im, const cJSON *doc
 
 	for (kind = 0; kind < 2 && rc == CTL_OK; kind++) {
 		idx = 0;
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, ctl_import_keys[kind])) {
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, ctl_import_keys[kind]))
+		{
 			rc = ctl_import_add(c, im, kind, idx++, it);
 			if (rc != CTL_OK)
 				break;
@@ -315,7 +318,8 @@ static void ctl_import_report(struct ctl *c, const struct ctl_import *im)
 	printf("%s %lld grants, %lld sessions%s\n", im->dry_run ? "would import" : "imported",
 	       (long long)im->done[0], (long long)im->done[1],
 	       im->dry_run ? " (dry run: nothing changed)" : "");
-	cJSON_ArrayForEach(it, im->skipped) {
+	cJSON_ArrayForEach(it, im->skipped)
+	{
 		ctl_value_text(it, text, sizeof(text));
 		printf("skipped: %s\n", text);
 	}
@@ -323,7 +327,7 @@ static void ctl_import_report(struct ctl *c, const struct ctl_import *im)
 
 int ctl_run_import(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos, cJSON *req)
 {
-	struct ctl_import im = { .path = pos[0] };
+	struct ctl_import im = {.path = pos[0]};
 	cJSON *doc = NULL;
 	char *text = NULL;
 	size_t len = 0;
@@ -388,11 +392,10 @@ static int ctl_policy_report(struct ctl *c, const struct policy *p, bool strict)
 	return rc;
 }
 
-int ctl_run_policy_check(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos,
-			 cJSON *req)
+int ctl_run_policy_check(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos, cJSON *req)
 {
 	struct policy *p = NULL;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	int rc;
 
 	(void)cmd;

@@ -36,7 +36,8 @@ static int ctl_list(struct ctl *c, const cJSON *reply, const char *key, int ncol
 	ctl_table_init(&t, ncols, head);
 	for (i = 0; i < ncols; i++)
 		ptrs[i] = cells[i];
-	cJSON_ArrayForEach(it, arr) {
+	cJSON_ArrayForEach(it, arr)
+	{
 		row(it, now, cells);
 		if (ctl_table_add(&t, ptrs) != PSM_OK) {
 			rc = ctl_fail(c, CTL_UNAVAIL, "out of memory");
@@ -61,8 +62,8 @@ static void ctl_grant_row(const cJSON *g, int64_t now, char (*cells)[CTL_CELL])
 
 int ctl_show_grants(struct ctl *c, const cJSON *reply)
 {
-	static const char *const head[] = { "ID", "PRINCIPAL", "PATTERN", "EXPIRES", "SOURCE",
-					    "REASON" };
+	static const char *const head[] = {"ID",      "PRINCIPAL", "PATTERN",
+					   "EXPIRES", "SOURCE",	   "REASON"};
 
 	return ctl_list(c, reply, "grants", 6, head, ctl_grant_row);
 }
@@ -80,8 +81,8 @@ static void ctl_session_row(const cJSON *s, int64_t now, char (*cells)[CTL_CELL]
 
 int ctl_show_sessions(struct ctl *c, const cJSON *reply)
 {
-	static const char *const head[] = { "ID", "USER", "SERVICE", "TTY", "RHOST", "PID",
-					    "EXPIRES" };
+	static const char *const head[] = {"ID",    "USER", "SERVICE", "TTY",
+					   "RHOST", "PID",  "EXPIRES"};
 
 	return ctl_list(c, reply, "sessions", 7, head, ctl_session_row);
 }
@@ -89,8 +90,8 @@ int ctl_show_sessions(struct ctl *c, const cJSON *reply)
 /* 1: a time, 2: an expiry time (null = never), 0: neither. */
 static int ctl_time_key(const char *k)
 {
-	static const char *const keys[] = { "created", "not_before", "expires", "not_after",
-					    "keep_until", NULL };
+	static const char *const keys[] = {"created",	"not_before", "expires",
+					   "not_after", "keep_until", NULL};
 	int i;
 
 	for (i = 0; keys[i] != NULL; i++)
@@ -106,7 +107,8 @@ static void ctl_print_object(const cJSON *o, const char *prefix, int width)
 	char val[1024], key[256], label[260];
 	int64_t now = (int64_t)time(NULL), t;
 
-	cJSON_ArrayForEach(m, o) {
+	cJSON_ArrayForEach(m, o)
+	{
 		snprintf(key, sizeof(key), "%s%s", prefix, m->string);
 		if (cJSON_IsObject(m) && m->child != NULL && strcmp(m->string, "metadata") != 0) {
 			char sub[260];
@@ -226,14 +228,15 @@ int ctl_show_metrics(struct ctl *c, const cJSON *reply)
 int ctl_show_policy(struct ctl *c, const char *verb, const cJSON *policy)
 {
 	const cJSON *w = ctl_get(policy, "warnings"), *it;
-	struct policy_counts pc = { 0 };
+	struct policy_counts pc = {0};
 	int64_t r, b, d;
 	char text[160];
 
 	if (!ctl_int(ctl_get(policy, "roles"), &r) || !ctl_int(ctl_get(policy, "bindings"), &b) ||
 	    !ctl_int(ctl_get(policy, "denies"), &d) || (w != NULL && !cJSON_IsArray(w)))
 		return ctl_bad_reply(c, "policy");
-	cJSON_ArrayForEach(it, w) {
+	cJSON_ArrayForEach(it, w)
+	{
 		if (cJSON_IsString(it))
 			fprintf(stderr, "psmctl: %s\n", it->valuestring);
 	}
@@ -280,17 +283,16 @@ int ctl_show_check(struct ctl *c, const cJSON *reply)
 	if (!cJSON_IsBool(allowed) || !cJSON_IsArray(res))
 		return ctl_bad_reply(c, "allowed, results");
 	if (!c->json)
-		cJSON_ArrayForEach(r, res)
-			ctl_check_line(r);
+		cJSON_ArrayForEach(r, res) ctl_check_line(r);
 	return cJSON_IsTrue(allowed) ? CTL_OK : CTL_DENIED;
 }
 
 int ctl_show_health(struct ctl *c, const cJSON *reply)
 {
-	static const char *const head[] = { "CHECK", "STATUS", "DETAIL" };
+	static const char *const head[] = {"CHECK", "STATUS", "DETAIL"};
 	const cJSON *h = ctl_get(reply, "healthy"), *checks = ctl_get(reply, "checks"), *it;
 	char cells[3][CTL_CELL];
-	const char *ptrs[3] = { cells[0], cells[1], cells[2] };
+	const char *ptrs[3] = {cells[0], cells[1], cells[2]};
 	struct ctl_table t;
 
 	if (!cJSON_IsBool(h) || !cJSON_IsArray(checks))
@@ -298,7 +300,8 @@ int ctl_show_health(struct ctl *c, const cJSON *reply)
 	if (!c->json) {
 		printf("psmd: %s\n", cJSON_IsTrue(h) ? "healthy" : "degraded");
 		ctl_table_init(&t, 3, head);
-		cJSON_ArrayForEach(it, checks) {
+		cJSON_ArrayForEach(it, checks)
+		{
 			ctl_value_text(ctl_get(it, "name"), cells[0], CTL_CELL);
 			snprintf(cells[1], CTL_CELL, "%s",
 				 cJSON_IsTrue(ctl_get(it, "ok")) ? "ok" : "FAIL");

@@ -47,8 +47,7 @@ int ctl_table_add(struct ctl_table *t, const char *const *cells)
 	return PSM_OK;
 }
 
-static void ctl_table_row(const struct ctl_table *t, const char *const *row, const int *w,
-			  FILE *f)
+static void ctl_table_row(const struct ctl_table *t, const char *const *row, const int *w, FILE *f)
 {
 	int i;
 
@@ -62,7 +61,7 @@ static void ctl_table_row(const struct ctl_table *t, const char *const *row, con
 
 void ctl_table_print(const struct ctl_table *t, FILE *f)
 {
-	int w[16] = { 0 }, i;
+	int w[16] = {0}, i;
 	size_t r, len;
 
 	for (i = 0; i < t->ncols && i < 16; i++) {

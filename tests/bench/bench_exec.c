@@ -38,13 +38,13 @@ struct exec_side {
 	const char *key;
 	char *text;
 	size_t len;
-	uint64_t *s;            /* the run times of a repeat */
+	uint64_t *s; /* the run times of a repeat */
 };
 
 struct exec_bench {
 	char **argv;
 	long uid, gid;
-	const char *file;       /* paired mode: rewritten before every run */
+	const char *file; /* paired mode: rewritten before every run */
 	int status;
 	int quiet;
 };
@@ -162,7 +162,7 @@ static void exec_repeat(struct exec_bench *b, struct exec_side *side, int nsides
 	if (nsides == 2)
 		printf("S %s.ratio %.4f\n", side[1].key,
 		       (double)bench_percentile(side[1].s, runs, 50) /
-			       (double)bench_percentile(side[0].s, runs, 50));
+			   (double)bench_percentile(side[0].s, runs, 50));
 }
 
 int main(int argc, char **argv)

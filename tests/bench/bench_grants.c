@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* bench_grants.c - SPEC §12 admin socket figures: durable grants/s pipelined, table bytes per entry. */
+/* bench_grants.c - SPEC §12 admin socket figures: durable grants/s pipelined, table bytes per
+ * entry. */
 
 /*
  * Method.  Builds N request lines first, then writes them on one connection
@@ -41,7 +42,7 @@ struct grants_bench {
 
 struct grants_io {
 	int fd;
-	const char *out;          /* the requests */
+	const char *out; /* the requests */
 	size_t out_len, out_off;
 	char in[BENCH_RBUF];
 	size_t in_len;
@@ -67,13 +68,16 @@ static char *grants_requests(const struct grants_bench *b, unsigned long rep, si
 	p = buf;
 	for (i = 0; i < b->n; i++) {
 		if (strcmp(b->kind, "session") == 0)
-			p += sprintf(p, "{\"op\":\"session_open\",\"user\":\"%s\","
+			p += sprintf(p,
+				     "{\"op\":\"session_open\",\"user\":\"%s\","
 				     "\"service\":\"bench\",\"pid\":%ld,\"ttl\":\"1h\"}\n",
 				     b->user, (long)getpid());
 		else
-			p += sprintf(p, "{\"op\":\"grant\",\"user\":\"%s\","
+			p += sprintf(p,
+				     "{\"op\":\"grant\",\"user\":\"%s\","
 				     "\"perm\":\"bench:r%lu:g%lu\",\"ttl\":\"1h\","
-				     "\"reason\":\"bench\"}\n", b->user, rep, i);
+				     "\"reason\":\"bench\"}\n",
+				     b->user, rep, i);
 	}
 	*len = (size_t)(p - buf);
 	return buf;
@@ -81,7 +85,7 @@ static char *grants_requests(const struct grants_bench *b, unsigned long rep, si
 
 static int grants_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	errno = 0;
@@ -154,8 +158,8 @@ static uint64_t grants_run(const struct grants_bench *b, const char *req, size_t
 	io.out_len = len;
 	t0 = bench_now_ns();
 	while (io.replies < b->n) {
-		p = (struct pollfd){ .fd = io.fd,
-				     .events = POLLIN | (io.out_off < io.out_len ? POLLOUT : 0) };
+		p = (struct pollfd){.fd = io.fd,
+				    .events = POLLIN | (io.out_off < io.out_len ? POLLOUT : 0)};
 		if (poll(&p, 1, 30000) <= 0)
 			grants_die("no progress in 30 s");
 		if (p.revents & POLLOUT)
@@ -171,7 +175,7 @@ static uint64_t grants_run(const struct grants_bench *b, const char *req, size_t
 static void grants_info(const char *shm, struct shm_info *info)
 {
 	struct shm_view v;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 
 	if (shm_view_open(&v, shm, &err) != PSM_OK || shm_info_get(&v, info, &err) != PSM_OK) {
 		fprintf(stderr, "bench_grants: table %s: %s\n", shm, err.msg);
@@ -204,8 +208,8 @@ static void grants_args(int argc, char **argv, struct grants_bench *b)
 {
 	int c;
 
-	*b = (struct grants_bench){ .kind = "grant", .key = "grants.pipe", .user = "daemon",
-				    .repeats = 5, .n = 20000 };
+	*b = (struct grants_bench){
+	    .kind = "grant", .key = "grants.pipe", .user = "daemon", .repeats = 5, .n = 20000};
 	while ((c = getopt(argc, argv, "s:b:k:r:n:u:t:")) != -1) {
 		switch (c) {
 		case 's':
@@ -241,7 +245,7 @@ static void grants_args(int argc, char **argv, struct grants_bench *b)
 int main(int argc, char **argv)
 {
 	struct grants_bench b;
-	struct shm_info before = { 0 };
+	struct shm_info before = {0};
 	unsigned long rep;
 
 	grants_args(argc, argv, &b);

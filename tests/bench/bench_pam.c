@@ -41,7 +41,7 @@
 struct pam_bench {
 	const char *confdir;
 	const char *user;
-	uid_t uid;              /* of user, looked up once (for "table:") */
+	uid_t uid; /* of user, looked up once (for "table:") */
 	gid_t gid;
 	unsigned long iters;
 	uint64_t budget_ns;
@@ -97,8 +97,11 @@ static int pam_bench_table(const struct pam_bench *b, const char *spec)
 	char name[256];
 	struct shm_view v;
 	struct eval_out out;
-	struct eval_req r = { .user = b->user, .uid = b->uid, .gid = b->gid,
-			      .audit = SHM_U32_NONE, .now = (int64_t)time(NULL) };
+	struct eval_req r = {.user = b->user,
+			     .uid = b->uid,
+			     .gid = b->gid,
+			     .audit = SHM_U32_NONE,
+			     .now = (int64_t)time(NULL)};
 	int rc;
 
 	if (colon == NULL || (size_t)(colon - shm) >= sizeof(name))

@@ -5,9 +5,9 @@
 
 int main(int argc, char **argv)
 {
-	static const char *const syms[] = { "pam_sm_acct_mgmt", "pam_sm_authenticate",
-					    "pam_sm_setcred", "pam_sm_open_session",
-					    "pam_sm_close_session", "pam_sm_chauthtok" };
+	static const char *const syms[] = {"pam_sm_acct_mgmt",	   "pam_sm_authenticate",
+					   "pam_sm_setcred",	   "pam_sm_open_session",
+					   "pam_sm_close_session", "pam_sm_chauthtok"};
 	void *h;
 	size_t i;
 	int rc = 0;

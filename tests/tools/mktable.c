@@ -12,11 +12,11 @@
 #include "shm.h"
 
 static const char mktable_usage[] =
-	"usage: mktable [--age SECONDS] [--host NAME] [--grant PRINCIPAL,PATTERN,SECONDS]...\n"
-	"               [--session ID,USER,SERVICE]... NAME POLICY_FILE\n"
-	"  builds table NAME (\"/psm-test-1\") from POLICY_FILE and publishes it;\n"
-	"  --age: heartbeat that many seconds in the past; --grant: an admin grant\n"
-	"  expiring in SECONDS; --session: a session record.\n";
+    "usage: mktable [--age SECONDS] [--host NAME] [--grant PRINCIPAL,PATTERN,SECONDS]...\n"
+    "               [--session ID,USER,SERVICE]... NAME POLICY_FILE\n"
+    "  builds table NAME (\"/psm-test-1\") from POLICY_FILE and publishes it;\n"
+    "  --age: heartbeat that many seconds in the past; --grant: an admin grant\n"
+    "  expiring in SECONDS; --session: a session record.\n";
 
 static void mktable_warn(void *ctx, const char *msg)
 {
@@ -33,9 +33,12 @@ static void mktable_field(struct shm_entry *e, int i, const char *s)
 /* "alice,sudo:run,3600" or "%root,login:*,60": an admin grant. */
 static int mktable_grant(struct shm_writer *w, char *spec, int64_t now)
 {
-	struct shm_entry e = { .kind = SHM_GRANT, .flags = SHM_FL_SRC_ADMIN,
-			       .not_before = SHM_TIME_NONE_BEFORE, .rule = SHM_U32_NONE,
-			       .audit = SHM_U32_NONE, .created = now };
+	struct shm_entry e = {.kind = SHM_GRANT,
+			      .flags = SHM_FL_SRC_ADMIN,
+			      .not_before = SHM_TIME_NONE_BEFORE,
+			      .rule = SHM_U32_NONE,
+			      .audit = SHM_U32_NONE,
+			      .created = now};
 	char *pat = strchr(spec, ','), *secs, key[32];
 	struct psm_err err;
 
@@ -69,9 +72,13 @@ static int mktable_grant(struct shm_writer *w, char *spec, int64_t now)
 /* "ID,USER,SERVICE": a session record. */
 static int mktable_session(struct shm_writer *w, char *spec, int64_t now)
 {
-	struct shm_entry e = { .kind = SHM_SESSION, .not_before = SHM_TIME_NONE_BEFORE,
-			       .not_after = now + 3600, .rule = SHM_U32_NONE, .audit = 7,
-			       .created = now, .pid = 4242 };
+	struct shm_entry e = {.kind = SHM_SESSION,
+			      .not_before = SHM_TIME_NONE_BEFORE,
+			      .not_after = now + 3600,
+			      .rule = SHM_U32_NONE,
+			      .audit = 7,
+			      .created = now,
+			      .pid = 4242};
 	char *user = strchr(spec, ','), *svc;
 	struct psm_err err;
 	struct passwd *pw;
@@ -103,9 +110,11 @@ struct mktable_opts {
 static int mktable_args(int argc, char **argv, struct mktable_opts *o)
 {
 	static const struct option lo[] = {
-		{ "age", required_argument, NULL, 'a' }, { "host", required_argument, NULL, 'H' },
-		{ "grant", required_argument, NULL, 'g' },
-		{ "session", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 },
+	    {"age", required_argument, NULL, 'a'},
+	    {"host", required_argument, NULL, 'H'},
+	    {"grant", required_argument, NULL, 'g'},
+	    {"session", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -130,8 +139,7 @@ static int mktable_args(int argc, char **argv, struct mktable_opts *o)
 static int mktable_fill(struct shm_writer *w, const struct mktable_opts *o, const char *file,
 			int64_t now)
 {
-	struct policy_compile_opts co = { .host_name = o->host, .now = now,
-					  .warn = mktable_warn };
+	struct policy_compile_opts co = {.host_name = o->host, .now = now, .warn = mktable_warn};
 	struct policy *p = NULL;
 	struct psm_err err;
 	int i, rc;
@@ -153,8 +161,8 @@ static int mktable_fill(struct shm_writer *w, const struct mktable_opts *o, cons
 
 int main(int argc, char **argv)
 {
-	struct mktable_opts o = { 0 };
-	struct shm_writer_opts wo = { .capacity = 256, .group = 0 };
+	struct mktable_opts o = {0};
+	struct shm_writer_opts wo = {.capacity = 256, .group = 0};
 	struct shm_writer *w;
 	struct psm_err err;
 	int64_t now = (int64_t)time(NULL);

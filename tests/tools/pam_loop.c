@@ -32,7 +32,7 @@ static int pam_loop_fds(void)
 
 int main(int argc, char **argv)
 {
-	struct pam_conv conv = { pam_loop_conv, NULL };
+	struct pam_conv conv = {pam_loop_conv, NULL};
 	long i, n;
 	int want, before, after, bad = 0;
 	void *keep = NULL;

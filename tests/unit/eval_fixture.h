@@ -20,11 +20,11 @@ struct fx_rec {
 	const char *key;
 	const char *principal;
 	const char *pattern;
-	const char *from;     /* "10.0.0.0/8,LOCAL" */
-	int64_t nb, na;       /* 0 = none */
+	const char *from; /* "10.0.0.0/8,LOCAL" */
+	int64_t nb, na;	  /* 0 = none */
 	uint32_t uid;
-	uint32_t audit;       /* 0 = SHM_U32_NONE */
-	uint32_t rule;        /* 0 = SHM_U32_NONE */
+	uint32_t audit; /* 0 = SHM_U32_NONE */
+	uint32_t rule;	/* 0 = SHM_U32_NONE */
 	const char *source, *issuer, *reason, *session;
 };
 
@@ -38,7 +38,7 @@ struct fx {
 static inline void fx_begin(struct fx *f)
 {
 	static int n;
-	struct shm_writer_opts o = { .capacity = 64, .group = 0, .host_name = "testhost" };
+	struct shm_writer_opts o = {.capacity = 64, .group = 0, .host_name = "testhost"};
 	struct psm_err e;
 
 	snprintf(f->name, sizeof(f->name), "/psm-test-%d-%d", (int)getpid(), n++);
@@ -132,9 +132,9 @@ static inline void fx_table_n(struct fx *f, const struct fx_rec *r, size_t n)
 }
 
 /* fx_table(f, REC...): fx_table_n of the fx_rec initializers REC... */
-#define fx_table(f, ...)                                                          \
-	fx_table_n((f), (const struct fx_rec[]){ __VA_ARGS__ },                   \
-		   sizeof((const struct fx_rec[]){ __VA_ARGS__ }) / sizeof(struct fx_rec))
+#define fx_table(f, ...)                                                                           \
+	fx_table_n((f), (const struct fx_rec[]){__VA_ARGS__},                                      \
+		   sizeof((const struct fx_rec[]){__VA_ARGS__}) / sizeof(struct fx_rec))
 
 static inline void fx_end(struct fx *f)
 {

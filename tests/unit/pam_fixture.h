@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static char module[PATH_MAX];     /* BUILD/pam_psm.so, next to BUILD/tests/ */
-static char confdir[64];          /* the PAM configuration directory (pam_start_confdir) */
+static char module[PATH_MAX]; /* BUILD/pam_psm.so, next to BUILD/tests/ */
+static char confdir[64];      /* the PAM configuration directory (pam_start_confdir) */
 static char logbuf[16384];
 
 /*

@@ -18,9 +18,15 @@ static int64_t now;
 static void ck(struct fx *f, const char *user, uid_t uid, const char *perm, const char *rhost,
 	       uint32_t audit, struct eval_out *out)
 {
-	struct eval_req r = { .user = user, .uid = uid, .gid = uid, .perm = perm,
-			      .rhost = rhost, .audit = audit, .now = now, .table = f->name };
-	struct psm_err e = { 0 };
+	struct eval_req r = {.user = user,
+			     .uid = uid,
+			     .gid = uid,
+			     .perm = perm,
+			     .rhost = rhost,
+			     .audit = audit,
+			     .now = now,
+			     .table = f->name};
+	struct psm_err e = {0};
 
 	assert_int_equal(eval_check(&f->v, &r, out, &e), PSM_OK);
 }
@@ -39,7 +45,10 @@ static int one(const struct fx_rec *rec, const char *perm, const char *rhost, in
 	return out.decision;
 }
 
-#define GRANT(pat) { .kind = SHM_GRANT, .key = "alice", .pattern = (pat) }
+#define GRANT(pat)                                                                                 \
+	{                                                                                          \
+		.kind = SHM_GRANT, .key = "alice", .pattern = (pat)                                \
+	}
 
 /* A case for one(): the decision for perm from rhost, and its reason unless why is 0. */
 struct one_case {
@@ -60,15 +69,15 @@ static void one_cases(const struct fx_rec *rec, const struct one_case *c, size_t
 		got = one(rec, c[i].perm, c[i].rhost, &reason);
 		rhost = c[i].rhost ? c[i].rhost : "(none)";
 		if (got != c[i].want || (c[i].why != 0 && reason != c[i].why))
-			fail_msg("%s from %s: decision %d reason %d, want %d reason %d",
-				 c[i].perm, rhost, got, reason, c[i].want, c[i].why);
+			fail_msg("%s from %s: decision %d reason %d, want %d reason %d", c[i].perm,
+				 rhost, got, reason, c[i].want, c[i].why);
 	}
 }
 
-#define ONE_CASES(rec, ...)                                                      \
-	do {                                                                     \
-		static const struct one_case cases_[] = { __VA_ARGS__ };          \
-		one_cases((rec), cases_, sizeof(cases_) / sizeof(cases_[0]));     \
+#define ONE_CASES(rec, ...)                                                                        \
+	do {                                                                                       \
+		static const struct one_case cases_[] = {__VA_ARGS__};                             \
+		one_cases((rec), cases_, sizeof(cases_) / sizeof(cases_[0]));                      \
 	} while (0)
 
 static void test_user_grant_allows(void **state)
@@ -98,7 +107,7 @@ static void test_empty_table_denies(void **state)
 
 static void test_other_user_grant_denies(void **state)
 {
-	struct fx_rec r = { .kind = SHM_GRANT, .key = "bob", .pattern = "*" };
+	struct fx_rec r = {.kind = SHM_GRANT, .key = "bob", .pattern = "*"};
 
 	(void)state;
 	assert_int_equal(one(&r, "sudo:run", NULL, NULL), EVAL_DENY);
@@ -109,9 +118,9 @@ static void test_pattern_star_last_matches_rest(void **state)
 	struct fx_rec r = GRANT("sudo:*");
 
 	(void)state;
-	ONE_CASES(&r, { "sudo:cmd:/usr/bin/systemctl", NULL, EVAL_ALLOW, 0 },
-		  { "sudo:run", NULL, EVAL_ALLOW, 0 }, { "sudo", NULL, EVAL_DENY, 0 },
-		  { "login:ssh", NULL, EVAL_DENY, 0 });
+	ONE_CASES(&r, {"sudo:cmd:/usr/bin/systemctl", NULL, EVAL_ALLOW, 0},
+		  {"sudo:run", NULL, EVAL_ALLOW, 0}, {"sudo", NULL, EVAL_DENY, 0},
+		  {"login:ssh", NULL, EVAL_DENY, 0});
 }
 
 static void test_pattern_star_middle_one_segment(void **state)
@@ -119,8 +128,8 @@ static void test_pattern_star_middle_one_segment(void **state)
 	struct fx_rec r = GRANT("a:*:c");
 
 	(void)state;
-	ONE_CASES(&r, { "a:b:c", NULL, EVAL_ALLOW, 0 }, { "a:b:x:c", NULL, EVAL_DENY, 0 },
-		  { "a:c", NULL, EVAL_DENY, 0 });
+	ONE_CASES(&r, {"a:b:c", NULL, EVAL_ALLOW, 0}, {"a:b:x:c", NULL, EVAL_DENY, 0},
+		  {"a:c", NULL, EVAL_DENY, 0});
 }
 
 static void test_pattern_star_alone_matches_all(void **state)
@@ -128,7 +137,7 @@ static void test_pattern_star_alone_matches_all(void **state)
 	struct fx_rec r = GRANT("*");
 
 	(void)state;
-	ONE_CASES(&r, { "login:ssh", NULL, EVAL_ALLOW, 0 }, { "x", NULL, EVAL_ALLOW, 0 });
+	ONE_CASES(&r, {"login:ssh", NULL, EVAL_ALLOW, 0}, {"x", NULL, EVAL_ALLOW, 0});
 }
 
 static void test_pattern_exact_no_prefix(void **state)
@@ -136,8 +145,7 @@ static void test_pattern_exact_no_prefix(void **state)
 	struct fx_rec r = GRANT("sudo:run");
 
 	(void)state;
-	ONE_CASES(&r, { "sudo:runx", NULL, EVAL_DENY, 0 },
-		  { "sudo:run:x", NULL, EVAL_DENY, 0 });
+	ONE_CASES(&r, {"sudo:runx", NULL, EVAL_DENY, 0}, {"sudo:run:x", NULL, EVAL_DENY, 0});
 }
 
 static void test_group_grant_allows(void **state)
@@ -146,9 +154,11 @@ static void test_group_grant_allows(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0", .principal = "%root",
-		   .pattern = "sudo:*" });
+	fx_table(&f, {.kind = SHM_GRANT,
+		      .flags = SHM_FL_GROUP,
+		      .key = "%0",
+		      .principal = "%root",
+		      .pattern = "sudo:*"});
 	ck(&f, "root", 0, "sudo:run", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_ALLOW);
 	assert_true(out.groups_resolved);
@@ -248,11 +258,10 @@ static void test_expired_deny_ignored(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_table(&f, GRANT("sudo:run"),
-		 { .kind = SHM_DENY, .key = "alice", .pattern = "*", .na = now - 10,
-		   .rule = 1 },
-		 { .kind = SHM_DENY, .key = "alice", .pattern = "*", .from = "192.0.2.0/24",
-		   .rule = 2 });
+	fx_table(
+	    &f, GRANT("sudo:run"),
+	    {.kind = SHM_DENY, .key = "alice", .pattern = "*", .na = now - 10, .rule = 1},
+	    {.kind = SHM_DENY, .key = "alice", .pattern = "*", .from = "192.0.2.0/24", .rule = 2});
 	ck(&f, "alice", 1000, "sudo:run", "10.0.0.1", SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_ALLOW);
 	ck(&f, "alice", 1000, "sudo:run", "192.0.2.9", SHM_U32_NONE, &out);
@@ -263,7 +272,7 @@ static void test_expired_deny_ignored(void **state)
 
 static void test_not_after_exactly_now_denies(void **state)
 {
-	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .na = now };
+	struct fx_rec r = {.kind = SHM_GRANT, .key = "alice", .pattern = "*", .na = now};
 	int reason;
 
 	(void)state;
@@ -275,7 +284,7 @@ static void test_not_after_exactly_now_denies(void **state)
 
 static void test_not_before(void **state)
 {
-	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .nb = now + 1 };
+	struct fx_rec r = {.kind = SHM_GRANT, .key = "alice", .pattern = "*", .nb = now + 1};
 	int reason;
 
 	(void)state;
@@ -289,43 +298,46 @@ static void test_not_before(void **state)
 
 static void test_from_cidr(void **state)
 {
-	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*",
-			    .from = "10.0.0.0/8,2001:db8::/32" };
+	struct fx_rec r = {
+	    .kind = SHM_GRANT, .key = "alice", .pattern = "*", .from = "10.0.0.0/8,2001:db8::/32"};
 
 	(void)state;
-	ONE_CASES(&r, { "login:ssh", "10.1.2.3", EVAL_ALLOW, 0 },
-		  { "login:ssh", "2001:db8::5", EVAL_ALLOW, 0 },
-		  { "login:ssh", "11.0.0.1", EVAL_DENY, EVAL_R_FROM },
-		  { "login:ssh", NULL, EVAL_DENY, 0 });
+	ONE_CASES(&r, {"login:ssh", "10.1.2.3", EVAL_ALLOW, 0},
+		  {"login:ssh", "2001:db8::5", EVAL_ALLOW, 0},
+		  {"login:ssh", "11.0.0.1", EVAL_DENY, EVAL_R_FROM},
+		  {"login:ssh", NULL, EVAL_DENY, 0});
 }
 
 static void test_from_local(void **state)
 {
-	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*", .from = "LOCAL" };
+	struct fx_rec r = {.kind = SHM_GRANT, .key = "alice", .pattern = "*", .from = "LOCAL"};
 
 	(void)state;
-	ONE_CASES(&r, { "login:ssh", NULL, EVAL_ALLOW, 0 }, { "login:ssh", "", EVAL_ALLOW, 0 },
-		  { "login:ssh", "127.0.0.1", EVAL_ALLOW, 0 },
-		  { "login:ssh", "testhost", EVAL_ALLOW, 0 },
-		  { "login:ssh", "192.0.2.1", EVAL_DENY, EVAL_R_FROM });
+	ONE_CASES(&r, {"login:ssh", NULL, EVAL_ALLOW, 0}, {"login:ssh", "", EVAL_ALLOW, 0},
+		  {"login:ssh", "127.0.0.1", EVAL_ALLOW, 0},
+		  {"login:ssh", "testhost", EVAL_ALLOW, 0},
+		  {"login:ssh", "192.0.2.1", EVAL_DENY, EVAL_R_FROM});
 }
 
 static void test_from_suffix(void **state)
 {
-	struct fx_rec r = { .kind = SHM_GRANT, .key = "alice", .pattern = "*",
-			    .from = ".corp.example" };
+	struct fx_rec r = {
+	    .kind = SHM_GRANT, .key = "alice", .pattern = "*", .from = ".corp.example"};
 
 	(void)state;
-	ONE_CASES(&r, { "login:ssh", "ws1.corp.example", EVAL_ALLOW, 0 },
-		  { "login:ssh", "corp.example", EVAL_DENY, 0 },
-		  { "login:ssh", "xcorp.example", EVAL_DENY, 0 },
-		  { "login:ssh", "10.0.0.1", EVAL_DENY, 0 });
+	ONE_CASES(&r, {"login:ssh", "ws1.corp.example", EVAL_ALLOW, 0},
+		  {"login:ssh", "corp.example", EVAL_DENY, 0},
+		  {"login:ssh", "xcorp.example", EVAL_DENY, 0},
+		  {"login:ssh", "10.0.0.1", EVAL_DENY, 0});
 }
 
 static void test_uid_mismatch(void **state)
 {
-	struct fx_rec r = { .kind = SHM_GRANT, .flags = SHM_FL_UID_CHECKED, .key = "alice",
-			    .pattern = "*", .uid = 1234 };
+	struct fx_rec r = {.kind = SHM_GRANT,
+			   .flags = SHM_FL_UID_CHECKED,
+			   .key = "alice",
+			   .pattern = "*",
+			   .uid = 1234};
 	int reason;
 
 	(void)state;
@@ -344,9 +356,12 @@ static void test_session_bound(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_GRANT, .flags = SHM_FL_SESSION_BOUND, .key = "alice",
-		   .pattern = "sudo:*", .audit = 42, .session = "ABCDEFGHIJKLMNOPQRSTUVWXYZ" });
+	fx_table(&f, {.kind = SHM_GRANT,
+		      .flags = SHM_FL_SESSION_BOUND,
+		      .key = "alice",
+		      .pattern = "sudo:*",
+		      .audit = 42,
+		      .session = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"});
 	ck(&f, "alice", 1000, "sudo:run", NULL, 42, &out);
 	assert_int_equal(out.decision, EVAL_ALLOW);
 	assert_false(out.need_audit);
@@ -369,9 +384,7 @@ static void test_group_mask_skips_lookup(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0",
-		   .pattern = "login:*" });
+	fx_table(&f, {.kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "login:*"});
 	ck(&f, "root", 0, "sudo:run", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_DENY);
 	assert_false(out.groups_resolved);
@@ -390,8 +403,8 @@ static void test_group_mask_allowed_needs_only_denies(void **state)
 
 	(void)state;
 	fx_table(&f, GRANT("sudo:*"),
-		 { .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "sudo:run" },
-		 { .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "login:*" });
+		 {.kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "sudo:run"},
+		 {.kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "login:*"});
 	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_ALLOW);
 	assert_false(out.groups_resolved);
@@ -401,8 +414,8 @@ static void test_group_mask_allowed_needs_only_denies(void **state)
 	assert_true(out.groups_resolved);
 	fx_end(&f);
 	/* a group deny on the permission's segment: groups are looked up even when allowed */
-	fx_table(&f, { .kind = SHM_GRANT, .key = "root", .pattern = "login:*" },
-		 { .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "login:ssh" });
+	fx_table(&f, {.kind = SHM_GRANT, .key = "root", .pattern = "login:*"},
+		 {.kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "login:ssh"});
 	ck(&f, "root", 0, "login:ssh", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_DENY);
 	assert_int_equal(out.reason, EVAL_R_DENY_RULE);
@@ -433,8 +446,7 @@ static void test_group_mask_any(void **state)
 	struct eval_out out;
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "*" });
+	fx_table(&f, {.kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0", .pattern = "*"});
 	ck(&f, "root", 0, "anything:at:all", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_ALLOW);
 	assert_true(out.groups_resolved);
@@ -493,13 +505,13 @@ static void test_check_service(void **state)
 {
 	struct fx f;
 	struct eval_out out;
-	struct eval_req r = { .user = "alice", .uid = 1000, .gid = 1000, .now = 1 };
-	struct psm_err e = { 0 };
+	struct eval_req r = {.user = "alice", .uid = 1000, .gid = 1000, .now = 1};
+	struct psm_err e = {0};
 	char buf[PERM_MAX + 1];
 
 	(void)state;
-	fx_table(&f, { .kind = SHM_SERVICE, .key = "sshd", .pattern = "login:ssh" },
-		 GRANT("login:*"), GRANT("pam:cron"));
+	fx_table(&f, {.kind = SHM_SERVICE, .key = "sshd", .pattern = "login:ssh"}, GRANT("login:*"),
+		 GRANT("pam:cron"));
 	assert_int_equal(eval_check_service(&f.v, &r, "sshd", buf, sizeof(buf), &out, &e), PSM_OK);
 	assert_string_equal(buf, "login:ssh");
 	assert_ptr_equal(r.perm, buf);
@@ -526,8 +538,7 @@ static void test_break_glass(void **state)
 	bool yes = true;
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_BREAKGLASS, .key = "root" });
+	fx_table(&f, {.kind = SHM_BREAKGLASS, .key = "root"});
 	assert_int_equal(eval_break_glass(&f.v, "root", &yes, NULL), PSM_OK);
 	assert_true(yes);
 	assert_int_equal(eval_break_glass(&f.v, "alice", &yes, NULL), PSM_OK);
@@ -541,9 +552,10 @@ static void test_session_audit_lookup(void **state)
 	uint32_t audit = 0;
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_SESSION, .key = "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-		   .principal = "alice", .audit = 77 });
+	fx_table(&f, {.kind = SHM_SESSION,
+		      .key = "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+		      .principal = "alice",
+		      .audit = 77});
 	assert_int_equal(eval_session_audit(&f.v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", &audit, NULL),
 			 PSM_OK);
 	assert_int_equal(audit, 77);
@@ -560,11 +572,16 @@ static void test_reason_texts(void **state)
 
 	(void)state;
 	fx_table(&f,
-		 { .kind = SHM_GRANT, .key = "alice", .pattern = "login:*",
-		   .source = "policy.json binding 2 (role ops)" },
-		 { .kind = SHM_DENY, .key = "alice", .pattern = "sudo:*", .rule = 1,
-		   .source = "policy.json deny 1" },
-		 { .kind = SHM_GRANT, .key = "alice", .pattern = "db:*", .na = 1700000000 });
+		 {.kind = SHM_GRANT,
+		  .key = "alice",
+		  .pattern = "login:*",
+		  .source = "policy.json binding 2 (role ops)"},
+		 {.kind = SHM_DENY,
+		  .key = "alice",
+		  .pattern = "sudo:*",
+		  .rule = 1,
+		  .source = "policy.json deny 1"},
+		 {.kind = SHM_GRANT, .key = "alice", .pattern = "db:*", .na = 1700000000});
 	ck(&f, "alice", 1000, "login:ssh", NULL, SHM_U32_NONE, &out);
 	eval_reason_text(&out, buf, sizeof(buf));
 	assert_string_equal(buf, "granted by policy.json binding 2 (role ops)");
@@ -583,8 +600,13 @@ static void test_reason_texts(void **state)
 static void explain_at(struct fx *f, const char *user, uid_t uid, const char *perm, int64_t t,
 		       char *buf, size_t n)
 {
-	struct eval_req r = { .user = user, .uid = uid, .gid = uid, .perm = perm,
-			      .audit = SHM_U32_NONE, .now = t, .table = f->name };
+	struct eval_req r = {.user = user,
+			     .uid = uid,
+			     .gid = uid,
+			     .perm = perm,
+			     .audit = SHM_U32_NONE,
+			     .now = t,
+			     .table = f->name};
 	struct eval_out out;
 
 	assert_int_equal(eval_check(&f->v, &r, &out, NULL), PSM_OK);
@@ -603,9 +625,13 @@ static void test_explain_deny_rule(void **state)
 	char buf[4096], want[128];
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_DENY, .flags = SHM_FL_GROUP, .key = "%0", .principal = "%wheel",
-		   .pattern = "sudo:*", .rule = 1, .source = "policy.json deny 1" });
+	fx_table(&f, {.kind = SHM_DENY,
+		      .flags = SHM_FL_GROUP,
+		      .key = "%0",
+		      .principal = "%wheel",
+		      .pattern = "sudo:*",
+		      .rule = 1,
+		      .source = "policy.json deny 1"});
 	/* now, not the suite's start: the heartbeat (the table's creation) is not before it */
 	explain_at(&f, "root", 0, "sudo:run", (int64_t)time(NULL), buf, sizeof(buf));
 	assert_non_null(strstr(buf, "decision: deny\n"));
@@ -624,10 +650,14 @@ static void test_explain_grant_expiry(void **state)
 	char buf[4096];
 
 	(void)state;
-	fx_table(&f,
-		 { .kind = SHM_GRANT, .key = "alice", .pattern = "sudo:run",
-		   .na = now + 3600 + 59 * 60, .issuer = "root", .reason = "INC-42",
-		   .from = "10.0.0.0/8", .source = "psmctl grant" });
+	fx_table(&f, {.kind = SHM_GRANT,
+		      .key = "alice",
+		      .pattern = "sudo:run",
+		      .na = now + 3600 + 59 * 60,
+		      .issuer = "root",
+		      .reason = "INC-42",
+		      .from = "10.0.0.0/8",
+		      .source = "psmctl grant"});
 	explain(&f, "alice", 1000, "sudo:run", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "decision: deny\n"));
 	assert_non_null(strstr(buf, "grant only from 10.0.0.0/8"));
@@ -644,8 +674,7 @@ static void test_explain_no_match(void **state)
 
 	(void)state;
 	fx_table(&f,
-		 { .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%4242",
-		   .pattern = "sudo:*" });
+		 {.kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%4242", .pattern = "sudo:*"});
 	explain(&f, "root", 0, "sudo:run", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "reason:   no grant for root (or their groups: "));
 	assert_non_null(strstr(buf, " checked) matches sudo:run\n"));
@@ -658,7 +687,7 @@ static void test_bad_request(void **state)
 {
 	struct fx f;
 	struct eval_out out;
-	struct eval_req r = { .user = "alice", .perm = NULL, .now = 1 };
+	struct eval_req r = {.user = "alice", .perm = NULL, .now = 1};
 
 	(void)state;
 	fx_begin(&f);
@@ -678,7 +707,7 @@ static void test_update_after_publish_seen(void **state)
 	fx_add(&f, &(struct fx_rec)GRANT("sudo:run"));
 	fx_publish(&f);
 	shm_writer_begin(f.w);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_DENY, .key = "alice", .pattern = "*" });
+	fx_add(&f, &(struct fx_rec){.kind = SHM_DENY, .key = "alice", .pattern = "*"});
 	shm_writer_commit(f.w);
 	ck(&f, "alice", 1000, "sudo:run", NULL, SHM_U32_NONE, &out);
 	assert_int_equal(out.decision, EVAL_DENY);
@@ -686,21 +715,21 @@ static void test_update_after_publish_seen(void **state)
 }
 
 static const char test_policy[] =
-	"{ \"roles\": { \"ops\": [\"login:*\", \"sudo:run\"] },\n"
-	"  \"bindings\": [ { \"group\": \"root\", \"roles\": [\"ops\"] },\n"
-	"                { \"user\": \"root\", \"perms\": [\"db:*\"], \"from\": [\"LOCAL\"] } ],\n"
-	"  \"deny\": [ { \"user\": \"root\", \"perms\": [\"sudo:cmd:*\"] } ],\n"
-	"  \"services\": { \"sshd\": \"login:ssh\" },\n"
-	"  \"break_glass\": { \"users\": [\"root\"] } }\n";
+    "{ \"roles\": { \"ops\": [\"login:*\", \"sudo:run\"] },\n"
+    "  \"bindings\": [ { \"group\": \"root\", \"roles\": [\"ops\"] },\n"
+    "                { \"user\": \"root\", \"perms\": [\"db:*\"], \"from\": [\"LOCAL\"] } ],\n"
+    "  \"deny\": [ { \"user\": \"root\", \"perms\": [\"sudo:cmd:*\"] } ],\n"
+    "  \"services\": { \"sshd\": \"login:ssh\" },\n"
+    "  \"break_glass\": { \"users\": [\"root\"] } }\n";
 
 static void test_policy_compiled_table(void **state)
 {
 	struct fx f;
 	struct policy *p = NULL;
-	struct policy_compile_opts co = { .host_name = "testhost", .now = now };
-	struct psm_err e = { 0 };
+	struct policy_compile_opts co = {.host_name = "testhost", .now = now};
+	struct psm_err e = {0};
 	struct eval_out out;
-	struct eval_req r = { .uid = 0, .gid = 0, .audit = SHM_U32_NONE, .now = now };
+	struct eval_req r = {.uid = 0, .gid = 0, .audit = SHM_U32_NONE, .now = now};
 	char buf[PERM_MAX + 1];
 
 	(void)state;
@@ -731,40 +760,40 @@ static void test_policy_compiled_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_user_grant_allows),
-		cmocka_unit_test(test_empty_table_denies),
-		cmocka_unit_test(test_other_user_grant_denies),
-		cmocka_unit_test(test_pattern_star_last_matches_rest),
-		cmocka_unit_test(test_pattern_star_middle_one_segment),
-		cmocka_unit_test(test_pattern_star_alone_matches_all),
-		cmocka_unit_test(test_pattern_exact_no_prefix),
-		cmocka_unit_test(test_group_grant_allows),
-		cmocka_unit_test(test_deny_beats_grant),
-		cmocka_unit_test(test_group_deny_beats_user_grant),
-		cmocka_unit_test(test_expired_deny_ignored),
-		cmocka_unit_test(test_not_after_exactly_now_denies),
-		cmocka_unit_test(test_not_before),
-		cmocka_unit_test(test_from_cidr),
-		cmocka_unit_test(test_from_local),
-		cmocka_unit_test(test_from_suffix),
-		cmocka_unit_test(test_uid_mismatch),
-		cmocka_unit_test(test_session_bound),
-		cmocka_unit_test(test_group_mask_skips_lookup),
-		cmocka_unit_test(test_group_mask_allowed_needs_only_denies),
-		cmocka_unit_test(test_group_mask_no_groups_at_all),
-		cmocka_unit_test(test_group_mask_any),
-		cmocka_unit_test(test_near_miss_most_informative),
-		cmocka_unit_test(test_valid_grant_beats_near_miss),
-		cmocka_unit_test(test_check_service),
-		cmocka_unit_test(test_break_glass),
-		cmocka_unit_test(test_session_audit_lookup),
-		cmocka_unit_test(test_reason_texts),
-		cmocka_unit_test(test_explain_deny_rule),
-		cmocka_unit_test(test_explain_grant_expiry),
-		cmocka_unit_test(test_explain_no_match),
-		cmocka_unit_test(test_bad_request),
-		cmocka_unit_test(test_update_after_publish_seen),
-		cmocka_unit_test(test_policy_compiled_table),
+	    cmocka_unit_test(test_user_grant_allows),
+	    cmocka_unit_test(test_empty_table_denies),
+	    cmocka_unit_test(test_other_user_grant_denies),
+	    cmocka_unit_test(test_pattern_star_last_matches_rest),
+	    cmocka_unit_test(test_pattern_star_middle_one_segment),
+	    cmocka_unit_test(test_pattern_star_alone_matches_all),
+	    cmocka_unit_test(test_pattern_exact_no_prefix),
+	    cmocka_unit_test(test_group_grant_allows),
+	    cmocka_unit_test(test_deny_beats_grant),
+	    cmocka_unit_test(test_group_deny_beats_user_grant),
+	    cmocka_unit_test(test_expired_deny_ignored),
+	    cmocka_unit_test(test_not_after_exactly_now_denies),
+	    cmocka_unit_test(test_not_before),
+	    cmocka_unit_test(test_from_cidr),
+	    cmocka_unit_test(test_from_local),
+	    cmocka_unit_test(test_from_suffix),
+	    cmocka_unit_test(test_uid_mismatch),
+	    cmocka_unit_test(test_session_bound),
+	    cmocka_unit_test(test_group_mask_skips_lookup),
+	    cmocka_unit_test(test_group_mask_allowed_needs_only_denies),
+	    cmocka_unit_test(test_group_mask_no_groups_at_all),
+	    cmocka_unit_test(test_group_mask_any),
+	    cmocka_unit_test(test_near_miss_most_informative),
+	    cmocka_unit_test(test_valid_grant_beats_near_miss),
+	    cmocka_unit_test(test_check_service),
+	    cmocka_unit_test(test_break_glass),
+	    cmocka_unit_test(test_session_audit_lookup),
+	    cmocka_unit_test(test_reason_texts),
+	    cmocka_unit_test(test_explain_deny_rule),
+	    cmocka_unit_test(test_explain_grant_expiry),
+	    cmocka_unit_test(test_explain_no_match),
+	    cmocka_unit_test(test_bad_request),
+	    cmocka_unit_test(test_update_after_publish_seen),
+	    cmocka_unit_test(test_policy_compiled_table),
 	};
 
 	now = (int64_t)time(NULL);

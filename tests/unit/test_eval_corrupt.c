@@ -16,15 +16,15 @@
 #include "policy.h"
 
 static const char corrupt_policy[] =
-	"{ \"roles\": { \"ops\": [\"login:*\", \"sudo:run\"] },\n"
-	"  \"bindings\": [ { \"group\": \"root\", \"roles\": [\"ops\"] },\n"
-	"                { \"user\": \"nobody\", \"perms\": [\"login:*\"],\n"
-	"                  \"from\": [\"10.0.0.0/8\"] },\n"
-	"                { \"user\": \"root\", \"perms\": [\"db:*\"], \"from\": [\"LOCAL\"] } ],\n"
-	"  \"deny\": [ { \"user\": \"root\", \"perms\": [\"sudo:cmd:*\"] },\n"
-	"            { \"group\": \"root\", \"perms\": [\"sudo:cmd:/bin/sh\", \"web:*\"] } ],\n"
-	"  \"services\": { \"sshd\": \"login:ssh\" },\n"
-	"  \"break_glass\": { \"users\": [\"root\"] } }\n";
+    "{ \"roles\": { \"ops\": [\"login:*\", \"sudo:run\"] },\n"
+    "  \"bindings\": [ { \"group\": \"root\", \"roles\": [\"ops\"] },\n"
+    "                { \"user\": \"nobody\", \"perms\": [\"login:*\"],\n"
+    "                  \"from\": [\"10.0.0.0/8\"] },\n"
+    "                { \"user\": \"root\", \"perms\": [\"db:*\"], \"from\": [\"LOCAL\"] } ],\n"
+    "  \"deny\": [ { \"user\": \"root\", \"perms\": [\"sudo:cmd:*\"] },\n"
+    "            { \"group\": \"root\", \"perms\": [\"sudo:cmd:/bin/sh\", \"web:*\"] } ],\n"
+    "  \"services\": { \"sshd\": \"login:ssh\" },\n"
+    "  \"break_glass\": { \"users\": [\"root\"] } }\n";
 
 struct creq {
 	const char *user;
@@ -34,11 +34,15 @@ struct creq {
 };
 
 static const struct creq creqs[] = {
-	{ "root", 0, "sudo:run", NULL },         { "root", 0, "sudo:cmd:/bin/sh", NULL },
-	{ "root", 0, "login:ssh", "10.0.0.1" },  { "root", 0, "db:read", NULL },
-	{ "root", 0, "db:read", "192.0.2.1" },   { "root", 0, "web:x", NULL },
-	{ "nobody", 65534, "login:ssh", "10.1.2.3" }, { "nobody", 65534, "login:ssh", "192.0.2.1" },
-	{ "nobody", 65534, "sudo:run", NULL },
+    {"root", 0, "sudo:run", NULL},
+    {"root", 0, "sudo:cmd:/bin/sh", NULL},
+    {"root", 0, "login:ssh", "10.0.0.1"},
+    {"root", 0, "db:read", NULL},
+    {"root", 0, "db:read", "192.0.2.1"},
+    {"root", 0, "web:x", NULL},
+    {"nobody", 65534, "login:ssh", "10.1.2.3"},
+    {"nobody", 65534, "login:ssh", "192.0.2.1"},
+    {"nobody", 65534, "sudo:run", NULL},
 };
 #define NREQ (sizeof(creqs) / sizeof(creqs[0]))
 
@@ -55,8 +59,7 @@ static unsigned long n_cases, n_open_failed, n_unavail, n_same;
 /* sshd's permission and root's decision on it, in one read (as pam_psm decides). */
 static int answer_service(const struct shm_view *v, struct answers *a)
 {
-	struct eval_req r = { .user = "root", .uid = 0, .gid = 0, .audit = SHM_U32_NONE,
-			      .now = now };
+	struct eval_req r = {.user = "root", .uid = 0, .gid = 0, .audit = SHM_U32_NONE, .now = now};
 	struct eval_out out;
 	int rc = eval_check_service(v, &r, "sshd", a->service, sizeof(a->service), &out, NULL);
 
@@ -72,9 +75,13 @@ static int answer(const struct shm_view *v, struct answers *a)
 	int rc;
 
 	for (i = 0; i < NREQ; i++) {
-		struct eval_req r = { .user = creqs[i].user, .uid = creqs[i].uid,
-				      .gid = creqs[i].uid, .perm = creqs[i].perm,
-				      .rhost = creqs[i].rhost, .audit = SHM_U32_NONE, .now = now };
+		struct eval_req r = {.user = creqs[i].user,
+				     .uid = creqs[i].uid,
+				     .gid = creqs[i].uid,
+				     .perm = creqs[i].perm,
+				     .rhost = creqs[i].rhost,
+				     .audit = SHM_U32_NONE,
+				     .now = now};
 
 		rc = eval_check(v, &r, &out, NULL);
 		if (rc != PSM_OK)
@@ -153,9 +160,9 @@ static unsigned char *intact(size_t *len, struct answers *good)
 {
 	struct fx f;
 	struct policy *p = NULL;
-	struct policy_compile_opts co = { .host_name = "testhost", .now = now };
-	struct psm_err e = { 0 };
-	struct shm_writer_opts o = { .capacity = 16, .host_name = "testhost" };
+	struct policy_compile_opts co = {.host_name = "testhost", .now = now};
+	struct psm_err e = {0};
+	struct shm_writer_opts o = {.capacity = 16, .host_name = "testhost"};
 	char path[96];
 	unsigned char *buf;
 	struct stat st;
@@ -163,8 +170,9 @@ static unsigned char *intact(size_t *len, struct answers *good)
 
 	snprintf(f.name, sizeof(f.name), "/psm-test-%d-intact", (int)getpid());
 	o.name = f.name;
-	assert_int_equal(policy_load_text("policy.json", corrupt_policy, strlen(corrupt_policy),
-					  &p, &e), PSM_OK);
+	assert_int_equal(
+	    policy_load_text("policy.json", corrupt_policy, strlen(corrupt_policy), &p, &e),
+	    PSM_OK);
 	assert_int_equal(shm_writer_create(&f.w, &o, &e), PSM_OK);
 	shm_writer_begin(f.w);
 	assert_int_equal(policy_compile(p, f.w, &co, &e), PSM_OK);
@@ -239,8 +247,8 @@ static void test_every_byte_corrupted(void **state)
 			buf[off] = orig;
 		}
 	}
-	print_message("%zu bytes: %lu cases, %lu refused at open, %lu unavailable, %lu same\n",
-		      len, n_cases, n_open_failed, n_unavail, n_same);
+	print_message("%zu bytes: %lu cases, %lu refused at open, %lu unavailable, %lu same\n", len,
+		      n_cases, n_open_failed, n_unavail, n_same);
 	assert_true(n_open_failed + n_unavail > 0);
 	free(buf);
 }
@@ -263,9 +271,9 @@ static void test_every_truncation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_intact_answers),
-		cmocka_unit_test(test_every_byte_corrupted),
-		cmocka_unit_test(test_every_truncation),
+	    cmocka_unit_test(test_intact_answers),
+	    cmocka_unit_test(test_every_byte_corrupted),
+	    cmocka_unit_test(test_every_truncation),
 	};
 
 	now = (int64_t)time(NULL);

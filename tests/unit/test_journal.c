@@ -304,13 +304,13 @@ static void test_journal_bit_flip_in_last_segment(void **state)
 
 	free(full);
 	flip_byte(f, "journal.000001", (long)last + 40); /* inside the third record's JSON */
-	for (round = 0; round < 2; round++) { /* the same after a restart */
+	for (round = 0; round < 2; round++) {		 /* the same after a restart */
 		j = open_ok(f, FX_NOW, &st, &rep);
 		assert_int_equal(grants_of(st), 0);
 		assert_int_equal(journal_recovery(j)->ngrants, 2);
 		assert_int_equal(journal_recovery(j)->ndamage, 1);
-		snprintf(want, sizeof(want), "journal.000001: bytes %zu-%zu unreadable (bad checksum)",
-			 last, n - 1);
+		snprintf(want, sizeof(want),
+			 "journal.000001: bytes %zu-%zu unreadable (bad checksum)", last, n - 1);
 		assert_non_null(strstr(journal_recovery(j)->damage[0], want));
 		assert_string_equal(rep.torn, "");
 		assert_int_equal(rep.corrupt, 1);
@@ -365,8 +365,7 @@ static void test_journal_bit_flip_in_older_segment(void **state)
 	assert_int_equal(grants_of(st), 3);
 	assert_int_equal(rep.corrupt, 1);
 	assert_int_equal(journal_recovery(j)->ngrants, 0);
-	assert_non_null(strstr(journal_recovery(j)->damage[0],
-			       "journal.000001: bytes 16-"));
+	assert_non_null(strstr(journal_recovery(j)->damage[0], "journal.000001: bytes 16-"));
 	assert_non_null(strstr(journal_recovery(j)->damage[0], "(bad checksum)"));
 	journal_close(j);
 	state_free(st);

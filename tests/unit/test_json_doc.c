@@ -21,7 +21,7 @@ static int parse(struct json_doc *d, const char *text, struct psm_err *e)
 static void expect_parse_error(const char *text, const char *msg)
 {
 	struct json_doc d;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 
 	assert_int_equal(parse(&d, text, &e), PSM_EINVAL);
 	assert_null(d.root);
@@ -103,7 +103,8 @@ static void test_json_unterminated_comment(void **state)
 static void test_json_syntax_error_position(void **state)
 {
 	(void)state;
-	expect_parse_error("{\n  \"a\": 1,\n  \"b\": tru\n}", "t.json:3:8: syntax error near 'tru'");
+	expect_parse_error("{\n  \"a\": 1,\n  \"b\": tru\n}",
+			   "t.json:3:8: syntax error near 'tru'");
 	expect_parse_error("{\"a\": 1 \"b\": 2}", "t.json:1:9: syntax error near '\"b\": 2}'");
 	expect_parse_error("{\"a\": [1, 2,]}", "t.json:1:13: syntax error near ']}'");
 	expect_parse_error("{\"a\": 1}\n{\"b\": 2}", "t.json:2:1: syntax error near '{\"b\": 2}'");
@@ -122,7 +123,8 @@ static void test_json_duplicate_keys(void **state)
 	(void)state;
 	expect_parse_error("{\"roles\": {},\n \"x\": 1,\n  \"roles\": {}}",
 			   "t.json:3:3: duplicate key \"roles\"");
-	expect_parse_error("{\"a\": {\"k\": 1,\n\"j\": 2, \"k\": 3}}", "t.json:2:9: duplicate key \"k\"");
+	expect_parse_error("{\"a\": {\"k\": 1,\n\"j\": 2, \"k\": 3}}",
+			   "t.json:2:9: duplicate key \"k\"");
 	expect_parse_error("{\"a\": [{\"z\": 1, \"z\": 1}]}", "t.json:1:17: duplicate key \"z\"");
 	/* keys that decode to the same text are the same key */
 	expect_parse_error("{\"ab\": 1, \"a\\u0062\": 2}", "duplicate key \"ab\"");
@@ -132,7 +134,8 @@ static void test_json_duplicate_first_second_occurrence(void **state)
 {
 	(void)state;
 	/* two duplicated names: the error is at the earliest second occurrence */
-	expect_parse_error("{\"b\": 1, \"a\": 1, \"a\": 2, \"b\": 2}", "t.json:1:18: duplicate key \"a\"");
+	expect_parse_error("{\"b\": 1, \"a\": 1, \"a\": 2, \"b\": 2}",
+			   "t.json:1:18: duplicate key \"a\"");
 }
 
 static void test_json_empty_and_non_object(void **state)
@@ -163,7 +166,8 @@ static void test_json_nul_and_bom(void **state)
 	assert_non_null(strstr(e.msg, "t.json:1:9: NUL byte"));
 	assert_int_equal(parse(&d, "{\"u\": \"root\\u0000x\"}", &e), PSM_EINVAL);
 	assert_non_null(strstr(e.msg, "t.json:1:12: \\u0000 is not allowed in strings"));
-	assert_int_equal(parse(&d, "{\"u\": \"a\\\\u0000\"}", &e), PSM_OK); /* an escaped backslash */
+	assert_int_equal(parse(&d, "{\"u\": \"a\\\\u0000\"}", &e),
+			 PSM_OK); /* an escaped backslash */
 	json_doc_free(&d);
 	assert_int_equal(parse(&d, "\xef\xbb\xbf{\"a\": 1}", &e), PSM_OK);
 	expect_pos(&d, "a", 1, 5);
@@ -194,12 +198,15 @@ static void test_json_raw_newline_in_string(void **state)
 static void test_json_text_checked(void **state)
 {
 	(void)state;
-	expect_parse_error("{\"a\": [\"ok\", \"\xff\"]}", "t.json:1:14: a[1]: invalid UTF-8 at byte 1");
+	expect_parse_error("{\"a\": [\"ok\", \"\xff\"]}",
+			   "t.json:1:14: a[1]: invalid UTF-8 at byte 1");
 	expect_parse_error("{\"a\": {\"b\": \"x\\u001b\"}}", "t.json:1:8: a.b: control character "
-			   "U+001B at byte 2");
-	expect_parse_error("{\"a\": \"\\u0085\"}", "t.json:1:2: a: control character U+0085 at byte 1");
+							     "U+001B at byte 2");
+	expect_parse_error("{\"a\": \"\\u0085\"}",
+			   "t.json:1:2: a: control character U+0085 at byte 1");
 	expect_parse_error("{\"k\xc3\": 1}", "t.json:1:2: key: invalid UTF-8 at byte 2");
-	expect_parse_error("{\"a\": {\"\\u007f\": 1}}", "t.json:1:8: a: key: control character U+007F "
+	expect_parse_error("{\"a\": {\"\\u007f\": 1}}",
+			   "t.json:1:8: a: key: control character U+007F "
 			   "at byte 1");
 	expect_parse_error("{\"a\": \"\\ud800\"}", "syntax error");
 }
@@ -209,7 +216,7 @@ static void test_json_positions_preorder(void **state)
 	struct json_doc d;
 	struct psm_err e;
 	const char *t = "{\"a\": {\"b\": [true, null, {\"c\": \"s\"}]},\n\"d\": -1.5e3}";
-	static const unsigned cols[] = { 1, 2, 8, 14, 20, 26, 27, 1 };
+	static const unsigned cols[] = {1, 2, 8, 14, 20, 26, 27, 1};
 	size_t i;
 
 	(void)state;
@@ -243,20 +250,21 @@ static void test_json_error_at_node(void **state)
 
 static void test_json_check_keys(void **state)
 {
-	static const char *const keys[] = { "user", "roles", NULL };
+	static const char *const keys[] = {"user", "roles", NULL};
 	struct json_doc d;
 	struct psm_err e;
 	const cJSON *b;
 
 	(void)state;
-	assert_int_equal(parse(&d, "{\"b\": [{\"user\": \"a\",\n   \"colour\": 1}, 5]}", &e), PSM_OK);
+	assert_int_equal(parse(&d, "{\"b\": [{\"user\": \"a\",\n   \"colour\": 1}, 5]}", &e),
+			 PSM_OK);
 	b = cJSON_GetObjectItem(d.root, "b");
 	assert_int_equal(json_doc_check_keys(&d, b->child, "binding", keys, &e), PSM_EINVAL);
 	assert_string_equal(e.msg, "t.json:2:4: unknown key \"colour\" in binding");
 	assert_int_equal(json_doc_check_keys(&d, b->child->next, "binding", keys, &e), PSM_EINVAL);
 	assert_string_equal(e.msg, "t.json:2:18: binding: expected an object");
-	assert_int_equal(json_doc_check_keys(&d, d.root, "top", (const char *const[]){ "b", NULL },
-					     &e), PSM_OK);
+	assert_int_equal(
+	    json_doc_check_keys(&d, d.root, "top", (const char *const[]){"b", NULL}, &e), PSM_OK);
 	json_doc_free(&d);
 }
 
@@ -289,8 +297,11 @@ static void test_json_uint_getter(void **state)
 	uint64_t v = 9;
 
 	(void)state;
-	assert_int_equal(parse(&d, "{\"a\": 100000, \"neg\": -1, \"frac\": 1.5, \"s\": \"1\", "
-			       "\"big\": 1e300, \"zero\": 0}", &e), PSM_OK);
+	assert_int_equal(parse(&d,
+			       "{\"a\": 100000, \"neg\": -1, \"frac\": 1.5, \"s\": \"1\", "
+			       "\"big\": 1e300, \"zero\": 0}",
+			       &e),
+			 PSM_OK);
 	assert_int_equal(json_doc_uint(&d, d.root, "a", true, 100000, &v, &e), PSM_OK);
 	assert_int_equal(v, 100000);
 	assert_int_equal(json_doc_uint(&d, d.root, "zero", true, 5, &v, &e), PSM_OK);
@@ -314,8 +325,11 @@ static void test_json_strings_getter(void **state)
 	const cJSON *a = NULL;
 
 	(void)state;
-	assert_int_equal(parse(&d, "{\"ok\": [\"a\", \"b\"], \"lone\": \"a\",\n \"mixed\": [\"a\", 2],"
-			       " \"empty\": []}", &e), PSM_OK);
+	assert_int_equal(parse(&d,
+			       "{\"ok\": [\"a\", \"b\"], \"lone\": \"a\",\n \"mixed\": [\"a\", 2],"
+			       " \"empty\": []}",
+			       &e),
+			 PSM_OK);
 	assert_int_equal(json_doc_strings(&d, d.root, "ok", true, &a, &e), PSM_OK);
 	assert_int_equal(cJSON_GetArraySize(a), 2);
 	assert_int_equal(json_doc_strings(&d, d.root, "empty", true, &a, &e), PSM_OK);
@@ -388,27 +402,27 @@ static void test_json_free_twice(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_line_comments),
-		cmocka_unit_test(test_json_block_comments),
-		cmocka_unit_test(test_json_comments_inside_strings),
-		cmocka_unit_test(test_json_unterminated_comment),
-		cmocka_unit_test(test_json_syntax_error_position),
-		cmocka_unit_test(test_json_syntax_error_at_end),
-		cmocka_unit_test(test_json_duplicate_keys),
-		cmocka_unit_test(test_json_duplicate_first_second_occurrence),
-		cmocka_unit_test(test_json_empty_and_non_object),
-		cmocka_unit_test(test_json_nul_and_bom),
-		cmocka_unit_test(test_json_not_nul_terminated),
-		cmocka_unit_test(test_json_raw_newline_in_string),
-		cmocka_unit_test(test_json_text_checked),
-		cmocka_unit_test(test_json_positions_preorder),
-		cmocka_unit_test(test_json_error_at_node),
-		cmocka_unit_test(test_json_check_keys),
-		cmocka_unit_test(test_json_string_getter),
-		cmocka_unit_test(test_json_uint_getter),
-		cmocka_unit_test(test_json_strings_getter),
-		cmocka_unit_test(test_json_load),
-		cmocka_unit_test(test_json_free_twice),
+	    cmocka_unit_test(test_json_line_comments),
+	    cmocka_unit_test(test_json_block_comments),
+	    cmocka_unit_test(test_json_comments_inside_strings),
+	    cmocka_unit_test(test_json_unterminated_comment),
+	    cmocka_unit_test(test_json_syntax_error_position),
+	    cmocka_unit_test(test_json_syntax_error_at_end),
+	    cmocka_unit_test(test_json_duplicate_keys),
+	    cmocka_unit_test(test_json_duplicate_first_second_occurrence),
+	    cmocka_unit_test(test_json_empty_and_non_object),
+	    cmocka_unit_test(test_json_nul_and_bom),
+	    cmocka_unit_test(test_json_not_nul_terminated),
+	    cmocka_unit_test(test_json_raw_newline_in_string),
+	    cmocka_unit_test(test_json_text_checked),
+	    cmocka_unit_test(test_json_positions_preorder),
+	    cmocka_unit_test(test_json_error_at_node),
+	    cmocka_unit_test(test_json_check_keys),
+	    cmocka_unit_test(test_json_string_getter),
+	    cmocka_unit_test(test_json_uint_getter),
+	    cmocka_unit_test(test_json_strings_getter),
+	    cmocka_unit_test(test_json_load),
+	    cmocka_unit_test(test_json_free_twice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

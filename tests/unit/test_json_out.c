@@ -21,7 +21,7 @@ static void expect_escape(const char *s, size_t n, const char *want)
 {
 	char buf[256] = "<<";
 	size_t len = 2;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 
 	if (json_out_escape(buf, sizeof(buf), &len, s, n, &e) != PSM_OK)
 		fail_msg("escape \"%.*s\": %s", (int)n, s, e.msg);
@@ -33,7 +33,7 @@ static void expect_bad_utf8_n(const char *s, size_t n, size_t at)
 {
 	char buf[64] = "<<", msg[64];
 	size_t len = 2;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 
 	assert_int_equal(json_out_escape(buf, sizeof(buf), &len, s, n, &e), PSM_EINVAL);
 	snprintf(msg, sizeof(msg), "not valid UTF-8 at byte %zu", at);
@@ -50,7 +50,7 @@ static void expect_bad_utf8(const char *s, size_t at)
 static void test_escape_controls(void **state)
 {
 	static const char *const named[0x20] = {
-		['\b'] = "\\b", ['\f'] = "\\f", ['\n'] = "\\n", ['\r'] = "\\r", ['\t'] = "\\t",
+	    ['\b'] = "\\b", ['\f'] = "\\f", ['\n'] = "\\n", ['\r'] = "\\r", ['\t'] = "\\t",
 	};
 	char in, want[8];
 	int c;
@@ -61,10 +61,13 @@ static void test_escape_controls(void **state)
 		if (named[c] != NULL)
 			snprintf(want, sizeof(want), "%s", named[c]);
 		else
-			snprintf(want, sizeof(want), "\\u%04x", (unsigned)c); /* lowercase, 4 digits */
+			snprintf(want, sizeof(want), "\\u%04x",
+				 (unsigned)c); /* lowercase, 4 digits */
 		expect_escape(&in, 1, want);
 	}
-	expect_escape("a\x1f" "b\x01", 4, "a\\u001fb\\u0001");
+	expect_escape("a\x1f"
+		      "b\x01",
+		      4, "a\\u001fb\\u0001");
 	expect_escape("\x7f", 1, "\x7f"); /* DEL is not a control character to JSON */
 }
 
@@ -83,12 +86,12 @@ static void test_escape_utf8_passthrough(void **state)
 	(void)state;
 	expect_escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14,
 		      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
-	expect_escape("\xc2\x80", 2, "\xc2\x80");             /* U+0080 */
-	expect_escape("\xdf\xbf", 2, "\xdf\xbf");             /* U+07FF */
-	expect_escape("\xe0\xa0\x80", 3, "\xe0\xa0\x80");     /* U+0800 */
-	expect_escape("\xed\x9f\xbf", 3, "\xed\x9f\xbf");     /* U+D7FF */
-	expect_escape("\xee\x80\x80", 3, "\xee\x80\x80");     /* U+E000 */
-	expect_escape("\xef\xbf\xbf", 3, "\xef\xbf\xbf");     /* U+FFFF */
+	expect_escape("\xc2\x80", 2, "\xc2\x80");		  /* U+0080 */
+	expect_escape("\xdf\xbf", 2, "\xdf\xbf");		  /* U+07FF */
+	expect_escape("\xe0\xa0\x80", 3, "\xe0\xa0\x80");	  /* U+0800 */
+	expect_escape("\xed\x9f\xbf", 3, "\xed\x9f\xbf");	  /* U+D7FF */
+	expect_escape("\xee\x80\x80", 3, "\xee\x80\x80");	  /* U+E000 */
+	expect_escape("\xef\xbf\xbf", 3, "\xef\xbf\xbf");	  /* U+FFFF */
 	expect_escape("\xf0\x90\x80\x80", 4, "\xf0\x90\x80\x80"); /* U+10000 */
 	expect_escape("\xf4\x8f\xbf\xbf", 4, "\xf4\x8f\xbf\xbf"); /* U+10FFFF */
 }
@@ -96,27 +99,31 @@ static void test_escape_utf8_passthrough(void **state)
 static void test_escape_utf8_invalid(void **state)
 {
 	(void)state;
-	expect_bad_utf8("\x80", 0);              /* a lone continuation byte */
+	expect_bad_utf8("\x80", 0); /* a lone continuation byte */
 	expect_bad_utf8("ab\xff", 2);
-	expect_bad_utf8("\xc0\x80", 0);          /* overlong NUL */
-	expect_bad_utf8("\xc1\xbf", 0);          /* overlong */
-	expect_bad_utf8("x\xe0\x9f\xbf", 1);     /* overlong 3-byte */
-	expect_bad_utf8("\xf0\x8f\xbf\xbf", 0);  /* overlong 4-byte */
-	expect_bad_utf8("ok\xed\xa0\x80", 2);    /* a surrogate, U+D800 */
-	expect_bad_utf8("\xed\xbf\xbf", 0);      /* U+DFFF */
-	expect_bad_utf8("\xf4\x90\x80\x80", 0);  /* above U+10FFFF */
+	expect_bad_utf8("\xc0\x80", 0);		/* overlong NUL */
+	expect_bad_utf8("\xc1\xbf", 0);		/* overlong */
+	expect_bad_utf8("x\xe0\x9f\xbf", 1);	/* overlong 3-byte */
+	expect_bad_utf8("\xf0\x8f\xbf\xbf", 0); /* overlong 4-byte */
+	expect_bad_utf8("ok\xed\xa0\x80", 2);	/* a surrogate, U+D800 */
+	expect_bad_utf8("\xed\xbf\xbf", 0);	/* U+DFFF */
+	expect_bad_utf8("\xf4\x90\x80\x80", 0); /* above U+10FFFF */
 	expect_bad_utf8("\xf5\x80\x80\x80", 0);
-	expect_bad_utf8("abc\xe2\x82", 3);       /* cut short at the end */
-	expect_bad_utf8("\xc3" "A", 0);          /* a bad continuation byte */
-	expect_bad_utf8("\xe2\x82" "A", 0);
-	expect_bad_utf8("\xc3\xa9\"\xc3", 3);    /* after escapes: counted in s */
+	expect_bad_utf8("abc\xe2\x82", 3); /* cut short at the end */
+	expect_bad_utf8("\xc3"
+			"A",
+			0); /* a bad continuation byte */
+	expect_bad_utf8("\xe2\x82"
+			"A",
+			0);
+	expect_bad_utf8("\xc3\xa9\"\xc3", 3);	 /* after escapes: counted in s */
 	expect_bad_utf8_n("\xe2\x82\xac", 2, 0); /* valid bytes, but past n */
 	expect_bad_utf8_n("a\xf0\x9f\x98\x80", 4, 1);
 }
 
 static void test_escape_full(void **state)
 {
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	char buf[8];
 	size_t len;
 
@@ -142,22 +149,24 @@ static void test_escape_full(void **state)
 /* bytes >= 0x80 as they are, valid UTF-8 or not, as cJSON prints them */
 static void test_escape_cjson_bytes(void **state)
 {
-	static const char *const in[] = { "\xff\xfe", "\xc0\x80", "\x80", "\xed\xa0\x80",
-					  "caf\xc3\xa9", "ab\xe2\x82" };
+	static const char *const in[] = {"\xff\xfe",	 "\xc0\x80",	"\x80",
+					 "\xed\xa0\x80", "caf\xc3\xa9", "ab\xe2\x82"};
 	char buf[64];
 	size_t len;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		len = 0;
 		assert_int_equal(json_out_escape_flags(buf, sizeof(buf), &len, in[i], strlen(in[i]),
-						       JSON_OUT_CJSON, &e), PSM_OK);
+						       JSON_OUT_CJSON, &e),
+				 PSM_OK);
 		assert_string_equal(buf, in[i]);
 	}
 	len = 0; /* the rest escaped as in the strict mode */
-	assert_int_equal(json_out_escape_flags(buf, sizeof(buf), &len, "\xff\"\\\n\x01", 5,
-					       JSON_OUT_CJSON, &e), PSM_OK);
+	assert_int_equal(
+	    json_out_escape_flags(buf, sizeof(buf), &len, "\xff\"\\\n\x01", 5, JSON_OUT_CJSON, &e),
+	    PSM_OK);
 	assert_string_equal(buf, "\xff\\\"\\\\\\n\\u0001");
 }
 
@@ -185,8 +194,8 @@ static void expect_plain(const unsigned char *s, size_t n)
  * malloc'd to the byte, so that ASan sees any read past them. */
 static void test_plain_words(void **state)
 {
-	static const unsigned char kinds[] = { 0x00, 0x01, 0x1f, '"', '\\', 0x80, 0xc3, 0xff,
-					       0x20, '/', 0x7e, 0x7f };
+	static const unsigned char kinds[] = {0x00, 0x01, 0x1f, '"', '\\', 0x80,
+					      0xc3, 0xff, 0x20, '/', 0x7e, 0x7f};
 	unsigned char *s;
 
 	(void)state;
@@ -211,7 +220,7 @@ static void test_plain_words(void **state)
 
 static void expect_text(struct json_out *w, const char *want)
 {
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 
 	if (json_out_finish(w, &e) != PSM_OK)
 		fail_msg("json_out: %s", e.msg);
@@ -221,7 +230,7 @@ static void expect_text(struct json_out *w, const char *want)
 
 static void expect_code(struct json_out *w, int code, const char *msg)
 {
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 
 	assert_int_equal(json_out_finish(w, &e), code);
 	if (strstr(e.msg, msg) == NULL)
@@ -263,7 +272,7 @@ static void test_writer_nesting(void **state)
 	json_out_kv_string(&w, "k\"ey", "v\n");
 	json_out_end_object(&w);
 	expect_text(&w, "{\"a\":1,\"b\":[true,false,null,\"x\",{}],\"c\":{\"d\":[]},"
-		    "\"e\":[[1],[2]],\"k\\\"ey\":\"v\\n\"}\n");
+			"\"e\":[[1],[2]],\"k\\\"ey\":\"v\\n\"}\n");
 	json_out_free(&w);
 }
 
@@ -326,7 +335,7 @@ static void test_writer_cjson_mode(void **state)
 /* Keys known when compiling and keys that are not take the same checks. */
 static void test_writer_keys(void **state)
 {
-	const char *volatile keys[] = { "plain", "k\"q", "k\xff" }; /* not known when compiling */
+	const char *volatile keys[] = {"plain", "k\"q", "k\xff"}; /* not known when compiling */
 	struct json_out w;
 
 	(void)state;
@@ -503,24 +512,24 @@ static void test_writer_write_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape_controls),
-		cmocka_unit_test(test_escape_quote_backslash),
-		cmocka_unit_test(test_escape_utf8_passthrough),
-		cmocka_unit_test(test_escape_utf8_invalid),
-		cmocka_unit_test(test_escape_full),
-		cmocka_unit_test(test_escape_cjson_bytes),
-		cmocka_unit_test(test_plain_words),
-		cmocka_unit_test(test_writer_nesting),
-		cmocka_unit_test(test_writer_top_level_lines),
-		cmocka_unit_test(test_writer_int64_extremes),
-		cmocka_unit_test(test_writer_cjson_mode),
-		cmocka_unit_test(test_writer_keys),
-		cmocka_unit_test(test_writer_misuse),
-		cmocka_unit_test(test_writer_error_sticks),
-		cmocka_unit_test(test_writer_overflow),
-		cmocka_unit_test(test_writer_grows),
-		cmocka_unit_test(test_writer_file),
-		cmocka_unit_test(test_writer_write_error),
+	    cmocka_unit_test(test_escape_controls),
+	    cmocka_unit_test(test_escape_quote_backslash),
+	    cmocka_unit_test(test_escape_utf8_passthrough),
+	    cmocka_unit_test(test_escape_utf8_invalid),
+	    cmocka_unit_test(test_escape_full),
+	    cmocka_unit_test(test_escape_cjson_bytes),
+	    cmocka_unit_test(test_plain_words),
+	    cmocka_unit_test(test_writer_nesting),
+	    cmocka_unit_test(test_writer_top_level_lines),
+	    cmocka_unit_test(test_writer_int64_extremes),
+	    cmocka_unit_test(test_writer_cjson_mode),
+	    cmocka_unit_test(test_writer_keys),
+	    cmocka_unit_test(test_writer_misuse),
+	    cmocka_unit_test(test_writer_error_sticks),
+	    cmocka_unit_test(test_writer_overflow),
+	    cmocka_unit_test(test_writer_grows),
+	    cmocka_unit_test(test_writer_file),
+	    cmocka_unit_test(test_writer_write_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -118,11 +118,9 @@ static void test_pin_other(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_read_self),
-		cmocka_unit_test(test_read_missing),
-		cmocka_unit_test(test_compare),
-		cmocka_unit_test(test_pin_and_signal),
-		cmocka_unit_test(test_pin_other),
+	    cmocka_unit_test(test_read_self), cmocka_unit_test(test_read_missing),
+	    cmocka_unit_test(test_compare),   cmocka_unit_test(test_pin_and_signal),
+	    cmocka_unit_test(test_pin_other),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,8 +87,8 @@ static void test_log_stderr_mode(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_log_no_syslog_goes_to_stderr),
-		cmocka_unit_test(test_log_stderr_mode),
+	    cmocka_unit_test(test_log_no_syslog_goes_to_stderr),
+	    cmocka_unit_test(test_log_stderr_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

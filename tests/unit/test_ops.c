@@ -117,8 +117,8 @@ static int call_held(struct fixture *f, const struct ops_peer *peer, const char 
 }
 
 /* Runs one request line as peer; *reply (may be NULL) gets the reply fields. */
-static int call(struct fixture *f, const struct ops_peer *peer, const char *line,
-		cJSON **reply, struct psm_err *err)
+static int call(struct fixture *f, const struct ops_peer *peer, const char *line, cJSON **reply,
+		struct psm_err *err)
 {
 	bool changed;
 	int rc = call_held(f, peer, line, reply, err, &changed);
@@ -178,16 +178,27 @@ static void test_grant_errors_change_nothing(void **state)
 	struct psm_err err = {0};
 	struct state_counts sc;
 
-	assert_int_equal(call(f, &f->root, "{\"op\":\"grant\",\"user\":\"psm-no-such-user\","
-				 "\"perm\":\"a:b\"}", NULL, &err), PSM_EINVAL);
+	assert_int_equal(call(f, &f->root,
+			      "{\"op\":\"grant\",\"user\":\"psm-no-such-user\","
+			      "\"perm\":\"a:b\"}",
+			      NULL, &err),
+			 PSM_EINVAL);
 	assert_non_null(strstr(err.msg, "unknown to NSS"));
-	assert_int_equal(call(f, &f->root, "{\"op\":\"grant\",\"user\":\"%psm-no-such-group\","
-				 "\"perm\":\"a:b\"}", NULL, &err), PSM_EINVAL);
-	assert_int_equal(call(f, &f->root, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"a:b\","
-				 "\"until\":\"2001-01-01T00:00:00Z\"}", NULL, &err), PSM_EINVAL);
+	assert_int_equal(call(f, &f->root,
+			      "{\"op\":\"grant\",\"user\":\"%psm-no-such-group\","
+			      "\"perm\":\"a:b\"}",
+			      NULL, &err),
+			 PSM_EINVAL);
+	assert_int_equal(call(f, &f->root,
+			      "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"a:b\","
+			      "\"until\":\"2001-01-01T00:00:00Z\"}",
+			      NULL, &err),
+			 PSM_EINVAL);
 	assert_non_null(strstr(err.msg, "in the past"));
-	assert_int_equal(call(f, &f->root, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"a:b\","
-				 "\"session\":\"aaaaaaaaaaaaaaaaaaaaaaaaaa\"}", NULL, &err),
+	assert_int_equal(call(f, &f->root,
+			      "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"a:b\","
+			      "\"session\":\"aaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+			      NULL, &err),
 			 PSM_ENOENT);
 	state_counts(f->d.store.st, &sc);
 	assert_int_equal(sc.grants, 0);
@@ -221,11 +232,17 @@ static void test_revoke_by_id_and_by_pattern(void **state)
 	assert_false(allowed(f, "daemon", "r:1", SHM_U32_NONE));
 	assert_int_equal(call(f, &f->root, line, NULL, &err), PSM_ENOENT);
 	assert_non_null(strstr(err.msg, "already revoked"));
-	assert_int_equal(call(f, &f->root, "{\"op\":\"revoke\",\"user\":\"daemon\","
-				 "\"perm\":\"r:2\"}", NULL, &err), PSM_OK);
+	assert_int_equal(call(f, &f->root,
+			      "{\"op\":\"revoke\",\"user\":\"daemon\","
+			      "\"perm\":\"r:2\"}",
+			      NULL, &err),
+			 PSM_OK);
 	assert_false(allowed(f, "daemon", "r:2", SHM_U32_NONE));
-	assert_int_equal(call(f, &f->root, "{\"op\":\"revoke\",\"user\":\"daemon\","
-				 "\"perm\":\"r:2\"}", NULL, &err), PSM_ENOENT);
+	assert_int_equal(call(f, &f->root,
+			      "{\"op\":\"revoke\",\"user\":\"daemon\","
+			      "\"perm\":\"r:2\"}",
+			      NULL, &err),
+			 PSM_ENOENT);
 	free(id);
 	free(two);
 }
@@ -240,8 +257,11 @@ static void test_revoke_skips_expired_grants(void **state)
 	cJSON *r = NULL;
 
 	clock_ahead = 120;
-	assert_int_equal(call(f, &f->root, "{\"op\":\"revoke\",\"user\":\"daemon\","
-				 "\"perm\":\"x:1\"}", &r, &err), PSM_OK);
+	assert_int_equal(call(f, &f->root,
+			      "{\"op\":\"revoke\",\"user\":\"daemon\","
+			      "\"perm\":\"x:1\"}",
+			      &r, &err),
+			 PSM_OK);
 	assert_int_equal(cJSON_GetObjectItem(r, "revoked")->valueint, 1);
 	cJSON_Delete(r);
 	snprintf(line, sizeof(line), "{\"op\":\"revoke\",\"grant_id\":\"%s\"}", gone);
@@ -264,8 +284,10 @@ static void test_export_and_stats_of_expired(void **state)
 	clock_ahead = 120;
 	assert_int_equal(call(f, &f->root, "{\"op\":\"export\"}", &r, &err), PSM_OK);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r, "grants")), 1);
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r,
-			    "grants"), 0), "grant_id")->valuestring, live);
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "grants"), 0), "grant_id")
+		->valuestring,
+	    live);
 	cJSON_Delete(r);
 	assert_int_equal(call(f, &f->root, "{\"op\":\"stats\"}", &r, &err), PSM_OK);
 	assert_int_equal(cJSON_GetObjectItem(r, "expired_held")->valueint, 1);
@@ -281,19 +303,31 @@ static void test_non_admin_limits(void **state)
 	struct psm_err err = {0};
 	cJSON *r = NULL;
 
-	assert_int_equal(call(f, &f->nobody, "{\"op\":\"grant\",\"user\":\"nobody\","
-				 "\"perm\":\"a:b\"}", NULL, &err), PSM_EPERM);
-	assert_int_equal(call(f, &f->nobody, "{\"op\":\"check\",\"user\":\"daemon\","
-				 "\"perms\":[\"a:b\"]}", NULL, &err), PSM_EPERM);
-	assert_int_equal(call(f, &f->nobody, "{\"op\":\"check\",\"user\":\"nobody\","
-				 "\"perms\":[\"a:b\"]}", &r, &err), PSM_OK);
+	assert_int_equal(call(f, &f->nobody,
+			      "{\"op\":\"grant\",\"user\":\"nobody\","
+			      "\"perm\":\"a:b\"}",
+			      NULL, &err),
+			 PSM_EPERM);
+	assert_int_equal(call(f, &f->nobody,
+			      "{\"op\":\"check\",\"user\":\"daemon\","
+			      "\"perms\":[\"a:b\"]}",
+			      NULL, &err),
+			 PSM_EPERM);
+	assert_int_equal(call(f, &f->nobody,
+			      "{\"op\":\"check\",\"user\":\"nobody\","
+			      "\"perms\":[\"a:b\"]}",
+			      &r, &err),
+			 PSM_OK);
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(r, "allowed")));
 	cJSON_Delete(r);
 	assert_int_equal(call(f, &f->nobody, "{\"op\":\"stats\"}", NULL, &err), PSM_OK);
 	assert_int_equal(call(f, &f->nobody, "{\"op\":\"export\"}", NULL, &err), PSM_EPERM);
 	/* a session whose leader is not the caller's process */
-	assert_int_equal(call(f, &f->nobody, "{\"op\":\"session_open\",\"user\":\"nobody\","
-				 "\"service\":\"x\",\"pid\":1}", NULL, &err), PSM_EPERM);
+	assert_int_equal(call(f, &f->nobody,
+			      "{\"op\":\"session_open\",\"user\":\"nobody\","
+			      "\"service\":\"x\",\"pid\":1}",
+			      NULL, &err),
+			 PSM_EPERM);
 }
 
 /* session_open of user's session as peer, led by pid (audit 77); *r: the reply. */
@@ -302,8 +336,10 @@ static int try_open(struct fixture *f, const struct ops_peer *peer, const char *
 {
 	char line[256];
 
-	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"%s\",\"service\":"
-		 "\"sshd\",\"tty\":\"pts/3\",\"pid\":%ld,\"audit\":77}", user, pid);
+	snprintf(line, sizeof(line),
+		 "{\"op\":\"session_open\",\"user\":\"%s\",\"service\":"
+		 "\"sshd\",\"tty\":\"pts/3\",\"pid\":%ld,\"audit\":77}",
+		 user, pid);
 	return call(f, peer, line, r, err);
 }
 
@@ -356,8 +392,8 @@ static void test_session_ownership(void **state)
 	snprintf(line, sizeof(line), "{\"op\":\"session_show\",\"session_id\":\"%s\"}", sid);
 	assert_int_equal(call(f, &f->nobody, line, NULL, &err), PSM_EPERM);
 	assert_int_equal(call(f, &f->root, line, &r, &err), PSM_OK);
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "session"), "service")
-				    ->valuestring, "sshd");
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(r, "session"), "service")->valuestring, "sshd");
 	cJSON_Delete(r);
 	snprintf(line, sizeof(line), "{\"op\":\"session_close\",\"session_id\":\"%s\"}", sid);
 	assert_int_equal(call(f, &f->nobody, line, NULL, &err), PSM_EPERM);
@@ -439,8 +475,7 @@ static int commit_failing(struct fixture *f, struct psm_err *err)
 static void test_grant_enters_the_table_after_its_commit(void **state)
 {
 	struct fixture *f = *state;
-	char *id = held(f, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"c:1\"}",
-			"grant_id");
+	char *id = held(f, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"c:1\"}", "grant_id");
 
 	assert_false(allowed(f, "daemon", "c:1", SHM_U32_NONE)); /* not on disk yet */
 	assert_int_equal(store_commit(&f->d.store, NULL, NULL), PSM_OK);
@@ -545,8 +580,8 @@ static void test_import_dry_run_changes_nothing(void **state)
 	cJSON_AddTrueToObject(req, "dry_run");
 	line = cJSON_PrintUnformatted(req);
 	assert_int_equal(call(f, &f->root, line, &r, NULL), PSM_OK);
-	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "imported"), "grants")
-				 ->valueint, 1);
+	assert_int_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(r, "imported"), "grants")->valueint, 1);
 	state_counts(f->d.store.st, &sc);
 	assert_int_equal(sc.grants, 0);
 	assert_false(allowed(f, "daemon", "imp:x", SHM_U32_NONE));
@@ -565,10 +600,12 @@ static bool listed(const cJSON *r, const char *principal, const char *pattern)
 {
 	const cJSON *g;
 
-	cJSON_ArrayForEach(g, cJSON_GetObjectItem(r, "grants"))
-		if (strcmp(cJSON_GetObjectItem(g, "principal")->valuestring, principal) == 0 &&
-		    strcmp(cJSON_GetObjectItem(g, "pattern")->valuestring, pattern) == 0)
-			return true;
+	cJSON_ArrayForEach(
+	    g, cJSON_GetObjectItem(
+		   r, "grants")) if (strcmp(cJSON_GetObjectItem(g, "principal")->valuestring,
+					    principal) == 0 &&
+				     strcmp(cJSON_GetObjectItem(g, "pattern")->valuestring,
+					    pattern) == 0) return true;
 	return false;
 }
 

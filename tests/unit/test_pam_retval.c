@@ -24,7 +24,7 @@ static struct fx good, stale;
 static int try_on(const char *table, const char *service, const char *user, const char *args,
 		  const char *rhost)
 {
-	struct pam_conv conv = { conv_none, NULL };
+	struct pam_conv conv = {conv_none, NULL};
 	char line[PATH_MAX + 512];
 	pam_handle_t *pamh = NULL;
 	int rc;
@@ -58,18 +58,25 @@ static int run(const char *service, const char *user, const char *args)
 static void build_table(struct fx *f, int64_t age)
 {
 	fx_begin(f);
-	fx_add(f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_GROUP, .key = "%0",
-				   .principal = "%root", .pattern = "sudo:run" });
-	fx_add(f, &(struct fx_rec){ .kind = SHM_DENY, .key = "root", .pattern = "sudo:cmd:*",
-				   .rule = 1 });
-	fx_add(f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_UID_CHECKED,
-				   .key = "nobody", .uid = 65534, .pattern = "login:*" });
-	fx_add(f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "nobody", .pattern = "pam:cron" });
-	fx_add(f, &(struct fx_rec){ .kind = SHM_GRANT, .key = "nobody", .pattern = "net:*",
-				   .from = "10.0.0.0/8" });
-	fx_add(f, &(struct fx_rec){ .kind = SHM_SERVICE, .key = "sshd", .pattern = "login:ssh" });
-	fx_add(f, &(struct fx_rec){ .kind = SHM_SERVICE, .key = "sudo", .pattern = "sudo:run" });
-	fx_add(f, &(struct fx_rec){ .kind = SHM_BREAKGLASS, .key = "nobody" });
+	fx_add(f, &(struct fx_rec){.kind = SHM_GRANT,
+				   .flags = SHM_FL_GROUP,
+				   .key = "%0",
+				   .principal = "%root",
+				   .pattern = "sudo:run"});
+	fx_add(f, &(struct fx_rec){
+		      .kind = SHM_DENY, .key = "root", .pattern = "sudo:cmd:*", .rule = 1});
+	fx_add(f, &(struct fx_rec){.kind = SHM_GRANT,
+				   .flags = SHM_FL_UID_CHECKED,
+				   .key = "nobody",
+				   .uid = 65534,
+				   .pattern = "login:*"});
+	fx_add(f, &(struct fx_rec){.kind = SHM_GRANT, .key = "nobody", .pattern = "pam:cron"});
+	fx_add(f,
+	       &(struct fx_rec){
+		   .kind = SHM_GRANT, .key = "nobody", .pattern = "net:*", .from = "10.0.0.0/8"});
+	fx_add(f, &(struct fx_rec){.kind = SHM_SERVICE, .key = "sshd", .pattern = "login:ssh"});
+	fx_add(f, &(struct fx_rec){.kind = SHM_SERVICE, .key = "sudo", .pattern = "sudo:run"});
+	fx_add(f, &(struct fx_rec){.kind = SHM_BREAKGLASS, .key = "nobody"});
 	fx_publish_aged(f, age);
 }
 
@@ -127,8 +134,7 @@ static void test_ignore_unknown_user(void **state)
 	snprintf(args, sizeof(args), "ignore_unknown_user\naccount required pam_permit.so");
 	assert_int_equal(run("sudo", "psm-no-such-user", args), PAM_SUCCESS);
 	assert_int_equal(run("sudo", "nobody", args), PAM_PERM_DENIED);
-	assert_int_not_equal(run("sudo", "psm-no-such-user", "ignore_unknown_user"),
-			     PAM_SUCCESS);
+	assert_int_not_equal(run("sudo", "psm-no-such-user", "ignore_unknown_user"), PAM_SUCCESS);
 }
 
 static void test_services_map(void **state)
@@ -154,15 +160,13 @@ static void test_rhost_from(void **state)
 			 PAM_SUCCESS);
 	assert_int_equal(run_on(good.name, "sshd", "nobody", "perm=net:x", "192.0.2.1"),
 			 PAM_PERM_DENIED);
-	assert_int_equal(run_on(good.name, "sshd", "nobody", "perm=net:x", NULL),
-			 PAM_PERM_DENIED);
+	assert_int_equal(run_on(good.name, "sshd", "nobody", "perm=net:x", NULL), PAM_PERM_DENIED);
 }
 
 static void test_table_missing(void **state)
 {
 	(void)state;
-	assert_int_equal(run_on("/psm-test-none", "sudo", "root", "", NULL),
-			 PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(run_on("/psm-test-none", "sudo", "root", "", NULL), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(run_on("/psm-test-none", "sudo", "root", "onerr=fail", NULL),
 			 PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(run_on("/psm-test-none", "sudo", "root", "onerr=succeed", NULL),
@@ -227,8 +231,7 @@ static void unavailable_case(void (*fn)(int fd, size_t size))
 	assert_int_equal(run_on(name, "sudo", "root", "", NULL), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(run_on(name, "sudo", "nobody", "", NULL), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(run_on(name, "sudo", "root", "onerr=succeed", NULL), PAM_SUCCESS);
-	assert_int_equal(run_on(name, "sudo", "nobody", "break_glass=nobody", NULL),
-			 PAM_SUCCESS);
+	assert_int_equal(run_on(name, "sudo", "nobody", "break_glass=nobody", NULL), PAM_SUCCESS);
 	assert_int_equal(run_on(name, "sudo", "root", "break_glass=nobody", NULL),
 			 PAM_AUTHINFO_UNAVAIL);
 	shm_unlink(name);
@@ -259,18 +262,18 @@ static void test_stale_with_max_stale(void **state)
 	assert_int_equal(run_on(stale.name, "sudo", "root", "", NULL), PAM_SUCCESS);
 	assert_int_equal(run_on(stale.name, "sudo", "root", "max_stale=5m", NULL),
 			 PAM_AUTHINFO_UNAVAIL);
-	assert_int_equal(run_on(stale.name, "sudo", "root", "max_stale=1h", NULL),
+	assert_int_equal(run_on(stale.name, "sudo", "root", "max_stale=1h", NULL), PAM_SUCCESS);
+	assert_int_equal(run_on(stale.name, "sudo", "root", "max_stale=5m onerr=succeed", NULL),
 			 PAM_SUCCESS);
-	assert_int_equal(run_on(stale.name, "sudo", "root", "max_stale=5m onerr=succeed",
-				 NULL), PAM_SUCCESS);
 	assert_int_equal(run_on(good.name, "sudo", "root", "max_stale=5m", NULL), PAM_SUCCESS);
 }
 
 static void test_break_glass_arg_when_missing(void **state)
 {
 	(void)state;
-	assert_int_equal(run_on("/psm-test-none", "sudo", "nobody", "break_glass=root,nobody",
-				 NULL), PAM_SUCCESS);
+	assert_int_equal(
+	    run_on("/psm-test-none", "sudo", "nobody", "break_glass=root,nobody", NULL),
+	    PAM_SUCCESS);
 	/* the policy's break-glass users (in the table) cannot apply: there is no table */
 	assert_int_equal(run_on("/psm-test-none", "sudo", "nobody", "break_glass=root", NULL),
 			 PAM_AUTHINFO_UNAVAIL);
@@ -281,12 +284,11 @@ static void test_break_glass_arg_when_missing(void **state)
 static void test_policy_break_glass_when_stale(void **state)
 {
 	(void)state;
-	assert_int_equal(run_on(stale.name, "sudo", "nobody", "max_stale=5m", NULL),
-			 PAM_SUCCESS);
+	assert_int_equal(run_on(stale.name, "sudo", "nobody", "max_stale=5m", NULL), PAM_SUCCESS);
 	assert_int_equal(run_on(stale.name, "sudo", "root", "max_stale=5m", NULL),
 			 PAM_AUTHINFO_UNAVAIL);
-	assert_int_equal(run_on(stale.name, "sudo", "root", "max_stale=5m break_glass=root",
-				 NULL), PAM_SUCCESS);
+	assert_int_equal(run_on(stale.name, "sudo", "root", "max_stale=5m break_glass=root", NULL),
+			 PAM_SUCCESS);
 	/* fresh table: the policy's break-glass user gets no extra rights */
 	assert_int_equal(run("sudo", "nobody", "max_stale=5m"), PAM_PERM_DENIED);
 }
@@ -301,9 +303,10 @@ static void test_unknown_option(void **state)
 static void test_malformed_arguments(void **state)
 {
 	static const char *const bad[] = {
-		"perm=su do", "perm=sudo:", "perm=", "max_stale=5x", "max_stale=0",
-		"onerr=maybe", "onerr=", "break_glass=", "break_glass=root,,x", "ttl=-5m",
-		"socket=relative.sock", "shm=nolead",
+	    "perm=su do",   "perm=sudo:",	    "perm=",
+	    "max_stale=5x", "max_stale=0",	    "onerr=maybe",
+	    "onerr=",	    "break_glass=",	    "break_glass=root,,x",
+	    "ttl=-5m",	    "socket=relative.sock", "shm=nolead",
 	};
 	size_t i;
 
@@ -362,8 +365,7 @@ static void test_log_unavailable(void **state)
 {
 	(void)state;
 	log_clear();
-	assert_int_equal(run_on("/psm-test-none", "sudo", "root", "", NULL),
-			 PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(run_on("/psm-test-none", "sudo", "root", "", NULL), PAM_AUTHINFO_UNAVAIL);
 	assert_true(log_has("<3>pam_psm(sudo:account): deny user=root service=sudo rhost=- "
 			    "perm=- reason=table unavailable: "
 			    "table /psm-test-none: no such table"));
@@ -406,15 +408,21 @@ static int session_child(void)
 	if (id == 0 || id >= SHM_U32_NONE)
 		return 77;
 	fx_begin(&f);
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_SESSION_BOUND,
-				    .key = "root", .pattern = "x:mine", .audit = (uint32_t)id });
-	fx_add(&f, &(struct fx_rec){ .kind = SHM_GRANT, .flags = SHM_FL_SESSION_BOUND,
-				    .key = "root", .pattern = "x:other",
-				    .audit = (uint32_t)id + 1 });
+	fx_add(&f, &(struct fx_rec){.kind = SHM_GRANT,
+				    .flags = SHM_FL_SESSION_BOUND,
+				    .key = "root",
+				    .pattern = "x:mine",
+				    .audit = (uint32_t)id});
+	fx_add(&f, &(struct fx_rec){.kind = SHM_GRANT,
+				    .flags = SHM_FL_SESSION_BOUND,
+				    .key = "root",
+				    .pattern = "x:other",
+				    .audit = (uint32_t)id + 1});
 	fx_publish(&f);
-	rc = try_on(f.name, "sudo", "root", "perm=x:mine", NULL) != PAM_SUCCESS ? 1 :
-	     try_on(f.name, "sudo", "root", "perm=x:other", NULL) != PAM_PERM_DENIED ? 2 :
-	     try_on(f.name, "sudo", "root", "perm=x:none", NULL) != PAM_PERM_DENIED ? 3 : 0;
+	rc = try_on(f.name, "sudo", "root", "perm=x:mine", NULL) != PAM_SUCCESS	       ? 1
+	     : try_on(f.name, "sudo", "root", "perm=x:other", NULL) != PAM_PERM_DENIED ? 2
+	     : try_on(f.name, "sudo", "root", "perm=x:none", NULL) != PAM_PERM_DENIED  ? 3
+										       : 0;
 	fx_end(&f);
 	return rc;
 }
@@ -446,29 +454,29 @@ static void test_session_arguments(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_allow_group_grant),
-		cmocka_unit_test(test_deny_no_grant),
-		cmocka_unit_test(test_deny_rule),
-		cmocka_unit_test(test_unknown_user),
-		cmocka_unit_test(test_ignore_unknown_user),
-		cmocka_unit_test(test_services_map),
-		cmocka_unit_test(test_perm_override),
-		cmocka_unit_test(test_rhost_from),
-		cmocka_unit_test(test_table_missing),
-		cmocka_unit_test(test_corrupt_table),
-		cmocka_unit_test(test_world_writable_table),
-		cmocka_unit_test(test_wrongly_owned_table),
-		cmocka_unit_test(test_stale_with_max_stale),
-		cmocka_unit_test(test_break_glass_arg_when_missing),
-		cmocka_unit_test(test_policy_break_glass_when_stale),
-		cmocka_unit_test(test_unknown_option),
-		cmocka_unit_test(test_malformed_arguments),
-		cmocka_unit_test(test_session_arguments),
-		cmocka_unit_test(test_session_bound_grant),
-		cmocka_unit_test(test_log_deny_line),
-		cmocka_unit_test(test_log_allow_only_with_debug),
-		cmocka_unit_test(test_log_bad_arguments),
-		cmocka_unit_test(test_log_unavailable),
+	    cmocka_unit_test(test_allow_group_grant),
+	    cmocka_unit_test(test_deny_no_grant),
+	    cmocka_unit_test(test_deny_rule),
+	    cmocka_unit_test(test_unknown_user),
+	    cmocka_unit_test(test_ignore_unknown_user),
+	    cmocka_unit_test(test_services_map),
+	    cmocka_unit_test(test_perm_override),
+	    cmocka_unit_test(test_rhost_from),
+	    cmocka_unit_test(test_table_missing),
+	    cmocka_unit_test(test_corrupt_table),
+	    cmocka_unit_test(test_world_writable_table),
+	    cmocka_unit_test(test_wrongly_owned_table),
+	    cmocka_unit_test(test_stale_with_max_stale),
+	    cmocka_unit_test(test_break_glass_arg_when_missing),
+	    cmocka_unit_test(test_policy_break_glass_when_stale),
+	    cmocka_unit_test(test_unknown_option),
+	    cmocka_unit_test(test_malformed_arguments),
+	    cmocka_unit_test(test_session_arguments),
+	    cmocka_unit_test(test_session_bound_grant),
+	    cmocka_unit_test(test_log_deny_line),
+	    cmocka_unit_test(test_log_allow_only_with_debug),
+	    cmocka_unit_test(test_log_bad_arguments),
+	    cmocka_unit_test(test_log_unavailable),
 	};
 
 	(void)argc;

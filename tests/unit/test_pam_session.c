@@ -74,27 +74,27 @@ static void test_string_escapes(void **state)
 static void test_string_utf8(void **state)
 {
 	(void)state;
-	expect_jstr("caf\xc3\xa9", "\"caf\xc3\xa9\"");                 /* U+00E9 */
-	expect_jstr("\xe2\x82\xac", "\"\xe2\x82\xac\"");               /* U+20AC */
-	expect_jstr("\xef\xbf\xbf", "\"\xef\xbf\xbf\"");               /* U+FFFF */
-	expect_jstr("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");       /* U+1F600 */
-	expect_jstr("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"");       /* U+10FFFF */
-	expect_jstr_refused("\x80");                 /* lone continuation byte */
+	expect_jstr("caf\xc3\xa9", "\"caf\xc3\xa9\"");		 /* U+00E9 */
+	expect_jstr("\xe2\x82\xac", "\"\xe2\x82\xac\"");	 /* U+20AC */
+	expect_jstr("\xef\xbf\xbf", "\"\xef\xbf\xbf\"");	 /* U+FFFF */
+	expect_jstr("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\""); /* U+1F600 */
+	expect_jstr("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\""); /* U+10FFFF */
+	expect_jstr_refused("\x80");				 /* lone continuation byte */
 	expect_jstr_refused("a\xbf");
-	expect_jstr_refused("\xc0\x80");             /* overlong NUL */
-	expect_jstr_refused("\xc1\xbf");             /* overlong */
-	expect_jstr_refused("\xe0\x80\x80");         /* overlong */
-	expect_jstr_refused("\xe0\x9f\xbf");         /* overlong */
-	expect_jstr_refused("\xed\xa0\x80");         /* surrogate U+D800 */
-	expect_jstr_refused("\xed\xbf\xbf");         /* surrogate U+DFFF */
-	expect_jstr_refused("\xf0\x80\x80\x80");     /* overlong */
-	expect_jstr_refused("\xf4\x90\x80\x80");     /* above U+10FFFF */
+	expect_jstr_refused("\xc0\x80");	 /* overlong NUL */
+	expect_jstr_refused("\xc1\xbf");	 /* overlong */
+	expect_jstr_refused("\xe0\x80\x80");	 /* overlong */
+	expect_jstr_refused("\xe0\x9f\xbf");	 /* overlong */
+	expect_jstr_refused("\xed\xa0\x80");	 /* surrogate U+D800 */
+	expect_jstr_refused("\xed\xbf\xbf");	 /* surrogate U+DFFF */
+	expect_jstr_refused("\xf0\x80\x80\x80"); /* overlong */
+	expect_jstr_refused("\xf4\x90\x80\x80"); /* above U+10FFFF */
 	expect_jstr_refused("\xf5\x80\x80\x80");
 	expect_jstr_refused("\xfe");
 	expect_jstr_refused("\xff");
-	expect_jstr_refused("\xe2\x82");             /* truncated */
+	expect_jstr_refused("\xe2\x82"); /* truncated */
 	expect_jstr_refused("\xf0\x9f\x98");
-	expect_jstr_refused("\xe2\x28\xa1");         /* bad continuation */
+	expect_jstr_refused("\xe2\x28\xa1"); /* bad continuation */
 }
 
 /* A string that does not fit, or is refused, leaves the buffer as it was. */
@@ -115,8 +115,7 @@ static void test_string_bounds(void **state)
 	assert_int_equal(len, 2);
 	assert_int_equal(pam_session_json_string(buf, 8, &len, "\x01", &e), PSM_EINVAL);
 	assert_string_equal(buf, "xx");
-	assert_int_equal(pam_session_json_string(buf, sizeof(buf), &len, "a\xff", &e),
-			 PSM_EINVAL);
+	assert_int_equal(pam_session_json_string(buf, sizeof(buf), &len, "a\xff", &e), PSM_EINVAL);
 	assert_string_equal(buf, "xx");
 	assert_int_equal(len, 2);
 	assert_non_null(strstr(e.msg, "not valid UTF-8 at byte 1"));
@@ -125,15 +124,20 @@ static void test_string_bounds(void **state)
 /* ---- writing: requests -------------------------------------------------------------------- */
 
 static const struct pam_session_open full_open = {
-	.user = "root", .service = "sshd", .tty = "ssh", .rhost = "192.0.2.7",
-	.pid = 4242, .audit = 17, .ttl = 5400,
+    .user = "root",
+    .service = "sshd",
+    .tty = "ssh",
+    .rhost = "192.0.2.7",
+    .pid = 4242,
+    .audit = 17,
+    .ttl = 5400,
 };
 
 static void test_req_open(void **state)
 {
 	char buf[PAM_SESSION_REQ_MAX];
-	struct pam_session_open o = { .user = "root", .service = "su", .pid = 1,
-				      .audit = PAM_SESSION_AUDIT_NONE };
+	struct pam_session_open o = {
+	    .user = "root", .service = "su", .pid = 1, .audit = PAM_SESSION_AUDIT_NONE};
 	size_t len;
 
 	(void)state;
@@ -260,8 +264,17 @@ static void expect_proto(const char *line, size_t len, const char *s)
 static void test_req_round_trip(void **state)
 {
 	static const char *const hostile[] = {
-		"a\"b", "\\", "\\\"", "x\ny", "\x01\x02\x1f", "}\n{\"op\":\"grant\"}",
-		"\",\"user\":\"root", "caf\xc3\xa9 \xf0\x9f\x98\x80", "\x7f", "/\\/", "\\u0041",
+	    "a\"b",
+	    "\\",
+	    "\\\"",
+	    "x\ny",
+	    "\x01\x02\x1f",
+	    "}\n{\"op\":\"grant\"}",
+	    "\",\"user\":\"root",
+	    "caf\xc3\xa9 \xf0\x9f\x98\x80",
+	    "\x7f",
+	    "/\\/",
+	    "\\u0041",
 	};
 	char buf[PAM_SESSION_REQ_MAX];
 	struct pam_session_open o = full_open;
@@ -322,7 +335,9 @@ static void test_reply_ok(void **state)
 
 	(void)state;
 	assert_int_equal(scan("{\"ok\":true,\"session_id\":\"2xi2ep5pnxayzwqhidqgb5vvqq\","
-			      "\"expires\":1795503541}\n", &r, NULL), PSM_OK);
+			      "\"expires\":1795503541}\n",
+			      &r, NULL),
+			 PSM_OK);
 	assert_true(r.ok && r.has_id && r.has_expires && !r.has_closed);
 	assert_string_equal(r.session_id, "2xi2ep5pnxayzwqhidqgb5vvqq");
 	assert_int_equal(r.expires, 1795503541);
@@ -356,7 +371,8 @@ static void test_reply_error(void **state)
 	(void)state;
 	assert_int_equal(scan("{\"ok\":false,\"error\":{\"code\":\"not_permitted\","
 			      "\"message\":\"not permitted (only about your own user)\"}}\n",
-			      &r, NULL), PSM_OK);
+			      &r, NULL),
+			 PSM_OK);
 	assert_false(r.ok);
 	assert_string_equal(r.code, "not_permitted");
 	assert_string_equal(r.message, "not permitted (only about your own user)");
@@ -426,9 +442,9 @@ static void test_reply_skips_nested(void **state)
 static void test_reply_truncated(void **state)
 {
 	static const char *const good[] = {
-		"{\"ok\":true,\"session_id\":\"abc\",\"expires\":1795503541}\n",
-		"{\"ok\":false,\"error\":{\"code\":\"x\",\"message\":\"a\\u00e9\\ud83d\\ude00\"}}",
-		"{\"ok\":true,\"closed\":false,\"z\":[null,1.5e3,{\"k\":\"v\"}]}",
+	    "{\"ok\":true,\"session_id\":\"abc\",\"expires\":1795503541}\n",
+	    "{\"ok\":false,\"error\":{\"code\":\"x\",\"message\":\"a\\u00e9\\ud83d\\ude00\"}}",
+	    "{\"ok\":true,\"closed\":false,\"z\":[null,1.5e3,{\"k\":\"v\"}]}",
 	};
 	struct pam_session_reply r;
 	size_t i, n;
@@ -465,12 +481,12 @@ static void test_reply_wrong_types(void **state)
 	expect_why("{\"ok\":true,\"session_id\":\"caf\xc3\xa9\"}", word);
 	expect_why("{\"ok\":true,\"session_id\":[\"abc\"]}", word);
 	expect_why("{\"ok\":true,\"session_id\":\"abc\":\"z\"}", word); /* a key, not a value */
-	snprintf(id, sizeof(id), "{\"ok\":true,\"session_id\":\"%0*d\"}",
-		 PAM_SESSION_ID_MAX + 1, 0);
+	snprintf(id, sizeof(id), "{\"ok\":true,\"session_id\":\"%0*d\"}", PAM_SESSION_ID_MAX + 1,
+		 0);
 	expect_why(id, word);
 	snprintf(id, sizeof(id), "{\"ok\":true,\"session_id\":\"%0*d\"}", PAM_SESSION_ID_MAX, 0);
-	assert_int_equal(pam_session_reply_parse(id, strlen(id), &(struct pam_session_reply){ 0 },
-						 NULL), PSM_OK);
+	assert_int_equal(
+	    pam_session_reply_parse(id, strlen(id), &(struct pam_session_reply){0}, NULL), PSM_OK);
 	expect_why("{\"ok\":true,\"expires\":\"1\"}", expires);
 	expect_why("{\"ok\":true,\"expires\":1.5}", expires);
 	expect_why("{\"ok\":true,\"expires\":1e3}", expires);
@@ -660,9 +676,9 @@ static bool only_printable(const char *s)
 static void test_reply_mutated(void **state)
 {
 	static const char *const good[] = {
-		"{\"ok\":true,\"session_id\":\"abc\",\"expires\":1795503541}\n",
-		"{\"ok\":false,\"error\":{\"code\":\"x\",\"message\":\"a\\u00e9\\ud83d\\ude00\"}}\n",
-		"{\"ok\":true,\"closed\":false,\"z\":[null,-1.5e3,{\"k\":\"v\"}]}\n",
+	    "{\"ok\":true,\"session_id\":\"abc\",\"expires\":1795503541}\n",
+	    "{\"ok\":false,\"error\":{\"code\":\"x\",\"message\":\"a\\u00e9\\ud83d\\ude00\"}}\n",
+	    "{\"ok\":true,\"closed\":false,\"z\":[null,-1.5e3,{\"k\":\"v\"}]}\n",
 	};
 	static const char with[] = {'\0', '"',	  '\\',	  '{',	  '}',	'[',   ']',
 				    ',',  ':',	  ' ',	  'u',	  '0',	'-',   'e',
@@ -752,7 +768,7 @@ static void *fake_main(void *arg)
 /* fake_start(f, mode, conns, nreplies, reply...): nreplies <= 4 replies, used in turn. */
 static void fake_start(struct fake *f, enum fake_mode mode, int conns, int nreplies, ...)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	static int n;
 	va_list ap;
 	int i;
@@ -869,7 +885,7 @@ static void test_io_failures(void **state)
 static pam_handle_t *pam_with(const char *stack)
 {
 	char text[2 * PATH_MAX + 512];
-	struct pam_conv conv = { conv_none, NULL };
+	struct pam_conv conv = {conv_none, NULL};
 	pam_handle_t *pamh = NULL;
 	const char *m = strstr(stack, "MODULE");
 
@@ -936,8 +952,9 @@ static void test_pam_failures(void **state)
 	assert_int_equal(pam_open_session(pamh, 0), PAM_SUCCESS);
 	assert_int_equal(pam_close_session(pamh, 0), PAM_SUCCESS); /* nothing to close */
 	pam_end(pamh, PAM_SUCCESS);
-	fake_start(&f, FAKE_REPLY, 1, 1, "{\"ok\":false,\"error\":{\"code\":\"invalid_argument\","
-				      "\"message\":\"user \\\"root\\\": no such user\"}}\n");
+	fake_start(&f, FAKE_REPLY, 1, 1,
+		   "{\"ok\":false,\"error\":{\"code\":\"invalid_argument\","
+		   "\"message\":\"user \\\"root\\\": no such user\"}}\n");
 	snprintf(stack, sizeof(stack), "session required MODULE socket=%s", f.path);
 	pamh = pam_with(stack);
 	log_clear();

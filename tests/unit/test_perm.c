@@ -27,7 +27,7 @@ static bool match(const char *pat, const char *perm)
 
 static void expect_bad(int (*fn)(const char *, struct psm_err *), const char *s, const char *msg)
 {
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 
 	assert_int_equal(fn(s, &e), PSM_EINVAL);
 	assert_int_equal(e.code, PSM_EINVAL);
@@ -38,8 +38,9 @@ static void expect_bad(int (*fn)(const char *, struct psm_err *), const char *s,
 static void test_perm_valid(void **state)
 {
 	static const char *good[] = {
-		"login:ssh", "sudo:run", "sudo:cmd:/usr/bin/systemctl", "a", "A-Z_a.z",
-		"x@y+z", "0:1:2", "pam:sshd", "very.long/segment-name_with@all+chars",
+	    "login:ssh", "sudo:run", "sudo:cmd:/usr/bin/systemctl",
+	    "a",	 "A-Z_a.z",  "x@y+z",
+	    "0:1:2",	 "pam:sshd", "very.long/segment-name_with@all+chars",
 	};
 	size_t i;
 
@@ -59,14 +60,23 @@ static void test_perm_bad_char_message(void **state)
 
 static void test_perm_bad_char_classes(void **state)
 {
-	static const struct { const char *s, *msg; } bad[] = {
-		{ "a b", "bad character ' ' at 2" },     { "a\tb", "bad character '\\x09' at 2" },
-		{ "a#", "bad character '#' at 2" },      { "a,b", "bad character ',' at 2" },
-		{ "a;b", "bad character ';' at 2" },     { "a=b", "bad character '=' at 2" },
-		{ "\"a", "bad character '\"' at 1" },    { "a\\b", "bad character '\\x5c' at 2" },
-		{ "a\x01", "bad character '\\x01' at 2" }, { "\xc3\xa9t\xc3\xa9", "'\\xc3' at 1" },
-		{ "a\x7f", "'\\x7f' at 2" },             { "login:*", "bad character '*' at 7" },
-		{ "a%b", "'%' at 2" },                   { "a~", "'~' at 2" },
+	static const struct {
+		const char *s, *msg;
+	} bad[] = {
+	    {"a b", "bad character ' ' at 2"},
+	    {"a\tb", "bad character '\\x09' at 2"},
+	    {"a#", "bad character '#' at 2"},
+	    {"a,b", "bad character ',' at 2"},
+	    {"a;b", "bad character ';' at 2"},
+	    {"a=b", "bad character '=' at 2"},
+	    {"\"a", "bad character '\"' at 1"},
+	    {"a\\b", "bad character '\\x5c' at 2"},
+	    {"a\x01", "bad character '\\x01' at 2"},
+	    {"\xc3\xa9t\xc3\xa9", "'\\xc3' at 1"},
+	    {"a\x7f", "'\\x7f' at 2"},
+	    {"login:*", "bad character '*' at 7"},
+	    {"a%b", "'%' at 2"},
+	    {"a~", "'~' at 2"},
 	};
 	size_t i;
 
@@ -123,7 +133,7 @@ static void test_perm_length(void **state)
 
 static void test_pattern_valid(void **state)
 {
-	static const char *good[] = { "*", "*:*", "login:*", "a:*:c", "*:run", "sudo:cmd:*" };
+	static const char *good[] = {"*", "*:*", "login:*", "a:*:c", "*:run", "sudo:cmd:*"};
 	size_t i;
 
 	(void)state;
@@ -145,68 +155,74 @@ static void test_pattern_star_not_whole_segment(void **state)
 
 static void test_pattern_match_spec_table(void **state)
 {
-	static const struct { const char *pat, *perm; bool m; } t[] = {
-		/* SPEC §3 examples */
-		{ "login:*", "login:ssh", true },
-		{ "sudo:*", "sudo:cmd:/usr/bin/systemctl", true },
-		{ "*", "login:ssh", true },
-		{ "*", "sudo:cmd:/usr/bin/systemctl", true },
-		{ "*", "a", true },
-		/* exact */
-		{ "sudo:run", "sudo:run", true },
-		{ "sudo:run", "sudo:runx", false },
-		{ "sudo:run", "sudo:ru", false },
-		{ "sudo:run", "Sudo:run", false },
-		{ "sudo:run", "sudo:run:x", false },
-		{ "sudo:run:x", "sudo:run", false },
-		/* last '*' matches one or more */
-		{ "login:*", "login", false },
-		{ "login:*", "login:a:b:c", true },
-		{ "login:*", "logins:ssh", false },
-		{ "a:b:*", "a:b:c", true },
-		{ "a:b:*", "a:b", false },
-		/* middle '*' matches exactly one */
-		{ "a:*:c", "a:b:c", true },
-		{ "a:*:c", "a:x:y:c", false },
-		{ "a:*:c", "a:c", false },
-		{ "a:*:c", "a:b:d", false },
-		{ "*:run", "sudo:run", true },
-		{ "*:run", "run", false },
-		{ "*:run", "a:b:run", false },
-		{ "*:*", "a", false },
-		{ "*:*", "a:b", true },
-		{ "*:*", "a:b:c", true },
-		{ "*:b:*", "a:b:c:d", true },
-		{ "*:b:*", "a:c:c:d", false },
+	static const struct {
+		const char *pat, *perm;
+		bool m;
+	} t[] = {
+	    /* SPEC §3 examples */
+	    {"login:*", "login:ssh", true},
+	    {"sudo:*", "sudo:cmd:/usr/bin/systemctl", true},
+	    {"*", "login:ssh", true},
+	    {"*", "sudo:cmd:/usr/bin/systemctl", true},
+	    {"*", "a", true},
+	    /* exact */
+	    {"sudo:run", "sudo:run", true},
+	    {"sudo:run", "sudo:runx", false},
+	    {"sudo:run", "sudo:ru", false},
+	    {"sudo:run", "Sudo:run", false},
+	    {"sudo:run", "sudo:run:x", false},
+	    {"sudo:run:x", "sudo:run", false},
+	    /* last '*' matches one or more */
+	    {"login:*", "login", false},
+	    {"login:*", "login:a:b:c", true},
+	    {"login:*", "logins:ssh", false},
+	    {"a:b:*", "a:b:c", true},
+	    {"a:b:*", "a:b", false},
+	    /* middle '*' matches exactly one */
+	    {"a:*:c", "a:b:c", true},
+	    {"a:*:c", "a:x:y:c", false},
+	    {"a:*:c", "a:c", false},
+	    {"a:*:c", "a:b:d", false},
+	    {"*:run", "sudo:run", true},
+	    {"*:run", "run", false},
+	    {"*:run", "a:b:run", false},
+	    {"*:*", "a", false},
+	    {"*:*", "a:b", true},
+	    {"*:*", "a:b:c", true},
+	    {"*:b:*", "a:b:c:d", true},
+	    {"*:b:*", "a:c:c:d", false},
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if (match(t[i].pat, t[i].perm) != t[i].m)
-			fail_msg("pattern_match(\"%s\", \"%s\") != %d", t[i].pat, t[i].perm, t[i].m);
-		if (pattern_match_valid(t[i].pat, strlen(t[i].pat), t[i].perm,
-					strlen(t[i].perm)) != t[i].m)
-			fail_msg("pattern_match_valid(\"%s\", \"%s\") != %d", t[i].pat,
-				 t[i].perm, t[i].m);
+			fail_msg("pattern_match(\"%s\", \"%s\") != %d", t[i].pat, t[i].perm,
+				 t[i].m);
+		if (pattern_match_valid(t[i].pat, strlen(t[i].pat), t[i].perm, strlen(t[i].perm)) !=
+		    t[i].m)
+			fail_msg("pattern_match_valid(\"%s\", \"%s\") != %d", t[i].pat, t[i].perm,
+				 t[i].m);
 	}
 }
 
 /* The hot-path matcher trusts only the permission: a bad pattern must still never match. */
 static void test_pattern_match_valid_bad_patterns(void **state)
 {
-	static const struct { const char *pat, *perm; } t[] = {
-		{ "a*", "a" },     { "a*", "ab" },      { "**", "a" },     { "a::b", "a:b" },
-		{ ":a", "a" },     { "a:", "a" },       { "", "a" },       { "a!", "a" },
-		{ "a:**", "a:b" }, { "*a:b", "a:b" },   { "a:\x01", "a:b" }, { ":", "a" },
-		{ "a:b:", "a:b" }, { "a::*", "a:b:c" }, { "*:", "a:b" },
+	static const struct {
+		const char *pat, *perm;
+	} t[] = {
+	    {"a*", "a"},       {"a*", "ab"}, {"**", "a"},     {"a::b", "a:b"},	 {":a", "a"},
+	    {"a:", "a"},       {"", "a"},    {"a!", "a"},     {"a:**", "a:b"},	 {"*a:b", "a:b"},
+	    {"a:\x01", "a:b"}, {":", "a"},   {"a:b:", "a:b"}, {"a::*", "a:b:c"}, {"*:", "a:b"},
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (pattern_match_valid(t[i].pat, strlen(t[i].pat), t[i].perm, strlen(t[i].perm)))
-			fail_msg("pattern_match_valid(\"%s\", \"%s\") matched", t[i].pat, t[i].perm);
+			fail_msg("pattern_match_valid(\"%s\", \"%s\") matched", t[i].pat,
+				 t[i].perm);
 	assert_false(pattern_match_valid("a", 1, "a", 0));
 }
 
@@ -222,7 +238,7 @@ static void test_pattern_match_invalid_never(void **state)
 	assert_false(match("*", ""));
 	assert_false(match("a:*", "a:"));
 	assert_false(match("*", "a b"));
-	assert_false(match("*", "a:*"));    /* '*' is not a permission character */
+	assert_false(match("*", "a:*")); /* '*' is not a permission character */
 	assert_false(match("a:*", "a:*"));
 	assert_false(match("a!", "a!"));
 	memset(big, 'a', sizeof(big));
@@ -253,7 +269,7 @@ static void test_perm_first_segment(void **state)
 /* perm_scan (the decision's one pass) = strlen + perm_validate + perm_first_segment. */
 static void expect_scan_same(const char *s)
 {
-	struct psm_err e1 = { 0 }, e2 = { 0 };
+	struct psm_err e1 = {0}, e2 = {0};
 	size_t len = 99999, first = 99999;
 	int want = perm_validate(s, strlen(s), &e1);
 
@@ -268,8 +284,9 @@ static void expect_scan_same(const char *s)
 static void test_perm_scan(void **state)
 {
 	static const char *const cases[] = {
-		"sudo:run", "login", "login:ssh:x", "a:b", "", ":", "a:", ":a", "a::b", "a:b:",
-		"a b", "a:*", "*", "sudo:r\xc3\xa9n", "pam:sshd", "x/y@z+1_2.3-4",
+	    "sudo:run", "login",	 "login:ssh:x", "a:b", "",    ":", "a:",
+	    ":a",	"a::b",		 "a:b:",	"a b", "a:*", "*", "sudo:r\xc3\xa9n",
+	    "pam:sshd", "x/y@z+1_2.3-4",
 	};
 	char big[300];
 
@@ -287,21 +304,21 @@ static void test_perm_scan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_perm_valid),
-		cmocka_unit_test(test_perm_bad_char_message),
-		cmocka_unit_test(test_perm_bad_char_classes),
-		cmocka_unit_test(test_perm_nul_byte),
-		cmocka_unit_test(test_perm_empty_segments),
-		cmocka_unit_test(test_perm_empty),
-		cmocka_unit_test(test_perm_length),
-		cmocka_unit_test(test_pattern_valid),
-		cmocka_unit_test(test_pattern_star_not_whole_segment),
-		cmocka_unit_test(test_pattern_match_spec_table),
-		cmocka_unit_test(test_pattern_match_invalid_never),
-		cmocka_unit_test(test_pattern_match_valid_bad_patterns),
-		cmocka_unit_test(test_pattern_match_lengths),
-		cmocka_unit_test(test_perm_first_segment),
-		cmocka_unit_test(test_perm_scan),
+	    cmocka_unit_test(test_perm_valid),
+	    cmocka_unit_test(test_perm_bad_char_message),
+	    cmocka_unit_test(test_perm_bad_char_classes),
+	    cmocka_unit_test(test_perm_nul_byte),
+	    cmocka_unit_test(test_perm_empty_segments),
+	    cmocka_unit_test(test_perm_empty),
+	    cmocka_unit_test(test_perm_length),
+	    cmocka_unit_test(test_pattern_valid),
+	    cmocka_unit_test(test_pattern_star_not_whole_segment),
+	    cmocka_unit_test(test_pattern_match_spec_table),
+	    cmocka_unit_test(test_pattern_match_invalid_never),
+	    cmocka_unit_test(test_pattern_match_valid_bad_patterns),
+	    cmocka_unit_test(test_pattern_match_lengths),
+	    cmocka_unit_test(test_perm_first_segment),
+	    cmocka_unit_test(test_perm_scan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

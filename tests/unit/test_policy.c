@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_policy.c - the policy file (SPEC §4): keys, types, errors with FILE:LINE:COL, merging, compiling. */
+/* test_policy.c - the policy file (SPEC §4): keys, types, errors with FILE:LINE:COL, merging,
+ * compiling. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,22 +17,22 @@
 #include "policy.h"
 
 static const char spec_example[] =
-	"{\n"
-	"  \"roles\": {\n"
-	"    \"ops\":   [\"login:*\", \"sudo:run\"],\n"
-	"    \"dev\":   [\"login:ssh\"],\n"
-	"    \"admin\": [\"*\"]\n"
-	"  },\n"
-	"  \"bindings\": [\n"
-	"    { \"group\": \"root\", \"roles\": [\"admin\"] },\n"
-	"    { \"user\": \"alice\",  \"roles\": [\"dev\"], \"from\": [\"10.0.0.0/8\", \"LOCAL\"] }\n"
-	"  ],\n"
-	"  \"deny\": [ { \"user\": \"guest\", \"perms\": [\"sudo:*\"] } ],\n"
-	"  \"services\": { \"sshd\": \"login:ssh\", \"sudo\": \"sudo:run\", \"su\": \"sudo:su\", "
-	"\"login\": \"login:console\" },\n"
-	"  \"session_ttl\": \"12h\",\n"
-	"  \"break_glass\": { \"users\": [\"root\"] }\n"
-	"}\n";
+    "{\n"
+    "  \"roles\": {\n"
+    "    \"ops\":   [\"login:*\", \"sudo:run\"],\n"
+    "    \"dev\":   [\"login:ssh\"],\n"
+    "    \"admin\": [\"*\"]\n"
+    "  },\n"
+    "  \"bindings\": [\n"
+    "    { \"group\": \"root\", \"roles\": [\"admin\"] },\n"
+    "    { \"user\": \"alice\",  \"roles\": [\"dev\"], \"from\": [\"10.0.0.0/8\", \"LOCAL\"] }\n"
+    "  ],\n"
+    "  \"deny\": [ { \"user\": \"guest\", \"perms\": [\"sudo:*\"] } ],\n"
+    "  \"services\": { \"sshd\": \"login:ssh\", \"sudo\": \"sudo:run\", \"su\": \"sudo:su\", "
+    "\"login\": \"login:console\" },\n"
+    "  \"session_ttl\": \"12h\",\n"
+    "  \"break_glass\": { \"users\": [\"root\"] }\n"
+    "}\n";
 
 static int load_text(const char *text, struct policy **p, struct psm_err *e)
 {
@@ -41,7 +42,7 @@ static int load_text(const char *text, struct policy **p, struct psm_err *e)
 static void expect_error(const char *text, const char *msg)
 {
 	struct policy *p = (struct policy *)1;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 
 	assert_int_equal(load_text(text, &p, &e), PSM_EINVAL);
 	assert_ptr_equal(p, (struct policy *)1); /* untouched */
@@ -53,13 +54,13 @@ static void expect_error(const char *text, const char *msg)
 static void test_policy_nss_warnings(void **state)
 {
 	static const char text[] =
-		"{\n"
-		"  \"roles\": { \"r\": [\"a:b\"] },\n"
-		"  \"bindings\": [ { \"group\": \"root\", \"roles\": [\"r\"] },\n"
-		"    { \"group\": \"psm-no-such-group\", \"roles\": [\"r\"] } ],\n"
-		"  \"deny\": [ { \"user\": \"psm-no-such-user\", \"perms\": [\"a:b\"] } ],\n"
-		"  \"break_glass\": { \"users\": [\"root\", \"psm-no-such-bg\"] }\n"
-		"}\n";
+	    "{\n"
+	    "  \"roles\": { \"r\": [\"a:b\"] },\n"
+	    "  \"bindings\": [ { \"group\": \"root\", \"roles\": [\"r\"] },\n"
+	    "    { \"group\": \"psm-no-such-group\", \"roles\": [\"r\"] } ],\n"
+	    "  \"deny\": [ { \"user\": \"psm-no-such-user\", \"perms\": [\"a:b\"] } ],\n"
+	    "  \"break_glass\": { \"users\": [\"root\", \"psm-no-such-bg\"] }\n"
+	    "}\n";
 	struct policy *p;
 	struct psm_err e;
 	struct policy_counts c;
@@ -74,11 +75,11 @@ static void test_policy_nss_warnings(void **state)
 	policy_get_counts(p, &c);
 	assert_int_equal(c.warnings, 3);
 	assert_string_equal(policy_warning(p, 0), "/etc/psm/policy.json:4:7: warning: group "
-			    "\"psm-no-such-group\" is unknown to NSS");
+						  "\"psm-no-such-group\" is unknown to NSS");
 	assert_string_equal(policy_warning(p, 1), "/etc/psm/policy.json:5:15: warning: user "
-			    "\"psm-no-such-user\" is unknown to NSS");
+						  "\"psm-no-such-user\" is unknown to NSS");
 	assert_string_equal(policy_warning(p, 2), "/etc/psm/policy.json:6:38: warning: user "
-			    "\"psm-no-such-bg\" is unknown to NSS");
+						  "\"psm-no-such-bg\" is unknown to NSS");
 	policy_counts_text(&c, buf, sizeof(buf));
 	assert_string_equal(buf, "1 role, 2 bindings, 1 deny rule, 3 warnings");
 	assert_int_equal(policy_check_nss(p, NULL, &e), PSM_OK); /* again: replaced, not added */
@@ -89,13 +90,13 @@ static void test_policy_nss_warnings(void **state)
 
 static void test_policy_counts_text(void **state)
 {
-	struct policy_counts c = { .roles = 1, .bindings = 1, .denies = 0, .warnings = 1 };
+	struct policy_counts c = {.roles = 1, .bindings = 1, .denies = 0, .warnings = 1};
 	char buf[128];
 
 	(void)state;
 	policy_counts_text(&c, buf, sizeof(buf));
 	assert_string_equal(buf, "1 role, 1 binding, 0 deny rules, 1 warning");
-	c = (struct policy_counts){ .roles = 0, .bindings = 2, .denies = 1, .warnings = 0 };
+	c = (struct policy_counts){.roles = 0, .bindings = 2, .denies = 1, .warnings = 0};
 	policy_counts_text(&c, buf, sizeof(buf));
 	assert_string_equal(buf, "0 roles, 2 bindings, 1 deny rule, 0 warnings");
 }
@@ -159,7 +160,8 @@ static void test_policy_wrong_types(void **state)
 	expect_error("{\"bindings\": {}}", "policy.json:1:2: bindings: expected an array");
 	expect_error("{\"deny\": \"x\"}", "policy.json:1:2: deny: expected an array");
 	expect_error("{\"bindings\": null}", "policy.json:1:2: bindings: expected an array");
-	expect_error("{\"bindings\": [\"alice\"]}", "policy.json:1:15: binding: expected an object");
+	expect_error("{\"bindings\": [\"alice\"]}",
+		     "policy.json:1:15: binding: expected an object");
 	expect_error("{\"bindings\": [{\"user\": 5, \"perms\": [\"a\"]}]}",
 		     "policy.json:1:16: user: expected a string");
 	expect_error("{\"bindings\": [{\"user\": \"a\", \"perms\": \"a\"}]}",
@@ -173,7 +175,8 @@ static void test_policy_wrong_types(void **state)
 		     "policy.json:1:15: service \"sshd\": expected a permission string");
 	expect_error("{\"session_ttl\": 3600}", "policy.json:1:2: session_ttl: expected a string");
 	expect_error("{\"break_glass\": [\"root\"]}", "break_glass: expected an object");
-	expect_error("{\"break_glass\": {\"users\": \"root\"}}", "users: expected an array of strings");
+	expect_error("{\"break_glass\": {\"users\": \"root\"}}",
+		     "users: expected an array of strings");
 	expect_error("{\"break_glass\": {}}", "policy.json:1:2: missing \"users\"");
 }
 
@@ -190,12 +193,15 @@ static void test_policy_principal_rules(void **state)
 		     "policy.json:1:16: user \"al ice\": bad character at 3");
 	expect_error("{\"bindings\": [{\"user\": \"-x\", \"perms\": [\"a\"]}]}",
 		     "user \"-x\": must not start with '-'");
-	expect_error("{\"bindings\": [{\"user\": \"a:b\", \"perms\": [\"a\"]}]}", "bad character at 2");
-	expect_error("{\"bindings\": [{\"user\": \"a/b\", \"perms\": [\"a\"]}]}", "bad character at 2");
+	expect_error("{\"bindings\": [{\"user\": \"a:b\", \"perms\": [\"a\"]}]}",
+		     "bad character at 2");
+	expect_error("{\"bindings\": [{\"user\": \"a/b\", \"perms\": [\"a\"]}]}",
+		     "bad character at 2");
 	expect_error("{\"bindings\": [{\"user\": \"\", \"perms\": [\"a\"]}]}",
 		     "user name must be 1-255 bytes");
-	expect_error("{\"bindings\": [{\"group\": \"%wheel\", \"perms\": [\"a\"]}]}",
-		     "group \"%wheel\": must not start with '%' (write the group name without '%')");
+	expect_error(
+	    "{\"bindings\": [{\"group\": \"%wheel\", \"perms\": [\"a\"]}]}",
+	    "group \"%wheel\": must not start with '%' (write the group name without '%')");
 	expect_error("{\"break_glass\": {\"users\": [\"ok\", \"b\\tad\"]}}",
 		     "policy.json:1:34: break_glass.users[1]: control character U+0009 at byte 2");
 }
@@ -209,12 +215,14 @@ static void test_policy_user_name_255(void **state)
 	(void)state;
 	memset(name, 'u', 255);
 	name[255] = '\0';
-	snprintf(text, sizeof(text), "{\"bindings\": [{\"user\": \"%s\", \"perms\": [\"a\"]}]}", name);
+	snprintf(text, sizeof(text), "{\"bindings\": [{\"user\": \"%s\", \"perms\": [\"a\"]}]}",
+		 name);
 	assert_int_equal(load_text(text, &p, &e), PSM_OK);
 	policy_free(p);
 	memset(name, 'u', 256);
 	name[256] = '\0';
-	snprintf(text, sizeof(text), "{\"bindings\": [{\"user\": \"%s\", \"perms\": [\"a\"]}]}", name);
+	snprintf(text, sizeof(text), "{\"bindings\": [{\"user\": \"%s\", \"perms\": [\"a\"]}]}",
+		 name);
 	expect_error(text, "user name must be 1-255 bytes");
 }
 
@@ -250,11 +258,13 @@ static void test_policy_bad_patterns(void **state)
 static void test_policy_bad_from(void **state)
 {
 	(void)state;
-	expect_error("{\"bindings\": [{\"user\": \"a\", \"perms\": [\"a\"],\n \"from\": [\"LOCAL\", "
-		     "\"10.0.0.1/8\"]}]}",
-		     "policy.json:2:20: from: \"10.0.0.1/8\": host bits set (did you mean 10.0.0.0/8?)");
-	expect_error("{\"bindings\": [{\"user\": \"a\", \"perms\": [\"a\"], \"from\": [\"corp\"]}]}",
-		     "from: \"corp\": not a CIDR");
+	expect_error(
+	    "{\"bindings\": [{\"user\": \"a\", \"perms\": [\"a\"],\n \"from\": [\"LOCAL\", "
+	    "\"10.0.0.1/8\"]}]}",
+	    "policy.json:2:20: from: \"10.0.0.1/8\": host bits set (did you mean 10.0.0.0/8?)");
+	expect_error(
+	    "{\"bindings\": [{\"user\": \"a\", \"perms\": [\"a\"], \"from\": [\"corp\"]}]}",
+	    "from: \"corp\": not a CIDR");
 	expect_error("{\"bindings\": [{\"user\": \"a\", \"perms\": [\"a\"], \"from\": []}]}",
 		     "from: empty list");
 }
@@ -262,8 +272,9 @@ static void test_policy_bad_from(void **state)
 static void test_policy_bad_hosts(void **state)
 {
 	(void)state;
-	expect_error("{\"bindings\": [{\"user\": \"a\", \"perms\": [\"a\"], \"hosts\": [\"web 1\"]}]}",
-		     "policy.json:1:55: hosts: \"web 1\" is not a host name, a label or \"*\"");
+	expect_error(
+	    "{\"bindings\": [{\"user\": \"a\", \"perms\": [\"a\"], \"hosts\": [\"web 1\"]}]}",
+	    "policy.json:1:55: hosts: \"web 1\" is not a host name, a label or \"*\"");
 	expect_error("{\"bindings\": [{\"user\": \"a\", \"perms\": [\"a\"], \"hosts\": []}]}",
 		     "hosts: empty list");
 }
@@ -286,10 +297,11 @@ static void test_policy_ttl_max(void **state)
 		     "(the default)");
 	expect_error("{\"session_ttl\": \"2h\", \"session_ttl_max\": \"1h\"}",
 		     "session_ttl 2h is longer than session_ttl_max 1h");
-	expect_error("{\"session_ttl_max\": \"0\"}", "session_ttl_max: ttl \"0\": must be positive");
-	assert_int_equal(load_text("{\"session_ttl\": \"30d\", \"session_ttl_max\": \"90d\"}", &p,
-				   NULL),
-			 PSM_OK);
+	expect_error("{\"session_ttl_max\": \"0\"}",
+		     "session_ttl_max: ttl \"0\": must be positive");
+	assert_int_equal(
+	    load_text("{\"session_ttl\": \"30d\", \"session_ttl_max\": \"90d\"}", &p, NULL),
+	    PSM_OK);
 	assert_int_equal(policy_session_ttl(p), 30 * 86400);
 	assert_int_equal(policy_session_ttl_max(p), 90 * 86400);
 	policy_free(p);
@@ -298,8 +310,9 @@ static void test_policy_ttl_max(void **state)
 static void test_policy_bad_service(void **state)
 {
 	(void)state;
-	expect_error("{\"services\": {\"sshd\": \"login:*\"}}",
-		     "policy.json:1:15: service \"sshd\": permission \"login:*\": bad character '*' at 7");
+	expect_error(
+	    "{\"services\": {\"sshd\": \"login:*\"}}",
+	    "policy.json:1:15: service \"sshd\": permission \"login:*\": bad character '*' at 7");
 	expect_error("{\"services\": {\"a/b\": \"x\"}}", "service \"a/b\": bad character at 2");
 }
 
@@ -327,13 +340,16 @@ static void test_policy_comments_and_reason(void **state)
 
 	(void)state;
 	assert_int_equal(load_text("{ /* c */ \"bindings\": [ // x\n {\"user\": \"a\", \"perms\": "
-				   "[\"a\"], \"reason\": \"INC-42 // not a comment\"}]}", &p, &e),
+				   "[\"a\"], \"reason\": \"INC-42 // not a comment\"}]}",
+				   &p, &e),
 			 PSM_OK);
 	policy_free(p);
 	memset(big, 'r', 513);
 	big[513] = '\0';
-	snprintf(text, sizeof(text), "{\"bindings\": [{\"user\": \"a\", \"perms\": [\"a\"], "
-		 "\"reason\": \"%s\"}]}", big);
+	snprintf(text, sizeof(text),
+		 "{\"bindings\": [{\"user\": \"a\", \"perms\": [\"a\"], "
+		 "\"reason\": \"%s\"}]}",
+		 big);
 	expect_error(text, "reason: longer than 512 bytes");
 }
 
@@ -457,8 +473,10 @@ static void test_policy_load_merge_order(void **state)
 	put(t, "policy.json", "{\"roles\": {\"a\": [\"x\"]}}");
 	mkd(t);
 	/* 20-b.json defines a role that 10-a.json (loaded earlier) already uses */
-	put(t, "policy.d/20-b.json", "{\"roles\": {\"b\": [\"y\"]}, \"services\": {\"s2\": \"p\"}}");
-	put(t, "policy.d/10-a.json", "{\"bindings\": [{\"user\": \"u\", \"roles\": [\"a\", \"b\"]}],"
+	put(t, "policy.d/20-b.json",
+	    "{\"roles\": {\"b\": [\"y\"]}, \"services\": {\"s2\": \"p\"}}");
+	put(t, "policy.d/10-a.json",
+	    "{\"bindings\": [{\"user\": \"u\", \"roles\": [\"a\", \"b\"]}],"
 	    " \"services\": {\"s1\": \"p\"}, \"session_ttl\": \"1h\"}");
 	put(t, "policy.d/.hidden.json", "not json at all");
 	put(t, "policy.d/notes.txt", "not json either");
@@ -482,7 +500,8 @@ static void test_policy_load_error_names_dropin(void **state)
 
 	put(t, "policy.json", "{}");
 	mkd(t);
-	put(t, "policy.d/50-x.json", "{\n  \"bindings\": [{\"user\": \"u\", \"roles\": [\"nope\"]}]}");
+	put(t, "policy.d/50-x.json",
+	    "{\n  \"bindings\": [{\"user\": \"u\", \"roles\": [\"nope\"]}]}");
 	assert_int_equal(policy_load(t->pd, &p, &e), PSM_EINVAL);
 	assert_null(p);
 	assert_non_null(strstr(e.msg, "/policy.d/50-x.json:2:40: role \"nope\" is not defined"));
@@ -524,7 +543,8 @@ static void test_policy_ttl_and_break_glass_once(void **state)
 	struct policy *p;
 	struct psm_err e;
 
-	put(t, "policy.json", "{\"session_ttl\": \"1h\", \"break_glass\": {\"users\": [\"root\"]}}");
+	put(t, "policy.json",
+	    "{\"session_ttl\": \"1h\", \"break_glass\": {\"users\": [\"root\"]}}");
 	mkd(t);
 	put(t, "policy.d/a.json", "{\"session_ttl\": \"2h\"}");
 	assert_int_equal(policy_load(t->pd, &p, &e), PSM_EINVAL);
@@ -589,10 +609,10 @@ static void warn_cb(void *ctx, const char *msg)
 static int compile_text(struct ctab *c, const char *text, struct psm_err *e)
 {
 	static unsigned n;
-	static const char *const labels[] = { "web", "prod", NULL };
-	struct shm_writer_opts wo = { .capacity = 256, .group = 0, .host_name = "web-01" };
-	struct policy_compile_opts co = { .host_name = "web-01", .labels = labels,
-					  .now = 1700000000, .warn = warn_cb };
+	static const char *const labels[] = {"web", "prod", NULL};
+	struct shm_writer_opts wo = {.capacity = 256, .group = 0, .host_name = "web-01"};
+	struct policy_compile_opts co = {
+	    .host_name = "web-01", .labels = labels, .now = 1700000000, .warn = warn_cb};
 	struct policy *p;
 	int rc;
 
@@ -678,9 +698,11 @@ static void test_compile_user_grants(void **state)
 	n = get_recs(&c, SHM_GRANT, "root", r, 8); /* none: root is bound only as a group */
 	assert_int_equal(n, 0);
 	ctab_done(&c);
-	if (compile_text(&c, "{\"roles\": {\"ops\": [\"login:*\", \"sudo:run\"]},\n"
-			 "\"bindings\": [{\"user\": \"root\", \"roles\": [\"ops\"], \"reason\": \"r1\"}]}",
-			 &e) != PSM_OK)
+	if (compile_text(
+		&c,
+		"{\"roles\": {\"ops\": [\"login:*\", \"sudo:run\"]},\n"
+		"\"bindings\": [{\"user\": \"root\", \"roles\": [\"ops\"], \"reason\": \"r1\"}]}",
+		&e) != PSM_OK)
 		fail_msg("%s", e.msg);
 	n = get_recs(&c, SHM_GRANT, "root", r, 8);
 	assert_int_equal(n, 2);
@@ -728,14 +750,16 @@ static void test_compile_unknown_user_and_group(void **state)
 	size_t n;
 
 	(void)state;
-	if (compile_text(&c, "{\"bindings\": [{\"group\": \"no-such-group-psm\", \"perms\": [\"a\"]},"
-			 "{\"user\": \"no-such-user-psm\", \"perms\": [\"b\"]}]}", &e) != PSM_OK)
+	if (compile_text(&c,
+			 "{\"bindings\": [{\"group\": \"no-such-group-psm\", \"perms\": [\"a\"]},"
+			 "{\"user\": \"no-such-user-psm\", \"perms\": [\"b\"]}]}",
+			 &e) != PSM_OK)
 		fail_msg("%s", e.msg);
 	assert_int_equal(c.nwarn, 2);
 	assert_non_null(strstr(c.warnings, "policy.json binding 1: group \"no-such-group-psm\" "
-				"unknown to NSS"));
+					   "unknown to NSS"));
 	assert_non_null(strstr(c.warnings, "policy.json binding 2: user \"no-such-user-psm\" "
-				"unknown to NSS"));
+					   "unknown to NSS"));
 	n = get_recs(&c, SHM_GRANT, "no-such-user-psm", r, 8);
 	assert_int_equal(n, 1);
 	assert_int_equal(r[0].flags, SHM_FL_SRC_POLICY); /* no uid check */
@@ -777,9 +801,11 @@ static void test_compile_deny(void **state)
 	size_t n;
 
 	(void)state;
-	if (compile_text(&c, "{\"deny\": [{\"user\": \"root\", \"perms\": [\"x\"]},\n"
-			 "{\"group\": \"root\", \"perms\": [\"sudo:*\", \"login:*\"], \"reason\": \"no\"}]}",
-			 &e) != PSM_OK)
+	if (compile_text(
+		&c,
+		"{\"deny\": [{\"user\": \"root\", \"perms\": [\"x\"]},\n"
+		"{\"group\": \"root\", \"perms\": [\"sudo:*\", \"login:*\"], \"reason\": \"no\"}]}",
+		&e) != PSM_OK)
 		fail_msg("%s", e.msg);
 	n = get_recs(&c, SHM_DENY, "root", r, 8);
 	assert_int_equal(n, 1);
@@ -804,9 +830,11 @@ static void test_compile_dedupe_patterns(void **state)
 	size_t n;
 
 	(void)state;
-	if (compile_text(&c, "{\"roles\": {\"a\": [\"x\", \"y\"], \"b\": [\"y\", \"z\"]},\n"
+	if (compile_text(&c,
+			 "{\"roles\": {\"a\": [\"x\", \"y\"], \"b\": [\"y\", \"z\"]},\n"
 			 "\"bindings\": [{\"user\": \"root\", \"roles\": [\"a\", \"b\"], "
-			 "\"perms\": [\"x\", \"w\"]}]}", &e) != PSM_OK)
+			 "\"perms\": [\"x\", \"w\"]}]}",
+			 &e) != PSM_OK)
 		fail_msg("%s", e.msg);
 	n = get_recs(&c, SHM_GRANT, "root", r, 8);
 	assert_int_equal(n, 4); /* x y z w, each once */
@@ -824,14 +852,16 @@ static void test_compile_hosts_scope(void **state)
 	size_t n;
 
 	(void)state;
-	if (compile_text(&c, "{\"bindings\": [\n"
-			 "{\"user\": \"root\", \"perms\": [\"h1\"], \"hosts\": [\"WEB-01\"]},\n"
-			 "{\"user\": \"root\", \"perms\": [\"h2\"], \"hosts\": [\"db-01\", \"prod\"]},\n"
-			 "{\"user\": \"root\", \"perms\": [\"h3\"], \"hosts\": [\"*\"]},\n"
-			 "{\"user\": \"root\", \"perms\": [\"h4\"], \"hosts\": [\"db-01\", \"db\"]},\n"
-			 "{\"user\": \"root\", \"perms\": [\"h5\"]}],\n"
-			 "\"deny\": [{\"user\": \"root\", \"perms\": [\"d\"], \"hosts\": [\"db\"]}]}",
-			 &e) != PSM_OK)
+	if (compile_text(
+		&c,
+		"{\"bindings\": [\n"
+		"{\"user\": \"root\", \"perms\": [\"h1\"], \"hosts\": [\"WEB-01\"]},\n"
+		"{\"user\": \"root\", \"perms\": [\"h2\"], \"hosts\": [\"db-01\", \"prod\"]},\n"
+		"{\"user\": \"root\", \"perms\": [\"h3\"], \"hosts\": [\"*\"]},\n"
+		"{\"user\": \"root\", \"perms\": [\"h4\"], \"hosts\": [\"db-01\", \"db\"]},\n"
+		"{\"user\": \"root\", \"perms\": [\"h5\"]}],\n"
+		"\"deny\": [{\"user\": \"root\", \"perms\": [\"d\"], \"hosts\": [\"db\"]}]}",
+		&e) != PSM_OK)
 		fail_msg("%s", e.msg);
 	n = get_recs(&c, SHM_GRANT, "root", r, 8);
 	assert_int_equal(n, 4);
@@ -892,7 +922,8 @@ static void test_compile_table_full(void **state)
 	int rc;
 
 	(void)state;
-	o = (size_t)snprintf(text, sizeof(text), "{\"bindings\": [{\"user\": \"root\", \"perms\": [");
+	o = (size_t)snprintf(text, sizeof(text),
+			     "{\"bindings\": [{\"user\": \"root\", \"perms\": [");
 	for (i = 0; i < 600; i++)
 		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\"p%zu\"", i ? "," : "", i);
 	snprintf(text + o, sizeof(text) - o, "]}]}");
@@ -905,54 +936,54 @@ static void test_compile_table_full(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_policy_spec_example),
-		cmocka_unit_test(test_policy_empty_object),
-		cmocka_unit_test(test_policy_unknown_keys),
-		cmocka_unit_test(test_policy_wrong_types),
-		cmocka_unit_test(test_policy_principal_rules),
-		cmocka_unit_test(test_policy_user_name_255),
-		cmocka_unit_test(test_policy_undefined_role),
-		cmocka_unit_test(test_policy_roles_or_perms),
-		cmocka_unit_test(test_policy_bad_patterns),
-		cmocka_unit_test(test_policy_bad_from),
-		cmocka_unit_test(test_policy_bad_hosts),
-		cmocka_unit_test(test_policy_bad_ttl),
-		cmocka_unit_test(test_policy_ttl_max),
-		cmocka_unit_test(test_policy_bad_service),
-		cmocka_unit_test(test_policy_duplicate_key),
-		cmocka_unit_test(test_policy_syntax_error),
-		cmocka_unit_test(test_policy_comments_and_reason),
-		cmocka_unit_test(test_policy_mutations),
-		cmocka_unit_test_setup_teardown(test_policy_load_missing_dir_ok, tdir_setup,
-						tdir_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_load_missing_file, tdir_setup,
-						tdir_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_load_merge_order, tdir_setup,
-						tdir_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_load_error_names_dropin, tdir_setup,
-						tdir_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_duplicate_role_across_files, tdir_setup,
-						tdir_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_duplicate_service_across_files,
-						tdir_setup, tdir_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_ttl_and_break_glass_once, tdir_setup,
-						tdir_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_dropin_dir_is_file, tdir_setup,
-						tdir_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_dropin_syntax_error, tdir_setup,
-						tdir_teardown),
-		cmocka_unit_test(test_compile_user_grants),
-		cmocka_unit_test(test_compile_group_grant),
-		cmocka_unit_test(test_compile_unknown_user_and_group),
-		cmocka_unit_test(test_compile_from_encoding),
-		cmocka_unit_test(test_compile_deny),
-		cmocka_unit_test(test_compile_dedupe_patterns),
-		cmocka_unit_test(test_compile_hosts_scope),
-		cmocka_unit_test(test_compile_services_and_break_glass),
-		cmocka_unit_test(test_compile_counts_in_header),
-		cmocka_unit_test(test_compile_table_full),
-		cmocka_unit_test(test_policy_nss_warnings),
-		cmocka_unit_test(test_policy_counts_text),
+	    cmocka_unit_test(test_policy_spec_example),
+	    cmocka_unit_test(test_policy_empty_object),
+	    cmocka_unit_test(test_policy_unknown_keys),
+	    cmocka_unit_test(test_policy_wrong_types),
+	    cmocka_unit_test(test_policy_principal_rules),
+	    cmocka_unit_test(test_policy_user_name_255),
+	    cmocka_unit_test(test_policy_undefined_role),
+	    cmocka_unit_test(test_policy_roles_or_perms),
+	    cmocka_unit_test(test_policy_bad_patterns),
+	    cmocka_unit_test(test_policy_bad_from),
+	    cmocka_unit_test(test_policy_bad_hosts),
+	    cmocka_unit_test(test_policy_bad_ttl),
+	    cmocka_unit_test(test_policy_ttl_max),
+	    cmocka_unit_test(test_policy_bad_service),
+	    cmocka_unit_test(test_policy_duplicate_key),
+	    cmocka_unit_test(test_policy_syntax_error),
+	    cmocka_unit_test(test_policy_comments_and_reason),
+	    cmocka_unit_test(test_policy_mutations),
+	    cmocka_unit_test_setup_teardown(test_policy_load_missing_dir_ok, tdir_setup,
+					    tdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_load_missing_file, tdir_setup,
+					    tdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_load_merge_order, tdir_setup,
+					    tdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_load_error_names_dropin, tdir_setup,
+					    tdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_duplicate_role_across_files, tdir_setup,
+					    tdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_duplicate_service_across_files, tdir_setup,
+					    tdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_ttl_and_break_glass_once, tdir_setup,
+					    tdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_dropin_dir_is_file, tdir_setup,
+					    tdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_dropin_syntax_error, tdir_setup,
+					    tdir_teardown),
+	    cmocka_unit_test(test_compile_user_grants),
+	    cmocka_unit_test(test_compile_group_grant),
+	    cmocka_unit_test(test_compile_unknown_user_and_group),
+	    cmocka_unit_test(test_compile_from_encoding),
+	    cmocka_unit_test(test_compile_deny),
+	    cmocka_unit_test(test_compile_dedupe_patterns),
+	    cmocka_unit_test(test_compile_hosts_scope),
+	    cmocka_unit_test(test_compile_services_and_break_glass),
+	    cmocka_unit_test(test_compile_counts_in_header),
+	    cmocka_unit_test(test_compile_table_full),
+	    cmocka_unit_test(test_policy_nss_warnings),
+	    cmocka_unit_test(test_policy_counts_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,7 +16,7 @@
 /* Parses json, which must be valid; the caller frees r. */
 static void req_ok(const char *json, struct proto_req *r)
 {
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 
 	if (proto_parse_request(json, strlen(json), r, &e) != PSM_OK)
 		fail_msg("%s: %s", json, e.msg);
@@ -27,7 +27,7 @@ static void req_ok(const char *json, struct proto_req *r)
 static void req_bad(const char *json, int ecode, const char *msg)
 {
 	struct proto_req r;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	int rc = proto_parse_request(json, strlen(json), &r, &e);
 
 	if (rc != PSM_EINVAL)
@@ -53,7 +53,8 @@ static void test_grant_good(void **state)
 
 	(void)state;
 	req_ok(G ",\"ttl\":\"2h\",\"from\":[\"10.0.0.0/8\",\"LOCAL\"],\"hosts\":[\"web-01\",\"*\"],"
-	       "\"session\":\"abc234\",\"reason\":\"INC-42\",\"tag\":\"t1\"}", &r);
+		 "\"session\":\"abc234\",\"reason\":\"INC-42\",\"tag\":\"t1\"}",
+	       &r);
 	assert_int_equal(r.op->id, PROTO_OP_GRANT);
 	assert_string_equal(r.a.user, "alice");
 	assert_string_equal(r.a.perm, "sudo:run");
@@ -72,7 +73,8 @@ static void test_grant_until_group(void **state)
 
 	(void)state;
 	req_ok("{\"op\":\"grant\",\"user\":\"%wheel\",\"perm\":\"login:*\","
-	       "\"until\":\"2030-01-02T03:04:05Z\"}", &r);
+	       "\"until\":\"2030-01-02T03:04:05Z\"}",
+	       &r);
 	assert_string_equal(r.a.user, "%wheel");
 	assert_int_equal(r.a.until, 1893553445);
 	assert_null(r.tag);
@@ -159,7 +161,8 @@ static void test_grant_bad_from_hosts(void **state)
 static void test_grant_bad_user(void **state)
 {
 	(void)state;
-	inval("{\"op\":\"grant\",\"user\":\"al:ice\",\"perm\":\"a\"}", "user: \"al:ice\": bad character");
+	inval("{\"op\":\"grant\",\"user\":\"al:ice\",\"perm\":\"a\"}",
+	      "user: \"al:ice\": bad character");
 	inval("{\"op\":\"grant\",\"user\":\"%\",\"perm\":\"a\"}", "user: empty name");
 	inval("{\"op\":\"grant\",\"user\":\"-rf\",\"perm\":\"a\"}", "must not start with '-'");
 	inval("{\"op\":\"grant\",\"user\":\"a\",\"perm\":\"a\",\"session\":\"x/y\"}",
@@ -212,7 +215,8 @@ static void test_check_schema(void **state)
 
 	(void)state;
 	req_ok(C ",\"perms\":[\"sudo:run\",\"login:ssh\"],\"mode\":\"any\",\"service\":\"sudo\","
-	       "\"rhost\":\"10.1.2.3\",\"explain\":true}", &r);
+		 "\"rhost\":\"10.1.2.3\",\"explain\":true}",
+	       &r);
 	assert_true(r.a.any);
 	assert_true(r.a.explain);
 	assert_int_equal(cJSON_GetArraySize(r.a.perms), 2);
@@ -225,7 +229,8 @@ static void test_check_schema(void **state)
 	inval(C ",\"perms\":[\"sudo:*\"]}", "perms: permission \"sudo:*\"");
 	inval(C ",\"perms\":[\"a\"],\"mode\":\"some\"}", "mode: \"some\": use \"all\" or \"any\"");
 	inval(C ",\"perms\":[\"a\"],\"explain\":\"yes\"}", "explain: expected true or false");
-	inval("{\"op\":\"check\",\"user\":\"%wheel\",\"perms\":[\"a\"]}", "user: \"%wheel\": bad character at 1");
+	inval("{\"op\":\"check\",\"user\":\"%wheel\",\"perms\":[\"a\"]}",
+	      "user: \"%wheel\": bad character at 1");
 }
 
 static void test_check_perms_limit(void **state)
@@ -257,7 +262,7 @@ static void test_sessions_schema(void **state)
 
 static void test_session_id_ops(void **state)
 {
-	static const char *const ops[] = { "session_show", "session_kill", "session_close" };
+	static const char *const ops[] = {"session_show", "session_kill", "session_close"};
 	struct proto_req r;
 	char buf[256];
 	size_t i;
@@ -287,7 +292,8 @@ static void test_session_extend(void **state)
 	assert_int_equal(r.a.ttl, 5400);
 	proto_req_free(&r);
 	inval("{\"op\":\"session_extend\",\"session_id\":\"ab\"}", "ttl: required");
-	inval("{\"op\":\"session_extend\",\"session_id\":\"ab\",\"ttl\":\"1q\"}", "unknown unit 'q'");
+	inval("{\"op\":\"session_extend\",\"session_id\":\"ab\",\"ttl\":\"1q\"}",
+	      "unknown unit 'q'");
 }
 
 #define O "{\"op\":\"session_open\",\"user\":\"alice\",\"service\":\"sshd\""
@@ -299,7 +305,8 @@ static void test_session_open(void **state)
 
 	(void)state;
 	req_ok(O ",\"pid\":4242,\"tty\":\"pts/0\",\"rhost\":\"10.0.0.5\",\"audit\":4294967295,"
-	       "\"ttl\":\"12h\",\"metadata\":{\"k\":\"v\"}}", &r);
+		 "\"ttl\":\"12h\",\"metadata\":{\"k\":\"v\"}}",
+	       &r);
 	assert_int_equal(r.a.pid, 4242);
 	assert_int_equal(r.a.audit, 4294967295LL);
 	assert_true(cJSON_IsObject(r.a.metadata));
@@ -317,8 +324,8 @@ static void test_session_open(void **state)
 
 static void test_no_key_ops(void **state)
 {
-	static const char *const ops[] = { "cleanup", "stats", "health", "metrics", "export",
-					   "reload" };
+	static const char *const ops[] = {"cleanup", "stats",  "health",
+					  "metrics", "export", "reload"};
 	struct proto_req r;
 	char buf[128];
 	size_t i;
@@ -340,7 +347,8 @@ static void test_import_schema(void **state)
 
 	(void)state;
 	req_ok("{\"op\":\"import\",\"grants\":[{\"grant_id\":\"a\"}],\"sessions\":[],"
-	       "\"dry_run\":true}", &r);
+	       "\"dry_run\":true}",
+	       &r);
 	assert_true(r.a.dry_run);
 	assert_int_equal(cJSON_GetArraySize(r.a.grants), 1);
 	proto_req_free(&r);
@@ -351,34 +359,49 @@ static void test_import_schema(void **state)
 
 /* One good request per op, every key it may carry. */
 static const char *const good_reqs[PROTO_OP_COUNT] = {
-	G ",\"ttl\":\"2h\",\"from\":[\"LOCAL\"],\"hosts\":[\"h\"],\"session\":\"s1\","
-	  "\"reason\":\"r\"}",
-	"{\"op\":\"revoke\",\"grant_id\":\"g1\"}",
-	"{\"op\":\"grants\",\"user\":\"alice\"}",
-	C ",\"perms\":[\"a:b\"],\"mode\":\"all\",\"service\":\"sudo\",\"rhost\":\"h\","
-	  "\"explain\":false}",
-	"{\"op\":\"sessions\",\"user\":\"alice\"}",
-	"{\"op\":\"session_show\",\"session_id\":\"s1\"}",
-	"{\"op\":\"session_extend\",\"session_id\":\"s1\",\"ttl\":\"1h\"}",
-	"{\"op\":\"session_kill\",\"session_id\":\"s1\"}",
-	O ",\"tty\":\"pts/1\",\"rhost\":\"h\",\"pid\":2,\"audit\":3,\"ttl\":\"1h\","
-	  "\"metadata\":{}}",
-	"{\"op\":\"session_close\",\"session_id\":\"s1\"}",
-	"{\"op\":\"cleanup\"}",
-	"{\"op\":\"stats\"}",
-	"{\"op\":\"health\"}",
-	"{\"op\":\"metrics\"}",
-	"{\"op\":\"export\"}",
-	"{\"op\":\"import\",\"grants\":[],\"sessions\":[],\"dry_run\":false}",
-	"{\"op\":\"reload\",\"strict\":true}",
-	"{\"op\":\"recover\",\"decision\":\"drop\"}",
+    G ",\"ttl\":\"2h\",\"from\":[\"LOCAL\"],\"hosts\":[\"h\"],\"session\":\"s1\","
+      "\"reason\":\"r\"}",
+    "{\"op\":\"revoke\",\"grant_id\":\"g1\"}",
+    "{\"op\":\"grants\",\"user\":\"alice\"}",
+    C ",\"perms\":[\"a:b\"],\"mode\":\"all\",\"service\":\"sudo\",\"rhost\":\"h\","
+      "\"explain\":false}",
+    "{\"op\":\"sessions\",\"user\":\"alice\"}",
+    "{\"op\":\"session_show\",\"session_id\":\"s1\"}",
+    "{\"op\":\"session_extend\",\"session_id\":\"s1\",\"ttl\":\"1h\"}",
+    "{\"op\":\"session_kill\",\"session_id\":\"s1\"}",
+    O ",\"tty\":\"pts/1\",\"rhost\":\"h\",\"pid\":2,\"audit\":3,\"ttl\":\"1h\","
+      "\"metadata\":{}}",
+    "{\"op\":\"session_close\",\"session_id\":\"s1\"}",
+    "{\"op\":\"cleanup\"}",
+    "{\"op\":\"stats\"}",
+    "{\"op\":\"health\"}",
+    "{\"op\":\"metrics\"}",
+    "{\"op\":\"export\"}",
+    "{\"op\":\"import\",\"grants\":[],\"sessions\":[],\"dry_run\":false}",
+    "{\"op\":\"reload\",\"strict\":true}",
+    "{\"op\":\"recover\",\"decision\":\"drop\"}",
 };
 
 /* The required keys of protocol.md, per op (revoke: grant_id, or user and perm). */
 static const char *const required_keys[PROTO_OP_COUNT] = {
-	",user,perm,", NULL, ",", ",user,perms,", ",", ",session_id,", ",session_id,ttl,",
-	",session_id,", ",user,service,pid,", ",session_id,", ",", ",", ",", ",", ",", ",", ",",
-	",",
+    ",user,perm,",
+    NULL,
+    ",",
+    ",user,perms,",
+    ",",
+    ",session_id,",
+    ",session_id,ttl,",
+    ",session_id,",
+    ",user,service,pid,",
+    ",session_id,",
+    ",",
+    ",",
+    ",",
+    ",",
+    ",",
+    ",",
+    ",",
+    ",",
 };
 
 static bool is_required(const struct proto_op *op, const char *key)
@@ -475,7 +498,7 @@ static void test_every_op_schema(void **state)
 static void test_unknown_op(void **state)
 {
 	struct proto_req r;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	const char *j = "{\"op\":\"frobnicate\",\"tag\":\"t9\"}";
 
 	(void)state;
@@ -524,7 +547,7 @@ static char *padded(size_t total)
 static void test_too_large(void **state)
 {
 	struct proto_req r;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	char *b = padded(PROTO_LINE_MAX);
 
 	(void)state;
@@ -542,7 +565,7 @@ static void test_too_large(void **state)
 static void test_tag(void **state)
 {
 	struct proto_req r;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	char buf[200];
 
 	(void)state;
@@ -552,7 +575,8 @@ static void test_tag(void **state)
 	assert_non_null(strstr(e.msg, "tag: longer than 64 bytes"));
 	proto_req_free(&r);
 	inval("{\"op\":\"stats\",\"tag\":1}", "tag: expected a string");
-	snprintf(buf, sizeof(buf), "{\"op\":\"grant\",\"tag\":\"q\",\"user\":\"a\",\"perm\":\"!\"}");
+	snprintf(buf, sizeof(buf),
+		 "{\"op\":\"grant\",\"tag\":\"q\",\"user\":\"a\",\"perm\":\"!\"}");
 	assert_int_equal(proto_parse_request(buf, strlen(buf), &r, &e), PSM_EINVAL);
 	assert_string_equal(r.tag, "q");
 	proto_req_free(&r);
@@ -571,7 +595,7 @@ static void test_duplicate_and_hidden(void **state)
 static void test_authorize(void **state)
 {
 	struct proto_req r;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 
 	(void)state;
 	req_ok(G "}", &r);
@@ -603,10 +627,9 @@ static void test_authorize(void **state)
 
 static void test_op_table(void **state)
 {
-	static const char *const admin[] = { "grant",	"revoke",	  "session_extend",
-					     "session_kill", "session_open", "cleanup",
-					     "export",	"import",	  "reload",
-					     "recover" };
+	static const char *const admin[] = {
+	    "grant",   "revoke", "session_extend", "session_kill", "session_open",
+	    "cleanup", "export", "import",	   "reload",	   "recover"};
 	const struct proto_op *op;
 	size_t i;
 
@@ -655,23 +678,23 @@ static void test_reply_ok_exact(void **state)
 
 static void test_reply_error_exact(void **state)
 {
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	char *s;
 
 	(void)state;
-	s = proto_reply_error(PROTO_E_INVALID_ARGUMENT,
-			      "ttl: unknown unit 'x' (use s, m, h, d, w)", NULL, NULL);
+	s = proto_reply_error(PROTO_E_INVALID_ARGUMENT, "ttl: unknown unit 'x' (use s, m, h, d, w)",
+			      NULL, NULL);
 	assert_string_equal(s, "{\"ok\":false,\"error\":{\"code\":\"invalid_argument\","
-			    "\"message\":\"ttl: unknown unit 'x' (use s, m, h, d, w)\"}}\n");
+			       "\"message\":\"ttl: unknown unit 'x' (use s, m, h, d, w)\"}}\n");
 	free(s);
 	s = proto_reply_error(PROTO_E_TOO_LARGE, "say \"hi\"\n", "t", NULL);
 	assert_string_equal(s, "{\"ok\":false,\"tag\":\"t\",\"error\":{\"code\":\"too_large\","
-			    "\"message\":\"say \\\"hi\\\"\\n\"}}\n");
+			       "\"message\":\"say \\\"hi\\\"\\n\"}}\n");
 	free(s);
 	psm_err_set(&e, PSM_ENOENT, "grant abc: no such grant");
 	s = proto_reply_err(&e, NULL, NULL);
 	assert_string_equal(s, "{\"ok\":false,\"error\":{\"code\":\"not_found\","
-			    "\"message\":\"grant abc: no such grant\"}}\n");
+			       "\"message\":\"grant abc: no such grant\"}}\n");
 	free(s);
 	assert_non_null(strstr(proto_reply_oom, "\"internal\""));
 }
@@ -682,9 +705,8 @@ static void test_codes(void **state)
 		const char *name;
 		int exit_code;
 	} want[PROTO_E_COUNT] = {
-		{ "invalid_argument", 2 }, { "unknown_op", 2 }, { "too_large", 2 },
-		{ "not_permitted", 4 },    { "not_found", 2 },  { "unavailable", 3 },
-		{ "table_full", 3 },       { "internal", 3 },
+	    {"invalid_argument", 2}, {"unknown_op", 2},	 {"too_large", 2},  {"not_permitted", 4},
+	    {"not_found", 2},	     {"unavailable", 3}, {"table_full", 3}, {"internal", 3},
 	};
 	int i;
 
@@ -707,7 +729,7 @@ static void test_codes(void **state)
 static void test_reply_parse(void **state)
 {
 	struct proto_reply r;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	const char *ok = "{\"ok\":true,\"tag\":\"z\",\"removed\":3}";
 	const char *bad = "{\"ok\":false,\"error\":{\"code\":\"not_permitted\",\"message\":\"m\"}}";
 	const char *odd = "{\"ok\":false,\"error\":{\"code\":\"new_code\",\"message\":\"m\"}}";
@@ -777,8 +799,8 @@ static void test_lines_bytewise(void **state)
 		assert_int_equal(proto_lines_feed(&l, text + i, 1, NULL), PSM_OK);
 		while (proto_lines_next(&l, &line, &len) == PROTO_LINES_LINE) {
 			snprintf(got, sizeof(got), "%.*s", (int)len, line);
-			snprintf(want, sizeof(want), "%s", n == 0 ? "{\"op\":\"stats\"}"
-								  : "{\"op\":\"health\"}");
+			snprintf(want, sizeof(want), "%s",
+				 n == 0 ? "{\"op\":\"stats\"}" : "{\"op\":\"health\"}");
 			assert_string_equal(got, want);
 			n++;
 		}
@@ -800,7 +822,8 @@ static void test_lines_many(void **state)
 		o += (size_t)sprintf(text + o, "%07zu\n", i);
 	proto_lines_init(&l, 16);
 	for (i = 0; i < o; i += 7) {
-		assert_int_equal(proto_lines_feed(&l, text + i, o - i < 7 ? o - i : 7, NULL), PSM_OK);
+		assert_int_equal(proto_lines_feed(&l, text + i, o - i < 7 ? o - i : 7, NULL),
+				 PSM_OK);
 		while (proto_lines_next(&l, &line, &len) == PROTO_LINES_LINE) {
 			assert_int_equal(len, 7);
 			assert_int_equal(strtoul(line, NULL, 10), n);
@@ -844,7 +867,7 @@ static void test_lines_protocol_max(void **state)
 {
 	struct proto_lines l;
 	struct proto_req r;
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	const char *line;
 	size_t len;
 	char *b = padded(PROTO_LINE_MAX);
@@ -882,47 +905,47 @@ static void test_print_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_grant_good),
-		cmocka_unit_test(test_grant_until_group),
-		cmocka_unit_test(test_grant_unknown_key),
-		cmocka_unit_test(test_grant_wrong_types),
-		cmocka_unit_test(test_grant_missing),
-		cmocka_unit_test(test_grant_oversize),
-		cmocka_unit_test(test_grant_bad_ttl),
-		cmocka_unit_test(test_grant_bad_until),
-		cmocka_unit_test(test_grant_bad_perm),
-		cmocka_unit_test(test_grant_bad_from_hosts),
-		cmocka_unit_test(test_grant_bad_user),
-		cmocka_unit_test(test_grant_ttl_and_until),
-		cmocka_unit_test(test_revoke_forms),
-		cmocka_unit_test(test_grants_schema),
-		cmocka_unit_test(test_check_schema),
-		cmocka_unit_test(test_check_perms_limit),
-		cmocka_unit_test(test_sessions_schema),
-		cmocka_unit_test(test_session_id_ops),
-		cmocka_unit_test(test_session_extend),
-		cmocka_unit_test(test_session_open),
-		cmocka_unit_test(test_no_key_ops),
-		cmocka_unit_test(test_import_schema),
-		cmocka_unit_test(test_every_op_schema),
-		cmocka_unit_test(test_unknown_op),
-		cmocka_unit_test(test_invalid_json),
-		cmocka_unit_test(test_non_object),
-		cmocka_unit_test(test_too_large),
-		cmocka_unit_test(test_tag),
-		cmocka_unit_test(test_duplicate_and_hidden),
-		cmocka_unit_test(test_authorize),
-		cmocka_unit_test(test_op_table),
-		cmocka_unit_test(test_reply_ok_exact),
-		cmocka_unit_test(test_reply_error_exact),
-		cmocka_unit_test(test_codes),
-		cmocka_unit_test(test_reply_parse),
-		cmocka_unit_test(test_lines_split),
-		cmocka_unit_test(test_lines_bytewise),
-		cmocka_unit_test(test_lines_many),
-		cmocka_unit_test(test_lines_oversize),
-		cmocka_unit_test(test_lines_protocol_max),
-		cmocka_unit_test(test_print_line),
+	    cmocka_unit_test(test_grant_good),
+	    cmocka_unit_test(test_grant_until_group),
+	    cmocka_unit_test(test_grant_unknown_key),
+	    cmocka_unit_test(test_grant_wrong_types),
+	    cmocka_unit_test(test_grant_missing),
+	    cmocka_unit_test(test_grant_oversize),
+	    cmocka_unit_test(test_grant_bad_ttl),
+	    cmocka_unit_test(test_grant_bad_until),
+	    cmocka_unit_test(test_grant_bad_perm),
+	    cmocka_unit_test(test_grant_bad_from_hosts),
+	    cmocka_unit_test(test_grant_bad_user),
+	    cmocka_unit_test(test_grant_ttl_and_until),
+	    cmocka_unit_test(test_revoke_forms),
+	    cmocka_unit_test(test_grants_schema),
+	    cmocka_unit_test(test_check_schema),
+	    cmocka_unit_test(test_check_perms_limit),
+	    cmocka_unit_test(test_sessions_schema),
+	    cmocka_unit_test(test_session_id_ops),
+	    cmocka_unit_test(test_session_extend),
+	    cmocka_unit_test(test_session_open),
+	    cmocka_unit_test(test_no_key_ops),
+	    cmocka_unit_test(test_import_schema),
+	    cmocka_unit_test(test_every_op_schema),
+	    cmocka_unit_test(test_unknown_op),
+	    cmocka_unit_test(test_invalid_json),
+	    cmocka_unit_test(test_non_object),
+	    cmocka_unit_test(test_too_large),
+	    cmocka_unit_test(test_tag),
+	    cmocka_unit_test(test_duplicate_and_hidden),
+	    cmocka_unit_test(test_authorize),
+	    cmocka_unit_test(test_op_table),
+	    cmocka_unit_test(test_reply_ok_exact),
+	    cmocka_unit_test(test_reply_error_exact),
+	    cmocka_unit_test(test_codes),
+	    cmocka_unit_test(test_reply_parse),
+	    cmocka_unit_test(test_lines_split),
+	    cmocka_unit_test(test_lines_bytewise),
+	    cmocka_unit_test(test_lines_many),
+	    cmocka_unit_test(test_lines_oversize),
+	    cmocka_unit_test(test_lines_protocol_max),
+	    cmocka_unit_test(test_print_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

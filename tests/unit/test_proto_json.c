@@ -36,8 +36,15 @@ static void assert_same_as_cjson(const cJSON *item)
 static void test_pj_strings_like_cjson(void **state)
 {
 	static const char *const texts[] = {
-	    "", "plain", "quote \" backslash \\ slash /", "del \x7f", "utf-8 \xc3\xa9 \xe2\x82\xac",
-	    "not utf-8 \xff\xfe", "\"", "\\\\", "tab\tnl\ncr\rbs\bff\f",
+	    "",
+	    "plain",
+	    "quote \" backslash \\ slash /",
+	    "del \x7f",
+	    "utf-8 \xc3\xa9 \xe2\x82\xac",
+	    "not utf-8 \xff\xfe",
+	    "\"",
+	    "\\\\",
+	    "tab\tnl\ncr\rbs\bff\f",
 	};
 	cJSON *arr = cJSON_CreateArray(), *obj = cJSON_CreateObject();
 	char ctl[2] = {0, 0}, key[16];
@@ -61,9 +68,29 @@ static void test_pj_strings_like_cjson(void **state)
 static void test_pj_numbers_like_cjson(void **state)
 {
 	static const double nums[] = {
-	    0, -0.0, 1, -1, 42, 2147483647.0, 2147483648.0, -2147483649.0, 1800000000,
-	    253402300799.0, 999999999999999.0, -999999999999999.0, 1e15, 1e16, 123456789012345678.0,
-	    9007199254740993.0, 1.5, -2.25, 0.1, 1.0 / 3, 1e-7, 3.14159e300, -4.9e-324,
+	    0,
+	    -0.0,
+	    1,
+	    -1,
+	    42,
+	    2147483647.0,
+	    2147483648.0,
+	    -2147483649.0,
+	    1800000000,
+	    253402300799.0,
+	    999999999999999.0,
+	    -999999999999999.0,
+	    1e15,
+	    1e16,
+	    123456789012345678.0,
+	    9007199254740993.0,
+	    1.5,
+	    -2.25,
+	    0.1,
+	    1.0 / 3,
+	    1e-7,
+	    3.14159e300,
+	    -4.9e-324,
 	};
 	cJSON *arr = cJSON_CreateArray();
 
@@ -77,8 +104,9 @@ static void test_pj_numbers_like_cjson(void **state)
 
 static void test_pj_trees_like_cjson(void **state)
 {
-	const char *doc = "{\"a\":{},\"b\":[],\"c\":[[],{},[1,[2,[3]]]],\"d\":{\"e\":{\"f\":null}},"
-			  "\"t\":true,\"f\":false,\"n\":null,\"s\":\"x\",\"m\":[1,\"two\",{\"3\":3}]}";
+	const char *doc =
+	    "{\"a\":{},\"b\":[],\"c\":[[],{},[1,[2,[3]]]],\"d\":{\"e\":{\"f\":null}},"
+	    "\"t\":true,\"f\":false,\"n\":null,\"s\":\"x\",\"m\":[1,\"two\",{\"3\":3}]}";
 	cJSON *o = cJSON_Parse(doc), *raw = cJSON_CreateRaw("{\"raw\":1}");
 
 	(void)state;
@@ -186,7 +214,7 @@ static void test_pj_grows(void **state)
 	for (int i = 0; i < 10; i++)
 		json_out_string(&w, big);
 	json_out_end_array(&w);
-	assert_int_equal(w.code, PSM_OK); /* not out of memory */
+	assert_int_equal(w.code, PSM_OK);			 /* not out of memory */
 	assert_int_equal(w.len, 2 + 10 * (strlen(big) + 2) + 9); /* [ ] "" and 9 commas */
 	assert_int_equal(strlen(w.buf), w.len);
 	json_out_free(&w);

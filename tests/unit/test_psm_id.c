@@ -52,8 +52,8 @@ static void test_psm_id_psmd_same(void **state)
 /* --explain prints the deciding grant's id as psmctl does, so it pastes into revoke. */
 static void test_psm_id_explain(void **state)
 {
-	struct eval_req r = { .user = "alice", .uid = 1000, .gid = 1000, .perm = "sudo:run",
-			      .audit = SHM_U32_NONE };
+	struct eval_req r = {
+	    .user = "alice", .uid = 1000, .gid = 1000, .perm = "sudo:run", .audit = SHM_U32_NONE};
 	struct shm_entry e;
 	struct eval_out out;
 	struct fx f;
@@ -85,9 +85,9 @@ static void test_psm_id_explain(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_psm_id_vectors),
-		cmocka_unit_test(test_psm_id_psmd_same),
-		cmocka_unit_test(test_psm_id_explain),
+	    cmocka_unit_test(test_psm_id_vectors),
+	    cmocka_unit_test(test_psm_id_psmd_same),
+	    cmocka_unit_test(test_psm_id_explain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

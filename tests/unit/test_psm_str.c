@@ -13,9 +13,17 @@
 #include "psm_str.h"
 
 static const char *const words[] = {
-	"", "a", "A", "ab", "aB", "abc", "ABC", "abd", "localhost", "LocalHost", "localhost.",
-	"local", "a,,b", "a,b", ",", ",,", "..", "a.b..c", "x y", "1h30m", "\t", "Z", "[",
-	"@", "`", "{", "fail", "succeed", "debug", "/.", "/..", "%eth0", "fe80::1%eth0",
+    "",		 "a",	       "A",
+    "ab",	 "aB",	       "abc",
+    "ABC",	 "abd",	       "localhost",
+    "LocalHost", "localhost.", "local",
+    "a,,b",	 "a,b",	       ",",
+    ",,",	 "..",	       "a.b..c",
+    "x y",	 "1h30m",      "\t",
+    "Z",	 "[",	       "@",
+    "`",	 "{",	       "fail",
+    "succeed",	 "debug",      "/.",
+    "/..",	 "%eth0",      "fe80::1%eth0",
 };
 #define NWORDS (sizeof(words) / sizeof(words[0]))
 
@@ -71,9 +79,9 @@ static void test_search(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_classes),
-		cmocka_unit_test(test_compare),
-		cmocka_unit_test(test_search),
+	    cmocka_unit_test(test_classes),
+	    cmocka_unit_test(test_compare),
+	    cmocka_unit_test(test_search),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

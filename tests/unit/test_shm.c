@@ -59,7 +59,7 @@ ssize_t tshm_pread(int fd, void *buf, size_t n, off_t off)
 
 static void fix_publish_open(struct fix *f)
 {
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 
 	assert_int_equal(shm_writer_publish(f->w, &err), PSM_OK);
 	assert_int_equal(shm_view_open(&f->v, f->name, &err), PSM_OK);
@@ -69,9 +69,9 @@ static void fix_publish_open(struct fix *f)
  * pread alike. */
 static void fix_open_fails(struct fix *f, const char *what)
 {
-	static const unsigned modes[] = { 0, SHM_VIEW_PREAD };
+	static const unsigned modes[] = {0, SHM_VIEW_PREAD};
 	struct shm_view v;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	size_t i;
 
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -123,7 +123,7 @@ static int scan_count(const struct shm_view *v, uint8_t kind)
 
 static void get_info(const struct shm_view *v, struct shm_info *in)
 {
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 
 	assert_int_equal(shm_info_get(v, in, &err), PSM_OK);
 }
@@ -323,7 +323,7 @@ static void test_tmp_names_unpredictable(void **state)
 
 static void test_table_group(void **state)
 {
-	struct shm_writer_opts o = { .capacity = 4, .group = 65534 };
+	struct shm_writer_opts o = {.capacity = 4, .group = 65534};
 	struct shm_writer *w;
 	char name[64], path[128];
 	struct stat st;
@@ -342,9 +342,9 @@ static void test_table_group(void **state)
 
 static void test_writer_opts_checked(void **state)
 {
-	struct shm_writer_opts o = { .name = "/psm-test-opts", .capacity = 0 };
+	struct shm_writer_opts o = {.name = "/psm-test-opts", .capacity = 0};
 	struct shm_writer *w = (void *)1;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	char host[80];
 
 	(void)state;
@@ -395,10 +395,15 @@ static void test_entry_roundtrip(void **state)
 	struct shm_iter it;
 	uint32_t unit;
 	int i;
-	static const char *vals[SHM_NFIELDS] = {
-		"%10", "%wheel", "sudo:cmd:/usr/bin/systemctl", "\x01\x02\x00\x03", "web-01",
-		"ticket 42", "admin@host", "policy.json binding 2 role ops", "SESSIONID"
-	};
+	static const char *vals[SHM_NFIELDS] = {"%10",
+						"%wheel",
+						"sudo:cmd:/usr/bin/systemctl",
+						"\x01\x02\x00\x03",
+						"web-01",
+						"ticket 42",
+						"admin@host",
+						"policy.json binding 2 role ops",
+						"SESSIONID"};
 
 	tshm_entry(&e, SHM_GRANT, "%10", NULL);
 	e.flags = SHM_FL_GROUP | SHM_FL_SRC_ADMIN;
@@ -489,7 +494,8 @@ static void remove_in_chain(struct fix *f, int pos)
 	assert_int_equal(shm_writer_remove(f->w, units[2 - pos], NULL), PSM_OK);
 	fix_publish_open(f);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(tshm_count(&f->v, SHM_SESSION, keys[i], NULL), i == 2 - pos ? 0 : 1);
+		assert_int_equal(tshm_count(&f->v, SHM_SESSION, keys[i], NULL),
+				 i == 2 - pos ? 0 : 1);
 	assert_int_equal(scan_count(&f->v, SHM_SESSION), 2);
 }
 
@@ -511,7 +517,7 @@ static void test_remove_tail(void **state)
 static void test_remove_bad_handles(void **state)
 {
 	struct fix *f = *state;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	uint32_t u = tshm_insert(f->w, SHM_GRANT, "alice", "p:x");
 
 	assert_int_equal(shm_writer_remove(f->w, u + 1, &err), PSM_ENOENT);
@@ -588,7 +594,7 @@ static void test_full_by_records(void **state)
 {
 	struct fix *f = *state;
 	struct shm_entry e;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	char key[16];
 	int i;
 
@@ -613,7 +619,7 @@ static void test_full_by_bytes(void **state)
 {
 	struct fix *f = *state;
 	struct shm_entry e;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	char big[600];
 	struct shm_info in;
 
@@ -638,7 +644,7 @@ static void test_field_limits(void **state)
 {
 	struct fix *f = *state;
 	struct shm_entry e;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	static char big[SHM_FIELD_MAX + 2];
 
 	memset(big, 'x', sizeof(big) - 1);
@@ -653,7 +659,8 @@ static void test_field_limits(void **state)
 	tshm_entry(&e, SHM_SESSION, "s", NULL);
 	e.f[SHM_F_REASON] = e.f[SHM_F_ISSUER] = e.f[SHM_F_SOURCE] = e.f[SHM_F_SESSION] = big;
 	e.flen[SHM_F_REASON] = e.flen[SHM_F_ISSUER] = e.flen[SHM_F_SOURCE] = SHM_FIELD_MAX;
-	e.flen[SHM_F_SESSION] = (uint16_t)(SHM_REC_MAX - sizeof(struct shm_rec) - 3 * SHM_FIELD_MAX);
+	e.flen[SHM_F_SESSION] =
+	    (uint16_t)(SHM_REC_MAX - sizeof(struct shm_rec) - 3 * SHM_FIELD_MAX);
 	e.flen[SHM_F_SESSION] = (uint16_t)(e.flen[SHM_F_SESSION] - 1); /* key "s" is 1 byte */
 	assert_int_equal(shm_writer_insert(f->w, &e, NULL, &err), PSM_OK);
 	e.flen[SHM_F_SESSION]++;
@@ -666,7 +673,7 @@ static void test_bad_entries(void **state)
 {
 	struct fix *f = *state;
 	struct shm_entry e;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 
 	tshm_entry(&e, 0, "alice", "p:x");
 	assert_int_equal(shm_writer_insert(f->w, &e, NULL, &err), PSM_EINVAL);
@@ -701,7 +708,7 @@ static int scan_cb(const struct shm_entry *e, void *ctx)
 static void test_scan_visits_all(void **state)
 {
 	struct fix *f = *state;
-	struct scan_ctx c = { 0 };
+	struct scan_ctx c = {0};
 	char key[16];
 	int i;
 
@@ -781,8 +788,8 @@ static void test_group_mask(void **state)
 	struct shm_info in;
 	uint64_t want;
 
-	tshm_insert(f->w, SHM_GRANT, "alice", "ssh:login");       /* user grant: no bit */
-	tshm_insert(f->w, SHM_SERVICE, "sshd", "login:ssh");      /* not a grant: no bit */
+	tshm_insert(f->w, SHM_GRANT, "alice", "ssh:login");  /* user grant: no bit */
+	tshm_insert(f->w, SHM_SERVICE, "sshd", "login:ssh"); /* not a grant: no bit */
 	get_info(shm_writer_view(f->w), &in);
 	assert_int_equal(in.group_mask, 0);
 	tshm_entry(&e, SHM_GRANT, "%10", "sudo:cmd:/bin/ls");
@@ -804,7 +811,7 @@ static void test_group_mask(void **state)
 	get_info(shm_writer_view(f->w), &in);
 	assert_int_equal(in.group_mask, want | SHM_MASK_ANY);
 	assert_int_equal(in.group_deny_mask, shm_seg_bit("login", 5));
-	tshm_entry(&e, SHM_DENY, "alice", "sudo:run");            /* user deny: no bit */
+	tshm_entry(&e, SHM_DENY, "alice", "sudo:run"); /* user deny: no bit */
 	assert_int_equal(shm_writer_insert(f->w, &e, NULL, NULL), PSM_OK);
 	tshm_entry(&e, SHM_DENY, "%13", "*");
 	e.flags = SHM_FL_GROUP;
@@ -853,9 +860,11 @@ static void test_hash_spread(void **state)
 		if (k == SHM_DENY) /* shares the grant's hash by design (SHM_RULE) */
 			continue;
 		for (j = 0; j < 2000; j++)
-			h[n++] = shm_hash((uint8_t)k, key, (size_t)snprintf(key, sizeof(key), "u%07d", j));
+			h[n++] = shm_hash((uint8_t)k, key,
+					  (size_t)snprintf(key, sizeof(key), "u%07d", j));
 		for (j = 0; j < 300; j++)
-			h[n++] = shm_hash((uint8_t)k, key, (size_t)snprintf(key, sizeof(key), "%%%d", j));
+			h[n++] = shm_hash((uint8_t)k, key,
+					  (size_t)snprintf(key, sizeof(key), "%%%d", j));
 		for (j = 0; j < 26; j++) {
 			key[0] = (char)('a' + j);
 			h[n++] = shm_hash((uint8_t)k, key, 1);
@@ -879,10 +888,10 @@ static void test_hash_spread(void **state)
 
 static void test_name_validation(void **state)
 {
-	static const char *bad[] = { "", "psm", "/", "/a/b", "/.", "/..", "/a b", "/a\n",
-				     "/\xc3\xa9" };
+	static const char *bad[] = {"",	   "psm",  "/",	   "/a/b",     "/.",
+				    "/..", "/a b", "/a\n", "/\xc3\xa9"};
 	struct shm_view v;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	char longname[203];
 	size_t i;
 
@@ -958,7 +967,7 @@ static void test_refuses_symlink_and_dir(void **state)
 	struct fix *f = *state;
 	char path[128], link[160], lname[96];
 	struct shm_view v;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 
 	fix_publish_open(f);
 	fix_path(f, path, sizeof(path));
@@ -1010,7 +1019,7 @@ static void test_republish_retires_old(void **state)
 	struct fix *f = *state;
 	struct shm_writer *w2;
 	struct shm_view v2;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 
 	tshm_insert(f->w, SHM_GRANT, "old", "p:x");
 	fix_publish_open(f);
@@ -1039,7 +1048,7 @@ static void test_pread_view(void **state)
 	struct shm_writer *w2;
 	struct shm_view p;
 	struct shm_info a, b;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 
 	tshm_insert(f->w, SHM_GRANT, "old", "p:x");
 	tshm_insert(f->w, SHM_GRANT, "old", "p:y");
@@ -1073,7 +1082,7 @@ static void test_pread_txn_after_write(void **state)
 	struct fix *f = *state;
 	struct shm_view p;
 	struct shm_info in;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 
 	fix_publish_open(f);
 	shm_writer_heartbeat(f->w, 1000);
@@ -1181,46 +1190,46 @@ static void test_closed_view_is_unavailable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crc_vectors),
-		cmocka_unit_test(test_crc_copy_and_chaining),
-		T(test_create_publish_open),
-		T(test_unpublished_is_invisible),
-		cmocka_unit_test(test_tmp_names_unpredictable),
-		cmocka_unit_test(test_table_group),
-		cmocka_unit_test(test_writer_opts_checked),
-		T(test_insert_lookup_each_kind),
-		T(test_entry_roundtrip),
-		T(test_several_records_per_key),
-		TS(test_collisions_in_one_bucket),
-		TS(test_remove_head),
-		TS(test_remove_middle),
-		TS(test_remove_tail),
-		T(test_remove_bad_handles),
-		T(test_lookup_by_handle_then_remove),
-		TS(test_free_space_reused),
-		TS(test_fragmented_space_merged),
-		TS(test_full_by_records),
-		TS(test_full_by_bytes),
-		cmocka_unit_test_setup_teardown(test_field_limits, fix_setup, fix_teardown),
-		T(test_bad_entries),
-		T(test_scan_visits_all),
-		T(test_info_generation_per_commit),
-		T(test_info_heartbeat_and_counts),
-		T(test_group_mask),
-		cmocka_unit_test_setup_teardown(test_pread_view, fix_setup, fix_teardown),
-		cmocka_unit_test_setup_teardown(test_pread_txn_after_write, fix_setup, fix_teardown),
-		cmocka_unit_test_setup_teardown(test_pread_chain_one_read, fix_setup, fix_teardown),
-		cmocka_unit_test_setup_teardown(test_pread_window_per_walk, fix_setup, fix_teardown),
-		cmocka_unit_test(test_seg_bit),
-		cmocka_unit_test(test_hash_spread),
-		cmocka_unit_test(test_name_validation),
-		T(test_refuses_world_writable),
-		T(test_refuses_foreign_owner),
-		T(test_refuses_truncated),
-		T(test_refuses_symlink_and_dir),
-		T(test_refuses_bad_header),
-		T(test_republish_retires_old),
-		T(test_closed_view_is_unavailable),
+	    cmocka_unit_test(test_crc_vectors),
+	    cmocka_unit_test(test_crc_copy_and_chaining),
+	    T(test_create_publish_open),
+	    T(test_unpublished_is_invisible),
+	    cmocka_unit_test(test_tmp_names_unpredictable),
+	    cmocka_unit_test(test_table_group),
+	    cmocka_unit_test(test_writer_opts_checked),
+	    T(test_insert_lookup_each_kind),
+	    T(test_entry_roundtrip),
+	    T(test_several_records_per_key),
+	    TS(test_collisions_in_one_bucket),
+	    TS(test_remove_head),
+	    TS(test_remove_middle),
+	    TS(test_remove_tail),
+	    T(test_remove_bad_handles),
+	    T(test_lookup_by_handle_then_remove),
+	    TS(test_free_space_reused),
+	    TS(test_fragmented_space_merged),
+	    TS(test_full_by_records),
+	    TS(test_full_by_bytes),
+	    cmocka_unit_test_setup_teardown(test_field_limits, fix_setup, fix_teardown),
+	    T(test_bad_entries),
+	    T(test_scan_visits_all),
+	    T(test_info_generation_per_commit),
+	    T(test_info_heartbeat_and_counts),
+	    T(test_group_mask),
+	    cmocka_unit_test_setup_teardown(test_pread_view, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_pread_txn_after_write, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_pread_chain_one_read, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_pread_window_per_walk, fix_setup, fix_teardown),
+	    cmocka_unit_test(test_seg_bit),
+	    cmocka_unit_test(test_hash_spread),
+	    cmocka_unit_test(test_name_validation),
+	    T(test_refuses_world_writable),
+	    T(test_refuses_foreign_owner),
+	    T(test_refuses_truncated),
+	    T(test_refuses_symlink_and_dir),
+	    T(test_refuses_bad_header),
+	    T(test_republish_retires_old),
+	    T(test_closed_view_is_unavailable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_shm_concurrent.c - one writer thread and several readers: no torn record is ever accepted. */
+/* test_shm_concurrent.c - one writer thread and several readers: no torn record is ever accepted.
+ */
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,21 +19,21 @@
 struct shared {
 	char name[64];
 	struct shm_writer *w;
-	uint32_t units[NKEYS];  /* the record of each key "kN" */
-	uint32_t churn;         /* the record of key "churn" */
-	atomic_int started;     /* readers that have opened their view */
+	uint32_t units[NKEYS]; /* the record of each key "kN" */
+	uint32_t churn;	       /* the record of key "churn" */
+	atomic_int started;    /* readers that have opened their view */
 	atomic_int done;
 };
 
 struct reader_stats {
 	struct shared *sh;
 	unsigned id;
-	long consistent;   /* transactions that ended consistent */
-	long retried;      /* transactions that had to be retried */
-	long unavailable;  /* shm_read_begin gave up (bounded wait) */
-	long bad;          /* a record accepted under a consistent transaction was wrong */
-	long corrupt;      /* -PSM_EUNAVAIL under a consistent transaction */
-	long wrong_count;  /* a key did not have exactly one record, or a scan was off */
+	long consistent;  /* transactions that ended consistent */
+	long retried;	  /* transactions that had to be retried */
+	long unavailable; /* shm_read_begin gave up (bounded wait) */
+	long bad;	  /* a record accepted under a consistent transaction was wrong */
+	long corrupt;	  /* -PSM_EUNAVAIL under a consistent transaction */
+	long wrong_count; /* a key did not have exactly one record, or a scan was off */
 };
 
 /* The self-check: pattern, reason and uid are all derived from version. */
@@ -134,7 +135,7 @@ static void reader_txn(const struct shm_view *v, struct reader_stats *st, unsign
 	struct shm_iter it;
 	struct shm_entry e;
 	struct shm_recbuf buf;
-	struct scan_state sc = { 0, 0 };
+	struct scan_state sc = {0, 0};
 	char key[16];
 	uint64_t seq;
 	int n = 0, rc, bad = 0;
@@ -302,8 +303,10 @@ static void test_info_consistent_under_writes(void **state)
 	while (!atomic_load(&sh.started))
 		sched_yield();
 	/* at least 20000 batches, and on until each reader has read 100 times */
-	for (i = 0; i < 20000 || ((atomic_load(&c[0].reads) < 100 ||
-				   atomic_load(&c[1].reads) < 100) && i < 10000000); i++)
+	for (i = 0;
+	     i < 20000 ||
+	     ((atomic_load(&c[0].reads) < 100 || atomic_load(&c[1].reads) < 100) && i < 10000000);
+	     i++)
 		gen_batch(sh.w, &a, &b, i);
 	atomic_store(&sh.done, 1);
 	for (k = 0; k < 2; k++) {
@@ -324,7 +327,7 @@ static void test_writer_died_mid_write(void **state)
 	char name[64];
 	struct shm_view v;
 	struct shm_info in;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	uint64_t seq;
 	pid_t pid;
 	int status;
@@ -396,10 +399,10 @@ static void test_open_batch_then_commit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_writer_and_readers),
-		cmocka_unit_test(test_info_consistent_under_writes),
-		cmocka_unit_test(test_writer_died_mid_write),
-		cmocka_unit_test(test_open_batch_then_commit),
+	    cmocka_unit_test(test_writer_and_readers),
+	    cmocka_unit_test(test_info_consistent_under_writes),
+	    cmocka_unit_test(test_writer_died_mid_write),
+	    cmocka_unit_test(test_open_batch_then_commit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* test_shm_corrupt.c - every single-byte corruption and truncation of a small table is caught or harmless. */
+/* test_shm_corrupt.c - every single-byte corruption and truncation of a small table is caught or
+ * harmless. */
 #include <fcntl.h>
 #include <stdlib.h>
 
 #include "test_shm_util.h"
 
 #define CAPACITY 16
-#define ERR_DIGEST 0xffffffffu   /* "this lookup failed" */
+#define ERR_DIGEST 0xffffffffu /* "this lookup failed" */
 
 struct query {
 	uint8_t kind;
@@ -15,12 +16,11 @@ struct query {
 
 /* Every key of the table (with its kind) and a few absent ones. */
 static const struct query queries[] = {
-	{ SHM_GRANT, "alice" }, { SHM_GRANT, "bob" }, { SHM_GRANT, "%10" },
-	{ SHM_DENY, "%11" }, { SHM_DENY, "carol" }, { SHM_SESSION, "S0" },
-	{ SHM_SESSION, "S1" }, { SHM_SESSION, "S2" }, { SHM_SERVICE, "sshd" },
-	{ SHM_SERVICE, "sudo" }, { SHM_BREAKGLASS, "root" }, { SHM_GRANT, "dave" },
-	{ SHM_GRANT, "erin" }, { SHM_GRANT, "nobody" }, { SHM_DENY, "alice" },
-	{ SHM_SESSION, "S9" }, { SHM_GRANT, "frank" },
+    {SHM_GRANT, "alice"},  {SHM_GRANT, "bob"},	  {SHM_GRANT, "%10"},	    {SHM_DENY, "%11"},
+    {SHM_DENY, "carol"},   {SHM_SESSION, "S0"},	  {SHM_SESSION, "S1"},	    {SHM_SESSION, "S2"},
+    {SHM_SERVICE, "sshd"}, {SHM_SERVICE, "sudo"}, {SHM_BREAKGLASS, "root"}, {SHM_GRANT, "dave"},
+    {SHM_GRANT, "erin"},   {SHM_GRANT, "nobody"}, {SHM_DENY, "alice"},	    {SHM_SESSION, "S9"},
+    {SHM_GRANT, "frank"},
 };
 #define NQ (sizeof(queries) / sizeof(queries[0]))
 #define NRES (NQ + 2) /* each query, a scan, the header info */
@@ -28,9 +28,9 @@ static const struct query queries[] = {
 struct table {
 	char name[64];
 	char path[96];
-	unsigned char *img;     /* the intact object */
+	unsigned char *img; /* the intact object */
 	size_t size;
-	uint32_t want[NRES];    /* intact results */
+	uint32_t want[NRES]; /* intact results */
 };
 
 static void fill_table(struct shm_writer *w)
@@ -74,9 +74,14 @@ static void fill_table(struct shm_writer *w)
 
 static uint32_t entry_digest(uint32_t crc, const struct shm_entry *e)
 {
-	uint64_t num[8] = { e->kind, e->flags, (uint64_t)e->not_before, (uint64_t)e->not_after,
-			    e->version, ((uint64_t)e->rule << 32) | e->uid,
-			    ((uint64_t)e->pid << 32) | e->audit, (uint64_t)e->created };
+	uint64_t num[8] = {e->kind,
+			   e->flags,
+			   (uint64_t)e->not_before,
+			   (uint64_t)e->not_after,
+			   e->version,
+			   ((uint64_t)e->rule << 32) | e->uid,
+			   ((uint64_t)e->pid << 32) | e->audit,
+			   (uint64_t)e->created};
 	int i;
 
 	crc = shm_crc32c(crc, num, sizeof(num));
@@ -263,14 +268,16 @@ static void test_every_byte_corrupted(void **state)
 	memcpy(buf, t->img, t->size);
 	for (off = 0; off < t->size; off++) {
 		for (k = 0; k < 10; k++) {
-			buf[off] = (unsigned char)(k < 8 ? t->img[off] ^ (1u << k) : k == 8 ? 0x00u : 0xffu);
+			buf[off] = (unsigned char)(k < 8    ? t->img[off] ^ (1u << k)
+						   : k == 8 ? 0x00u
+							    : 0xffu);
 			if (buf[off] == t->img[off])
 				continue;
 			write_object(t, buf, t->size);
 			c = classify(t);
 			if (c < 0 && wrong++ < 10)
-				print_error("wrong answer: byte %zu set to 0x%02x (was 0x%02x)\n", off,
-					    buf[off], t->img[off]);
+				print_error("wrong answer: byte %zu set to 0x%02x (was 0x%02x)\n",
+					    off, buf[off], t->img[off]);
 			detected += c == 0;
 			benign += c == 1;
 		}
@@ -356,11 +363,11 @@ static uint32_t query_bucket(const unsigned char *img, const struct query *q, ch
 /* The object with img written: query i fails, and so does a scan.  An absent key of the same
  * bucket fails too when absent_fails (damage to the chain itself); otherwise it must get the
  * intact answer (damage inside a record that lookup skips by its checked hash). */
-static void expect_detected_as(struct table *t, unsigned char *img, size_t qi,
-			       const char *absent, bool absent_fails)
+static void expect_detected_as(struct table *t, unsigned char *img, size_t qi, const char *absent,
+			       bool absent_fails)
 {
 	struct shm_view v;
-	struct query q = { queries[qi].kind, absent };
+	struct query q = {queries[qi].kind, absent};
 
 	write_object(t, img, t->size);
 	assert_int_equal(shm_view_open(&v, t->name, NULL), PSM_OK);
@@ -386,7 +393,8 @@ static void test_chain_cycle(void **state)
 	memcpy(img, t->img, t->size);
 	b = query_bucket(img, &queries[0], absent);
 	head = img_bucket(img, b)->head;
-	for (u = head; (next = rec_u32(img_rec(img, u), offsetof(struct shm_rec, next))) != SHM_NONE;)
+	for (u = head;
+	     (next = rec_u32(img_rec(img, u), offsetof(struct shm_rec, next))) != SHM_NONE;)
 		u = next;
 	shm_rec_set_next(img_rec(img, u), head);
 	expect_detected(t, img, 0, absent);
@@ -495,7 +503,7 @@ static void test_record_lengths(void **state)
 	/* a size whose pair is broken */
 	memcpy(img, t->img, t->size);
 	size = rec_u32(rec, offsetof(struct shm_rec, size));
-	memcpy(rec + offsetof(struct shm_rec, size), &(uint32_t){ size - 8 }, 4);
+	memcpy(rec + offsetof(struct shm_rec, size), &(uint32_t){size - 8}, 4);
 	expect_detected_as(t, img, 0, absent, false);
 	free(img);
 }
@@ -558,10 +566,11 @@ static void test_routing_words_in_place(void **state)
 
 	memcpy(img, t->img, t->size);
 	for (qi = 0; qi < NQ; qi++) {
-		struct query q = { queries[qi].kind, absent };
+		struct query q = {queries[qi].kind, absent};
 
 		u = img_bucket(img, query_bucket(t->img, &queries[qi], absent))->head;
-		for (; u != SHM_NONE; u = rec_u32(img_rec(img, u), offsetof(struct shm_rec, next))) {
+		for (; u != SHM_NONE;
+		     u = rec_u32(img_rec(img, u), offsetof(struct shm_rec, next))) {
 			assert_true(u < img_hdr(t->img)->arena_units);
 			for (off = offsetof(struct shm_rec, next);
 			     off < offsetof(struct shm_rec, hash_inv) + 4; off++)
@@ -579,7 +588,7 @@ static void patch_hdr(struct table *t, unsigned char *img, size_t off, uint64_t 
 {
 	struct shm_hdr *h = (struct shm_hdr *)(void *)img;
 	struct shm_view v2;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 
 	memcpy(img, t->img, t->size);
 	memcpy(img + off, &v, n);
@@ -601,7 +610,8 @@ static void test_bad_geometry(void **state)
 	patch_hdr(t, img, offsetof(struct shm_hdr, nbuckets), h->nbuckets * 2, 4, "bad geometry");
 	patch_hdr(t, img, offsetof(struct shm_hdr, arena_units), h->arena_units + 1, 8,
 		  "bad geometry");
-	patch_hdr(t, img, offsetof(struct shm_hdr, arena_off), h->arena_off - 64, 8, "bad geometry");
+	patch_hdr(t, img, offsetof(struct shm_hdr, arena_off), h->arena_off - 64, 8,
+		  "bad geometry");
 	patch_hdr(t, img, offsetof(struct shm_hdr, buckets_off), 0, 8, "bad geometry");
 	patch_hdr(t, img, offsetof(struct shm_hdr, unit_size), 32, 4, "bad geometry");
 	patch_hdr(t, img, offsetof(struct shm_hdr, capacity), 0, 8, "bad geometry");
@@ -613,7 +623,7 @@ static void test_bad_geometry(void **state)
 	memset(img + offsetof(struct shm_hdr, host_name), 'h', SHM_HOST_MAX);
 	((struct shm_hdr *)(void *)img)->st_crc = shm_hdr_crc((struct shm_hdr *)(void *)img);
 	write_object(t, img, t->size);
-	assert_false(results(t->name, (uint32_t[NRES]){ 0 }));
+	assert_false(results(t->name, (uint32_t[NRES]){0}));
 	free(img);
 }
 
@@ -622,16 +632,10 @@ static void test_bad_geometry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_intact_table),
-		T(test_every_byte_corrupted),
-		T(test_every_truncation),
-		T(test_chain_cycle),
-		T(test_next_out_of_arena),
-		T(test_bucket_points_elsewhere),
-		T(test_record_lengths),
-		T(test_hash_other_bucket),
-		T(test_routing_words_in_place),
-		T(test_bad_geometry),
+	    T(test_intact_table),   T(test_every_byte_corrupted), T(test_every_truncation),
+	    T(test_chain_cycle),    T(test_next_out_of_arena),	  T(test_bucket_points_elsewhere),
+	    T(test_record_lengths), T(test_hash_other_bucket),	  T(test_routing_words_in_place),
+	    T(test_bad_geometry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,10 +55,10 @@ static inline void tshm_entry(struct shm_entry *e, uint8_t kind, const char *key
 
 static inline struct shm_writer *tshm_writer(const char *name, uint64_t capacity)
 {
-	struct shm_writer_opts o = { .name = name, .capacity = capacity, .group = 0,
-				     .host_name = "test-host" };
+	struct shm_writer_opts o = {
+	    .name = name, .capacity = capacity, .group = 0, .host_name = "test-host"};
 	struct shm_writer *w = NULL;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	int rc = shm_writer_create(&w, &o, &err);
 
 	if (rc != PSM_OK)
@@ -70,7 +70,7 @@ static inline uint32_t tshm_insert(struct shm_writer *w, uint8_t kind, const cha
 				   const char *pattern)
 {
 	struct shm_entry e;
-	struct psm_err err = { 0 };
+	struct psm_err err = {0};
 	uint32_t unit = SHM_U32_NONE;
 
 	tshm_entry(&e, kind, key, pattern);

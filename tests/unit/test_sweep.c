@@ -43,9 +43,10 @@ static int setup(void **state)
 	snprintf(f->conf, sizeof(f->conf), "%s/psmd.conf", f->dir);
 	if (mkdir(f->dir, 0700) != 0 || (fp = fopen(f->conf, "w")) == NULL)
 		return -1;
-	fprintf(fp, "{ \"shm_name\": \"%s\", \"socket\": \"%s/sock\", \"state_dir\": \"%s/state\","
-		    "  \"policy\": \"%s/none.json\", \"capacity\": 64 }", f->shm, f->dir, f->dir,
-		f->dir);
+	fprintf(fp,
+		"{ \"shm_name\": \"%s\", \"socket\": \"%s/sock\", \"state_dir\": \"%s/state\","
+		"  \"policy\": \"%s/none.json\", \"capacity\": 64 }",
+		f->shm, f->dir, f->dir, f->dir);
 	fclose(fp);
 	snprintf(path, sizeof(path), "%s/none.json", f->dir);
 	if ((fp = fopen(path, "w")) == NULL)
@@ -94,8 +95,8 @@ static char *call_at(struct fixture *f, int64_t now, const char *line, const cha
 }
 
 /* The table's answer for daemon / perm at time now: 1 allow, 0 deny; why in reason. */
-static int check_at(struct fixture *f, const char *perm, uint32_t audit, int64_t now,
-		    char *reason, size_t n)
+static int check_at(struct fixture *f, const char *perm, uint32_t audit, int64_t now, char *reason,
+		    size_t n)
 {
 	struct eval_req req = {.user = "daemon", .perm = perm, .audit = audit, .now = now};
 	struct eval_out out;
@@ -120,8 +121,10 @@ static void test_sweep_keeps_expired_for_explain(void **state)
 	uint64_t before = records(f);
 	char why[256];
 
-	free(call_at(f, f->t0, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"k:x\","
-			       "\"ttl\":\"60s\"}", NULL));
+	free(call_at(f, f->t0,
+		     "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"k:x\","
+		     "\"ttl\":\"60s\"}",
+		     NULL));
 	assert_int_equal(records(f), before + 1);
 	store_sweep_tick(&f->d.store, f->t0 + 61);
 	store_sweep_tick(&f->d.store, f->t0 + 60 + SWEEP_KEEP - 1);
@@ -140,8 +143,10 @@ static void test_sweep_cleanup_at_once(void **state)
 	struct fixture *f = *state;
 	uint64_t before = records(f);
 
-	free(call_at(f, f->t0, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"c:x\","
-			       "\"ttl\":\"60s\"}", NULL));
+	free(call_at(f, f->t0,
+		     "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"c:x\","
+		     "\"ttl\":\"60s\"}",
+		     NULL));
 	assert_int_equal(store_sweep(&f->d.store, f->t0 + 59), 0);
 	assert_int_equal(store_sweep(&f->d.store, f->t0 + 60), 1);
 	assert_int_equal(records(f), before);
@@ -155,13 +160,14 @@ static void test_sweep_expired_make_room(void **state)
 	char line[160], why[256];
 
 	while (shm_writer_fill(f->d.table.w) <= 0.8 && n < 100000) {
-		snprintf(line, sizeof(line), "{\"op\":\"grant\",\"user\":\"daemon\","
-			 "\"perm\":\"old:%llu\",\"ttl\":\"10s\"}", (unsigned long long)n++);
+		snprintf(line, sizeof(line),
+			 "{\"op\":\"grant\",\"user\":\"daemon\","
+			 "\"perm\":\"old:%llu\",\"ttl\":\"10s\"}",
+			 (unsigned long long)n++);
 		free(call_at(f, f->t0 - 100, line, NULL)); /* expired 90 s ago */
 	}
 	assert_int_equal(f->d.table.capacity, cap);
-	free(call_at(f, f->t0, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"new:x\"}",
-		     NULL));
+	free(call_at(f, f->t0, "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"new:x\"}", NULL));
 	assert_int_equal(f->d.table.capacity, cap);
 	assert_true(f->d.sweep.removed >= n);
 	assert_int_equal(check_at(f, "new:x", SHM_U32_NONE, f->t0, why, sizeof(why)), 1);
@@ -174,19 +180,25 @@ static void test_sweep_bound_grant_expires_with_session(void **state)
 	struct fixture *f = *state;
 	char line[256], why[256], *sid;
 
-	snprintf(line, sizeof(line), "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
-		 "\"sshd\",\"pid\":%ld,\"audit\":77,\"ttl\":\"60s\"}", (long)getppid());
+	snprintf(line, sizeof(line),
+		 "{\"op\":\"session_open\",\"user\":\"daemon\",\"service\":"
+		 "\"sshd\",\"pid\":%ld,\"audit\":77,\"ttl\":\"60s\"}",
+		 (long)getppid());
 	sid = call_at(f, f->t0, line, "session_id");
-	snprintf(line, sizeof(line), "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"b:x\","
-		 "\"ttl\":\"1h\",\"session\":\"%s\"}", sid);
+	snprintf(line, sizeof(line),
+		 "{\"op\":\"grant\",\"user\":\"daemon\",\"perm\":\"b:x\","
+		 "\"ttl\":\"1h\",\"session\":\"%s\"}",
+		 sid);
 	free(call_at(f, f->t0, line, NULL));
 	assert_int_equal(check_at(f, "b:x", 77, f->t0 + 59, why, sizeof(why)), 1);
 	store_sweep_tick(&f->d.store, f->t0 + 61);
 	assert_int_equal(check_at(f, "b:x", 77, f->t0 + 61, why, sizeof(why)), 0);
 	assert_non_null(strstr(why, "grant expired"));
 	/* before it expired, the session is extended: its grant follows */
-	snprintf(line, sizeof(line), "{\"op\":\"session_extend\",\"session_id\":\"%s\","
-		 "\"ttl\":\"2m\"}", sid);
+	snprintf(line, sizeof(line),
+		 "{\"op\":\"session_extend\",\"session_id\":\"%s\","
+		 "\"ttl\":\"2m\"}",
+		 sid);
 	free(call_at(f, f->t0 + 30, line, NULL));
 	assert_int_equal(check_at(f, "b:x", 77, f->t0 + 140, why, sizeof(why)), 1);
 	assert_int_equal(check_at(f, "b:x", 77, f->t0 + 151, why, sizeof(why)), 0);
@@ -227,8 +239,10 @@ static void test_sweep_expired_session_not_live(void **state)
 	snprintf(line, sizeof(line), "{\"op\":\"session_show\",\"session_id\":\"%s\"}", sid);
 	free(call_at(f, f->t0 + 59, line, NULL));
 	call_fails_at(f, f->t0 + 60, line, PSM_ENOENT, " expired");
-	snprintf(line, sizeof(line), "{\"op\":\"session_extend\",\"session_id\":\"%s\","
-		 "\"ttl\":\"1h\"}", sid);
+	snprintf(line, sizeof(line),
+		 "{\"op\":\"session_extend\",\"session_id\":\"%s\","
+		 "\"ttl\":\"1h\"}",
+		 sid);
 	call_fails_at(f, f->t0 + 61, line, PSM_ENOENT, " expired");
 	assert_false(dfx_child_ended(leader, false));
 	snprintf(line, sizeof(line), "{\"op\":\"session_kill\",\"session_id\":\"%s\"}", sid);
@@ -240,14 +254,12 @@ static void test_sweep_expired_session_not_live(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_sweep_keeps_expired_for_explain, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_sweep_cleanup_at_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sweep_expired_make_room, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sweep_bound_grant_expires_with_session,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sweep_expired_session_not_live, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_keeps_expired_for_explain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_cleanup_at_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_expired_make_room, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_bound_grant_expires_with_session, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_expired_session_not_live, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,7 @@
 
 static void expect_ttl(const char *s, int64_t want)
 {
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	int64_t v = -1;
 
 	if (ttl_parse(s, &v, &e) != PSM_OK)
@@ -24,7 +24,7 @@ static void expect_ttl(const char *s, int64_t want)
 
 static void expect_ttl_bad(const char *s, const char *msg)
 {
-	struct psm_err e = { 0 };
+	struct psm_err e = {0};
 	int64_t v = 77;
 
 	assert_int_equal(ttl_parse(s, &v, &e), PSM_EINVAL);
@@ -81,7 +81,7 @@ static void test_ttl_order(void **state)
 {
 	(void)state;
 	expect_ttl_bad("30m1h", "ttl \"30m1h\": unit 'h' out of order (use w, d, h, m, s in "
-		       "that order, each once)");
+				"that order, each once)");
 	expect_ttl_bad("1h1h", "unit 'h' out of order");
 	expect_ttl_bad("1s1w", "unit 'w' out of order");
 }
@@ -97,7 +97,7 @@ static void test_ttl_syntax(void **state)
 	expect_ttl_bad("1h30", "number without a unit at the end");
 	expect_ttl_bad("+5m", "expected a number before '+'");
 	expect_ttl_bad("1.5h", "unexpected '.' after a number");
-	assert_int_equal(ttl_parse(NULL, &(int64_t){ 0 }, NULL), PSM_EINVAL);
+	assert_int_equal(ttl_parse(NULL, &(int64_t){0}, NULL), PSM_EINVAL);
 }
 
 static void test_ttl_overflow(void **state)
@@ -120,10 +120,12 @@ static void test_ttl_overflow(void **state)
 
 static void test_ttl_format(void **state)
 {
-	static const struct { int64_t s; const char *want; } t[] = {
-		{ 0, "0s" },        { -5, "0s" },         { 45, "45s" },   { 90, "1m30s" },
-		{ 5400, "1h30m" },  { 86400, "1d" },      { 172800, "2d" }, { 604800, "1w" },
-		{ 694861, "1w1d1h1m1s" }, { 3601, "1h1s" },
+	static const struct {
+		int64_t s;
+		const char *want;
+	} t[] = {
+	    {0, "0s"},	   {-5, "0s"},	   {45, "45s"},	   {90, "1m30s"},	   {5400, "1h30m"},
+	    {86400, "1d"}, {172800, "2d"}, {604800, "1w"}, {694861, "1w1d1h1m1s"}, {3601, "1h1s"},
 	};
 	char buf[64];
 	size_t i;
@@ -175,16 +177,16 @@ static void test_time_format_calendar(void **state)
 		int64_t t;
 		const char *want;
 	} cases[] = {
-		{ -1, "1969-12-31T23:59:59Z" },
-		{ -86401, "1969-12-30T23:59:59Z" },
-		{ 951782400, "2000-02-29T00:00:00Z" },
-		{ 951868799, "2000-02-29T23:59:59Z" },
-		{ 4107542400LL, "2100-03-01T00:00:00Z" },
-		{ 253402300799LL, "9999-12-31T23:59:59Z" },
-		{ 253402300800LL, "10000-01-01T00:00:00Z" },
-		{ -62135596801LL, "0-12-31T23:59:59Z" },
-		{ -62167219201LL, "-1-12-31T23:59:59Z" },
-		{ INT64_MAX - 1, "?" },
+	    {-1, "1969-12-31T23:59:59Z"},
+	    {-86401, "1969-12-30T23:59:59Z"},
+	    {951782400, "2000-02-29T00:00:00Z"},
+	    {951868799, "2000-02-29T23:59:59Z"},
+	    {4107542400LL, "2100-03-01T00:00:00Z"},
+	    {253402300799LL, "9999-12-31T23:59:59Z"},
+	    {253402300800LL, "10000-01-01T00:00:00Z"},
+	    {-62135596801LL, "0-12-31T23:59:59Z"},
+	    {-62167219201LL, "-1-12-31T23:59:59Z"},
+	    {INT64_MAX - 1, "?"},
 	};
 	char buf[64], small[8];
 
@@ -216,9 +218,9 @@ static void test_time_parse(void **state)
 static void test_time_parse_bad(void **state)
 {
 	static const char *bad[] = {
-		"", "2026-11-23T18:26:06", "2026-11-23T18:26:06+01:00", "2026-13-01",
-		"2026-02-30", "2025-02-29", "2026-11-23T24:00Z", "2026-11-23T18:60Z",
-		"26-11-23", "2026-11-23 18:26Z", "2026-11-23T18:26:06Zjunk", "tomorrow",
+	    "",		  "2026-11-23T18:26:06", "2026-11-23T18:26:06+01:00", "2026-13-01",
+	    "2026-02-30", "2025-02-29",		 "2026-11-23T24:00Z",	      "2026-11-23T18:60Z",
+	    "26-11-23",	  "2026-11-23 18:26Z",	 "2026-11-23T18:26:06Zjunk",  "tomorrow",
 	};
 	struct psm_err e;
 	int64_t t = 5;
@@ -249,20 +251,20 @@ static void test_time_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ttl_units),
-		cmocka_unit_test(test_ttl_sums),
-		cmocka_unit_test(test_ttl_zero_negative),
-		cmocka_unit_test(test_ttl_unknown_unit),
-		cmocka_unit_test(test_ttl_order),
-		cmocka_unit_test(test_ttl_syntax),
-		cmocka_unit_test(test_ttl_overflow),
-		cmocka_unit_test(test_ttl_format),
-		cmocka_unit_test(test_ttl_round_trip),
-		cmocka_unit_test(test_time_format),
-		cmocka_unit_test(test_time_format_calendar),
-		cmocka_unit_test(test_time_parse),
-		cmocka_unit_test(test_time_parse_bad),
-		cmocka_unit_test(test_time_round_trip),
+	    cmocka_unit_test(test_ttl_units),
+	    cmocka_unit_test(test_ttl_sums),
+	    cmocka_unit_test(test_ttl_zero_negative),
+	    cmocka_unit_test(test_ttl_unknown_unit),
+	    cmocka_unit_test(test_ttl_order),
+	    cmocka_unit_test(test_ttl_syntax),
+	    cmocka_unit_test(test_ttl_overflow),
+	    cmocka_unit_test(test_ttl_format),
+	    cmocka_unit_test(test_ttl_round_trip),
+	    cmocka_unit_test(test_time_format),
+	    cmocka_unit_test(test_time_format_calendar),
+	    cmocka_unit_test(test_time_parse),
+	    cmocka_unit_test(test_time_parse_bad),
+	    cmocka_unit_test(test_time_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
