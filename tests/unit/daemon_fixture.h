@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon_fixture.h - stopping an in-process psmd started by a unit test, and removing its files;
- * a child process to lead the sessions a test opens. */
+/* daemon_fixture.h - an in-process psmd for a unit test (a config and an empty policy in a temp
+ * dir, started; stopped and its files removed), and a child to lead the sessions a test opens. */
 #ifndef PSM_TEST_DAEMON_FIXTURE_H
 #define PSM_TEST_DAEMON_FIXTURE_H
 
@@ -12,8 +12,58 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <string.h>
+#include <sys/stat.h>
+
 #include "daemon.h"
+#include "ops.h"
 #include "psmd.h"
+
+/* The paths of one test's psmd: dir (config, policy, socket, state), the table's shm name. */
+struct dfx_paths {
+	char dir[64], conf[128], shm[64];
+};
+
+/* Writes file with text; 0, or -1. */
+static inline int dfx_write(const char *file, const char *text)
+{
+	FILE *fp = fopen(file, "w");
+
+	if (fp == NULL)
+		return -1;
+	fputs(text, fp);
+	return fclose(fp) == 0 ? 0 : -1;
+}
+
+/*
+ * Starts psmd d from a fresh temp dir named after tag (a capacity-64 table, an empty policy)
+ * and fills root as a root admin peer; 0, or -1 (a failed start fails the test).
+ */
+static inline int dfx_start(struct psmd *d, struct ops_peer *root, struct dfx_paths *p,
+			    const char *tag)
+{
+	static int n;
+	struct psm_err err = {0};
+	char text[512], policy[128];
+
+	snprintf(p->dir, sizeof(p->dir), "/tmp/psm-test-%s-%ld-%d", tag, (long)getpid(), n);
+	snprintf(p->shm, sizeof(p->shm), "/psm-test-%ld-%s%d", (long)getpid(), tag, n++);
+	snprintf(p->conf, sizeof(p->conf), "%s/psmd.conf", p->dir);
+	snprintf(policy, sizeof(policy), "%s/none.json", p->dir);
+	snprintf(text, sizeof(text),
+		 "{ \"shm_name\": \"%s\", \"socket\": \"%s/sock\", \"state_dir\": \"%s/state\","
+		 "  \"policy\": \"%s\", \"capacity\": 64 }",
+		 p->shm, p->dir, p->dir, policy);
+	if (mkdir(p->dir, 0700) != 0 || dfx_write(p->conf, text) != 0 ||
+	    dfx_write(policy, "{ \"roles\": {}, \"bindings\": [] }") != 0)
+		return -1;
+	*root = (struct ops_peer){.uid = 0, .gid = 0, .pid = getpid(), .admin = true};
+	strcpy(root->name, "root");
+	daemon_init(d, p->conf, true);
+	if (psmd_start(d, &err) != PSM_OK)
+		fail_msg("psmd_start: %s", err.msg);
+	return 0;
+}
 
 static pid_t dfx_leader; /* the child dfx_leader_child started; dfx_stop ends it if it lives */
 

@@ -22,7 +22,7 @@
 #include "ops.h"
 
 struct fixture {
-	char dir[64], conf[128], shm[64];
+	struct dfx_paths p;
 	struct psmd d;
 	struct ops_peer root;
 	int64_t t0;
@@ -30,34 +30,10 @@ struct fixture {
 
 static int setup(void **state)
 {
-	static int n;
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct psm_err err = {0};
-	char path[128];
-	FILE *fp;
 
-	if (f == NULL)
+	if (f == NULL || dfx_start(&f->d, &f->root, &f->p, "sweep") != 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/psm-test-sweep-%ld-%d", (long)getpid(), n);
-	snprintf(f->shm, sizeof(f->shm), "/psm-test-%ld-sweep%d", (long)getpid(), n++);
-	snprintf(f->conf, sizeof(f->conf), "%s/psmd.conf", f->dir);
-	if (mkdir(f->dir, 0700) != 0 || (fp = fopen(f->conf, "w")) == NULL)
-		return -1;
-	fprintf(fp,
-		"{ \"shm_name\": \"%s\", \"socket\": \"%s/sock\", \"state_dir\": \"%s/state\","
-		"  \"policy\": \"%s/none.json\", \"capacity\": 64 }",
-		f->shm, f->dir, f->dir, f->dir);
-	fclose(fp);
-	snprintf(path, sizeof(path), "%s/none.json", f->dir);
-	if ((fp = fopen(path, "w")) == NULL)
-		return -1;
-	fputs("{ \"roles\": {}, \"bindings\": [] }", fp);
-	fclose(fp);
-	f->root = (struct ops_peer){.uid = 0, .gid = 0, .pid = getpid(), .admin = true};
-	strcpy(f->root.name, "root");
-	daemon_init(&f->d, f->conf, true);
-	if (psmd_start(&f->d, &err) != PSM_OK)
-		fail_msg("psmd_start: %s", err.msg);
 	f->t0 = (int64_t)time(NULL);
 	*state = f;
 	return 0;
@@ -66,7 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	int rc = dfx_stop(&f->d, f->shm, f->dir);
+	int rc = dfx_stop(&f->d, f->p.shm, f->p.dir);
 
 	free(f);
 	return rc;

@@ -25,42 +25,19 @@
 #include "table_watch.h"
 
 struct fixture {
-	char dir[64], conf[128], shm[64], path[96];
+	struct dfx_paths p;
+	char path[96];
 	struct psmd d;
 	struct ops_peer root;
 };
 
 static int setup(void **state)
 {
-	static int n;
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct psm_err err = {0};
-	char path[128];
-	FILE *fp;
 
-	if (f == NULL)
+	if (f == NULL || dfx_start(&f->d, &f->root, &f->p, "guard") != 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/psm-test-guard-%ld-%d", (long)getpid(), n);
-	snprintf(f->shm, sizeof(f->shm), "/psm-test-%ld-guard%d", (long)getpid(), n++);
-	snprintf(f->path, sizeof(f->path), "/dev/shm%s", f->shm);
-	snprintf(f->conf, sizeof(f->conf), "%s/psmd.conf", f->dir);
-	if (mkdir(f->dir, 0700) != 0 || (fp = fopen(f->conf, "w")) == NULL)
-		return -1;
-	fprintf(fp,
-		"{ \"shm_name\": \"%s\", \"socket\": \"%s/sock\", \"state_dir\": \"%s/state\","
-		"  \"policy\": \"%s/none.json\", \"capacity\": 64 }",
-		f->shm, f->dir, f->dir, f->dir);
-	fclose(fp);
-	snprintf(path, sizeof(path), "%s/none.json", f->dir);
-	if ((fp = fopen(path, "w")) == NULL)
-		return -1;
-	fputs("{ \"roles\": {}, \"bindings\": [] }", fp);
-	fclose(fp);
-	f->root = (struct ops_peer){.uid = 0, .gid = 0, .pid = getpid(), .admin = true};
-	strcpy(f->root.name, "root");
-	daemon_init(&f->d, f->conf, true);
-	if (psmd_start(&f->d, &err) != PSM_OK)
-		fail_msg("psmd_start: %s", err.msg);
+	snprintf(f->path, sizeof(f->path), "/dev/shm%s", f->p.shm);
 	*state = f;
 	return 0;
 }
@@ -68,7 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	int rc = dfx_stop(&f->d, f->shm, f->dir);
+	int rc = dfx_stop(&f->d, f->p.shm, f->p.dir);
 
 	signal(SIGBUS, SIG_DFL);
 	free(f);
@@ -107,7 +84,7 @@ static int reader_allows(struct fixture *f, const char *perm)
 	int rc;
 
 	assert_int_equal(store_user_id("daemon", &req.uid, &req.gid, NULL), PSM_OK);
-	assert_int_equal(shm_view_open(&v, f->shm, NULL), PSM_OK);
+	assert_int_equal(shm_view_open(&v, f->p.shm, NULL), PSM_OK);
 	rc = eval_check(&v, &req, &out, NULL);
 	shm_view_close(&v);
 	assert_int_equal(rc, PSM_OK);
