@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "shm_format.h"
+#include "crc32c.h"
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>

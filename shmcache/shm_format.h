@@ -174,20 +174,6 @@ static inline const struct shm_hdr *shm_hdr_of(const struct shm_view *v)
 	return (const struct shm_hdr *)(const void *)v->base;
 }
 
-/* crc32c.c */
-uint32_t shm_crc32c_sw(uint32_t crc, const void *data, size_t len);
-uint32_t shm_crc32c_hw(uint32_t crc, const void *data, size_t len); /* needs SSE4.2 */
-int shm_crc32c_have_hw(void);
-/* Copies len bytes from src (which may change meanwhile) to dst; returns the crc32c of dst,
- * computed as view v chose at open (v->crc_hw). */
-uint32_t shm_crc32c_copy(const struct shm_view *v, void *dst, const void *src, size_t len);
-
-/* crc32c of data as view v chose at open: no CPU feature query per record. */
-static inline uint32_t shm_crc32c_view(const struct shm_view *v, const void *data, size_t len)
-{
-	return v->crc_hw ? shm_crc32c_hw(0, data, len) : shm_crc32c_sw(0, data, len);
-}
-
 /* shm_util.c */
 uint32_t shm_hash(uint8_t kind, const char *key, size_t len);
 int shm_name_check(const char *name, struct psm_err *err);

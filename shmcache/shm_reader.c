@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "shm_pread.h"
 
 static int shm_open_errno(const char *name, int e, struct psm_err *err)

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "crc32c.h"
 #include "shm_pread.h"
 
 static void shm_rec_crc_update(unsigned char *rec, uint32_t size)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "psm_str.h"
+#include "crc32c.h"
 #include "shm_format.h"
 
 #define SHM_NAME_MAX 200

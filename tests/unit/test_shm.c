@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "crc32c.h"
 #include "test_shm_util.h"
 
 struct fix {
