@@ -53,10 +53,6 @@ set_pam() {
 	set_session_line "session optional $BUILD/pam_psm.so socket=$T/psmd.sock"
 }
 
-ctl() {
-	"$BUILD/psmctl" -s "$T/psmd.sock" "$@"
-}
-
 ctl_quiet() {
 	ctl "$@" >/dev/null 2>&1
 }

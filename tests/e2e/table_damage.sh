@@ -11,22 +11,7 @@ set -u
 SUDO_UNAVAIL='^sudo: PAM account management error: Authentication service cannot retrieve authentication info$'
 
 write_policy() {
-	cat >"$T/policy.json" <<-'EOF'
-	// table damage end-to-end policy: alice may sudo; everyone else through grants.
-	{
-	  "roles": { "admin": ["sudo:*"] },
-	  "bindings": [ { "user": "psm-alice", "roles": ["admin"] } ],
-	  "services": { "sudo": "sudo:run" }
-	}
-	EOF
-}
-
-ctl() {
-	"$BUILD/psmctl" -s "$T/psmd.sock" "$@"
-}
-
-table() {
-	echo "/dev/shm$PSM_SHM"
+	write_sudo_policy "table damage"
 }
 
 alive() {

@@ -14,22 +14,7 @@ CAPACITY=64
 GRANTS=80
 
 write_policy() {
-	cat >"$T/policy.json" <<-'EOF'
-	// tmpname end-to-end policy: alice may sudo; everyone else through grants.
-	{
-	  "roles": { "admin": ["sudo:*"] },
-	  "bindings": [ { "user": "psm-alice", "roles": ["admin"] } ],
-	  "services": { "sudo": "sudo:run" }
-	}
-	EOF
-}
-
-ctl() {
-	"$BUILD/psmctl" -s "$T/psmd.sock" "$@"
-}
-
-table() {
-	echo "/dev/shm$PSM_SHM"
+	write_sudo_policy "tmpname"
 }
 
 # squat_pid PID: psm-bob creates every temporary name of the old scheme for PID.

@@ -32,10 +32,6 @@ write_conf() {
 		"\"capacity\": 1000, \"session_expiry\": \"kill\"${1:+, $1}"
 }
 
-ctl() {
-	"$BUILD/psmctl" -s "$T/psmd.sock" "$@"
-}
-
 # raw UID LINE: one request line on a fresh connection as UID; prints the reply line.
 raw() {
 	setpriv --reuid="$1" --regid="$NS_ALL_GID" --clear-groups /usr/bin/python3 -c '

@@ -99,6 +99,28 @@ psmd_ready() {
 	[ -e "/dev/shm$PSM_SHM" ]
 }
 
+# ctl ARGS: psmctl on this test's psmd socket.
+ctl() {
+	"$BUILD/psmctl" -s "$T/psmd.sock" "$@"
+}
+
+# table: the path of this test's table.
+table() {
+	echo "/dev/shm$PSM_SHM"
+}
+
+# write_sudo_policy NAME: $T/policy.json where psm-alice may sudo and everyone else needs grants.
+write_sudo_policy() {
+	cat >"$T/policy.json" <<-EOF
+	// $1 end-to-end policy: alice may sudo; everyone else through grants.
+	{
+	  "roles": { "admin": ["sudo:*"] },
+	  "bindings": [ { "user": "psm-alice", "roles": ["admin"] } ],
+	  "services": { "sudo": "sudo:run" }
+	}
+	EOF
+}
+
 # stop_psmd: SIGTERM to psmd, waits for it; PSMD_RC is its exit status.
 stop_psmd() {
 	stop_pid "$PSMD_PID"
