@@ -17,6 +17,7 @@
 #define PSMD_VERSION "0.1.0"
 
 struct control;
+struct fleet;
 struct loop;
 
 /* What a (re)load produces; replaced as a whole on a successful SIGHUP. */
@@ -43,6 +44,7 @@ struct psmd {
 	struct sweep sweep; /* expiry and session kills */
 	struct metrics metrics;
 	struct control *ctl; /* the admin socket; NULL before psmd_start */
+	struct fleet *fleet; /* fleet sync (fleet.h); NULL without redis in psmd.conf */
 	int64_t started;     /* UTC seconds */
 };
 
