@@ -11,6 +11,13 @@
 
 #define FLEET_PUSH_BATCH 256
 
+/* Where the pusher's pass over the state hash is. */
+struct fleet_pruning {
+	bool running;
+	char cursor[32];
+	int64_t next; /* unix seconds of the next pass */
+};
+
 /*
  * The one way records reach Redis.  KEYS: state, feed, the session's mirror.  ARGV: field,
  * version, tomb (1/0), the state value, MAXLEN, r, sig, key, mirror ("set", "del", ""),
@@ -60,8 +67,7 @@ void fleet_key(const struct fleet *f, char *buf, size_t n, const char *name)
 }
 
 /* "<version> <tomb> <expiry|-> <key|-> <sig hex|->\n<r>" */
-static char *fleet_value(const struct fleet *f, const struct fleet_out *o,
-			 const unsigned char *sig)
+static char *fleet_value(const struct fleet *f, const struct fleet_out *o, const unsigned char *sig)
 {
 	char head[24 + 4 + 24 + KEYS_NAME_MAX + 2 * SIGN_BYTES + 8], hex[2 * SIGN_BYTES + 1] = "-";
 	char expiry[24] = "-";
@@ -72,8 +78,8 @@ static char *fleet_value(const struct fleet *f, const struct fleet_out *o,
 		sodium_bin2hex(hex, sizeof(hex), sig, SIGN_BYTES);
 	if (o->expiry != REC_NOT_AFTER_NONE)
 		snprintf(expiry, sizeof(expiry), "%" PRId64, o->expiry);
-	hlen = (size_t)snprintf(head, sizeof(head), "%s %d %s %s %s\n", o->version, o->tomb,
-				expiry, f->sk != NULL ? f->sk->name : "-", hex);
+	hlen = (size_t)snprintf(head, sizeof(head), "%s %d %s %s %s\n", o->version, o->tomb, expiry,
+				f->sk != NULL ? f->sk->name : "-", hex);
 	v = malloc(hlen + o->rlen + 1);
 	if (v != NULL) {
 		memcpy(v, head, hlen);
@@ -92,7 +98,9 @@ static int fleet_call_make(struct fleet *f, const struct fleet_out *o, const cha
 			   struct fleet_call *k)
 {
 	bool session = o->type == REC_SESSION || o->type == REC_SESSION_END;
-	const char *mirror = o->type == REC_SESSION ? "set" : o->type == REC_SESSION_END ? "del" : "";
+	const char *mirror = o->type == REC_SESSION	  ? "set"
+			     : o->type == REC_SESSION_END ? "del"
+							  : "";
 
 	if (f->sk != NULL)
 		sign_record(f->sk, o->r, o->rlen, k->sig);
@@ -119,7 +127,8 @@ static int fleet_call_make(struct fleet *f, const struct fleet_out *o, const cha
 	fleet_call_arg(k, 10, k->maxlen, strlen(k->maxlen));
 	fleet_call_arg(k, 11, o->r, o->rlen);
 	fleet_call_arg(k, 12, (const char *)k->sig, f->sk != NULL ? SIGN_BYTES : 0);
-	fleet_call_arg(k, 13, f->sk != NULL ? f->sk->name : "", f->sk != NULL ? strlen(f->sk->name) : 0);
+	fleet_call_arg(k, 13, f->sk != NULL ? f->sk->name : "",
+		       f->sk != NULL ? strlen(f->sk->name) : 0);
 	fleet_call_arg(k, 14, mirror, strlen(mirror));
 	fleet_call_arg(k, 15, k->pxat, strlen(k->pxat));
 	return PSM_OK;
@@ -233,8 +242,8 @@ static bool fleet_push_up(struct fleet *f, struct rconn *c, char *sha, struct ba
 }
 
 /* mu held: one batch from the head of out (the items stay queued until Redis took them). */
-static void fleet_push_some(struct fleet *f, struct rconn *c, const char *sha,
-			    struct fleet_out *v, struct backoff *b)
+static void fleet_push_some(struct fleet *f, struct rconn *c, const char *sha, struct fleet_out *v,
+			    struct backoff *b)
 {
 	struct psm_err err = {0};
 	size_t n = f->out.n < FLEET_PUSH_BATCH ? f->out.n : FLEET_PUSH_BATCH;
@@ -258,9 +267,32 @@ static void fleet_push_some(struct fleet *f, struct rconn *c, const char *sha,
 	fleet_wait(f, &f->wake_push, backoff_next(b)); /* e.g. READONLY: no tight loop */
 }
 
+/* mu held, the queue empty: the next step of the state hash's prune pass, when one is due. */
+static void fleet_push_prune(struct fleet *f, struct rconn *c, struct fleet_pruning *p)
+{
+	struct psm_err err = {0};
+	int64_t now = fleet_now_ms() / 1000;
+	int rc;
+
+	if (!p->running && now < p->next)
+		return;
+	p->running = true;
+	pthread_mutex_unlock(&f->mu);
+	rc = fleet_prune_step(f, c, p->cursor, &err);
+	if (rc != PSM_OK && rconn_connected(c))
+		fleet_logf(f, LOG_WARNING, "fleet: pruning the state hash: %s", err.msg);
+	pthread_mutex_lock(&f->mu);
+	if (rc != PSM_OK || strcmp(p->cursor, "0") == 0) {
+		p->running = false;
+		snprintf(p->cursor, sizeof(p->cursor), "0");
+		p->next = now + FLEET_PRUNE_EVERY_S;
+	}
+}
+
 void *fleet_push_main(void *arg)
 {
 	struct fleet *f = arg;
+	struct fleet_pruning prune = {.cursor = "0", .next = fleet_now_ms() / 1000 + 60};
 	static __thread struct fleet_out v[FLEET_PUSH_BATCH];
 	char sha[FLEET_SCRIPT_SHA_LEN + 1] = "";
 	struct rconn_opts o;
@@ -275,8 +307,10 @@ void *fleet_push_main(void *arg)
 		if (!rconn_connected(c) && !fleet_push_up(f, c, sha, &b))
 			continue;
 		if (f->out.n == 0)
+			fleet_push_prune(f, c, &prune);
+		if (f->out.n == 0 && !prune.running)
 			fleet_wait(f, &f->wake_push, FLEET_BLOCK_MS);
-		else
+		else if (f->out.n > 0)
 			fleet_push_some(f, c, sha, v, &b);
 	}
 	pthread_mutex_unlock(&f->mu);
