@@ -39,6 +39,7 @@ fleet_env() {
 
 fleet_cleanup() {
 	local n
+	trap '' PIPE # a reader of the output gone must not stop the cleanup half way
 	for n in "${!HOST_PID[@]}"; do
 		host_stop "$n"
 	done
@@ -300,4 +301,54 @@ fleet_keygen() {
 
 fleet_keys() {
 	echo "\"signing_key\": \"$T/keys/$1.sk\", \"trusted_keys\": \"$T/keys/trusted\""
+}
+
+# ---- what the hosts hold -----------------------------------------------------------------
+
+FLEET_FEED='psm:{fleet}:feed'	# the keys with the default key_prefix
+FLEET_STATE='psm:{fleet}:state'
+FLEET_SYNC_N=0
+
+# host_denies NAME USER PERM: host NAME's table denies USER PERM (psm-query check exit 1;
+# an unreadable table, exit 3, is not a deny).
+host_denies() {
+	hquery "$1" check "$2" "$3" >/dev/null 2>&1
+	[ $? -eq 1 ]
+}
+
+# fleet_sync FROM TO...: a barrier.  Host FROM grants daemon a marker pattern for "*"; once
+# every TO has it in its table, every TO has applied what FROM wrote before (one feed, in
+# order).  1, with a diagnostic, when a TO lacks it after 20 s.
+fleet_sync() {
+	local from=$1 to pat
+	shift
+	FLEET_SYNC_N=$((FLEET_SYNC_N + 1))
+	pat=sync:$from:$FLEET_SYNC_N
+	hctl "$from" grant daemon "$pat" --hosts '*' >/dev/null || return 1
+	for to in "$@"; do
+		wait_for 20 host_has "$to" daemon "$pat" && continue
+		echo "# fleet_sync: host $to lacks $from's marker $pat after 20 s" >&2
+		return 1
+	done
+}
+
+# fleet_figure NAME KEY: the number KEY of `psmctl --json fleet` on host NAME ("" when absent).
+fleet_figure() {
+	hctl "$1" --json fleet 2>/dev/null | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2
+}
+
+# state_of NAME GRANT_ID: the head line of the state hash's g:GRANT_ID in redis NAME
+# ("<version> <tomb> <expiry> <key> <sig>"); "" when it holds none.
+state_of() {
+	redis_cli "$1" --raw HGET "$FLEET_STATE" "g:$2" 2>/dev/null | head -n 1
+}
+
+# state_tomb NAME GRANT_ID: the state hash of redis NAME holds GRANT_ID as a tombstone.
+state_tomb() {
+	[ "$(state_of "$1" "$2" | awk '{ print $2 }')" = 1 ]
+}
+
+# state_has NAME GRANT_ID: the state hash of redis NAME holds a record of GRANT_ID.
+state_has() {
+	[ "$(redis_cli "$1" HEXISTS "$FLEET_STATE" "g:$2" 2>/dev/null)" = 1 ]
 }
