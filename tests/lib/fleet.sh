@@ -258,14 +258,15 @@ host_allows() {
 	hquery "$1" check "$2" "$3" >/dev/null 2>&1
 }
 
-# host_has NAME PRINCIPAL PATTERN: host NAME's table holds a grant of PATTERN for PRINCIPAL.
+# host_has NAME PRINCIPAL PATTERN: host NAME's table holds an active grant of PATTERN for
+# PRINCIPAL (psm-query user: read as PAM reads the table).
 host_has() {
-	"$TABLEINFO" "${HOST_SHM[$1]}" grants "$2" 2>/dev/null | grep -qxF -- "$3"
+	hquery "$1" --json user "$2" 2>/dev/null | grep -qF -- "\"principal\":\"$2\",\"pattern\":\"$3\""
 }
 
-# host_count NAME PRINCIPAL: how many grants host NAME's table holds for PRINCIPAL.
+# host_count NAME USER: how many active grants host NAME's table holds for USER and its groups.
 host_count() {
-	"$TABLEINFO" "${HOST_SHM[$1]}" grants "$2" 2>/dev/null | wc -l
+	hquery "$1" user "$2" 2>/dev/null | wc -l
 }
 
 # host_holds NAME GRANT_ID: host NAME's state holds the active grant (psmctl grants lists it).
