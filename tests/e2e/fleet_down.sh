@@ -23,7 +23,7 @@ unhealthy() {
 
 # gone_on HOST ID PATTERN: HOST denies PATTERN and does not list grant ID.
 gone_on() {
-	host_denies "$1" nobody "$3" && ! host_holds "$1" "$2"
+	host_denies "$1" nobody "$3" && host_lacks "$1" "$2"
 }
 
 # ---- Redis up: the baseline -----------------------------------------------------------------

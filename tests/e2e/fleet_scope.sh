@@ -52,7 +52,7 @@ gone_everywhere() {
 	local h
 	for h in $ALL; do
 		wait_until 20 host_denies "$h" nobody "$1" || { echo "# $h still allows $1" >&2; return 1; }
-		! host_holds "$h" "$2" || { echo "# $h still lists $2" >&2; return 1; }
+		host_lacks "$h" "$2" || { echo "# $h still lists $2" >&2; return 1; }
 	done
 }
 

@@ -274,6 +274,12 @@ host_holds() {
 	hctl "$1" grants 2>/dev/null | grep -qF -- "$2"
 }
 
+# host_lacks NAME GRANT_ID: psmctl grants on host NAME answers and does not list GRANT_ID.
+host_lacks() {
+	local out
+	out=$(hctl "$1" grants 2>&1) && ! grep -qF -- "$2" <<<"$out"
+}
+
 # host_log NAME: the path of host NAME's log.  host_state NAME: its state_dir.
 host_log() {
 	echo "$T/host/$1/psmd.log"
