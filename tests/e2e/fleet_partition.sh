@@ -50,16 +50,16 @@ nowhere() {
 	[ -z "$bad" ] || { echo "# $1 ($2) resurrected:$bad" >&2; return 1; }
 }
 
-# resynced HOST: HOST's psmctl fleet --json counts a resync.
+# resynced HOST OFFSET: HOST logged a full resync after byte OFFSET of its log.
 resynced() {
-	[ "$(fleet_figure "$1" resyncs)" -gt 0 ] 2>/dev/null
+	[ "$(host_resyncs "$1" "$2")" -gt 0 ]
 }
 
 # cut_and_revoke PATTERN: Redis killed; b revokes G (acknowledged, denied on b at once); a,
 # cut off, still allows it.
 cut_and_revoke() {
 	redis_kill r
-	check "$1: Redis killed, b revokes G: exit 0" hctl b revoke "$G"
+	expect_rc "$1: Redis killed, b revokes G: exit 0" 0 hctl b revoke "$G"
 	check "$1: b denies G at once" host_denies b nobody "$1"
 	check "$1: a, cut off, still allows G (stale)" host_allows a nobody "$1"
 }
@@ -98,7 +98,7 @@ check "p3: G allowed nowhere, listed nowhere" nowhere p3 "$G"
 # ---- (4) Redis hung (SIGSTOP) while b revokes: it comes back with its data ----------------------
 check "p4: G granted on a reaches every host" grant_all p4
 redis_pause r
-check "p4: Redis hung, b revokes G: exit 0" hctl b revoke "$G"
+expect_rc "p4: Redis hung, b revokes G: exit 0" 0 hctl b revoke "$G"
 check "p4: a, cut off, still allows G (stale)" host_allows a nobody p4
 redis_resume r
 check "p4: a learns the revoke" wait_until 30 host_denies a nobody p4
@@ -106,7 +106,7 @@ check "p4: G allowed nowhere, listed nowhere" nowhere p4 "$G"
 
 # ---- (5) FLUSHALL after the revoke, b (the revoker) away; a new host joins ---------------------
 check "p5: G granted on a reaches every host" grant_all p5
-check "p5: b revokes G: exit 0" hctl b revoke "$G"
+expect_rc "p5: b revokes G: exit 0" 0 hctl b revoke "$G"
 check "p5: a learns the revoke" wait_until 20 host_denies a nobody p5
 host_stop b
 redis_cli r FLUSHALL >/dev/null
@@ -123,7 +123,7 @@ check "p6: G granted on a reaches every host" grant_all p6
 R=$(redis_cli r --raw XRANGE "$FLEET_FEED" - + | grep -F "{\"type\":\"grant\",\"grant_id\":\"$G\"" | head -n 1)
 OLD=$(redis_cli r --raw HGET "$FLEET_STATE" "g:$G")
 check "p6: the feed holds G's grant entry, the state its record" test -n "$R" -a -n "$OLD"
-check "p6: b revokes G: exit 0" hctl b revoke "$G"
+expect_rc "p6: b revokes G: exit 0" 0 hctl b revoke "$G"
 check "p6: a learns the revoke" wait_until 20 host_denies a nobody p6
 redis_cli r XADD "$FLEET_FEED" '*' r "$R" >/dev/null
 check "p6: the old entry replayed (XADD of its exact bytes): G allowed nowhere, listed nowhere" \
@@ -134,8 +134,9 @@ check "p6: replayed again after c restarted: G allowed nowhere, listed nowhere" 
 host_stop c
 redis_cli r HSET "$FLEET_STATE" "g:$G" "$OLD" >/dev/null
 redis_cli r XTRIM "$FLEET_FEED" MAXLEN 0 >/dev/null
+off=$(host_mark c)
 host_run c || fail "p6: c starts"
-check "p6: the feed trimmed past c: c resyncs from the state hash" wait_until 30 resynced c
+check "p6: the feed trimmed past c: c resyncs from the state hash" wait_until 30 resynced c "$off"
 check "p6: G's old value written back into the state: G allowed nowhere, listed nowhere" \
 	nowhere p6 "$G" any
 check "p6: a host that still allows the live grant: the fleet works" host_allows c nobody live

@@ -294,6 +294,21 @@ host_log_has() {
 	grep -Eq -- "$2" "$T/host/$1/psmd.log" 2>/dev/null
 }
 
+# host_mark NAME: the size of host NAME's log now, for host_log_count.
+host_mark() {
+	file_size "$T/host/$1/psmd.log"
+}
+
+# host_log_count NAME OFFSET REGEX: lines of host NAME's log after byte OFFSET matching REGEX.
+host_log_count() {
+	tail -c +"$(($2 + 1))" "$T/host/$1/psmd.log" 2>/dev/null | grep -Ec -- "$3"
+}
+
+# host_resyncs NAME OFFSET: full resyncs host NAME logged after byte OFFSET of its log.
+host_resyncs() {
+	host_log_count "$1" "$2" '^psmd: fleet: full resync from '
+}
+
 # ---- keys -----------------------------------------------------------------------------------
 
 # fleet_keygen NAME [SCOPE]: $T/keys/NAME.sk (psmctl keygen --name NAME); its public line
@@ -337,6 +352,16 @@ fleet_sync() {
 		echo "# fleet_sync: host $to lacks $from's marker $pat after 20 s" >&2
 		return 1
 	done
+}
+
+# fleet_cmd: psmctl has the fleet command (`psmctl fleet`).  skip NAME WHY: a TAP "ok"
+# marked SKIP, for a check whose command is not built yet.
+fleet_cmd() {
+	"$CTL" help fleet >/dev/null 2>&1
+}
+
+skip() {
+	pass "$1 # SKIP $2"
 }
 
 # fleet_figure NAME KEY: the number KEY of `psmctl --json fleet` on host NAME ("" when absent).
