@@ -79,11 +79,22 @@ static void ctl_session_row(const cJSON *s, int64_t now, char (*cells)[CTL_CELL]
 	ctl_time_text(ctl_get(s, "expires"), now, true, cells[6], CTL_CELL);
 }
 
+/* With --fleet: the session's host (its origin) first, then the columns of this host's. */
+static void ctl_fleet_session_row(const cJSON *s, int64_t now, char (*cells)[CTL_CELL])
+{
+	ctl_value_text(ctl_get(s, "origin"), cells[0], CTL_CELL);
+	ctl_session_row(s, now, cells + 1);
+}
+
 int ctl_show_sessions(struct ctl *c, const cJSON *reply)
 {
 	static const char *const head[] = {"ID",    "USER", "SERVICE", "TTY",
 					   "RHOST", "PID",  "EXPIRES"};
+	static const char *const fleet_head[] = {"HOST", "ID",	  "USER", "SERVICE",
+						 "TTY",	 "RHOST", "PID",  "EXPIRES"};
 
+	if (cJSON_IsTrue(ctl_get(reply, "fleet")))
+		return ctl_list(c, reply, "sessions", 8, fleet_head, ctl_fleet_session_row);
 	return ctl_list(c, reply, "sessions", 7, head, ctl_session_row);
 }
 
@@ -186,7 +197,8 @@ int ctl_show_cleanup(struct ctl *c, const cJSON *reply)
 }
 
 /* killed; or why the leader got no signal: the session had ended, the leader had exited,
- * or it could not be proven to be the session's leader still. */
+ * or it could not be proven to be the session's leader still.  Another host's session: that
+ * host ends its leader. */
 int ctl_show_kill(struct ctl *c, const cJSON *reply)
 {
 	const cJSON *k = ctl_get(reply, "killed"), *l = ctl_get(reply, "leader");
@@ -201,6 +213,10 @@ int ctl_show_kill(struct ctl *c, const cJSON *reply)
 		puts("killed");
 	else if (strcmp(leader, "exited") == 0)
 		puts("session ended already (leader PID exited)");
+	else if (strcmp(leader, "remote") == 0)
+		printf("session ended here; its host %s ends its leader\n",
+		       cJSON_IsString(ctl_get(reply, "host")) ? ctl_get(reply, "host")->valuestring
+							      : "?");
 	else if (strcmp(leader, "unproven") == 0)
 		printf("session ended; its leader was not signalled: %s\n",
 		       cJSON_IsString(note) ? note->valuestring : "its identity cannot be proven");

@@ -365,7 +365,7 @@ static const char *const good_reqs[PROTO_OP_COUNT] = {
     "{\"op\":\"grants\",\"user\":\"alice\"}",
     C ",\"perms\":[\"a:b\"],\"mode\":\"all\",\"service\":\"sudo\",\"rhost\":\"h\","
       "\"explain\":false}",
-    "{\"op\":\"sessions\",\"user\":\"alice\"}",
+    "{\"op\":\"sessions\",\"user\":\"alice\",\"fleet\":true}",
     "{\"op\":\"session_show\",\"session_id\":\"s1\"}",
     "{\"op\":\"session_extend\",\"session_id\":\"s1\",\"ttl\":\"1h\"}",
     "{\"op\":\"session_kill\",\"session_id\":\"s1\"}",
