@@ -28,6 +28,7 @@ static const ops_fn ops_table[PROTO_OP_COUNT] = {
     [PROTO_OP_EXPORT] = ops_export,
     [PROTO_OP_IMPORT] = ops_import,
     [PROTO_OP_RELOAD] = ops_reload,
+    [PROTO_OP_FLEET] = ops_fleet,
 };
 
 /*

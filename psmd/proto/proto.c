@@ -42,6 +42,7 @@ static const struct proto_op proto_ops[PROTO_OP_COUNT] = {
      B(GRANTS) | B(SESSIONS) | B(DRY_RUN), 0, NULL},
     {"reload", PROTO_OP_RELOAD, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(STRICT), 0, NULL},
     {"recover", PROTO_OP_RECOVER, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(DECISION), 0, NULL},
+    {"fleet", PROTO_OP_FLEET, PROTO_WHO_ANY, 0, 0, 0, NULL},
 };
 
 const struct proto_op *proto_op_find(const char *name)

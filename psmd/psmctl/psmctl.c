@@ -111,6 +111,10 @@ static const struct ctl_cmd ctl_cmds[] = {
      0, NULL, ctl_show_health},
     {"metrics", "metrics", "", "print the Prometheus metrics text", 0, 0, NOPOS, 0, NULL,
      ctl_show_metrics},
+    {"fleet", "fleet", "",
+     "fleet sync through Redis: address and role, connected since when, last applied "
+     "entry, lag, records applied and dropped by reason, writes queued, resyncs, keys",
+     0, 0, NOPOS, 0, NULL, ctl_show_fleet},
     {"export", "export", "[FILE]",
      "write all grants and sessions as JSON to FILE (atomically, mode 0600) or stdout", 0, 1, NOPOS,
      0, ctl_run_export, NULL},

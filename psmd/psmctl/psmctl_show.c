@@ -101,13 +101,13 @@ int ctl_show_sessions(struct ctl *c, const cJSON *reply)
 /* 1: a time, 2: an expiry time (null = never), 0: neither. */
 static int ctl_time_key(const char *k)
 {
-	static const char *const keys[] = {"created",	"not_before", "expires",
+	static const char *const keys[] = {"created",	"not_before", "since", "expires",
 					   "not_after", "keep_until", NULL};
 	int i;
 
 	for (i = 0; keys[i] != NULL; i++)
 		if (strcmp(k, keys[i]) == 0)
-			return i < 2 ? 1 : 2;
+			return i < 3 ? 1 : 2;
 	return 0;
 }
 
@@ -151,7 +151,8 @@ int ctl_show_session(struct ctl *c, const cJSON *reply)
 	return CTL_OK;
 }
 
-int ctl_show_stats(struct ctl *c, const cJSON *reply)
+/* The reply's figures as "key: value" lines (labels width wide), without ok, tag and drop. */
+static int ctl_show_figures(struct ctl *c, const cJSON *reply, const char *drop, int width)
 {
 	cJSON *figs;
 
@@ -162,9 +163,16 @@ int ctl_show_stats(struct ctl *c, const cJSON *reply)
 		return ctl_fail(c, CTL_UNAVAIL, "out of memory");
 	cJSON_DeleteItemFromObjectCaseSensitive(figs, "ok");
 	cJSON_DeleteItemFromObjectCaseSensitive(figs, "tag");
-	ctl_print_object(figs, "", 28);
+	if (drop != NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(figs, drop);
+	ctl_print_object(figs, "", width);
 	cJSON_Delete(figs);
 	return CTL_OK;
+}
+
+int ctl_show_stats(struct ctl *c, const cJSON *reply)
+{
+	return ctl_show_figures(c, reply, NULL, 28);
 }
 
 static int ctl_show_field(struct ctl *c, const cJSON *reply, const char *key, const char *prefix)
@@ -329,4 +337,18 @@ int ctl_show_health(struct ctl *c, const cJSON *reply)
 		ctl_table_free(&t);
 	}
 	return cJSON_IsTrue(h) ? CTL_OK : CTL_DENIED;
+}
+
+/* "fleet sync: off ..." without redis in psmd.conf, else the figures as "key: value" lines. */
+int ctl_show_fleet(struct ctl *c, const cJSON *reply)
+{
+	const cJSON *on = ctl_get(reply, "enabled");
+
+	if (!cJSON_IsBool(on))
+		return ctl_bad_reply(c, "enabled");
+	if (!c->json && !cJSON_IsTrue(on)) {
+		puts("fleet sync: off (no redis in psmd.conf)");
+		return CTL_OK;
+	}
+	return ctl_show_figures(c, reply, "enabled", 24);
 }

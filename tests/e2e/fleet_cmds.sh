@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# tests/e2e/fleet_cmds.sh - fleet commands that need no Redis:
+# tests/e2e/fleet_cmds.sh - fleet commands that need no Redis: psmctl fleet without redis, and
 # sessions of another host (imported with their origin, as the fleet brings them): kept out
 # of the table and of `psmctl sessions`, listed with their HOST by `sessions --fleet`, ended
 # by `session kill` with a session_end and no signal here, and never signalled at expiry.
@@ -77,6 +77,18 @@ psmd_need "$PSMD" "$CTL" "$QUERY"
 echo '{ "roles": {}, "bindings": [], "session_ttl": "1h" }' >"$T/policy.json"
 psmd_conf "$T/psmd.conf" "$SHM" "\"host_name\": \"$HERE\", \"session_expiry\": \"kill\""
 psmd_start || { fail "psmd starts" "$(cat "$LOG")"; tap_end; exit; }
+
+# ---- psmctl fleet without redis ---------------------------------------------------------
+ctl fleet
+if [ "$LAST_RC" -eq 0 ] && [ "$LAST_OUT" = "fleet sync: off (no redis in psmd.conf)" ]; then
+	pass "psmctl fleet without redis: one line, exit 0"
+else
+	fail "psmctl fleet without redis: one line, exit 0" "exit $LAST_RC: $LAST_OUT $LAST_ERR"
+fi
+ctl --json fleet
+expect_text "psmctl --json fleet without redis: enabled false" '"enabled":false' -
+ctl health
+expect_rc "health without redis has no fleet check" 1 grep -q '^fleet' "$T/out"
 
 # ---- one session of this host, one of another ---------------------------------------------
 check "import a session of this host and one of $THERE, listed by --fleet --json" \

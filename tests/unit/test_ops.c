@@ -729,6 +729,7 @@ static const struct op_line {
     {"import", "{\"op\":\"import\",\"grants\":[],\"dry_run\":true}", "imported"},
     {"reload", "{\"op\":\"reload\"}", "policy"},
     {"recover", "{\"op\":\"recover\"}", "damage"},
+    {"fleet", "{\"op\":\"fleet\"}", "enabled"},
 };
 
 #define N_OP_LINES (sizeof(op_lines) / sizeof(op_lines[0]))

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_ops_fleet.c - another host's sessions in this psmd: out of its table and its default
- * listing, ended without a signal here, not closable by a user. */
+ * listing, ended without a signal here, not closable by a user; the fleet op without Redis. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 
 #include "daemon_fixture.h"
 #include "leader.h"
+#include "metrics.h"
 
 #define FAR_HOST "far-host-02"
 #define LOCAL_HEX "0123456789abcdef0123456789abcd01"
@@ -189,6 +190,27 @@ static void test_remote_close_by_user_refused(void **state)
 	assert_int_equal(call(f, &f->user, line, NULL, &err), PSM_OK);
 }
 
+static void test_fleet_off(void **state)
+{
+	struct fixture *f = *state;
+	struct psm_err err = {0};
+	cJSON *r = NULL, *c;
+	char *text;
+
+	assert_int_equal(call(f, &f->user, "{\"op\":\"fleet\"}", &r, &err), PSM_OK);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(r, "enabled")));
+	assert_int_equal(cJSON_GetArraySize(r), 1);
+	cJSON_Delete(r);
+	assert_int_equal(call(f, &f->root, "{\"op\":\"health\"}", &r, &err), PSM_OK);
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(r, "checks"))
+	    assert_string_not_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "name")), "fleet");
+	cJSON_Delete(r);
+	text = metrics_text(&f->d);
+	assert_non_null(text);
+	assert_null(strstr(text, "psm_fleet_"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +219,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_remote_kill_signals_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remote_close_by_user_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fleet_off, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -380,6 +380,7 @@ static const char *const good_reqs[PROTO_OP_COUNT] = {
     "{\"op\":\"import\",\"grants\":[],\"sessions\":[],\"dry_run\":false}",
     "{\"op\":\"reload\",\"strict\":true}",
     "{\"op\":\"recover\",\"decision\":\"drop\"}",
+    "{\"op\":\"fleet\"}",
 };
 
 /* The required keys of protocol.md, per op (revoke: grant_id, or user and perm). */
@@ -394,6 +395,7 @@ static const char *const required_keys[PROTO_OP_COUNT] = {
     ",session_id,",
     ",user,service,pid,",
     ",session_id,",
+    ",",
     ",",
     ",",
     ",",
@@ -643,6 +645,7 @@ static void test_op_table(void **state)
 	for (i = 0; i < sizeof(admin) / sizeof(admin[0]); i++)
 		assert_true(proto_op_admin_only(proto_op_find(admin[i])));
 	assert_false(proto_op_admin_only(proto_op_find("check")));
+	assert_false(proto_op_admin_only(proto_op_find("fleet")));
 	assert_true(proto_op_needs_owner(proto_op_find("session_close")));
 	assert_true(proto_op_needs_proof(proto_op_find("session_close")));
 	assert_true(proto_op_needs_owner(proto_op_find("session_show")));
