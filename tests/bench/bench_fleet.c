@@ -162,7 +162,8 @@ static void fb_wait(struct fb_opts *o, const uint8_t *id, int want, uint64_t t0,
 		}
 		if (left > 0 && bench_now_ns() - t0 > limit)
 			fb_die("%s: a grant of %s still %s after %llu s", o->t[0].name, o->user,
-			       want ? "missing" : "there", (unsigned long long)(limit / 1000000000u));
+			       want ? "missing" : "there",
+			       (unsigned long long)(limit / 1000000000u));
 		if (left > 0)
 			fb_nap(20000);
 	}
@@ -404,8 +405,8 @@ static void fb_watch(struct fb_opts *o)
 		if (last - t0 > FB_WATCH_NS && pid > 0)
 			kill(pid, SIGTERM);
 		if (last - t0 > FB_WATCH_NS)
-			fb_die("%s: %lld of %lu more records after 5 min", o->t[0].name,
-			       now - base, o->count);
+			fb_die("%s: %lld of %lu more records after 5 min", o->t[0].name, now - base,
+			       o->count);
 		fb_nap(1000000);
 	}
 	if (pid < 0) {
@@ -421,7 +422,8 @@ static void fb_watch(struct fb_opts *o)
 
 static void __attribute__((noreturn)) fb_usage(void)
 {
-	fprintf(stderr, "usage: bench_fleet -m lat -a SOCKET -t SHM [-t SHM...] [-n N] [-r R] [-k KEY] [-u USER]\n"
+	fprintf(stderr, "usage: bench_fleet -m lat -a SOCKET -t SHM [-t SHM...] [-n N] [-r R] [-k "
+			"KEY] [-u USER]\n"
 			"       bench_fleet -m floor -p PORT [-n N] [-r R] [-k KEY]\n"
 			"       bench_fleet -m watch -t SHM -N COUNT [-k KEY] [-- COMMAND...]\n");
 	exit(2);

@@ -138,8 +138,17 @@ wait_file_has() {
 	return 1
 }
 
+# free_port: a loopback port nothing answers on (redis_start fails if it is taken meanwhile).
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	local p _
+	for _ in $(seq 50); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # ---- row 3: Redis --------------------------------------------------------------------------

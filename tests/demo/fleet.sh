@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # tests/demo/fleet.sh - the fleet part of `make demo` (sourced by tests/demo.sh, inside its namespace).
-# shellcheck shell=bash disable=SC2317,SC2034 # functions are called from demo.sh; FLEET_TAG, CTL
+# shellcheck shell=bash disable=SC2317,SC2034,SC2154 # functions are called from demo.sh; FLEET_TAG, CTL
 # and QUERY are read by lib/fleet.sh
 #
 # A redis-server on a free loopback port and two psmd hosts, web-01 and web-02 (label "web"),
@@ -11,17 +11,6 @@
 
 # shellcheck source=../lib/fleet.sh
 . "$DEMO_DIR/lib/fleet.sh"
-
-# demo_fleet_cleanup: stops the hosts and the redis-server started here, by pid.
-demo_fleet_cleanup() {
-	local n
-	for n in "${!HOST_PID[@]}"; do
-		host_stop "$n"
-	done
-	for n in "${!REDIS_PID[@]}"; do
-		redis_kill "$n"
-	done
-}
 
 ms_since() {
 	echo $((($(date +%s%N) - $1) / 1000000))
@@ -104,7 +93,10 @@ demo_fleet() {
 	local bad=$demo_bad h
 	echo
 	echo "fleet: two psmd hosts on this machine share grants through a Redis on loopback"
-	trap 'demo_fleet_cleanup; ns_inner_exit' EXIT
+	# lib/fleet.sh's cleanup stops the hosts and the redis-server by pid; the demo's own psmd
+	# has stopped already, and $T is ns_main's to remove
+	PSMD_PID="" PIDS="" KEEP=1 SHM=$PSM_SHM
+	trap 'fleet_cleanup; ns_inner_exit' EXIT
 	demo_fleet_start || return 1
 	fleet_grant web-01 psm-bob sudo:run --ttl 1h --hosts web --reason INC-50
 	fleet_decides web-02 psm-bob 0 fleet
@@ -115,7 +107,7 @@ demo_fleet() {
 	run_capture hctl web-02 fleet
 	step "$LAST_RC" "psmctl -s web-02.sock fleet" "${LAST_ERR:-Redis sync status}"
 	indent "$LAST_OUT"
-	demo_fleet_cleanup
+	fleet_cleanup
 	if [ "$demo_bad" -ne "$bad" ]; then
 		for h in web-01 web-02; do
 			echo "fleet: the end of $h's log:"

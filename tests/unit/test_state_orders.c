@@ -128,16 +128,24 @@ static void check_final(const struct orders *o, const struct state *s)
 	assert_int_equal(c.max_version, 3);
 }
 
-/* Runs one order (indexes into rec) on a fresh state. */
-static void run_order(struct orders *o, const int order[NSTEP])
+/* A fresh state whose listener checks against o's model, reset. */
+static struct state *orders_state(struct orders *o)
 {
 	struct state *s = NULL;
-	int i;
 
 	assert_int_equal(state_new(&s, NULL), PSM_OK);
 	o->max_tomb = 0;
 	o->in_table = 0;
 	state_set_listener(s, on_change, o);
+	return s;
+}
+
+/* Runs one order (indexes into rec) on a fresh state. */
+static void run_order(struct orders *o, const int order[NSTEP])
+{
+	struct state *s = orders_state(o);
+	int i;
+
 	for (i = 0; i < NSTEP; i++)
 		apply_step(o, s, order[i]);
 	check_final(o, s);
@@ -211,12 +219,8 @@ static void test_orders_tie_both_ways(void **state)
 	(void)state;
 	orders_init(&o, REC_GRANT, FX_NOW + 3600);
 	for (k = 0; k < 2; k++) {
-		struct state *s = NULL;
+		struct state *s = orders_state(&o);
 
-		assert_int_equal(state_new(&s, NULL), PSM_OK);
-		o.max_tomb = 0;
-		o.in_table = 0;
-		state_set_listener(s, on_change, &o);
 		apply_step(&o, s, first[k][0]);
 		apply_step(&o, s, first[k][1]);
 		assert_null(live_of(&o, s));
