@@ -31,8 +31,9 @@
  *     KEY.per_s = (COUNT - 1) / (last change - first change): changes/s
  *     through the feed while another program makes them.  With COMMAND (a
  *     psmd that missed the changes) it runs it and prints KEY = the time
- *     from starting it to the table holding them all (catch-up), then stops
- *     it with SIGTERM and waits for it.
+ *     from starting it to the table holding them all (catch-up), and
+ *     KEY.served = the time until it served its table (writer_pid is its
+ *     pid: its journal loaded), then stops it with SIGTERM and waits for it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -360,13 +361,14 @@ static void fb_floor(struct fb_opts *o)
 
 /* ---- -m watch ---------------------------------------------------------------------------- */
 
-/* The table's live records, or -1 while it cannot be read. */
-static long long fb_records(struct fb_table *t)
+/* The table's live records, or -1 while it cannot be read; *writer: its psmd's pid. */
+static long long fb_records(struct fb_table *t, pid_t *writer)
 {
 	struct shm_info info;
 
 	if (!fb_table_ready(t) || shm_info_get(&t->v, &info, NULL) != PSM_OK)
 		return -1;
+	*writer = (pid_t)info.writer_pid;
 	return (long long)info.records;
 }
 
@@ -384,23 +386,42 @@ static pid_t fb_spawn(char **cmd)
 	return pid;
 }
 
+/* The watch's end: the rate, or the catch-up time (and when the command served its table). */
+static void fb_watch_emit(struct fb_opts *o, uint64_t t0, uint64_t first, uint64_t served,
+			  uint64_t last, pid_t pid)
+{
+	char key[128];
+	int st;
+
+	if (pid < 0) {
+		bench_emit(o->key, ".per_s", (double)(o->count - 1) * 1e9 / (double)(last - first));
+		return;
+	}
+	bench_emit(o->key, "", (double)(last - t0));
+	snprintf(key, sizeof(key), "%s.served", o->key);
+	bench_emit(key, "", (double)(served - t0));
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+}
+
 static void fb_watch(struct fb_opts *o)
 {
-	long long base = fb_records(&o->t[0]), now;
-	uint64_t t0, first = 0, last;
-	pid_t pid = -1;
-	int st;
+	pid_t pid = -1, writer = 0;
+	long long base = fb_records(&o->t[0], &writer), now;
+	uint64_t t0, first = 0, served = 0, last;
 
 	fprintf(stderr, "ready: %s holds %lld records\n", o->t[0].name, base);
 	t0 = bench_now_ns();
 	if (o->cmd != NULL)
 		pid = fb_spawn(o->cmd);
 	for (;;) {
-		now = fb_records(&o->t[0]);
+		now = fb_records(&o->t[0], &writer);
 		last = bench_now_ns();
 		if (first == 0 && now > base)
 			first = last;
-		if (now >= base + (long long)o->count)
+		if (served == 0 && writer == pid)
+			served = last;
+		if (now >= base + (long long)o->count && (pid < 0 || served != 0))
 			break;
 		if (last - t0 > FB_WATCH_NS && pid > 0)
 			kill(pid, SIGTERM);
@@ -409,13 +430,7 @@ static void fb_watch(struct fb_opts *o)
 			       o->count);
 		fb_nap(1000000);
 	}
-	if (pid < 0) {
-		bench_emit(o->key, ".per_s", (double)(o->count - 1) * 1e9 / (double)(last - first));
-		return;
-	}
-	bench_emit(o->key, "", (double)(last - t0));
-	kill(pid, SIGTERM);
-	waitpid(pid, &st, 0);
+	fb_watch_emit(o, t0, first, served, last, pid);
 }
 
 /* ---- main ------------------------------------------------------------------------------- */

@@ -71,7 +71,8 @@ catchup() {
 rate() {
 	"$BF" -m watch -t "${HOST_SHM[b]}" -N 20000 -k fleet.rate 2>"$T/watch.err" &
 	local w=$!
-	wait_until 10 grep -q '^ready' "$T/watch.err" || die "the watch did not start"
+	PIDS="$PIDS $w" # stopped on exit (lib/psmd.sh) if this dies before it
+	wait_until 30 has_line "$T/watch.err" '^ready' || die "the watch did not start"
 	"$BUILD/bench/bench_grants" -s "$T/host/a/psmd.sock" -k fleet.load -r 1 -n 20000 -H '*' \
 		>/dev/null || die "bench_grants on a failed"
 	wait "$w" || die "b's table did not take the 20000 grants: $(cat "$T/watch.err")"

@@ -525,6 +525,7 @@ render() {
 9|fleet, 20 hosts: revoke in the 19 other tables: p99|fleet.20.revoke.p99|ns|<=|20000000
 9|fleet: changes/s through the feed (20000 pipelined, into b's table)|fleet.rate.per_s|/s|>=|10000
 9|fleet: catch-up of 100,000 missed changes (from psmd's start)|fleet.catchup|ns|<=|5000000000
+9|  (of which: until the restarted psmd served its table)|fleet.catchup.served|ns||
 9|signature verify, one feed entry: p50|sign.verify.p50|ns||
 9|signature verify, one feed entry: p99|sign.verify.p99|ns|<=|100000
 EOF
