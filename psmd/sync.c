@@ -60,9 +60,8 @@ static char *sync_audit(const struct record *r)
 	cJSON_AddStringToObject(o, "time", when);
 	cJSON_AddStringToObject(o, "op", "fleet");
 	cJSON_AddStringToObject(o, "type", record_type_name(r->type));
-	cJSON_AddStringToObject(o, r->type == REC_GRANT || r->type == REC_REVOKE ? "grant_id"
-										 : "session_id",
-				id);
+	cJSON_AddStringToObject(
+	    o, r->type == REC_GRANT || r->type == REC_REVOKE ? "grant_id" : "session_id", id);
 	if (r->type == REC_GRANT) {
 		cJSON_AddStringToObject(o, "principal", r->u.grant.principal);
 		cJSON_AddStringToObject(o, "pattern", r->u.grant.pattern);
@@ -117,7 +116,8 @@ static void sync_kill_leader(struct psmd *d, const struct leader_id *leader, con
 	else
 		log_msg(LOG_NOTICE,
 			"session %s ended by another host: its leader, pid %lld, not signalled: %s",
-			id, (long long)leader->pid, st == LEADER_EXITED ? "exited already" : why.msg);
+			id, (long long)leader->pid,
+			st == LEADER_EXITED ? "exited already" : why.msg);
 }
 
 /* Applies a checked record through the store's one way in; ends a leader when due. */
@@ -267,8 +267,9 @@ void sync_flush(struct psmd *d)
 		return;
 	if (s->j != NULL && (journal_pending(s->j) > 0 || s->batch.n > 0) &&
 	    store_commit(s, NULL, &err) != PSM_OK)
-		log_msg(LOG_ERR, "fleet: journal commit failed: records from the fleet taken back "
-				 "(read again in a resync): %s",
+		log_msg(LOG_ERR,
+			"fleet: journal commit failed: records from the fleet taken back "
+			"(read again in a resync): %s",
 			err.msg);
 	failed = sync_turn.failed || s->commits_failed != sync_turn.fails_seen;
 	if (failed)

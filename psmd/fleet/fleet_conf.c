@@ -66,9 +66,8 @@ int fleet_conf_copy(struct config_redis *d, const struct config_redis *s)
 	     fleet_strdup(&d->password_file, s->password_file) |
 	     fleet_strdup(&d->key_prefix, s->key_prefix ? s->key_prefix : "psm:") |
 	     fleet_strdup(&d->signing_key, s->signing_key) |
-	     fleet_strdup(&d->trusted_keys, s->trusted_keys) |
-	     fleet_addr_copy(&d->addr, &s->addr) | fleet_addr_copy(&d->read, &s->read) |
-	     fleet_sentinels_copy(d, s);
+	     fleet_strdup(&d->trusted_keys, s->trusted_keys) | fleet_addr_copy(&d->addr, &s->addr) |
+	     fleet_addr_copy(&d->read, &s->read) | fleet_sentinels_copy(d, s);
 	if (rc != PSM_OK) {
 		fleet_conf_free(d);
 		return PSM_ENOMEM;
@@ -109,7 +108,8 @@ static bool fleet_conf_eq(const struct config_redis *a, const struct config_redi
 	bool eq = fleet_str_eq(a->url, b->url) && fleet_addr_eq(&a->addr, &b->addr) &&
 		  a->nsentinels == b->nsentinels && fleet_str_eq(a->master_name, b->master_name) &&
 		  fleet_str_eq(a->read_url, b->read_url) && fleet_addr_eq(&a->read, &b->read) &&
-		  a->max_reply == b->max_reply && fleet_str_eq(a->password_file, b->password_file) &&
+		  a->max_reply == b->max_reply &&
+		  fleet_str_eq(a->password_file, b->password_file) &&
 		  fleet_str_eq(a->key_prefix, b->key_prefix ? b->key_prefix : "psm:") &&
 		  fleet_str_eq(a->signing_key, b->signing_key) &&
 		  fleet_str_eq(a->trusted_keys, b->trusted_keys);

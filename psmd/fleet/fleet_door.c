@@ -46,8 +46,7 @@ static int fleet_out_make(struct fleet_out *o, const struct record *rec, struct 
 	o->rlen = strlen(o->r);
 	id_format(record_id(rec), id);
 	snprintf(o->field, sizeof(o->field), "%c:%s", grantish ? 'g' : 's', id);
-	snprintf(o->version, sizeof(o->version), "%llu",
-		 (unsigned long long)record_version(rec));
+	snprintf(o->version, sizeof(o->version), "%llu", (unsigned long long)record_version(rec));
 	o->tomb = rec->type == REC_REVOKE || rec->type == REC_SESSION_END;
 	o->type = rec->type;
 	o->expiry = record_expiry(rec);

@@ -45,8 +45,8 @@ static enum sign_result fleet_entry_parse(const struct sign_entry *e, struct rec
 	return rc == PSM_OK ? SIGN_APPLIED : SIGN_MALFORMED;
 }
 
-enum sign_result fleet_entry_check(struct fleet *f, const struct sign_entry *e,
-				   struct fleet_in *in, struct psm_err *err)
+enum sign_result fleet_entry_check(struct fleet *f, const struct sign_entry *e, struct fleet_in *in,
+				   struct psm_err *err)
 {
 	const struct keys_public *key = NULL;
 	enum sign_result res;
@@ -56,7 +56,8 @@ enum sign_result fleet_entry_check(struct fleet *f, const struct sign_entry *e,
 		return SIGN_MALFORMED;
 	}
 	if (e->rlen > FLEET_RECORD_MAX) {
-		psm_err_set(err, PSM_EINVAL, "r: %zu bytes (at most %d)", e->rlen, FLEET_RECORD_MAX);
+		psm_err_set(err, PSM_EINVAL, "r: %zu bytes (at most %d)", e->rlen,
+			    FLEET_RECORD_MAX);
 		return SIGN_OVERSIZED;
 	}
 	res = sign_verify(e, f->trusted.n > 0 ? &f->trusted : NULL, &key);
@@ -68,7 +69,8 @@ enum sign_result fleet_entry_check(struct fleet *f, const struct sign_entry *e,
 	res = fleet_entry_parse(e, &in->rec, err);
 	if (res == SIGN_APPLIED && key != NULL && in->rec.type != REC_REVOKE &&
 	    in->rec.type != REC_SESSION_END && !sign_scope_ok(key, &in->rec, NULL)) {
-		psm_err_set(err, PSM_EPERM, "key %s may not sign for the record's hosts", key->name);
+		psm_err_set(err, PSM_EPERM, "key %s may not sign for the record's hosts",
+			    key->name);
 		res = SIGN_OUT_OF_SCOPE;
 	}
 	if (res != SIGN_APPLIED)

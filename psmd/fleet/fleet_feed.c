@@ -14,11 +14,11 @@ struct fleet_reader {
 	struct fleet *f;
 	struct rconn *c;
 	struct backoff b;
-	char pos[FLEET_ID_MAX];		   /* the last entry read ("" none) */
-	char replid[RCONN_REPLID_LEN + 1]; /* of the server read now */
+	char pos[FLEET_ID_MAX];		       /* the last entry read ("" none) */
+	char replid[RCONN_REPLID_LEN + 1];     /* of the server read now */
 	char pos_replid[RCONN_REPLID_LEN + 1]; /* of the server pos is an id of */
-	char epoch[40];			   /* the epoch key's value seen last ("" none) */
-	bool resync;			   /* a full resync is due */
+	char epoch[40];			       /* the epoch key's value seen last ("" none) */
+	bool resync;			       /* a full resync is due */
 	char feed[160], state[160], epoch_key[160];
 };
 
@@ -212,8 +212,7 @@ static const struct rconn_reply *fleet_info(const struct rconn_reply *r, const c
 
 /* Whether entries after pos were trimmed (or the feed is gone while pos is set): resync.
  * last gets the feed's last generated id ("0-0" when there is no feed). */
-static int fleet_trim_check(struct fleet_reader *rd, char last[FLEET_ID_MAX],
-			    struct psm_err *err)
+static int fleet_trim_check(struct fleet_reader *rd, char last[FLEET_ID_MAX], struct psm_err *err)
 {
 	const char *argv[] = {"XINFO", "STREAM", rd->feed};
 	const struct rconn_reply *del, *first;

@@ -11,15 +11,15 @@
 #include "fleet.h"
 #include "rconn.h"
 
-#define FLEET_IN_MAX 8192	  /* records read and not yet taken: the reader waits */
-#define FLEET_OUT_MAX 100000	  /* own records waiting for Redis: past it, republish */
-#define FLEET_LOG_MAX 64	  /* log lines waiting for the daemon's thread */
-#define FLEET_LOG_LEN 320	  /* one line */
-#define FLEET_RECORD_MAX 65536	  /* a record's bytes in an entry: larger is oversized */
-#define FLEET_READ_COUNT 512	  /* entries per XREAD */
-#define FLEET_BLOCK_MS 1000	  /* XREAD BLOCK; also how often stop and resync are seen */
-#define FLEET_SCAN_COUNT "500"	  /* HSCAN COUNT hint of a resync */
-#define FLEET_DROP_LOGS 5	  /* dropped entries logged per reason and minute */
+#define FLEET_IN_MAX 8192      /* records read and not yet taken: the reader waits */
+#define FLEET_OUT_MAX 100000   /* own records waiting for Redis: past it, republish */
+#define FLEET_LOG_MAX 64       /* log lines waiting for the daemon's thread */
+#define FLEET_LOG_LEN 320      /* one line */
+#define FLEET_RECORD_MAX 65536 /* a record's bytes in an entry: larger is oversized */
+#define FLEET_READ_COUNT 512   /* entries per XREAD */
+#define FLEET_BLOCK_MS 1000    /* XREAD BLOCK; also how often stop and resync are seen */
+#define FLEET_SCAN_COUNT "500" /* HSCAN COUNT hint of a resync */
+#define FLEET_DROP_LOGS 5      /* dropped entries logged per reason and minute */
 #define FLEET_SCRIPT_SHA_LEN 40
 
 /* One own record waiting for Redis: its text and what the script needs. */
@@ -78,7 +78,8 @@ struct fleet {
 };
 
 /* fleet.c */
-void fleet_logf(struct fleet *f, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void fleet_logf(struct fleet *f, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void fleet_wake_daemon(struct fleet *f);
 /* Sleeps ms on cond (mu held), or less when stopping; returns stopping. */
 bool fleet_wait(struct fleet *f, pthread_cond_t *cond, unsigned ms);
@@ -116,8 +117,8 @@ void *fleet_read_main(void *arg);
 
 /* fleet_entry.c: one feed entry or state value, checked, into a fleet_in */
 struct sign_entry;
-enum sign_result fleet_entry_check(struct fleet *f, const struct sign_entry *e,
-				   struct fleet_in *in, struct psm_err *err);
+enum sign_result fleet_entry_check(struct fleet *f, const struct sign_entry *e, struct fleet_in *in,
+				   struct psm_err *err);
 /* A state hash value "<version> <tomb> <expiry> <key> <sig hex>\n<r>" into e's fields
  * (sig into sigbuf).  False when it is not of that form. */
 bool fleet_value_parse(const char *v, size_t len, struct sign_entry *e,

@@ -60,8 +60,7 @@ void fleet_key(const struct fleet *f, char *buf, size_t n, const char *name)
 }
 
 /* "<version> <tomb> <expiry|-> <key|-> <sig hex|->\n<r>" */
-static char *fleet_value(const struct fleet *f, const struct fleet_out *o,
-			 const unsigned char *sig)
+static char *fleet_value(const struct fleet *f, const struct fleet_out *o, const unsigned char *sig)
 {
 	char head[24 + 4 + 24 + KEYS_NAME_MAX + 2 * SIGN_BYTES + 8], hex[2 * SIGN_BYTES + 1] = "-";
 	char expiry[24] = "-";
@@ -72,8 +71,8 @@ static char *fleet_value(const struct fleet *f, const struct fleet_out *o,
 		sodium_bin2hex(hex, sizeof(hex), sig, SIGN_BYTES);
 	if (o->expiry != REC_NOT_AFTER_NONE)
 		snprintf(expiry, sizeof(expiry), "%" PRId64, o->expiry);
-	hlen = (size_t)snprintf(head, sizeof(head), "%s %d %s %s %s\n", o->version, o->tomb,
-				expiry, f->sk != NULL ? f->sk->name : "-", hex);
+	hlen = (size_t)snprintf(head, sizeof(head), "%s %d %s %s %s\n", o->version, o->tomb, expiry,
+				f->sk != NULL ? f->sk->name : "-", hex);
 	v = malloc(hlen + o->rlen + 1);
 	if (v != NULL) {
 		memcpy(v, head, hlen);
@@ -92,7 +91,9 @@ static int fleet_call_make(struct fleet *f, const struct fleet_out *o, const cha
 			   struct fleet_call *k)
 {
 	bool session = o->type == REC_SESSION || o->type == REC_SESSION_END;
-	const char *mirror = o->type == REC_SESSION ? "set" : o->type == REC_SESSION_END ? "del" : "";
+	const char *mirror = o->type == REC_SESSION	  ? "set"
+			     : o->type == REC_SESSION_END ? "del"
+							  : "";
 
 	if (f->sk != NULL)
 		sign_record(f->sk, o->r, o->rlen, k->sig);
@@ -119,7 +120,8 @@ static int fleet_call_make(struct fleet *f, const struct fleet_out *o, const cha
 	fleet_call_arg(k, 10, k->maxlen, strlen(k->maxlen));
 	fleet_call_arg(k, 11, o->r, o->rlen);
 	fleet_call_arg(k, 12, (const char *)k->sig, f->sk != NULL ? SIGN_BYTES : 0);
-	fleet_call_arg(k, 13, f->sk != NULL ? f->sk->name : "", f->sk != NULL ? strlen(f->sk->name) : 0);
+	fleet_call_arg(k, 13, f->sk != NULL ? f->sk->name : "",
+		       f->sk != NULL ? strlen(f->sk->name) : 0);
 	fleet_call_arg(k, 14, mirror, strlen(mirror));
 	fleet_call_arg(k, 15, k->pxat, strlen(k->pxat));
 	return PSM_OK;
@@ -233,8 +235,8 @@ static bool fleet_push_up(struct fleet *f, struct rconn *c, char *sha, struct ba
 }
 
 /* mu held: one batch from the head of out (the items stay queued until Redis took them). */
-static void fleet_push_some(struct fleet *f, struct rconn *c, const char *sha,
-			    struct fleet_out *v, struct backoff *b)
+static void fleet_push_some(struct fleet *f, struct rconn *c, const char *sha, struct fleet_out *v,
+			    struct backoff *b)
 {
 	struct psm_err err = {0};
 	size_t n = f->out.n < FLEET_PUSH_BATCH ? f->out.n : FLEET_PUSH_BATCH;
