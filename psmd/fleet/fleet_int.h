@@ -21,6 +21,8 @@
 #define FLEET_SCAN_COUNT "500" /* HSCAN COUNT hint of a resync */
 #define FLEET_DROP_LOGS 5      /* dropped entries logged per reason and minute */
 #define FLEET_SCRIPT_SHA_LEN 40
+#define FLEET_PRUNE_GRACE_S 86400 /* the state hash keeps a record a day past its expiry */
+#define FLEET_PRUNE_EVERY_S 3600  /* a pass over the state hash this often */
 
 /* One own record waiting for Redis: its text and what the script needs. */
 struct fleet_out {
@@ -111,6 +113,10 @@ void fleet_out_free(struct fleet_out *o);
 void fleet_key(const struct fleet *f, char *buf, size_t n, const char *name);
 /* Logs the connection's state change, if any (one line per change, not per retry). */
 void fleet_conn_log(struct fleet *f, struct rconn *c, const char *who);
+
+/* fleet_prune.c: one HSCAN step over the state hash (cursor "0" starts and ends a pass),
+ * deleting records a day past their expiry. */
+int fleet_prune_step(struct fleet *f, struct rconn *c, char cursor[32], struct psm_err *err);
 
 /* fleet_feed.c: the reader thread */
 void *fleet_read_main(void *arg);

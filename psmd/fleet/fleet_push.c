@@ -11,6 +11,13 @@
 
 #define FLEET_PUSH_BATCH 256
 
+/* Where the pusher's pass over the state hash is. */
+struct fleet_pruning {
+	bool running;
+	char cursor[32];
+	int64_t next; /* unix seconds of the next pass */
+};
+
 /*
  * The one way records reach Redis.  KEYS: state, feed, the session's mirror.  ARGV: field,
  * version, tomb (1/0), the state value, MAXLEN, r, sig, key, mirror ("set", "del", ""),
@@ -260,9 +267,32 @@ static void fleet_push_some(struct fleet *f, struct rconn *c, const char *sha, s
 	fleet_wait(f, &f->wake_push, backoff_next(b)); /* e.g. READONLY: no tight loop */
 }
 
+/* mu held, the queue empty: the next step of the state hash's prune pass, when one is due. */
+static void fleet_push_prune(struct fleet *f, struct rconn *c, struct fleet_pruning *p)
+{
+	struct psm_err err = {0};
+	int64_t now = fleet_now_ms() / 1000;
+	int rc;
+
+	if (!p->running && now < p->next)
+		return;
+	p->running = true;
+	pthread_mutex_unlock(&f->mu);
+	rc = fleet_prune_step(f, c, p->cursor, &err);
+	if (rc != PSM_OK && rconn_connected(c))
+		fleet_logf(f, LOG_WARNING, "fleet: pruning the state hash: %s", err.msg);
+	pthread_mutex_lock(&f->mu);
+	if (rc != PSM_OK || strcmp(p->cursor, "0") == 0) {
+		p->running = false;
+		snprintf(p->cursor, sizeof(p->cursor), "0");
+		p->next = now + FLEET_PRUNE_EVERY_S;
+	}
+}
+
 void *fleet_push_main(void *arg)
 {
 	struct fleet *f = arg;
+	struct fleet_pruning prune = {.cursor = "0", .next = fleet_now_ms() / 1000 + 60};
 	static __thread struct fleet_out v[FLEET_PUSH_BATCH];
 	char sha[FLEET_SCRIPT_SHA_LEN + 1] = "";
 	struct rconn_opts o;
@@ -277,8 +307,10 @@ void *fleet_push_main(void *arg)
 		if (!rconn_connected(c) && !fleet_push_up(f, c, sha, &b))
 			continue;
 		if (f->out.n == 0)
+			fleet_push_prune(f, c, &prune);
+		if (f->out.n == 0 && !prune.running)
 			fleet_wait(f, &f->wake_push, FLEET_BLOCK_MS);
-		else
+		else if (f->out.n > 0)
 			fleet_push_some(f, c, sha, v, &b);
 	}
 	pthread_mutex_unlock(&f->mu);

@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "fleet_int.h"
+#include "redis_fixture.h"
 
 /* The ring keeps FIFO order across growth and wrap-around. */
 static void test_fifo_order(void **state)
@@ -198,6 +200,81 @@ static void test_entry_check(void **state)
 	free(f);
 }
 
+static struct rfx srv;
+
+static int redis_setup(void **state)
+{
+	(void)state;
+	return rfx_start(&srv, NULL, false, 0);
+}
+
+static int redis_teardown(void **state)
+{
+	(void)state;
+	rfx_stop(&srv);
+	return 0;
+}
+
+static void hset(struct rconn *c, const char *field, const char *value)
+{
+	const char *argv[] = {"HSET", "psm:{fleet}:state", field, value};
+	struct rconn_reply *r;
+	struct psm_err e;
+
+	assert_int_equal(rconn_call(c, RCONN_T(RCONN_INTEGER), &r, &e, 4, argv, NULL), PSM_OK);
+	rconn_reply_free(r);
+}
+
+static bool hexists(struct rconn *c, const char *field)
+{
+	const char *argv[] = {"HEXISTS", "psm:{fleet}:state", field};
+	struct rconn_reply *r;
+	struct psm_err e;
+	bool yes;
+
+	assert_int_equal(rconn_call(c, RCONN_T(RCONN_INTEGER), &r, &e, 3, argv, NULL), PSM_OK);
+	yes = r->integer == 1;
+	rconn_reply_free(r);
+	return yes;
+}
+
+/* A prune pass deletes what expired over a day ago, and nothing else: not a permanent
+ * record, not one that expired an hour ago, not a field whose version changed meanwhile. */
+static void test_prune(void **state)
+{
+	struct config_redis_addr a = {.host = "127.0.0.1", .port = srv.port};
+	struct rconn_opts o = {.max_reply = 1 << 20};
+	struct fleet *f = entry_fleet();
+	struct rconn *c = rconn_new(&o);
+	char old[64], recent[64], cursor[32] = "0", field[16];
+	long long now = (long long)time(NULL);
+	struct psm_err e;
+
+	(void)state;
+	f->cfg.key_prefix = "psm:";
+	assert_int_equal(rconn_connect(c, &a, &e), PSM_OK);
+	snprintf(old, sizeof(old), "7 1 %lld - -\n{}", now - 2 * 86400);
+	snprintf(recent, sizeof(recent), "8 0 %lld - -\n{}", now - 3600);
+	for (int i = 0; i < 1200; i++) { /* more than one HSCAN step */
+		snprintf(field, sizeof(field), "g:old%d", i);
+		hset(c, field, old);
+	}
+	hset(c, "g:permanent", "9 1 - - -\n{}");
+	hset(c, "g:recent", recent);
+	hset(c, "g:garbage", "not a value");
+	do
+		assert_int_equal(fleet_prune_step(f, c, cursor, &e), PSM_OK);
+	while (strcmp(cursor, "0") != 0);
+	assert_false(hexists(c, "g:old0"));
+	assert_false(hexists(c, "g:old1199"));
+	assert_true(hexists(c, "g:permanent"));
+	assert_true(hexists(c, "g:recent"));
+	assert_true(hexists(c, "g:garbage"));
+	rconn_free(c);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +283,7 @@ int main(void)
 	    cmocka_unit_test(test_value_hostile),
 	    cmocka_unit_test_setup_teardown(test_pos_file, dir_setup, dir_teardown),
 	    cmocka_unit_test(test_entry_check),
+	    cmocka_unit_test_setup_teardown(test_prune, redis_setup, redis_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
