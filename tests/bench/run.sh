@@ -538,7 +538,7 @@ for p in bench/bench_table bench/bench_redis bench/bench_pam bench/bench_exec be
 	psmctl; do
 	[ -e "$BUILD/$p" ] || { echo "run.sh: $BUILD/$p is missing: run make programs" >&2; exit 2; }
 done
-echo "psm bench: $REPEATS repeats of every figure (about 8 minutes at 5)" >&2
+echo "psm bench: $REPEATS repeats of every figure (about 17 minutes at 5, 9 of them the fleet)" >&2
 write_policy with-group-deny >"$T/policy.json"
 write_policy >"$T/policy-own.json"
 write_psmd_policy

@@ -21,6 +21,13 @@ host_denies() {
 	[ $? -eq 1 ]
 }
 
+# fleet_settled HOST: HOST is connected to Redis and has nothing of its own left to push.
+fleet_settled() {
+	local j
+	j=$(hctl "$1" --json fleet 2>/dev/null) || return 1
+	[[ $j =~ \"connected\":\ *true ]] && [[ $j =~ \"queued\":\ *0[,}] ]]
+}
+
 host_degraded() {
 	hctl "$1" health >/dev/null 2>&1
 	[ $? -eq 1 ]
@@ -104,6 +111,7 @@ demo_fleet() {
 	step "$LAST_RC" "psmctl -s web-02.sock revoke $GRANT_ID" "${LAST_ERR:-$LAST_OUT}"
 	fleet_decides web-01 psm-bob 1 fleet
 	demo_fleet_outage
+	wait_until 40 fleet_settled web-02
 	run_capture hctl web-02 fleet
 	step "$LAST_RC" "psmctl -s web-02.sock fleet" "${LAST_ERR:-Redis sync status}"
 	indent "$LAST_OUT"
