@@ -277,7 +277,7 @@ bench: deps-test
 	@tests/bench/run.sh $(BUILD)
 
 # Each harness SECONDS seconds on a copy of its corpus (new inputs: build-fuzz/corpus/NAME,
-# crashes: build-fuzz/crash/NAME), one summary line each.
+# crashes: build-fuzz/crash/NAME), one summary line each (crashes: those of this run).
 SECONDS ?= 60
 fuzz: deps-fuzz
 	@mkdir -p build-fuzz; echo "psm: building build-fuzz (log: build-fuzz/make.log)"

@@ -21,6 +21,7 @@ for bin in "$build"/fuzz/fuzz_*; do
 	corpus=$build/corpus/$name crash=$build/crash/$name log=$build/log/$name.log
 	mkdir -p "$corpus" "$crash" "$build/log"
 	[ -d "tests/fuzz/corpus/$name" ] && cp -n tests/fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null
+	touch "$build/log/$name.start" # crashes of this run: the files newer than it
 	nice -n 10 "${iso[@]}" timeout -s INT $((secs + 120)) "$bin" -max_total_time="$secs" \
 		-close_fd_mask=1 -print_final_stats=1 -artifact_prefix="$crash/" "$corpus" >"$log" 2>&1
 	rc=$?
@@ -28,7 +29,7 @@ for bin in "$build"/fuzz/fuzz_*; do
 	runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$')
 	cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -n 1 | grep -Eo '[0-9]+')
 	ft=$(grep -Eo 'ft: [0-9]+' "$log" | tail -n 1 | grep -Eo '[0-9]+')
-	crashes=$(find "$crash" -type f | wc -l)
+	crashes=$(find "$crash" -type f -newer "$build/log/$name.start" | wc -l)
 	[ "$rc" -eq 0 ] && [ "$crashes" -eq 0 ] || bad=$((bad + 1))
 	printf 'fuzz_%-10s %4ss  %7s execs/s  %9s runs  cov %5s  ft %6s  corpus %5s  crashes %s%s\n' \
 		"$name" "$secs" "${execs:-?}" "${runs:-?}" "${cov:-?}" "${ft:-?}" \
