@@ -18,6 +18,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "notify.h"
+#include "sync.h"
 #include "table_guard.h"
 #include "table_watch.h"
 
@@ -80,6 +81,7 @@ static int psmd_store_open(struct psmd *d, struct psm_err *err)
 	    .sweep = &d->sweep,
 	    .rebuild = psmd_store_rebuild,
 	    .check = psmd_store_check,
+	    .committed = sync_committed,
 	    .ctx = d,
 	};
 
@@ -102,6 +104,8 @@ int psmd_start(struct psmd *d, struct psm_err *err)
 		rc = daemon_rebuild(d, d->table.capacity, err);
 	if (rc == PSM_OK && d->loop != NULL)
 		rc = control_open(&d->ctl, d, d->loop, err);
+	if (rc == PSM_OK)
+		rc = sync_start(d, err);
 	if (rc != PSM_OK) {
 		psmd_stop(d);
 		return rc;
@@ -122,6 +126,7 @@ static void psmd_tick(void *ctx)
 	store_tick(&d->store);
 	metrics_tick(d, now);
 	control_tick(d->ctl, now);
+	sync_tick(d);
 }
 
 static void psmd_before_io(void *ctx)
@@ -138,6 +143,7 @@ static void psmd_after_io(void *ctx)
 	table_watch_check(d, false); /* damage met by the batch is mended before its replies */
 	log_flush();		     /* the audit lines before their replies */
 	control_flush(d->ctl);
+	sync_flush(d); /* records from the fleet: committed, then their position saved */
 }
 
 static void psmd_reload(void *ctx)
@@ -163,6 +169,7 @@ void psmd_stop(struct psmd *d)
 	notify_send("STOPPING=1");
 	control_close(d->ctl);
 	d->ctl = NULL;
+	sync_stop(d); /* the fleet's last records committed before the store closes */
 	store_close(&d->store, true);
 	sweep_free(&d->sweep);
 	table_close(&d->table);

@@ -369,7 +369,19 @@ static void store_publish_one(struct store *s, struct record *rec, uint32_t *uni
 	shm_writer_commit(s->host.table->w);
 }
 
-/* After the commit: the batch's grants and sessions still live enter the table, in order. */
+/* Tells the daemon of a committed change: the record it applied, if it is still held. */
+static void store_committed_one(struct store *s, const struct store_undo *u)
+{
+	const struct record *rec = u->type == REC_GRANT	    ? state_grant(s->st, u->id)
+				   : u->type == REC_SESSION ? state_session(s->st, u->id)
+							    : state_tomb(s->st, u->type, u->id);
+
+	if (rec != NULL && rec->type == u->type)
+		s->host.committed(s->host.ctx, rec);
+}
+
+/* After the commit: the batch's grants and sessions still live enter the table, in order;
+ * each change is told to the daemon (fleet sync publishes this host's). */
 static void store_publish(struct store *s, int64_t now)
 {
 	for (size_t i = 0; i < s->batch.n; i++) {
@@ -380,6 +392,8 @@ static void store_publish(struct store *s, int64_t now)
 
 		if (rec != NULL && *store_unit_of(rec) == STORE_UNIT_PENDING)
 			store_publish_one(s, rec, store_unit_of(rec), now);
+		if (s->host.committed != NULL)
+			store_committed_one(s, u);
 	}
 	store_batch_clear(&s->batch);
 }
@@ -393,6 +407,7 @@ int store_commit(struct store *s, uint64_t *fsync_ns, struct psm_err *err)
 	if (rc == PSM_OK) {
 		store_publish(s, now);
 	} else {
+		s->commits_failed++;
 		store_batch_rollback(&s->batch, s->st, s->host.table->w, now);
 		store_recompute_due(s);
 	}
@@ -438,12 +453,20 @@ static int store_apply(struct store *s, struct record *rec, int64_t now, int *oc
 
 int store_add(struct store *s, struct record *rec, int64_t now, struct psm_err *err)
 {
+	return store_add_from(s, rec, now, false, err);
+}
+
+int store_add_from(struct store *s, struct record *rec, int64_t now, bool fleet,
+		   struct psm_err *err)
+{
 	int oc = state_check(s->st, rec, now), rc;
 
 	if (oc != STATE_APPLIED)
 		rc = store_outcome_err(oc, rec, err);
 	else
 		rc = store_entry_check(s->st, s->host.table->w, rec, s->host.cfg, err);
+	if (rc == PSM_EINVAL && fleet)
+		rc = PSM_OK; /* kept, out of this host's table (e.g. a user it does not know) */
 	if (rc == PSM_OK && (rec->type == REC_GRANT || rec->type == REC_SESSION))
 		rc = store_room(s, now, err); /* a tombstone needs none: never refused for room */
 	if (rc == PSM_OK)

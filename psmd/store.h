@@ -38,6 +38,9 @@ struct store_host {
 	int (*rebuild)(void *ctx, uint64_t min_capacity, struct psm_err *err);
 	/* Checks the served table and republishes it when damaged (table_watch_check). */
 	void (*check)(void *ctx);
+	/* After a commit, each record a change of the batch applied (NULL: none); fleet sync
+	 * publishes this host's. */
+	void (*committed)(void *ctx, const struct record *rec);
 	void *ctx;
 };
 
@@ -69,6 +72,7 @@ struct store {
 	int64_t next_due;	    /* when the sweeper has something to do (INT64_MAX: never) */
 	struct store_unit *units;   /* filled by store_fill */
 	size_t nunits, cap;
+	unsigned long commits_failed; /* journal commits that failed (their batch taken back) */
 };
 
 /*
@@ -99,6 +103,11 @@ uint64_t store_version(struct store *s);
  * fields too long), PSM_EUNAVAIL journal unusable, PSM_ENOMEM.
  */
 int store_add(struct store *s, struct record *rec, int64_t now, struct psm_err *err);
+/* The same; fleet: a record from another host that cannot be in this host's table (a user
+ * or group it does not know) is kept in the state and journal all the same, out of the
+ * table (logged when the table is built), so a later revoke of it works here too. */
+int store_add_from(struct store *s, struct record *rec, int64_t now, bool fleet,
+		   struct psm_err *err);
 
 /*
  * Commits the batch (journal_commit: one write, one fdatasync), then puts its

@@ -79,8 +79,8 @@ bool store_in_scope(const struct rec_grant *g, const struct psmd_config *cfg)
 {
 	size_t i, k;
 
-	if (g->nhosts == 0)
-		return true;
+	if (g->nhosts == 0) /* this host's only: the one it was made on */
+		return g->origin == NULL || strcasecmp(g->origin, cfg->host_name) == 0;
 	for (i = 0; i < g->nhosts; i++) {
 		if (strcmp(g->hosts[i], "*") == 0 || strcasecmp(g->hosts[i], cfg->host_name) == 0)
 			return true;

@@ -44,7 +44,9 @@ struct fleet_in {
 	char feed_id[FLEET_ID_MAX];	  /* the entry's id; "" from a resync */
 	int64_t feed_ms;		  /* when Redis took the entry (its id's time), 0 resync */
 	bool resync;			  /* from the state hash: not counted as replayed */
+	char replid[41];		  /* the replication id of the server it came from */
 };
+/* rec.type 0: no record, only a position to save once what came before is applied. */
 
 /* The figures of `psmctl fleet` (SPEC §11). */
 struct fleet_stats {
@@ -66,6 +68,9 @@ struct fleet_stats {
 
 struct fleet;
 
+/* How the fleet logs: called from the daemon's thread only (in fleet_take). */
+typedef void (*fleet_log_fn)(int prio, const char *line);
+
 /*
  * Loads the keys the config names and starts both threads (they connect in
  * the background: the caller serves at once).  host_name names this host's
@@ -73,7 +78,7 @@ struct fleet;
  * file (PSM_EINVAL/PSM_EPERM with file:line:col), PSM_ENOMEM, PSM_ESYS.
  */
 int fleet_start(struct fleet **out, const struct config_redis *r, const char *host_name,
-		const char *state_dir, struct psm_err *err);
+		const char *state_dir, fleet_log_fn log, struct psm_err *err);
 /* Stops the threads (waits at most a command timeout) and frees everything. */
 void fleet_stop(struct fleet *f);
 
@@ -87,9 +92,9 @@ int fleet_fd(const struct fleet *f);
  */
 size_t fleet_take(struct fleet *f, struct fleet_in *v, size_t max);
 
-/* The records up to feed_id were applied and are durable: the position moves there
- * (written to state_dir, no fsync: the journal was). */
-void fleet_applied(struct fleet *f, const char *feed_id, int64_t feed_ms);
+/* The records up to last (the last one taken) were applied and are durable: the position
+ * moves to its feed_id and replid (written to state_dir, no fsync: the journal was). */
+void fleet_applied(struct fleet *f, const struct fleet_in *last);
 
 /* Counts one entry's result (the daemon finds replayed, expired, out_of_scope, applied). */
 void fleet_count(struct fleet *f, enum sign_result result);
@@ -113,5 +118,9 @@ bool fleet_want_republish(struct fleet *f);
 uint64_t fleet_pushed(const struct fleet *f);
 
 void fleet_stats(struct fleet *f, struct fleet_stats *st);
+
+/* Whether f runs with this config and host name (a reload that changed either restarts it;
+ * key files are read again only then). */
+bool fleet_same(const struct fleet *f, const struct config_redis *r, const char *host_name);
 
 #endif
