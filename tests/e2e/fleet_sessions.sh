@@ -109,15 +109,9 @@ part_remote_kill() {
 	check "the session left alpha's table" wait_until 10 eval '! in_table alpha'
 }
 
+# sess_cleanup: the hosts and redis (fleet.sh; $T is the outer script's to remove), then ns.sh's exit.
 sess_cleanup() {
-	local n
-	[ -n "${HOST_PID[alpha]:-}" ] && kill -CONT "${HOST_PID[alpha]}" 2>/dev/null
-	for n in "${!HOST_PID[@]}"; do
-		host_stop "$n"
-	done
-	for n in "${!REDIS_PID[@]}"; do
-		redis_kill "$n"
-	done
+	SHM=/psm-e2e-none PIDS="" PSMD_PID="" KEEP=1 fleet_cleanup
 	ns_inner_exit
 }
 
