@@ -2,6 +2,7 @@
 /* sync.c - fleet sync in the daemon: records from other hosts through the store's one way in. */
 #include "sync.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -176,28 +177,26 @@ static void sync_apply(struct psmd *d, struct fleet_in *in, int64_t now)
 	struct leader_id leader;
 	const struct record *own;
 	struct psm_err err = {0};
-	char id[ID_TEXT_SIZE];
+	char id[ID_TEXT_SIZE], what[ID_TEXT_SIZE + 16];
 	int oc;
 
 	id_format(record_id(r), id);
+	snprintf(what, sizeof(what), "%s %s", record_type_name(r->type), id);
 	if (!sync_scope_ok(d, in)) {
-		fleet_count(d->fleet, SIGN_OUT_OF_SCOPE);
-		log_msg(LOG_WARNING, "fleet: %s %s dropped (out_of_scope): key %s may not end it",
-			record_type_name(r->type), id, in->signer->name);
+		snprintf(err.msg, sizeof(err.msg), "key %s may not end it", in->signer->name);
+		fleet_drop(d->fleet, SIGN_OUT_OF_SCOPE, what, err.msg);
 		record_free(r);
 		return;
 	}
 	if (hlc_observe(&d->store.hlc, record_version(r), now * 1000, &err) != PSM_OK) {
-		fleet_count(d->fleet, SIGN_MALFORMED);
-		log_msg(LOG_WARNING, "fleet: %s %s dropped (malformed): %s",
-			record_type_name(r->type), id, err.msg);
+		fleet_drop(d->fleet, SIGN_MALFORMED, what, err.msg);
 		record_free(r);
 		return;
 	}
 	oc = state_check(d->store.st, r, now);
 	if (oc != STATE_APPLIED) {
 		if (!in->resync && !sync_own(d, sync_origin(r)))
-			fleet_count(d->fleet, sync_refused(oc));
+			fleet_drop(d->fleet, sync_refused(oc), what, state_outcome_name(oc));
 		record_free(r);
 		return;
 	}

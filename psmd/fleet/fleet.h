@@ -98,6 +98,9 @@ void fleet_applied(struct fleet *f, const struct fleet_in *last);
 
 /* Counts one entry's result (the daemon finds replayed, expired, out_of_scope, applied). */
 void fleet_count(struct fleet *f, enum sign_result result);
+/* Counts a dropped entry and logs it: "fleet: WHERE dropped (RESULT): WHY", at most
+ * FLEET_DROP_LOGS lines per result and minute (a hostile feed does not flood the log). */
+void fleet_drop(struct fleet *f, enum sign_result r, const char *where, const char *why);
 
 /* Queues a committed record of this host (copied) for Redis; never blocks. */
 int fleet_publish(struct fleet *f, const struct record *rec, struct psm_err *err);

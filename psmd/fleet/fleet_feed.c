@@ -7,26 +7,10 @@
 #include <sys/random.h>
 #include <syslog.h>
 
-#include "fleet_int.h"
-
-/* The reader's own view; only its thread touches it. */
-struct fleet_reader {
-	struct fleet *f;
-	struct rconn *c;
-	struct backoff b;
-	char pos[FLEET_ID_MAX];		       /* the last entry read ("" none) */
-	char replid[RCONN_REPLID_LEN + 1];     /* of the server read now */
-	char pos_replid[RCONN_REPLID_LEN + 1]; /* of the server pos is an id of */
-	char epoch[40];			       /* the epoch key's value seen last ("" none) */
-	bool resync;			       /* a full resync is due */
-	struct fleet_pool *pool;
-	struct fleet_job *jobs; /* for one reply's entries */
-	size_t cap;
-	char feed[160], state[160], epoch_key[160];
-};
+#include "fleet_reader.h"
 
 /* "ms-seq" into two numbers; false when it is not a stream id. */
-static bool fleet_id_parse(const char *s, uint64_t *ms, uint64_t *seq)
+bool fleet_id_parse(const char *s, uint64_t *ms, uint64_t *seq)
 {
 	char *end;
 
@@ -38,7 +22,7 @@ static bool fleet_id_parse(const char *s, uint64_t *ms, uint64_t *seq)
 }
 
 /* <0, 0, >0 as stream id a is before, equal to or after b (an unparsable id is 0-0). */
-static int fleet_id_cmp(const char *a, const char *b)
+int fleet_id_cmp(const char *a, const char *b)
 {
 	uint64_t am = 0, as = 0, bm = 0, bs = 0;
 
@@ -67,7 +51,7 @@ static bool fleet_in_push(struct fleet *f, struct fleet_in *in)
 }
 
 /* A string element's text into buf (NUL-terminated); false for another type or too long. */
-static bool fleet_str(const struct rconn_reply *r, char *buf, size_t n)
+bool fleet_str(const struct rconn_reply *r, char *buf, size_t n)
 {
 	if (r == NULL || r->type != RCONN_STRING || r->len >= n)
 		return false;
@@ -103,7 +87,7 @@ static bool fleet_fields(const struct rconn_reply *fl, struct sign_entry *e)
 }
 
 /* Room for n jobs, zeroed. */
-static bool fleet_jobs(struct fleet_reader *rd, size_t n)
+bool fleet_jobs(struct fleet_reader *rd, size_t n)
 {
 	if (n > rd->cap) {
 		struct fleet_job *j = realloc(rd->jobs, n * sizeof(*j));
@@ -141,7 +125,7 @@ static bool fleet_entry_job(struct fleet_reader *rd, const struct rconn_reply *e
 
 /* The checked jobs in order: queued, or dropped.  1: the last was queued, 0: dropped,
  * -1: stopping. */
-static int fleet_jobs_emit(struct fleet_reader *rd, size_t n)
+int fleet_jobs_emit(struct fleet_reader *rd, size_t n)
 {
 	int got = 1;
 
@@ -164,7 +148,7 @@ static int fleet_jobs_emit(struct fleet_reader *rd, size_t n)
 }
 
 /* A position-only item: once applied, the daemon saves id (after a resync, or drops). */
-static bool fleet_mark(struct fleet_reader *rd, const char *id)
+bool fleet_mark(struct fleet_reader *rd, const char *id)
 {
 	struct fleet_in in = {0};
 
@@ -175,7 +159,7 @@ static bool fleet_mark(struct fleet_reader *rd, const char *id)
 }
 
 /* Closes the connection: the reply was not what Redis sends. */
-static int fleet_bad(struct fleet_reader *rd, const char *what, struct psm_err *err)
+int fleet_bad(struct fleet_reader *rd, const char *what, struct psm_err *err)
 {
 	psm_err_set(err, PSM_EUNAVAIL, "redis %s: %s", rconn_addr(rd->c), what);
 	rconn_close(rd->c, err->msg);
@@ -204,7 +188,11 @@ static int fleet_read_entries(struct fleet_reader *rd, const struct rconn_reply 
 	got = fleet_jobs_emit(rd, v->elements);
 	if (got < 0 || (got == 0 && !fleet_mark(rd, rd->pos)))
 		return PSM_EUNAVAIL;
-	*full = v->elements >= FLEET_READ_COUNT;
+	*full = v->elements >= rd->count;
+	if (*full && rd->count < FLEET_READ_COUNT && ++rd->streak >= 8) {
+		rd->count *= 2; /* grown back, slowly */
+		rd->streak = 0;
+	}
 	return PSM_OK;
 }
 
@@ -218,7 +206,7 @@ static int fleet_read_once(struct fleet_reader *rd, bool *full, struct psm_err *
 	struct rconn_reply *ep = NULL, *r = NULL;
 	int rc;
 
-	snprintf(count, sizeof(count), "%d", FLEET_READ_COUNT);
+	snprintf(count, sizeof(count), "%u", rd->count);
 	snprintf(block, sizeof(block), "%d", FLEET_BLOCK_MS);
 	rc = rconn_send(rd->c, 2, get, NULL, err);
 	if (rc == PSM_OK)
@@ -227,7 +215,7 @@ static int fleet_read_once(struct fleet_reader *rd, bool *full, struct psm_err *
 		rc = rconn_read(rd->c, RCONN_T(RCONN_STRING) | RCONN_T(RCONN_NIL), &ep, err);
 	if (rc == PSM_OK)
 		rc = rconn_read(rd->c, RCONN_T(RCONN_ARRAY) | RCONN_T(RCONN_NIL), &r, err);
-	if (rc == PSM_OK && (ep->type == RCONN_NIL || strcmp(ep->str, rd->epoch) != 0)) {
+	if (rc == PSM_OK && strcmp(ep->type == RCONN_NIL ? "" : ep->str, rd->epoch) != 0) {
 		rd->resync = true; /* FLUSHALL, or another host saw the keys gone */
 		fleet_logf(rd->f, LOG_NOTICE, "fleet: the keys in Redis were replaced: resync");
 	}
@@ -237,146 +225,6 @@ static int fleet_read_once(struct fleet_reader *rd, bool *full, struct psm_err *
 	rconn_reply_free(ep);
 	rconn_reply_free(r);
 	return rc;
-}
-
-/* The value of key in XINFO STREAM's flat [key, value, ...] reply; NULL when absent. */
-static const struct rconn_reply *fleet_info(const struct rconn_reply *r, const char *key)
-{
-	for (size_t i = 0; r->type == RCONN_ARRAY && i + 1 < r->elements; i += 2)
-		if (r->element[i]->type == RCONN_STRING && strcmp(r->element[i]->str, key) == 0)
-			return r->element[i + 1];
-	return NULL;
-}
-
-/* Whether entries after pos were trimmed (or the feed is gone while pos is set): resync.
- * last gets the feed's last generated id ("0-0" when there is no feed). */
-static int fleet_trim_check(struct fleet_reader *rd, char last[FLEET_ID_MAX], struct psm_err *err)
-{
-	const char *argv[] = {"XINFO", "STREAM", rd->feed};
-	const struct rconn_reply *del, *first;
-	struct rconn_reply *r;
-	char id[FLEET_ID_MAX];
-	int rc = rconn_call(rd->c, RCONN_T(RCONN_ARRAY), &r, err, 3, argv, NULL);
-
-	snprintf(last, FLEET_ID_MAX, "0-0");
-	if (rc != PSM_OK && rconn_connected(rd->c)) { /* "ERR no such key" */
-		rd->resync |= rd->pos[0] != '\0' && strcmp(rd->pos, "0-0") != 0;
-		return PSM_OK;
-	}
-	if (rc != PSM_OK)
-		return rc;
-	if (!fleet_str(fleet_info(r, "last-generated-id"), last, FLEET_ID_MAX))
-		snprintf(last, FLEET_ID_MAX, "0-0");
-	del = fleet_info(r, "max-deleted-entry-id");
-	first = fleet_info(r, "first-entry");
-	if (del != NULL && fleet_str(del, id, sizeof(id))) /* XDEL after pos */
-		rd->resync |= fleet_id_cmp(id, rd->pos) > 0;
-	if (first != NULL && first->type == RCONN_ARRAY && first->elements == 2 &&
-	    fleet_str(first->element[0], id, sizeof(id))) /* trimmed up to after pos */
-		rd->resync |= fleet_id_cmp(id, rd->pos) > 0;
-	else /* empty: everything added after pos is gone */
-		rd->resync |= fleet_id_cmp(last, rd->pos) > 0;
-	rconn_reply_free(r);
-	return PSM_OK;
-}
-
-/* The epoch key: set when absent (this host is the first since the keys were made), read. */
-static int fleet_epoch(struct fleet_reader *rd, struct psm_err *err)
-{
-	unsigned char rnd[16];
-	char val[40];
-	const char *set[] = {"SET", rd->epoch_key, val, "NX"};
-	const char *get[] = {"GET", rd->epoch_key};
-	struct rconn_reply *r;
-	int rc;
-
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		memset(rnd, 0, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(val + 2 * i, 3, "%02x", rnd[i]);
-	rc = rconn_call(rd->c, RCONN_T(RCONN_STATUS) | RCONN_T(RCONN_NIL), &r, err, 4, set, NULL);
-	if (rc != PSM_OK)
-		return rc;
-	rconn_reply_free(r);
-	rc = rconn_call(rd->c, RCONN_T(RCONN_STRING), &r, err, 2, get, NULL);
-	if (rc != PSM_OK)
-		return rc;
-	if (!fleet_str(r, rd->epoch, sizeof(rd->epoch)))
-		rc = fleet_bad(rd, "GET: not an epoch", err);
-	rconn_reply_free(r);
-	return rc;
-}
-
-/* A job for one field and value of the state hash; false when they are not strings. */
-static bool fleet_value_job(struct fleet_reader *rd, const struct rconn_reply *k,
-			    const struct rconn_reply *v, struct fleet_job *j)
-{
-	if (k->type != RCONN_STRING || v->type != RCONN_STRING)
-		return false;
-	snprintf(j->where, sizeof(j->where), "state field %.60s", k->str);
-	j->in.resync = true;
-	memcpy(j->in.replid, rd->replid, sizeof(j->in.replid));
-	j->prepared = fleet_value_parse(v->str, v->len, &j->e, j->sig);
-	if (!j->prepared) {
-		j->res = SIGN_MALFORMED;
-		psm_err_set(&j->err, PSM_EINVAL, "not a state value");
-	}
-	return true;
-}
-
-/* One HSCAN step: the records checked and queued, *cursor the next ("0" at the end). */
-static int fleet_scan_step(struct fleet_reader *rd, char cursor[32], struct psm_err *err)
-{
-	const char *argv[] = {"HSCAN", rd->state, cursor, "COUNT", FLEET_SCAN_COUNT};
-	const struct rconn_reply *kv;
-	struct rconn_reply *r;
-	int rc = rconn_call(rd->c, RCONN_T(RCONN_ARRAY), &r, err, 5, argv, NULL);
-	bool ok;
-	size_t n = 0;
-
-	if (rc != PSM_OK)
-		return rc;
-	ok = r->elements == 2 && fleet_str(r->element[0], cursor, 32) &&
-	     (kv = r->element[1])->type == RCONN_ARRAY && kv->elements % 2 == 0 &&
-	     fleet_jobs(rd, kv->elements / 2);
-	for (; ok && n < kv->elements / 2; n++)
-		ok = fleet_value_job(rd, kv->element[2 * n], kv->element[2 * n + 1], &rd->jobs[n]);
-	if (ok) {
-		fleet_pool_run(rd->pool, rd->jobs, n);
-		rc = fleet_jobs_emit(rd, n) < 0 ? PSM_EUNAVAIL : PSM_OK;
-	}
-	rconn_reply_free(r);
-	return ok ? rc : fleet_bad(rd, "HSCAN: not a hash scan reply", err);
-}
-
-/*
- * A full resync: the feed's last id first, then every record of the state hash, then a
- * marker that moves the position to that id (entries added meanwhile are read again:
- * applying a record twice changes nothing).  The daemon then republishes its own records.
- */
-static int fleet_resync_run(struct fleet_reader *rd, struct psm_err *err)
-{
-	char last[FLEET_ID_MAX], cursor[32] = "0";
-	int rc = fleet_trim_check(rd, last, err);
-
-	fleet_logf(rd->f, LOG_NOTICE, "fleet: full resync from %s", rd->state);
-	do
-		rc = rc == PSM_OK ? fleet_scan_step(rd, cursor, err) : rc;
-	while (rc == PSM_OK && strcmp(cursor, "0") != 0);
-	if (rc == PSM_OK)
-		rc = fleet_epoch(rd, err);
-	if (rc != PSM_OK)
-		return rc;
-	snprintf(rd->pos, sizeof(rd->pos), "%s", last);
-	rd->resync = false;
-	if (!fleet_mark(rd, last))
-		return PSM_EUNAVAIL;
-	pthread_mutex_lock(&rd->f->mu);
-	rd->f->st.resyncs++;
-	rd->f->want_republish = true;
-	pthread_mutex_unlock(&rd->f->mu);
-	fleet_wake_daemon(rd->f);
-	return PSM_OK;
 }
 
 /* Connects to the server the feed is read from and decides whether a resync is due. */
@@ -439,16 +287,21 @@ static void fleet_read_turn(struct fleet_reader *rd)
 	rd->resync |= rd->f->want_resync;
 	rd->f->want_resync = false;
 	pthread_mutex_unlock(&rd->f->mu);
+	if (rc == PSM_OK && (rd->skip_entry || rd->skip_scan))
+		rc = fleet_skip(rd, &err);
 	if (rc == PSM_OK && rd->resync)
 		rc = fleet_resync_run(rd, &err);
 	else if (rc == PSM_OK)
 		rc = fleet_read_once(rd, &full, &err);
 	if (rc == PSM_OK && full)
 		rc = fleet_trim_check(rd, last, &err);
-	if (rc == PSM_OK)
+	if (rc == PSM_OK) {
 		backoff_reset(&rd->b);
-	else
-		fleet_read_down(rd, &err);
+		return;
+	}
+	if (rconn_oversized(rd->c))
+		fleet_shrink(rd);
+	fleet_read_down(rd, &err);
 }
 
 static void fleet_reader_init(struct fleet_reader *rd, struct fleet *f)
@@ -463,6 +316,11 @@ static void fleet_reader_init(struct fleet_reader *rd, struct fleet *f)
 	memcpy(rd->pos_replid, f->replid, sizeof(rd->pos_replid));
 	pthread_mutex_unlock(&f->mu);
 	backoff_init(&rd->b, 0);
+	/* about 2 KiB an entry: a reply of COUNT entries stays well under max_reply */
+	rd->count = (unsigned)((f->cfg.max_reply ? f->cfg.max_reply : CONFIG_MAX_REPLY) / 2048);
+	rd->count = rd->count < 1 ? 1 : rd->count > FLEET_READ_COUNT ? FLEET_READ_COUNT : rd->count;
+	rd->scan_count = rd->count;
+	snprintf(rd->scan_cursor, sizeof(rd->scan_cursor), "0");
 }
 
 void *fleet_read_main(void *arg)

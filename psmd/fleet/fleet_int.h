@@ -23,6 +23,7 @@
 #define FLEET_SCRIPT_SHA_LEN 40
 #define FLEET_PRUNE_GRACE_S 86400 /* the state hash keeps a record a day past its expiry */
 #define FLEET_PRUNE_EVERY_S 3600  /* a pass over the state hash this often */
+#define FLEET_EPOCH_EVERY_S 5	  /* the epoch key set again (when absent) this often */
 
 /* One own record waiting for Redis: its text and what the script needs. */
 struct fleet_out {
@@ -117,6 +118,9 @@ void fleet_conn_log(struct fleet *f, struct rconn *c, const char *who);
 /* fleet_prune.c: one HSCAN step over the state hash (cursor "0" starts and ends a pass),
  * deleting records a day past their expiry. */
 int fleet_prune_step(struct fleet *f, struct rconn *c, char cursor[32], struct psm_err *err);
+/* SET NX of the epoch key to a random value: the readers see the keys replaced (FLUSHALL,
+ * an empty restart) when it changes.  At connect, then every FLEET_EPOCH_EVERY_S idle. */
+int fleet_epoch_set(struct fleet *f, struct rconn *c, struct psm_err *err);
 
 /* fleet_verify.c: one entry to check, and the pool that checks a batch of them. */
 struct fleet_job {
@@ -146,7 +150,5 @@ enum sign_result fleet_entry_check(struct fleet *f, const struct sign_entry *e, 
  * (sig into sigbuf).  False when it is not of that form. */
 bool fleet_value_parse(const char *v, size_t len, struct sign_entry *e,
 		       unsigned char sigbuf[SIGN_BYTES]);
-/* Counts a drop and logs it (at most FLEET_DROP_LOGS per reason and minute). */
-void fleet_drop(struct fleet *f, enum sign_result r, const char *where, const char *why);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "fleet_int.h"
 
@@ -82,5 +83,24 @@ int fleet_prune_step(struct fleet *f, struct rconn *c, char cursor[32], struct p
 			rc = fleet_prune_field(f, c, k->str, version, err);
 	}
 	rconn_reply_free(r);
+	return rc;
+}
+
+int fleet_epoch_set(struct fleet *f, struct rconn *c, struct psm_err *err)
+{
+	unsigned char rnd[16];
+	char key[160], val[2 * sizeof(rnd) + 1];
+	const char *set[] = {"SET", key, val, "NX"};
+	struct rconn_reply *r;
+	int rc;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return psm_err_set(err, PSM_ESYS, "fleet: getrandom failed");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(val + 2 * i, 3, "%02x", rnd[i]);
+	fleet_key(f, key, sizeof(key), "epoch");
+	rc = rconn_call(c, RCONN_T(RCONN_STATUS) | RCONN_T(RCONN_NIL), &r, err, 4, set, NULL);
+	if (rc == PSM_OK)
+		rconn_reply_free(r);
 	return rc;
 }

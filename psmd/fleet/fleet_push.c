@@ -15,7 +15,8 @@
 struct fleet_pruning {
 	bool running;
 	char cursor[32];
-	int64_t next; /* unix seconds of the next pass */
+	int64_t next;	    /* unix seconds of the next pass */
+	int64_t next_epoch; /* of the next SET NX of the epoch key */
 };
 
 /*
@@ -195,10 +196,13 @@ static int fleet_push_connect(struct fleet *f, struct rconn *c, char *sha, struc
 
 	if (rc == PSM_OK)
 		rc = fleet_script_load(c, sha, err);
-	if (rc != PSM_OK)
+	if (rc == PSM_OK)
+		rc = fleet_epoch_set(f, c, err);
+	if (rc != PSM_OK) {
 		rconn_close(c, err->msg);
-	fleet_conn_log(f, c, "writer");
-	return rc;
+		fleet_conn_log(f, c, "writer");
+	}
+	return rc; /* "connected" is logged once a push or an idle second went well */
 }
 
 /* mu held: after a pushed batch, the pushed version moves on when nothing is left. */
@@ -260,6 +264,7 @@ static void fleet_push_some(struct fleet *f, struct rconn *c, const char *sha, s
 	pthread_mutex_lock(&f->mu);
 	if (rc == PSM_OK) {
 		backoff_reset(b);
+		fleet_conn_log(f, c, "writer");
 		fleet_push_done(f, v, n);
 		return;
 	}
@@ -274,6 +279,18 @@ static void fleet_push_prune(struct fleet *f, struct rconn *c, struct fleet_prun
 	int64_t now = fleet_now_ms() / 1000;
 	int rc;
 
+	if (now >= p->next_epoch) {
+		p->next_epoch = now + FLEET_EPOCH_EVERY_S;
+		pthread_mutex_unlock(&f->mu);
+		rc = fleet_epoch_set(f, c, &err);
+		if (rc == PSM_OK)
+			fleet_conn_log(f, c, "writer"); /* up, and idle */
+		else
+			rconn_close(c, err.msg);
+		pthread_mutex_lock(&f->mu);
+		if (rc != PSM_OK)
+			return;
+	}
 	if (!p->running && now < p->next)
 		return;
 	p->running = true;

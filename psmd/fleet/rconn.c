@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -26,6 +27,7 @@ struct rconn {
 	redisReplyObjectFunctions fns; /* per connection: no shared state */
 	size_t charged;		       /* bytes charged to the reply being read */
 	bool over;		       /* a reply outgrew max_reply */
+	bool was_over;		       /* the last rconn_read failed for that */
 	char addr[RCONN_ADDR_MAX];
 	char role[16];
 	int state, reported; /* enum rconn_state */
@@ -244,9 +246,11 @@ static int rconn_fail_ctx(struct rconn *c, int saved_errno, struct psm_err *err)
 {
 	char text[sizeof(c->ctx->errstr)];
 
-	if (c->over)
+	if (c->over) {
+		c->was_over = true;
 		return rconn_fail(c, err, "reply larger than max_reply (%zu bytes)",
 				  c->o.max_reply);
+	}
 	if (c->ctx->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK))
 		return rconn_fail(c, err, "timed out after %u ms", c->o.command_timeout_ms);
 	if (c->ctx->err == REDIS_ERR_EOF)
@@ -402,11 +406,28 @@ static int rconn_check_type(struct rconn *c, struct rconn_reply *r, unsigned exp
 	return rconn_fail(c, err, "unexpected reply: %s", rconn_type_name(type));
 }
 
+static int64_t rconn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool rconn_oversized(const struct rconn *c)
+{
+	return c->was_over;
+}
+
+/* A reply trickling in a byte at a time restarts the socket's timeout with each read:
+ * the whole reply has one deadline, the command timeout, so a thread always comes back. */
 int rconn_read(struct rconn *c, unsigned expect, struct rconn_reply **out, struct psm_err *err)
 {
+	int64_t deadline = rconn_now_ms() + c->o.command_timeout_ms;
 	void *r = NULL;
 
 	*out = NULL;
+	c->was_over = false;
 	if (c->ctx == NULL)
 		return psm_err_set(err, PSM_EUNAVAIL, "redis %s: not connected", c->addr);
 	if (rconn_flush(c, err) != PSM_OK)
@@ -422,6 +443,9 @@ int rconn_read(struct rconn *c, unsigned expect, struct rconn_reply **out, struc
 		}
 		if (redisBufferRead(c->ctx) != REDIS_OK)
 			return rconn_fail_ctx(c, errno, err);
+		if (rconn_now_ms() > deadline)
+			return rconn_fail(c, err, "timed out after %u ms (a reply still arriving)",
+					  c->o.command_timeout_ms);
 	}
 	c->charged = 0;
 	return rconn_check_type(c, r, expect, out, err);

@@ -127,6 +127,10 @@ int rconn_read(struct rconn *c, unsigned expect, struct rconn_reply **out, struc
 
 void rconn_reply_free(struct rconn_reply *r);
 
+/* Whether the last rconn_read failed because the reply outgrew max_reply (the connection
+ * is closed): the caller may ask for less, or skip what is too large. */
+bool rconn_oversized(const struct rconn *c);
+
 /* The server's role ("master", "slave", "sentinel") from ROLE. */
 int rconn_role(struct rconn *c, char *buf, size_t n, struct psm_err *err);
 
