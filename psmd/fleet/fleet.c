@@ -33,7 +33,7 @@ void fleet_logf(struct fleet *f, int prio, const char *fmt, ...)
 {
 	va_list ap;
 
-	pthread_mutex_lock(&f->mu);
+	pthread_mutex_lock(&f->log_mu);
 	if (f->nlogs < FLEET_LOG_MAX) {
 		va_start(ap, fmt);
 		vsnprintf(f->logs[f->nlogs].line, FLEET_LOG_LEN, fmt, ap);
@@ -42,7 +42,7 @@ void fleet_logf(struct fleet *f, int prio, const char *fmt, ...)
 	} else {
 		f->logs_lost++;
 	}
-	pthread_mutex_unlock(&f->mu);
+	pthread_mutex_unlock(&f->log_mu);
 	fleet_wake_daemon(f);
 }
 
@@ -116,6 +116,7 @@ static int fleet_init(struct fleet *f, const struct config_redis *r, const char 
 	fleet_fifo_init(&f->in, sizeof(struct fleet_in));
 	fleet_fifo_init(&f->out, sizeof(struct fleet_out));
 	pthread_mutex_init(&f->mu, NULL);
+	pthread_mutex_init(&f->log_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&f->wake_push, &ca);
@@ -200,6 +201,7 @@ void fleet_stop(struct fleet *f)
 	pthread_cond_destroy(&f->wake_push);
 	pthread_cond_destroy(&f->wake_read);
 	pthread_mutex_destroy(&f->mu);
+	pthread_mutex_destroy(&f->log_mu);
 	free(f->host_name);
 	free(f);
 }
@@ -209,14 +211,17 @@ int fleet_fd(const struct fleet *f)
 	return f->evfd;
 }
 
-/* mu held: the waiting log lines, written by the daemon's thread after unlocking. */
+/* The waiting log lines, written by the daemon's thread after unlocking. */
 static size_t fleet_take_logs(struct fleet *f, struct fleet_log *v, size_t *lost)
 {
-	size_t n = f->nlogs;
+	size_t n;
 
+	pthread_mutex_lock(&f->log_mu);
+	n = f->nlogs;
 	memcpy(v, f->logs, n * sizeof(*v));
 	*lost = f->logs_lost;
 	f->nlogs = f->logs_lost = 0;
+	pthread_mutex_unlock(&f->log_mu);
 	return n;
 }
 
@@ -228,8 +233,8 @@ size_t fleet_take(struct fleet *f, struct fleet_in *v, size_t max)
 
 	if (read(f->evfd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		count = 0; /* nothing to reset */
-	pthread_mutex_lock(&f->mu);
 	nlogs = fleet_take_logs(f, logs, &lost);
+	pthread_mutex_lock(&f->mu);
 	for (n = 0; n < max && f->in.n > 0; n++) {
 		memcpy(&v[n], fleet_fifo_at(&f->in, 0), sizeof(*v));
 		fleet_fifo_pop(&f->in, 1);

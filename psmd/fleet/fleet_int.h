@@ -63,6 +63,7 @@ struct fleet {
 	struct fleet_fifo out; /* struct fleet_out, for Redis */
 	bool out_lost;	       /* out overflowed: republish once connected */
 	bool want_resync, want_republish;
+	pthread_mutex_t log_mu; /* guards logs only: fleet_logf may be called holding mu or not */
 	struct fleet_log logs[FLEET_LOG_MAX];
 	size_t nlogs, logs_lost;
 	struct fleet_stats st;

@@ -257,14 +257,12 @@ static void fleet_push_some(struct fleet *f, struct rconn *c, const char *sha, s
 		v[i] = *(struct fleet_out *)fleet_fifo_at(&f->out, i);
 	pthread_mutex_unlock(&f->mu);
 	rc = fleet_push_batch(f, c, sha, v, n, &err);
-	if (rc != PSM_OK) {
+	if (rc != PSM_OK)
 		rconn_close(c, err.msg);
-		fleet_conn_log(f, c, "writer");
-	}
+	fleet_conn_log(f, c, "writer"); /* it takes mu: called before taking it again */
 	pthread_mutex_lock(&f->mu);
 	if (rc == PSM_OK) {
 		backoff_reset(b);
-		fleet_conn_log(f, c, "writer");
 		fleet_push_done(f, v, n);
 		return;
 	}

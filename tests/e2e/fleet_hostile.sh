@@ -118,8 +118,10 @@ check_case() {
 	check "$c: psmctl fleet --json says not connected" wait_until 10 fleet_down "$c"
 	check "$c: psmctl health exits 1 (degraded)" wait_until 10 health_degraded "$c"
 	lines=$(state_lines "$c")
+	# two connections (writer, reader), each down at most once after one "connected": a
+	# server that answers some commands well (SET) may be up for a while before it fails
 	check "$c: one log line per state change, not per retry ($lines lines, $(accepts "$c") connections)" \
-		test "$lines" -ge 1 -a "$lines" -le 2
+		test "$lines" -ge 1 -a "$lines" -le 4
 	check "$c: retries back off (fewer than 1000 commands)" test "$(grep -c -- ' -> ' "$T/fake-$c.log")" -lt 1000
 }
 

@@ -161,6 +161,7 @@ static struct fleet *entry_fleet(void)
 
 	assert_non_null(f);
 	pthread_mutex_init(&f->mu, NULL);
+	pthread_mutex_init(&f->log_mu, NULL);
 	f->evfd = -1;
 	return f;
 }
