@@ -10,15 +10,7 @@
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct state *st = NULL;
-
-	fz_dir_init("journal");
-	fz_write("journal.000001", data, size);
-	if (fz_load_twice(&st) == PSM_OK) {
-		fz_check_tombs(st, data, size, JOURNAL_HDR_SIZE);
-		state_free(st);
-	}
-	fz_dir_clean();
+	fz_state_input("journal", "journal.000001", JOURNAL_HDR_SIZE, data, size);
 	return 0;
 }
 

@@ -9,15 +9,7 @@
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct state *st = NULL;
-
-	fz_dir_init("snapshot");
-	fz_write("snapshot.000001", data, size);
-	if (fz_load_twice(&st) == PSM_OK) {
-		fz_check_tombs(st, data, size, SNAPSHOT_HDR_SIZE);
-		state_free(st);
-	}
-	fz_dir_clean();
+	fz_state_input("snapshot", "snapshot.000001", SNAPSHOT_HDR_SIZE, data, size);
 	return 0;
 }
 

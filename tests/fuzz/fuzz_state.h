@@ -216,6 +216,22 @@ static void fz_check_tombs(const struct state *st, const uint8_t *d, size_t size
 	}
 }
 
+/* One input: written as state_dir/file (a header of hdr bytes, then frames) and loaded twice;
+ * the tombstones it holds checked against what loaded. */
+static void fz_state_input(const char *tag, const char *file, size_t hdr, const uint8_t *data,
+			   size_t size)
+{
+	struct state *st = NULL;
+
+	fz_dir_init(tag);
+	fz_write(file, data, size);
+	if (fz_load_twice(&st) == PSM_OK) {
+		fz_check_tombs(st, data, size, hdr);
+		state_free(st);
+	}
+	fz_dir_clean();
+}
+
 /* ---- the mutator ------------------------------------------------------------------------------
  */
 
