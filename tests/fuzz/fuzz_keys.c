@@ -17,26 +17,16 @@
 /* A check of this harness: the message names the function (fuzz.h prints the condition). */
 #define FZ_CHECK(cond) FUZZ_CHECK(cond, "in %s", __func__)
 
-static char fz_dir[64], fz_path[96];
+static char fz_path[96]; /* the secret key file, there only while one input is loaded */
 
-static void fz_cleanup(void)
-{
-	unlink(fz_path);
-	rmdir(fz_dir);
-}
-
-/* A private directory for the secret key file, removed at exit. */
 static void fz_init(void)
 {
 	struct psm_err err = {0};
 
-	if (fz_dir[0] != '\0')
+	if (fz_path[0] != '\0')
 		return;
-	snprintf(fz_dir, sizeof(fz_dir), "/dev/shm/fuzz_keys.XXXXXX");
-	FZ_CHECK(mkdtemp(fz_dir) != NULL);
-	snprintf(fz_path, sizeof(fz_path), "%s/signing_key", fz_dir);
+	snprintf(fz_path, sizeof(fz_path), "/dev/shm/fuzz_keys.%d", (int)getpid());
 	FZ_CHECK(keys_init(&err) == PSM_OK);
-	atexit(fz_cleanup);
 }
 
 /* A parsed trusted_keys: sorted, unique, every name and scope host-like, each found again, and
@@ -118,13 +108,14 @@ static void fz_secret(const char *text, size_t len)
 {
 	struct keys_secret *sk = NULL;
 	struct psm_err err = {0};
-	int fd = open(fz_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(fz_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	int rc;
 
 	FZ_CHECK(fd >= 0);
 	FZ_CHECK(write(fd, text, len) == (ssize_t)len);
 	close(fd);
 	rc = keys_secret_load(fz_path, &sk, &err);
+	unlink(fz_path);
 	FZ_CHECK(rc == PSM_OK || rc == PSM_EINVAL);
 	if (rc == PSM_OK) {
 		FZ_CHECK(len <= KEYFILE_SECRET_MAX);

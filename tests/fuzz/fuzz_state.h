@@ -44,20 +44,18 @@ static void fz_dir_clean(void)
 	closedir(d);
 }
 
+/* A private state_dir on tmpfs (fsync is cheap there), made for one input. */
+static void fz_dir_make(const char *tag)
+{
+	snprintf(fz_dir, sizeof(fz_dir), "/dev/shm/fuzz_%s.XXXXXX", tag);
+	FZ_CHECK(mkdtemp(fz_dir) != NULL);
+}
+
+/* ... and removed after it: nothing is left behind between inputs. */
 static void fz_dir_remove(void)
 {
 	fz_dir_clean();
-	rmdir(fz_dir);
-}
-
-/* A private state_dir on tmpfs (fsync is cheap there), removed at exit. */
-static void fz_dir_init(const char *tag)
-{
-	if (fz_dir[0] != '\0')
-		return;
-	snprintf(fz_dir, sizeof(fz_dir), "/dev/shm/fuzz_%s.XXXXXX", tag);
-	FZ_CHECK(mkdtemp(fz_dir) != NULL);
-	atexit(fz_dir_remove);
+	FZ_CHECK(rmdir(fz_dir) == 0);
 }
 
 static void fz_write(const char *name, const uint8_t *data, size_t size)
@@ -223,13 +221,13 @@ static void fz_state_input(const char *tag, const char *file, size_t hdr, const 
 {
 	struct state *st = NULL;
 
-	fz_dir_init(tag);
+	fz_dir_make(tag);
 	fz_write(file, data, size);
 	if (fz_load_twice(&st) == PSM_OK) {
 		fz_check_tombs(st, data, size, hdr);
 		state_free(st);
 	}
-	fz_dir_clean();
+	fz_dir_remove();
 }
 
 /* ---- the mutator ------------------------------------------------------------------------------

@@ -336,6 +336,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_check_allow(&d, &v);
 	if (shm_view_is_open(&v))
 		shm_view_close(&v);
+	fz_cleanup(); /* nothing is left behind between inputs */
 	return 0;
 }
 
