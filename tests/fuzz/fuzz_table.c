@@ -98,14 +98,33 @@ static void fz_table_fill(struct shm_writer *w)
 	fz_put(w, SHM_DENY, SHM_FL_SRC_POLICY, "root", "sudo:*", nb, na, 0);
 }
 
-/* Publishes the intact table as fz_name; FUZZ_TABLE_SEED=FILE also writes its bytes there. */
+/* FUZZ_TABLE_SEED=FILE: the intact table's bytes are also written to FILE (the seed). */
+static void fz_table_save(void)
+{
+	const char *seed = getenv("FUZZ_TABLE_SEED");
+	unsigned char buf[1 << 16];
+	char path[128];
+	ssize_t n;
+	int in, out;
+
+	if (seed == NULL)
+		return;
+	FZ_CHECK(shm_path(path, sizeof(path), fz_name, NULL) == 0);
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	out = open(seed, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	FZ_CHECK(in >= 0 && out >= 0);
+	n = read(in, buf, sizeof(buf));
+	FZ_CHECK(n > 0 && n < (ssize_t)sizeof(buf) && write(out, buf, (size_t)n) == n);
+	close(in);
+	close(out);
+}
+
+/* Publishes the intact table as fz_name. */
 static void fz_table_build(void)
 {
 	struct shm_writer_opts o = {.capacity = 16, .host_name = FZ_HOST, .generation = 1};
 	struct shm_writer *w = NULL;
 	struct psm_err err = {0};
-	const char *seed = getenv("FUZZ_TABLE_SEED");
-	char cmd[256];
 
 	o.name = fz_name;
 	FZ_CHECK(shm_writer_create(&w, &o, &err) == PSM_OK);
@@ -115,10 +134,7 @@ static void fz_table_build(void)
 	shm_writer_heartbeat(w, FZ_NOW);
 	FZ_CHECK(shm_writer_publish(w, &err) == PSM_OK);
 	shm_writer_close(w);
-	if (seed != NULL) {
-		snprintf(cmd, sizeof(cmd), "cp /dev/shm%s '%s'", fz_name, seed);
-		FZ_CHECK(system(cmd) == 0);
-	}
+	fz_table_save();
 }
 
 /* ---- deciding ------------------------------------------------------------------------------ */
