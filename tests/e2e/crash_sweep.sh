@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tests/e2e/crash_sweep.sh - crash consistency at every syscall boundary of psmd's write path:
+# a scripted sequence runs against a fresh psmd killed, or failed with EIO / ENOSPC, at its
+# Nth write / pwrite / fsync / fdatasync / ftruncate / rename / unlink under state_dir
+# ($BUILD/tools/crashpoint.so preloaded); a psmd without the shim then must load the state,
+# hold every acknowledged change, and hold no refused or unsent grant and no revoked one.
+# The sequence: grants, revokes by id and by pattern, real PAM sessions (pamtester under
+# pam_wrapper, so the leader is a real pid) opened, extended, closed and killed, a grant bound
+# to a session, and a snapshot forced by `psmctl recover --accept` (it commits, starts a
+# segment and writes a snapshot in psmd itself).
+# A dry run counts the boundary calls (K); then N = 1..K for each mode.  Modes: kill-after,
+# torn (writes only), eio; CRASH_FULL=1 adds kill-before and enospc.  CRASH_MODES="..."
+# picks others.  Prints "crash points swept: K x modes = runs" and each failure with its N,
+# mode, call and what broke.  Root, no namespace needed (system users daemon, bin, sys,
+# sync, games, man; temp dir, table and socket of its own); KEEP=1 keeps the temp dir.
+set -u
+# shellcheck source=../lib/psmd.sh
+. "$(dirname "$0")/../lib/psmd.sh"
+psmd_env crash
+SHIM=$BUILD/tools/crashpoint.so
+psmd_need "$PSMD" "$CTL" "$QUERY" "$SHIM"
+command -v pamtester >/dev/null || { echo "not ok - pamtester is not installed"; exit 1; }
+PAMWRAP=$(ldconfig -p | awk '/libpam_wrapper\.so / { print $NF; exit }')
+[ -n "$PAMWRAP" ] || { echo "not ok - libpam_wrapper is not installed"; exit 1; }
+
+if [ "${CRASH_FULL:-0}" = 1 ]; then
+	MODES=${CRASH_MODES:-kill-before kill-after torn eio enospc}
+else
+	MODES=${CRASH_MODES:-kill-after torn eio}
+fi
+RUN=$T/run
+STATE=$RUN/state
+CRASH=$T/crash # the shim's control file; its log is $CRASH.log
+
+echo '{ "roles": {}, "bindings": [], "services": { "sudo": "sudo:run" } }' >"$T/policy.json"
+mkdir -p "$T/pam"
+cat >"$T/pam/psmcs" <<-EOF
+session required pam_loginuid.so
+auth required pam_permit.so
+account required pam_permit.so
+session required $PWD/$BUILD/pam_psm.so socket=$SOCK
+EOF
+printf '%s required pam_deny.so\n' auth account session password >"$T/pam/other"
+cat >"$T/psmd.conf" <<-CONF
+// psmd.conf for crash_sweep.sh: every path is temporary.
+{ "shm_name": "$SHM", "socket": "$SOCK", "state_dir": "$STATE", "policy": "$T/policy.json",
+  "table_group": "root", "capacity": 64, "host_name": "crash-sweep" }
+CONF
+
+# ---- psmd ------------------------------------------------------------------------------
+
+# psmd_gone: 0 when PSMD_PID has exited (reaped or a zombie).
+psmd_gone() {
+	[ -n "$PSMD_PID" ] || return 0
+	[ -e "/proc/$PSMD_PID" ] || return 0
+	grep -q '^State:[[:space:]]*Z' "/proc/$PSMD_PID/status" 2>/dev/null
+}
+
+# up: psmd answers (0), is gone (2: wait_for stops), or not yet (1).
+up() {
+	"$CTL" -s "$SOCK" stats >/dev/null 2>&1 && return 0
+	psmd_gone && return 2
+	return 1
+}
+
+# start [shim]: psmd on a fresh log; 0 once it answers, 1 when it exited or hung (10 s).
+start() {
+	: >"$RUN/psmd.log"
+	if [ "${1:-}" = shim ]; then
+		PSM_CRASH=$CRASH PSM_CRASH_DIR=$STATE LD_PRELOAD=$PWD/$SHIM \
+			"$PSMD" -d -c "$T/psmd.conf" >>"$RUN/psmd.log" 2>&1 &
+	else
+		"$PSMD" -d -c "$T/psmd.conf" >>"$RUN/psmd.log" 2>&1 &
+	fi
+	PSMD_PID=$!
+	disown "$PSMD_PID" # no job notice when it is killed: crash polls for its end
+	wait_for 10 up
+}
+
+# crash: psmd is SIGKILLed (when still there) and gone.
+crash() {
+	[ -n "$PSMD_PID" ] || return 0
+	kill -KILL "$PSMD_PID" 2>/dev/null
+	wait_for 10 psmd_gone
+	PSMD_PID=""
+}
+
+# fired_kill: the shim has killed psmd (or is about to: the line comes first).
+fired_kill() {
+	grep -q '^fired .* \(kill-\|torn\)' "$CRASH.log" 2>/dev/null
+}
+
+# ---- the sequence ----------------------------------------------------------------------
+# Each step's outcome: ack (exit 0), refused (an error while psmd lives: nothing may be
+# left of it), inflight (psmd was killed under it: either way), unsent (psmd was dead).
+declare -A OUT ID
+DEAD=0
+
+# step NAME CMD...: runs CMD unless psmd died; OUT[NAME] and its stdout in ID[NAME].
+step() {
+	local name=$1 out rc
+	shift
+	if [ "$DEAD" = 1 ]; then
+		OUT[$name]=unsent
+		return 1
+	fi
+	out=$("$@" 2>"$RUN/err")
+	rc=$?
+	ID[$name]=$out
+	if [ "$rc" -eq 0 ]; then
+		OUT[$name]=ack
+	elif fired_kill; then
+		OUT[$name]=inflight
+		DEAD=1
+	elif psmd_gone; then
+		OUT[$name]=refused
+		DEAD=1
+		BROKE+=("psmd died under $name with no crash point fired: $(tail -n 2 "$RUN/psmd.log")")
+	else
+		OUT[$name]=refused
+	fi
+	[ "$rc" -eq 0 ]
+}
+
+ctl() { "$CTL" -s "$SOCK" "$@"; }
+
+# pam OPS...: pamtester as USER=$PAM_USER through the test PAM service (a real process: the
+# session's leader is its pid).
+pam() {
+	LD_PRELOAD=$PAMWRAP PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$T/pam \
+		pamtester psmcs "$PAM_USER" "$@" 2>&1
+}
+
+# open_session NAME USER: a session of USER; its id (the only one of USER) in ID[NAME].
+open_session() {
+	PAM_USER=$2 step "$1" pam open_session >/dev/null || return 1
+	ID[$1]=$(ctl sessions "$2" 2>/dev/null | awk 'NR == 2 { print $1 }')
+}
+
+# open_close NAME USER: a session of USER opened and closed by one pamtester; NAME-open and
+# NAME-close get the outcome of each half.
+open_close() {
+	PAM_USER=$2 step "$1" pam open_session close_session
+	if [[ ${ID[$1]:-} == *"successfully opened"* ]]; then
+		OUT[$1-open]=ack
+		OUT[$1-close]=${OUT[$1]}
+	else
+		OUT[$1-open]=${OUT[$1]}
+		OUT[$1-close]=unsent
+	fi
+}
+
+# needs NAME: the step NAME was acknowledged (a later step uses its id).
+needs() { [ "${OUT[$1]:-}" = ack ]; }
+
+# skip NAME: a step that cannot be sent (what it needs was not acknowledged).
+skip() { OUT[$1]=unsent; }
+
+sequence() {
+	step g1 ctl grant daemon cs:1 --ttl 1h --reason g1
+	step g2 ctl grant daemon cs:2 --ttl 1h --reason g2
+	if needs g1; then step r1 ctl revoke "${ID[g1]}"; else skip r1; fi
+	open_session s1 bin
+	if needs s1; then step g3 ctl grant bin cs:3 --session "${ID[s1]}"; else skip g3; fi
+	if needs s1; then step x1 ctl session extend "${ID[s1]}" --ttl 2h; else skip x1; fi
+	open_close s2 sync
+	open_session s3 games
+	if needs s3; then step k3 ctl session kill "${ID[s3]}"; else skip k3; fi
+	step snap ctl recover --accept
+	step g4 ctl grant man cs:4 --ttl 1h
+	if needs g2; then step r2 ctl revoke "${ID[g2]}"; else skip r2; fi
+	step g5 ctl grant daemon cs:5
+	step r5 ctl revoke daemon cs:5
+}
+
+# ---- checks after the restart --------------------------------------------------------
+
+# want_grant GRANT REVOKE: allow, deny or any, for a grant step and the step revoking it.
+want_grant() {
+	local g=${OUT[$1]:-unsent} r=${OUT[$2]:-unsent}
+	case "$g:$r" in
+	ack:ack | refused:* | unsent:*) echo deny ;;
+	ack:inflight | inflight:*) echo any ;;
+	*) echo allow ;;
+	esac
+}
+
+# decide USER PERM: allow or deny, from psmd and from the table; "split" when they differ.
+decide() {
+	local a b
+	ctl check "$1" "$2" >/dev/null 2>&1
+	a=$?
+	"$QUERY" --shm "$SHM" check "$1" "$2" >/dev/null 2>&1
+	b=$?
+	if [ "$a" -ne "$b" ]; then
+		echo "split (psmd $a, table $b)"
+	elif [ "$a" -eq 0 ]; then echo allow; elif [ "$a" -eq 1 ]; then echo deny; else echo "error $a"; fi
+}
+
+# decide_bound USER PERM SESSION: allow or deny inside SESSION, from the table and from
+# psmd's list of USER's grants; "split" when they differ.
+decide_bound() {
+	local a b=1
+	"$QUERY" --shm "$SHM" check "$1" "$2" --session "$3" >/dev/null 2>&1
+	a=$?
+	ctl grants "$1" 2>/dev/null | awk -v p="$2" '$3 == p { f = 1 } END { exit !f }' && b=0
+	if [ "$a" -ne "$b" ]; then
+		echo "split (table $a, psmd's grants $b)"
+	elif [ "$a" -eq 0 ]; then echo allow; else echo deny; fi
+}
+
+# check_grant USER PERM GRANT REVOKE [SESSION]: the grant is allowed, denied or either as
+# its steps say (bound to SESSION: decided inside that session).
+check_grant() {
+	local want have
+	want=$(want_grant "$3" "$4")
+	if [ -n "${5:-}" ]; then
+		have=$(decide_bound "$1" "$2" "$5")
+	else
+		have=$(decide "$1" "$2")
+	fi
+	[ "$want" = any ] && [[ $have =~ ^(allow|deny)$ ]] && return 0
+	[ "$want" = "$have" ] ||
+		BROKE+=("$1 $2: want $want ($3 ${OUT[$3]}, $4 ${OUT[$4]:-none}), have $have")
+}
+
+# session_state USER: live EXPIRES, or none.
+session_state() {
+	local id exp
+	id=$(ctl sessions "$1" 2>/dev/null | awk 'NR == 2 { print $1 }')
+	[ -n "$id" ] || { echo none; return; }
+	exp=$(ctl --json session show "$id" 2>/dev/null | grep -o '"expires":[0-9]*' | cut -d: -f2)
+	echo "live ${exp:-?}"
+}
+
+# check_session USER OPEN END: END acked -> gone; OPEN acked (END refused or unsent) -> live.
+check_session() {
+	local o=${OUT[$2]:-unsent} e=${OUT[$3]:-unsent} have
+	have=$(session_state "$1")
+	if [ "$o" = ack ] && [ "$e" != ack ] && [ "$e" != inflight ] && [ "$have" = none ]; then
+		BROKE+=("session of $1: $2 acknowledged, $3 $e, but it is gone")
+	elif { [ "$e" = ack ] || [ "$o" = refused ] || [ "$o" = unsent ]; } && [ "$have" != none ]; then
+		BROKE+=("session of $1: $2 $o, $3 $e, but it is there ($have)")
+	fi
+}
+
+# check_extend: s1's expiry is the extension's (2 h) when acked, the first one's (1 week)
+# when the extension was refused or never sent.
+check_extend() {
+	local have exp now
+	have=$(session_state bin)
+	[ "${have%% *}" = live ] || return 0
+	exp=${have#live }
+	now=$(date +%s)
+	case "${OUT[x1]}" in
+	ack) [ "$exp" -le $((now + 3 * 3600)) ] || BROKE+=("s1: extend acknowledged, expires $exp") ;;
+	refused | unsent) [ "$exp" -gt $((now + 86400)) ] ||
+		BROKE+=("s1: extend ${OUT[x1]}, yet expires $exp") ;;
+	esac
+}
+
+verify() {
+	check_grant daemon cs:1 g1 r1
+	check_grant daemon cs:2 g2 r2
+	[ -z "${ID[s1]:-}" ] || check_grant bin cs:3 g3 none "${ID[s1]}"
+	check_grant man cs:4 g4 none
+	check_grant daemon cs:5 g5 r5
+	check_session bin s1 none
+	check_session sync s2-open s2-close
+	check_session games s3 k3
+	check_extend
+}
+
+# ---- runs ----------------------------------------------------------------------------
+
+# run N MODE: the sequence with the crash point armed, a restart without it, the checks.
+# BROKE lists what broke; CALL names the Nth call.
+run() {
+	BROKE=()
+	OUT=() ID=() DEAD=0
+	crash
+	rm -rf "$RUN" "/dev/shm$SHM"
+	mkdir -p "$RUN"
+	echo "$1 $2" >"$CRASH"
+	rm -f "$CRASH.log"
+	if ! start shim; then
+		DEAD=1
+		fired_kill || psmd_gone || BROKE+=("psmd with the shim neither served nor exited")
+	fi
+	sequence
+	crash
+	CALL=$(awk -v n="$1" '$1 == n { print $2, $3; exit }' "$CRASH.log" 2>/dev/null)
+	CALL=${CALL/"$STATE/"/}
+	if ! start; then
+		BROKE+=("the state does not load: $(tail -n 3 "$RUN/psmd.log")")
+		return 1
+	fi
+	verify
+	crash
+	[ ${#BROKE[@]} -eq 0 ]
+}
+
+# Dry run: every step acknowledged, every check passes, the calls counted.
+run 0 count
+check "dry run: the sequence passes its own checks" test ${#BROKE[@]} -eq 0 ||
+	printf '#   %s\n' "${BROKE[@]}"
+nacked=()
+for s in "${!OUT[@]}"; do [ "${OUT[$s]}" = ack ] || nacked+=("$s ${OUT[$s]}: $(cat "$RUN/err")"); done
+check "dry run: all ${#OUT[@]} steps acknowledged" test ${#nacked[@]} -eq 0 -a ${#OUT[@]} -ge 14 ||
+	printf '#   %s\n' "${nacked[@]}"
+cp "$CRASH.log" "$T/calls"
+K=$(grep -c '^[0-9]' "$T/calls")
+check "dry run: $K boundary calls, a snapshot rename among them" \
+	grep -q 'renameat .*snapshot.new' "$T/calls"
+
+# points MODE: the N to sweep (torn: the writes only).
+points() {
+	if [ "$1" = torn ]; then
+		awk '$2 == "write" || $2 == "pwrite" { print $1 }' "$T/calls"
+	else
+		seq 1 "$K"
+	fi
+}
+
+swept=0
+for mode in $MODES; do
+	bad=()
+	n_mode=0
+	for n in $(points "$mode"); do
+		n_mode=$((n_mode + 1))
+		run "$n" "$mode" && continue
+		bad+=("N=$n $mode ($CALL): ${BROKE[*]}")
+		[ -z "${KEEP:-}" ] || cp -a "$RUN" "$T/failed-$mode-$n"
+	done
+	swept=$((swept + n_mode))
+	if [ ${#bad[@]} -eq 0 ]; then
+		pass "$mode at each of $n_mode points: state loads, acknowledged changes kept, nothing else"
+	else
+		fail "$mode: ${#bad[@]} of $n_mode crash points broke" "${bad[@]}"
+	fi
+done
+echo "# crash points swept: $K x ($MODES) = $swept runs"
+tap_end

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/* crashpoint.c - LD_PRELOAD shim for tests: kills psmd or fails a call at the Nth durable-state
+ * system call under its state_dir. */
+/*
+ * Preloaded into psmd by tests/e2e/crash_sweep.sh, and only there.  Counted:
+ * write, pwrite, fsync, fdatasync, ftruncate, rename, renameat, unlink and
+ * unlinkat on a file under $PSM_CRASH_DIR (or that directory itself: its
+ * fsync).  $PSM_CRASH names a control file "N MODE"; MODE is
+ *   count        only count (N ignored)
+ *   kill-before  at the Nth call, SIGKILL psmd before the call is made
+ *   kill-after   the call is made, then SIGKILL
+ *   torn         a write or pwrite of more than one byte writes its first half, then SIGKILL
+ *   eio, enospc  the Nth call fails with EIO or ENOSPC; psmd goes on
+ * Every counted call appends "N CALL NAME" to $PSM_CRASH.log (the count is that
+ * file's line count, kept across psmd restarts and shared with a forked snapshot
+ * writer under flock), and the call that fires appends "fired N MODE" before it
+ * acts.  A kill in a forked child kills the psmd it came from too.  No control
+ * file: every call is the real one.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+enum cp_mode { CP_NONE, CP_COUNT, CP_KILL_BEFORE, CP_KILL_AFTER, CP_TORN, CP_EIO, CP_ENOSPC };
+static const char *const cp_names[] = {"",	 "count", "kill-before", "kill-after",
+				       "torn", "eio",	  "enospc"};
+
+static pid_t cp_psmd; /* the process the shim was loaded into (a forked child keeps it) */
+
+__attribute__((constructor)) static void cp_init(void)
+{
+	cp_psmd = getpid();
+}
+
+/* Whether path is the state directory or under it. */
+static bool cp_under(const char *path)
+{
+	const char *dir = getenv("PSM_CRASH_DIR");
+	size_t n;
+
+	if (dir == NULL || dir[0] == '\0' || path == NULL)
+		return false;
+	n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* The path fd names (false when none), into buf. */
+static bool cp_fd_path(int fd, char *buf, size_t cap)
+{
+	char link[64];
+	ssize_t n;
+
+	if (fd == AT_FDCWD)
+		return getcwd(buf, cap) != NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, cap - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/* The full path of name relative to dirfd, into buf. */
+static bool cp_at_path(int dirfd, const char *name, char *buf, size_t cap)
+{
+	char dir[4096];
+	int w;
+
+	if (name == NULL)
+		return false;
+	if (name[0] == '/')
+		w = snprintf(buf, cap, "%s", name);
+	else if (cp_fd_path(dirfd, dir, sizeof(dir)))
+		w = snprintf(buf, cap, "%s/%s", dir, name);
+	else
+		return false;
+	return w > 0 && (size_t)w < cap;
+}
+
+/* The control file's N and mode (CP_NONE: no control file). */
+static enum cp_mode cp_control(const char *ctl, long *n)
+{
+	char buf[64] = "", mode[32] = "";
+	int fd = open(ctl, O_RDONLY | O_CLOEXEC);
+	ssize_t got;
+
+	if (fd < 0)
+		return CP_NONE;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got <= 0 || sscanf(buf, "%ld %31s", n, mode) != 2)
+		return CP_NONE;
+	for (size_t i = 1; i < sizeof(cp_names) / sizeof(cp_names[0]); i++)
+		if (strcmp(mode, cp_names[i]) == 0)
+			return (enum cp_mode)i;
+	return CP_NONE;
+}
+
+/* Appends line to $PSM_CRASH.log under its lock; returns the lines now in it. */
+static long cp_log(const char *ctl, const char *call, const char *path)
+{
+	char name[4096], line[4200], buf[4096];
+	long lines = 0;
+	ssize_t got;
+	int fd;
+
+	snprintf(name, sizeof(name), "%s.log", ctl);
+	fd = open(name, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	flock(fd, LOCK_EX);
+	for (off_t off = 0; (got = pread(fd, buf, sizeof(buf), off)) > 0; off += got)
+		for (ssize_t i = 0; i < got; i++)
+			lines += buf[i] == '\n';
+	snprintf(line, sizeof(line), "%ld %s %s\n", lines + 1, call, path);
+	if (syscall(SYS_write, fd, line, strlen(line)) < 0)
+		lines = -2;
+	close(fd); /* unlocks */
+	return lines + 1;
+}
+
+/* Notes that the Nth call fires, in the log, before it acts. */
+static void cp_fired(const char *ctl, long n, const char *mode)
+{
+	char name[4096], line[128];
+	int fd;
+
+	snprintf(name, sizeof(name), "%s.log", ctl);
+	snprintf(line, sizeof(line), "fired %ld %s\n", n, mode);
+	fd = open(name, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (syscall(SYS_write, fd, line, strlen(line)) < 0)
+		line[0] = '\0';
+	close(fd);
+}
+
+static void __attribute__((noreturn)) cp_die(void)
+{
+	if (getpid() != cp_psmd)
+		kill(cp_psmd, SIGKILL);
+	kill(getpid(), SIGKILL);
+	_exit(137);
+}
+
+/* What a counted call on path must do (CP_NONE: the real call, nothing else). */
+static enum cp_mode cp_point(const char *call, const char *path)
+{
+	const char *ctl = getenv("PSM_CRASH");
+	enum cp_mode m;
+	long n = 0, at;
+	int saved = errno;
+
+	if (ctl == NULL || !cp_under(path) || (m = cp_control(ctl, &n)) == CP_NONE) {
+		errno = saved;
+		return CP_NONE;
+	}
+	at = cp_log(ctl, call, path);
+	errno = saved;
+	if (m == CP_COUNT || at != n)
+		return CP_NONE;
+	cp_fired(ctl, n, cp_names[m]);
+	if (m == CP_KILL_BEFORE)
+		cp_die();
+	errno = saved;
+	return m;
+}
+
+/* The outcome of a call that fired in mode m: it failed, or psmd dies after it. */
+static int cp_after(enum cp_mode m)
+{
+	if (m == CP_KILL_AFTER || m == CP_TORN)
+		cp_die();
+	return 0;
+}
+
+/* Whether m makes the call fail, with errno set; -1 then. */
+static bool cp_fails(enum cp_mode m)
+{
+	if (m != CP_EIO && m != CP_ENOSPC)
+		return false;
+	errno = m == CP_EIO ? EIO : ENOSPC;
+	return true;
+}
+
+static enum cp_mode cp_fd_point(const char *call, int fd)
+{
+	char path[4096];
+
+	return cp_fd_path(fd, path, sizeof(path)) ? cp_point(call, path) : CP_NONE;
+}
+
+#define CP_REAL(type, name, args) \
+	static type(*real) args;  \
+	if (real == NULL)         \
+		real = (type(*) args)dlsym(RTLD_NEXT, name)
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	CP_REAL(ssize_t, "write", (int, const void *, size_t));
+	enum cp_mode m = cp_fd_point("write", fd);
+	ssize_t r;
+
+	if (cp_fails(m))
+		return -1;
+	r = real(fd, buf, m == CP_TORN && n > 1 ? n / 2 : n);
+	cp_after(m);
+	return r;
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	CP_REAL(ssize_t, "pwrite", (int, const void *, size_t, off_t));
+	enum cp_mode m = cp_fd_point("pwrite", fd);
+	ssize_t r;
+
+	if (cp_fails(m))
+		return -1;
+	r = real(fd, buf, m == CP_TORN && n > 1 ? n / 2 : n, off);
+	cp_after(m);
+	return r;
+}
+
+/* A call on one fd: fsync, fdatasync. */
+static int cp_fd_call(const char *call, int (*real)(int), int fd)
+{
+	enum cp_mode m = cp_fd_point(call, fd);
+	int r;
+
+	if (cp_fails(m))
+		return -1;
+	r = real(fd);
+	cp_after(m);
+	return r;
+}
+
+int fsync(int fd)
+{
+	CP_REAL(int, "fsync", (int));
+	return cp_fd_call("fsync", real, fd);
+}
+
+int fdatasync(int fd)
+{
+	CP_REAL(int, "fdatasync", (int));
+	return cp_fd_call("fdatasync", real, fd);
+}
+
+int ftruncate(int fd, off_t len)
+{
+	CP_REAL(int, "ftruncate", (int, off_t));
+	enum cp_mode m = cp_fd_point("ftruncate", fd);
+	int r;
+
+	if (cp_fails(m))
+		return -1;
+	r = real(fd, len);
+	cp_after(m);
+	return r;
+}
+
+int renameat(int olddir, const char *old, int newdir, const char *new)
+{
+	CP_REAL(int, "renameat", (int, const char *, int, const char *));
+	char path[4096];
+	enum cp_mode m = cp_at_path(olddir, old, path, sizeof(path)) ? cp_point("renameat", path)
+								     : CP_NONE;
+	int r;
+
+	if (cp_fails(m))
+		return -1;
+	r = real(olddir, old, newdir, new);
+	cp_after(m);
+	return r;
+}
+
+int rename(const char *old, const char *new)
+{
+	return renameat(AT_FDCWD, old, AT_FDCWD, new);
+}
+
+int unlinkat(int dirfd, const char *name, int flags)
+{
+	CP_REAL(int, "unlinkat", (int, const char *, int));
+	char path[4096];
+	enum cp_mode m = cp_at_path(dirfd, name, path, sizeof(path)) ? cp_point("unlinkat", path)
+								     : CP_NONE;
+	int r;
+
+	if (cp_fails(m))
+		return -1;
+	r = real(dirfd, name, flags);
+	cp_after(m);
+	return r;
+}
+
+int unlink(const char *name)
+{
+	return unlinkat(AT_FDCWD, name, 0);
+}
