@@ -8,10 +8,11 @@
 # The sequence: grants, revokes by id and by pattern, real PAM sessions (pamtester under
 # pam_wrapper, so the leader is a real pid) opened, extended, closed and killed, a grant bound
 # to a session, and a snapshot forced by `psmctl recover --accept` (it commits, starts a
-# segment and writes a snapshot in psmd itself).
+# segment and writes a snapshot in psmd itself), then a stop (SIGTERM: a snapshot on the way
+# out) and a start on that state, then more grants and revokes.
 # A dry run counts the boundary calls (K); then N = 1..K for each mode.  Modes: kill-after,
 # torn (writes only), eio; CRASH_FULL=1 adds kill-before and enospc.  CRASH_MODES="..."
-# picks others.  Prints "crash points swept: K x modes = runs" and each failure with its N,
+# picks others, CRASH_POINTS="N ..." some points.  Prints "crash points swept: K x modes = runs" and each failure with its N,
 # mode, call and what broke.  Root, no namespace needed (system users daemon, bin, sys,
 # sync, games, man; temp dir, table and socket of its own); KEEP=1 keeps the temp dir.
 set -u
@@ -50,11 +51,12 @@ CONF
 
 # ---- psmd ------------------------------------------------------------------------------
 
-# psmd_gone: 0 when PSMD_PID has exited (reaped or a zombie).
+# psmd_gone: 0 when PSMD_PID has exited (reaped or a zombie), else 1 (never 2: wait_for).
 psmd_gone() {
+	local state
 	[ -n "$PSMD_PID" ] || return 0
-	[ -e "/proc/$PSMD_PID" ] || return 0
-	grep -q '^State:[[:space:]]*Z' "/proc/$PSMD_PID/status" 2>/dev/null
+	state=$(grep '^State:' "/proc/$PSMD_PID/status" 2>/dev/null) || return 0
+	[[ $state == *Z* ]]
 }
 
 # up: psmd answers (0), is gone (2: wait_for stops), or not yet (1).
@@ -66,7 +68,7 @@ up() {
 
 # start [shim]: psmd on a fresh log; 0 once it answers, 1 when it exited or hung (10 s).
 start() {
-	: >"$RUN/psmd.log"
+	echo "--- psmd ${1:-} starts" >>"$RUN/psmd.log"
 	if [ "${1:-}" = shim ]; then
 		PSM_CRASH=$CRASH PSM_CRASH_DIR=$STATE LD_PRELOAD=$PWD/$SHIM \
 			"$PSMD" -d -c "$T/psmd.conf" >>"$RUN/psmd.log" 2>&1 &
@@ -157,6 +159,19 @@ needs() { [ "${OUT[$1]:-}" = ack ]; }
 # skip NAME: a step that cannot be sent (what it needs was not acknowledged).
 skip() { OUT[$1]=unsent; }
 
+# stop_start: SIGTERM (psmd snapshots as it stops), then psmd starts again with the shim
+# (the count goes on: a point may fall in the stop or in the load).
+stop_start() {
+	[ "$DEAD" = 0 ] || return 0
+	kill -TERM "$PSMD_PID"
+	wait_for 10 psmd_gone || BROKE+=("psmd did not stop on SIGTERM: $(tail -n 2 "$RUN/psmd.log")")
+	PSMD_PID=""
+	if ! start shim; then
+		DEAD=1
+		fired_kill || psmd_gone || BROKE+=("psmd neither served nor exited after a stop")
+	fi
+}
+
 sequence() {
 	step g1 ctl grant daemon cs:1 --ttl 1h --reason g1
 	step g2 ctl grant daemon cs:2 --ttl 1h --reason g2
@@ -170,6 +185,7 @@ sequence() {
 	step snap ctl recover --accept
 	step g4 ctl grant man cs:4 --ttl 1h
 	if needs g2; then step r2 ctl revoke "${ID[g2]}"; else skip r2; fi
+	stop_start
 	step g5 ctl grant daemon cs:5
 	step r5 ctl revoke daemon cs:5
 }
@@ -311,12 +327,14 @@ check "dry run: all ${#OUT[@]} steps acknowledged" test ${#nacked[@]} -eq 0 -a $
 	printf '#   %s\n' "${nacked[@]}"
 cp "$CRASH.log" "$T/calls"
 K=$(grep -c '^[0-9]' "$T/calls")
-check "dry run: $K boundary calls, a snapshot rename among them" \
-	grep -q 'renameat .*snapshot.new' "$T/calls"
+check "dry run: $K boundary calls, two snapshot renames among them" \
+	test "$(grep -c 'renameat .*snapshot.new' "$T/calls")" -eq 2
 
-# points MODE: the N to sweep (torn: the writes only).
+# points MODE: the N to sweep (torn: the writes only; CRASH_POINTS="N..." to pick some).
 points() {
-	if [ "$1" = torn ]; then
+	if [ -n "${CRASH_POINTS:-}" ]; then
+		echo "$CRASH_POINTS"
+	elif [ "$1" = torn ]; then
 		awk '$2 == "write" || $2 == "pwrite" { print $1 }' "$T/calls"
 	else
 		seq 1 "$K"

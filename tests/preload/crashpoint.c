@@ -31,8 +31,8 @@
 #include <unistd.h>
 
 enum cp_mode { CP_NONE, CP_COUNT, CP_KILL_BEFORE, CP_KILL_AFTER, CP_TORN, CP_EIO, CP_ENOSPC };
-static const char *const cp_names[] = {"",	 "count", "kill-before", "kill-after",
-				       "torn", "eio",	  "enospc"};
+static const char *const cp_names[] = {"",     "count", "kill-before", "kill-after",
+				       "torn", "eio",	"enospc"};
 
 static pid_t cp_psmd; /* the process the shim was loaded into (a forked child keeps it) */
 
@@ -199,10 +199,10 @@ static enum cp_mode cp_fd_point(const char *call, int fd)
 	return cp_fd_path(fd, path, sizeof(path)) ? cp_point(call, path) : CP_NONE;
 }
 
-#define CP_REAL(type, name, args) \
-	static type(*real) args;  \
-	if (real == NULL)         \
-		real = (type(*) args)dlsym(RTLD_NEXT, name)
+#define CP_REAL(type, name, args)                                                                  \
+	static type(*real) args;                                                                   \
+	if (real == NULL)                                                                          \
+	real = (type(*) args)dlsym(RTLD_NEXT, name)
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
@@ -272,8 +272,8 @@ int renameat(int olddir, const char *old, int newdir, const char *new)
 {
 	CP_REAL(int, "renameat", (int, const char *, int, const char *));
 	char path[4096];
-	enum cp_mode m = cp_at_path(olddir, old, path, sizeof(path)) ? cp_point("renameat", path)
-								     : CP_NONE;
+	enum cp_mode m =
+	    cp_at_path(olddir, old, path, sizeof(path)) ? cp_point("renameat", path) : CP_NONE;
 	int r;
 
 	if (cp_fails(m))
@@ -292,8 +292,8 @@ int unlinkat(int dirfd, const char *name, int flags)
 {
 	CP_REAL(int, "unlinkat", (int, const char *, int));
 	char path[4096];
-	enum cp_mode m = cp_at_path(dirfd, name, path, sizeof(path)) ? cp_point("unlinkat", path)
-								     : CP_NONE;
+	enum cp_mode m =
+	    cp_at_path(dirfd, name, path, sizeof(path)) ? cp_point("unlinkat", path) : CP_NONE;
 	int r;
 
 	if (cp_fails(m))
