@@ -175,15 +175,14 @@ static enum cp_mode cp_point(const char *call, const char *path)
 	return m;
 }
 
-/* The outcome of a call that fired in mode m: it failed, or psmd dies after it. */
-static int cp_after(enum cp_mode m)
+/* After the real call: psmd dies there when m says so. */
+static void cp_after(enum cp_mode m)
 {
 	if (m == CP_KILL_AFTER || m == CP_TORN)
 		cp_die();
-	return 0;
 }
 
-/* Whether m makes the call fail, with errno set; -1 then. */
+/* Whether m makes the call fail (errno set): the wrapper returns -1 without calling it. */
 static bool cp_fails(enum cp_mode m)
 {
 	if (m != CP_EIO && m != CP_ENOSPC)
@@ -199,86 +198,110 @@ static enum cp_mode cp_fd_point(const char *call, int fd)
 	return cp_fd_path(fd, path, sizeof(path)) ? cp_point(call, path) : CP_NONE;
 }
 
-#define CP_REAL(type, name, args)                                                                  \
-	static type(*real) args;                                                                   \
-	if (real == NULL)                                                                          \
-	real = (type(*) args)dlsym(RTLD_NEXT, name)
+/* The next definition of name (libc's), looked up once into *slot. */
+static void *cp_real(void **slot, const char *name)
+{
+	if (*slot == NULL)
+		*slot = dlsym(RTLD_NEXT, name);
+	return *slot;
+}
+
+typedef ssize_t (*cp_write_fn)(int, const void *, size_t);
+typedef ssize_t (*cp_pwrite_fn)(int, const void *, size_t, off_t);
+typedef int (*cp_fd_fn)(int);
+typedef int (*cp_trunc_fn)(int, off_t);
+typedef int (*cp_rename_fn)(int, const char *, int, const char *);
+typedef int (*cp_unlink_fn)(int, const char *, int);
+
+/* How many bytes a write of n bytes in mode m hands on: half of them when it is torn. */
+static size_t cp_len(enum cp_mode m, size_t n)
+{
+	return m == CP_TORN && n > 1 ? n / 2 : n;
+}
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
-	CP_REAL(ssize_t, "write", (int, const void *, size_t));
+	static void *real;
 	enum cp_mode m = cp_fd_point("write", fd);
 	ssize_t r;
 
 	if (cp_fails(m))
 		return -1;
-	r = real(fd, buf, m == CP_TORN && n > 1 ? n / 2 : n);
+	r = ((cp_write_fn)cp_real(&real, "write"))(fd, buf, cp_len(m, n));
 	cp_after(m);
 	return r;
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	CP_REAL(ssize_t, "pwrite", (int, const void *, size_t, off_t));
+	static void *real;
 	enum cp_mode m = cp_fd_point("pwrite", fd);
 	ssize_t r;
 
 	if (cp_fails(m))
 		return -1;
-	r = real(fd, buf, m == CP_TORN && n > 1 ? n / 2 : n, off);
+	r = ((cp_pwrite_fn)cp_real(&real, "pwrite"))(fd, buf, cp_len(m, n), off);
 	cp_after(m);
 	return r;
 }
 
 /* A call on one fd: fsync, fdatasync. */
-static int cp_fd_call(const char *call, int (*real)(int), int fd)
+static int cp_fd_call(const char *call, void **real, int fd)
 {
 	enum cp_mode m = cp_fd_point(call, fd);
 	int r;
 
 	if (cp_fails(m))
 		return -1;
-	r = real(fd);
+	r = ((cp_fd_fn)cp_real(real, call))(fd);
 	cp_after(m);
 	return r;
 }
 
 int fsync(int fd)
 {
-	CP_REAL(int, "fsync", (int));
-	return cp_fd_call("fsync", real, fd);
+	static void *real;
+
+	return cp_fd_call("fsync", &real, fd);
 }
 
 int fdatasync(int fd)
 {
-	CP_REAL(int, "fdatasync", (int));
-	return cp_fd_call("fdatasync", real, fd);
+	static void *real;
+
+	return cp_fd_call("fdatasync", &real, fd);
 }
 
 int ftruncate(int fd, off_t len)
 {
-	CP_REAL(int, "ftruncate", (int, off_t));
+	static void *real;
 	enum cp_mode m = cp_fd_point("ftruncate", fd);
 	int r;
 
 	if (cp_fails(m))
 		return -1;
-	r = real(fd, len);
+	r = ((cp_trunc_fn)cp_real(&real, "ftruncate"))(fd, len);
 	cp_after(m);
 	return r;
 }
 
+/* The point of a call on name relative to dirfd. */
+static enum cp_mode cp_at_point(const char *call, int dirfd, const char *name)
+{
+	char path[4096];
+
+	return cp_at_path(dirfd, name, path, sizeof(path)) ? cp_point(call, path) : CP_NONE;
+}
+
 int renameat(int olddir, const char *old, int newdir, const char *new)
 {
-	CP_REAL(int, "renameat", (int, const char *, int, const char *));
-	char path[4096];
-	enum cp_mode m =
-	    cp_at_path(olddir, old, path, sizeof(path)) ? cp_point("renameat", path) : CP_NONE;
+	static void *real;
+	enum cp_mode m = cp_at_point("renameat", olddir, old);
 	int r;
 
 	if (cp_fails(m))
 		return -1;
-	r = real(olddir, old, newdir, new);
+	r = ((cp_rename_fn)cp_real(&real, "renameat"))(olddir, old, newdir, new);
 	cp_after(m);
 	return r;
 }
@@ -290,15 +313,13 @@ int rename(const char *old, const char *new)
 
 int unlinkat(int dirfd, const char *name, int flags)
 {
-	CP_REAL(int, "unlinkat", (int, const char *, int));
-	char path[4096];
-	enum cp_mode m =
-	    cp_at_path(dirfd, name, path, sizeof(path)) ? cp_point("unlinkat", path) : CP_NONE;
+	static void *real;
+	enum cp_mode m = cp_at_point("unlinkat", dirfd, name);
 	int r;
 
 	if (cp_fails(m))
 		return -1;
-	r = real(dirfd, name, flags);
+	r = ((cp_unlink_fn)cp_real(&real, "unlinkat"))(dirfd, name, flags);
 	cp_after(m);
 	return r;
 }
