@@ -7,7 +7,7 @@
 # hold every acknowledged change, and hold no refused or unsent grant and no revoked one.
 # The sequence: grants, revokes by id and by pattern, real PAM sessions (pamtester under
 # pam_wrapper, so the leader is a real pid) opened, extended, closed and killed, a grant bound
-# to a session, and a snapshot forced by `psmctl recover --accept` (it commits, starts a
+# to a session, an import (two grants in one commit), and a snapshot forced by `psmctl recover --accept` (it commits, starts a
 # segment and writes a snapshot in psmd itself), then a stop (SIGTERM: a snapshot on the way
 # out) and a start on that state, then more grants and revokes.
 # A dry run counts the boundary calls (K); then N = 1..K for each mode.  Modes: kill-after,
@@ -153,6 +153,25 @@ open_close() {
 	fi
 }
 
+# import_file: two grants in an export document, for psmctl import (one batch, one commit).
+import_file() {
+	local v na
+	v=$(($(date +%s%3N) << 16))
+	na=$(($(date +%s) + 3600))
+	cat >"$RUN/import.json" <<-EOF
+	{ "format": "psm-export", "version": 1, "sessions": [], "grants": [
+	  { "grant_id": "jb2amdaapu7hweu4j36tclc24a", "principal": "daemon", "pattern": "cs:6",
+	    "not_before": null, "not_after": $na, "from": [], "hosts": [], "session": null,
+	    "reason": "imp", "issuer": "root", "source": "admin", "origin": "crash-sweep",
+	    "version": "$v", "created": $((na - 3600)) },
+	  { "grant_id": "evwbbywtthflbzr5wvkrgcxeqy", "principal": "man", "pattern": "cs:7",
+	    "not_before": null, "not_after": $na, "from": [], "hosts": [], "session": null,
+	    "reason": "imp", "issuer": "root", "source": "admin", "origin": "crash-sweep",
+	    "version": "$v", "created": $((na - 3600)) } ] }
+	EOF
+	echo "$RUN/import.json"
+}
+
 # needs NAME: the step NAME was acknowledged (a later step uses its id).
 needs() { [ "${OUT[$1]:-}" = ack ]; }
 
@@ -182,6 +201,7 @@ sequence() {
 	open_close s2 sync
 	open_session s3 games
 	if needs s3; then step k3 ctl session kill "${ID[s3]}"; else skip k3; fi
+	step imp ctl import "$(import_file)"
 	step snap ctl recover --accept
 	step g4 ctl grant man cs:4 --ttl 1h
 	if needs g2; then step r2 ctl revoke "${ID[g2]}"; else skip r2; fi
@@ -282,6 +302,8 @@ verify() {
 	[ -z "${ID[s1]:-}" ] || check_grant bin cs:3 g3 none "${ID[s1]}"
 	check_grant man cs:4 g4 none
 	check_grant daemon cs:5 g5 r5
+	check_grant daemon cs:6 imp none
+	check_grant man cs:7 imp none
 	check_session bin s1 none
 	check_session sync s2-open s2-close
 	check_session games s3 k3
