@@ -26,9 +26,9 @@ PAMWRAP=$(ldconfig -p | awk '/libpam_wrapper\.so / { print $NF; exit }')
 [ -n "$PAMWRAP" ] || { echo "not ok - libpam_wrapper is not installed"; exit 1; }
 
 if [ "${CRASH_FULL:-0}" = 1 ]; then
-	MODES=${CRASH_MODES:-kill-before kill-after torn eio enospc}
+	MODES=${CRASH_MODES:-kill-before kill-after torn eio enospc powerloss eio-late}
 else
-	MODES=${CRASH_MODES:-kill-after torn eio}
+	MODES=${CRASH_MODES:-kill-after torn eio powerloss eio-late}
 fi
 RUN=$T/run
 STATE=$RUN/state
@@ -88,9 +88,23 @@ crash() {
 	PSMD_PID=""
 }
 
+# power_cut: every file of state_dir as it was at its last fsync or fdatasync (the shim's
+# copies in $CRASH.synced); a journal or snapshot never synced is empty.
+power_cut() {
+	local f b
+	for f in "$STATE"/*; do
+		b=${f##*/}
+		if [ -f "$CRASH.synced/$b" ]; then
+			cp "$CRASH.synced/$b" "$f"
+		else
+			case $b in journal.* | snapshot.* | quarantine) : >"$f" ;; esac
+		fi
+	done
+}
+
 # fired_kill: the shim has killed psmd (or is about to: the line comes first).
 fired_kill() {
-	grep -q '^fired .* \(kill-\|torn\)' "$CRASH.log" 2>/dev/null
+	grep -q '^fired .* \(kill-\|torn\|powerloss\)' "$CRASH.log" 2>/dev/null
 }
 
 # ---- the sequence ----------------------------------------------------------------------
@@ -321,13 +335,14 @@ run() {
 	rm -rf "$RUN" "/dev/shm$SHM"
 	mkdir -p "$RUN"
 	echo "$1 $2" >"$CRASH"
-	rm -f "$CRASH.log"
+	rm -rf "$CRASH.log" "$CRASH.synced"
 	if ! start shim; then
 		DEAD=1
 		fired_kill || psmd_gone || BROKE+=("psmd with the shim neither served nor exited")
 	fi
 	sequence
 	crash
+	case $2 in powerloss | eio-late) power_cut ;; esac
 	CALL=$(awk -v n="$1" '$1 == n { print $2, $3; exit }' "$CRASH.log" 2>/dev/null)
 	CALL=${CALL/"$STATE/"/}
 	if ! start; then

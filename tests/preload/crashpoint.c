@@ -11,6 +11,13 @@
  *   kill-after   the call is made, then SIGKILL
  *   torn         a write or pwrite of more than one byte writes its first half, then SIGKILL
  *   eio, enospc  the Nth call fails with EIO or ENOSPC; psmd goes on
+ *   powerloss    as kill-before; the test then puts every file back as it was at its last
+ *                fsync or fdatasync (a power cut: what was not synced is lost)
+ *   eio-late     the call takes effect, then fails with EIO (a disk that wrote it all the
+ *                same); psmd goes on, and the test ends with a power cut
+ * What a power cut keeps: after each fsync or fdatasync of a file, a copy of it goes to
+ * $PSM_CRASH.synced/NAME (renamed and removed with the file; directory entries count as
+ * durable at once, an approximation).
  * Every counted call appends "N CALL NAME" to $PSM_CRASH.log (the count is that
  * file's line count, kept across psmd restarts and shared with a forked snapshot
  * writer under flock), and the call that fires appends "fired N MODE" before it
@@ -26,13 +33,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
-enum cp_mode { CP_NONE, CP_COUNT, CP_KILL_BEFORE, CP_KILL_AFTER, CP_TORN, CP_EIO, CP_ENOSPC };
-static const char *const cp_names[] = {"",     "count", "kill-before", "kill-after",
-				       "torn", "eio",	"enospc"};
+enum cp_mode {
+	CP_NONE,
+	CP_COUNT,
+	CP_KILL_BEFORE,
+	CP_KILL_AFTER,
+	CP_TORN,
+	CP_EIO,
+	CP_ENOSPC,
+	CP_POWERLOSS,
+	CP_EIO_LATE
+};
+static const char *const cp_names[] = {"",    "count",	"kill-before", "kill-after", "torn",
+				       "eio", "enospc", "powerloss",   "eio-late"};
 
 static pid_t cp_psmd; /* the process the shim was loaded into (a forked child keeps it) */
 
@@ -169,7 +187,7 @@ static enum cp_mode cp_point(const char *call, const char *path)
 	if (m == CP_COUNT || at != n)
 		return CP_NONE;
 	cp_fired(ctl, n, cp_names[m]);
-	if (m == CP_KILL_BEFORE)
+	if (m == CP_KILL_BEFORE || m == CP_POWERLOSS)
 		cp_die();
 	errno = saved;
 	return m;
@@ -189,6 +207,75 @@ static bool cp_fails(enum cp_mode m)
 		return false;
 	errno = m == CP_EIO ? EIO : ENOSPC;
 	return true;
+}
+
+/* The result of a call that was made: r, or -1 with EIO when m is eio-late. */
+static int cp_result(enum cp_mode m, int r)
+{
+	cp_after(m);
+	if (m != CP_EIO_LATE)
+		return r;
+	errno = EIO;
+	return -1;
+}
+
+/* $PSM_CRASH.synced/BASENAME-of-path into buf (false: too long or no control file). */
+static bool cp_synced_name(const char *path, char *buf, size_t cap)
+{
+	const char *ctl = getenv("PSM_CRASH"), *base = strrchr(path, '/');
+	int w;
+
+	if (ctl == NULL || base == NULL)
+		return false;
+	w = snprintf(buf, cap, "%s.synced%s", ctl, base);
+	return w > 0 && (size_t)w < cap;
+}
+
+/* Copies the file at path (just synced) to its $PSM_CRASH.synced copy. */
+static void cp_keep_synced(const char *path)
+{
+	char copy[4096], buf[65536];
+	int in, out;
+	ssize_t got;
+
+	if (!cp_synced_name(path, copy, sizeof(copy)) ||
+	    (in = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return;
+	*strrchr(copy, '/') = '\0';
+	mkdir(copy, 0700);
+	copy[strlen(copy)] = '/';
+	out = open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	while (out >= 0 && (got = read(in, buf, sizeof(buf))) > 0)
+		if (syscall(SYS_write, out, buf, (size_t)got) != got)
+			break;
+	if (out >= 0)
+		close(out);
+	close(in);
+}
+
+/* After a counted fsync or fdatasync that worked: a regular file's synced copy. */
+static void cp_synced_fd(int fd)
+{
+	char path[4096];
+	struct stat st;
+
+	if (getenv("PSM_CRASH") != NULL && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    cp_fd_path(fd, path, sizeof(path)) && cp_under(path))
+		cp_keep_synced(path);
+}
+
+/* After a rename (to: the new path) or an unlink (to NULL) under the state directory: the
+ * synced copy follows. */
+static void cp_synced_moved(const char *from, const char *to)
+{
+	char a[4096], b[4096];
+
+	if (!cp_under(from) || !cp_synced_name(from, a, sizeof(a)))
+		return;
+	if (to == NULL || !cp_synced_name(to, b, sizeof(b)))
+		unlink(a);
+	else
+		rename(a, b);
 }
 
 static enum cp_mode cp_fd_point(const char *call, int fd)
@@ -228,8 +315,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 	if (cp_fails(m))
 		return -1;
 	r = ((cp_write_fn)cp_real(&real, "write"))(fd, buf, cp_len(m, n));
-	cp_after(m);
-	return r;
+	return r >= 0 && cp_result(m, 0) < 0 ? -1 : r;
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
@@ -241,11 +327,10 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 	if (cp_fails(m))
 		return -1;
 	r = ((cp_pwrite_fn)cp_real(&real, "pwrite"))(fd, buf, cp_len(m, n), off);
-	cp_after(m);
-	return r;
+	return r >= 0 && cp_result(m, 0) < 0 ? -1 : r;
 }
 
-/* A call on one fd: fsync, fdatasync. */
+/* A call on one fd: fsync, fdatasync; the synced copy is kept when it worked. */
 static int cp_fd_call(const char *call, void **real, int fd)
 {
 	enum cp_mode m = cp_fd_point(call, fd);
@@ -254,8 +339,9 @@ static int cp_fd_call(const char *call, void **real, int fd)
 	if (cp_fails(m))
 		return -1;
 	r = ((cp_fd_fn)cp_real(real, call))(fd);
-	cp_after(m);
-	return r;
+	if (r == 0)
+		cp_synced_fd(fd);
+	return cp_result(m, r);
 }
 
 int fsync(int fd)
@@ -276,34 +362,31 @@ int ftruncate(int fd, off_t len)
 {
 	static void *real;
 	enum cp_mode m = cp_fd_point("ftruncate", fd);
-	int r;
 
 	if (cp_fails(m))
 		return -1;
-	r = ((cp_trunc_fn)cp_real(&real, "ftruncate"))(fd, len);
-	cp_after(m);
-	return r;
+	return cp_result(m, ((cp_trunc_fn)cp_real(&real, "ftruncate"))(fd, len));
 }
 
-/* The point of a call on name relative to dirfd. */
-static enum cp_mode cp_at_point(const char *call, int dirfd, const char *name)
+/* The point of a call on name relative to dirfd; its full path into path. */
+static enum cp_mode cp_at_point(const char *call, int dirfd, const char *name, char *path)
 {
-	char path[4096];
-
-	return cp_at_path(dirfd, name, path, sizeof(path)) ? cp_point(call, path) : CP_NONE;
+	return cp_at_path(dirfd, name, path, 4096) ? cp_point(call, path) : CP_NONE;
 }
 
 int renameat(int olddir, const char *old, int newdir, const char *new)
 {
 	static void *real;
-	enum cp_mode m = cp_at_point("renameat", olddir, old);
+	char from[4096] = "", to[4096] = "";
+	enum cp_mode m = cp_at_point("renameat", olddir, old, from);
 	int r;
 
 	if (cp_fails(m))
 		return -1;
 	r = ((cp_rename_fn)cp_real(&real, "renameat"))(olddir, old, newdir, new);
-	cp_after(m);
-	return r;
+	if (r == 0 && cp_at_path(newdir, new, to, sizeof(to)))
+		cp_synced_moved(from, to);
+	return cp_result(m, r);
 }
 
 int rename(const char *old, const char *new)
@@ -314,14 +397,16 @@ int rename(const char *old, const char *new)
 int unlinkat(int dirfd, const char *name, int flags)
 {
 	static void *real;
-	enum cp_mode m = cp_at_point("unlinkat", dirfd, name);
+	char path[4096] = "";
+	enum cp_mode m = cp_at_point("unlinkat", dirfd, name, path);
 	int r;
 
 	if (cp_fails(m))
 		return -1;
 	r = ((cp_unlink_fn)cp_real(&real, "unlinkat"))(dirfd, name, flags);
-	cp_after(m);
-	return r;
+	if (r == 0)
+		cp_synced_moved(path, NULL);
+	return cp_result(m, r);
 }
 
 int unlink(const char *name)
