@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics_fleet.h"
 #include "ops_reply.h"
 
 static const char *metrics_op_name(size_t i)
@@ -141,10 +142,7 @@ int metrics_stats(struct psmd *d, cJSON *out, struct psm_err *err)
 	return PSM_OK;
 }
 
-static int metrics_check(cJSON *arr, const char *name, bool ok, bool *healthy, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int metrics_check(cJSON *arr, const char *name, bool ok, bool *healthy, const char *fmt, ...)
+int metrics_check(cJSON *arr, const char *name, bool ok, bool *healthy, const char *fmt, ...)
 {
 	cJSON *o = cJSON_CreateObject();
 	char detail[256];
@@ -223,6 +221,7 @@ int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *er
 	rc |= metrics_check_table_file(d, arr, healthy);
 	rc |= metrics_check_journal(d, &n.ji, arr, healthy);
 	rc |= metrics_recovery(d, arr, healthy);
+	rc |= metrics_fleet_check(d, arr, healthy);
 	rc |= metrics_check(arr, "capacity", n.fill < METRICS_FILL_MAX, healthy,
 			    "%.1f%% of %llu records", n.fill * 100,
 			    (unsigned long long)n.info.capacity);
@@ -233,16 +232,7 @@ int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *er
 
 /* ---- Prometheus text ------------------------------------------------------------------ */
 
-struct metrics_buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void mb_printf(struct metrics_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void mb_printf(struct metrics_buf *b, const char *fmt, ...)
+void metrics_printf(struct metrics_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -267,38 +257,39 @@ static void mb_printf(struct metrics_buf *b, const char *fmt, ...)
 	}
 }
 
-static void mb_head(struct metrics_buf *b, const char *name, const char *type, const char *help)
+void metrics_head(struct metrics_buf *b, const char *name, const char *type, const char *help)
 {
-	mb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	metrics_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static void metrics_text_ops(struct metrics_buf *b, const struct metrics *m)
 {
-	mb_head(b, "psm_requests_total", "counter", "Admin socket requests by op.");
+	metrics_head(b, "psm_requests_total", "counter", "Admin socket requests by op.");
 	for (size_t i = 0; i <= PROTO_OP_COUNT; i++)
-		mb_printf(b, "psm_requests_total{op=\"%s\"} %llu\n", metrics_op_name(i),
-			  (unsigned long long)m->requests[i]);
-	mb_head(b, "psm_request_errors_total", "counter", "Admin socket error replies by op.");
+		metrics_printf(b, "psm_requests_total{op=\"%s\"} %llu\n", metrics_op_name(i),
+			       (unsigned long long)m->requests[i]);
+	metrics_head(b, "psm_request_errors_total", "counter", "Admin socket error replies by op.");
 	for (size_t i = 0; i <= PROTO_OP_COUNT; i++)
-		mb_printf(b, "psm_request_errors_total{op=\"%s\"} %llu\n", metrics_op_name(i),
-			  (unsigned long long)m->errors[i]);
+		metrics_printf(b, "psm_request_errors_total{op=\"%s\"} %llu\n", metrics_op_name(i),
+			       (unsigned long long)m->errors[i]);
 }
 
 static void metrics_text_fsync(struct metrics_buf *b, const struct metrics *m,
 			       const struct journal_info *ji)
 {
-	mb_head(b, "psm_journal_commit_failures_total", "counter",
-		"Group commits that failed (write or fdatasync); their changes were refused.");
-	mb_printf(b, "psm_journal_commit_failures_total %llu\n", (unsigned long long)ji->failures);
-	mb_head(b, "psm_journal_fsync_seconds", "histogram",
-		"Latency of the journal's fdatasync (one per group commit).");
+	metrics_head(b, "psm_journal_commit_failures_total", "counter",
+		     "Group commits that failed (write or fdatasync); their changes were refused.");
+	metrics_printf(b, "psm_journal_commit_failures_total %llu\n",
+		       (unsigned long long)ji->failures);
+	metrics_head(b, "psm_journal_fsync_seconds", "histogram",
+		     "Latency of the journal's fdatasync (one per group commit).");
 	for (size_t i = 0; i < METRICS_BUCKETS; i++)
-		mb_printf(b, "psm_journal_fsync_seconds_bucket{le=\"%g\"} %llu\n", metrics_le[i],
-			  (unsigned long long)m->fsync_le[i]);
-	mb_printf(b, "psm_journal_fsync_seconds_bucket{le=\"+Inf\"} %llu\n",
-		  (unsigned long long)m->fsyncs);
-	mb_printf(b, "psm_journal_fsync_seconds_sum %.9f\n", (double)m->fsync_sum_ns / 1e9);
-	mb_printf(b, "psm_journal_fsync_seconds_count %llu\n", (unsigned long long)m->fsyncs);
+		metrics_printf(b, "psm_journal_fsync_seconds_bucket{le=\"%g\"} %llu\n",
+			       metrics_le[i], (unsigned long long)m->fsync_le[i]);
+	metrics_printf(b, "psm_journal_fsync_seconds_bucket{le=\"+Inf\"} %llu\n",
+		       (unsigned long long)m->fsyncs);
+	metrics_printf(b, "psm_journal_fsync_seconds_sum %.9f\n", (double)m->fsync_sum_ns / 1e9);
+	metrics_printf(b, "psm_journal_fsync_seconds_count %llu\n", (unsigned long long)m->fsyncs);
 }
 
 /* Journal damage found on load and the grants it put in quarantine (psmctl recover). */
@@ -306,42 +297,44 @@ static void metrics_text_recovery(struct metrics_buf *b, struct psmd *d)
 {
 	const struct journal_recovery *r = d->store.j != NULL ? journal_recovery(d->store.j) : NULL;
 
-	mb_head(b, "psm_journal_damaged_regions", "gauge",
-		"Damaged journal regions found on load, until psmctl recover.");
-	mb_printf(b, "psm_journal_damaged_regions %zu\n", r != NULL ? r->ndamage : 0);
-	mb_head(b, "psm_quarantined_grants", "gauge",
-		"Grants kept out of the table after journal damage, until psmctl recover.");
-	mb_printf(b, "psm_quarantined_grants %zu\n", r != NULL ? r->ngrants : 0);
+	metrics_head(b, "psm_journal_damaged_regions", "gauge",
+		     "Damaged journal regions found on load, until psmctl recover.");
+	metrics_printf(b, "psm_journal_damaged_regions %zu\n", r != NULL ? r->ndamage : 0);
+	metrics_head(b, "psm_quarantined_grants", "gauge",
+		     "Grants kept out of the table after journal damage, until psmctl recover.");
+	metrics_printf(b, "psm_quarantined_grants %zu\n", r != NULL ? r->ngrants : 0);
 }
 
 static void metrics_text_table(struct metrics_buf *b, const struct metrics_now *n)
 {
 	static const char *const src[] = {"", "policy", "admin", "fleet"};
 
-	mb_head(b, "psm_table_entries", "gauge", "Records in the shared-memory table.");
-	mb_printf(b, "psm_table_entries %llu\n", (unsigned long long)n->info.records);
-	mb_head(b, "psm_table_capacity", "gauge", "Records the table is sized for.");
-	mb_printf(b, "psm_table_capacity %llu\n", (unsigned long long)n->info.capacity);
-	mb_head(b, "psm_grants", "gauge", "Grants in the table by source.");
+	metrics_head(b, "psm_table_entries", "gauge", "Records in the shared-memory table.");
+	metrics_printf(b, "psm_table_entries %llu\n", (unsigned long long)n->info.records);
+	metrics_head(b, "psm_table_capacity", "gauge", "Records the table is sized for.");
+	metrics_printf(b, "psm_table_capacity %llu\n", (unsigned long long)n->info.capacity);
+	metrics_head(b, "psm_grants", "gauge", "Grants in the table by source.");
 	for (int i = REC_SRC_POLICY; i <= REC_SRC_FLEET; i++)
-		mb_printf(b, "psm_grants{source=\"%s\"} %llu\n", src[i],
-			  (unsigned long long)n->by_source[i]);
-	mb_head(b, "psm_sessions", "gauge", "Login sessions psmd holds.");
-	mb_printf(b, "psm_sessions %llu\n", (unsigned long long)n->sc.sessions);
-	mb_head(b, "psm_table_generation", "counter", "Write batches of the table.");
-	mb_printf(b, "psm_table_generation %llu\n", (unsigned long long)n->info.generation);
-	mb_head(b, "psm_heartbeat_age_seconds", "gauge", "Age of the table's writer heartbeat.");
-	mb_printf(b, "psm_heartbeat_age_seconds %lld\n",
-		  (long long)(n->table_ok ? n->now - n->info.heartbeat : -1));
+		metrics_printf(b, "psm_grants{source=\"%s\"} %llu\n", src[i],
+			       (unsigned long long)n->by_source[i]);
+	metrics_head(b, "psm_sessions", "gauge", "Login sessions psmd holds.");
+	metrics_printf(b, "psm_sessions %llu\n", (unsigned long long)n->sc.sessions);
+	metrics_head(b, "psm_table_generation", "counter", "Write batches of the table.");
+	metrics_printf(b, "psm_table_generation %llu\n", (unsigned long long)n->info.generation);
+	metrics_head(b, "psm_heartbeat_age_seconds", "gauge",
+		     "Age of the table's writer heartbeat.");
+	metrics_printf(b, "psm_heartbeat_age_seconds %lld\n",
+		       (long long)(n->table_ok ? n->now - n->info.heartbeat : -1));
 }
 
 static void metrics_text_watch(struct metrics_buf *b, const struct table_watch *w)
 {
-	mb_head(b, "psm_table_republished_total", "counter",
-		"Times psmd republished its table after finding it damaged or removed.");
-	mb_printf(b, "psm_table_republished_total %llu\n", (unsigned long long)w->republished);
-	mb_head(b, "psm_table_damaged", "gauge", "1 while the table is damaged, not republished.");
-	mb_printf(b, "psm_table_damaged %d\n", w->damaged ? 1 : 0);
+	metrics_head(b, "psm_table_republished_total", "counter",
+		     "Times psmd republished its table after finding it damaged or removed.");
+	metrics_printf(b, "psm_table_republished_total %llu\n", (unsigned long long)w->republished);
+	metrics_head(b, "psm_table_damaged", "gauge",
+		     "1 while the table is damaged, not republished.");
+	metrics_printf(b, "psm_table_damaged %d\n", w->damaged ? 1 : 0);
 }
 
 char *metrics_text(struct psmd *d)
@@ -358,6 +351,7 @@ char *metrics_text(struct psmd *d)
 	metrics_text_ops(&b, &d->metrics);
 	metrics_text_fsync(&b, &d->metrics, &n.ji);
 	metrics_text_recovery(&b, d);
+	metrics_fleet_text(&b, d);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

@@ -28,6 +28,7 @@ static const ops_fn ops_table[PROTO_OP_COUNT] = {
     [PROTO_OP_EXPORT] = ops_export,
     [PROTO_OP_IMPORT] = ops_import,
     [PROTO_OP_RELOAD] = ops_reload,
+    [PROTO_OP_FLEET] = ops_fleet,
 };
 
 /*
@@ -45,7 +46,7 @@ static bool ops_leader_is_peers(const struct ops_ctx *c, const struct rec_sessio
 
 /*
  * A non-admin may touch only a session of their own uid (an absent one is the
- * handler's); for the ops that need proof, one led by a live process of theirs.
+ * handler's); for the ops that need proof, one of this host led by a live process of theirs.
  */
 static int ops_owner(const struct ops_ctx *c, struct psm_err *err)
 {
@@ -56,6 +57,12 @@ static int ops_owner(const struct ops_ctx *c, struct psm_err *err)
 	if (sess->u.session.uid != (uint32_t)c->peer->uid)
 		return psm_err_set(err, PSM_EPERM, "not permitted (session %s is not yours)",
 				   c->req->a.session_id);
+	if (proto_op_needs_proof(c->req->op) &&
+	    !store_session_here(&sess->u.session, c->d->conf.cfg.host_name))
+		return psm_err_set(err, PSM_EPERM,
+				   "not permitted (session %s is of host %s: not provably yours "
+				   "here; admins only)",
+				   c->req->a.session_id, sess->u.session.origin);
 	if (!proto_op_needs_proof(c->req->op) || ops_leader_is_peers(c, &sess->u.session))
 		return PSM_OK;
 	return psm_err_set(err, PSM_EPERM,

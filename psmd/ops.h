@@ -62,6 +62,7 @@ int ops_cleanup(struct ops_ctx *c, cJSON *reply, struct psm_err *err);
 int ops_stats(struct ops_ctx *c, cJSON *reply, struct psm_err *err);
 int ops_health(struct ops_ctx *c, cJSON *reply, struct psm_err *err);
 int ops_metrics(struct ops_ctx *c, cJSON *reply, struct psm_err *err);
+int ops_fleet(struct ops_ctx *c, cJSON *reply, struct psm_err *err);
 int ops_export(struct ops_ctx *c, cJSON *reply, struct psm_err *err);
 int ops_import(struct ops_ctx *c, cJSON *reply, struct psm_err *err);
 int ops_reload(struct ops_ctx *c, cJSON *reply, struct psm_err *err);

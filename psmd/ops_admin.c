@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* ops_admin.c - operations ops: cleanup, stats, health, metrics, export, import, reload. */
+/* ops_admin.c - operations ops: cleanup, stats, health, metrics, fleet, export, import, reload. */
 #include "ops.h"
 
 #include <stdlib.h>
 
 #include "daemon.h"
 #include "metrics.h"
+#include "metrics_fleet.h"
 #include "sweep.h"
 
 int ops_cleanup(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
@@ -60,6 +61,12 @@ int ops_metrics(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 
 	free(text);
 	return ops_add(reply, "text", s, err);
+}
+
+/* Fleet sync's figures, or {"enabled":false} without it. */
+int ops_fleet(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+{
+	return metrics_fleet(c->d, reply, err);
 }
 
 /* Array key of doc, moved out without the items whose time key (null: never) is <= now. */

@@ -17,6 +17,7 @@ _Static_assert(REC_BOOT_ID_SIZE == LEADER_BOOT_SIZE, "a boot id is the same size
 struct ops_slist {
 	cJSON *arr;
 	const char *user; /* NULL: all */
+	const char *host; /* this host: only its sessions; NULL: every host's ("fleet") */
 	int64_t now;
 	int rc;
 };
@@ -29,6 +30,8 @@ static int ops_list_session(void *ctx, struct record *rec)
 
 	if (s->expires <= l->now || (l->user != NULL && strcmp(s->user, l->user) != 0))
 		return 0;
+	if (l->host != NULL && !store_session_here(s, l->host))
+		return 0;
 	o = record_session_to_json(s);
 	if (o == NULL || !cJSON_AddItemToArray(l->arr, o)) {
 		cJSON_Delete(o);
@@ -39,7 +42,8 @@ static int ops_list_session(void *ctx, struct record *rec)
 
 int ops_sessions(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
-	struct ops_slist l = {.now = c->now};
+	struct ops_slist l = {.now = c->now,
+			      .host = c->req->a.fleet ? NULL : c->d->conf.cfg.host_name};
 	int rc = PSM_OK;
 
 	if (c->req->a.user != NULL || !c->peer->admin)
@@ -47,7 +51,7 @@ int ops_sessions(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	if (rc != PSM_OK)
 		return rc;
 	l.arr = cJSON_AddArrayToObject(reply, "sessions");
-	if (l.arr == NULL)
+	if (l.arr == NULL || (c->req->a.fleet && !cJSON_AddBoolToObject(reply, "fleet", true)))
 		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
 	state_foreach(c->d->store.st, REC_SESSION, ops_list_session, &l);
 	if (l.rc != PSM_OK)
@@ -131,23 +135,33 @@ int ops_session_extend(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 	return ops_reply_session(reply, sess, err);
 }
 
-/* Ends the session (its grants with it); *leader gets its leader's identity. */
-static int ops_session_end(struct ops_ctx *c, bool *ended, struct leader_id *leader,
-			   struct psm_err *err)
+/* A session ended by a kill or a close: whose it was and who leads it. */
+struct ops_ended {
+	bool ended;		       /* it was live and has its tombstone now */
+	bool here;		       /* this host's: its leader is a process here */
+	struct leader_id leader;       /* when here */
+	char host[REC_ORIGIN_MAX + 1]; /* its origin, the host whose psmd ends its leader */
+};
+
+/* Ends the session (its grants with it); *e says whose it was and its leader. */
+static int ops_session_end(struct ops_ctx *c, struct ops_ended *e, struct psm_err *err)
 {
 	struct record *sess;
 	int rc = ops_find_session(c, &sess, err);
 
-	*ended = false;
+	memset(e, 0, sizeof(*e));
 	if (rc == PSM_ENOENT)
 		return PSM_OK;
 	if (rc != PSM_OK)
 		return rc;
-	sweep_leader_of(&sess->u.session, leader);
+	sweep_leader_of(&sess->u.session, &e->leader);
+	e->here = store_session_here(&sess->u.session, c->d->conf.cfg.host_name);
+	snprintf(e->host, sizeof(e->host), "%s",
+		 sess->u.session.origin != NULL ? sess->u.session.origin : "");
 	id_format(sess->u.session.id, c->id);
 	snprintf(c->principal, sizeof(c->principal), "%s", sess->u.session.user);
 	rc = ops_end(c, sess, err);
-	*ended = rc == PSM_OK;
+	e->ended = rc == PSM_OK;
 	return rc;
 }
 
@@ -178,6 +192,25 @@ static int ops_kill_leader(struct ops_ctx *c, const struct leader_id *leader, cJ
 	return PSM_OK;
 }
 
+/* Another host's session, ended here: nothing is signalled here (its pid is a process of
+ * that host); its own psmd ends the leader when the end reaches it through the fleet. */
+static int ops_kill_remote(struct ops_ctx *c, const struct ops_ended *e, cJSON *reply,
+			   struct psm_err *err)
+{
+	char note[160];
+
+	snprintf(note, sizeof(note), "session of host %s: its psmd ends the leader", e->host);
+	log_msg(LOG_NOTICE,
+		"session %s of host %s killed: nothing signalled here, %s ends its leader", c->id,
+		e->host, e->host);
+	if (cJSON_AddStringToObject(reply, "leader", "remote") == NULL ||
+	    cJSON_AddStringToObject(reply, "host", e->host) == NULL ||
+	    cJSON_AddStringToObject(reply, "note", note) == NULL ||
+	    !cJSON_AddBoolToObject(reply, "killed", false))
+		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
+	return PSM_OK;
+}
+
 /* Whether the session asked for existed and has ended (its tombstone is kept): a kill of
  * it is then no error, while an id psmd never knew (a typo) is. */
 static bool ops_session_ended_before(const struct ops_ctx *c)
@@ -190,14 +223,14 @@ static bool ops_session_ended_before(const struct ops_ctx *c)
 
 int ops_session_kill(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
-	bool ended;
-	struct leader_id leader;
-	int rc = ops_session_end(c, &ended, &leader, err);
+	struct ops_ended e;
+	int rc = ops_session_end(c, &e, err);
 
 	if (rc != PSM_OK)
 		return rc;
-	if (ended)
-		return ops_kill_leader(c, &leader, reply, err);
+	if (e.ended)
+		return e.here ? ops_kill_leader(c, &e.leader, reply, err)
+			      : ops_kill_remote(c, &e, reply, err);
 	if (!ops_session_ended_before(c))
 		return psm_err_set(err, PSM_ENOENT, "session %s: no such session",
 				   c->req->a.session_id);
@@ -208,11 +241,10 @@ int ops_session_kill(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 
 int ops_session_close(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
-	bool ended;
-	struct leader_id leader;
-	int rc = ops_session_end(c, &ended, &leader, err);
+	struct ops_ended e;
+	int rc = ops_session_end(c, &e, err);
 
-	if (rc == PSM_OK && !cJSON_AddBoolToObject(reply, "closed", ended))
+	if (rc == PSM_OK && !cJSON_AddBoolToObject(reply, "closed", e.ended))
 		rc = psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
 	return rc;
 }

@@ -91,6 +91,11 @@ bool store_in_scope(const struct rec_grant *g, const struct psmd_config *cfg)
 	return false;
 }
 
+bool store_session_here(const struct rec_session *s, const char *host_name)
+{
+	return host_name != NULL && (s->origin == NULL || strcasecmp(s->origin, host_name) == 0);
+}
+
 static void store_ent_init(struct store_ent *b, uint8_t kind, const uint8_t *id)
 {
 	memset(&b->e, 0, sizeof(b->e));
@@ -211,7 +216,7 @@ static void store_session_entry(const struct rec_session *ss, struct store_ent *
 }
 
 /* rec's table entry in a new *b; *b NULL when rec has none on this host (another host's
- * grant, a tombstone). */
+ * grant or session, a tombstone). */
 static int store_entry_make(const struct state *st, const struct record *rec,
 			    const struct psmd_config *cfg, struct store_ent **b,
 			    struct psm_err *err)
@@ -220,6 +225,8 @@ static int store_entry_make(const struct state *st, const struct record *rec,
 
 	*b = NULL;
 	if (rec->type == REC_GRANT && !store_in_scope(&rec->u.grant, cfg))
+		return PSM_OK;
+	if (rec->type == REC_SESSION && !store_session_here(&rec->u.session, cfg->host_name))
 		return PSM_OK;
 	if (rec->type != REC_GRANT && rec->type != REC_SESSION)
 		return PSM_OK;

@@ -20,13 +20,18 @@ struct state;
 /* Whether grant g applies on this host: hosts absent, host_name, one of labels, or "*". */
 bool store_in_scope(const struct rec_grant *g, const struct psmd_config *cfg);
 
+/* Whether session s is this host's (its origin is host_name, compared as grants' hosts are;
+ * none: made here): only those enter the table and have their leaders signalled here.
+ * host_name NULL (this host unknown): no session is. */
+bool store_session_here(const struct rec_session *s, const char *host_name);
+
 /* NSS: a user's uid and primary gid, a group's gid.  Unknown: PSM_EINVAL
  * "user \"x\" unknown to NSS"; PSM_ESYS / PSM_ENOMEM on failure. */
 int store_user_id(const char *name, uid_t *uid, gid_t *gid, struct psm_err *err);
 int store_group_id(const char *name, gid_t *gid, struct psm_err *err);
 
 /* Inserts rec into w (inside a batch) when it belongs in this host's table; *unit is
- * REC_U32_NONE when it does not (another host's grant, a tombstone). */
+ * REC_U32_NONE when it does not (another host's grant or session, a tombstone). */
 int store_entry_insert(const struct state *st, struct shm_writer *w, const struct record *rec,
 		       const struct psmd_config *cfg, uint32_t *unit, struct psm_err *err);
 

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "shm.h"
 #include "state.h"
+#include "store_entry.h"
 
 int64_t sweep_due(const struct sweep *sw, bool kills, const struct record *rec)
 {
@@ -27,6 +28,7 @@ int64_t sweep_due(const struct sweep *sw, bool kills, const struct record *rec)
 struct sweep_ending {
 	struct sweep *sw;
 	int64_t now;
+	const char *host; /* this host (the table names it); NULL: none known, nothing signalled */
 };
 
 static int sweep_end_one(void *ctx, struct record *rec)
@@ -40,6 +42,8 @@ static int sweep_end_one(void *ctx, struct record *rec)
 
 	if (ss->expires <= e->sw->ended_upto || ss->expires > e->now)
 		return 0;
+	if (!store_session_here(ss, e->host))
+		return 0; /* another host's session: its own psmd ends its leader */
 	id_format(ss->id, id);
 	sweep_leader_of(ss, &leader);
 	st = sweep_end_leader(e->sw, &leader, e->now, false, &why);
@@ -62,7 +66,7 @@ static int sweep_end_one(void *ctx, struct record *rec)
 size_t sweep_expire(struct sweep *sw, struct state *st, struct shm_writer *w, bool kills,
 		    int64_t now, int64_t cutoff)
 {
-	struct sweep_ending e = {sw, now};
+	struct sweep_ending e = {sw, now, w != NULL ? shm_writer_view(w)->host_name : NULL};
 	size_t n;
 
 	if (kills)

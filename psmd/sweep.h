@@ -47,9 +47,10 @@ struct state;
  * config's session_expiry is "kill". */
 int64_t sweep_due(const struct sweep *sw, bool kills, const struct record *rec);
 /*
- * One pass over st: with kills, ends the leaders of sessions expired since the last
- * pass; then removes what expired at cutoff from st (and, through st's listener, from
- * the table w, in one table batch).  Returns how many grants and sessions went: the
+ * One pass over st: with kills, ends the leaders of this host's sessions (their origin is
+ * the host_name w's header names; none without w) expired since the last pass; then
+ * removes what expired at cutoff from st (and, through st's listener, from the table w,
+ * in one table batch).  Returns how many grants and sessions went: the
  * caller (store.c) recomputes when the sweeper is next due.  Calls nothing above it.
  */
 size_t sweep_expire(struct sweep *sw, struct state *st, struct shm_writer *w, bool kills,

@@ -20,9 +20,17 @@
 
 #define SYNC_TAKE 256 /* records taken from the fleet per loop turn */
 
+/* A record applied from the fleet: its commit does not send it back. */
+struct sync_mark {
+	uint8_t id[ID_BYTES];
+	uint64_t version;
+};
+
 /* What this loop turn took from the fleet, until its commit. */
 static struct {
-	bool pending;		  /* records were applied and wait for the commit */
+	bool pending;			      /* records were applied and wait for the commit */
+	struct sync_mark from[SYNC_TAKE * 2]; /* applied from the fleet since the last commit */
+	size_t nfrom;
 	struct fleet_in last;	  /* the last one taken (its position; rec moved out) */
 	unsigned long fails_seen; /* store.commits_failed when they were applied */
 	bool failed;		  /* one could not be applied: resync */
@@ -129,7 +137,9 @@ static void sync_apply_add(struct psmd *d, struct fleet_in *in, const struct lea
 	char id[ID_TEXT_SIZE];
 	int type = r->type;
 	char *line = sync_own(d, sync_origin(r)) ? NULL : sync_audit(r);
+	struct sync_mark m = {.version = record_version(r)};
 
+	memcpy(m.id, record_id(r), ID_BYTES);
 	id_format(record_id(r), id);
 	if (store_add_from(&d->store, r, now, true, &err) != PSM_OK) {
 		log_msg(LOG_ERR, "fleet: %s %s not applied: %s", record_type_name(type), id,
@@ -141,6 +151,8 @@ static void sync_apply_add(struct psmd *d, struct fleet_in *in, const struct lea
 	if (line != NULL)
 		audit_emit(line);
 	cJSON_free(line);
+	if (sync_turn.nfrom < sizeof(sync_turn.from) / sizeof(sync_turn.from[0]))
+		sync_turn.from[sync_turn.nfrom++] = m;
 	fleet_count(d->fleet, SIGN_APPLIED);
 	if (leader != NULL)
 		sync_kill_leader(d, leader, id, now);
@@ -272,6 +284,7 @@ void sync_flush(struct psmd *d)
 			"(read again in a resync): %s",
 			err.msg);
 	failed = sync_turn.failed || s->commits_failed != sync_turn.fails_seen;
+	sync_turn.nfrom = 0;
 	if (failed)
 		fleet_resync(d->fleet);
 	else
@@ -279,12 +292,25 @@ void sync_flush(struct psmd *d)
 	sync_turn.pending = sync_turn.failed = false;
 }
 
+/* Whether rec came from the fleet in this turn (else it was made here: a request, an
+ * import, the extension of another host's session). */
+static bool sync_from_fleet(const struct record *rec)
+{
+	uint64_t v = record_version(rec);
+
+	for (size_t i = 0; i < sync_turn.nfrom; i++)
+		if (sync_turn.from[i].version == v &&
+		    memcmp(sync_turn.from[i].id, record_id(rec), ID_BYTES) == 0)
+			return true;
+	return false;
+}
+
 void sync_committed(void *ctx, const struct record *rec)
 {
 	struct psmd *d = ctx;
 	struct psm_err err = {0};
 
-	if (d->fleet != NULL && sync_own(d, sync_origin(rec)) &&
+	if (d->fleet != NULL && !sync_from_fleet(rec) &&
 	    fleet_publish(d->fleet, rec, &err) != PSM_OK)
 		log_msg(LOG_ERR, "fleet: %s (pushed after the next resync)", err.msg);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # tests/demo.sh - `make demo`: psmd and real sudo in a private namespace: allow, deny, reload,
-# a time-limited grant that expires (explained as expired: psmd keeps it a while), and a revoke.
+# a time-limited grant that expires (explained as expired: psmd keeps it a while), and a revoke;
+# then a fleet of two psmd hosts and a Redis (tests/demo/fleet.sh).
 # Usage (as root): tests/demo.sh [BUILD]   BUILD defaults to ./build.
 # Runs in a private mount namespace with test users, a temporary table, socket and state
 # dir (tests/lib/ns.sh): nothing of the host's /etc, /run or /dev/shm is touched.
@@ -14,6 +15,8 @@ DEMO_DIR=$(cd "$(dirname "$0")" && pwd)
 NS_SHM_PREFIX=/psm-demo
 # shellcheck source=lib/ns.sh
 . "$DEMO_DIR/lib/ns.sh"
+# shellcheck source=demo/fleet.sh
+. "$DEMO_DIR/demo/fleet.sh"
 
 demo_n=0
 demo_bad=0
@@ -191,6 +194,7 @@ demo() {
 	demo_sudo psm-bob allow "the last good policy still decides"
 	demo_grants_part
 	demo_stop
+	demo_fleet
 	if [ "$demo_bad" -eq 0 ]; then
 		echo "demo: all $demo_n steps behaved as expected; cleaning up"
 	else
@@ -200,4 +204,4 @@ demo() {
 	[ "$demo_bad" -eq 0 ]
 }
 
-ns_main demo
+ns_main demo redis-server redis-cli

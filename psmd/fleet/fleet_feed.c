@@ -19,6 +19,9 @@ struct fleet_reader {
 	char pos_replid[RCONN_REPLID_LEN + 1]; /* of the server pos is an id of */
 	char epoch[40];			       /* the epoch key's value seen last ("" none) */
 	bool resync;			       /* a full resync is due */
+	struct fleet_pool *pool;
+	struct fleet_job *jobs; /* for one reply's entries */
+	size_t cap;
 	char feed[160], state[160], epoch_key[160];
 };
 
@@ -99,35 +102,65 @@ static bool fleet_fields(const struct rconn_reply *fl, struct sign_entry *e)
 	return true;
 }
 
-/* One entry [id, fields] of an XREAD reply, checked: 1 queued, 0 dropped, -1 not an entry
- * (or stopping). */
-static int fleet_entry(struct fleet_reader *rd, const struct rconn_reply *en)
+/* Room for n jobs, zeroed. */
+static bool fleet_jobs(struct fleet_reader *rd, size_t n)
 {
-	struct fleet_in in = {0};
-	struct psm_err err = {0};
-	struct sign_entry e;
-	enum sign_result res;
-	char where[FLEET_ID_MAX + 16];
+	if (n > rd->cap) {
+		struct fleet_job *j = realloc(rd->jobs, n * sizeof(*j));
+
+		if (j == NULL)
+			return false;
+		rd->jobs = j;
+		rd->cap = n;
+	}
+	memset(rd->jobs, 0, n * sizeof(*rd->jobs));
+	return true;
+}
+
+/* A job for one entry [id, fields] of an XREAD reply; false when it is not a stream entry
+ * (the reply is not Redis's). */
+static bool fleet_entry_job(struct fleet_reader *rd, const struct rconn_reply *en,
+			    struct fleet_job *j)
+{
 	uint64_t ms, seq;
 
 	if (en->type != RCONN_ARRAY || en->elements != 2 ||
-	    !fleet_str(en->element[0], in.feed_id, sizeof(in.feed_id)) ||
-	    !fleet_id_parse(in.feed_id, &ms, &seq))
-		return -1; /* not a stream entry: the reply is not Redis's */
-	snprintf(rd->pos, sizeof(rd->pos), "%s", in.feed_id);
-	memcpy(in.replid, rd->replid, sizeof(in.replid));
-	in.feed_ms = (int64_t)ms;
-	snprintf(where, sizeof(where), "feed entry %s", in.feed_id);
-	if (!fleet_fields(en->element[1], &e)) {
-		fleet_drop(rd->f, SIGN_MALFORMED, where, "not the fields r, sig, key");
-		return 0;
+	    !fleet_str(en->element[0], j->in.feed_id, sizeof(j->in.feed_id)) ||
+	    !fleet_id_parse(j->in.feed_id, &ms, &seq))
+		return false;
+	memcpy(j->in.replid, rd->replid, sizeof(j->in.replid));
+	j->in.feed_ms = (int64_t)ms;
+	snprintf(j->where, sizeof(j->where), "feed entry %s", j->in.feed_id);
+	j->prepared = fleet_fields(en->element[1], &j->e);
+	if (!j->prepared) {
+		j->res = SIGN_MALFORMED;
+		psm_err_set(&j->err, PSM_EINVAL, "not the fields r, sig, key");
 	}
-	res = fleet_entry_check(rd->f, &e, &in, &err);
-	if (res != SIGN_APPLIED) {
-		fleet_drop(rd->f, res, where, err.msg);
-		return 0;
+	return true;
+}
+
+/* The checked jobs in order: queued, or dropped.  1: the last was queued, 0: dropped,
+ * -1: stopping. */
+static int fleet_jobs_emit(struct fleet_reader *rd, size_t n)
+{
+	int got = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		struct fleet_job *j = &rd->jobs[i];
+
+		if (got < 0) {
+			if (j->res == SIGN_APPLIED)
+				record_free(&j->in.rec);
+			continue;
+		}
+		if (j->res != SIGN_APPLIED) {
+			fleet_drop(rd->f, j->res, j->where, j->err.msg);
+			got = 0;
+		} else {
+			got = fleet_in_push(rd->f, &j->in) ? 1 : -1;
+		}
 	}
-	return fleet_in_push(rd->f, &in) ? 1 : -1;
+	return got;
 }
 
 /* A position-only item: once applied, the daemon saves id (after a resync, or drops). */
@@ -149,22 +182,27 @@ static int fleet_bad(struct fleet_reader *rd, const char *what, struct psm_err *
 	return PSM_EUNAVAIL;
 }
 
-/* The entries of an XREAD reply [[feed, [entry, ...]]]; a dropped last entry still moves
- * the saved position (a marker). */
+/* The entries of an XREAD reply [[feed, [entry, ...]]], checked on every core, then queued
+ * in order; a dropped last entry still moves the saved position (a marker). */
 static int fleet_read_entries(struct fleet_reader *rd, const struct rconn_reply *r, bool *full,
 			      struct psm_err *err)
 {
 	const struct rconn_reply *s, *v;
-	int got = 1;
+	int got;
 
 	if (r->elements != 1 || (s = r->element[0])->type != RCONN_ARRAY || s->elements != 2 ||
 	    (v = s->element[1])->type != RCONN_ARRAY)
 		return fleet_bad(rd, "XREAD: not a stream reply", err);
-	for (size_t i = 0; i < v->elements && got >= 0; i++)
-		got = fleet_entry(rd, v->element[i]);
-	if (got < 0)
-		return fleet_bad(rd, "XREAD: not a stream entry", err);
-	if (got == 0 && !fleet_mark(rd, rd->pos))
+	if (!fleet_jobs(rd, v->elements))
+		return fleet_bad(rd, "out of memory", err);
+	for (size_t i = 0; i < v->elements; i++)
+		if (!fleet_entry_job(rd, v->element[i], &rd->jobs[i]))
+			return fleet_bad(rd, "XREAD: not a stream entry", err);
+	fleet_pool_run(rd->pool, rd->jobs, v->elements);
+	if (v->elements > 0)
+		snprintf(rd->pos, sizeof(rd->pos), "%s", rd->jobs[v->elements - 1].in.feed_id);
+	got = fleet_jobs_emit(rd, v->elements);
+	if (got < 0 || (got == 0 && !fleet_mark(rd, rd->pos)))
 		return PSM_EUNAVAIL;
 	*full = v->elements >= FLEET_READ_COUNT;
 	return PSM_OK;
@@ -267,51 +305,46 @@ static int fleet_epoch(struct fleet_reader *rd, struct psm_err *err)
 	return rc;
 }
 
-/* One field and value of the state hash, checked and queued as a resync record. */
-static int fleet_resync_one(struct fleet_reader *rd, const struct rconn_reply *k,
-			    const struct rconn_reply *v)
+/* A job for one field and value of the state hash; false when they are not strings. */
+static bool fleet_value_job(struct fleet_reader *rd, const struct rconn_reply *k,
+			    const struct rconn_reply *v, struct fleet_job *j)
 {
-	unsigned char sig[SIGN_BYTES];
-	struct fleet_in in = {0};
-	struct psm_err err = {0};
-	struct sign_entry e;
-	enum sign_result res;
-	char where[96];
-
 	if (k->type != RCONN_STRING || v->type != RCONN_STRING)
-		return -1;
-	snprintf(where, sizeof(where), "state field %.60s", k->str);
-	if (!fleet_value_parse(v->str, v->len, &e, sig)) {
-		fleet_drop(rd->f, SIGN_MALFORMED, where, "not a state value");
-		return 0;
+		return false;
+	snprintf(j->where, sizeof(j->where), "state field %.60s", k->str);
+	j->in.resync = true;
+	memcpy(j->in.replid, rd->replid, sizeof(j->in.replid));
+	j->prepared = fleet_value_parse(v->str, v->len, &j->e, j->sig);
+	if (!j->prepared) {
+		j->res = SIGN_MALFORMED;
+		psm_err_set(&j->err, PSM_EINVAL, "not a state value");
 	}
-	in.resync = true;
-	memcpy(in.replid, rd->replid, sizeof(in.replid));
-	res = fleet_entry_check(rd->f, &e, &in, &err);
-	if (res != SIGN_APPLIED) {
-		fleet_drop(rd->f, res, where, err.msg);
-		return 0;
-	}
-	return fleet_in_push(rd->f, &in) ? 1 : -1;
+	return true;
 }
 
-/* One HSCAN step: the records queued, *cursor the next ("0" at the end). */
+/* One HSCAN step: the records checked and queued, *cursor the next ("0" at the end). */
 static int fleet_scan_step(struct fleet_reader *rd, char cursor[32], struct psm_err *err)
 {
 	const char *argv[] = {"HSCAN", rd->state, cursor, "COUNT", FLEET_SCAN_COUNT};
 	const struct rconn_reply *kv;
 	struct rconn_reply *r;
-	int rc = rconn_call(rd->c, RCONN_T(RCONN_ARRAY), &r, err, 5, argv, NULL), got = 0;
+	int rc = rconn_call(rd->c, RCONN_T(RCONN_ARRAY), &r, err, 5, argv, NULL);
+	bool ok;
+	size_t n = 0;
 
 	if (rc != PSM_OK)
 		return rc;
-	if (r->elements != 2 || !fleet_str(r->element[0], cursor, 32) ||
-	    (kv = r->element[1])->type != RCONN_ARRAY || kv->elements % 2 != 0)
-		got = -1;
-	for (size_t i = 0; got >= 0 && i < kv->elements; i += 2)
-		got = fleet_resync_one(rd, kv->element[i], kv->element[i + 1]);
+	ok = r->elements == 2 && fleet_str(r->element[0], cursor, 32) &&
+	     (kv = r->element[1])->type == RCONN_ARRAY && kv->elements % 2 == 0 &&
+	     fleet_jobs(rd, kv->elements / 2);
+	for (; ok && n < kv->elements / 2; n++)
+		ok = fleet_value_job(rd, kv->element[2 * n], kv->element[2 * n + 1], &rd->jobs[n]);
+	if (ok) {
+		fleet_pool_run(rd->pool, rd->jobs, n);
+		rc = fleet_jobs_emit(rd, n) < 0 ? PSM_EUNAVAIL : PSM_OK;
+	}
 	rconn_reply_free(r);
-	return got < 0 ? fleet_bad(rd, "HSCAN: not a hash scan reply", err) : PSM_OK;
+	return ok ? rc : fleet_bad(rd, "HSCAN: not a hash scan reply", err);
 }
 
 /*
@@ -440,14 +473,17 @@ void *fleet_read_main(void *arg)
 	fleet_reader_init(&rd, f);
 	rconn_opts_from_config(&o, &f->cfg, f->cfg.read_url != NULL ? &f->cfg.read : &f->cfg.addr);
 	rd.c = rconn_new(&o);
-	if (rd.c == NULL)
+	rd.pool = fleet_pool_start(f);
+	if (rd.c == NULL || rd.pool == NULL)
 		fleet_logf(f, LOG_ERR, "fleet reader: out of memory: not reading the feed");
-	while (rd.c != NULL && !stopping) {
+	while (rd.c != NULL && rd.pool != NULL && !stopping) {
 		fleet_read_turn(&rd);
 		pthread_mutex_lock(&f->mu);
 		stopping = f->stopping;
 		pthread_mutex_unlock(&f->mu);
 	}
 	rconn_free(rd.c);
+	fleet_pool_stop(rd.pool);
+	free(rd.jobs);
 	return NULL;
 }

@@ -118,6 +118,23 @@ void fleet_conn_log(struct fleet *f, struct rconn *c, const char *who);
  * deleting records a day past their expiry. */
 int fleet_prune_step(struct fleet *f, struct rconn *c, char cursor[32], struct psm_err *err);
 
+/* fleet_verify.c: one entry to check, and the pool that checks a batch of them. */
+struct fleet_job {
+	struct sign_entry e;	       /* its fields, pointing into a reply */
+	unsigned char sig[SIGN_BYTES]; /* a state value's signature, decoded */
+	bool prepared;		       /* false: malformed already (res and err set) */
+	struct fleet_in in;
+	enum sign_result res;
+	struct psm_err err;
+	char where[96]; /* "feed entry ID", "state field F" for the log */
+};
+struct fleet_pool;
+/* Helper threads: one per online CPU but one, at most 3 (none on one CPU); NULL: no memory. */
+struct fleet_pool *fleet_pool_start(struct fleet *f);
+void fleet_pool_stop(struct fleet_pool *p);
+/* fleet_entry_check() on every prepared job, the caller's thread working too. */
+void fleet_pool_run(struct fleet_pool *p, struct fleet_job *jobs, size_t n);
+
 /* fleet_feed.c: the reader thread */
 void *fleet_read_main(void *arg);
 

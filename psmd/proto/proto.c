@@ -21,7 +21,7 @@ static const struct proto_op proto_ops[PROTO_OP_COUNT] = {
     {"grants", PROTO_OP_GRANTS, PROTO_WHO_SELF, 0, B(PRINCIPAL), 0, NULL},
     {"check", PROTO_OP_CHECK, PROTO_WHO_SELF, 0,
      B(USER) | B(PERMS) | B(MODE) | B(SERVICE) | B(RHOST) | B(EXPLAIN), B(USER) | B(PERMS), NULL},
-    {"sessions", PROTO_OP_SESSIONS, PROTO_WHO_SELF, 0, B(USER), 0, NULL},
+    {"sessions", PROTO_OP_SESSIONS, PROTO_WHO_SELF, 0, B(USER) | B(FLEET), 0, NULL},
     {"session_show", PROTO_OP_SESSION_SHOW, PROTO_WHO_SELF, PROTO_F_OWNER, B(SESSION_ID),
      B(SESSION_ID), NULL},
     {"session_extend", PROTO_OP_SESSION_EXTEND, PROTO_WHO_ADMIN, PROTO_F_MUTATES,
@@ -42,6 +42,7 @@ static const struct proto_op proto_ops[PROTO_OP_COUNT] = {
      B(GRANTS) | B(SESSIONS) | B(DRY_RUN), 0, NULL},
     {"reload", PROTO_OP_RELOAD, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(STRICT), 0, NULL},
     {"recover", PROTO_OP_RECOVER, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(DECISION), 0, NULL},
+    {"fleet", PROTO_OP_FLEET, PROTO_WHO_ANY, 0, 0, 0, NULL},
 };
 
 const struct proto_op *proto_op_find(const char *name)

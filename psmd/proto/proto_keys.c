@@ -63,6 +63,7 @@ static const struct proto_key proto_keys[PK_COUNT] = {
     [PK_SESSIONS] = {"sessions", PT_OBJS, 0, 100000, 0, OFF(sessions), NULL},
     [PK_DRY_RUN] = {"dry_run", PT_BOOL, 0, 0, 0, OFF(dry_run), NULL},
     [PK_STRICT] = {"strict", PT_BOOL, 0, 0, 0, OFF(strict), NULL},
+    [PK_FLEET] = {"fleet", PT_BOOL, 0, 0, 0, OFF(fleet), NULL},
 };
 
 const char *proto_key_name(enum proto_key_id k)

@@ -43,6 +43,7 @@ enum proto_key_id {
 	PK_DRY_RUN,
 	PK_STRICT,
 	PK_DECISION,
+	PK_FLEET,
 	PK_COUNT
 };
 
@@ -77,6 +78,7 @@ struct proto_args {
 	bool dry_run;
 	bool strict;	      /* reload: policy warnings are errors */
 	const char *decision; /* recover: "accept" or "drop" */
+	bool fleet;	      /* sessions: every host's, not only this one's */
 };
 
 /* The wire name of a key ("user", "ttl", ...). */

@@ -35,6 +35,7 @@ int ctl_show_cleanup(struct ctl *c, const cJSON *reply);
 int ctl_show_stats(struct ctl *c, const cJSON *reply);
 int ctl_show_health(struct ctl *c, const cJSON *reply);
 int ctl_show_metrics(struct ctl *c, const cJSON *reply);
+int ctl_show_fleet(struct ctl *c, const cJSON *reply);
 int ctl_show_reload(struct ctl *c, const cJSON *reply);
 /* The "policy" object of a reload or a local check: its warnings on stderr, then (unless
  * --json) "VERB: 3 roles, 2 bindings, 1 deny rule, 1 warning". */

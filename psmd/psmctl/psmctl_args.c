@@ -21,7 +21,7 @@ static const struct ctl_opt ctl_opts[] = {
     {"--service", PK_SERVICE, OPT_STR},	 {"--rhost", PK_RHOST, OPT_STR},
     {"--explain", PK_EXPLAIN, OPT_FLAG}, {"--dry-run", PK_DRY_RUN, OPT_FLAG},
     {"--strict", PK_STRICT, OPT_FLAG},	 {"--accept", PK_DECISION, OPT_ACCEPT},
-    {"--drop", PK_DECISION, OPT_DROP},
+    {"--drop", PK_DECISION, OPT_DROP},	 {"--fleet", PK_FLEET, OPT_FLAG},
 };
 
 #define CTL_NOPTS (sizeof(ctl_opts) / sizeof(ctl_opts[0]))

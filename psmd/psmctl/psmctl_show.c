@@ -79,24 +79,35 @@ static void ctl_session_row(const cJSON *s, int64_t now, char (*cells)[CTL_CELL]
 	ctl_time_text(ctl_get(s, "expires"), now, true, cells[6], CTL_CELL);
 }
 
+/* With --fleet: the session's host (its origin) first, then the columns of this host's. */
+static void ctl_fleet_session_row(const cJSON *s, int64_t now, char (*cells)[CTL_CELL])
+{
+	ctl_value_text(ctl_get(s, "origin"), cells[0], CTL_CELL);
+	ctl_session_row(s, now, cells + 1);
+}
+
 int ctl_show_sessions(struct ctl *c, const cJSON *reply)
 {
 	static const char *const head[] = {"ID",    "USER", "SERVICE", "TTY",
 					   "RHOST", "PID",  "EXPIRES"};
+	static const char *const fleet_head[] = {"HOST", "ID",	  "USER", "SERVICE",
+						 "TTY",	 "RHOST", "PID",  "EXPIRES"};
 
+	if (cJSON_IsTrue(ctl_get(reply, "fleet")))
+		return ctl_list(c, reply, "sessions", 8, fleet_head, ctl_fleet_session_row);
 	return ctl_list(c, reply, "sessions", 7, head, ctl_session_row);
 }
 
 /* 1: a time, 2: an expiry time (null = never), 0: neither. */
 static int ctl_time_key(const char *k)
 {
-	static const char *const keys[] = {"created",	"not_before", "expires",
+	static const char *const keys[] = {"created",	"not_before", "since", "expires",
 					   "not_after", "keep_until", NULL};
 	int i;
 
 	for (i = 0; keys[i] != NULL; i++)
 		if (strcmp(k, keys[i]) == 0)
-			return i < 2 ? 1 : 2;
+			return i < 3 ? 1 : 2;
 	return 0;
 }
 
@@ -140,7 +151,8 @@ int ctl_show_session(struct ctl *c, const cJSON *reply)
 	return CTL_OK;
 }
 
-int ctl_show_stats(struct ctl *c, const cJSON *reply)
+/* The reply's figures as "key: value" lines (labels width wide), without ok, tag and drop. */
+static int ctl_show_figures(struct ctl *c, const cJSON *reply, const char *drop, int width)
 {
 	cJSON *figs;
 
@@ -151,9 +163,16 @@ int ctl_show_stats(struct ctl *c, const cJSON *reply)
 		return ctl_fail(c, CTL_UNAVAIL, "out of memory");
 	cJSON_DeleteItemFromObjectCaseSensitive(figs, "ok");
 	cJSON_DeleteItemFromObjectCaseSensitive(figs, "tag");
-	ctl_print_object(figs, "", 28);
+	if (drop != NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(figs, drop);
+	ctl_print_object(figs, "", width);
 	cJSON_Delete(figs);
 	return CTL_OK;
+}
+
+int ctl_show_stats(struct ctl *c, const cJSON *reply)
+{
+	return ctl_show_figures(c, reply, NULL, 28);
 }
 
 static int ctl_show_field(struct ctl *c, const cJSON *reply, const char *key, const char *prefix)
@@ -186,7 +205,8 @@ int ctl_show_cleanup(struct ctl *c, const cJSON *reply)
 }
 
 /* killed; or why the leader got no signal: the session had ended, the leader had exited,
- * or it could not be proven to be the session's leader still. */
+ * or it could not be proven to be the session's leader still.  Another host's session: that
+ * host ends its leader. */
 int ctl_show_kill(struct ctl *c, const cJSON *reply)
 {
 	const cJSON *k = ctl_get(reply, "killed"), *l = ctl_get(reply, "leader");
@@ -201,6 +221,10 @@ int ctl_show_kill(struct ctl *c, const cJSON *reply)
 		puts("killed");
 	else if (strcmp(leader, "exited") == 0)
 		puts("session ended already (leader PID exited)");
+	else if (strcmp(leader, "remote") == 0)
+		printf("session ended here; its host %s ends its leader\n",
+		       cJSON_IsString(ctl_get(reply, "host")) ? ctl_get(reply, "host")->valuestring
+							      : "?");
 	else if (strcmp(leader, "unproven") == 0)
 		printf("session ended; its leader was not signalled: %s\n",
 		       cJSON_IsString(note) ? note->valuestring : "its identity cannot be proven");
@@ -313,4 +337,18 @@ int ctl_show_health(struct ctl *c, const cJSON *reply)
 		ctl_table_free(&t);
 	}
 	return cJSON_IsTrue(h) ? CTL_OK : CTL_DENIED;
+}
+
+/* "fleet sync: off ..." without redis in psmd.conf, else the figures as "key: value" lines. */
+int ctl_show_fleet(struct ctl *c, const cJSON *reply)
+{
+	const cJSON *on = ctl_get(reply, "enabled");
+
+	if (!cJSON_IsBool(on))
+		return ctl_bad_reply(c, "enabled");
+	if (!c->json && !cJSON_IsTrue(on)) {
+		puts("fleet sync: off (no redis in psmd.conf)");
+		return CTL_OK;
+	}
+	return ctl_show_figures(c, reply, "enabled", 24);
 }

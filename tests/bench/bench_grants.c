@@ -16,7 +16,10 @@
  * prints S bytes.KIND.total_per_record (total_size / records) and
  * S bytes.KIND.arena_per_record (arena_used grown / N) for the last repeat.
  *
+ * -H ITEM gives each grant "hosts": [ITEM] (fleet: a host name, a label or "*").
+ *
  * Usage: bench_grants -s SOCKET [-b grant|session] [-k KEY] [-r REPEATS] [-n N] [-u USER] [-t SHM]
+ *                     [-H ITEM]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +39,7 @@
 #define BENCH_RBUF (1u << 16)
 
 struct grants_bench {
-	const char *sock, *kind, *key, *user, *shm;
+	const char *sock, *kind, *key, *user, *shm, *hosts;
 	unsigned long repeats, n;
 };
 
@@ -76,8 +79,9 @@ static char *grants_requests(const struct grants_bench *b, unsigned long rep, si
 			p += sprintf(p,
 				     "{\"op\":\"grant\",\"user\":\"%s\","
 				     "\"perm\":\"bench:r%lu:g%lu\",\"ttl\":\"1h\","
-				     "\"reason\":\"bench\"}\n",
-				     b->user, rep, i);
+				     "\"reason\":\"bench\"%s%s%s}\n",
+				     b->user, rep, i, b->hosts ? ",\"hosts\":[\"" : "",
+				     b->hosts ? b->hosts : "", b->hosts ? "\"]" : "");
 	}
 	*len = (size_t)(p - buf);
 	return buf;
@@ -85,14 +89,11 @@ static char *grants_requests(const struct grants_bench *b, unsigned long rep, si
 
 static int grants_connect(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd;
 
 	errno = 0;
-	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
-		grants_die("socket");
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+	fd = bench_unix_connect(path);
+	if (fd < 0)
 		grants_die(path);
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0)
 		grants_die("fcntl");
@@ -200,7 +201,7 @@ static void grants_bytes(const struct grants_bench *b, const struct shm_info *be
 static void grants_usage(void)
 {
 	fprintf(stderr, "usage: bench_grants -s SOCKET [-b grant|session] [-k KEY] [-r REPEATS] "
-			"[-n N] [-u USER] [-t SHM]\n");
+			"[-n N] [-u USER] [-t SHM] [-H ITEM]\n");
 	exit(2);
 }
 
@@ -210,7 +211,7 @@ static void grants_args(int argc, char **argv, struct grants_bench *b)
 
 	*b = (struct grants_bench){
 	    .kind = "grant", .key = "grants.pipe", .user = "daemon", .repeats = 5, .n = 20000};
-	while ((c = getopt(argc, argv, "s:b:k:r:n:u:t:")) != -1) {
+	while ((c = getopt(argc, argv, "s:b:k:r:n:u:t:H:")) != -1) {
 		switch (c) {
 		case 's':
 			b->sock = optarg;
@@ -233,11 +234,15 @@ static void grants_args(int argc, char **argv, struct grants_bench *b)
 		case 't':
 			b->shm = optarg;
 			break;
+		case 'H':
+			b->hosts = optarg;
+			break;
 		default:
 			grants_usage();
 		}
 	}
 	if (b->sock == NULL || optind != argc || strlen(b->user) > 64 ||
+	    (b->hosts != NULL && strlen(b->hosts) > 63) ||
 	    (strcmp(b->kind, "grant") != 0 && strcmp(b->kind, "session") != 0))
 		grants_usage();
 }

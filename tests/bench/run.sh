@@ -5,7 +5,7 @@
 # Usage: tests/bench/run.sh [BUILD]      (default build; run as root, after `make programs`)
 #   BENCH_REPEATS=N (default 5) repeats of every figure.
 #   BENCH_STEPS="pam counts ..." runs only the steps named (table instr redis pam counts
-#   psm-query sudo sshd grants bytes); the others' rows say n/a.
+#   psm-query sudo sshd grants bytes sign fleet); the others' rows say n/a.
 #
 # Method.  Every figure is measured BENCH_REPEATS times in this one run, the
 # peers next to psm (same machine, same minute), and the table shows the
@@ -62,7 +62,16 @@
 #                                          then fresh psmds (capacity 30000) filled with
 #                                          20000 grants / sessions: shm_info bytes per record
 #   row 8        build/bench/bench_exec    `psmctl grant` as a whole process (100 a repeat)
-# Row 9 (fleet latency through Redis) is a placeholder for a later issue.
+#   row 9        build/bench/bench_sign    Ed25519 verify of one signed feed entry (a ~400-byte
+#                                          grant record, 64 trusted keys)
+#   row 9        tests/bench/fleet.sh      a redis-server on a free loopback port and psmd hosts
+#                                          (tests/lib/fleet.sh, signing keys on): XADD -> XREAD
+#                                          floor; 1000 grants then 1000 revokes on host a, one
+#                                          at a time, from a's reply to b's table (reader API,
+#                                          in-process: build/bench/bench_fleet); 20000 grants
+#                                          pipelined on a, changes/s into b's table; b stopped
+#                                          while a makes 100000 grants, then its catch-up time
+#                                          from its start; 20 hosts: h01 -> the 19 others
 # shellcheck disable=SC2317 # functions are called through step and trap
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -129,8 +138,17 @@ wait_file_has() {
 	return 1
 }
 
+# free_port: a loopback port nothing answers on (redis_start fails if it is taken meanwhile).
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	local p _
+	for _ in $(seq 50); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # ---- row 3: Redis --------------------------------------------------------------------------
@@ -147,6 +165,10 @@ redis_start() {
 	local i
 	for i in $(seq 200); do [ -S "$T/redis.sock" ] && return 0; sleep 0.05; done
 	return 1
+}
+
+bench_fleet() {
+	BUILD="$BUILD" BENCH_REPEATS="$REPEATS" bash tests/bench/fleet.sh
 }
 
 bench_redis() {
@@ -492,17 +514,31 @@ render() {
 8|admin socket: durable grants/s, one connection, pipelined|grants.pipe.per_s|/s|>=|50000
 8|psmctl grant, whole process: p50 of 100|ctl.grant.p50|ns||
 8|psmctl grant, whole process: p99 of 100|ctl.grant.p99|ns||
-9|fleet: grant visible in another host's table, p99|-||||
+9|fleet floor: XADD -> XREAD BLOCK, loopback: p50|fleet.floor.p50|ns||
+9|fleet floor: XADD -> XREAD BLOCK, loopback: p99|fleet.floor.p99|ns||
+9|fleet: grant on a, in b's table, from a's reply: p50|fleet.2.grant.p50|ns||
+9|fleet: grant on a, in b's table, from a's reply: p99|fleet.2.grant.p99|ns|<=|5000000
+9|fleet: revoke on a, gone from b's table: p50|fleet.2.revoke.p50|ns||
+9|fleet: revoke on a, gone from b's table: p99|fleet.2.revoke.p99|ns|<=|5000000
+9|  (a's own reply to a grant, durable: p50)|fleet.2.ack.p50|ns||
+9|fleet, 20 hosts: grant in the 19 other tables: p99|fleet.20.grant.p99|ns|<=|20000000
+9|fleet, 20 hosts: revoke in the 19 other tables: p99|fleet.20.revoke.p99|ns|<=|20000000
+9|fleet: changes/s through the feed (20000 pipelined, into b's table)|fleet.rate.per_s|/s|>=|10000
+9|fleet: catch-up of 100,000 missed changes (from psmd's start)|fleet.catchup|ns|<=|5000000000
+9|  (of which: until the restarted psmd served its table)|fleet.catchup.served|ns||
+9|signature verify, one feed entry: p50|sign.verify.p50|ns||
+9|signature verify, one feed entry: p99|sign.verify.p99|ns|<=|100000
 EOF
 }
 
 # ---- main ---------------------------------------------------------------------------------------
 
 for p in bench/bench_table bench/bench_redis bench/bench_pam bench/bench_exec bench/bench_mktable \
-	bench/bench_grants pam_psm.so psm-query psmd psmctl; do
+	bench/bench_grants bench/bench_sign bench/bench_fleet tools/tableinfo pam_psm.so psm-query psmd \
+	psmctl; do
 	[ -e "$BUILD/$p" ] || { echo "run.sh: $BUILD/$p is missing: run make programs" >&2; exit 2; }
 done
-echo "psm bench: $REPEATS repeats of every figure (about 8 minutes at 5)" >&2
+echo "psm bench: $REPEATS repeats of every figure (about 17 minutes at 5, 9 of them the fleet)" >&2
 write_policy with-group-deny >"$T/policy.json"
 write_policy >"$T/policy-own.json"
 write_psmd_policy
@@ -524,6 +560,8 @@ step sudo bench_sudo
 step sshd bench_sshd
 step grants bench_grants
 step bytes bench_bytes
+step sign "$BUILD/bench/bench_sign" -r "$REPEATS"
+step fleet bench_fleet
 
 echo
 echo "psm bench - SPEC §12 figures, peers side by side in one run"
@@ -544,8 +582,9 @@ pam_psm's table built by bench_mktable from a ~300-binding policy (capacity 1000
 /etc/nsswitch.conf says (the rows marked "files only": passwd/group/shadow from files, in a
 private mount namespace).  Rows 7-8 via psmd: psmd as root without -d, state_dir on the disk
 (every reply follows its journal fsync; group commit), policy with one binding; bytes per
-grant/session: a fresh psmd (capacity 30000) holding 20000 of them.  Row 9 comes with the
-fleet (Redis) issue.
+grant/session: a fresh psmd (capacity 30000) holding 20000 of them.  Row 9: psmd hosts on
+this machine, one loopback redis-server, records signed and verified; propagation is polled
+with a 20 us sleep between rounds (that bounds its resolution).
 NOTES
 if [ -s "$T/psm-own-syscalls" ]; then
 	echo "pam_psm's own system calls in one decision (pam_psm - pam_permit - NSS pair):" \

@@ -116,4 +116,40 @@ static inline int dfx_stop(struct psmd *d, const char *shm, const char *dir)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Runs one request line as peer at time now, its change left in the batch (*changed: there
+ * is one to commit); *reply (may be NULL) gets the reply fields when the op succeeded.  A
+ * line that does not parse fails the test. */
+static inline int dfx_call_held(struct psmd *d, const struct ops_peer *peer, int64_t now,
+				const char *line, cJSON **reply, struct psm_err *err, bool *changed)
+{
+	struct proto_req req;
+	struct ops_ctx c = {.d = d, .peer = peer, .now = now};
+	cJSON *fields = cJSON_CreateObject();
+	int rc = proto_parse_request(line, strlen(line), &req, err);
+
+	if (rc != PSM_OK)
+		fail_msg("%s: %s", line, err->msg);
+	c.req = &req;
+	rc = ops_run(&c, fields, err);
+	*changed = c.changed;
+	proto_req_free(&req);
+	if (reply != NULL && rc == PSM_OK)
+		*reply = fields;
+	else
+		cJSON_Delete(fields);
+	return rc;
+}
+
+/* The same, and commits what it changed. */
+static inline int dfx_call(struct psmd *d, const struct ops_peer *peer, int64_t now,
+			   const char *line, cJSON **reply, struct psm_err *err)
+{
+	bool changed = false;
+	int rc = dfx_call_held(d, peer, now, line, reply, err, &changed);
+
+	if (changed && store_commit(&d->store, NULL, NULL) != PSM_OK)
+		fail_msg("%s: commit failed", line);
+	return rc;
+}
+
 #endif

@@ -246,7 +246,7 @@ static void test_prune(void **state)
 	struct rconn_opts o = {.max_reply = 1 << 20};
 	struct fleet *f = entry_fleet();
 	struct rconn *c = rconn_new(&o);
-	char old[64], recent[64], cursor[32] = "0", field[16];
+	char old[64], recent[64], cursor[32] = "0", field[32];
 	long long now = (long long)time(NULL);
 	struct psm_err e;
 

@@ -98,34 +98,15 @@ static int teardown(void **state)
 static int call_held(struct fixture *f, const struct ops_peer *peer, const char *line,
 		     cJSON **reply, struct psm_err *err, bool *changed)
 {
-	struct proto_req req;
-	struct ops_ctx c = {.d = &f->d, .peer = peer, .now = (int64_t)time(NULL) + clock_ahead};
-	cJSON *fields = cJSON_CreateObject();
-	int rc = proto_parse_request(line, strlen(line), &req, err);
-
-	if (rc != PSM_OK)
-		fail_msg("%s: %s", line, err->msg);
-	c.req = &req;
-	rc = ops_run(&c, fields, err);
-	*changed = c.changed;
-	proto_req_free(&req);
-	if (reply != NULL && rc == PSM_OK)
-		*reply = fields;
-	else
-		cJSON_Delete(fields);
-	return rc;
+	return dfx_call_held(&f->d, peer, (int64_t)time(NULL) + clock_ahead, line, reply, err,
+			     changed);
 }
 
 /* Runs one request line as peer; *reply (may be NULL) gets the reply fields. */
 static int call(struct fixture *f, const struct ops_peer *peer, const char *line, cJSON **reply,
 		struct psm_err *err)
 {
-	bool changed;
-	int rc = call_held(f, peer, line, reply, err, &changed);
-
-	if (changed)
-		assert_int_equal(store_commit(&f->d.store, NULL, NULL), PSM_OK);
-	return rc;
+	return dfx_call(&f->d, peer, (int64_t)time(NULL) + clock_ahead, line, reply, err);
 }
 
 static char *grant(struct fixture *f, const char *user, const char *perm, const char *extra)
@@ -748,6 +729,7 @@ static const struct op_line {
     {"import", "{\"op\":\"import\",\"grants\":[],\"dry_run\":true}", "imported"},
     {"reload", "{\"op\":\"reload\"}", "policy"},
     {"recover", "{\"op\":\"recover\"}", "damage"},
+    {"fleet", "{\"op\":\"fleet\"}", "enabled"},
 };
 
 #define N_OP_LINES (sizeof(op_lines) / sizeof(op_lines[0]))

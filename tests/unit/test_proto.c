@@ -365,7 +365,7 @@ static const char *const good_reqs[PROTO_OP_COUNT] = {
     "{\"op\":\"grants\",\"user\":\"alice\"}",
     C ",\"perms\":[\"a:b\"],\"mode\":\"all\",\"service\":\"sudo\",\"rhost\":\"h\","
       "\"explain\":false}",
-    "{\"op\":\"sessions\",\"user\":\"alice\"}",
+    "{\"op\":\"sessions\",\"user\":\"alice\",\"fleet\":true}",
     "{\"op\":\"session_show\",\"session_id\":\"s1\"}",
     "{\"op\":\"session_extend\",\"session_id\":\"s1\",\"ttl\":\"1h\"}",
     "{\"op\":\"session_kill\",\"session_id\":\"s1\"}",
@@ -380,6 +380,7 @@ static const char *const good_reqs[PROTO_OP_COUNT] = {
     "{\"op\":\"import\",\"grants\":[],\"sessions\":[],\"dry_run\":false}",
     "{\"op\":\"reload\",\"strict\":true}",
     "{\"op\":\"recover\",\"decision\":\"drop\"}",
+    "{\"op\":\"fleet\"}",
 };
 
 /* The required keys of protocol.md, per op (revoke: grant_id, or user and perm). */
@@ -394,6 +395,7 @@ static const char *const required_keys[PROTO_OP_COUNT] = {
     ",session_id,",
     ",user,service,pid,",
     ",session_id,",
+    ",",
     ",",
     ",",
     ",",
@@ -643,6 +645,7 @@ static void test_op_table(void **state)
 	for (i = 0; i < sizeof(admin) / sizeof(admin[0]); i++)
 		assert_true(proto_op_admin_only(proto_op_find(admin[i])));
 	assert_false(proto_op_admin_only(proto_op_find("check")));
+	assert_false(proto_op_admin_only(proto_op_find("fleet")));
 	assert_true(proto_op_needs_owner(proto_op_find("session_close")));
 	assert_true(proto_op_needs_proof(proto_op_find("session_close")));
 	assert_true(proto_op_needs_owner(proto_op_find("session_show")));
