@@ -21,9 +21,9 @@
 # daemon, bin, sync, games, man; temp dir, table and socket of its own); KEEP=1 keeps the
 # temp dir (and a copy of each failed run's state).
 set -u
-# shellcheck source=../lib/psmd.sh
-. "$(dirname "$0")/../lib/psmd.sh"
-psmd_env crash
+# shellcheck source=../lib/fleet.sh
+. "$(dirname "$0")/../lib/fleet.sh"
+fleet_env crash
 SHIM=$BUILD/tools/crashpoint.so
 psmd_need "$PSMD" "$CTL" "$QUERY" "$SHIM"
 command -v pamtester >/dev/null || { echo "not ok - pamtester is not installed"; exit 1; }
@@ -39,7 +39,6 @@ RUN=$T/run
 STATE=$RUN/state
 CRASH=$T/crash # the shim's control file; its log is $CRASH.log
 
-echo '{ "roles": {}, "bindings": [], "services": { "sudo": "sudo:run" } }' >"$T/policy.json"
 mkdir -p "$T/pam"
 cat >"$T/pam/psmcs" <<-EOF
 session required pam_loginuid.so
@@ -48,11 +47,90 @@ account required pam_permit.so
 session required $PWD/$BUILD/pam_psm.so socket=$SOCK
 EOF
 printf '%s required pam_deny.so\n' auth account session password >"$T/pam/other"
-cat >"$T/psmd.conf" <<-CONF
-// psmd.conf for crash_sweep.sh: every path is temporary.
-{ "shm_name": "$SHM", "socket": "$SOCK", "state_dir": "$STATE", "policy": "$T/policy.json",
-  "table_group": "root", "capacity": 64, "host_name": "crash-sweep" }
-CONF
+# write_conf [PREFIX]: psmd.conf of the host under test; with PREFIX, in the fleet with its
+# keys under PREFIX (a fresh one each run: nothing of another run is in Redis for it).
+write_conf() {
+	local fleet=""
+	[ -z "${1:-}" ] ||
+		fleet=", \"redis\": { \"url\": \"$(redis_url r)\", \"key_prefix\": \"$1\" }"
+	cat >"$T/psmd.conf" <<-CONF
+	// psmd.conf for crash_sweep.sh: every path is temporary.
+	{ "shm_name": "$SHM", "socket": "$SOCK", "state_dir": "$STATE", "policy": "$T/policy.json",
+	  "table_group": "root", "capacity": 64, "host_name": "crash-sweep"$fleet }
+	CONF
+}
+
+
+# ---- the fleet: one Redis for the sweep; host b's records, captured once ------------------
+# b grants daemon cs:8 to this host and revokes it, and grants the marker cs:9; each run
+# writes those exact entries (feed entry and state hash value, as b's script did) under its
+# own key prefix, so the host under test applies them from the fleet at a known point.
+
+# feed_entry GRANT_ID TYPE: the r field of redis r's feed entry of that record ("" if none).
+feed_entry() {
+	redis_cli r --raw XRANGE "$FLEET_FEED" - + 2>/dev/null |
+		grep -F "\"type\":\"$2\"" | grep -F "\"grant_id\":\"$1\"" | head -n 1
+}
+
+has_entry() { [ -n "$(feed_entry "$1" "$2")" ]; }
+
+# capture NAME GRANT_ID TYPE: FEED[NAME] and HASH[NAME] once b's push of it is in Redis.
+declare -A FEED HASH
+capture() {
+	wait_for 10 has_entry "$2" "$3" || return 1
+	FEED[$1]=$(feed_entry "$2" "$3")
+	HASH[$1]=$(redis_cli r --raw HGET "$FLEET_STATE" "g:$2")
+	HASH_KEY[$1]=g:$2
+	[ -n "${HASH[$1]}" ]
+}
+
+declare -A HASH_KEY SEEN
+fleet_setup() {
+	local g m
+	redis_start r && host_start b || return 1
+	g=$(hctl b grant daemon cs:8 --hosts crash-sweep --ttl 2h) || return 1
+	capture fg "$g" grant || return 1
+	hctl b revoke "$g" >/dev/null && capture fr "$g" revoke || return 1
+	m=$(hctl b grant daemon cs:9 --hosts crash-sweep --ttl 2h) || return 1
+	capture mark "$m" grant || return 1
+	host_stop b
+}
+fleet_setup || { echo "not ok - host b's fleet records captured"; exit 1; }
+
+# fleet_put NAME: b's entry NAME into this run's feed and state hash; its feed id on stdout.
+fleet_put() {
+	redis_cli r HSET "$PREFIX{fleet}:state" "${HASH_KEY[$1]}" "${HASH[$1]}" >/dev/null &&
+		redis_cli r XADD "$PREFIX{fleet}:feed" '*' r "${FEED[$1]}"
+}
+
+# applied ID: the host under test has applied and committed the fleet's entries up to ID
+# (2: psmd is gone).
+applied() {
+	ctl --json fleet 2>/dev/null | grep -qF "\"last_id\":\"$1\"" && return 0
+	psmd_gone && return 2
+	return 1
+}
+
+# fleet_step NAME: b's entry NAME enters the fleet; ack once applied, inflight when psmd died
+# under it, refused when it was not applied in 10 s (its commit failed: read again later).
+fleet_step() {
+	local id
+	if [ "$DEAD" = 1 ]; then
+		OUT[$1]=unsent
+		return 1
+	fi
+	id=$(fleet_put "$1") || { BROKE+=("$1: Redis refused the entry"); return 1; }
+	OUT[$1]=sent
+	if wait_for 10 applied "$id"; then
+		OUT[$1]=ack
+		SEEN[$1]=$(decide daemon cs:8)
+	elif fired_kill; then
+		OUT[$1]=inflight
+		DEAD=1
+	else
+		OUT[$1]=refused
+	fi
+}
 
 # ---- psmd ------------------------------------------------------------------------------
 
@@ -102,7 +180,10 @@ power_cut() {
 		if [ -f "$CRASH.synced/$b" ]; then
 			cp "$CRASH.synced/$b" "$f"
 		else
-			case $b in journal.* | snapshot.* | quarantine) : >"$f" ;; esac
+			case $b in
+			journal.* | snapshot.* | quarantine) : >"$f" ;;
+			fleet.*) rm -f "$f" ;; # never synced: gone (the fleet reads again)
+			esac
 		fi
 	done
 }
@@ -194,13 +275,15 @@ import_file() {
 # needs NAME: the step NAME was acknowledged (a later step uses its id).
 needs() { [ "${OUT[$1]:-}" = ack ]; }
 
-# skip NAME: a step that cannot be sent (what it needs was not acknowledged).
-skip() { OUT[$1]=unsent; }
+# unsent NAME: a step that cannot be sent (what it needs was not acknowledged).
+unsent() { OUT[$1]=unsent; }
 
 # stop_start: SIGTERM (psmd snapshots as it stops), then psmd starts again with the shim
-# (the count goes on: a point may fall in the stop or in the load).
+# (the count goes on: a point may fall in the stop or in the load), now in the fleet (a
+# psmd in the fleet takes about a second to stop: the first part of the sequence is not).
 stop_start() {
 	[ "$DEAD" = 0 ] || return 0
+	write_conf "$PREFIX"
 	kill -TERM "$PSMD_PID"
 	wait_for 10 psmd_gone || BROKE+=("psmd did not stop on SIGTERM: $(tail -n 2 "$RUN/psmd.log")")
 	PSMD_PID=""
@@ -213,23 +296,42 @@ stop_start() {
 sequence() {
 	step g1 ctl grant daemon cs:1 --ttl 1h --reason g1
 	step g2 ctl grant daemon cs:2 --ttl 1h --reason g2
-	if needs g1; then step r1 ctl revoke "${ID[g1]}"; else skip r1; fi
+	if needs g1; then step r1 ctl revoke "${ID[g1]}"; else unsent r1; fi
 	open_session s1 bin
-	if needs s1; then step g3 ctl grant bin cs:3 --session "${ID[s1]}"; else skip g3; fi
-	if needs s1; then step x1 ctl session extend "${ID[s1]}" --ttl 2h; else skip x1; fi
+	if needs s1; then step g3 ctl grant bin cs:3 --session "${ID[s1]}"; else unsent g3; fi
+	if needs s1; then step x1 ctl session extend "${ID[s1]}" --ttl 2h; else unsent x1; fi
 	open_close s2 sync
 	open_session s3 games
-	if needs s3; then step k3 ctl session kill "${ID[s3]}"; else skip k3; fi
+	if needs s3; then step k3 ctl session kill "${ID[s3]}"; else unsent k3; fi
 	step imp ctl import "$(import_file)"
 	step snap ctl recover --accept
 	step g4 ctl grant man cs:4 --ttl 1h
-	if needs g2; then step r2 ctl revoke "${ID[g2]}"; else skip r2; fi
+	if needs g2; then step r2 ctl revoke "${ID[g2]}"; else unsent r2; fi
 	stop_start
+	fleet_step fg
 	step g5 ctl grant daemon cs:5
+	fleet_step fr
 	step r5 ctl revoke daemon cs:5
 }
 
 # ---- checks after the restart --------------------------------------------------------
+
+# caught_up: the host under test, restarted, has read the fleet to b's marker (put now).
+caught_up() {
+	local id
+	id=$(fleet_put mark) && wait_for 20 applied "$id"
+}
+
+# check_fleet: after the catch-up, b's grant is allowed when only it reached the fleet,
+# denied when its revoke did too (or neither): nothing the fleet revoked comes back.
+check_fleet() {
+	local want=deny have
+	caught_up || { BROKE+=("the fleet: no catch-up to b's marker in 20 s"); return; }
+	[ "${OUT[fg]}" != unsent ] && [ "${OUT[fr]}" = unsent ] && want=allow
+	have=$(decide daemon cs:8)
+	[ "$want" = "$have" ] ||
+		BROKE+=("the fleet's daemon cs:8: want $want (grant ${OUT[fg]}, revoke ${OUT[fr]}), have $have")
+}
 
 # want_grant GRANT REVOKE: allow, deny or any, for a grant step and the step revoking it.
 want_grant() {
@@ -327,9 +429,12 @@ verify() {
 	check_session sync s2-open s2-close
 	check_session games s3 k3
 	check_extend
+	check_fleet
 }
 
 # ---- runs ----------------------------------------------------------------------------
+
+RUNS=0
 
 # run N MODE: the sequence with the crash point armed, a restart without it, the checks.
 # BROKE lists what broke; CALL names the Nth call.
@@ -341,6 +446,9 @@ run() {
 	mkdir -p "$RUN"
 	echo "$1 $2" >"$CRASH"
 	rm -rf "$CRASH.log" "$CRASH.synced"
+	RUNS=$((RUNS + 1))
+	PREFIX=psm:run$RUNS:
+	write_conf
 	if ! start shim; then
 		DEAD=1
 		fired_kill || psmd_gone || BROKE+=("psmd with the shim neither served nor exited")
@@ -350,6 +458,7 @@ run() {
 	case $2 in powerloss | eio-late) power_cut ;; esac
 	CALL=$(awk -v n="$1" '$1 == n { print $2, $3; exit }' "$CRASH.log" 2>/dev/null)
 	CALL=${CALL/"$STATE/"/}
+	write_conf "$PREFIX"
 	if ! start; then
 		BROKE+=("the state does not load: $(tail -n 3 "$RUN/psmd.log")")
 		return 1
@@ -367,6 +476,8 @@ nacked=()
 for s in "${!OUT[@]}"; do [ "${OUT[$s]}" = ack ] || nacked+=("$s ${OUT[$s]}: $(cat "$RUN/err")"); done
 check "dry run: all ${#OUT[@]} steps acknowledged" test ${#nacked[@]} -eq 0 -a ${#OUT[@]} -ge 14 ||
 	printf '#   %s\n' "${nacked[@]}"
+check "dry run: b's grant allowed here once applied, denied once its revoke was" \
+	test "${SEEN[fg]:-}:${SEEN[fr]:-}" = allow:deny
 cp "$CRASH.log" "$T/calls"
 K=$(grep -c '^[0-9]' "$T/calls")
 check "dry run: $K boundary calls, two snapshot renames among them" \
