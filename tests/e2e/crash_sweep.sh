@@ -3,13 +3,16 @@
 # tests/e2e/crash_sweep.sh - crash consistency at every syscall boundary of psmd's write path:
 # a scripted sequence runs against a fresh psmd killed, cut off by a power cut, or failed with
 # EIO / ENOSPC at its Nth write / pwrite / fsync / fdatasync / ftruncate / rename / unlink
-# under state_dir ($BUILD/tools/crashpoint.so preloaded); a psmd without the shim then must load the state,
-# hold every acknowledged change, and hold no refused or unsent grant and no revoked one.
+# under state_dir ($BUILD/tools/crashpoint.so preloaded); a psmd without the shim then must
+# load the state, hold every acknowledged change, and no refused or unsent or revoked grant.
 # The sequence: grants, revokes by id and by pattern, real PAM sessions (pamtester under
 # pam_wrapper, so the leader is a real pid) opened, extended, closed and killed, a grant bound
 # to a session, an import (two grants in one commit), a snapshot forced by `psmctl recover
 # --accept` (it commits, starts a segment and writes a snapshot in psmd itself), a stop
-# (SIGTERM: a snapshot on the way out) and a start on that state, more grants and revokes.
+# (SIGTERM: a snapshot on the way out) and a start on that state in the fleet (a real Redis;
+# host b's grant to this host and b's revoke of it, captured once from a real psmd b, put in
+# this run's own keys), more grants and revokes.  After the crash the restarted psmd reads
+# the fleet up to a marker: what the fleet revoked must stay revoked.
 # A dry run counts the boundary calls (K); then N = 1..K for each mode (tests/preload/
 # crashpoint.c): powerloss (killed before the call, then every file as it was at its last
 # fsync), torn (writes only: half written, killed), eio-late (the call takes effect, then
@@ -18,8 +21,8 @@
 # change must be there after the restart; a refused or unsent one must not; one in flight
 # when psmd died may be either.  Prints "crash points swept: K x modes = runs" and each
 # failure with its N, mode, call and what broke.  Root, no namespace needed (system users
-# daemon, bin, sync, games, man; temp dir, table and socket of its own); KEEP=1 keeps the
-# temp dir (and a copy of each failed run's state).
+# daemon, bin, sync, games, man; temp dir, table, socket, Redis port of its own); KEEP=1
+# keeps the temp dir (and a copy of each failed run's state).
 set -u
 # shellcheck source=../lib/fleet.sh
 . "$(dirname "$0")/../lib/fleet.sh"
