@@ -17,7 +17,13 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -fPIC -fstack-protector-strong -ffunction-sections -fdata-sections \
             $(WARN)
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+# make fuzz: clang, libFuzzer's coverage hooks in every object, ASan+UBSan that abort.
+CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=fuzzer,address,undefined
+LTO      :=
+else ifeq ($(SAN),1)
 CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
 LTO      :=
@@ -38,6 +44,8 @@ DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-d
 DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo strace \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3 \
              clang-format
+# make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer, a package of its own).
+DEB_FUZZ  := clang libclang-rt-14-dev
 
 # Sources by folder: each folder builds one thing, and sees the headers of the parts
 # below it only (INC_*: a file that includes a header of a part above it does not build).
@@ -65,6 +73,9 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 TOOL_SRC    := $(wildcard tests/tools/*.c)
 BENCH_SRC   := $(wildcard tests/bench/*.c)
 PRELOAD_SRC := $(wildcard tests/preload/*.c)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+# The clients' objects but their main files: the argument parsers the fuzz harnesses call.
+CLIENT_SRC  := $(filter-out psmd/psmctl/psmctl.c psm-query/psm_query.c,$(CTL_SRC) $(QUERY_SRC))
 
 INC_SHM     := -Ishmcache
 INC_POLICY  := $(INC_SHM) -Ipolicy
@@ -95,9 +106,13 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PRELOAD_SO := $(patsubst tests/preload/%.c,$(BUILD)/tools/%.so,$(PRELOAD_SRC))
+LIBCLIENT := $(BUILD)/libclient.a
+# Each harness twice: with libFuzzer (make fuzz, FUZZ=1) and with tests/fuzz/replay.c (make test).
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+REPLAY_BIN := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
 ALL_LIBS  := $(LIBPSMD) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPAMMOD) $(LIBPOLICY) $(LIBSHM)
 
-.PHONY: all deps deps-test test unit asan e2e demo bench install clean help format FORCE
+.PHONY: all deps deps-test deps-fuzz fuzz fuzz-programs test unit asan e2e demo bench install clean help format FORCE
 .DELETE_ON_ERROR:
 # Objects are kept once built (a test object is not deleted and rebuilt on the next run).
 .SECONDARY:
@@ -105,7 +120,10 @@ ALL_LIBS  := $(LIBPSMD) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPAMMOD) $(LIB
 all: deps
 	@$(MAKE) --no-print-directory $(JOBS) programs
 
-programs: $(PAM_SO) $(PSMD) $(PSMCTL) $(QUERY) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN) $(PRELOAD_SO)
+programs: $(PAM_SO) $(PSMD) $(PSMCTL) $(QUERY) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN) $(PRELOAD_SO) \
+          $(REPLAY_BIN)
+
+fuzz-programs: $(FUZZ_BIN)
 
 help:
 	@echo "make            build everything (installs missing Debian build packages as root)"
@@ -113,6 +131,7 @@ help:
 	@echo "make demo       psmd + real sudo in a private namespace: allow, deny, reload"
 	@echo "make bench      figures of SPEC section 12, side by side"
 	@echo "make install    DESTDIR=... PREFIX=/usr"
+	@echo "make fuzz       SECONDS=N (60): each libFuzzer harness of tests/fuzz N seconds (clang)"
 	@echo "make format     clang-format the C sources in place (make test checks it)"
 
 # ---- Debian packages -------------------------------------------------------
@@ -134,6 +153,9 @@ deps:
 
 deps-test: deps
 	$(call need_debs,$(DEB_TEST))
+
+deps-fuzz: deps
+	$(call need_debs,$(DEB_FUZZ))
 
 # ---- objects and libraries ---------------------------------------------------
 $(BUILD)/obj/%.o: %.c
@@ -166,6 +188,7 @@ $(eval $(call archive,$(LIBPROTO),$(PROTO_SRC)))
 $(eval $(call archive,$(LIBFLEET),$(FLEET_SRC)))
 $(eval $(call archive,$(LIBPSMD),$(PSMD_SRC)))
 $(eval $(call archive,$(LIBPAMMOD),$(PAMMOD_SRC)))
+$(eval $(call archive,$(LIBCLIENT),$(CLIENT_SRC)))
 # $(AR) (make's default: ar) indexes the fat LTO objects through binutils' plugin
 # directory; set AR=gcc-ar (or llvm-ar) where that is not so.
 $(BUILD)/%.a:
@@ -201,6 +224,17 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(LTO) -o $@ $< $(ALL_LIBS) $(LIBS) -lpam -ldl
+
+# Fuzz harnesses: with libFuzzer's main (FUZZ=1), or with the replay driver (make test).
+FUZZ_LINK := $(LIBCLIENT) $(ALL_LIBS) $(LIBS) -lpam
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(LIBCLIENT) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(FUZZ_LINK)
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o \
+                        $(LIBCLIENT) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/replay.o $(FUZZ_LINK)
 
 # LD_PRELOAD shims for the end-to-end tests (fault injection): one .so per source.
 $(BUILD)/tools/%.so: $(BUILD)/obj/tests/preload/%.o
@@ -242,6 +276,15 @@ bench: deps-test
 	$(call quiet_build,$(BUILD))
 	@tests/bench/run.sh $(BUILD)
 
+# Each harness SECONDS seconds on a copy of its corpus (new inputs: build-fuzz/corpus/NAME,
+# crashes: build-fuzz/crash/NAME), one summary line each (crashes: those of this run).
+SECONDS ?= 60
+fuzz: deps-fuzz
+	@mkdir -p build-fuzz; echo "psm: building build-fuzz (log: build-fuzz/make.log)"
+	@$(MAKE) --no-print-directory $(JOBS) BUILD=build-fuzz CC=clang FUZZ=1 fuzz-programs \
+	  >build-fuzz/make.log 2>&1 || { tail -n 40 build-fuzz/make.log; exit 1; }
+	@tests/fuzz/run.sh build-fuzz $(SECONDS)
+
 format: deps-test
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
@@ -264,4 +307,4 @@ install: all
 	  s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -193,8 +193,8 @@ void time_format_utc(int64_t t, char *buf, size_t n)
 		return;
 	}
 	if (!time_civil(t, &c) ||
-	    snprintf(buf, n, "%lld-%02d-%02dT%02d:%02d:%02dZ", c.year, c.mon, c.day, c.sec / 3600,
-		     c.sec / 60 % 60, c.sec % 60) >= (int)n)
+	    snprintf(buf, n, "%0*lld-%02d-%02dT%02d:%02d:%02dZ", c.year < 0 ? 5 : 4, c.year, c.mon,
+		     c.day, c.sec / 3600, c.sec / 60 % 60, c.sec % 60) >= (int)n)
 		snprintf(buf, n, "?");
 }
 

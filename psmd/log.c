@@ -131,7 +131,7 @@ static bool log_keep(const struct iovec iov[3])
 }
 
 /* "psmd: message\n" in one writev(), so that lines of a busy daemon never interleave. */
-static void log_stderr(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void log_stderr(const char *fmt, va_list ap)
 {
 	char buf[2048], *big = NULL;
 	struct iovec iov[3] = {{"psmd: ", 6}, {buf, 0}, {"\n", 1}};

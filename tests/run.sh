@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/run.sh - runs psm's test layers and prints one closing line "N passed, N failed".
-#   tests/run.sh BUILD [ASAN_BUILD]      the tree's format (tests/style.sh), unit tests in each
-#                                        build dir, then e2e tests
-#   tests/run.sh --unit-only BUILD...    unit tests only
+#   tests/run.sh BUILD [ASAN_BUILD]      the tree's format (tests/style.sh), unit tests and the
+#                                        fuzz corpora replayed in each build dir, then e2e tests
+#   tests/run.sh --unit-only BUILD...    unit tests and corpus replays only
 #   tests/run.sh --e2e-only BUILD        e2e tests only
 # Unit tests are cmocka groups (their "[  PASSED  ] N test(s)" lines are summed);
 # e2e scripts print TAP-style "ok - NAME" / "not ok - NAME" lines.
@@ -84,10 +84,27 @@ run_style() {
 	fi
 }
 
+# Every fuzz corpus file through its harness, without fuzzing (tests/fuzz/replay.sh): one
+# line per harness, counted like an e2e script.
+run_replay_dir() {
+	local dir=$1 out="$log_dir/$(basename "$1")-fuzz-replay.log" p f
+	tests/fuzz/replay.sh "$dir" >"$out" 2>&1
+	p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
+	[ "$p" -gt 0 ] || f=$((f + 1))
+	passed=$((passed + p)); failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		failed_names+=("$dir/fuzz replay")
+		echo "FAIL $dir fuzz replay (log: $out)"; grep -m 20 -A 10 '^not ok' "$out"
+	else
+		printf '%-10s %-40s %4d passed (%s inputs)\n' "$(basename "$dir")" "fuzz corpus replay" "$p" \
+			"$(grep -Eo '[0-9]+ inputs replayed' "$out" | awk '{s+=$1} END {print s+0}')"
+	fi
+}
+
 case $mode in
-unit) for d in "$@"; do run_unit_dir "$d"; done ;;
+unit) for d in "$@"; do run_unit_dir "$d"; run_replay_dir "$d"; done ;;
 e2e) run_e2e "$1" ;;
-all) run_style; for d in "$@"; do run_unit_dir "$d"; done; run_e2e "$1" ;;
+all) run_style; for d in "$@"; do run_unit_dir "$d"; run_replay_dir "$d"; done; run_e2e "$1" ;;
 esac
 
 [ ${#failed_names[@]} -eq 0 ] || echo "failed: ${failed_names[*]}"

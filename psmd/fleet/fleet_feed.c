@@ -269,11 +269,13 @@ static int fleet_trim_check(struct fleet_reader *rd, char last[FLEET_ID_MAX], st
 		snprintf(last, FLEET_ID_MAX, "0-0");
 	del = fleet_info(r, "max-deleted-entry-id");
 	first = fleet_info(r, "first-entry");
-	if (del != NULL && fleet_str(del, id, sizeof(id)))
+	if (del != NULL && fleet_str(del, id, sizeof(id))) /* XDEL after pos */
 		rd->resync |= fleet_id_cmp(id, rd->pos) > 0;
-	else if (first != NULL && first->type == RCONN_ARRAY && first->elements == 2 &&
-		 fleet_str(first->element[0], id, sizeof(id)))
-		rd->resync |= fleet_id_cmp(id, rd->pos) > 0; /* Redis < 7: no deleted id */
+	if (first != NULL && first->type == RCONN_ARRAY && first->elements == 2 &&
+	    fleet_str(first->element[0], id, sizeof(id))) /* trimmed up to after pos */
+		rd->resync |= fleet_id_cmp(id, rd->pos) > 0;
+	else /* empty: everything added after pos is gone */
+		rd->resync |= fleet_id_cmp(last, rd->pos) > 0;
 	rconn_reply_free(r);
 	return PSM_OK;
 }
