@@ -444,10 +444,20 @@ void journal_close(struct journal *j)
 
 /* ---- append and commit ----------------------------------------------------------------- */
 
+/*
+ * Cuts the segment back to its committed size, durably: a commit whose fdatasync failed
+ * may have reached the disk all the same, and an unsynced cut would let a power cut bring
+ * the refused records back.
+ */
+static bool jr_cut_back(struct journal *j)
+{
+	return ftruncate(j->fd, (off_t)j->size) == 0 && fdatasync(j->fd) == 0;
+}
+
 /* After a failed commit whose cut-back failed too: the cut is tried again first. */
 static int jr_usable(struct journal *j, struct psm_err *err)
 {
-	if (j->broken && ftruncate(j->fd, (off_t)j->size) == 0)
+	if (j->broken && jr_cut_back(j))
 		j->broken = false;
 	if (j->broken)
 		return psm_err_set(err, PSM_EUNAVAIL, "journal: cutting back a failed write: %s",
@@ -500,7 +510,7 @@ static int jr_fail(struct journal *j, int rc, const struct psm_err *err)
 	snprintf(j->why, sizeof(j->why), "%s", err != NULL ? err->msg : "");
 	j->q.len = 0;
 	j->nq = 0;
-	j->broken = ftruncate(j->fd, (off_t)j->size) != 0;
+	j->broken = !jr_cut_back(j);
 	return rc;
 }
 

@@ -74,10 +74,11 @@ size_t journal_pending(const struct journal *j);
  * Writes everything queued with one write() and one fdatasync() (group
  * commit: reply to those clients after this returns).  *fsync_ns (may be
  * NULL) gets the fdatasync latency.  On failure (PSM_ESYS, the message names
- * the file and the call) the segment is cut back to its last committed size
+ * the file and the call) the segment is cut back to its last committed size,
+ * durably (ftruncate, fdatasync: the failed write may be on disk all the same),
  * and the queue is dropped: none of it was committed, and the next records
  * go where they went.  The journal takes work again at once; only when the
- * cut itself failed are appends refused (PSM_EUNAVAIL) until it succeeds,
+ * cut or its fdatasync failed are appends refused (PSM_EUNAVAIL) until it succeeds,
  * tried again at each append and commit.
  */
 int journal_commit(struct journal *j, uint64_t *fsync_ns, struct psm_err *err);
