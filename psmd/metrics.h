@@ -24,25 +24,6 @@ int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *er
 /* Prometheus text exposition (malloc'd), NULL when out of memory. */
 char *metrics_text(struct psmd *d);
 
-/* ---- shared by the figures' files (metrics.c, metrics_fleet.c) ---------------------- */
-
-/* One health check {name, ok, detail} appended to arr; *healthy becomes false when !ok.
- * PSM_ENOMEM when out of memory. */
-int metrics_check(cJSON *arr, const char *name, bool ok, bool *healthy, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-/* The Prometheus text being built; oom once a growth failed (then the text is dropped). */
-struct metrics_buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-void metrics_printf(struct metrics_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* "# HELP name help" and "# TYPE name type". */
-void metrics_head(struct metrics_buf *b, const char *name, const char *type, const char *help);
-
 /* Once a second: writes metrics_file (tmp, fsync, rename) every METRICS_FILE_PERIOD s. */
 void metrics_tick(struct psmd *d, int64_t now);
 

@@ -7,7 +7,7 @@
 
 #include "daemon.h"
 #include "fleet.h"
-#include "metrics.h"
+#include "metrics_out.h"
 #include "ops_reply.h"
 
 static cJSON *metrics_fleet_records(const struct fleet_stats *st)

@@ -81,7 +81,7 @@ struct fleet {
 	fleet_log_fn log;
 };
 
-/* fleet.c */
+/* fleet_base.c (and fleet_key) */
 void fleet_logf(struct fleet *f, int prio, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fleet_wake_daemon(struct fleet *f);

@@ -62,11 +62,6 @@ struct fleet_call {
 	char *value; /* the state value (malloc'd) */
 };
 
-void fleet_key(const struct fleet *f, char *buf, size_t n, const char *name)
-{
-	snprintf(buf, n, "%s{fleet}:%s", f->cfg.key_prefix, name);
-}
-
 /* "<version> <tomb> <expiry|-> <key|-> <sig hex|->\n<r>" */
 static char *fleet_value(const struct fleet *f, const struct fleet_out *o, const unsigned char *sig)
 {

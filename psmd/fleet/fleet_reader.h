@@ -28,7 +28,8 @@ struct fleet_reader {
 	char scan_last[FLEET_ID_MAX];	/* the feed's last id when it began */
 };
 
-/* fleet_feed.c */
+/* fleet_jobs.c */
+bool fleet_in_push(struct fleet *f, struct fleet_in *in);
 bool fleet_str(const struct rconn_reply *r, char *buf, size_t n);
 bool fleet_id_parse(const char *s, uint64_t *ms, uint64_t *seq);
 int fleet_id_cmp(const char *a, const char *b);
