@@ -132,12 +132,15 @@ host_restart c || fail "p6: c restarts"
 redis_cli r XADD "$FLEET_FEED" '*' r "$R" >/dev/null
 check "p6: replayed again after c restarted: G allowed nowhere, listed nowhere" nowhere p6 "$G"
 host_stop c
+G_MISSED=$(hctl a grant nobody p6:missed --hosts '*')
+check "p6: c stopped, a grants one more: it reaches the state hash" wait_until 20 state_has r "$G_MISSED"
 redis_cli r HSET "$FLEET_STATE" "g:$G" "$OLD" >/dev/null
 redis_cli r XADD "$FLEET_FEED" '*' r '{}' >/dev/null # an entry c misses: trimmed past it
 redis_cli r XTRIM "$FLEET_FEED" MAXLEN 0 >/dev/null
 off=$(host_mark c)
 host_run c || fail "p6: c starts"
 check "p6: the feed trimmed past c: c resyncs from the state hash" wait_until 30 resynced c "$off"
+check "p6: c got the grant it missed through the resync" wait_until 20 host_allows c nobody p6:missed
 check "p6: G's old value written back into the state: G allowed nowhere, listed nowhere" \
 	nowhere p6 "$G" any
 check "p6: a host that still allows the live grant: the fleet works" host_allows c nobody live
