@@ -18,7 +18,7 @@
 #define FLEET_RECORD_MAX 65536 /* a record's bytes in an entry: larger is oversized */
 #define FLEET_READ_COUNT 512   /* entries per XREAD */
 #define FLEET_BLOCK_MS 1000    /* XREAD BLOCK; also how often stop and resync are seen */
-#define FLEET_SCAN_COUNT "500" /* HSCAN COUNT hint of a resync */
+#define FLEET_SCAN_COUNT "500" /* HSCAN COUNT hint of the prune pass (a resync sizes its own) */
 #define FLEET_DROP_LOGS 5      /* dropped entries logged per reason and minute */
 #define FLEET_SCRIPT_SHA_LEN 40
 #define FLEET_PRUNE_GRACE_S 86400 /* the state hash keeps a record a day past its expiry */
