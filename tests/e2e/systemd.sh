@@ -13,11 +13,12 @@ psmd_env systemd
 UNIT=etc/psmd.service
 MAX_EXPOSURE=2.5
 psmd_need "$BUILD/psmd" "$CTL"
-if ! command -v systemd-analyze >/dev/null; then
-	fail "systemd-analyze is installed (Debian package systemd)"
+for tool in systemd-analyze:systemd strace:strace setpriv:util-linux; do
+	command -v "${tool%%:*}" >/dev/null && continue
+	fail "${tool%%:*} is installed (Debian package ${tool#*:})"
 	tap_end
 	exit 1
-fi
+done
 
 # unit_value KEY: the values of KEY= in the unit, joined by blanks.
 unit_value() {
@@ -59,11 +60,14 @@ done
 # CapabilityBoundingSet=CAP_KILL CAP_CHOWN ... -> setpriv's -all,+kill,+chown,...
 caps=$(unit_value CapabilityBoundingSet | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ *$//; s/ \+/,/g')
 umask_value=$(unit_value UMask)
+# Under strace, to compare the system calls psmd makes with the unit's SystemCallFilter;
+# $T/psmd.pid is psmd's pid (the wrapper's is strace's).
 cat >"$T/psmd-unit" <<EOF
 #!/bin/sh
-# psmd as the unit limits it: bounding set, no_new_privs, UMask.
+# psmd as the unit limits it: bounding set, no_new_privs, UMask; its system calls traced.
 umask ${umask_value% }
-exec setpriv --bounding-set=-all,$caps --inh-caps=-all --no-new-privs $(realpath "$BUILD/psmd") "\$@"
+exec strace -f -qq -o "$T/strace" -- sh -c 'echo \$\$ >"\$0"; exec "\$@"' "$T/psmd.pid" \\
+	setpriv --bounding-set=-all,$caps --inh-caps=-all --no-new-privs $(realpath "$BUILD/psmd") "\$@"
 EOF
 chmod 0755 "$T/psmd-unit"
 PSMD=$T/psmd-unit
@@ -107,5 +111,45 @@ leader_gone() {
 }
 expect_rc "session kill of another user's leader" 0 "$CTL" -s "$SOCK" session kill "$sid"
 check "the leader is signalled (CAP_KILL)" wait_for 10 leader_gone
-psmd_stop
+
+# psmd stops on SIGTERM; strace ends with it.
+PSMD_REAL=$(cat "$T/psmd.pid")
+PIDS="$PIDS $PSMD_REAL"
+kill -TERM "$PSMD_REAL"
+wait "$PSMD_PID"
+PSMD_PID=""
+
+# syscalls GROUP...: the system calls of systemd's filter groups (nested groups expanded).
+syscalls() {
+	local g n
+	for g in "$@"; do
+		systemd-analyze syscall-filter "$g" | sed -n '2,$s/^ *//p' | grep -v '^#' | grep . |
+			while read -r n; do
+				case $n in @*) syscalls "$n" ;; *) echo "$n" ;; esac
+			done
+	done
+}
+# The unit's SystemCallFilter= lines: what the allow lists give, less what "~" lists take.
+# shellcheck disable=SC2046 # one group per word
+syscalls $(sed -n '/^SystemCallFilter=[^~]/s/^SystemCallFilter=//p' "$UNIT") | sort -u >"$T/allowed"
+# shellcheck disable=SC2046
+syscalls $(sed -n 's/^SystemCallFilter=~//p' "$UNIT") | sort -u >"$T/denied"
+# The calls psmd made from its execve on (setpriv's capset and the like come before).
+awk -v exe="execve(\"$(realpath "$BUILD/psmd")\"" '
+	index($0, exe) { on = 1; next }
+	on { sub(/^[0-9]+ +/, ""); if (match($0, /^[a-z0-9_]+\(/)) print substr($0, 1, RLENGTH - 1) }
+' "$T/strace" | sort -u >"$T/used"
+if [ -s "$T/used" ] && [ -s "$T/allowed" ]; then
+	pass "psmd's system calls traced ($(wc -l <"$T/used") different ones)"
+else
+	fail "psmd's system calls traced" "used: $(wc -l <"$T/used"), allowed: $(wc -l <"$T/allowed")"
+fi
+outside=$(comm -23 "$T/used" "$T/allowed" | tr '\n' ' ')
+refused=$(comm -12 "$T/used" "$T/denied" | tr '\n' ' ')
+if [ -z "$outside$refused" ]; then
+	pass "every system call psmd made is one SystemCallFilter= allows"
+else
+	fail "every system call psmd made is one SystemCallFilter= allows" \
+		"not allowed: $outside" "denied: $refused"
+fi
 tap_end
