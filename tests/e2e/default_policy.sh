@@ -58,6 +58,7 @@ enable_profile() {
 
 # psmd on the shipped policy, at the names pam_psm.so uses by default (/psm, /run/psm).
 start_default_psmd() {
+	# shellcheck disable=SC2034 # start_psmd waits for it
 	PSM_SHM=/psm
 	mkdir -p /run/psm
 	cat >"$T/psmd.conf" <<-EOF

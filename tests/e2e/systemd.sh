@@ -58,7 +58,7 @@ done
 
 # ---- psmd within the unit's limits -----------------------------------------------------------
 # CapabilityBoundingSet=CAP_KILL CAP_CHOWN ... -> setpriv's -all,+kill,+chown,...
-caps=$(unit_value CapabilityBoundingSet | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ *$//; s/ \+/,/g')
+caps=$(unit_value CapabilityBoundingSet | tr '[:upper:]' '[:lower:]' | sed 's/cap_/+/g; s/ *$//; s/ \+/,/g')
 umask_value=$(unit_value UMask)
 # Under strace, to compare the system calls psmd makes with the unit's SystemCallFilter;
 # $T/psmd.pid is psmd's pid (the wrapper's is strace's).
@@ -70,6 +70,7 @@ exec strace -f -qq -o "$T/strace" -- sh -c 'echo \$\$ >"\$0"; exec "\$@"' "$T/ps
 	setpriv --bounding-set=-all,$caps --inh-caps=-all --no-new-privs $(realpath "$BUILD/psmd") "\$@"
 EOF
 chmod 0755 "$T/psmd-unit"
+# shellcheck disable=SC2034 # psmd_start runs it
 PSMD=$T/psmd-unit
 cat >"$T/policy.json" <<'EOF'
 // systemd.sh: root may log in.
