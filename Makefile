@@ -129,7 +129,7 @@ help:
 	@echo "make            build everything (installs missing Debian build packages as root)"
 	@echo "make test       unit tests, the same under ASan+UBSan, then real PAM/sudo/sshd tests"
 	@echo "make demo       psmd + real sudo in a private namespace: allow, deny, reload"
-	@echo "make bench      figures of SPEC section 12, side by side"
+	@echo "make bench      the figures of README's Figures section, side by side"
 	@echo "make install    DESTDIR=... PREFIX=/usr"
 	@echo "make fuzz       SECONDS=N (60): each libFuzzer harness of tests/fuzz N seconds (clang)"
 	@echo "make format     clang-format the C sources in place (make test checks it)"
