@@ -43,7 +43,8 @@ DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-d
              libhiredis-dev libcmocka-dev libjsmn-dev
 DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo strace \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3 \
-             clang-format
+             clang-format man-db groff-base
+# (man-db, groff-base: tests/e2e/manpages.sh renders every man page as lintian does.)
 # make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer, a package of its own).
 DEB_FUZZ  := clang libclang-rt-14-dev
 
