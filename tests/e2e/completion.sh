@@ -16,7 +16,8 @@ psmd_need "$PSMD" "$CTL" "$QUERY"
 . etc/completion/psm-query
 
 # comp FUNC WORD...: COMPREPLY of FUNC for the command line WORD... (the last word is the one
-# being completed), one reply a line in $T/reply, sorted.
+# being completed), one reply a line in $T/reply, sorted; its errors (under set -u) go to
+# $T/comp.err, which must stay empty.
 comp() {
 	local f=$1
 	shift
@@ -25,7 +26,7 @@ comp() {
 	COMP_LINE="$*"
 	COMP_POINT=${#COMP_LINE}
 	COMPREPLY=()
-	"$f"
+	"$f" 2>>"$T/comp.err"
 	printf '%s\n' "${COMPREPLY[@]}" | sed '/^$/d' | sort >"$T/reply"
 }
 ctl_comp() { comp _psmctl "$CTL" "$@"; }
@@ -122,13 +123,15 @@ replies_are "psmctl grant --: grant's options" --ttl --until --from --hosts --se
 	--json --socket --help
 ctl_comp history --
 replies_are "psmctl history --: --since and --until" --since --until --json --socket --help
-for c in grant check sessions "session extend" import "policy check" "policy reload" recover \
-	keygen; do
+# Every command psmctl --help lists ("session show": two words), with its options.
+"$CTL" --help | sed -nE 's/^  ((session|policy) [a-z]+|[a-z]+)( .*)?$/\1/p' >"$T/cmds"
+check "psmctl --help lists commands" test "$(wc -l <"$T/cmds")" -ge 15
+while read -r c; do
 	# shellcheck disable=SC2086 # "session extend": two words
 	ctl_comp $c -
 	# shellcheck disable=SC2046,SC2086 # one option a word
 	replies_have "psmctl $c -: every option of psmctl help $c" $(help_opts $c)
-done
+done <"$T/cmds"
 ctl_comp check root sudo : run --se
 replies_are "psmctl check with PERM sudo:run (split at ':'): --service" --service
 query_comp ""
@@ -136,6 +139,13 @@ replies_are "psm-query: its commands" check user sessions
 query_comp check root --
 replies_are "psm-query check --: check's options" --service --rhost --session --explain --at \
 	--shm --json --help
+query_comp --
+cp "$T/reply" "$T/query-opts"
+query_comp check root --
+sort -u "$T/reply" "$T/query-opts" -o "$T/reply"
+# shellcheck disable=SC2046 # one option a word
+replies_have "psm-query: every option of psm-query --help" \
+	$("$QUERY" --help | grep -Eo -- '--[a-z-]+' | sort -u)
 
 # ---- users and groups ---------------------------------------------------------------------
 
@@ -203,4 +213,6 @@ sub_comp timeout 10 -- -s "$T/hang.sock" session kill ""
 check "a psmd that never answers: completion gives up in time (within 10 s)" test $? -ne 124
 replies_are "a psmd that never answers: nothing offered" 
 
+check "the completion functions printed no error (set -u)" test ! -s "$T/comp.err"
+[ -s "$T/comp.err" ] && sed 's/^/#   /' "$T/comp.err" | head -n 5
 tap_end
