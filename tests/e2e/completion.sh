@@ -85,15 +85,6 @@ leader() {
 	PIDS="$PIDS $!"
 	LEADER=$!
 }
-raw() {
-	python3 - "$SOCK" "$1" <<-'PY'
-	import socket, sys
-	s = socket.socket(socket.AF_UNIX)
-	s.connect(sys.argv[1])
-	s.sendall(sys.argv[2].encode() + b"\n")
-	print(s.makefile().readline().strip())
-	PY
-}
 
 cat >"$T/policy.json" <<-'POL'
 { "roles": { "base": ["login:*"] }, "bindings": [ { "user": "daemon", "roles": ["base"] } ] }
@@ -165,7 +156,7 @@ replies_have "psm-query user da: user daemon" daemon
 
 G=$("$CTL" -s "$SOCK" grant daemon sudo:run --ttl 1h)
 leader
-S=$(raw '{"op":"session_open","user":"daemon","service":"sshd","pid":'"$LEADER"'}' |
+S=$(psmd_request "$SOCK" '{"op":"session_open","user":"daemon","service":"sshd","pid":'"$LEADER"'}' |
 	grep -Eo '"session_id": *"[a-z2-7]{26}"' | grep -Eo '[a-z2-7]{26}')
 check "a grant and a session to complete" test "${#G}" -eq 26 -a "${#S}" -eq 26
 ctl_comp -s "$SOCK" revoke ""

@@ -18,7 +18,7 @@ NS_GROUPS="psm-all:61000 ops:61130:bob"
 PAGE=$(cd "$(dirname "$0")/../.." && pwd)/psmd/psmctl/psmctl.8
 
 write_files() {
-	mkdir -p -m 755 /run/psm "$T/etc/psm/keys" "$T/root"
+	mkdir -p /run/psm "$T/etc/psm/keys" "$T/root"
 	cat >"$T/etc/psm/policy.json" <<-'EOF'
 	// man_examples policy: three roles, two bindings, one deny rule.
 	{
@@ -37,7 +37,7 @@ write_files() {
 
 # write_conf FILE TABLE SOCKET STATE_DIR: $T/FILE, a psmd.conf for the host web-01.
 write_conf() {
-	mkdir -p -m 700 "$T/$4"
+	mkdir -m 700 "$T/$4"
 	cat >"$T/$1" <<-EOF
 	// man_examples psmd.conf: the default socket and table, inside a private namespace.
 	{
@@ -58,17 +58,11 @@ start_new_psmd() {
 	wait_for 10 test -S /run/psm/new.sock
 }
 
-# open_session PID: alice's ssh login from 10.1.2.3, led by a sleep of ours.
+# open_session PID: alice's ssh login from 10.1.2.3, led by PID.
 open_session() {
-	python3 - /run/psm/psmd.sock "$1" <<-'PY'
-	import json, socket, sys
-	s = socket.socket(socket.AF_UNIX)
-	s.connect(sys.argv[1])
-	req = {"op": "session_open", "user": "alice", "service": "sshd", "tty": "pts/0",
-	       "rhost": "10.1.2.3", "pid": int(sys.argv[2])}
-	s.sendall(json.dumps(req).encode() + b"\n")
-	sys.exit(0 if json.loads(s.makefile().readline()).get("ok") else 1)
-	PY
+	local req='"op":"session_open","user":"alice","service":"sshd","tty":"pts/0"'
+	psmd_request /run/psm/psmd.sock "{$req,\"rhost\":\"10.1.2.3\",\"pid\":$1}" |
+		grep -q '"ok": *true'
 }
 
 # run_examples PAGE T: runs the examples (see the top of this file); one line per command,
