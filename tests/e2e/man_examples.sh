@@ -74,8 +74,11 @@ run_examples() {
 	page_path, tmp = sys.argv[1], sys.argv[2]
 	update = os.environ.get("UPDATE") == "1"
 	ID = re.compile(r"\b[a-z2-7]{26}\b")
-	NORM = [(re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"), "TIME"),
+	NORM = [(re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d| ?UTC)?"),
+	         "TIME"),
 	        (re.compile(r"\b(?:\d+[wdhms])+\b"), "DUR"),
+	        (re.compile(r"\b\d+ (?:week|day|hour|minute|second)s?\b"), "DUR"),
+	        (re.compile(r"DUR(?:,? (?:and )?DUR)+"), "DUR"),
 	        (re.compile(r"ed25519:[A-Za-z0-9+/]{43}="), "ed25519:KEY"),
 	        (re.compile(r"\b(pid|uid|generation) \d+"), r"\1 N"),
 	        (re.compile(r"\b\d{3,}\b"), "N")]
