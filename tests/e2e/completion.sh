@@ -92,6 +92,13 @@ POL
 psmd_conf "$T/psmd.conf" "$SHM" '"capacity": 64'
 check "psmd starts" psmd_start
 
+# Installed, each file is loaded on its own when its command is first completed.
+f=$PWD/etc/completion/psm-query
+(cd / && bash -c ". '$f' && complete -p psm-query psmctl") >"$T/complete" 2>&1
+check "psm-query's file, sourced from elsewhere, registers both functions" \
+	grep -qx 'complete -F _psm_query psm-query' "$T/complete"
+check "psmctl's file registers _psmctl" bash -c ". etc/completion/psmctl && complete -p psmctl | grep -q _psmctl"
+
 # ---- commands and options ---------------------------------------------------------------
 
 ctl_comp ""
