@@ -74,8 +74,10 @@ for p in "${PAGES[@]}"; do
 	if [ -z "$miss" ]; then pass "$p: NAME, SYNOPSIS, DESCRIPTION, EXAMPLES, SEE ALSO"; else
 		fail "$p: NAME, SYNOPSIS, DESCRIPTION, EXAMPLES, SEE ALSO" "missing: ${miss#, }"
 	fi
-	last=$(grep '^\.SH ' "$p" | tail -n 1)
-	check "$p: SEE ALSO is the last section" test "$last" = ".SH SEE ALSO"
+	after=$(sed -n '/^\.SH SEE ALSO/,$p' "$p" | grep '^\.SH ' | tail -n +2 |
+		grep -Evx '\.SH "?(BUGS|AUTHORS?|COPYRIGHT|HISTORY|COLOPHON)"?')
+	check "$p: after SEE ALSO only BUGS, AUTHORS, COPYRIGHT, HISTORY${after:+ (not: $after)}" \
+		test -z "$after"
 done
 
 # ---- references ------------------------------------------------------------------------------
