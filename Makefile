@@ -43,8 +43,9 @@ DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-d
              libhiredis-dev libcmocka-dev libjsmn-dev
 DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo strace \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3 \
-             clang-format \
-             prometheus # promtool: tests/e2e/promtool.sh checks and unit-tests etc/prometheus/psm.rules.yml
+             clang-format man-db groff-base prometheus
+# (man-db, groff-base: tests/e2e/manpages.sh renders every man page as lintian does;
+#  prometheus: its promtool checks and unit-tests etc/prometheus/psm.rules.yml.)
 # make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer, a package of its own).
 DEB_FUZZ  := clang libclang-rt-14-dev
 
@@ -130,7 +131,7 @@ help:
 	@echo "make            build everything (installs missing Debian build packages as root)"
 	@echo "make test       unit tests, the same under ASan+UBSan, then real PAM/sudo/sshd tests"
 	@echo "make demo       psmd + real sudo in a private namespace: allow, deny, reload"
-	@echo "make bench      figures of SPEC section 12, side by side"
+	@echo "make bench      the figures of README's Figures section, side by side"
 	@echo "make install    DESTDIR=... PREFIX=/usr"
 	@echo "make fuzz       SECONDS=N (60): each libFuzzer harness of tests/fuzz N seconds (clang)"
 	@echo "make format     clang-format the C sources in place (make test checks it)"
