@@ -88,7 +88,7 @@ expect_text "the table has its group and mode (CAP_CHOWN)" "640 root:nogroup" \
 check "the state directory is written" test -d "$T/state"
 
 # A session opened by a process that is not dumpable, as sshd's, su's and sudo's session
-# processes are: psmd looks at its /proc entries (CAP_SYS_PTRACE).  Its leader is a process
+# processes are: psmd reads its /proc status without ptrace access.  Its leader is a process
 # of another user, which psmd signals on session kill (CAP_KILL).
 setpriv --reuid=nobody --regid=nogroup --clear-groups sleep 300 &
 LEADER=$!
