@@ -26,7 +26,7 @@ set -u
 
 NOFILE=64		     # psmd's RLIMIT_NOFILE here
 FD_SPARE=16		     # fds psmd keeps free of clients (CONTROL_FD_SPARE)
-BOUND=3			     # seconds an answer to root may take under pressure
+BOUND=5			     # seconds an answer to root may take under pressure (a loaded machine)
 RSS_SLACK_KB=$((16 * 1024)) # VmRSS after a pressure, over the baseline
 # PRESSURE_CASES="churn noread" runs only those.
 FLOOD_USERS="psm-alice psm-bob psm-carol psm-dave psm-erin"
@@ -59,7 +59,7 @@ back_to_base() {
 		pass "$1: psmd's fds are back to $BASE_FDS"
 	else
 		fail "$1: psmd's fds are back to $BASE_FDS" "now $(fds "$PSMD_PID")" \
-			"$(ls -l "/proc/$PSMD_PID/fd" | tail -n 8)"
+			"$(find "/proc/$PSMD_PID/fd" -mindepth 1 -printf '%f -> %l\n' | tail -n 8)"
 	fi
 	check "$1: psmd's VmRSS $(rss "$PSMD_PID") kB is within $RSS_SLACK_KB kB of $BASE_RSS kB" \
 		test "$(rss "$PSMD_PID")" -le $((BASE_RSS + RSS_SLACK_KB))
@@ -119,7 +119,8 @@ flood() {
 
 # said NAME WORD: the last figure connflood NAME printed after WORD (0: none yet).
 said() {
-	cat "${FLOOD_OUT[$1]}" 2>/dev/null | awk -v w="$2" '$1 == w { v = $2 } END { print v + 0 }'
+	{ awk -v w="$2" '$1 == w { v = $2 } END { print v + 0 }' <"${FLOOD_OUT[$1]}"; } 2>/dev/null ||
+		echo 0
 }
 
 said_ge() { # said_ge NAME WORD N
@@ -187,7 +188,7 @@ p_noread() {
 
 # slowloris: three users' 10 connections each send a byte every 200 ms and never a newline.
 p_slowloris() {
-	local u pids="" all=0
+	local u pids=""
 	for u in psm-alice psm-bob psm-carol; do
 		flood "slow-$u" "$u" slow 10 200
 		pids="$pids $FLOOD_PID"
