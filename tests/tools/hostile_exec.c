@@ -118,7 +118,7 @@ static int hostile_block_all(void)
 /* Adds HOSTILE_FILL_<i>=xxx... variables, HOSTILE_FILL_CHUNK bytes each, kib KiB in all. */
 static int hostile_fill(long kib)
 {
-	char name[32], *val;
+	char name[48], *val;
 	long i, chunks = kib * 1024 / HOSTILE_FILL_CHUNK;
 
 	val = malloc(HOSTILE_FILL_CHUNK);
