@@ -17,7 +17,9 @@
 # hostile_allow.c; setuid probes only, it must never load), TZ garbage, TZ=:/etc/shadow, TZ
 # naming a FIFO, and every PSM_* variable a user might try.  At the table's name: a symlink
 # to a valid table, /dev/zero's device node, a forged table made by a user, a table owned by
-# another user, and root's table with modes 0666, 0602 and 0660.
+# another user, and root's table with modes 0666, 0602 and 0660.  The session stack (pamtester
+# open_session) against a psmd socket that never answers, with fds closed and signals
+# ignored and blocked, gives up by itself.
 # Not repeated here: a FIFO, socket, directory or /dev/null device node at the name (sudo,
 # psm-query as a user, psmd: tests/e2e/squat.sh); a 0666 or nobody-owned table for psm-query
 # as root (tests/e2e/pam_module.sh); what a local user can make psmd do (tests/e2e/trust.sh).
@@ -314,6 +316,39 @@ part_signals() {
 		--close 0 --close 1 --close 2
 }
 
+# mute_psmd: a socket at $T/mute.sock that accepts connections and never answers.
+mute_psmd() {
+	python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+s.listen(64)
+held = []
+while True:
+    held.append(s.accept()[0])' "$T/mute.sock" &
+	ns_track $!
+	wait_for 10 test -S "$T/mute.sock"
+}
+
+# The session stack talks to psmd: against one that never answers, with fds closed, signals
+# ignored and blocked, the module gives up by itself (exit 1, no hang) as it does in the clean.
+part_session() {
+	check "a psmd socket that never answers" mute_psmd || return
+	{
+		echo "# psm-session (pamtester) for hostile_env.sh: the module's session stack."
+		echo "auth required pam_permit.so"
+		echo "account required pam_permit.so"
+		echo "session required $BUILD/pam_psm.so socket=$T/mute.sock"
+	} >/etc/pam.d/psm-session
+	WRAP=(env)
+	run_as psm-bob pamtester psm-session psm-bob open_session
+	judge "session: open against a mute psmd fails by itself" pam 1
+	WRAP=("$HX" --ignore PIPE --ignore CHLD --block-all --close 0 --close 1 --close 2)
+	run_as psm-bob pamtester psm-session psm-bob open_session
+	judge "session, fds closed, signals ignored and blocked: open fails by itself" pam 1
+}
+
 # at_name NAME CMD...: CMD puts something at the table's name; every probe must fail closed.
 at_name() {
 	local name=$1 path=/dev/shm$PSM_SHM
@@ -370,7 +405,8 @@ scenario() {
 	part_env
 	part_limits
 	part_signals
+	part_session
 	part_names
 }
 
-ns_main scenario pamtester su mknod mkfifo timeout setarch
+ns_main scenario pamtester su mknod mkfifo timeout setarch python3
