@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# tests/e2e/pam_module.sh - pam_psm.so as built (exports, dlopen, leaks and fds over 10^4
+# tests/e2e/pam_module.sh - pam_psm.so as built (exports, dlopen, leaks and fds over 10^5
 # decisions in one process) and psm-query against tables made by tests/tools/mktable.
 # BUILD=dir (default build). Prints TAP-style "ok - NAME" / "not ok - NAME" lines.
 # shellcheck disable=SC2317 # cleanup and vg_loop are called indirectly
@@ -55,7 +55,7 @@ check "mktable builds a table" "$MK" --grant root,db:read,7200 \
 	--session ABCDEFGHIJKLMNOPQRSTUVWXYZ,root,sshd "$TAB" "$T/policy.json"
 check "mktable builds a stale table" "$MK" --age 300 "$STALE" "$T/policy.json"
 
-# ---- 10^4 decisions in one process under valgrind ---------------------------------
+# ---- 10^5 decisions in one process under valgrind ---------------------------------
 mkdir -p "$T/pam.d"
 echo "account required pam_deny.so" >"$T/pam.d/other"
 echo "account required $MOD shm=$TAB" >"$T/pam.d/sudo"
@@ -74,7 +74,7 @@ vg_loop() { # vg_loop SERVICE USER N RC
 		--errors-for-leak-kinds=all --error-exitcode=99 \
 		"$B/tools/pam_loop" "$T/pam.d" "$1" "$2" "$3" "$4" "$MOD"
 }
-check "10^4 allow decisions: no leak, no fd left open" vg_loop sudo root 10000 0
+check "10^5 allow decisions: no leak, no fd left open" vg_loop sudo root 100000 0
 check "10^3 deny decisions: no leak, no fd left open" vg_loop psm-deny root 1000 6
 check "10^3 unavailable decisions: no leak, no fd left open" vg_loop psm-missing root 1000 9
 check "break_glass= user allowed while the table is missing" \
