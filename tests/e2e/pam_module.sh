@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# tests/e2e/pam_module.sh - pam_psm.so as built (exports, dlopen, leaks and fds over 10^5
+# tests/e2e/pam_module.sh - pam_psm.so as built (exports, dlopen, leaks and fds over 10^4
 # decisions in one process) and psm-query against tables made by tests/tools/mktable.
 # BUILD=dir (default build). Prints TAP-style "ok - NAME" / "not ok - NAME" lines.
 # shellcheck disable=SC2317 # cleanup and vg_loop are called indirectly
@@ -55,7 +55,9 @@ check "mktable builds a table" "$MK" --grant root,db:read,7200 \
 	--session ABCDEFGHIJKLMNOPQRSTUVWXYZ,root,sshd "$TAB" "$T/policy.json"
 check "mktable builds a stale table" "$MK" --age 300 "$STALE" "$T/policy.json"
 
-# ---- 10^5 decisions in one process under valgrind ---------------------------------
+# ---- 10^4 decisions in one process under valgrind ---------------------------------
+# make test runs 10^4 allow decisions (about 10 s idle); PAM_LOOP_N=100000 runs the issue's
+# 10^5 (about 15 minutes on 2 loaded cores: too long for every make test).
 mkdir -p "$T/pam.d"
 echo "account required pam_deny.so" >"$T/pam.d/other"
 echo "account required $MOD shm=$TAB" >"$T/pam.d/sudo"
@@ -74,7 +76,8 @@ vg_loop() { # vg_loop SERVICE USER N RC
 		--errors-for-leak-kinds=all --error-exitcode=99 \
 		"$B/tools/pam_loop" "$T/pam.d" "$1" "$2" "$3" "$4" "$MOD"
 }
-check "10^5 allow decisions: no leak, no fd left open" vg_loop sudo root 100000 0
+PAM_LOOP_N=${PAM_LOOP_N:-10000}
+check "$PAM_LOOP_N allow decisions: no leak, no fd left open" vg_loop sudo root "$PAM_LOOP_N" 0
 check "10^3 deny decisions: no leak, no fd left open" vg_loop psm-deny root 1000 6
 check "10^3 unavailable decisions: no leak, no fd left open" vg_loop psm-missing root 1000 9
 check "break_glass= user allowed while the table is missing" \
