@@ -198,7 +198,7 @@ static void test_journal_append_commit_reload(void **state)
 	assert_non_null(state_tomb(st, REC_REVOKE, ids[1]));
 	assert_string_equal(rep.torn, "");
 	journal_report_format(&rep, line, sizeof(line));
-	assert_non_null(strstr(line, "no snapshot (0 records) + 1 journal segments (4 records)"));
+	assert_non_null(strstr(line, "no snapshot (0 records) + 1 journal segment (4 records)"));
 	journal_close(j);
 	state_free(st);
 }
