@@ -174,3 +174,18 @@ void policy_counts_text(const struct policy_counts *c, char *buf, size_t n)
 		 plural(c->denies, "deny rule", "deny rules"), c->warnings,
 		 plural(c->warnings, "warning", "warnings"));
 }
+
+int policy_rule_where(const struct policy *p, bool deny, unsigned number, char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->nrules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+
+		if (r->deny == deny && r->number == number) {
+			snprintf(buf, n, "%s:%u", r->doc->file, json_doc_line(r->doc, r->who));
+			return PSM_OK;
+		}
+	}
+	return PSM_ENOENT;
+}
