@@ -22,6 +22,7 @@
 #include "loop.h"
 #include "nss.h"
 #include "ops.h"
+#include "plural.h"
 
 #define CONTROL_READ 65536
 #define CONTROL_READS 4	   /* reads of one client per loop iteration, at most */
@@ -768,10 +769,8 @@ static void control_commit(struct control *c)
 		if (ok)
 			metrics_fsync(&c->d->metrics, ns);
 		else
-			log_msg(LOG_ERR,
-				"journal commit failed: %zu change%s taken back and refused: "
-				"%s",
-				c->nchg, c->nchg == 1 ? "" : "s", err.msg);
+			log_msg(LOG_ERR, "journal commit failed: %zu %s taken back and refused: %s",
+				c->nchg, plural(c->nchg, "change", "changes"), err.msg);
 	}
 	control_settle(c, ok, &err);
 	for (i = c->n; i-- > 0;) {

@@ -119,8 +119,9 @@ static const struct ctl_cmd ctl_cmds[] = {
      "write all grants and sessions as JSON to FILE (atomically, mode 0600) or stdout", 0, 1, NOPOS,
      0, ctl_run_export, NULL},
     {"import", "import", "FILE [--dry-run]",
-     "load grants and sessions from an export file (--dry-run: only check them)", 1, 1, NOPOS,
-     B(DRY_RUN), ctl_run_import, NULL},
+     "load grants and sessions from an export file (--dry-run: only check them); an invalid "
+     "entry is named on stderr and not sent, and makes the exit status 2",
+     1, 1, NOPOS, B(DRY_RUN), ctl_run_import, NULL},
     {"policy check", NULL, "FILE [--strict]",
      "validate a policy file locally (no daemon needed); users and groups NSS does not "
      "know are warnings (--strict: errors); exit 0 valid, 2 not",

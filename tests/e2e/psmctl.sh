@@ -198,7 +198,7 @@ wait "$LEADER" 2>/dev/null
 # ---- operations -----------------------------------------------------------------------------
 
 ctl cleanup
-check "cleanup prints a count" test "$LAST_RC" -eq 0 -a -n "$(printf '%s' "$LAST_OUT" | grep -E '^[0-9]+$')"
+check "cleanup prints a count" test "$LAST_RC" -eq 0 -a -n "$(printf '%s' "$LAST_OUT" | grep -E '^removed [0-9]+ expired entr(y|ies)$')"
 ctl stats
 check "stats: exit 0" test "$LAST_RC" -eq 0
 ctl health

@@ -166,7 +166,7 @@ static void test_grant_bad_user(void **state)
 	inval("{\"op\":\"grant\",\"user\":\"%\",\"perm\":\"a\"}", "user: empty name");
 	inval("{\"op\":\"grant\",\"user\":\"-rf\",\"perm\":\"a\"}", "must not start with '-'");
 	inval("{\"op\":\"grant\",\"user\":\"a\",\"perm\":\"a\",\"session\":\"x/y\"}",
-	      "session: \"x/y\": not an id");
+	      "session: \"x/y\": character 2, '/', is not a letter or digit");
 }
 
 static void test_grant_ttl_and_until(void **state)
@@ -277,7 +277,7 @@ static void test_session_id_ops(void **state)
 		snprintf(buf, sizeof(buf), "{\"op\":\"%s\"}", ops[i]);
 		inval(buf, "session_id: required for op");
 		snprintf(buf, sizeof(buf), "{\"op\":\"%s\",\"session_id\":\"a b\"}", ops[i]);
-		inval(buf, "session_id: \"a b\": not an id");
+		inval(buf, "session_id: \"a b\": character 2, ' ', is not a letter or digit");
 		snprintf(buf, sizeof(buf), "{\"op\":\"%s\",\"session_id\":\"%065d\"}", ops[i], 0);
 		inval(buf, "session_id: longer than 64 bytes");
 	}
