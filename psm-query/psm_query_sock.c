@@ -251,8 +251,8 @@ int psm_query_sock_user(const struct psm_query_opts *o)
 
 	if (rc != PSM_QUERY_OK)
 		return rc;
-	return psm_query_sock_list(o, psm_query_list_req("grants", "user", o->pos[1]),
-				   "grants", cols);
+	return psm_query_sock_list(o, psm_query_list_req("grants", "user", o->pos[1]), "grants",
+				   cols);
 }
 
 int psm_query_sock_sessions(const struct psm_query_opts *o)
