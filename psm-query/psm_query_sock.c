@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -15,20 +14,25 @@
 #include "proto.h"
 #include "proto_client.h"
 #include "psm_query.h"
+#include "shm.h"
+#include "shm_format.h"
 #include "ttl.h"
 
 #define PSM_QUERY_REPLY_MAX (4u << 20) /* the caller's own grants and sessions */
 #define PSM_QUERY_TIMEOUT_MS 5000
 
+/* Opened as the table reader opens it (O_NONBLOCK: a FIFO squatted at the name must not block
+ * us); anything but EACCES/EPERM is the table path's to report. */
 bool psm_query_table_denied(const char *shm)
 {
-	int fd = shm_open(shm, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	char path[256];
+	int fd = shm_name_check(shm, NULL) != PSM_OK || shm_path(path, sizeof(path), shm, NULL) < 0
+		     ? -2
+		     : open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 
-	if (fd >= 0) {
+	if (fd >= 0)
 		close(fd);
-		return false;
-	}
-	return errno == EACCES || errno == EPERM;
+	return fd == -1 && (errno == EACCES || errno == EPERM);
 }
 
 /* PSM_QUERY_OK when user is the caller's own (NSS gives it getuid()), else exit 4, said. */
