@@ -35,17 +35,6 @@ hist_has() {
 	ctl history "${@:1:$#-1}" 2>/dev/null | grep -Eq -- "$re"
 }
 
-# raw LINE: one request on psmd's socket; its reply line.
-raw() {
-	python3 - "$T/psmd.sock" "$1" <<-'PY'
-	import socket, sys
-	s = socket.socket(socket.AF_UNIX)
-	s.connect(sys.argv[1])
-	s.sendall(sys.argv[2].encode() + b"\n")
-	print(s.makefile().readline().strip())
-	PY
-}
-
 scenario() {
 	local t0 tg tr id sid reply leader
 	write_policy
@@ -59,7 +48,7 @@ scenario() {
 		sleep 600 </dev/null >/dev/null 2>&1 &
 	leader=$!
 	ns_track "$leader"
-	reply=$(raw '{"op":"session_open","user":"psm-carol","service":"sshd","pid":'"$leader"'}')
+	reply=$(psmd_request "$T/psmd.sock" '{"op":"session_open","user":"psm-carol","service":"sshd","pid":'"$leader"'}')
 	sid=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("session_id", ""))' "$reply")
 	[ -n "$sid" ] || echo "# session_open: $reply"
 	wait_for 5 after "$tg" || return 1
@@ -101,6 +90,8 @@ assert g["time"].endswith("Z") and isinstance(g["time_unix"], int) and g["id"] =
 	expect_grep "... and what it was made from" "^at: .*grants from psmd's journal, today's policy" "$T/out"
 	expect_rc "--at after the revoke: denied" 1 q check psm-alice sudo:run --at "$(iso "$tr")" --explain
 	expect_rc "now: denied" 1 q check psm-alice sudo:run
+	stop_psmd
+	check "psmd stops cleanly (exit 0, got $PSMD_RC: under ASan, no leak)" test "$PSMD_RC" -eq 0
 }
 
 ns_main scenario
