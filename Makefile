@@ -87,7 +87,7 @@ INC_FLEET   := $(INC_PERSIST) -Ipsmd/fleet
 INC_PSMD    := $(INC_POLICY) -Ipsmd/persist -Ipsmd/proto -Ipsmd/fleet -Ipsmd
 INC_CTL     := $(INC_POLICY) -Ipsmd/persist -Ipsmd/proto -Ipsmd/fleet -Ipsmd/psmctl
 INC_PAM     := $(INC_POLICY) -Ipsmd/proto -Ipam_psm
-INC_QUERY   := $(INC_POLICY) -Ipsm-query
+INC_QUERY   := $(INC_POLICY) -Ipsmd/proto -Ipsm-query
 INC_TESTS   := $(INC_PSMD) -Ipsmd/psmctl -Ipam_psm -Ipsm-query
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -205,8 +205,10 @@ $(PAM_SO): $(PAM_OBJ) $(LIBPAMMOD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) pam_psm/pa
 	$(CC) -shared $(LDFLAGS) $(LTO) -Wl,--version-script=pam_psm/pam_psm.map -Wl,--no-undefined \
 	  -o $@ $(PAM_OBJ) $(LIBPAMMOD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS) -lpam
 
-$(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPOLICY) $(LIBSHM)
-	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+# psm-query asks psmd's socket (libproto: the client and the reply parser) when the table is
+# not readable by the caller; cJSON it links already through libpolicy.
+$(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
+	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
 $(PSMD): $(BUILD)/obj/psmd/main.o $(LIBPSMD) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
 	$(CC) $(LDFLAGS) $(LTO) -o $@ $< $(LIBPSMD) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)

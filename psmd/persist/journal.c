@@ -704,3 +704,52 @@ int journal_recovery_done(struct journal *j, struct psm_err *err)
 {
 	return jq_clear(j->dirfd, &j->rcv, err);
 }
+
+/* ---- history --------------------------------------------------------------------------- */
+
+/* Every provable record of file name (kind k, number seq) to fn, up to its first damage. */
+static int jr_each_file(const struct journal *j, const struct frame_kind *k, uint32_t seq,
+			journal_each_fn fn, void *ctx, struct psm_err *err)
+{
+	unsigned char *d = NULL;
+	size_t size = 0, off = k->hdr_size, len;
+	const char *json, *why;
+	struct record rec;
+	char name[32];
+	int rc;
+
+	frame_file_name(k, seq, name, sizeof(name));
+	rc = frame_read_file(j->dirfd, name, &d, &size, err);
+	if (rc == PSM_ENOENT)
+		return PSM_OK; /* pruned meanwhile */
+	if (rc == PSM_OK && frame_check_header(d, size, k, seq, name, NULL) != PSM_OK)
+		size = 0;
+	while (rc == PSM_OK && size > 0 && frame_next(d, size, &off, &json, &len, &why) == 1) {
+		if (frame_parse_record(json, len, &rec, NULL) != PSM_OK)
+			continue;
+		rc = fn(ctx, &rec, k == &frame_snapshot, err);
+		record_free(&rec);
+	}
+	free(d);
+	return rc;
+}
+
+int journal_each(const struct journal *j, journal_each_fn fn, void *ctx, struct psm_err *err)
+{
+	struct jr_dir d;
+	uint32_t from = 0;
+	size_t i;
+	int rc = jr_scan(j->dirfd, &d, err);
+
+	if (rc != PSM_OK)
+		return rc;
+	if (d.snaps.n > 0) {
+		from = d.snaps.v[0];
+		rc = jr_each_file(j, &frame_snapshot, from, fn, ctx, err);
+	}
+	for (i = 0; rc == PSM_OK && i < d.segs.n; i++)
+		if (d.segs.v[i] >= from)
+			rc = jr_each_file(j, &frame_journal, d.segs.v[i], fn, ctx, err);
+	jr_dir_free(&d);
+	return rc;
+}

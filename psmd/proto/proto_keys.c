@@ -36,6 +36,9 @@ static int key_id(const cJSON *v, struct proto_args *a, struct psm_err *err);
 static int key_perms(const cJSON *v, struct proto_args *a, struct psm_err *err);
 static int key_mode(const cJSON *v, struct proto_args *a, struct psm_err *err);
 static int key_decision(const cJSON *v, struct proto_args *a, struct psm_err *err);
+static int key_at(const cJSON *v, struct proto_args *a, struct psm_err *err);
+static int key_since(const cJSON *v, struct proto_args *a, struct psm_err *err);
+static int key_till(const cJSON *v, struct proto_args *a, struct psm_err *err);
 
 #define OFF(m) offsetof(struct proto_args, m)
 
@@ -66,6 +69,9 @@ static const struct proto_key proto_keys[PK_COUNT] = {
     [PK_DRY_RUN] = {"dry_run", PT_BOOL, 0, 0, 0, OFF(dry_run), NULL},
     [PK_STRICT] = {"strict", PT_BOOL, 0, 0, 0, OFF(strict), NULL},
     [PK_FLEET] = {"fleet", PT_BOOL, 0, 0, 0, OFF(fleet), NULL},
+    [PK_AT] = {"at", PT_STR, 1, 64, 0, OFF(at_text), key_at},
+    [PK_SINCE] = {"since", PT_STR, 1, 64, 0, OFF(since_text), key_since},
+    [PK_TILL] = {"until", PT_STR, 1, 64, 0, OFF(till_text), key_till},
 };
 
 const char *proto_key_name(enum proto_key_id k)
@@ -260,6 +266,39 @@ static int key_ttl(const cJSON *v, struct proto_args *a, struct psm_err *err)
 static int key_until(const cJSON *v, struct proto_args *a, struct psm_err *err)
 {
 	return time_parse_utc(v->valuestring, &a->until, err);
+}
+
+/* A moment of the past: ISO 8601 UTC, or a duration ("2h", ttl.h) meaning that long ago. */
+static int key_when(const char *s, int64_t *t, struct psm_err *err)
+{
+	int64_t ago;
+
+	if (s[0] >= '0' && s[0] <= '9' && strchr(s, '-') == NULL &&
+	    ttl_parse(s, &ago, NULL) == PSM_OK) {
+		*t = time_now_utc() - ago;
+		return PSM_OK;
+	}
+	if (time_parse_utc(s, t, NULL) == PSM_OK)
+		return PSM_OK;
+	return psm_err_set(err, PSM_EINVAL,
+			   "\"%.64s\": not a time (ISO 8601 UTC, e.g. 2026-12-07T05:00:00Z, or a "
+			   "duration ago, e.g. 2h)",
+			   s);
+}
+
+static int key_at(const cJSON *v, struct proto_args *a, struct psm_err *err)
+{
+	return key_when(v->valuestring, &a->at, err);
+}
+
+static int key_since(const cJSON *v, struct proto_args *a, struct psm_err *err)
+{
+	return key_when(v->valuestring, &a->since, err);
+}
+
+static int key_till(const cJSON *v, struct proto_args *a, struct psm_err *err)
+{
+	return key_when(v->valuestring, &a->till, err);
 }
 
 static int key_from(const cJSON *v, struct proto_args *a, struct psm_err *err)

@@ -134,6 +134,18 @@ static const struct ctl_cmd ctl_cmds[] = {
      "after journal damage: list what was lost and the grants in quarantine; --accept "
      "puts them back, --drop revokes them (both end the degraded health)",
      0, 0, NOPOS, B(DECISION), NULL, ctl_show_recover},
+    {"history",
+     "history",
+     "[USER|%GROUP] [--since T] [--until T]",
+     "grants, revokes, expiries and session events from psmd's journal, oldest first, one "
+     "line each (T: ISO 8601 UTC, or a duration ago such as 2h)",
+     0,
+     1,
+     {PK_PRINCIPAL, PK_COUNT},
+     PK_COUNT,
+     B(SINCE) | B(UNTIL),
+     NULL,
+     ctl_show_history},
     {"keygen", NULL, "FILE [--name NAME]",
      "write a new Ed25519 fleet signing key to FILE (mode 0600, never over an existing "
      "file; no daemon needed) and print its trusted_keys line, named NAME (default: this "

@@ -41,6 +41,7 @@ int ctl_show_reload(struct ctl *c, const cJSON *reply);
  * --json) "VERB: 3 roles, 2 bindings, 1 deny rule, 1 warning". */
 int ctl_show_policy(struct ctl *c, const char *verb, const cJSON *policy);
 int ctl_show_recover(struct ctl *c, const cJSON *reply); /* psmctl_recover.c */
+int ctl_show_history(struct ctl *c, const cJSON *reply); /* psmctl_history.c */
 /* "key: value" lines, the labels width wide; nested objects as "parent.key". */
 void ctl_print_object(const cJSON *o, const char *prefix, int width);
 /* psmctl_stats.c: psmctl stats as lines a person reads. */

@@ -119,8 +119,8 @@ d = json.load(open(sys.argv[1]))
 assert d["decision"] == "allow" and d["perm"] == "sudo:run" and d["rule"]["principal"] == "%root", d
 ' "$T/json"
 expect_rc "user lists grants" 0 "$Q" --shm "$TAB" user root
-expect_text "user shows a timed grant" "root:db:read:20" "$T/out"
-expect_text "user shows group grants" "%root:sudo:run:never:policy.json binding 1" "$T/out"
+expect_text "user shows a timed grant (tab-separated)" $'root\tdb:read\t20' "$T/out"
+expect_text "user shows group grants" $'%root\tsudo:run\tnever\tpolicy.json binding 1' "$T/out"
 expect_rc "user --json" 0 "$Q" --shm "$TAB" user root --json
 cp "$T/out" "$T/json"
 check "user --json parses" python3 -c '
@@ -129,7 +129,7 @@ d = json.load(open(sys.argv[1]))
 assert len(d["items"]) == 3, d
 ' "$T/json"
 expect_rc "sessions lists sessions" 0 "$Q" --shm "$TAB" sessions
-expect_text "sessions shows the session" "ABCDEFGHIJKLMNOPQRSTUVWXYZ:root:sshd:" "$T/out"
+expect_text "sessions shows the session" $'ABCDEFGHIJKLMNOPQRSTUVWXYZ\troot\tsshd\t' "$T/out"
 expect_rc "sessions of another user is empty" 0 "$Q" --shm "$TAB" sessions nobody
 cp "$T/out" "$T/list"
 check "sessions filter by user" test ! -s "$T/list"

@@ -736,6 +736,7 @@ static const struct op_line {
     {"reload", "{\"op\":\"reload\"}", "policy"},
     {"recover", "{\"op\":\"recover\"}", "damage"},
     {"fleet", "{\"op\":\"fleet\"}", "enabled"},
+    {"history", "{\"op\":\"history\",\"user\":\"daemon\",\"since\":\"1h\"}", "events"},
 };
 
 #define N_OP_LINES (sizeof(op_lines) / sizeof(op_lines[0]))
