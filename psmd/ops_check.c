@@ -120,6 +120,9 @@ int ops_check(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 
 	if (!proto_has(c->req, PK_AT))
 		return ops_check_at(c, NULL, reply, err);
+	/* It reads the whole journal and builds a table, in psmd's loop: not for every user. */
+	if (!c->peer->admin)
+		return psm_err_set(err, PSM_EPERM, "check --at reads the journal: admins only");
 	rc = ops_at_open(c, c->req->a.at, &at, err);
 	if (rc == PSM_OK)
 		rc = ops_check_at(c, &at, reply, err);

@@ -90,6 +90,10 @@ assert g["time"].endswith("Z") and isinstance(g["time_unix"], int) and g["id"] =
 	expect_grep "... and what it was made from" "^at: .*grants from psmd's journal, today's policy" "$T/out"
 	expect_rc "--at after the revoke: denied" 1 q check psm-alice sudo:run --at "$(iso "$tr")" --explain
 	expect_rc "now: denied" 1 q check psm-alice sudo:run
+	# --at rereads the journal in psmd's loop: a user may not make psmd do that at will.
+	expect_rc "--at of oneself, not an admin: not permitted" 4 as_user psm-alice \
+		"$PSM_QUERY" --shm /psm-none-$$ --socket "$T/psmd.sock" check psm-alice sudo:run --at "$(iso "$tg")"
+	expect_text "... says why" "admins only" "$T/err"
 	stop_psmd
 	check "psmd stops cleanly (exit 0, got $PSMD_RC: under ASan, no leak)" test "$PSMD_RC" -eq 0
 }
