@@ -237,6 +237,7 @@ prev_deb() {
 		PREV_VERSION=$PREV_VERSION+git$(git rev-list --count "$hash").$(git rev-parse --short=10 "$hash")
 		PREV=$dir/out/psm_${PREV_VERSION}_$ARCH.deb
 		echo "# previous package: HEAD~1 ($hash), $PREV_VERSION"
+		find "$DEB_DIR" -maxdepth 1 -name 'prev-*' ! -name "prev-$hash" -exec rm -rf {} +
 		[ -f "$PREV" ] || prev_build "$hash" "$dir"
 	else
 		PREV_VERSION=$VERSION~prev
