@@ -13,8 +13,8 @@
 # a changed policy.json and a grant, upgraded to this one: both still there.
 # The previous package: HEAD~1's tree built with its own make deb when it has etc/debian
 # (cached in build-deb/prev-HASH/), else this package repacked as VERSION~prev (a "#" line
-# says which).  The package itself: build-deb/psm_VERSION_ARCH.deb from make deb when it
-# is newer than every file of the tree, else built here.  Also: make names missing packages,
+# says which).  The package itself: build-deb/psm_VERSION_ARCH.deb, built here (make deb)
+# unless it is newer than every file of the tree: a second make test reuses it.  Also: make names missing packages,
 # make uninstall undoes make install (DESTDIR).  Outside, the test checks that the
 # machine's dpkg database and PAM configuration are as they were.
 set -u
@@ -217,7 +217,7 @@ deb_fresh() {
 	done < <(git ls-files -z --cached --others --exclude-standard)
 }
 
-# this_deb: sets VERSION and DEB, building it (make deb) unless make deb just did.
+# this_deb: sets VERSION and DEB, building it (make deb) unless it is up to date.
 this_deb() {
 	# shellcheck disable=SC2016 # make's variable, not the shell's
 	VERSION=$(make -s --no-print-directory --eval 'v: ; @echo $(DEB_VERSION)' v)
