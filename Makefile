@@ -43,7 +43,9 @@ DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-d
              libhiredis-dev libcmocka-dev libjsmn-dev
 DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo strace \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3 \
-             clang-format
+             clang-format man-db groff-base prometheus
+# (man-db, groff-base: tests/e2e/manpages.sh renders every man page as lintian does;
+#  prometheus: its promtool checks and unit-tests etc/prometheus/psm.rules.yml.)
 # make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer, a package of its own).
 DEB_FUZZ  := clang libclang-rt-14-dev
 # make deb and its test (tests/e2e/deb.sh): dpkg-buildpackage and dpkg-shlibdeps (dpkg-dev),
@@ -144,7 +146,7 @@ help:
 	@echo "make test       unit tests, the same under ASan+UBSan, then real PAM/sudo/sshd tests"
 	@echo "                and the package's install, upgrade and removal (tests/e2e/deb.sh)"
 	@echo "make demo       psmd + real sudo in a private namespace: allow, deny, reload"
-	@echo "make bench      figures of SPEC section 12, side by side"
+	@echo "make bench      the figures of README's Figures section, side by side"
 	@echo "make deb        build-deb/psm_VERSION_ARCH.deb with dpkg-buildpackage, then lintian"
 	@echo "make install    DESTDIR=... PREFIX=/usr (make uninstall, same variables, removes it)"
 	@echo "make fuzz       SECONDS=N (60): each libFuzzer harness of tests/fuzz N seconds (clang)"

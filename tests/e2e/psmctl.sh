@@ -42,15 +42,7 @@ expect() {
 	fi
 }
 # raw LINE: one request line on a fresh connection; prints the reply line.
-raw() {
-	python3 - "$SOCK" "$1" <<-'PY'
-	import socket, sys
-	s = socket.socket(socket.AF_UNIX)
-	s.connect(sys.argv[1])
-	s.sendall(sys.argv[2].encode() + b"\n")
-	print(s.makefile().readline().strip())
-	PY
-}
+raw() { psmd_request "$SOCK" "$1"; }
 json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 psmd_need "$PSMD" "$CTL" "$QUERY"
