@@ -48,6 +48,18 @@ DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentine
 #  prometheus: its promtool checks and unit-tests etc/prometheus/psm.rules.yml.)
 # make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer, a package of its own).
 DEB_FUZZ  := clang libclang-rt-14-dev
+# make deb and its test (tests/e2e/deb.sh): dpkg-buildpackage and dpkg-shlibdeps (dpkg-dev),
+# dh and its helpers (debhelper), the package's checks (lintian), building as a user
+# (fakeroot), the maintainer scripts' tools in the test's chroot (libpam-runtime:
+# pam-auth-update; systemd: systemd-sysusers and deb-systemd-helper's systemctl).
+DEB_PKG   := dpkg-dev debhelper lintian fakeroot libpam-runtime systemd
+
+# make deb: the version psmctl --version reports, plus the commit (count and hash), so
+# each commit's package upgrades the one before.  DEB_VERSION=... to choose another.
+PSM_VERSION = $(shell sed -n 's/^\#define PSMCTL_VERSION "\(.*\)"/\1/p' psmd/psmctl/psmctl.h)
+GIT_COUNT   = $(shell git rev-list --count HEAD 2>/dev/null)
+GIT_HASH    = $(shell git rev-parse --short=10 HEAD 2>/dev/null)
+DEB_VERSION ?= $(PSM_VERSION)$(if $(GIT_COUNT),+git$(GIT_COUNT).$(GIT_HASH))
 
 # Sources by folder: each folder builds one thing, and sees the headers of the parts
 # below it only (INC_*: a file that includes a header of a part above it does not build).
@@ -114,12 +126,13 @@ FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 REPLAY_BIN := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
 ALL_LIBS  := $(LIBPSMD) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPAMMOD) $(LIBPOLICY) $(LIBSHM)
 
-.PHONY: all deps deps-test deps-fuzz fuzz fuzz-programs test unit asan e2e demo bench install clean help format FORCE
+.PHONY: all check-deps deps deps-build deps-test deps-fuzz deps-deb deb bins uninstall fuzz fuzz-programs test unit asan e2e demo bench install clean help format FORCE
 .DELETE_ON_ERROR:
 # Objects are kept once built (a test object is not deleted and rebuilt on the next run).
 .SECONDARY:
 
-all: deps
+# Plain make builds only: it never runs apt, it names the missing packages (make deps).
+all: check-deps
 	@$(MAKE) --no-print-directory $(JOBS) programs
 
 programs: $(PAM_SO) $(PSMD) $(PSMCTL) $(QUERY) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN) $(PRELOAD_SO) \
@@ -128,20 +141,27 @@ programs: $(PAM_SO) $(PSMD) $(PSMCTL) $(QUERY) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_B
 fuzz-programs: $(FUZZ_BIN)
 
 help:
-	@echo "make            build everything (installs missing Debian build packages as root)"
+	@echo "make            build everything (names missing Debian packages: see make deps)"
+	@echo "make deps       as root: install the Debian packages make, make test and make deb need"
 	@echo "make test       unit tests, the same under ASan+UBSan, then real PAM/sudo/sshd tests"
+	@echo "                and the package's install, upgrade and removal (tests/e2e/deb.sh)"
 	@echo "make demo       psmd + real sudo in a private namespace: allow, deny, reload"
 	@echo "make bench      the figures of README's Figures section, side by side"
-	@echo "make install    DESTDIR=... PREFIX=/usr"
+	@echo "make deb        build-deb/psm_VERSION_ARCH.deb with dpkg-buildpackage, then lintian"
+	@echo "make install    DESTDIR=... PREFIX=/usr (make uninstall, same variables, removes it)"
 	@echo "make fuzz       SECONDS=N (60): each libFuzzer harness of tests/fuzz N seconds (clang)"
 	@echo "make format     clang-format the C sources in place (make test checks it)"
 
 # ---- Debian packages -------------------------------------------------------
+# missing_debs PKGS: the shell command listing those of PKGS not installed.
+missing_debs = for p in $(1); do \
+	  dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done
+
+# need_debs PKGS: installs those of PKGS that are missing (as root), or says which and fails.
 define need_debs
-	@missing=$$(for p in $(1); do \
-	  dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done); \
+	@missing=$$($(call missing_debs,$(1))); \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" != 0 ]; then echo "psm: missing Debian packages:" $$missing "(run make as root to install them)"; exit 1; fi; \
+	  if [ "$$(id -u)" != 0 ]; then echo "psm: missing Debian packages:" $$missing "(run make deps as root to install them)"; exit 1; fi; \
 	  echo "psm: installing Debian packages:" $$missing; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get install -y -q $$missing >/dev/null 2>&1 || \
@@ -150,14 +170,25 @@ define need_debs
 	fi
 endef
 
-deps:
+check-deps:
+	@missing=$$($(call missing_debs,$(DEB_BUILD))); \
+	[ -z "$$missing" ] || { echo "psm: missing Debian packages:" $$missing \
+	  "(make deps installs them, as root)"; exit 1; }
+
+# make deps: every package make, make test and make deb need (make fuzz: deps-fuzz).
+deps: deps-test
+
+deps-build:
 	$(call need_debs,$(DEB_BUILD))
 
-deps-test: deps
-	$(call need_debs,$(DEB_TEST))
+deps-test: deps-build
+	$(call need_debs,$(DEB_TEST) $(DEB_PKG))
 
-deps-fuzz: deps
+deps-fuzz: deps-build
 	$(call need_debs,$(DEB_FUZZ))
+
+deps-deb: deps-build
+	$(call need_debs,$(DEB_PKG))
 
 # ---- objects and libraries ---------------------------------------------------
 $(BUILD)/obj/%.o: %.c
@@ -264,7 +295,7 @@ test: deps-test
 unit: all
 	@tests/run.sh --unit-only $(BUILD)
 
-asan: deps
+asan: deps-build
 	@$(MAKE) --no-print-directory $(JOBS) BUILD=build-asan SAN=1 programs
 	@tests/run.sh --unit-only build-asan
 
@@ -293,22 +324,74 @@ format: deps-test
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
 # ---- install -------------------------------------------------------------------
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PAMDIR) \
-	  $(DESTDIR)/etc/psm/policy.d $(DESTDIR)$(PREFIX)/share/pam-configs \
-	  $(DESTDIR)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/man/man1 \
-	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
-	  $(DESTDIR)$(PREFIX)/share/doc/psm/examples
-	install -m 0755 $(PSMD) $(PSMCTL) $(DESTDIR)$(PREFIX)/sbin/
-	install -m 0755 $(QUERY) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/
-	test -e $(DESTDIR)/etc/psm/psmd.conf || install -m 0644 etc/psmd.conf $(DESTDIR)/etc/psm/
-	test -e $(DESTDIR)/etc/psm/policy.json || install -m 0644 etc/policy.json $(DESTDIR)/etc/psm/
-	install -m 0644 etc/pam-configs/psm $(DESTDIR)$(PREFIX)/share/pam-configs/psm
-	install -m 0644 etc/psmd.service $(DESTDIR)/lib/systemd/system/
-	install -m 0644 etc/pam.d/* $(DESTDIR)$(PREFIX)/share/doc/psm/examples/
-	for m in $$(find pam_psm psm-query psmd policy -name '*.[158]'); do \
-	  s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+# What make install puts where, as SOURCE:PATH pairs (PATH under DESTDIR); make uninstall
+# removes exactly these.  Completion, alert rules and the JSON schema only when the tree
+# has them.  PSMCTL in /usr/bin: it authorizes each request itself (psmctl(8)).
+UNITDIR   ?= /lib/systemd/system
+SHAREDIR   = $(PREFIX)/share
+MAN_PAGES := $(shell find pam_psm psm-query psmd policy -name '*.[158]' 2>/dev/null)
+INSTALL_MAP = $(PSMD):$(PREFIX)/sbin/psmd $(PSMCTL):$(PREFIX)/bin/psmctl \
+  $(QUERY):$(PREFIX)/bin/psm-query $(PAM_SO):$(PAMDIR)/pam_psm.so \
+  etc/pam-configs/psm:$(SHAREDIR)/pam-configs/psm etc/psmd.service:$(UNITDIR)/psmd.service \
+  $(foreach m,$(MAN_PAGES),$(m):$(SHAREDIR)/man/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+  $(foreach f,$(wildcard etc/pam.d/*),$(f):$(SHAREDIR)/doc/psm/examples/$(notdir $(f))) \
+  $(foreach f,$(wildcard etc/completion/psmctl etc/completion/psm-query), \
+    $(f):$(SHAREDIR)/bash-completion/completions/$(notdir $(f))) \
+  $(foreach f,$(wildcard etc/prometheus/psm.rules.yml etc/psm.schema.json), \
+    $(f):$(SHAREDIR)/psm/$(notdir $(f)))
+# The configuration: installed when absent, removed by make uninstall when unchanged.
+CONF_MAP  := etc/psmd.conf:/etc/psm/psmd.conf etc/policy.json:/etc/psm/policy.json
+# Folders of psm's own that make uninstall removes when empty (deepest first).
+OWN_DIRS   = /etc/psm/policy.d /etc/psm $(SHAREDIR)/doc/psm/examples $(SHAREDIR)/doc/psm \
+  $(SHAREDIR)/psm
+
+# What make install installs: the programs, not the tests.
+bins: check-deps
+	@$(MAKE) --no-print-directory $(JOBS) $(PAM_SO) $(PSMD) $(PSMCTL) $(QUERY)
+
+install: bins
+	@set -e; for m in $(INSTALL_MAP); do src=$${m%%:*}; dst=$(DESTDIR)$${m#*:}; \
+	  case $$dst in */bin/*|*/sbin/*) mode=0755 ;; *) mode=0644 ;; esac; \
+	  echo "install $$src $$dst"; install -D -m $$mode $$src $$dst; done
+	install -d $(DESTDIR)/etc/psm/policy.d
+	@set -e; for m in $(CONF_MAP); do dst=$(DESTDIR)$${m#*:}; \
+	  if [ -e $$dst ]; then echo "keep $$dst"; else install -m 0644 $${m%%:*} $$dst; fi; done
+
+uninstall:
+	@for m in $(INSTALL_MAP); do dst=$(DESTDIR)$${m#*:}; \
+	  [ ! -e $$dst ] || { echo "rm $$dst"; rm -f $$dst; }; done
+	@for m in $(CONF_MAP); do dst=$(DESTDIR)$${m#*:}; [ -e $$dst ] || continue; \
+	  if cmp -s $${m%%:*} $$dst; then echo "rm $$dst"; rm -f $$dst; \
+	  else echo "keep $$dst (changed since make install)"; fi; done
+	@for d in $(OWN_DIRS); do [ ! -d $(DESTDIR)$$d ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$$d; done
+
+# ---- the Debian package ----------------------------------------------------------
+# build-deb/src: the tree's files (git's tracked and untracked-but-not-ignored ones),
+# etc/debian as debian/ and a changelog for DEB_VERSION; dpkg-buildpackage -b builds
+# build-deb/psm_VERSION_ARCH.deb from it (debian/rules: make bins, make install).
+DEB_DIR  ?= build-deb
+DEB_DATE ?= $(shell git log -1 --format=%aD 2>/dev/null || date -R)
+DEB_ARCH  = $(shell dpkg --print-architecture)
+DEB_FILE  = $(DEB_DIR)/psm_$(DEB_VERSION)_$(DEB_ARCH).deb
+# The files to stage: git's list in a checkout, every file elsewhere (an exported tree).
+STAGE_LIST = if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; then \
+  git ls-files -z --cached --others --exclude-standard; \
+  else find . -path './build*' -prune -o -type f -print0; fi
+
+deb: deps-deb
+	@rm -rf $(DEB_DIR)/src $(DEB_DIR)/psm_* $(DEB_DIR)/psm-dbgsym_*; mkdir -p $(DEB_DIR)/src
+	@$(STAGE_LIST) | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C $(DEB_DIR)/src
+	@mv $(DEB_DIR)/src/etc/debian $(DEB_DIR)/src/debian
+	@printf 'psm (%s) unstable; urgency=medium\n\n  * Built from the tree at %s.\n\n -- %s  %s\n' \
+	  '$(DEB_VERSION)' '$(or $(GIT_HASH),an exported tree)' \
+	  "$$(sed -n 's/^Maintainer: //p' $(DEB_DIR)/src/debian/control)" '$(DEB_DATE)' \
+	  >$(DEB_DIR)/src/debian/changelog
+	@echo "psm: building $(DEB_FILE) (log: $(DEB_DIR)/build.log)"
+	@cd $(DEB_DIR)/src && DEB_BUILD_OPTIONS="parallel=$(NPROC) $(DEB_BUILD_OPTIONS)" \
+	  dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+	  { tail -n 40 ../build.log; echo "psm: package build failed, see $(DEB_DIR)/build.log"; exit 1; }
+	@ls -l $(DEB_FILE)
+	@lintian --fail-on error,warning $(DEB_FILE) 2>/dev/null && echo "psm: lintian: no errors, no warnings"
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-deb
