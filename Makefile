@@ -39,8 +39,9 @@ LIBS     := -lcjson -lsodium -lhiredis -lpthread
 
 # Debian packages: to build, and to run the tests (real libpam, sudo, sshd, Redis) and
 # make bench (valgrind: callgrind and its valgrind/callgrind.h; strace: system call counts).
+# (valgrind in DEB_BUILD: its headers, valgrind.h and callgrind.h, build the tests and bench.)
 DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-dev \
-             libhiredis-dev libcmocka-dev libjsmn-dev
+             libhiredis-dev libcmocka-dev libjsmn-dev valgrind
 DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo strace \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3 \
              clang-format man-db groff-base prometheus
