@@ -23,6 +23,10 @@ int ctl_args_validate(struct ctl *c, const cJSON *req);
 int ctl_call(struct ctl *c, const cJSON *req, struct proto_reply *reply);
 void ctl_close(struct ctl *c);
 
+/* psmctl.c: --json: reply (changed) printed as psm's JSON output (proto_present); returns
+ * status, or the exit status of a failure. */
+int ctl_print_json(struct ctl *c, cJSON *reply, int status);
+
 /* psmctl_show.c: replies printed for people. */
 int ctl_show_grant(struct ctl *c, const cJSON *reply);
 int ctl_show_revoke(struct ctl *c, const cJSON *reply);

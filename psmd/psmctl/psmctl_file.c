@@ -14,6 +14,7 @@
 
 #define CTL_FILE_MAX (256u << 20)
 #define CTL_EXPORT_FORMAT "psm-export"
+#define CTL_EXPORT_VERSION 2 /* 1: times as integers, still imported */
 
 static int ctl_write_all(int fd, const char *buf, size_t len)
 {
@@ -76,18 +77,18 @@ static int ctl_write_atomic(struct ctl *c, const char *path, const char *text)
 	return CTL_OK;
 }
 
-/* The reply minus "ok" and "tag", headed by the format name and version. */
+/* The reply minus "ok" and "tag", in psm's JSON output form (times as RFC 3339 strings
+ * with "_unix" integers), headed by the format name and version. */
 static cJSON *ctl_export_doc(cJSON *reply)
 {
+	struct psm_err err = {0};
 	cJSON *doc = cJSON_CreateObject(), *m;
 
-	if (doc == NULL)
-		return NULL;
 	cJSON_DeleteItemFromObjectCaseSensitive(reply, "ok");
-	cJSON_DeleteItemFromObjectCaseSensitive(reply, "tag");
-	if (!cJSON_HasObjectItem(reply, "format") &&
-	    (cJSON_AddStringToObject(doc, "format", CTL_EXPORT_FORMAT) == NULL ||
-	     cJSON_AddNumberToObject(doc, "version", 1) == NULL)) {
+	if (doc == NULL || proto_present(reply, &err) != PSM_OK ||
+	    (!cJSON_HasObjectItem(reply, "format") &&
+	     (cJSON_AddStringToObject(doc, "format", CTL_EXPORT_FORMAT) == NULL ||
+	      cJSON_AddNumberToObject(doc, "version", CTL_EXPORT_VERSION) == NULL))) {
 		cJSON_Delete(doc);
 		return NULL;
 	}
@@ -96,6 +97,29 @@ static cJSON *ctl_export_doc(cJSON *reply)
 		cJSON_AddItemToObject(doc, m->string, m);
 	}
 	return doc;
+}
+
+/* export FILE: what was written, for people or (--json) as one object. */
+static void ctl_export_report(const struct ctl *c, const cJSON *doc, const char *path)
+{
+	int ng = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "grants"));
+	int ns = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "sessions"));
+	cJSON *o = c->json ? cJSON_CreateObject() : NULL, *n;
+	char *s = NULL;
+
+	if (!c->json) {
+		printf("exported %d grants, %d sessions to %s\n", ng, ns, path);
+		return;
+	}
+	if (o != NULL && cJSON_AddTrueToObject(o, "ok") &&
+	    cJSON_AddStringToObject(o, "file", path) &&
+	    (n = cJSON_AddObjectToObject(o, "exported")) != NULL &&
+	    cJSON_AddNumberToObject(n, "grants", ng) && cJSON_AddNumberToObject(n, "sessions", ns))
+		s = cJSON_PrintUnformatted(o);
+	if (s != NULL)
+		puts(s);
+	free(s);
+	cJSON_Delete(o);
 }
 
 int ctl_run_export(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos, cJSON *req)
@@ -115,11 +139,8 @@ int ctl_run_export(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npo
 		rc = ctl_fail(c, CTL_UNAVAIL, "out of memory");
 	else if (npos == 0)
 		puts(text);
-	else if ((rc = ctl_write_atomic(c, pos[0], text)) == CTL_OK && !c->json)
-		printf("exported %d grants, %d sessions to %s\n",
-		       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "grants")),
-		       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "sessions")),
-		       pos[0]);
+	else if ((rc = ctl_write_atomic(c, pos[0], text)) == CTL_OK)
+		ctl_export_report(c, doc, pos[0]);
 	free(text);
 	cJSON_Delete(doc);
 	proto_reply_free(&r);
@@ -157,7 +178,8 @@ static int ctl_read_file(struct ctl *c, const char *path, char **out, size_t *le
 	return CTL_OK;
 }
 
-/* An export document: {"format":"psm-export","version":1,"grants":[...],"sessions":[...]}. */
+/* An export document: {"format":"psm-export","version":2,"grants":[...],"sessions":[...]}
+ * (version 1, of older psmctl, has times as integers and no "_unix" members). */
 static int ctl_import_check(struct ctl *c, const char *path, const cJSON *doc)
 {
 	const cJSON *m;
@@ -173,8 +195,8 @@ static int ctl_import_check(struct ctl *c, const char *path, const cJSON *doc)
 			return ctl_fail(c, CTL_USAGE, "%s: format: expected \"%s\"", path,
 					CTL_EXPORT_FORMAT);
 		else if (strcmp(m->string, "version") == 0 &&
-			 !(cJSON_IsNumber(m) && m->valuedouble == 1))
-			return ctl_fail(c, CTL_USAGE, "%s: version: expected 1", path);
+			 !(cJSON_IsNumber(m) && (m->valuedouble == 1 || m->valuedouble == 2)))
+			return ctl_fail(c, CTL_USAGE, "%s: version: expected 1 or 2", path);
 		else if (list && !cJSON_IsArray(m))
 			return ctl_fail(c, CTL_USAGE, "%s: %s: expected an array", path, m->string);
 		else if (!list && strcmp(m->string, "format") != 0 &&
@@ -248,23 +270,36 @@ static int ctl_import_flush(struct ctl *c, struct ctl_import *im)
 
 /* Adds one item, sending the request first when the item would make it too large. */
 static int ctl_import_add(struct ctl *c, struct ctl_import *im, int kind, int idx,
-			  const cJSON *item)
+			  const cJSON *from)
 {
-	char *s = cJSON_PrintUnformatted(item);
-	size_t n = s != NULL ? strlen(s) + 1 : 0;
+	struct psm_err err = {0};
+	cJSON *item = cJSON_Duplicate(from, 1);
+	char *s = NULL;
+	size_t n;
 	int rc = CTL_OK;
 
+	if (item != NULL && proto_unpresent(item, &err) != PSM_OK) {
+		cJSON_Delete(item);
+		return ctl_fail(c, CTL_USAGE, "%s: %s[%d]: %s", im->path, ctl_import_keys[kind],
+				idx, err.msg);
+	}
+	s = item != NULL ? cJSON_PrintUnformatted(item) : NULL;
+	n = s != NULL ? strlen(s) + 1 : 0;
 	free(s);
-	if (n == 0)
+	if (n == 0) {
+		cJSON_Delete(item);
 		return ctl_fail(c, CTL_UNAVAIL, "out of memory");
+	}
 	if (n + 128 > PROTO_LINE_MAX)
-		return ctl_fail(c, CTL_USAGE, "%s: %s[%d]: larger than a request may be (%d bytes)",
-				im->path, ctl_import_keys[kind], idx, PROTO_LINE_MAX);
-	if (im->size + n + 128 > PROTO_LINE_MAX)
+		rc = ctl_fail(c, CTL_USAGE, "%s: %s[%d]: larger than a request may be (%d bytes)",
+			      im->path, ctl_import_keys[kind], idx, PROTO_LINE_MAX);
+	else if (im->size + n + 128 > PROTO_LINE_MAX)
 		rc = ctl_import_flush(c, im);
-	if (rc != CTL_OK)
+	if (rc != CTL_OK) {
+		cJSON_Delete(item);
 		return rc;
-	cJSON_AddItemToArray(im->lists[kind], cJSON_Duplicate(item, 1));
+	}
+	cJSON_AddItemToArray(im->lists[kind], item);
 	im->size += n;
 	im->items++;
 	return CTL_OK;
@@ -291,10 +326,11 @@ static int ctl_import_all(struct ctl *c, struct ctl_import *im, const cJSON *doc
 
 static void ctl_import_json(const struct ctl_import *im)
 {
-	cJSON *o = cJSON_CreateObject(), *imp = cJSON_AddObjectToObject(o, "imported");
+	cJSON *o = cJSON_CreateObject(), *imp;
 	char *s;
 
 	cJSON_AddBoolToObject(o, "ok", 1);
+	imp = cJSON_AddObjectToObject(o, "imported");
 	cJSON_AddNumberToObject(imp, "grants", (double)im->done[0]);
 	cJSON_AddNumberToObject(imp, "sessions", (double)im->done[1]);
 	cJSON_AddItemToObject(o, "skipped", cJSON_Duplicate(im->skipped, 1));
