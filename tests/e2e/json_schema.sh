@@ -156,6 +156,7 @@ ctl_ok "policy check" ctl_policy 0 policy check "$T/policy.json"
 ctl_ok "recover" ctl_recover 0 recover
 ctl_ok "metrics" ctl_metrics 0 metrics
 ctl_ok "session kill" ctl_session_kill 0 session kill "$SID"
+ctl_ok "keygen" ctl_keygen 0 keygen "$T/fleet.sk" --name json-host
 
 # ---- psmctl: errors ---------------------------------------------------------------------------
 ctl_err "error: unknown command (usage)" usage 2 frobnicate
