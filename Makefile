@@ -45,8 +45,9 @@ DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-d
              libhiredis-dev libcmocka-dev libjsmn-dev
 DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo strace \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3 \
-             clang-format \
-             python3-jsonschema
+             clang-format man-db groff-base prometheus python3-jsonschema
+# (man-db, groff-base: tests/e2e/manpages.sh renders every man page as lintian does;
+#  prometheus: its promtool checks and unit-tests etc/prometheus/psm.rules.yml.)
 # make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer, a package of its own).
 DEB_FUZZ  := clang libclang-rt-14-dev
 
@@ -88,7 +89,7 @@ INC_FLEET   := $(INC_PERSIST) -Ipsmd/fleet
 INC_PSMD    := $(INC_POLICY) -Ipsmd/persist -Ipsmd/proto -Ipsmd/fleet -Ipsmd
 INC_CTL     := $(INC_POLICY) -Ipsmd/persist -Ipsmd/proto -Ipsmd/fleet -Ipsmd/psmctl
 INC_PAM     := $(INC_POLICY) -Ipsmd/proto -Ipam_psm
-INC_QUERY   := $(INC_POLICY) -Ipsm-query
+INC_QUERY   := $(INC_POLICY) -Ipsmd/proto -Ipsm-query
 INC_TESTS   := $(INC_PSMD) -Ipsmd/psmctl -Ipam_psm -Ipsm-query
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -132,7 +133,7 @@ help:
 	@echo "make            build everything (installs missing Debian build packages as root)"
 	@echo "make test       unit tests, the same under ASan+UBSan, then real PAM/sudo/sshd tests"
 	@echo "make demo       psmd + real sudo in a private namespace: allow, deny, reload"
-	@echo "make bench      figures of SPEC section 12, side by side"
+	@echo "make bench      the figures of README's Figures section, side by side"
 	@echo "make install    DESTDIR=... PREFIX=/usr"
 	@echo "make fuzz       SECONDS=N (60): each libFuzzer harness of tests/fuzz N seconds (clang)"
 	@echo "make format     clang-format the C sources in place (make test checks it)"
@@ -206,8 +207,10 @@ $(PAM_SO): $(PAM_OBJ) $(LIBPAMMOD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) pam_psm/pa
 	$(CC) -shared $(LDFLAGS) $(LTO) -Wl,--version-script=pam_psm/pam_psm.map -Wl,--no-undefined \
 	  -o $@ $(PAM_OBJ) $(LIBPAMMOD) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS) -lpam
 
-$(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPOLICY) $(LIBSHM)
-	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPOLICY) $(LIBSHM) $(LIBS)
+# psm-query asks psmd's socket (libproto: the client and the reply parser) when the table is
+# not readable by the caller; cJSON it links already through libpolicy.
+$(QUERY): $(call obj,$(QUERY_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
+	$(CC) $(LDFLAGS) $(LTO) -o $@ $(call obj,$(QUERY_SRC)) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)
 
 $(PSMD): $(BUILD)/obj/psmd/main.o $(LIBPSMD) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM)
 	$(CC) $(LDFLAGS) $(LTO) -o $@ $< $(LIBPSMD) $(LIBFLEET) $(LIBPERSIST) $(LIBPROTO) $(LIBPOLICY) $(LIBSHM) $(LIBS)

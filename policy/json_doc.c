@@ -498,6 +498,13 @@ void json_doc_free(struct json_doc *d)
 	memset(d, 0, sizeof(*d));
 }
 
+unsigned json_doc_line(const struct json_doc *d, const cJSON *n)
+{
+	size_t i = json_doc_index(d, n);
+
+	return i < d->nnodes ? d->line[i] : 0;
+}
+
 int json_doc_error(const struct json_doc *d, const cJSON *n, struct psm_err *err, const char *fmt,
 		   ...)
 {

@@ -32,6 +32,8 @@ int json_doc_parse(struct json_doc *d, const char *file, const char *text, size_
 int json_doc_load(struct json_doc *d, const char *path, struct psm_err *err);
 void json_doc_free(struct json_doc *d);
 
+/* The line of node n (for an object member: its key), from 1; 0 when n is not d's. */
+unsigned json_doc_line(const struct json_doc *d, const cJSON *n);
 /* Sets err to "FILE:LINE:COL: <fmt>" at node n (for an object member: the key). Returns PSM_EINVAL.
  */
 int json_doc_error(const struct json_doc *d, const cJSON *n, struct psm_err *err, const char *fmt,

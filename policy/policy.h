@@ -40,6 +40,9 @@ void policy_free(struct policy *p);
 void policy_get_counts(const struct policy *p, struct policy_counts *c);
 /* "3 roles, 2 bindings, 1 deny rule, 1 warning": every noun singular or plural as its count. */
 void policy_counts_text(const struct policy_counts *c, char *buf, size_t n);
+/* Where binding (deny false) or deny rule number (from 1) is written: "FILE:LINE" of its
+ * "user" or "group" member into buf.  PSM_ENOENT when there is no such rule. */
+int policy_rule_where(const struct policy *p, bool deny, unsigned number, char *buf, size_t n);
 /* Seconds; 0 when the policy sets none. */
 int64_t policy_session_ttl(const struct policy *p);
 /* The longest TTL a session may get (at open or extend), seconds: session_ttl_max or 7 days. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* policy_load.c - reads policy.json and policy.d/ *.json beside it; policy lifetime and counts. */
 #include "policy_int.h"
+#include "plural.h"
 #include "text.h"
 
 #include <dirent.h>
@@ -168,7 +169,23 @@ void policy_get_counts(const struct policy *p, struct policy_counts *c)
 
 void policy_counts_text(const struct policy_counts *c, char *buf, size_t n)
 {
-	snprintf(buf, n, "%u role%s, %u binding%s, %u deny rule%s, %u warning%s", c->roles,
-		 c->roles == 1 ? "" : "s", c->bindings, c->bindings == 1 ? "" : "s", c->denies,
-		 c->denies == 1 ? "" : "s", c->warnings, c->warnings == 1 ? "" : "s");
+	snprintf(buf, n, "%u %s, %u %s, %u %s, %u %s", c->roles, plural(c->roles, "role", "roles"),
+		 c->bindings, plural(c->bindings, "binding", "bindings"), c->denies,
+		 plural(c->denies, "deny rule", "deny rules"), c->warnings,
+		 plural(c->warnings, "warning", "warnings"));
+}
+
+int policy_rule_where(const struct policy *p, bool deny, unsigned number, char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->nrules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+
+		if (r->deny == deny && r->number == number) {
+			snprintf(buf, n, "%s:%u", r->doc->file, json_doc_line(r->doc, r->who));
+			return PSM_OK;
+		}
+	}
+	return PSM_ENOENT;
 }

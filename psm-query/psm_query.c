@@ -11,19 +11,25 @@
 #define PSM_QUERY_VERSION "0.1.0"
 
 static const char psm_query_help[] =
-    "Usage: psm-query [--shm NAME] [--json] COMMAND ...\n"
+    "Usage: psm-query [--shm NAME] [--socket PATH] [--json] COMMAND ...\n"
     "Reads the psm table directly (read-only); works while psmd is down.\n"
+    "When the table is not readable (not in its group), asks psmd's socket instead,\n"
+    "about your own user only.\n"
     "\n"
     "Commands:\n"
     "  check USER [PERM] [--service S] [--rhost H] [--session ID] [--explain]\n"
+    "        [--at T]  the decision at time T (ISO 8601 UTC, or 2h for 2 hours ago) from\n"
+    "                  psmd's journal with today's policy (psmd: admins, or yourself)\n"
     "        decide as pam_psm would; PERM defaults to the permission of --service S\n"
     "        exit 0 allow, 1 deny, 2 usage or bad input, 3 table unavailable\n"
-    "  user USER        active grants of USER and of its groups, one a line:\n"
-    "                   principal:pattern:expires:source\n"
-    "  sessions [USER]  sessions in the table, one a line\n"
+    "  user USER        active grants of USER and of its groups, one a line of\n"
+    "                   tab-separated fields: principal pattern expires source\n"
+    "  sessions [USER]  sessions in the table, one a line of tab-separated fields:\n"
+    "                   id user service tty rhost pid created expires\n"
     "\n"
     "Options (also accepted after the arguments):\n"
     "  --shm NAME   table name (default /psm)\n"
+    "  --socket PATH  psmd's socket (default " PSM_QUERY_SOCKET_DEFAULT ")\n"
     "  --json       one JSON object per result\n"
     "  --help       this text;  --version  the version\n";
 
@@ -90,6 +96,10 @@ static const char **psm_query_slot(struct psm_query_opts *o, const char *name)
 		return &o->rhost;
 	if (strcmp(name, "--session") == 0)
 		return &o->session;
+	if (strcmp(name, "--socket") == 0)
+		return &o->socket;
+	if (strcmp(name, "--at") == 0)
+		return &o->at;
 	return NULL;
 }
 
@@ -195,10 +205,10 @@ static int psm_query_dispatch(const struct psm_query_opts *o)
 					      "%s: wrong number of arguments "
 					      "(see --help)",
 					      c->name);
-		if (!c->check_opts && (o->service || o->rhost || o->session || o->explain))
+		if (!c->check_opts && (o->service || o->rhost || o->session || o->explain || o->at))
 			return psm_query_fail(PSM_QUERY_USAGE,
 					      "%s: --service, --rhost, "
-					      "--session and --explain are for check",
+					      "--session, --explain and --at are for check",
 					      c->name);
 		psm_query_bad_input = true;
 		return c->fn(o);
@@ -213,6 +223,7 @@ int main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.shm = "/psm";
+	o.socket = PSM_QUERY_SOCKET_DEFAULT;
 	psm_query_json_errors = psm_query_wants_json(argc, argv);
 	rc = psm_query_args(argc, argv, &o);
 	if (rc >= 0)

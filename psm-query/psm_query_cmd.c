@@ -197,7 +197,8 @@ static const struct psm_query_kv *psm_query_item_get(const struct psm_query_item
 	return NULL;
 }
 
-/* The values named by cols, ':'-separated, as one line; a null or missing one "never". */
+/* The values named by cols, tab-separated (getent-like, no header: times hold ':'), as one
+ * line; a null or missing one "never". */
 static void psm_query_item_line(struct json_out *b, const struct psm_query_item *it,
 				const char *const *cols)
 {
@@ -208,7 +209,7 @@ static void psm_query_item_line(struct json_out *b, const struct psm_query_item 
 	for (i = 0; cols[i] != NULL; i++) {
 		kv = psm_query_item_get(it, cols[i]);
 		if (i > 0)
-			json_out_raw(b, ":", 1);
+			json_out_raw(b, "\t", 1);
 		if (kv == NULL || kv->kind == PSM_QUERY_NULL ||
 		    (kv->kind == PSM_QUERY_TIME && kv->s == NULL)) {
 			json_out_raw(b, "never", 5);
@@ -304,6 +305,8 @@ int psm_query_check(const struct psm_query_opts *o)
 		return psm_query_fail(PSM_QUERY_USAGE, "check: PERM missing (or give --service S)");
 	if (o->npos >= 3 && perm_validate(o->pos[2], strlen(o->pos[2]), &e) != PSM_OK)
 		return psm_query_fail(PSM_QUERY_USAGE, "%s", e.msg);
+	if (o->at != NULL || psm_query_table_denied(o->shm))
+		return psm_query_sock_check(o);
 	memset(&r, 0, sizeof(r));
 	r.table = o->shm;
 	r.user = o->pos[1];
@@ -463,6 +466,8 @@ int psm_query_user(const struct psm_query_opts *o)
 	struct nss_id u;
 	int rc;
 
+	if (psm_query_table_denied(o->shm))
+		return psm_query_sock_user(o);
 	memset(&l, 0, sizeof(l));
 	l.user = o->pos[1];
 	l.json_list = "grants";
@@ -520,6 +525,8 @@ int psm_query_sessions(const struct psm_query_opts *o)
 					   "pid",	 "created", "expires", NULL};
 	struct psm_query_list l;
 
+	if (psm_query_table_denied(o->shm))
+		return psm_query_sock_sessions(o);
 	memset(&l, 0, sizeof(l));
 	l.json_list = "sessions";
 	l.user = o->npos > 1 ? o->pos[1] : NULL;

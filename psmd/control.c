@@ -3,10 +3,12 @@
 #include "control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,6 +22,7 @@
 #include "loop.h"
 #include "nss.h"
 #include "ops.h"
+#include "plural.h"
 
 #define CONTROL_READ 65536
 #define CONTROL_READS 4	   /* reads of one client per loop iteration, at most */
@@ -37,6 +40,8 @@ struct client {
 	bool closing;		      /* too_large: close once the error is sent */
 	int64_t stalled;	      /* since when queued output made no progress; 0 */
 	int64_t admin_at;	      /* when peer.admin was last asked of NSS */
+	int64_t active_at;	      /* when it last sent something (or connected) */
+	int64_t frame_at;	      /* since when an unfinished request line waits; 0 */
 };
 
 /* A change of the batch: its reply waits in cl->out[off..off+len), its audit line with it. */
@@ -51,6 +56,7 @@ struct control {
 	struct psmd *d;
 	struct loop *l;
 	int fd;
+	int reserve; /* an fd kept open to accept (and answer) one connection when out of fds */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct client **cl;
 	size_t n, cap;
@@ -296,6 +302,7 @@ static bool client_read_once(struct client *cl)
 		cl->eof = true;
 		return false;
 	}
+	cl->active_at = control_now();
 	if (proto_lines_feed(&cl->lines, buf, (size_t)n, &err) != PSM_OK) {
 		client_reply_error(cl, PROTO_E_INTERNAL, err.msg, NULL);
 		cl->closing = true;
@@ -359,6 +366,10 @@ static bool client_update(struct client *cl)
 	}
 	if (ev & POLLOUT && cl->stalled == 0)
 		cl->stalled = control_now();
+	if (!(ev & POLLIN) || proto_lines_pending(&cl->lines) == 0)
+		cl->frame_at = 0; /* no unfinished line, or one we do not read on yet */
+	else if (cl->frame_at == 0)
+		cl->frame_at = control_now();
 	if (loop_add(c->l, cl->fd, ev, client_cb, cl, NULL) != PSM_OK) {
 		client_free(c, cl);
 		return false;
@@ -451,7 +462,7 @@ static int control_add_client(struct control *c, int fd, const struct ops_peer *
 	cl->ctl = c;
 	cl->fd = fd;
 	cl->peer = *peer;
-	cl->admin_at = control_now(); /* peer.admin was asked of NSS just now */
+	cl->admin_at = cl->active_at = control_now(); /* peer.admin was asked of NSS just now */
 	proto_lines_init(&cl->lines, PROTO_LINE_MAX);
 	c->cl[c->n++] = cl;
 	if (loop_add(c->l, fd, POLLIN, client_cb, cl, NULL) != PSM_OK) {
@@ -484,27 +495,122 @@ static const char *control_over_cap(const struct control *c, const struct ops_pe
 	return NULL;
 }
 
-static void control_accept_one(struct control *c, int fd)
+/* The peer of a new connection (SO_PEERCRED, NSS); false (fd closed) when unknown. */
+static bool control_accept_peer(const struct control *c, int fd, struct ops_peer *peer)
 {
 	struct ucred uc;
 	socklen_t ul = sizeof(uc);
-	struct ops_peer peer;
-	const char *why;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) != 0) {
 		log_msg(LOG_WARNING, "admin socket: SO_PEERCRED: %s", strerror(errno));
 		close(fd);
-		return;
+		return false;
 	}
-	control_peer(c, &peer, &uc);
-	why = control_over_cap(c, &peer);
-	if (why == NULL && !peer.admin &&
+	control_peer(c, peer, &uc);
+	return true;
+}
+
+/* Takes a new connection of peer as a client, or refuses it (the caps of control.h). */
+static void control_admit(struct control *c, int fd, const struct ops_peer *peer)
+{
+	const char *why = control_over_cap(c, peer);
+
+	if (why == NULL && !peer->admin &&
 	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){CONTROL_SNDBUF_USER}, sizeof(int)) != 0)
 		log_msg(LOG_WARNING, "admin socket: SO_SNDBUF: %s", strerror(errno));
 	if (why != NULL)
 		control_refuse(fd, why);
-	else if (control_add_client(c, fd, &peer) != PSM_OK)
+	else if (control_add_client(c, fd, peer) != PSM_OK)
 		control_refuse(fd, "out of memory");
+}
+
+/* The connection an admin's may replace when out of fds: the non-admin one quiet longest,
+ * else an admin's quiet for a second with nothing in flight; NULL when none may go. */
+static struct client *control_victim(const struct control *c)
+{
+	struct client *v = NULL;
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct client *cl = c->cl[i];
+		bool idle = cl->len == 0 && !cl->hold && proto_lines_pending(&cl->lines) == 0 &&
+			    cl->active_at < control_now(); /* not one that just came */
+
+		if (cl->peer.admin && !idle)
+			continue;
+		if (v == NULL || (v->peer.admin && !cl->peer.admin) ||
+		    (v->peer.admin == cl->peer.admin && cl->active_at < v->active_at))
+			v = cl;
+	}
+	return v;
+}
+
+/* Whether fd, the lowest free one, leaves fewer than CONTROL_FD_SPARE fds free: psmd keeps
+ * those for its own files (NSS, the journal, snapshots, Redis). */
+static bool control_fds_short(int fd)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return false;
+	return (rlim_t)fd + CONTROL_FD_SPARE >= rl.rlim_cur;
+}
+
+/* Out of fds for clients: an admin's connection takes the place of control_victim(); any
+ * other is answered "unavailable" and closed, not left in the backlog. */
+static void control_make_room(struct control *c, int fd, const struct ops_peer *peer)
+{
+	struct client *v = peer->admin ? control_victim(c) : NULL;
+
+	if (v == NULL) {
+		control_refuse(fd, "too many connections to psmd: out of file descriptors");
+		return;
+	}
+	log_msg(LOG_WARNING,
+		"admin socket: out of fds: uid %u's connection (quiet %lld s) closed for uid %u's",
+		(unsigned)v->peer.uid, (long long)(control_now() - v->active_at),
+		(unsigned)peer->uid);
+	client_free(c, v);
+	control_admit(c, fd, peer);
+}
+
+/* Keeps an fd in reserve for control_accept_spare (-1 when even that is not possible). */
+static void control_reserve(struct control *c)
+{
+	if (c->reserve < 0)
+		c->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Once a second at most: psmd is out of fds. */
+static void control_log_fds(struct control *c, int e)
+{
+	if (!c->fds_logged)
+		log_msg(LOG_WARNING,
+			"admin socket: accept: %s: admins take the place of the quietest "
+			"connection, others are refused",
+			strerror(e));
+	c->fds_logged = true;
+}
+
+/*
+ * Out of fds: the reserve fd makes room to accept one connection.  An admin's takes the
+ * place of control_victim(); any other is answered "unavailable" and closed, not left in
+ * the backlog.  False when there is no reserve (the listener must rest).
+ */
+static bool control_accept_spare(struct control *c, int lfd, int e)
+{
+	struct ops_peer peer;
+	int fd;
+
+	if (c->reserve < 0)
+		return false;
+	control_log_fds(c, e);
+	close(c->reserve);
+	c->reserve = -1;
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0 && control_accept_peer(c, fd, &peer))
+		control_make_room(c, fd, &peer);
+	control_reserve(c);
+	return true;
 }
 
 static void control_accept_cb(void *ctx, int lfd, short revents)
@@ -515,24 +621,29 @@ static void control_accept_cb(void *ctx, int lfd, short revents)
 	for (int i = 0; i < CONTROL_ACCEPTS; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		size_t n = c->n;
+		struct ops_peer peer;
 
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-			if (!c->fds_logged)
-				log_msg(LOG_WARNING,
-					"admin socket: accept: %s: not accepting "
-					"until a client leaves",
-					strerror(errno));
-			c->fds_logged = true;
-			c->accept_paused =
-			    loop_add(c->l, lfd, 0, control_accept_cb, c, NULL) == PSM_OK;
-			return;
+			if (!control_accept_spare(c, lfd, errno)) {
+				control_log_fds(c, errno);
+				c->accept_paused =
+				    loop_add(c->l, lfd, 0, control_accept_cb, c, NULL) == PSM_OK;
+			}
+			return; /* the loop's watch set may have changed: let it poll again */
 		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				log_msg(LOG_WARNING, "admin socket: accept: %s", strerror(errno));
 			return;
 		}
-		control_accept_one(c, fd);
+		if (!control_accept_peer(c, fd, &peer))
+			continue;
+		if (control_fds_short(fd)) {
+			control_log_fds(c, EMFILE);
+			control_make_room(c, fd, &peer);
+			return; /* the loop's watch set may have changed: let it poll again */
+		}
+		control_admit(c, fd, &peer);
 		if (c->n != n)
 			return; /* the loop's watch set changed: let it poll again */
 	}
@@ -562,6 +673,7 @@ int control_open(struct control **out, struct psmd *d, struct loop *l, struct ps
 	c->d = d;
 	c->l = l;
 	c->fd = -1;
+	c->reserve = -1;
 	rc = control_listen(c, d->conf.cfg.socket, err);
 	if (rc != PSM_OK) {
 		if (c->fd >= 0) {
@@ -571,6 +683,7 @@ int control_open(struct control **out, struct psmd *d, struct loop *l, struct ps
 		free(c);
 		return rc;
 	}
+	control_reserve(c);
 	log_msg(LOG_INFO, "admin socket %s", c->path);
 	*out = c;
 	return PSM_OK;
@@ -656,10 +769,8 @@ static void control_commit(struct control *c)
 		if (ok)
 			metrics_fsync(&c->d->metrics, ns);
 		else
-			log_msg(LOG_ERR,
-				"journal commit failed: %zu change%s taken back and refused: "
-				"%s",
-				c->nchg, c->nchg == 1 ? "" : "s", err.msg);
+			log_msg(LOG_ERR, "journal commit failed: %zu %s taken back and refused: %s",
+				c->nchg, plural(c->nchg, "change", "changes"), err.msg);
 	}
 	control_settle(c, ok, &err);
 	for (i = c->n; i-- > 0;) {
@@ -682,23 +793,44 @@ void control_flush(struct control *c)
 		control_commit(c);
 }
 
+/* Whether cl is past a deadline: replies unread (CONTROL_STALL) or a request line left
+ * unfinished (CONTROL_FRAME); logs why. */
+static bool client_expired(const struct client *cl, int64_t now)
+{
+	if (cl->ready > cl->sent && cl->stalled != 0 && now - cl->stalled > CONTROL_STALL) {
+		log_msg(LOG_WARNING,
+			"admin socket: uid %u leaves %zu bytes of replies unread for %d s: dropped",
+			(unsigned)cl->peer.uid, cl->ready - cl->sent, CONTROL_STALL);
+		return true;
+	}
+	return cl->frame_at != 0 && now - cl->frame_at >= CONTROL_FRAME;
+}
+
 void control_tick(struct control *c, int64_t now)
 {
-	if (c != NULL) {
-		control_accept_resume(c);
-		c->fds_logged = false;
-	}
-	for (size_t i = c != NULL ? c->n : 0; i-- > 0;) {
+	size_t unfinished = 0;
+	uid_t uid = 0;
+
+	if (c == NULL)
+		return;
+	control_reserve(c);
+	control_accept_resume(c);
+	c->fds_logged = false;
+	for (size_t i = c->n; i-- > 0;) {
 		struct client *cl = c->cl[i];
 
-		if (cl->ready > cl->sent && cl->stalled != 0 && now - cl->stalled > CONTROL_STALL) {
-			log_msg(LOG_WARNING,
-				"admin socket: uid %u leaves %zu bytes of replies "
-				"unread for %d s: dropped",
-				(unsigned)cl->peer.uid, cl->ready - cl->sent, CONTROL_STALL);
-			client_free(c, cl);
-		}
+		if (!client_expired(cl, now))
+			continue;
+		unfinished += cl->frame_at != 0 && now - cl->frame_at >= CONTROL_FRAME;
+		uid = cl->peer.uid;
+		client_free(c, cl);
 	}
+	if (unfinished > 0)
+		log_msg(LOG_WARNING,
+			"admin socket: %zu connection%s (uid %u%s) left a request unfinished for "
+			"%d s: closed",
+			unfinished, unfinished == 1 ? "" : "s", (unsigned)uid,
+			unfinished == 1 ? "" : " and others", CONTROL_FRAME);
 }
 
 void control_close(struct control *c)
@@ -717,6 +849,8 @@ void control_close(struct control *c)
 		close(c->fd);
 		unlink(c->path);
 	}
+	if (c->reserve >= 0)
+		close(c->reserve);
 	free(c->cl);
 	free(c->chg);
 	free(c);

@@ -19,6 +19,8 @@ struct control;
 #define CONTROL_OUT_SOFT_USER (64u << 10) /* the same for a non-admin client */
 #define CONTROL_SNDBUF_USER (32 << 10)	  /* SO_SNDBUF of a non-admin's socket (kernel: x2) */
 #define CONTROL_STALL 30		  /* seconds a client may leave queued output unread */
+#define CONTROL_FD_SPARE 16		  /* fds kept free of clients for psmd's own files */
+#define CONTROL_FRAME 10		  /* seconds a request line may take from its first byte */
 
 /*
  * Listens on cfg->socket (parent directory made 0755, a stale socket
@@ -32,7 +34,7 @@ void control_close(struct control *c);
 
 /* After the loop handled an iteration's input: one journal commit, then the held replies. */
 void control_flush(struct control *c);
-/* Once a second: drops clients that leave their replies unread. */
+/* Once a second: drops clients that leave their replies unread or a request unfinished. */
 void control_tick(struct control *c, int64_t now);
 
 #endif

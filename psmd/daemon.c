@@ -14,6 +14,7 @@
 #include "log.h"
 #include "notify.h"
 #include "nss.h"
+#include "plural.h"
 
 void daemon_init(struct psmd *d, const char *conf_path, bool conf_given)
 {
@@ -183,11 +184,13 @@ void daemon_serving(struct psmd *d, const char *what)
 	if (table_info(&d->table, &info, &err) != PSM_OK)
 		log_msg(LOG_WARNING, "table header: %s", err.msg);
 	daemon_policy_text(&d->conf, counts, sizeof(counts));
-	log_msg(LOG_INFO, "%s %s: %llu records, generation %llu (policy %s: %s)", what,
+	log_msg(LOG_INFO, "%s %s: %llu %s, generation %llu (policy %s: %s)", what,
 		d->conf.cfg.shm_name, (unsigned long long)info.records,
-		(unsigned long long)info.generation, d->conf.cfg.policy, counts);
-	if (notify_send("READY=1\nSTATUS=serving %llu records\nMAINPID=%ld",
-			(unsigned long long)info.records, (long)getpid()) != 0)
+		plural(info.records, "record", "records"), (unsigned long long)info.generation,
+		d->conf.cfg.policy, counts);
+	if (notify_send("READY=1\nSTATUS=serving %llu %s\nMAINPID=%ld",
+			(unsigned long long)info.records, plural(info.records, "record", "records"),
+			(long)getpid()) != 0)
 		log_msg(LOG_WARNING, "NOTIFY_SOCKET: %s", strerror(errno));
 }
 

@@ -194,19 +194,47 @@ const char *leader_state_name(int state)
 	}
 }
 
+/*
+ * How many pid numbers the NSpid: line of /proc/WHO/status holds: 1 for a process in /proc's
+ * own pid namespace, more below it; -1 with errno.  The file is world-readable: unlike
+ * /proc/PID/ns/pid, it needs no ptrace access (CAP_SYS_PTRACE) to sshd's, su's and sudo's
+ * session processes, which are not dumpable.
+ */
+static int leader_nspid_count(const char *who)
+{
+	char path[48], buf[LEADER_STAT_MAX];
+	const char *p;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/status", who);
+	if (leader_slurp(path, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, "\nNSpid:");
+	if (p == NULL)
+		return errno = ENOTSUP, -1; /* a kernel before 4.1 */
+	for (p += 7; *p != '\0' && *p != '\n'; p++)
+		n += (*p >= '0' && *p <= '9') && (p[-1] == '\t' || p[-1] == ' ');
+	return n;
+}
+
 int leader_same_pidns(int64_t peer, bool *same, struct psm_err *err)
 {
-	char path[48];
-	struct stat self, other;
+	char who[24];
+	int self, other;
 
 	if (peer <= 0)
 		return psm_err_set(err, PSM_EPERM,
 				   "the caller is outside psmd's pid namespace: "
 				   "it cannot name a session leader");
-	snprintf(path, sizeof(path), "/proc/%" PRId64 "/ns/pid", peer);
-	if (stat("/proc/self/ns/pid", &self) != 0 || stat(path, &other) != 0)
+	snprintf(who, sizeof(who), "%" PRId64, peer);
+	if ((self = leader_nspid_count("self")) < 0 || (other = leader_nspid_count(who)) < 0)
 		return psm_err_set(err, PSM_ESYS, "the caller's pid namespace: %s",
 				   strerror(errno));
-	*same = self.st_ino == other.st_ino && self.st_dev == other.st_dev;
+	if (self != 1)
+		return psm_err_set(err, PSM_ESYS,
+				   "the caller's pid namespace: /proc is not psmd's own "
+				   "(NSpid of psmd has %d numbers)",
+				   self);
+	*same = other == 1;
 	return PSM_OK;
 }

@@ -3,6 +3,7 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,8 +51,10 @@ void loop_free(struct loop *l)
 {
 	free(l->fds);
 	free(l->watch);
+	free(l->ready);
 	l->fds = NULL;
 	l->watch = NULL;
+	l->ready = NULL;
 	l->n = l->cap = 0;
 }
 
@@ -60,6 +63,7 @@ static int loop_grow(struct loop *l, struct psm_err *err)
 	size_t cap = l->cap ? l->cap * 2 : 16;
 	struct pollfd *fds = realloc(l->fds, cap * sizeof(*fds));
 	struct loop_watch *w;
+	struct loop_ready *r;
 
 	if (fds == NULL)
 		return psm_err_set(err, PSM_ENOMEM, "event loop: out of memory");
@@ -68,6 +72,10 @@ static int loop_grow(struct loop *l, struct psm_err *err)
 	if (w == NULL)
 		return psm_err_set(err, PSM_ENOMEM, "event loop: out of memory");
 	l->watch = w;
+	r = realloc(l->ready, cap * sizeof(*r));
+	if (r == NULL)
+		return psm_err_set(err, PSM_ENOMEM, "event loop: out of memory");
+	l->ready = r;
 	l->cap = cap;
 	return PSM_OK;
 }
@@ -135,18 +143,33 @@ static void loop_tick(const struct loop_hooks *h, struct timespec *next)
 	next->tv_sec += 1;
 }
 
-/* Calls the callbacks of ready fds; one may add or remove watches, so stop after a change. */
+/* Whether fd is still watched by w (a callback before may have removed it). */
+static bool loop_still(const struct loop *l, const struct loop_ready *r)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->fds[i].fd == r->fd)
+			return l->watch[i].cb == r->w.cb && l->watch[i].ctx == r->w.ctx;
+	return false;
+}
+
+/*
+ * Calls the callbacks of every fd ppoll found ready, even when one adds or removes
+ * watches (a listener flooded with connections must not starve its clients): the
+ * ready ones are taken first, and each is called if it is still watched.
+ */
 static void loop_dispatch(struct loop *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		struct pollfd p = l->fds[i];
-		size_t n = l->n;
+	size_t k = 0;
 
-		if (p.revents == 0)
-			continue;
-		l->watch[i].cb(l->watch[i].ctx, p.fd, p.revents);
-		if (l->n != n || i >= l->n || l->fds[i].fd != p.fd)
-			return;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->fds[i].revents != 0)
+			l->ready[k++] =
+			    (struct loop_ready){l->fds[i].fd, l->fds[i].revents, l->watch[i]};
+	for (size_t j = 0; j < k; j++) {
+		struct loop_ready r = l->ready[j];
+
+		if (loop_still(l, &r))
+			r.w.cb(r.w.ctx, r.fd, r.revents);
 	}
 }
 

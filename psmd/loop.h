@@ -17,9 +17,17 @@ struct loop_watch {
 	void *ctx;
 };
 
+/* A ready fd as ppoll returned it, with the watch it had then. */
+struct loop_ready {
+	int fd;
+	short revents;
+	struct loop_watch w;
+};
+
 struct loop {
 	struct pollfd *fds; /* parallel arrays, n in use */
 	struct loop_watch *watch;
+	struct loop_ready *ready; /* the iteration's ready fds (cap of them) */
 	size_t n, cap;
 	sigset_t waitmask; /* the mask ppoll() runs with: our signals unblocked */
 };

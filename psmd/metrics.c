@@ -16,6 +16,7 @@
 #include "metrics_fleet.h"
 #include "metrics_out.h"
 #include "ops_reply.h"
+#include "plural.h"
 
 static const char *metrics_op_name(size_t i)
 {
@@ -152,8 +153,9 @@ static int metrics_check_table_file(const struct psmd *d, cJSON *arr, bool *heal
 		return metrics_check(
 		    arr, "table_file", false, healthy, "damaged (%s); %s%s", w->why,
 		    w->err[0] != '\0' ? "not republished: " : "republishing", w->err);
-	return metrics_check(arr, "table_file", true, healthy, "intact, republished %llu time%s",
-			     (unsigned long long)w->republished, w->republished == 1 ? "" : "s");
+	return metrics_check(arr, "table_file", true, healthy, "intact, republished %llu %s",
+			     (unsigned long long)w->republished,
+			     plural(w->republished, "time", "times"));
 }
 
 /* The journal takes writes: degraded while its last commit failed, until one works. */
@@ -179,10 +181,11 @@ static int metrics_recovery(struct psmd *d, cJSON *arr, bool *healthy)
 	if (r == NULL || (r->ndamage == 0 && r->ngrants == 0))
 		return metrics_check(arr, "recovery", true, healthy, "no journal damage");
 	return metrics_check(arr, "recovery", false, healthy,
-			     "%zu grant%s in quarantine, %zu damaged journal region%s (%.120s); "
+			     "%zu %s in quarantine, %zu damaged journal %s (%.120s); "
 			     "decide with psmctl recover --accept|--drop",
-			     r->ngrants, r->ngrants == 1 ? "" : "s", r->ndamage,
-			     r->ndamage == 1 ? "" : "s", r->ndamage > 0 ? r->damage[0] : "-");
+			     r->ngrants, plural(r->ngrants, "grant", "grants"), r->ndamage,
+			     plural(r->ndamage, "region", "regions"),
+			     r->ndamage > 0 ? r->damage[0] : "-");
 }
 
 int metrics_health(struct psmd *d, cJSON *out, bool *healthy, struct psm_err *err)

@@ -9,6 +9,7 @@
 #include "fleet.h"
 #include "metrics_out.h"
 #include "ops_reply.h"
+#include "plural.h"
 
 static cJSON *metrics_fleet_records(const struct fleet_stats *st)
 {
@@ -78,11 +79,12 @@ int metrics_fleet_check(struct psmd *d, cJSON *checks, bool *healthy)
 	ago = st.since > 0 ? (int64_t)time(NULL) - st.since : -1;
 	if (!st.connected)
 		return metrics_check(checks, "fleet", false, healthy,
-				     "redis %s unreachable%s%lld s; %llu local writes queued",
+				     "redis %s unreachable%s%lld s; %llu local %s queued",
 				     st.addr[0] != '\0' ? st.addr : "(none found)",
 				     ago >= 0 ? " for " : ", never connected, up ",
 				     (long long)(ago >= 0 ? ago : (int64_t)time(NULL) - d->started),
-				     (unsigned long long)st.queued);
+				     (unsigned long long)st.queued,
+				     plural(st.queued, "write", "writes"));
 	if (st.oldest_unapplied_ms > METRICS_FLEET_LAG_MAX_MS)
 		return metrics_check(checks, "fleet", false, healthy,
 				     "redis %s: a feed entry read %lld s ago is not applied yet "

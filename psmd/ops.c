@@ -29,6 +29,7 @@ static const ops_fn ops_table[PROTO_OP_COUNT] = {
     [PROTO_OP_IMPORT] = ops_import,
     [PROTO_OP_RELOAD] = ops_reload,
     [PROTO_OP_FLEET] = ops_fleet,
+    [PROTO_OP_HISTORY] = ops_history,
 };
 
 /*

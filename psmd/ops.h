@@ -67,6 +67,7 @@ int ops_export(struct ops_ctx *c, cJSON *reply, struct psm_err *err);
 int ops_import(struct ops_ctx *c, cJSON *reply, struct psm_err *err);
 int ops_reload(struct ops_ctx *c, cJSON *reply, struct psm_err *err);
 int ops_recover(struct ops_ctx *c, cJSON *reply, struct psm_err *err); /* ops_recover.c */
+int ops_history(struct ops_ctx *c, cJSON *reply, struct psm_err *err); /* ops_history.c */
 
 /* Helpers shared by the handlers (ops.c). */
 /* The user a "self" op is about: the request's, else the peer's own name. */

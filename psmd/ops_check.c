@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "eval.h"
 #include "json_out.h"
+#include "ops_history.h"
 #include "perm.h"
 
 #define OPS_EXPLAIN_MAX 4096
@@ -54,11 +55,12 @@ static cJSON *ops_explain_fields(const struct eval_out *out, const struct eval_r
 	return o;
 }
 
-/* One permission's result object; *allowed gets the decision. */
-static int ops_check_one(const struct ops_ctx *c, struct eval_req *req, cJSON *results,
-			 bool *allowed, struct psm_err *err)
+/* One permission's result object, decided on the served table or (--at) the past's;
+ * *allowed gets the decision. */
+static int ops_check_one(const struct ops_ctx *c, const struct ops_at *at, struct eval_req *req,
+			 cJSON *results, bool *allowed, struct psm_err *err)
 {
-	const struct shm_view *v = shm_writer_view(c->d->table.w);
+	const struct shm_view *v = shm_writer_view(at != NULL ? at->w : c->d->table.w);
 	struct eval_out *out = malloc(sizeof(*out));
 	char reason[512], *explain = NULL;
 	cJSON *o = cJSON_CreateObject();
@@ -70,8 +72,11 @@ static int ops_check_one(const struct ops_ctx *c, struct eval_req *req, cJSON *r
 		eval_reason_text(out, reason, sizeof(reason));
 		if (c->req->a.explain && (explain = malloc(OPS_EXPLAIN_MAX)) != NULL)
 			eval_explain(out, req, explain, OPS_EXPLAIN_MAX);
-		if (explain != NULL && !*allowed)
+		if (explain != NULL && !*allowed && at == NULL)
 			ops_explain_quarantine(c, req, explain, OPS_EXPLAIN_MAX);
+		if (explain != NULL && at != NULL)
+			ops_at_explain(at, out->have_entry ? &out->entry : NULL, explain,
+				       OPS_EXPLAIN_MAX);
 		if (!cJSON_AddStringToObject(o, "perm", req->perm) ||
 		    !cJSON_AddBoolToObject(o, "allowed", *allowed) ||
 		    !cJSON_AddStringToObject(o, "reason", reason) ||
@@ -88,14 +93,15 @@ static int ops_check_one(const struct ops_ctx *c, struct eval_req *req, cJSON *r
 	return rc != PSM_OK ? rc : psm_err_set(err, PSM_ENOMEM, "check: out of memory");
 }
 
-int ops_check(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+static int ops_check_at(struct ops_ctx *c, const struct ops_at *at, cJSON *reply,
+			struct psm_err *err)
 {
 	const struct proto_args *a = &c->req->a;
 	struct eval_req req = {
 	    .user = a->user,
 	    .rhost = a->rhost,
 	    .audit = SHM_U32_NONE,
-	    .now = c->now,
+	    .now = at != NULL ? at->at : c->now,
 	    .table = c->d->conf.cfg.shm_name,
 	};
 	bool all = true, any = false;
@@ -117,11 +123,25 @@ int ops_check(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 		if (rc != PSM_OK)
 			break;
 		req.perm = p->valuestring;
-		rc = ops_check_one(c, &req, results, &allowed, err);
+		rc = ops_check_one(c, at, &req, results, &allowed, err);
 		all = all && allowed;
 		any = any || allowed;
 	}
 	if (rc == PSM_OK && !cJSON_AddBoolToObject(reply, "allowed", a->any ? any : all))
 		rc = psm_err_set(err, PSM_ENOMEM, "check: out of memory");
+	return rc;
+}
+
+int ops_check(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
+{
+	struct ops_at at;
+	int rc;
+
+	if (!proto_has(c->req, PK_AT))
+		return ops_check_at(c, NULL, reply, err);
+	rc = ops_at_open(c, c->req->a.at, &at, err);
+	if (rc == PSM_OK)
+		rc = ops_check_at(c, &at, reply, err);
+	ops_at_free(&at);
 	return rc;
 }

@@ -198,6 +198,50 @@ static int ops_ids_quarantined(const struct ops_ctx *c, struct ops_ids *ids)
 	return rc;
 }
 
+/* The policy's grant of a principal for exactly a pattern: its binding number. */
+struct ops_policy_find {
+	const char *principal, *pattern;
+	unsigned rule; /* 0: none */
+};
+
+static bool ops_field_is(const struct shm_entry *e, enum shm_field f, const char *s)
+{
+	return e->flen[f] == strlen(s) && memcmp(e->f[f], s, e->flen[f]) == 0;
+}
+
+static int ops_policy_find_one(const struct shm_entry *e, void *ctx)
+{
+	struct ops_policy_find *f = ctx;
+
+	if ((e->flags & SHM_FL_SRC_POLICY) && ops_field_is(e, SHM_F_PRINCIPAL, f->principal) &&
+	    ops_field_is(e, SHM_F_PATTERN, f->pattern) && e->rule != SHM_U32_NONE) {
+		f->rule = e->rule;
+		return 1;
+	}
+	return 0;
+}
+
+/* Nothing to revoke: when the policy grants exactly this, say where (FILE:LINE), since only
+ * an edit of the policy and a reload can take it away. */
+static int ops_revoke_none(const struct ops_ctx *c, struct psm_err *err)
+{
+	const struct proto_args *a = &c->req->a;
+	struct ops_policy_find f = {a->user, a->perm, 0};
+	char where[160];
+
+	if (c->d->table.w != NULL)
+		shm_scan(shm_writer_view(c->d->table.w), SHM_GRANT, ops_policy_find_one, &f);
+	if (f.rule == 0 ||
+	    policy_rule_where(c->d->conf.pol, false, f.rule, where, sizeof(where)) != PSM_OK)
+		return psm_err_set(err, PSM_ENOENT, "no grant of %s with pattern %s", a->user,
+				   a->perm);
+	return psm_err_set(
+	    err, PSM_ENOENT,
+	    "%.64s %.64s is granted by the policy, %s (binding %u): a policy grant "
+	    "cannot be revoked at runtime; edit the file and run psmctl policy reload",
+	    a->user, a->perm, where, f.rule);
+}
+
 /* revoke USER PATTERN: every grant of that principal with exactly that pattern. */
 static int ops_revoke_match(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 {
@@ -220,8 +264,7 @@ static int ops_revoke_match(struct ops_ctx *c, cJSON *reply, struct psm_err *err
 		id_format(ids.v[0], c->id);
 	free(ids.v);
 	if (rc == PSM_OK && done == 0)
-		rc = psm_err_set(err, PSM_ENOENT, "no grant of %s with pattern %s", a->user,
-				 a->perm);
+		rc = ops_revoke_none(c, err);
 	if (rc == PSM_OK && cJSON_AddNumberToObject(reply, "revoked", (double)done) == NULL)
 		rc = psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
 	return rc;
@@ -356,6 +399,20 @@ static int ops_list_state(struct ops_list *l)
 	return l->rc;
 }
 
+/* grants NAME for a name NSS does not know (a typo, most often) and nothing names: said so,
+ * as grant says it.  Grants held for a name NSS has forgotten are still listed. */
+static int ops_list_known(const struct ops_list *l, struct psm_err *err)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (l->principal == NULL || cJSON_GetArraySize(l->arr) > 0)
+		return PSM_OK;
+	if (l->principal[0] == '%')
+		return store_group_id(l->principal + 1, &gid, err);
+	return store_user_id(l->principal, &uid, &gid, err);
+}
+
 static int ops_grants_list(struct ops_list *l, cJSON *reply, struct psm_err *err)
 {
 	const struct ops_ctx *c = l->c;
@@ -378,7 +435,7 @@ static int ops_grants_list(struct ops_list *l, cJSON *reply, struct psm_err *err
 		ops_list_state(l);
 	if (l->rc != PSM_OK)
 		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");
-	return PSM_OK;
+	return ops_list_known(l, err);
 }
 
 int ops_grants(struct ops_ctx *c, cJSON *reply, struct psm_err *err)

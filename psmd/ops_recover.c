@@ -7,6 +7,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "plural.h"
 
 /* "damage": [TEXT...], "quarantined": [GRANT...], as they are now. */
 static int rv_list(const struct journal_recovery *r, cJSON *reply, struct psm_err *err)
@@ -100,8 +101,8 @@ int ops_recover(struct ops_ctx *c, cJSON *reply, struct psm_err *err)
 		rc = journal_recovery_done(s->j, err);
 	if (rc != PSM_OK)
 		return psm_err_prefix(err, "recover --%s", decision);
-	log_msg(LOG_NOTICE, "recover --%s: %zu grant%s, the journal damage is acknowledged",
-		decision, n, n == 1 ? "" : "s");
+	log_msg(LOG_NOTICE, "recover --%s: %zu %s, the journal damage is acknowledged", decision, n,
+		plural(n, "grant", "grants"));
 	if (cJSON_AddStringToObject(reply, "decision", decision) == NULL ||
 	    cJSON_AddNumberToObject(reply, "decided", (double)n) == NULL)
 		return psm_err_set(err, PSM_ENOMEM, "reply: out of memory");

@@ -15,6 +15,7 @@
 #include "shm.h"
 #include "state.h"
 #include "store_entry.h"
+#include "plural.h"
 
 int64_t sweep_due(const struct sweep *sw, bool kills, const struct record *rec)
 {
@@ -80,7 +81,8 @@ size_t sweep_expire(struct sweep *sw, struct state *st, struct shm_writer *w, bo
 		shm_writer_commit(w);
 	sw->removed += n;
 	if (n > 0)
-		log_msg(LOG_INFO, "sweep: %zu expired grants and sessions removed", n);
+		log_msg(LOG_INFO, "sweep: removed %zu expired %s", n,
+			plural(n, "grant or session", "grants and sessions"));
 	return n;
 }
 

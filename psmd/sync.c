@@ -20,6 +20,7 @@
 #include "loop.h"
 #include "store.h"
 #include "sweep.h"
+#include "plural.h"
 
 #define SYNC_TAKE 256 /* records taken from the fleet per loop turn */
 
@@ -237,8 +238,8 @@ static void sync_republish(struct psmd *d, uint64_t above)
 		if (state_foreach(d->store.st, types[i], sync_pub_one, &p) != 0)
 			break;
 	if (p.n > 0)
-		log_msg(LOG_INFO, "fleet: %zu record%s of this host queued for Redis again", p.n,
-			p.n == 1 ? "" : "s");
+		log_msg(LOG_INFO, "fleet: %zu %s of this host queued for Redis again", p.n,
+			plural(p.n, "record", "records"));
 }
 
 static void sync_ready(void *ctx, int fd, short revents)

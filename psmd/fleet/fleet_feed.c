@@ -50,6 +50,9 @@ static bool fleet_entry_job(struct fleet_reader *rd, const struct rconn_reply *e
 	memcpy(j->in.replid, rd->replid, sizeof(j->in.replid));
 	j->in.feed_ms = (int64_t)ms;
 	snprintf(j->where, sizeof(j->where), "feed entry %s", j->in.feed_id);
+	j->own = fleet_own_take(rd->f, ms, seq);
+	if (j->own)
+		return true;
 	j->prepared = fleet_fields(en->element[1], &j->e);
 	if (!j->prepared) {
 		j->res = SIGN_MALFORMED;

@@ -21,6 +21,7 @@
 #define FLEET_SCAN_COUNT "500" /* HSCAN COUNT hint of the prune pass (a resync sizes its own) */
 #define FLEET_DROP_LOGS 5      /* dropped entries logged per reason and minute */
 #define FLEET_SCRIPT_SHA_LEN 40
+#define FLEET_OWN_MAX 65536	  /* own feed ids remembered for the reader to skip */
 #define FLEET_PRUNE_GRACE_S 86400 /* the state hash keeps a record a day past its expiry */
 #define FLEET_PRUNE_EVERY_S 3600  /* a pass over the state hash this often */
 #define FLEET_EPOCH_EVERY_S 5	  /* the epoch key set again (when absent) this often */
@@ -42,7 +43,12 @@ struct fleet_log {
 	char line[FLEET_LOG_LEN];
 };
 
-/* A FIFO of fixed-size items that grows (in[] and out[] use it). */
+/* A stream id "ms-seq". */
+struct fleet_id {
+	uint64_t ms, seq;
+};
+
+/* A FIFO of fixed-size items that grows (in[], out[] and own[] use it). */
 struct fleet_fifo {
 	void *v;
 	size_t size, head, n, cap; /* item size; the first item; items; slots */
@@ -61,6 +67,7 @@ struct fleet {
 	bool stopping;
 	struct fleet_fifo in;  /* struct fleet_in, read from Redis */
 	struct fleet_fifo out; /* struct fleet_out, for Redis */
+	struct fleet_fifo own; /* struct fleet_id: own feed entries, oldest first (fleet_own.c) */
 	bool out_lost;	       /* out overflowed: republish once connected */
 	bool want_resync, want_republish;
 	pthread_mutex_t log_mu; /* guards logs only: fleet_logf may be called holding mu or not */
@@ -97,6 +104,10 @@ int fleet_fifo_push(struct fleet_fifo *q, const void *item);
 void *fleet_fifo_at(const struct fleet_fifo *q, size_t i);
 void fleet_fifo_pop(struct fleet_fifo *q, size_t n);
 
+/* fleet_own.c: the ids of own feed entries, which the reader skips */
+void fleet_own_add(struct fleet *f, const char *id);
+bool fleet_own_take(struct fleet *f, uint64_t ms, uint64_t seq);
+
 /* fleet_conf.c */
 int fleet_conf_copy(struct config_redis *dst, const struct config_redis *src);
 void fleet_conf_free(struct config_redis *c);
@@ -128,6 +139,7 @@ struct fleet_job {
 	struct sign_entry e;	       /* its fields, pointing into a reply */
 	unsigned char sig[SIGN_BYTES]; /* a state value's signature, decoded */
 	bool prepared;		       /* false: malformed already (res and err set) */
+	bool own;		       /* this host's own entry: neither checked nor queued */
 	struct fleet_in in;
 	enum sign_result res;
 	struct psm_err err;

@@ -81,6 +81,10 @@ int fleet_jobs_emit(struct fleet_reader *rd, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct fleet_job *j = &rd->jobs[i];
 
+		if (j->own) { /* applied here already: only the position moves (a marker) */
+			got = got < 0 ? got : 0;
+			continue;
+		}
 		if (got < 0) {
 			if (j->res == SIGN_APPLIED)
 				record_free(&j->in.rec);

@@ -24,7 +24,8 @@ struct fleet_pruning {
  * version, tomb (1/0), the state value, MAXLEN, r, sig, key, mirror ("set", "del", ""),
  * the mirror's expiry (unix ms, "" none).  The state keeps the higher version of a field,
  * a tombstone winning a tie; only a record that changed it goes on the feed.  Versions are
- * compared as decimal strings (Lua's numbers are doubles: not exact past 2^53).
+ * compared as decimal strings (Lua's numbers are doubles: not exact past 2^53).  It returns
+ * the new entry's feed id (the reader skips it: fleet_own.c), or 0 when nothing changed.
  */
 static const char fleet_script[] =
     "local old = redis.call('HGET', KEYS[1], ARGV[1])\n"
@@ -37,11 +38,12 @@ static const char fleet_script[] =
     "  end\n"
     "end\n"
     "redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])\n"
+    "local id\n"
     "if ARGV[7] ~= '' then\n"
-    "  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'r', ARGV[6], 'sig', ARGV[7],"
+    "  id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'r', ARGV[6], 'sig', ARGV[7],"
     " 'key', ARGV[8])\n"
     "else\n"
-    "  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'r', ARGV[6])\n"
+    "  id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'r', ARGV[6])\n"
     "end\n"
     "if ARGV[9] == 'set' and ARGV[10] ~= '' then\n"
     "  redis.call('SET', KEYS[3], ARGV[4], 'PXAT', ARGV[10])\n"
@@ -50,7 +52,7 @@ static const char fleet_script[] =
     "elseif ARGV[9] == 'del' then\n"
     "  redis.call('DEL', KEYS[3])\n"
     "end\n"
-    "return 1\n";
+    "return id\n";
 
 /* The arguments of one EVALSHA, with the buffers they point into. */
 struct fleet_call {
@@ -146,7 +148,9 @@ static int fleet_push_batch(struct fleet *f, struct rconn *c, const char *sha,
 		free(k.value);
 	}
 	for (size_t j = 0; j < i; j++) {
-		rrc = rconn_read(c, RCONN_T(RCONN_INTEGER), &r, err);
+		rrc = rconn_read(c, RCONN_T(RCONN_INTEGER) | RCONN_T(RCONN_STRING), &r, err);
+		if (rrc == PSM_OK && r->type == RCONN_STRING)
+			fleet_own_add(f, r->str);
 		if (rrc == PSM_OK)
 			rconn_reply_free(r);
 		else if (rc == PSM_OK)

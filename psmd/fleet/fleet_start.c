@@ -50,6 +50,7 @@ static int fleet_init(struct fleet *f, const struct config_redis *r, const char 
 	f->dirfd = f->evfd = -1;
 	fleet_fifo_init(&f->in, sizeof(struct fleet_in));
 	fleet_fifo_init(&f->out, sizeof(struct fleet_out));
+	fleet_fifo_init(&f->own, sizeof(struct fleet_id));
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_mutex_init(&f->log_mu, NULL);
 	pthread_condattr_init(&ca);
@@ -110,6 +111,7 @@ static void fleet_drain(struct fleet *f)
 		fleet_out_free(fleet_fifo_at(&f->out, i));
 	fleet_fifo_free(&f->in);
 	fleet_fifo_free(&f->out);
+	fleet_fifo_free(&f->own);
 }
 
 void fleet_stop(struct fleet *f)

@@ -19,6 +19,7 @@
 #include "json_cjson.h"
 #include "snapshot.h"
 #include "snapshot_child.h"
+#include "plural.h"
 
 struct journal {
 	int dirfd;
@@ -208,7 +209,8 @@ static int jr_cut_tail(struct jr_load *l, const char *name, size_t at, size_t si
 	close(fd);
 	l->rep->torn_bytes = size - at;
 	snprintf(l->rep->torn, sizeof(l->rep->torn),
-		 "%s: torn tail at byte %zu (%s), %zu bytes dropped", name, at, why, size - at);
+		 "%s: torn tail at byte %zu (%s), %zu %s dropped", name, at, why, size - at,
+		 plural(size - at, "byte", "bytes"));
 	return PSM_OK;
 }
 
@@ -662,10 +664,12 @@ void journal_info(const struct journal *j, struct journal_info *info)
 void journal_report_format(const struct journal_report *r, char *buf, size_t n)
 {
 	int w = snprintf(buf, n,
-			 "loaded %s (%" PRIu64 " records) + %" PRIu32 " journal segments (%" PRIu64
-			 " records); %" PRIu64 " superseded, %" PRIu64 " expired dropped",
+			 "loaded %s (%" PRIu64 " %s) + %" PRIu32 " journal %s (%" PRIu64
+			 " %s); %" PRIu64 " superseded, %" PRIu64 " expired dropped",
 			 r->snapshot[0] != '\0' ? r->snapshot : "no snapshot", r->snapshot_records,
-			 r->segments, r->journal_records, r->ignored, r->dropped);
+			 plural(r->snapshot_records, "record", "records"), r->segments,
+			 plural(r->segments, "segment", "segments"), r->journal_records,
+			 plural(r->journal_records, "record", "records"), r->ignored, r->dropped);
 	size_t o = w < 0 ? 0 : (size_t)w;
 
 	if (r->fallback[0] != '\0' && o < n)
@@ -675,10 +679,10 @@ void journal_report_format(const struct journal_report *r, char *buf, size_t n)
 		o += (size_t)snprintf(buf + o, n - o, "; %s", r->torn);
 	if ((r->corrupt > 0 || r->quarantined > 0) && o < n)
 		snprintf(buf + o, n - o,
-			 "; %" PRIu32 " damaged journal region%s, %" PRIu64
-			 " grant%s in quarantine (psmctl recover)",
-			 r->corrupt, r->corrupt == 1 ? "" : "s", r->quarantined,
-			 r->quarantined == 1 ? "" : "s");
+			 "; %" PRIu32 " damaged journal %s, %" PRIu64
+			 " %s in quarantine (psmctl recover)",
+			 r->corrupt, plural(r->corrupt, "region", "regions"), r->quarantined,
+			 plural(r->quarantined, "grant", "grants"));
 }
 
 const struct journal_recovery *journal_recovery(const struct journal *j)
@@ -699,4 +703,53 @@ int journal_recovery_prune(struct journal *j, const struct state *st, struct psm
 int journal_recovery_done(struct journal *j, struct psm_err *err)
 {
 	return jq_clear(j->dirfd, &j->rcv, err);
+}
+
+/* ---- history --------------------------------------------------------------------------- */
+
+/* Every provable record of file name (kind k, number seq) to fn, up to its first damage. */
+static int jr_each_file(const struct journal *j, const struct frame_kind *k, uint32_t seq,
+			journal_each_fn fn, void *ctx, struct psm_err *err)
+{
+	unsigned char *d = NULL;
+	size_t size = 0, off = k->hdr_size, len;
+	const char *json, *why;
+	struct record rec;
+	char name[32];
+	int rc;
+
+	frame_file_name(k, seq, name, sizeof(name));
+	rc = frame_read_file(j->dirfd, name, &d, &size, err);
+	if (rc == PSM_ENOENT)
+		return PSM_OK; /* pruned meanwhile */
+	if (rc == PSM_OK && frame_check_header(d, size, k, seq, name, NULL) != PSM_OK)
+		size = 0;
+	while (rc == PSM_OK && size > 0 && frame_next(d, size, &off, &json, &len, &why) == 1) {
+		if (frame_parse_record(json, len, &rec, NULL) != PSM_OK)
+			continue;
+		rc = fn(ctx, &rec, k == &frame_snapshot, err);
+		record_free(&rec);
+	}
+	free(d);
+	return rc;
+}
+
+int journal_each(const struct journal *j, journal_each_fn fn, void *ctx, struct psm_err *err)
+{
+	struct jr_dir d;
+	uint32_t from = 0;
+	size_t i;
+	int rc = jr_scan(j->dirfd, &d, err);
+
+	if (rc != PSM_OK)
+		return rc;
+	if (d.snaps.n > 0) {
+		from = d.snaps.v[0];
+		rc = jr_each_file(j, &frame_snapshot, from, fn, ctx, err);
+	}
+	for (i = 0; rc == PSM_OK && i < d.segs.n; i++)
+		if (d.segs.v[i] >= from)
+			rc = jr_each_file(j, &frame_journal, d.segs.v[i], fn, ctx, err);
+	jr_dir_free(&d);
+	return rc;
 }

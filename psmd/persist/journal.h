@@ -132,4 +132,15 @@ struct journal_info {
 };
 void journal_info(const struct journal *j, struct journal_info *info);
 
+/*
+ * The history state_dir still holds (psmctl history, check --at): the records of the
+ * oldest snapshot (snap true), then of every segment from its number on, in order, each
+ * parsed and passed to fn (which may keep it with record_move; it is freed after).  A
+ * damaged frame ends the reading of its file (journal load reports damage).  fn's
+ * non-PSM_OK return stops the reading and is returned.  Older changes are gone (pruned
+ * with their snapshot): the audit log has them.
+ */
+typedef int (*journal_each_fn)(void *ctx, struct record *rec, bool snap, struct psm_err *err);
+int journal_each(const struct journal *j, journal_each_fn fn, void *ctx, struct psm_err *err);
+
 #endif

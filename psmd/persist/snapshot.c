@@ -11,6 +11,7 @@
 
 #include "frame.h"
 #include "json_cjson.h"
+#include "plural.h"
 
 #define SNAPSHOT_TMP "snapshot.new"
 #define SNAPSHOT_FLUSH (1u << 20)
@@ -148,8 +149,8 @@ int snapshot_load(int dirfd, uint32_t seq, struct state *st, int64_t now, uint64
 		rc = snap_apply_frames(st, d, size, SNAPSHOT_HDR_SIZE, name, now, &f, err);
 	}
 	if (rc == PSM_OK && f.records != count)
-		rc = psm_err_set(err, PSM_EUNAVAIL, "%s: %" PRIu64 " records, header says %" PRIu64,
-				 name, f.records, count);
+		rc = psm_err_set(err, PSM_EUNAVAIL, "%s: %" PRIu64 " %s, header says %" PRIu64,
+				 name, f.records, plural(f.records, "record", "records"), count);
 	free(d);
 	*records = f.records;
 	*dropped = f.dropped;

@@ -20,7 +20,8 @@ static const struct proto_op proto_ops[PROTO_OP_COUNT] = {
      B(GRANT_ID) | B(PRINCIPAL) | B(PERM), 0, rule_revoke},
     {"grants", PROTO_OP_GRANTS, PROTO_WHO_SELF, 0, B(PRINCIPAL), 0, NULL},
     {"check", PROTO_OP_CHECK, PROTO_WHO_SELF, 0,
-     B(USER) | B(PERMS) | B(MODE) | B(SERVICE) | B(RHOST) | B(EXPLAIN), B(USER) | B(PERMS), NULL},
+     B(USER) | B(PERMS) | B(MODE) | B(SERVICE) | B(RHOST) | B(EXPLAIN) | B(AT), B(USER) | B(PERMS),
+     NULL},
     {"sessions", PROTO_OP_SESSIONS, PROTO_WHO_SELF, 0, B(USER) | B(FLEET), 0, NULL},
     {"session_show", PROTO_OP_SESSION_SHOW, PROTO_WHO_SELF, PROTO_F_OWNER, B(SESSION_ID),
      B(SESSION_ID), NULL},
@@ -43,6 +44,7 @@ static const struct proto_op proto_ops[PROTO_OP_COUNT] = {
     {"reload", PROTO_OP_RELOAD, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(STRICT), 0, NULL},
     {"recover", PROTO_OP_RECOVER, PROTO_WHO_ADMIN, PROTO_F_MUTATES, B(DECISION), 0, NULL},
     {"fleet", PROTO_OP_FLEET, PROTO_WHO_ANY, 0, 0, 0, NULL},
+    {"history", PROTO_OP_HISTORY, PROTO_WHO_ADMIN, 0, B(PRINCIPAL) | B(SINCE) | B(TILL), 0, NULL},
 };
 
 const struct proto_op *proto_op_find(const char *name)

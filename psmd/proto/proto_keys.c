@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "cond.h"
+#include "json_out.h"
+#include "psm_str.h"
 #include "perm.h"
 #include "ttl.h"
 
@@ -34,6 +36,9 @@ static int key_id(const cJSON *v, struct proto_args *a, struct psm_err *err);
 static int key_perms(const cJSON *v, struct proto_args *a, struct psm_err *err);
 static int key_mode(const cJSON *v, struct proto_args *a, struct psm_err *err);
 static int key_decision(const cJSON *v, struct proto_args *a, struct psm_err *err);
+static int key_at(const cJSON *v, struct proto_args *a, struct psm_err *err);
+static int key_since(const cJSON *v, struct proto_args *a, struct psm_err *err);
+static int key_till(const cJSON *v, struct proto_args *a, struct psm_err *err);
 
 #define OFF(m) offsetof(struct proto_args, m)
 
@@ -64,6 +69,9 @@ static const struct proto_key proto_keys[PK_COUNT] = {
     [PK_DRY_RUN] = {"dry_run", PT_BOOL, 0, 0, 0, OFF(dry_run), NULL},
     [PK_STRICT] = {"strict", PT_BOOL, 0, 0, 0, OFF(strict), NULL},
     [PK_FLEET] = {"fleet", PT_BOOL, 0, 0, 0, OFF(fleet), NULL},
+    [PK_AT] = {"at", PT_STR, 1, 64, 0, OFF(at_text), key_at},
+    [PK_SINCE] = {"since", PT_STR, 1, 64, 0, OFF(since_text), key_since},
+    [PK_TILL] = {"until", PT_STR, 1, 64, 0, OFF(till_text), key_till},
 };
 
 const char *proto_key_name(enum proto_key_id k)
@@ -260,6 +268,39 @@ static int key_until(const cJSON *v, struct proto_args *a, struct psm_err *err)
 	return time_parse_utc(v->valuestring, &a->until, err);
 }
 
+/* A moment of the past: ISO 8601 UTC, or a duration ("2h", ttl.h) meaning that long ago. */
+static int key_when(const char *s, int64_t *t, struct psm_err *err)
+{
+	int64_t ago;
+
+	if (s[0] >= '0' && s[0] <= '9' && strchr(s, '-') == NULL &&
+	    ttl_parse(s, &ago, NULL) == PSM_OK) {
+		*t = time_now_utc() - ago;
+		return PSM_OK;
+	}
+	if (time_parse_utc(s, t, NULL) == PSM_OK)
+		return PSM_OK;
+	return psm_err_set(err, PSM_EINVAL,
+			   "\"%.64s\": not a time (ISO 8601 UTC, e.g. 2026-12-07T05:00:00Z, or a "
+			   "duration ago, e.g. 2h)",
+			   s);
+}
+
+static int key_at(const cJSON *v, struct proto_args *a, struct psm_err *err)
+{
+	return key_when(v->valuestring, &a->at, err);
+}
+
+static int key_since(const cJSON *v, struct proto_args *a, struct psm_err *err)
+{
+	return key_when(v->valuestring, &a->since, err);
+}
+
+static int key_till(const cJSON *v, struct proto_args *a, struct psm_err *err)
+{
+	return key_when(v->valuestring, &a->till, err);
+}
+
 static int key_from(const cJSON *v, struct proto_args *a, struct psm_err *err)
 {
 	unsigned char enc[COND_ENC_MAX];
@@ -292,15 +333,54 @@ static int key_hosts(const cJSON *v, struct proto_args *a, struct psm_err *err)
 	return PSM_OK;
 }
 
-/* Grant and session ids: base32 or hex text; the server looks them up. */
+/* The code point of the valid UTF-8 sequence of len bytes at s. */
+static unsigned key_code_point(const unsigned char *s, size_t len)
+{
+	unsigned cp = len == 1 ? s[0] : s[0] & (0x7fu >> len);
+
+	for (size_t i = 1; i < len; i++)
+		cp = cp << 6 | (s[i] & 0x3fu);
+	return cp;
+}
+
+/* How many bytes of s (valid UTF-8) make its first whole characters of at most max bytes. */
+static size_t key_shown(const unsigned char *s, size_t max)
+{
+	size_t i = 0, n;
+
+	while (s[i] != '\0' && (n = json_out_utf8_len(s + i, 4)) > 0 && i + n <= max)
+		i += n;
+	return i;
+}
+
+/* Grant and session ids: base32 or hex text; the server looks them up.  Anything else names
+ * its first character that is not a letter or digit, and where it is (in characters, from 1;
+ * the text passed text_check: valid UTF-8, no control characters). */
 static int key_id(const cJSON *v, struct proto_args *a, struct psm_err *err)
 {
-	const char *s = v->valuestring;
+	const unsigned char *s = (const unsigned char *)v->valuestring;
+	size_t i = 0, pos = 1, k, show;
 
 	(void)a;
-	if (s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")] != '\0')
-		return psm_err_set(err, PSM_EINVAL, "\"%.64s\": not an id (letters and digits)", s);
-	return PSM_OK;
+	while (s[i] != '\0' && psm_is_alnum(s[i])) {
+		i++;
+		pos++;
+	}
+	if (s[i] == '\0')
+		return PSM_OK;
+	k = json_out_utf8_len(s + i, strlen((const char *)s + i));
+	k = k > 0 ? k : 1;
+	show = key_shown(s, 64);
+	if (k == 1)
+		return psm_err_set(err, PSM_EINVAL,
+				   "\"%.*s\": character %zu, '%c', is not a letter or digit (an "
+				   "id is 26 base32 or 32 hex characters)",
+				   (int)show, (const char *)s, pos, s[i]);
+	return psm_err_set(err, PSM_EINVAL,
+			   "\"%.*s\": character %zu, '%.*s' (U+%04X), is not a letter or digit "
+			   "(an id is 26 base32 or 32 hex characters)",
+			   (int)show, (const char *)s, pos, (int)k, (const char *)s + i,
+			   key_code_point(s + i, k));
 }
 
 static int key_perms(const cJSON *v, struct proto_args *a, struct psm_err *err)

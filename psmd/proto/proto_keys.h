@@ -44,6 +44,9 @@ enum proto_key_id {
 	PK_STRICT,
 	PK_DECISION,
 	PK_FLEET,
+	PK_AT,	  /* "at": a time, ISO 8601 UTC or "2h" (that long ago) */
+	PK_SINCE, /* "since": the same */
+	PK_TILL,  /* "until" of history: the same (grant's "until" is PK_UNTIL) */
 	PK_COUNT
 };
 
@@ -79,6 +82,8 @@ struct proto_args {
 	bool strict;	      /* reload: policy warnings are errors */
 	const char *decision; /* recover: "accept" or "drop" */
 	bool fleet;	      /* sessions: every host's, not only this one's */
+	const char *at_text, *since_text, *till_text;
+	int64_t at, since, till; /* UTC seconds, from the texts */
 };
 
 /* The wire name of a key ("user", "ttl", ...). */

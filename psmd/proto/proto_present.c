@@ -167,13 +167,13 @@ static int present_back(cJSON *item, const char *key, struct psm_err *err)
 	}
 	if (!present_int(u, &t) || !cJSON_IsString(k)) {
 		cJSON_Delete(u);
-		return psm_err_set(err, PSM_EINVAL, "%s: expected a time string and %s an integer",
+		return psm_err_set(err, PSM_EINVAL, "%s: expected a time string, and %s an integer",
 				   key, unix_key);
 	}
 	time_format_utc(t, text, sizeof(text));
 	if (strcmp(text, k->valuestring) != 0) {
 		cJSON_Delete(u);
-		return psm_err_set(err, PSM_EINVAL, "%s \"%.40s\" and %s %lld disagree", key,
+		return psm_err_set(err, PSM_EINVAL, "%s: \"%.40s\" and %s %lld disagree", key,
 				   k->valuestring, unix_key, (long long)t);
 	}
 	cJSON_ReplaceItemInObjectCaseSensitive(item, key, u);

@@ -119,8 +119,9 @@ static const struct ctl_cmd ctl_cmds[] = {
      "write all grants and sessions as JSON to FILE (atomically, mode 0600) or stdout", 0, 1, NOPOS,
      0, ctl_run_export, NULL},
     {"import", "import", "FILE [--dry-run]",
-     "load grants and sessions from an export file (--dry-run: only check them)", 1, 1, NOPOS,
-     B(DRY_RUN), ctl_run_import, NULL},
+     "load grants and sessions from an export file (--dry-run: only check them); an invalid "
+     "entry is named on stderr and not sent, and makes the exit status 2",
+     1, 1, NOPOS, B(DRY_RUN), ctl_run_import, NULL},
     {"policy check", NULL, "FILE [--strict]",
      "validate a policy file locally (no daemon needed); users and groups NSS does not "
      "know are warnings (--strict: errors); exit 0 valid, 2 not",
@@ -133,6 +134,18 @@ static const struct ctl_cmd ctl_cmds[] = {
      "after journal damage: list what was lost and the grants in quarantine; --accept "
      "puts them back, --drop revokes them (both end the degraded health)",
      0, 0, NOPOS, B(DECISION), NULL, ctl_show_recover},
+    {"history",
+     "history",
+     "[USER|%GROUP] [--since T] [--until T]",
+     "grants, revokes, expiries and session events from psmd's journal, oldest first, one "
+     "line each (T: ISO 8601 UTC, or a duration ago such as 2h)",
+     0,
+     1,
+     {PK_PRINCIPAL, PK_COUNT},
+     PK_COUNT,
+     B(SINCE) | B(UNTIL),
+     NULL,
+     ctl_show_history},
     {"keygen", NULL, "FILE [--name NAME]",
      "write a new Ed25519 fleet signing key to FILE (mode 0600, never over an existing "
      "file; no daemon needed) and print its trusted_keys line, named NAME (default: this "

@@ -22,6 +22,7 @@ static const struct ctl_opt ctl_opts[] = {
     {"--explain", PK_EXPLAIN, OPT_FLAG}, {"--dry-run", PK_DRY_RUN, OPT_FLAG},
     {"--strict", PK_STRICT, OPT_FLAG},	 {"--accept", PK_DECISION, OPT_ACCEPT},
     {"--drop", PK_DECISION, OPT_DROP},	 {"--fleet", PK_FLEET, OPT_FLAG},
+    {"--since", PK_SINCE, OPT_STR},
 };
 
 #define CTL_NOPTS (sizeof(ctl_opts) / sizeof(ctl_opts[0]))

@@ -54,6 +54,11 @@ static void ctl_err_print_json(int status, const char *line)
 	cJSON_Delete(o);
 }
 
+bool ctl_errors_printed(void)
+{
+	return ctl_err_json_out;
+}
+
 int ctl_fail(struct ctl *c, int status, const char *fmt, ...)
 {
 	char line[4096];

@@ -54,6 +54,8 @@ struct ctl_cmd {
  * denied, unavailable or not_permitted for 1, 3 and 4. */
 void ctl_errors_json(bool on);
 void ctl_errors_input(void);
+/* Whether that error object was printed (a summary after it would be a second object). */
+bool ctl_errors_printed(void);
 int ctl_fail(struct ctl *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

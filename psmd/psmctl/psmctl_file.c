@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* psmctl_file.c - psmctl commands that touch local files: export, import, policy check. */
+/* psmctl_file.c - psmctl commands that touch local files: export, policy check. */
 #include "psmctl.h"
 
 #include <errno.h>
@@ -13,8 +13,6 @@
 #include "policy.h"
 
 #define CTL_FILE_MAX (256u << 20)
-#define CTL_EXPORT_FORMAT "psm-export"
-#define CTL_EXPORT_VERSION 2 /* 1: times as integers, still imported */
 
 static int ctl_write_all(int fd, const char *buf, size_t len)
 {
@@ -99,22 +97,23 @@ static cJSON *ctl_export_doc(cJSON *reply)
 	return doc;
 }
 
-/* export FILE: what was written, for people or (--json) as one object. */
+/* "exported 1 grant, 0 sessions to FILE"; --json: {"ok":true,"file":..,"exported":{..}}. */
 static void ctl_export_report(const struct ctl *c, const cJSON *doc, const char *path)
 {
-	int ng = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "grants"));
+	int g = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "grants"));
 	int ns = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "sessions"));
 	cJSON *o = c->json ? cJSON_CreateObject() : NULL, *n;
 	char *s = NULL;
 
 	if (!c->json) {
-		printf("exported %d grants, %d sessions to %s\n", ng, ns, path);
+		printf("exported %d %s, %d %s to %s\n", g, plural((unsigned)g, "grant", "grants"),
+		       ns, plural((unsigned)ns, "session", "sessions"), path);
 		return;
 	}
 	if (o != NULL && cJSON_AddTrueToObject(o, "ok") &&
 	    cJSON_AddStringToObject(o, "file", path) &&
 	    (n = cJSON_AddObjectToObject(o, "exported")) != NULL &&
-	    cJSON_AddNumberToObject(n, "grants", ng) && cJSON_AddNumberToObject(n, "sessions", ns))
+	    cJSON_AddNumberToObject(n, "grants", g) && cJSON_AddNumberToObject(n, "sessions", ns))
 		s = cJSON_PrintUnformatted(o);
 	if (s != NULL)
 		puts(s);
@@ -147,8 +146,7 @@ int ctl_run_export(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npo
 	return rc;
 }
 
-/* Reads a whole file (at most CTL_FILE_MAX bytes) into a NUL-terminated buffer. */
-static int ctl_read_file(struct ctl *c, const char *path, char **out, size_t *len)
+int ctl_read_file(struct ctl *c, const char *path, char **out, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
 	struct stat st;
@@ -178,218 +176,6 @@ static int ctl_read_file(struct ctl *c, const char *path, char **out, size_t *le
 	return CTL_OK;
 }
 
-/* An export document: {"format":"psm-export","version":2,"grants":[...],"sessions":[...]}
- * (version 1, of older psmctl, has times as integers and no "_unix" members). */
-static int ctl_import_check(struct ctl *c, const char *path, const cJSON *doc)
-{
-	const cJSON *m;
-
-	if (!cJSON_IsObject(doc))
-		return ctl_fail(c, CTL_USAGE, "%s: expected a JSON object", path);
-	cJSON_ArrayForEach(m, doc)
-	{
-		bool list = strcmp(m->string, "grants") == 0 || strcmp(m->string, "sessions") == 0;
-
-		if (strcmp(m->string, "format") == 0 &&
-		    !(cJSON_IsString(m) && strcmp(m->valuestring, CTL_EXPORT_FORMAT) == 0))
-			return ctl_fail(c, CTL_USAGE, "%s: format: expected \"%s\"", path,
-					CTL_EXPORT_FORMAT);
-		else if (strcmp(m->string, "version") == 0 &&
-			 !(cJSON_IsNumber(m) && (m->valuedouble == 1 || m->valuedouble == 2)))
-			return ctl_fail(c, CTL_USAGE, "%s: version: expected 1 or 2", path);
-		else if (list && !cJSON_IsArray(m))
-			return ctl_fail(c, CTL_USAGE, "%s: %s: expected an array", path, m->string);
-		else if (!list && strcmp(m->string, "format") != 0 &&
-			 strcmp(m->string, "version") != 0)
-			return ctl_fail(c, CTL_USAGE, "%s: unknown key \"%s\"", path, m->string);
-	}
-	return CTL_OK;
-}
-
-/* Import state: the request being filled, and the totals of the replies. */
-struct ctl_import {
-	const char *path;
-	bool dry_run;
-	cJSON *req, *lists[2]; /* grants, sessions of the current request */
-	size_t size;	       /* serialized bytes of the items in req */
-	int items, requests;
-	int64_t done[2];
-	cJSON *skipped;
-};
-
-static const char *const ctl_import_keys[2] = {"grants", "sessions"};
-
-static int ctl_import_start(struct ctl *c, struct ctl_import *im)
-{
-	cJSON_Delete(im->req);
-	im->req = cJSON_CreateObject();
-	im->size = 0;
-	im->items = 0;
-	if (im->req == NULL || cJSON_AddStringToObject(im->req, "op", "import") == NULL ||
-	    (im->lists[0] = cJSON_AddArrayToObject(im->req, "grants")) == NULL ||
-	    (im->lists[1] = cJSON_AddArrayToObject(im->req, "sessions")) == NULL ||
-	    cJSON_AddBoolToObject(im->req, "dry_run", im->dry_run) == NULL)
-		return ctl_fail(c, CTL_UNAVAIL, "out of memory");
-	return CTL_OK;
-}
-
-static void ctl_import_tally(struct ctl_import *im, const cJSON *reply)
-{
-	const cJSON *imp = cJSON_GetObjectItemCaseSensitive(reply, "imported");
-	const cJSON *sk = cJSON_GetObjectItemCaseSensitive(reply, "skipped"), *it;
-	int64_t n;
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if (ctl_int(cJSON_GetObjectItemCaseSensitive(imp, ctl_import_keys[i]), &n))
-			im->done[i] += n;
-	cJSON_ArrayForEach(it, sk) cJSON_AddItemToArray(im->skipped, cJSON_Duplicate(it, 1));
-}
-
-/* Sends the request filled so far (the protocol's own checks first). */
-static int ctl_import_flush(struct ctl *c, struct ctl_import *im)
-{
-	struct proto_reply r;
-	int rc = ctl_args_validate(c, im->req);
-
-	if (rc == CTL_OK)
-		rc = ctl_call(c, im->req, &r);
-	if (rc != CTL_OK) {
-		if (im->done[0] + im->done[1] > 0)
-			fprintf(stderr,
-				"psmctl: import: %lld grants, %lld sessions were imported "
-				"before that\n",
-				(long long)im->done[0], (long long)im->done[1]);
-		return rc;
-	}
-	ctl_import_tally(im, r.root);
-	proto_reply_free(&r);
-	im->requests++;
-	return ctl_import_start(c, im);
-}
-
-/* Adds one item, sending the request first when the item would make it too large. */
-static int ctl_import_add(struct ctl *c, struct ctl_import *im, int kind, int idx,
-			  const cJSON *from)
-{
-	struct psm_err err = {0};
-	cJSON *item = cJSON_Duplicate(from, 1);
-	char *s = NULL;
-	size_t n;
-	int rc = CTL_OK;
-
-	if (item != NULL && proto_unpresent(item, &err) != PSM_OK) {
-		cJSON_Delete(item);
-		return ctl_fail(c, CTL_USAGE, "%s: %s[%d]: %s", im->path, ctl_import_keys[kind],
-				idx, err.msg);
-	}
-	s = item != NULL ? cJSON_PrintUnformatted(item) : NULL;
-	n = s != NULL ? strlen(s) + 1 : 0;
-	free(s);
-	if (n == 0) {
-		cJSON_Delete(item);
-		return ctl_fail(c, CTL_UNAVAIL, "out of memory");
-	}
-	if (n + 128 > PROTO_LINE_MAX)
-		rc = ctl_fail(c, CTL_USAGE, "%s: %s[%d]: larger than a request may be (%d bytes)",
-			      im->path, ctl_import_keys[kind], idx, PROTO_LINE_MAX);
-	else if (im->size + n + 128 > PROTO_LINE_MAX)
-		rc = ctl_import_flush(c, im);
-	if (rc != CTL_OK) {
-		cJSON_Delete(item);
-		return rc;
-	}
-	cJSON_AddItemToArray(im->lists[kind], item);
-	im->size += n;
-	im->items++;
-	return CTL_OK;
-}
-
-static int ctl_import_all(struct ctl *c, struct ctl_import *im, const cJSON *doc)
-{
-	const cJSON *it;
-	int kind, idx, rc = ctl_import_start(c, im);
-
-	for (kind = 0; kind < 2 && rc == CTL_OK; kind++) {
-		idx = 0;
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, ctl_import_keys[kind]))
-		{
-			rc = ctl_import_add(c, im, kind, idx++, it);
-			if (rc != CTL_OK)
-				break;
-		}
-	}
-	if (rc == CTL_OK && (im->items > 0 || im->requests == 0))
-		rc = ctl_import_flush(c, im);
-	return rc;
-}
-
-static void ctl_import_json(const struct ctl_import *im)
-{
-	cJSON *o = cJSON_CreateObject(), *imp;
-	char *s;
-
-	cJSON_AddBoolToObject(o, "ok", 1);
-	imp = cJSON_AddObjectToObject(o, "imported");
-	cJSON_AddNumberToObject(imp, "grants", (double)im->done[0]);
-	cJSON_AddNumberToObject(imp, "sessions", (double)im->done[1]);
-	cJSON_AddItemToObject(o, "skipped", cJSON_Duplicate(im->skipped, 1));
-	cJSON_AddBoolToObject(o, "dry_run", im->dry_run);
-	s = cJSON_PrintUnformatted(o);
-	if (s != NULL)
-		puts(s);
-	free(s);
-	cJSON_Delete(o);
-}
-
-static void ctl_import_report(struct ctl *c, const struct ctl_import *im)
-{
-	const cJSON *it;
-	char text[1024];
-
-	if (c->json) {
-		ctl_import_json(im);
-		return;
-	}
-	printf("%s %lld grants, %lld sessions%s\n", im->dry_run ? "would import" : "imported",
-	       (long long)im->done[0], (long long)im->done[1],
-	       im->dry_run ? " (dry run: nothing changed)" : "");
-	cJSON_ArrayForEach(it, im->skipped)
-	{
-		ctl_value_text(it, text, sizeof(text));
-		printf("skipped: %s\n", text);
-	}
-}
-
-int ctl_run_import(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos, cJSON *req)
-{
-	struct ctl_import im = {.path = pos[0]};
-	cJSON *doc = NULL;
-	char *text = NULL;
-	size_t len = 0;
-	int rc;
-
-	(void)cmd;
-	(void)npos;
-	im.dry_run = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "dry_run"));
-	im.skipped = cJSON_CreateArray();
-	rc = im.skipped != NULL ? ctl_read_file(c, im.path, &text, &len)
-				: ctl_fail(c, CTL_UNAVAIL, "out of memory");
-	if (rc == CTL_OK && (doc = cJSON_ParseWithLength(text, len)) == NULL)
-		rc = ctl_fail(c, CTL_USAGE, "%s: not valid JSON", im.path);
-	if (rc == CTL_OK)
-		rc = ctl_import_check(c, im.path, doc);
-	if (rc == CTL_OK)
-		rc = ctl_import_all(c, &im, doc);
-	if (rc == CTL_OK)
-		ctl_import_report(c, &im);
-	cJSON_Delete(im.req);
-	cJSON_Delete(im.skipped);
-	cJSON_Delete(doc);
-	free(text);
-	return rc;
-}
-
 /* --strict with warnings: each on stderr, then why the check failed. */
 static int ctl_policy_strict(struct ctl *c, const struct policy *p, unsigned n)
 {
@@ -397,8 +183,8 @@ static int ctl_policy_strict(struct ctl *c, const struct policy *p, unsigned n)
 
 	for (i = 0; i < n; i++)
 		fprintf(stderr, "psmctl: %s\n", policy_warning(p, i));
-	return ctl_fail(c, CTL_USAGE, "%u warning%s, and --strict makes them errors", n,
-			n == 1 ? "" : "s");
+	return ctl_fail(c, CTL_USAGE, "%u %s, and --strict makes them errors", n,
+			plural(n, "warning", "warnings"));
 }
 
 /* "policy OK: ..." with the warnings on stderr; --json: {"ok":true,"policy":{...}}. */

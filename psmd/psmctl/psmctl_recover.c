@@ -62,8 +62,9 @@ int ctl_show_recover(struct ctl *c, const cJSON *reply)
 	if (!ctl_int(rv_get(reply, "decided"), &n))
 		return ctl_fail(c, CTL_UNAVAIL, "malformed reply from psmd: decided");
 	nd = cJSON_GetArraySize(dmg);
-	printf("%s %lld quarantined grant%s; %d damaged region%s acknowledged, health restored\n",
+	printf("%s %lld quarantined %s; %d damaged %s acknowledged, health restored\n",
 	       strcmp(dec->valuestring, "accept") == 0 ? "accepted" : "dropped (revoked)",
-	       (long long)n, n == 1 ? "" : "s", nd, nd == 1 ? "" : "s");
+	       (long long)n, plural((unsigned long long)n, "grant", "grants"), nd,
+	       plural((unsigned)nd, "region", "regions"));
 	return CTL_OK;
 }

@@ -111,8 +111,7 @@ static int ctl_time_key(const char *k)
 	return 0;
 }
 
-/* "key: value" lines, aligned; nested objects as "parent.key". */
-static void ctl_print_object(const cJSON *o, const char *prefix, int width)
+void ctl_print_object(const cJSON *o, const char *prefix, int width)
 {
 	const cJSON *m;
 	char val[1024], key[256], label[260];
@@ -170,11 +169,6 @@ static int ctl_show_figures(struct ctl *c, const cJSON *reply, const char *drop,
 	return CTL_OK;
 }
 
-int ctl_show_stats(struct ctl *c, const cJSON *reply)
-{
-	return ctl_show_figures(c, reply, NULL, 28);
-}
-
 static int ctl_show_field(struct ctl *c, const cJSON *reply, const char *key, const char *prefix)
 {
 	const cJSON *v = ctl_get(reply, key);
@@ -194,14 +188,28 @@ int ctl_show_grant(struct ctl *c, const cJSON *reply)
 	return ctl_show_field(c, reply, "grant_id", "");
 }
 
+/* "VERB N NOUN" for the count at key: "revoked 1 grant", "removed 0 expired entries". */
+static int ctl_show_count(struct ctl *c, const cJSON *reply, const char *key, const char *verb,
+			  const char *one, const char *many)
+{
+	int64_t n;
+
+	if (!ctl_int(ctl_get(reply, key), &n) || n < 0)
+		return ctl_bad_reply(c, key);
+	if (!c->json)
+		printf("%s %lld %s\n", verb, (long long)n,
+		       plural((unsigned long long)n, one, many));
+	return CTL_OK;
+}
+
 int ctl_show_revoke(struct ctl *c, const cJSON *reply)
 {
-	return ctl_show_field(c, reply, "revoked", "revoked ");
+	return ctl_show_count(c, reply, "revoked", "revoked", "grant", "grants");
 }
 
 int ctl_show_cleanup(struct ctl *c, const cJSON *reply)
 {
-	return ctl_show_field(c, reply, "removed", "");
+	return ctl_show_count(c, reply, "removed", "removed", "expired entry", "expired entries");
 }
 
 /* killed; or why the leader got no signal: the session had ended, the leader had exited,

@@ -145,3 +145,62 @@ void ctl_value_text(const cJSON *v, char *buf, size_t n)
 		free(s);
 	}
 }
+
+void ctl_count_text(int64_t n, char *buf, size_t size)
+{
+	char digits[32];
+	size_t len, i, o = 0;
+
+	if (n < 0) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	len = (size_t)snprintf(digits, sizeof(digits), "%lld", (long long)n);
+	for (i = 0; i < len && o + 2 < size; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+}
+
+void ctl_size_text(int64_t n, char *buf, size_t size)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	int u = -1;
+
+	if (n < 0) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	if (n < 1024) {
+		snprintf(buf, size, "%lld %s", (long long)n,
+			 plural((unsigned long long)n, "byte", "bytes"));
+		return;
+	}
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+void ctl_duration_text(int64_t s, char *buf, size_t size)
+{
+	static const int64_t len[] = {86400, 3600, 60, 1};
+	static const char *const unit[] = {"d", "h", "min", "s"};
+	int i;
+
+	if (s < 0) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	for (i = 0; i < 3 && s < len[i]; i++)
+		;
+	if (i == 3 || s % len[i] / len[i + 1] == 0)
+		snprintf(buf, size, "%lld %s", (long long)(s / len[i]), unit[i]);
+	else
+		snprintf(buf, size, "%lld %s %lld %s", (long long)(s / len[i]), unit[i],
+			 (long long)(s % len[i] / len[i + 1]), unit[i + 1]);
+}

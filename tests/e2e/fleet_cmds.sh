@@ -42,7 +42,7 @@ import_sessions() {
 	local IFS=,
 	printf '{"format":"psm-export","version":1,"grants":[],"sessions":[%s]}\n' "$*" >"$T/imp.json"
 	ctl import "$T/imp.json"
-	[ "$LAST_RC" -eq 0 ] && printf '%s' "$LAST_OUT" | grep -q "imported 0 grants, $# sessions"
+	[ "$LAST_RC" -eq 0 ] && printf '%s' "$LAST_OUT" | grep -Eq "imported 0 grants, $# sessions?"
 }
 
 # sid_of PID: the id of the session PID leads, from sessions --fleet --json ("" when none).

@@ -101,7 +101,7 @@ assert e[0]["expires"].endswith("Z") and isinstance(e[0]["expires_unix"], int)' 
 sleep 300 &
 LEADER=$!
 PIDS="$PIDS $LEADER"
-SID=$(psmd_raw '{"op":"session_open","user":"daemon","service":"sshd","tty":"pts/7","rhost":"10.9.9.9","pid":'"$LEADER"',"audit":77}' |
+SID=$(psmd_request "$SOCK" '{"op":"session_open","user":"daemon","service":"sshd","tty":"pts/7","rhost":"10.9.9.9","pid":'"$LEADER"',"audit":77}' |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["session_id"])')
 ctl_ok "sessions" ctl_sessions 0 sessions
 ctl_ok "sessions USER --fleet" ctl_sessions 0 sessions daemon --fleet

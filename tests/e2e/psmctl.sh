@@ -42,7 +42,7 @@ expect() {
 	fi
 }
 # raw LINE: one request line on a fresh connection; prints the reply line.
-raw() { psmd_raw "$1"; }
+raw() { psmd_request "$SOCK" "$1"; }
 json_get() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 psmd_need "$PSMD" "$CTL" "$QUERY"
@@ -198,7 +198,7 @@ wait "$LEADER" 2>/dev/null
 # ---- operations -----------------------------------------------------------------------------
 
 ctl cleanup
-check "cleanup prints a count" test "$LAST_RC" -eq 0 -a -n "$(printf '%s' "$LAST_OUT" | grep -E '^[0-9]+$')"
+check "cleanup prints a count" test "$LAST_RC" -eq 0 -a -n "$(printf '%s' "$LAST_OUT" | grep -E '^removed [0-9]+ expired entr(y|ies)$')"
 ctl stats
 check "stats: exit 0" test "$LAST_RC" -eq 0
 ctl health

@@ -114,7 +114,7 @@ expect "check: a pattern is not a permission" 2 'check: perms: permission "sudo:
 expect "check: a group is not a user" 2 'check: user: "%wheel"' -s "$NOSOCK" check %wheel sudo:run
 expect "check: 65 permissions" 2 'check: too many arguments' \
 	-s "$NOSOCK" check alice $(seq -f 'p%g' 65)
-expect "revoke: bad grant id" 2 'revoke: grant_id: "a/b": not an id' -s "$NOSOCK" revoke a/b
+expect "revoke: bad grant id" 2 'revoke: grant_id: "a/b": character 2, ./., is not a letter or digit' -s "$NOSOCK" revoke a/b
 expect "session show: bad id" 2 'session show: session_id: ' -s "$NOSOCK" session show 'x y'
 expect "session extend: bad TTL" 2 "session extend: ttl \"1q\"" \
 	-s "$NOSOCK" session extend abc --ttl 1q

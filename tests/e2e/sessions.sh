@@ -123,7 +123,7 @@ part_listing() {
 	expect_grep "psmctl sessions: the login's id, user psm-alice, service sshd" \
 		"^$ID +psm-alice +sshd +ssh +127\.0\.0\.1 " -
 	expect_rc "psm-query sessions lists it" 0 "$PSM_QUERY" --shm "$PSM_SHM" sessions psm-alice
-	expect_grep "psm-query sessions: the same id and service" "^$ID:psm-alice:sshd:" -
+	expect_grep "psm-query sessions: the same id and service" "^$ID"$'\tpsm-alice\tsshd\t' -
 	expect_rc "psmctl session show ID" 0 ctl session show "$ID"
 	expect_grep "session show: its service" "^service: +sshd$" -
 	expect_grep "session show: its leader is sshd's process for the login" \

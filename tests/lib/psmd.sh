@@ -67,18 +67,19 @@ psmd_start() {
 	wait_for 10 "$CTL" -s "$SOCK" stats >/dev/null 2>&1
 }
 
-# psmd_raw LINE: one request line to psmd on $SOCK on a fresh connection; prints the reply.
-psmd_raw() {
-	python3 - "$SOCK" "$1" <<-'PY'
+psmd_stop() {
+	kill -TERM "$PSMD_PID" 2>/dev/null && wait "$PSMD_PID" 2>/dev/null
+	PSMD_PID=""
+}
+
+# psmd_request SOCKET LINE: sends one request line to psmd's socket on a fresh connection
+# (no psmctl in between, e.g. a session_open); prints the reply line.
+psmd_request() {
+	python3 - "$1" "$2" <<-'PY'
 	import socket, sys
 	s = socket.socket(socket.AF_UNIX)
 	s.connect(sys.argv[1])
 	s.sendall(sys.argv[2].encode() + b"\n")
 	print(s.makefile().readline().strip())
 	PY
-}
-
-psmd_stop() {
-	kill -TERM "$PSMD_PID" 2>/dev/null && wait "$PSMD_PID" 2>/dev/null
-	PSMD_PID=""
 }

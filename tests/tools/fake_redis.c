@@ -27,6 +27,7 @@ static const char fr_usage[] =
     "    int       an integer :42        status  +OK        error  -ERR fake\n"
     "    garbage   bytes that are not RESP\n"
     "    hang      reads, never answers  close   closes each connection at once\n"
+    "    half      half a reply (an array's first element, half a bulk), then nothing\n"
     "  -r: answer the handshake like Redis (PING PONG, AUTH/SELECT/CLIENT OK, ROLE master,\n"
     "      INFO with a master_replid, SCRIPT LOAD a sha) and only the other commands badly.\n"
     "  stderr: \"accept N\" per connection, \"CMD -> MODE|real\" per command.\n";
@@ -48,11 +49,13 @@ enum fr_mode {
 	FR_GARBAGE,
 	FR_HANG,
 	FR_CLOSE,
+	FR_HALF,
 	FR_NMODES
 };
 
-static const char *const fr_names[FR_NMODES] = {"bulk",	  "trickle", "bigarray", "nested", "int",
-						"status", "error",   "garbage",	 "hang",   "close"};
+static const char *const fr_names[FR_NMODES] = {"bulk", "trickle", "bigarray", "nested",
+						"int",	"status",  "error",    "garbage",
+						"hang", "close",   "half"};
 
 /* One client: bytes read and not yet parsed, bytes to write, and an endless tail to stream. */
 struct fr_conn {
@@ -169,6 +172,9 @@ static void fr_hostile(struct fr_server *s, struct fr_conn *c)
 		break;
 	case FR_GARBAGE:
 		fr_out(c, garbage, sizeof(garbage) - 1);
+		break;
+	case FR_HALF:
+		fr_outs(c, "*2\r\n$4\r\nhalf\r\n$64\r\nthe reply stops h");
 		break;
 	default: /* hang: no reply; close never gets here */
 		break;

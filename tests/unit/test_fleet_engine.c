@@ -166,6 +166,41 @@ static struct fleet *entry_fleet(void)
 	return f;
 }
 
+/* Own feed ids: met in order they are skipped once; an id passed over is forgotten; an id
+ * never written (or not an id) is not own; past FLEET_OWN_MAX the oldest go. */
+static void test_own_ids(void **state)
+{
+	struct fleet *f = entry_fleet();
+
+	(void)state;
+	fleet_fifo_init(&f->own, sizeof(struct fleet_id));
+	fleet_own_add(f, "100-0");
+	fleet_own_add(f, "100-1");
+	fleet_own_add(f, "205-0");
+	fleet_own_add(f, "not-an-id");
+	assert_int_equal(f->own.n, 3);
+	assert_false(fleet_own_take(f, 99, 5)); /* another host's, before ours */
+	assert_true(fleet_own_take(f, 100, 0));
+	assert_false(fleet_own_take(f, 100, 0)); /* once only */
+	assert_false(fleet_own_take(f, 150, 0)); /* passes 100-1: forgotten */
+	assert_int_equal(f->own.n, 1);
+	assert_true(fleet_own_take(f, 205, 0));
+	assert_int_equal(f->own.n, 0);
+	for (unsigned i = 0; i < FLEET_OWN_MAX + 10; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "%u-0", 1000 + i);
+		fleet_own_add(f, id);
+	}
+	assert_int_equal(f->own.n, FLEET_OWN_MAX);
+	assert_false(fleet_own_take(f, 1009, 0)); /* among the oldest: gone */
+	assert_true(fleet_own_take(f, 1010, 0));
+	fleet_fifo_free(&f->own);
+	pthread_mutex_destroy(&f->mu);
+	pthread_mutex_destroy(&f->log_mu);
+	free(f);
+}
+
 /* Unsigned entries pass with integrity off; bad JSON, bad records and oversized ones drop. */
 static void test_entry_check(void **state)
 {
@@ -284,6 +319,7 @@ int main(void)
 	    cmocka_unit_test(test_value_hostile),
 	    cmocka_unit_test_setup_teardown(test_pos_file, dir_setup, dir_teardown),
 	    cmocka_unit_test(test_entry_check),
+	    cmocka_unit_test(test_own_ids),
 	    cmocka_unit_test_setup_teardown(test_prune, redis_setup, redis_teardown),
 	};
 

@@ -16,6 +16,7 @@
 
 #include "journal.h"
 #include "record_fixture.h"
+#include "under_valgrind.h"
 #include "frame.h"
 
 /* The journal: G0 G1 G2 revoke(G1) G3 G4 revoke(G3); live G0 G2 G4, revoked G1 G3. */
@@ -206,7 +207,7 @@ static void test_damage_every_bit_flip(void **state)
 	size_t at;
 	int bit;
 
-	for (at = 0; at < f->size; at++)
+	for (at = 0; at < f->size; at += vg_stride())
 		for (bit = 0; bit < 8; bit++) {
 			memcpy(seg, f->seg, f->size);
 			seg[at] ^= (unsigned char)(1u << bit);
@@ -227,7 +228,7 @@ static void test_damage_every_4_byte_overwrite(void **state)
 	size_t at, v;
 
 	for (v = 0; v < sizeof(values) / sizeof(values[0]); v++)
-		for (at = 0; at + 4 <= f->size; at++) {
+		for (at = 0; at + 4 <= f->size; at += vg_stride()) {
 			memcpy(seg, f->seg, f->size);
 			memcpy(seg + at, &values[v], 4);
 			if (memcmp(seg, f->seg, f->size) == 0)

@@ -138,13 +138,13 @@ static int big_child(const char *dir)
 {
 	char path[128];
 
-	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
 		return 100;
 	snprintf(path, sizeof(path), "%s/passwd", dir);
-	if (mount(path, "/etc/passwd", NULL, MS_BIND, NULL) != 0)
+	if (mount(path, "/etc/passwd", "none", MS_BIND, NULL) != 0)
 		return 101;
 	snprintf(path, sizeof(path), "%s/group", dir);
-	if (mount(path, "/etc/group", NULL, MS_BIND, NULL) != 0)
+	if (mount(path, "/etc/group", "none", MS_BIND, NULL) != 0)
 		return 102;
 	return big_checks();
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "proto.h"
+#include "ttl.h"
 
 /* Parses json, which must be valid; the caller frees r. */
 static void req_ok(const char *json, struct proto_req *r)
@@ -166,7 +167,7 @@ static void test_grant_bad_user(void **state)
 	inval("{\"op\":\"grant\",\"user\":\"%\",\"perm\":\"a\"}", "user: empty name");
 	inval("{\"op\":\"grant\",\"user\":\"-rf\",\"perm\":\"a\"}", "must not start with '-'");
 	inval("{\"op\":\"grant\",\"user\":\"a\",\"perm\":\"a\",\"session\":\"x/y\"}",
-	      "session: \"x/y\": not an id");
+	      "session: \"x/y\": character 2, '/', is not a letter or digit");
 }
 
 static void test_grant_ttl_and_until(void **state)
@@ -277,7 +278,7 @@ static void test_session_id_ops(void **state)
 		snprintf(buf, sizeof(buf), "{\"op\":\"%s\"}", ops[i]);
 		inval(buf, "session_id: required for op");
 		snprintf(buf, sizeof(buf), "{\"op\":\"%s\",\"session_id\":\"a b\"}", ops[i]);
-		inval(buf, "session_id: \"a b\": not an id");
+		inval(buf, "session_id: \"a b\": character 2, ' ', is not a letter or digit");
 		snprintf(buf, sizeof(buf), "{\"op\":\"%s\",\"session_id\":\"%065d\"}", ops[i], 0);
 		inval(buf, "session_id: longer than 64 bytes");
 	}
@@ -364,7 +365,7 @@ static const char *const good_reqs[PROTO_OP_COUNT] = {
     "{\"op\":\"revoke\",\"grant_id\":\"g1\"}",
     "{\"op\":\"grants\",\"user\":\"alice\"}",
     C ",\"perms\":[\"a:b\"],\"mode\":\"all\",\"service\":\"sudo\",\"rhost\":\"h\","
-      "\"explain\":false}",
+      "\"explain\":false,\"at\":\"2h\"}",
     "{\"op\":\"sessions\",\"user\":\"alice\",\"fleet\":true}",
     "{\"op\":\"session_show\",\"session_id\":\"s1\"}",
     "{\"op\":\"session_extend\",\"session_id\":\"s1\",\"ttl\":\"1h\"}",
@@ -381,7 +382,29 @@ static const char *const good_reqs[PROTO_OP_COUNT] = {
     "{\"op\":\"reload\",\"strict\":true}",
     "{\"op\":\"recover\",\"decision\":\"drop\"}",
     "{\"op\":\"fleet\"}",
+    "{\"op\":\"history\",\"user\":\"%wheel\",\"since\":\"2026-12-07T05:00:00Z\","
+    "\"until\":\"1d\"}",
 };
+
+/* history's since/until and check's at: ISO 8601 UTC, or a duration meaning that long ago. */
+static void test_past_times(void **state)
+{
+	struct proto_req r;
+	int64_t now = time_now_utc();
+
+	(void)state;
+	req_ok("{\"op\":\"history\",\"since\":\"2026-12-07T05:00:00Z\",\"until\":\"2h\"}", &r);
+	assert_int_equal(r.a.since, 1796619600);
+	assert_true(r.a.till >= now - 7200 && r.a.till <= time_now_utc() - 7200);
+	proto_req_free(&r);
+	req_ok(C ",\"perms\":[\"a:b\"],\"at\":\"2026-12-07\"}", &r);
+	assert_int_equal(r.a.at, 1796601600);
+	proto_req_free(&r);
+	inval("{\"op\":\"history\",\"since\":\"yesterday\"}",
+	      "since: \"yesterday\": not a time (ISO 8601 UTC");
+	inval("{\"op\":\"history\",\"until\":\"2h-\"}", "until: \"2h-\": not a time");
+	inval(G ",\"until\":\"2h\"}", "until");
+}
 
 /* The required keys of protocol.md, per op (revoke: grant_id, or user and perm). */
 static const char *const required_keys[PROTO_OP_COUNT] = {
@@ -395,6 +418,7 @@ static const char *const required_keys[PROTO_OP_COUNT] = {
     ",session_id,",
     ",user,service,pid,",
     ",session_id,",
+    ",",
     ",",
     ",",
     ",",
@@ -931,6 +955,7 @@ int main(void)
 	    cmocka_unit_test(test_no_key_ops),
 	    cmocka_unit_test(test_import_schema),
 	    cmocka_unit_test(test_every_op_schema),
+	    cmocka_unit_test(test_past_times),
 	    cmocka_unit_test(test_unknown_op),
 	    cmocka_unit_test(test_invalid_json),
 	    cmocka_unit_test(test_non_object),

@@ -23,6 +23,7 @@
 #include "ops.h"
 #include "table_guard.h"
 #include "table_watch.h"
+#include "under_valgrind.h"
 
 struct fixture {
 	struct dfx_paths p;
@@ -96,6 +97,7 @@ static void test_guard_truncate_races_a_write(void **state)
 	struct fixture *f = *state;
 	struct stat st;
 
+	vg_skip("a deliberate SIGBUS (the table truncated under a write)");
 	assert_int_equal(table_guard_install(NULL), PSM_OK); /* cmocka sets its own per test */
 	grant(f, "k:one");
 	/* the truncate lands after the batch's check: the grant's writes fault */
