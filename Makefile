@@ -38,13 +38,15 @@ LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed -Wl,--gc-sections
 LIBS     := -lcjson -lsodium -lhiredis -lpthread
 
 # Debian packages: to build, and to run the tests (real libpam, sudo, sshd, Redis) and
-# make bench (valgrind: callgrind and its valgrind/callgrind.h; strace: system call counts).
+# make bench (valgrind: callgrind and its valgrind/callgrind.h; strace: system call counts;
+# python3-jsonschema: tests/e2e/json_schema.sh checks every JSON output against
+# etc/psm.schema.json).
 # (valgrind in DEB_BUILD: its headers, valgrind.h and callgrind.h, build the tests and bench.)
 DEB_BUILD := gcc make libc6-dev pkg-config libpam0g-dev libsodium-dev libcjson-dev \
              libhiredis-dev libcmocka-dev libjsmn-dev valgrind
 DEB_TEST  := libpam-wrapper libpamtest0-dev pamtester redis-server redis-sentinel redis-tools sudo strace \
              openssh-server openssh-client valgrind util-linux procps iproute2 python3 \
-             clang-format man-db groff-base prometheus
+             clang-format man-db groff-base prometheus python3-jsonschema
 # (man-db, groff-base: tests/e2e/manpages.sh renders every man page as lintian does;
 #  prometheus: its promtool checks and unit-tests etc/prometheus/psm.rules.yml.)
 # make fuzz: clang and its libFuzzer runtime (libclang_rt.fuzzer, a package of its own).

@@ -461,7 +461,7 @@ __attribute__((format(printf, 4, 5))) static void eval_cat(char *buf, size_t n, 
 	*pos = (size_t)w >= n - *pos ? n - 1 : *pos + (size_t)w;
 }
 
-static void eval_source(const struct shm_entry *e, char *buf, size_t n)
+void eval_source(const struct shm_entry *e, char *buf, size_t n)
 {
 	int slen, plen, alen;
 	const char *src = eval_field(e, SHM_F_SOURCE, &slen);

@@ -89,4 +89,22 @@ void eval_reason_text(const struct eval_out *o, char *buf, size_t n);
  * validity, from, reason, issuer) or why none matched, table age and generation. */
 void eval_explain(const struct eval_out *o, const struct eval_req *req, char *buf, size_t n);
 
+/* Where record e comes from: its source text ("policy.json binding 2 role ops", a fleet
+ * host), else "PRINCIPAL PATTERN". */
+void eval_source(const struct shm_entry *e, char *buf, size_t n);
+
+/*
+ * The explanation as JSON members (eval_json.c; psmctl(8) JSON OUTPUT, "explain"):
+ * decision, perm, rule (grant, binding, deny or none), source, principal, pattern,
+ * expires/expires_unix, from, hosts, reason, issuer, grant_id, session, why (the
+ * one-phrase reason), table, table_generation, table_age_s, writer_pid.  The caller
+ * opens and closes the object.
+ */
+struct json_out;
+void eval_explain_json(struct json_out *w, const struct eval_out *o, const struct eval_req *req);
+/* The same members when no table was read (break-glass while it is unavailable): rule as
+ * given, why the phrase, the record and table members null or empty. */
+void eval_explain_json_bare(struct json_out *w, bool allow, const char *perm, const char *rule,
+			    const char *why);
+
 #endif

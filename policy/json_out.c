@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json_out.h"
+#include "ttl.h"
 
 #define JSON_OUT_MIN_CAP 256
 
@@ -517,6 +518,39 @@ void json_out_member_int64(struct json_out *w, const char *key, size_t k, bool p
 	s = json_out_int_text(v, num, &n);
 	json_out_put(w, '\0', s, n);
 	w->comma = true;
+}
+
+void json_out_kv_time(struct json_out *w, const char *key, int64_t t, int64_t none)
+{
+	char text[32], unix_key[64];
+
+	snprintf(unix_key, sizeof(unix_key), "%s_unix", key);
+	if (t == none) {
+		json_out_key(w, key);
+		json_out_null(w);
+		json_out_key(w, unix_key);
+		json_out_null(w);
+		return;
+	}
+	time_format_utc(t, text, sizeof(text));
+	json_out_kv_string(w, key, text);
+	json_out_kv_int64(w, unix_key, t);
+}
+
+void json_out_kv_list(struct json_out *w, const char *key, const char *s, size_t n)
+{
+	const char *end = s + n, *comma;
+
+	json_out_key(w, key);
+	json_out_begin_array(w);
+	while (n > 0 && s <= end) {
+		comma = memchr(s, ',', (size_t)(end - s));
+		if (comma == NULL)
+			comma = end;
+		json_out_string_n(w, s, (size_t)(comma - s));
+		s = comma + 1;
+	}
+	json_out_end_array(w);
 }
 
 void json_out_raw(struct json_out *w, const char *s, size_t n)

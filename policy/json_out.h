@@ -106,6 +106,15 @@ void json_out_null(struct json_out *w);
  * s[0..n) as it is, with the ',' it needs. */
 void json_out_raw_value(struct json_out *w, const char *s, size_t n);
 
+/* A time the way every psm JSON output prints one (psmctl(8) JSON OUTPUT): "key" as an
+ * RFC 3339 UTC string ("2026-12-07T05:00:00Z") and "key_unix" as its integer seconds; both
+ * null when t is none (no such time: never expires, not yet connected). */
+void json_out_kv_time(struct json_out *w, const char *key, int64_t t, int64_t none);
+
+/* "key" as an array of the comma-separated items of s[0..n) ("a,b" -> ["a","b"]); [] when
+ * n is 0: lists (from, hosts) are always arrays in psm's JSON output. */
+void json_out_kv_list(struct json_out *w, const char *key, const char *s, size_t n);
+
 /* Appends n bytes as they are, outside the JSON bookkeeping: for plain text built in the
  * same buffer (a newline after a line).  With a FILE they go out with the next complete
  * value or at finish. */

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* psm_query.c - psm-query: command line, help and dispatch (SPEC section 6). */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "json_out.h"
 #include "psm_query.h"
 
 #define PSM_QUERY_VERSION "0.1.0"
@@ -31,16 +33,56 @@ static const char psm_query_help[] =
     "  --json       one JSON object per result\n"
     "  --help       this text;  --version  the version\n";
 
+static bool psm_query_json_errors; /* --json: errors as one JSON object on stdout too */
+static bool psm_query_bad_input;   /* the command line was fine: exit 2 is bad input */
+
+/* {"ok":false,"error":{"code":..,"exit":N,"message":line}} on stdout (psmctl(8) JSON OUTPUT). */
+static void psm_query_fail_json(int status, const char *line)
+{
+	static const char *const codes[] = {"unavailable", "denied", "usage", "unavailable"};
+	const char *code = status == PSM_QUERY_USAGE && psm_query_bad_input ? "bad_input"
+			   : status >= 0 && status <= 3			    ? codes[status]
+									    : "unavailable";
+	struct json_out w;
+
+	json_out_init(&w, stdout, 0);
+	json_out_begin_object(&w);
+	json_out_key(&w, "ok");
+	json_out_bool(&w, false);
+	json_out_key(&w, "error");
+	json_out_begin_object(&w);
+	json_out_kv_string(&w, "code", code);
+	json_out_kv_int64(&w, "exit", status);
+	json_out_kv_string(&w, "message", line);
+	json_out_end_object(&w);
+	json_out_end_object(&w);
+	json_out_finish(&w, NULL);
+	json_out_free(&w);
+}
+
 int psm_query_fail(int status, const char *fmt, ...)
 {
+	char line[4096];
 	va_list ap;
 
-	fputs("psm-query: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line + 11, sizeof(line) - 11, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	memcpy(line, "psm-query: ", 11);
+	fprintf(stderr, "%s\n", line);
+	if (psm_query_json_errors)
+		psm_query_fail_json(status, line);
 	return status;
+}
+
+/* Whether --json is among the options (before any "--"): errors in the arguments before it
+ * are JSON too. */
+static bool psm_query_wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+	return false;
 }
 
 /* Options that take a value: where the value goes. */
@@ -168,6 +210,7 @@ static int psm_query_dispatch(const struct psm_query_opts *o)
 					      "%s: --service, --rhost, "
 					      "--session, --explain and --at are for check",
 					      c->name);
+		psm_query_bad_input = true;
 		return c->fn(o);
 	}
 	return psm_query_fail(PSM_QUERY_USAGE, "unknown command \"%s\" (see --help)", o->pos[0]);
@@ -181,6 +224,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.shm = "/psm";
 	o.socket = PSM_QUERY_SOCKET_DEFAULT;
+	psm_query_json_errors = psm_query_wants_json(argc, argv);
 	rc = psm_query_args(argc, argv, &o);
 	if (rc >= 0)
 		return rc;

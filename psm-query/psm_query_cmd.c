@@ -19,8 +19,16 @@
 #define PSM_QUERY_EXPLAIN_MAX 16384
 #define PSM_QUERY_KV_MAX 12
 
-/* A record (grant, deny rule or session) as named values: one JSON object, or a line. */
-enum psm_query_kind { PSM_QUERY_STR, PSM_QUERY_INT, PSM_QUERY_NULL };
+/* A record (grant, deny rule or session) as named values: one JSON object, or a line.
+ * TIME: s the RFC 3339 text, n the seconds (JSON: "key" and "key_unix"); LIST: s the
+ * comma-separated items (JSON: an array). */
+enum psm_query_kind {
+	PSM_QUERY_STR,
+	PSM_QUERY_INT,
+	PSM_QUERY_NULL,
+	PSM_QUERY_TIME,
+	PSM_QUERY_LIST
+};
 
 struct psm_query_kv {
 	const char *key;
@@ -91,18 +99,20 @@ static void psm_query_kv_int(struct psm_query_item *it, const char *key, int64_t
 	psm_query_kv_add(it, key, PSM_QUERY_INT)->n = v;
 }
 
-/* t as ISO 8601 UTC, or null when it is none. */
+/* t as RFC 3339 UTC (and its seconds), or null when it is none. */
 static void psm_query_kv_time(struct psm_query_item *it, const char *key, int64_t t, int64_t none)
 {
 	char *buf = it->time[it->ntime];
 
-	if (t == none) {
-		psm_query_kv_add(it, key, PSM_QUERY_NULL);
+	if (t == none) { /* null: s NULL */
+		psm_query_kv_add(it, key, PSM_QUERY_TIME)->s = NULL;
 		return;
 	}
 	it->ntime++;
 	time_format_utc(t, buf, sizeof(it->time[0]));
 	psm_query_kv_str(it, key, buf, strlen(buf));
+	it->kv[it->n - 1].kind = PSM_QUERY_TIME;
+	it->kv[it->n - 1].n = t;
 }
 
 /* A grant or deny record. */
@@ -120,15 +130,15 @@ static void psm_query_entry_item(const struct shm_entry *e, struct psm_query_ite
 	memset(it, 0, sizeof(*it));
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		psm_query_kv_field(it, fields[i].key, e, fields[i].f);
+	it->kv[it->n - 1].kind = PSM_QUERY_LIST; /* hosts */
 	cond_format((const unsigned char *)(e->f[SHM_F_FROM] ? e->f[SHM_F_FROM] : ""),
 		    e->f[SHM_F_FROM] ? e->flen[SHM_F_FROM] : 0, it->from, sizeof(it->from));
-	if (it->from[0] == '\0')
-		snprintf(it->from, sizeof(it->from), "anywhere");
-	psm_query_kv_str(it, "from", it->from, strlen(it->from));
+	psm_query_kv_str(it, "from", it->from, strlen(it->from)); /* "": anywhere */
+	it->kv[it->n - 1].kind = PSM_QUERY_LIST;
 	psm_query_kv_time(it, "not_before", e->not_before, SHM_TIME_NONE_BEFORE);
 	psm_query_kv_time(it, "not_after", e->not_after, SHM_TIME_NONE_AFTER);
 	if (e->rule != SHM_U32_NONE)
-		psm_query_kv_int(it, "rule", e->rule);
+		psm_query_kv_int(it, "rule_index", e->rule);
 	if (e->flags & SHM_FL_SESSION_BOUND)
 		psm_query_kv_field(it, "session", e, SHM_F_SESSION);
 }
@@ -137,7 +147,7 @@ static void psm_query_entry_item(const struct shm_entry *e, struct psm_query_ite
 static void psm_query_session_item(const struct shm_entry *e, struct psm_query_item *it)
 {
 	memset(it, 0, sizeof(*it));
-	psm_query_kv_field(it, "id", e, SHM_F_KEY);
+	psm_query_kv_field(it, "session_id", e, SHM_F_KEY);
 	psm_query_kv_field(it, "user", e, SHM_F_PRINCIPAL);
 	psm_query_kv_int(it, "uid", e->uid);
 	psm_query_kv_field(it, "service", e, SHM_F_HOSTS);
@@ -156,6 +166,14 @@ static void psm_query_item_json(struct json_out *w, const struct psm_query_item 
 	for (kv = it->kv; kv < it->kv + it->n; kv++) {
 		if (kv->kind == PSM_QUERY_STR) {
 			json_out_kv_string_n(w, kv->key, kv->s, kv->len);
+			continue;
+		}
+		if (kv->kind == PSM_QUERY_TIME) {
+			json_out_kv_time(w, kv->key, kv->s != NULL ? kv->n : INT64_MIN, INT64_MIN);
+			continue;
+		}
+		if (kv->kind == PSM_QUERY_LIST) {
+			json_out_kv_list(w, kv->key, kv->s, kv->len);
 			continue;
 		}
 		json_out_key(w, kv->key);
@@ -192,9 +210,10 @@ static void psm_query_item_line(struct json_out *b, const struct psm_query_item 
 		kv = psm_query_item_get(it, cols[i]);
 		if (i > 0)
 			json_out_raw(b, "\t", 1);
-		if (kv == NULL || kv->kind == PSM_QUERY_NULL) {
+		if (kv == NULL || kv->kind == PSM_QUERY_NULL ||
+		    (kv->kind == PSM_QUERY_TIME && kv->s == NULL)) {
 			json_out_raw(b, "never", 5);
-		} else if (kv->kind == PSM_QUERY_STR) {
+		} else if (kv->kind != PSM_QUERY_INT) {
 			json_out_raw(b, kv->s, kv->len);
 		} else {
 			snprintf(num, sizeof(num), "%" PRId64, kv->n);
@@ -206,41 +225,44 @@ static void psm_query_item_line(struct json_out *b, const struct psm_query_item 
 
 /* ---- check ------------------------------------------------------------------ */
 
-static void psm_query_table_json(struct json_out *w, const char *name, const struct decide_out *d)
+/* --explain --json: the structured explanation (psmctl(8) JSON OUTPUT, "explain"). */
+static void psm_query_explain_json(struct json_out *w, const struct decide_out *d)
 {
-	json_out_key(w, "table");
+	json_out_key(w, "explain");
 	json_out_begin_object(w);
-	json_out_kv_string(w, "name", name);
-	json_out_kv_int64(w, "generation", (int64_t)d->ev.info.generation);
-	json_out_kv_int64(w, "heartbeat_age", d->age);
-	json_out_kv_int64(w, "writer_pid", d->ev.info.writer_pid);
+	if (d->have_eval)
+		eval_explain_json(w, &d->ev, &d->req);
+	else
+		eval_explain_json_bare(w, d->status == DECIDE_ALLOW, d->perm,
+				       d->break_glass ? "break_glass" : "none", d->why);
 	json_out_end_object(w);
 }
 
 static int psm_query_check_json(const struct psm_query_opts *o, const struct decide_out *d,
-				const char *explain, int status)
+				int status)
 {
 	static const char *const names[] = {"deny", "allow", "deny", "unavailable"};
-	struct psm_query_item it;
 	struct json_out w;
 
 	json_out_init(&w, stdout, 0);
 	json_out_begin_object(&w);
+	json_out_key(&w, "ok");
+	json_out_bool(&w, true);
 	json_out_kv_string(&w, "user", d->req.user);
 	json_out_kv_string(&w, "perm", d->perm);
 	if (o->service != NULL)
 		json_out_kv_string(&w, "service", o->service);
 	json_out_kv_string(&w, "decision", names[d->status]);
 	json_out_kv_string(&w, "reason", d->why);
-	if (d->have_eval && d->ev.have_entry) {
-		psm_query_entry_item(&d->ev.entry, &it);
-		json_out_key(&w, "rule");
-		psm_query_item_json(&w, &it);
-	}
+	json_out_key(&w, "break_glass");
+	json_out_bool(&w, d->break_glass);
+	json_out_key(&w, "table_age_s");
 	if (d->have_eval)
-		psm_query_table_json(&w, o->shm, d);
-	if (explain != NULL)
-		json_out_kv_string(&w, "explain", explain);
+		json_out_int64(&w, d->age);
+	else
+		json_out_null(&w);
+	if (o->explain)
+		psm_query_explain_json(&w, d);
 	json_out_end_object(&w);
 	return psm_query_out_done(&w, status);
 }
@@ -250,7 +272,7 @@ static int psm_query_check_out(const struct psm_query_opts *o, const struct deci
 	int status = d->status == DECIDE_ALLOW ? PSM_QUERY_OK : PSM_QUERY_DENY;
 	char *explain = NULL;
 
-	if (o->explain) {
+	if (o->explain && !o->json) {
 		explain = malloc(PSM_QUERY_EXPLAIN_MAX);
 		if (explain == NULL)
 			return psm_query_fail(PSM_QUERY_UNAVAIL, "out of memory");
@@ -261,7 +283,7 @@ static int psm_query_check_out(const struct psm_query_opts *o, const struct deci
 				 d->why);
 	}
 	if (o->json)
-		status = psm_query_check_json(o, d, explain, status);
+		status = psm_query_check_json(o, d, status);
 	else if (explain != NULL && o->service != NULL)
 		printf("%sservice:  %s\n", explain, o->service);
 	else if (explain != NULL)
@@ -320,6 +342,7 @@ struct psm_query_list {
 	int64_t now;
 	struct shm_info info;
 	const char *const *cols; /* the columns of a line; NULL: --json */
+	const char *json_list;	 /* --json: the array's name (grants, sessions) */
 	struct json_out out;	 /* --json: straight to stdout once complete; else the lines */
 };
 
@@ -340,7 +363,11 @@ static int psm_query_list_reset(const struct shm_view *v, struct psm_query_list 
 	json_out_reset(&l->out);
 	if (l->cols == NULL) {
 		json_out_begin_object(&l->out);
-		json_out_key(&l->out, "items");
+		json_out_key(&l->out, "ok");
+		json_out_bool(&l->out, true);
+		if (l->user != NULL)
+			json_out_kv_string(&l->out, "user", l->user);
+		json_out_key(&l->out, l->json_list);
 		json_out_begin_array(&l->out);
 	}
 	return shm_info_get(v, &l->info, err);
@@ -443,6 +470,7 @@ int psm_query_user(const struct psm_query_opts *o)
 		return psm_query_sock_user(o);
 	memset(&l, 0, sizeof(l));
 	l.user = o->pos[1];
+	l.json_list = "grants";
 	rc = nss_user(l.user, &u, &e);
 	if (rc == 1) {
 		l.known = true;
@@ -493,13 +521,14 @@ static int psm_query_sessions_fn(const struct shm_view *v, void *ctx, struct psm
 
 int psm_query_sessions(const struct psm_query_opts *o)
 {
-	static const char *const cols[] = {"id",  "user",    "service", "tty", "rhost",
-					   "pid", "created", "expires", NULL};
+	static const char *const cols[] = {"session_id", "user",    "service", "tty", "rhost",
+					   "pid",	 "created", "expires", NULL};
 	struct psm_query_list l;
 
 	if (psm_query_table_denied(o->shm))
 		return psm_query_sock_sessions(o);
 	memset(&l, 0, sizeof(l));
+	l.json_list = "sessions";
 	l.user = o->npos > 1 ? o->pos[1] : NULL;
 	return psm_query_list_run(o, &l, psm_query_sessions_fn, cols);
 }

@@ -122,23 +122,29 @@ static cJSON *psm_query_check_req(const struct psm_query_opts *o)
 	return NULL;
 }
 
+/* The check in psm's JSON output (psmctl(8) JSON OUTPUT), as the table path prints it,
+ * with "via":"psmd"; res (presented) lends its structured explanation. */
 static int psm_query_check_print_json(const struct psm_query_opts *o, bool allowed,
-				      const char *reason, const char *explain)
+				      const char *reason, cJSON *res)
 {
-	cJSON *j = cJSON_CreateObject();
+	cJSON *j = cJSON_CreateObject(), *ex = cJSON_GetObjectItemCaseSensitive(res, "explain");
+	const cJSON *age = cJSON_GetObjectItemCaseSensitive(ex, "table_age_s");
 	char *s;
-	bool ok = cJSON_AddStringToObject(j, "user", o->pos[1]) &&
+	bool ok = cJSON_AddTrueToObject(j, "ok") && cJSON_AddStringToObject(j, "user", o->pos[1]) &&
 		  cJSON_AddStringToObject(j, "perm", o->pos[2]) &&
 		  cJSON_AddStringToObject(j, "decision", allowed ? "allow" : "deny") &&
 		  cJSON_AddStringToObject(j, "reason", reason) &&
+		  cJSON_AddFalseToObject(j, "break_glass") &&
+		  (cJSON_IsNumber(age) ? cJSON_AddNumberToObject(j, "table_age_s", age->valuedouble)
+				       : cJSON_AddNullToObject(j, "table_age_s")) &&
 		  cJSON_AddStringToObject(j, "via", "psmd");
 
 	if (ok && o->service != NULL)
 		ok = cJSON_AddStringToObject(j, "service", o->service) != NULL;
 	if (ok && o->at != NULL)
 		ok = cJSON_AddStringToObject(j, "at", o->at) != NULL;
-	if (ok && o->explain)
-		ok = cJSON_AddStringToObject(j, "explain", explain) != NULL;
+	if (ok && o->explain && cJSON_IsObject(ex))
+		ok = cJSON_AddItemToObject(j, "explain", cJSON_Duplicate(ex, 1));
 	s = ok ? cJSON_PrintUnformatted(j) : NULL;
 	cJSON_Delete(j);
 	if (s == NULL)
@@ -149,7 +155,7 @@ static int psm_query_check_print_json(const struct psm_query_opts *o, bool allow
 }
 
 /* Prints the first result as the table path prints its decision. */
-static int psm_query_check_print(const struct psm_query_opts *o, const cJSON *root)
+static int psm_query_check_print(const struct psm_query_opts *o, cJSON *root)
 {
 	const cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "results"), 0);
 	bool allowed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "allowed"));
@@ -158,10 +164,15 @@ static int psm_query_check_print(const struct psm_query_opts *o, const cJSON *ro
 
 	if (!cJSON_IsObject(res))
 		return psm_query_fail(PSM_QUERY_UNAVAIL, "malformed reply from psmd: no result");
-	if (o->json)
-		return psm_query_check_print_json(o, allowed, reason, explain) == PSM_QUERY_OK
+	if (o->json) {
+		struct psm_err e = {0};
+
+		if (proto_present(root, &e) != PSM_OK)
+			return psm_query_fail(PSM_QUERY_UNAVAIL, "out of memory");
+		return psm_query_check_print_json(o, allowed, reason, (cJSON *)res) == PSM_QUERY_OK
 			   ? status
 			   : PSM_QUERY_UNAVAIL;
+	}
 	if (o->explain && o->service != NULL)
 		printf("%sservice:  %s\n", explain, o->service);
 	else if (o->explain)
@@ -225,10 +236,15 @@ static int psm_query_sock_list(const struct psm_query_opts *o, cJSON *req, const
 	if (rc != PSM_QUERY_OK)
 		return rc;
 	arr = cJSON_GetObjectItemCaseSensitive(r.root, key);
-	if (o->json) {
-		s = cJSON_PrintUnformatted(arr);
+	if (o->json) { /* psmd's reply as psm's JSON output: {"ok":true,KEY:[...],"via":"psmd"} */
+		struct psm_err e = {0};
+
+		s = NULL;
+		if (proto_present(r.root, &e) == PSM_OK &&
+		    cJSON_AddStringToObject(r.root, "via", "psmd") != NULL)
+			s = cJSON_PrintUnformatted(r.root);
 		if (s != NULL)
-			printf("{\"items\":%s,\"via\":\"psmd\"}\n", s);
+			puts(s);
 		cJSON_free(s);
 	} else {
 		cJSON_ArrayForEach(it, arr) psm_query_sock_line(it, cols);

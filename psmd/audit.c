@@ -4,10 +4,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "json_out.h"
+#include "ttl.h"
 
 /* key: v, left out when v is NULL or "". */
 static void audit_str(struct json_out *w, const char *key, const char *v)
@@ -28,8 +28,10 @@ static void audit_args(struct json_out *w, const struct ops_ctx *c)
 	audit_str(w, "pattern", a->perm);
 	audit_str(w, id_key,
 		  c->id[0] != '\0' ? c->id : (a->grant_id ? a->grant_id : a->session_id));
-	audit_str(w, "ttl", a->ttl_text);
-	audit_str(w, "until", a->until_text);
+	if (a->ttl_text != NULL)
+		json_out_kv_int64(w, "ttl_s", a->ttl);
+	if (a->until_text != NULL)
+		json_out_kv_time(w, "until", a->until, INT64_MIN);
 	audit_str(w, "reason", a->reason);
 	audit_str(w, "session", a->session);
 	audit_str(w, "service", a->service);
@@ -39,23 +41,26 @@ static void audit_args(struct json_out *w, const struct ops_ctx *c)
 	}
 }
 
+void audit_begin(struct json_out *w, int64_t now)
+{
+	static char when[32];
+	static int64_t when_t = INT64_MIN;
+
+	if (now != when_t) { /* one formatted time per second */
+		time_format_utc(now, when, sizeof(when));
+		when_t = now;
+	}
+	json_out_begin_object(w);
+	json_out_kv_string(w, "time", when);
+	json_out_kv_int64(w, "time_unix", now);
+}
+
 /* The line, in a buffer kept from one request to the next (psmd has one thread). */
 static void audit_line(struct json_out *w, const struct ops_ctx *c, int rc,
 		       const struct psm_err *err)
 {
-	static char when[32];
-	static time_t when_t = -1;
-	time_t now = (time_t)c->now;
-	struct tm tm;
-
-	if (now != when_t) { /* one formatted time per second */
-		gmtime_r(&now, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		when_t = now;
-	}
 	json_out_reset(w);
-	json_out_begin_object(w);
-	json_out_kv_string(w, "time", when);
+	audit_begin(w, c->now);
 	json_out_kv_int64(w, "uid", c->peer->uid);
 	audit_str(w, "user", c->peer->name);
 	json_out_kv_string(w, "op", c->req->op->name);

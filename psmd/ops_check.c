@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "eval.h"
+#include "json_out.h"
 #include "ops_history.h"
 #include "perm.h"
 
@@ -37,6 +38,23 @@ static void ops_explain_quarantine(const struct ops_ctx *c, const struct eval_re
 	}
 }
 
+/* --explain's structured form (eval_explain_json), as a cJSON object; NULL when out of
+ * memory.  The reply keeps "explain" as text for people; psmctl --json prints this one. */
+static cJSON *ops_explain_fields(const struct eval_out *out, const struct eval_req *req)
+{
+	struct json_out w;
+	cJSON *o = NULL;
+
+	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
+	json_out_begin_object(&w);
+	eval_explain_json(&w, out, req);
+	json_out_end_object(&w);
+	if (w.code == PSM_OK)
+		o = cJSON_ParseWithLength(w.buf, w.len);
+	json_out_free(&w);
+	return o;
+}
+
 /* One permission's result object, decided on the served table or (--at) the past's;
  * *allowed gets the decision. */
 static int ops_check_one(const struct ops_ctx *c, const struct ops_at *at, struct eval_req *req,
@@ -63,7 +81,8 @@ static int ops_check_one(const struct ops_ctx *c, const struct ops_at *at, struc
 		    !cJSON_AddBoolToObject(o, "allowed", *allowed) ||
 		    !cJSON_AddStringToObject(o, "reason", reason) ||
 		    (c->req->a.explain &&
-		     !cJSON_AddStringToObject(o, "explain", explain ? explain : "")))
+		     (!cJSON_AddStringToObject(o, "explain", explain ? explain : "") ||
+		      ops_add(o, "explain_fields", ops_explain_fields(out, req), err) != PSM_OK)))
 			rc = psm_err_set(err, PSM_ENOMEM, "check: out of memory");
 	}
 	free(explain);

@@ -3,6 +3,7 @@
 #include "sync.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fleet.h"
+#include "json_cjson.h"
 #include "leader.h"
 #include "log.h"
 #include "loop.h"
@@ -59,32 +61,28 @@ static const char *sync_origin(const struct record *r)
  * when out of memory.  The caller emits it once the record applied, and frees it. */
 static char *sync_audit(const struct record *r)
 {
-	cJSON *o = cJSON_CreateObject();
-	char id[ID_TEXT_SIZE], when[32], *line;
-	time_t now = time(NULL);
-	struct tm tm;
+	struct json_out w;
+	char id[ID_TEXT_SIZE];
 
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
+	audit_begin(&w, (int64_t)time(NULL));
 	id_format(record_id(r), id);
-	cJSON_AddStringToObject(o, "time", when);
-	cJSON_AddStringToObject(o, "op", "fleet");
-	cJSON_AddStringToObject(o, "type", record_type_name(r->type));
-	cJSON_AddStringToObject(
-	    o, r->type == REC_GRANT || r->type == REC_REVOKE ? "grant_id" : "session_id", id);
+	json_out_kv_string(&w, "op", "fleet");
+	json_out_kv_string(&w, "type", record_type_name(r->type));
+	json_out_kv_string(
+	    &w, r->type == REC_GRANT || r->type == REC_REVOKE ? "grant_id" : "session_id", id);
 	if (r->type == REC_GRANT) {
-		cJSON_AddStringToObject(o, "principal", r->u.grant.principal);
-		cJSON_AddStringToObject(o, "pattern", r->u.grant.pattern);
-		cJSON_AddStringToObject(o, "issuer", r->u.grant.issuer);
-		cJSON_AddStringToObject(o, "reason", r->u.grant.reason);
+		json_out_kv_string(&w, "principal", r->u.grant.principal);
+		json_out_kv_string(&w, "pattern", r->u.grant.pattern);
+		json_out_kv_string(&w, "issuer", r->u.grant.issuer);
+		json_out_kv_string(&w, "reason", r->u.grant.reason);
 	} else if (r->type == REC_SESSION) {
-		cJSON_AddStringToObject(o, "user", r->u.session.user);
+		json_out_kv_string(&w, "principal", r->u.session.user);
 	}
-	cJSON_AddStringToObject(o, "origin", sync_origin(r));
-	cJSON_AddStringToObject(o, "result", "ok");
-	line = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return line;
+	json_out_kv_string(&w, "origin", sync_origin(r));
+	json_out_kv_string(&w, "result", "ok");
+	json_out_end_object(&w);
+	return json_cjson_take(&w, NULL);
 }
 
 /* A revoke's or session end's signer must cover what it ends: the grant's hosts, the
@@ -147,12 +145,12 @@ static void sync_apply_add(struct psmd *d, struct fleet_in *in, const struct lea
 		log_msg(LOG_ERR, "fleet: %s %s not applied: %s", record_type_name(type), id,
 			err.msg);
 		sync_turn.failed = true; /* read it again in a resync */
-		cJSON_free(line);
+		free(line);
 		return;
 	}
 	if (line != NULL)
 		audit_emit(line);
-	cJSON_free(line);
+	free(line);
 	if (sync_turn.nfrom < sizeof(sync_turn.from) / sizeof(sync_turn.from[0]))
 		sync_turn.from[sync_turn.nfrom++] = m;
 	fleet_count(d->fleet, SIGN_APPLIED);

@@ -159,6 +159,21 @@ extern const char proto_reply_oom[];
  * NULL when out of memory. */
 cJSON *proto_policy_json(const struct policy *p);
 
+/*
+ * A reply as psm's JSON output (psmctl(8) JSON OUTPUT; proto_present.c): "tag" dropped;
+ * each time member (created, expires, not_before, not_after, since, keep_until, until) as
+ * an RFC 3339 UTC string or null, followed by "<name>_unix" (integer seconds or null);
+ * numeric versions as strings; durations named with their unit ("uptime" -> "uptime_s");
+ * a check result's "explain_fields" becomes its "explain".  A session's metadata is left
+ * as it is.  Changes reply in place; PSM_ENOMEM.
+ */
+int proto_present(cJSON *reply, struct psm_err *err);
+/* The reverse for one grant or session object read from an export file (version 2): each
+ * "<time>_unix" member becomes the wire's time member again, after checking that the
+ * string says the same time (PSM_EINVAL naming both otherwise).  A version 1 object
+ * (integer times, no "_unix") is left as it is. */
+int proto_unpresent(cJSON *item, struct psm_err *err);
+
 /* obj as one line of JSON plus '\n', malloc'd (requests from the client, replies). */
 char *proto_print_line(const cJSON *obj, size_t *len);
 

@@ -233,6 +233,20 @@ static int ctl_help(int argc, char **argv)
 	return CTL_OK;
 }
 
+int ctl_print_json(struct ctl *c, cJSON *reply, int status)
+{
+	struct psm_err err = {0};
+	char *s = NULL;
+
+	if (proto_present(reply, &err) != PSM_OK || (s = cJSON_PrintUnformatted(reply)) == NULL) {
+		free(s);
+		return ctl_fail(c, CTL_UNAVAIL, "out of memory");
+	}
+	puts(s);
+	free(s);
+	return status;
+}
+
 /* Sends the request and shows the reply; commands with their own run hook do the rest. */
 static int ctl_exec(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos, cJSON *req)
 {
@@ -244,14 +258,9 @@ static int ctl_exec(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int np
 	rc = ctl_call(c, req, &reply);
 	if (rc != CTL_OK)
 		return rc;
-	if (c->json) {
-		char *s = cJSON_PrintUnformatted(reply.root);
-
-		if (s != NULL)
-			puts(s);
-		free(s);
-	}
 	rc = cmd->show(c, reply.root);
+	if (c->json && (rc == CTL_OK || rc == CTL_DENIED))
+		rc = ctl_print_json(c, reply.root, rc);
 	proto_reply_free(&reply);
 	return rc;
 }
@@ -278,9 +287,10 @@ static int ctl_command(struct ctl *c, int argc, char **argv)
 	}
 	c->what = cmd->name;
 	rc = ctl_args_build(c, cmd, argc - used, argv + used, &req, &pos, &npos);
-	if (rc == CTL_OK)
+	if (rc == CTL_OK) {
+		ctl_errors_input();
 		rc = ctl_exec(c, cmd, pos, npos, req);
-	else if (rc < 0) /* --help after the command */
+	} else if (rc < 0) /* --help after the command */
 		rc = ctl_help(used, argv);
 	cJSON_Delete(req);
 	free(pos);
@@ -307,6 +317,7 @@ static int ctl_globals(struct ctl *c, int argc, char **argv, int *st)
 		}
 		if (strcmp(a, "--json") == 0) {
 			c->json = true;
+			ctl_errors_json(true);
 		} else if (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0) {
 			if (++i == argc) {
 				*st = ctl_fail(NULL, CTL_USAGE, "%s: needs a socket path", a);

@@ -24,6 +24,10 @@ int ctl_args_validate(struct ctl *c, const cJSON *req);
 int ctl_call(struct ctl *c, const cJSON *req, struct proto_reply *reply);
 void ctl_close(struct ctl *c);
 
+/* psmctl.c: --json: reply (changed) printed as psm's JSON output (proto_present); returns
+ * status, or the exit status of a failure. */
+int ctl_print_json(struct ctl *c, cJSON *reply, int status);
+
 /* psmctl_show.c: replies printed for people. */
 int ctl_show_grant(struct ctl *c, const cJSON *reply);
 int ctl_show_revoke(struct ctl *c, const cJSON *reply);
@@ -76,6 +80,7 @@ void ctl_duration_text(int64_t s, char *buf, size_t size);
 
 /* psmctl_file.c: commands that touch local files. */
 #define CTL_EXPORT_FORMAT "psm-export"
+#define CTL_EXPORT_VERSION 2 /* 1: times as integers, still imported */
 int ctl_run_export(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos, cJSON *req);
 /* Reads a whole regular file (at most 256 MiB) into a NUL-terminated buffer *out. */
 int ctl_read_file(struct ctl *c, const char *path, char **out, size_t *len);

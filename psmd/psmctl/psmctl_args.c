@@ -144,6 +144,7 @@ static int ctl_global_option(struct ctl *c, int argc, char **argv, int *i, int *
 	*rc = CTL_OK;
 	if (strcmp(a, "--json") == 0) {
 		c->json = true;
+		ctl_errors_json(true);
 		return 1;
 	}
 	if (strncmp(a, "--socket=", 9) == 0) {

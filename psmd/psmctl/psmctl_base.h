@@ -47,7 +47,15 @@ struct ctl_cmd {
 	int (*show)(struct ctl *c, const cJSON *reply);
 };
 
-/* "psmctl: <what>: <why>" on stderr (what: c->what, when c is not NULL); returns status. */
+/* "psmctl: <what>: <why>" on stderr (what: c->what, when c is not NULL); returns status.
+ * After ctl_errors_json(true) (--json) the same line also goes to stdout, once, as
+ * {"ok":false,"error":{"code":C,"exit":status,"message":LINE}}: C is usage until
+ * ctl_errors_input() says the command line was parsed (then bad_input) for status 2,
+ * denied, unavailable or not_permitted for 1, 3 and 4. */
+void ctl_errors_json(bool on);
+void ctl_errors_input(void);
+/* Whether that error object was printed (a summary after it would be a second object). */
+bool ctl_errors_printed(void);
 int ctl_fail(struct ctl *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

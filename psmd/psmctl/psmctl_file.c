@@ -75,18 +75,18 @@ static int ctl_write_atomic(struct ctl *c, const char *path, const char *text)
 	return CTL_OK;
 }
 
-/* The reply minus "ok" and "tag", headed by the format name and version. */
+/* The reply minus "ok" and "tag", in psm's JSON output form (times as RFC 3339 strings
+ * with "_unix" integers), headed by the format name and version. */
 static cJSON *ctl_export_doc(cJSON *reply)
 {
+	struct psm_err err = {0};
 	cJSON *doc = cJSON_CreateObject(), *m;
 
-	if (doc == NULL)
-		return NULL;
 	cJSON_DeleteItemFromObjectCaseSensitive(reply, "ok");
-	cJSON_DeleteItemFromObjectCaseSensitive(reply, "tag");
-	if (!cJSON_HasObjectItem(reply, "format") &&
-	    (cJSON_AddStringToObject(doc, "format", CTL_EXPORT_FORMAT) == NULL ||
-	     cJSON_AddNumberToObject(doc, "version", 1) == NULL)) {
+	if (doc == NULL || proto_present(reply, &err) != PSM_OK ||
+	    (!cJSON_HasObjectItem(reply, "format") &&
+	     (cJSON_AddStringToObject(doc, "format", CTL_EXPORT_FORMAT) == NULL ||
+	      cJSON_AddNumberToObject(doc, "version", CTL_EXPORT_VERSION) == NULL))) {
 		cJSON_Delete(doc);
 		return NULL;
 	}
@@ -97,14 +97,28 @@ static cJSON *ctl_export_doc(cJSON *reply)
 	return doc;
 }
 
-/* "exported 1 grant, 0 sessions to FILE". */
-static void ctl_export_report(const cJSON *doc, const char *path)
+/* "exported 1 grant, 0 sessions to FILE"; --json: {"ok":true,"file":..,"exported":{..}}. */
+static void ctl_export_report(const struct ctl *c, const cJSON *doc, const char *path)
 {
 	int g = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "grants"));
-	int s = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "sessions"));
+	int ns = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "sessions"));
+	cJSON *o = c->json ? cJSON_CreateObject() : NULL, *n;
+	char *s = NULL;
 
-	printf("exported %d %s, %d %s to %s\n", g, plural((unsigned)g, "grant", "grants"), s,
-	       plural((unsigned)s, "session", "sessions"), path);
+	if (!c->json) {
+		printf("exported %d %s, %d %s to %s\n", g, plural((unsigned)g, "grant", "grants"),
+		       ns, plural((unsigned)ns, "session", "sessions"), path);
+		return;
+	}
+	if (o != NULL && cJSON_AddTrueToObject(o, "ok") &&
+	    cJSON_AddStringToObject(o, "file", path) &&
+	    (n = cJSON_AddObjectToObject(o, "exported")) != NULL &&
+	    cJSON_AddNumberToObject(n, "grants", g) && cJSON_AddNumberToObject(n, "sessions", ns))
+		s = cJSON_PrintUnformatted(o);
+	if (s != NULL)
+		puts(s);
+	free(s);
+	cJSON_Delete(o);
 }
 
 int ctl_run_export(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npos, cJSON *req)
@@ -124,8 +138,8 @@ int ctl_run_export(struct ctl *c, const struct ctl_cmd *cmd, char **pos, int npo
 		rc = ctl_fail(c, CTL_UNAVAIL, "out of memory");
 	else if (npos == 0)
 		puts(text);
-	else if ((rc = ctl_write_atomic(c, pos[0], text)) == CTL_OK && !c->json)
-		ctl_export_report(doc, pos[0]);
+	else if ((rc = ctl_write_atomic(c, pos[0], text)) == CTL_OK)
+		ctl_export_report(c, doc, pos[0]);
 	free(text);
 	cJSON_Delete(doc);
 	proto_reply_free(&r);

@@ -37,7 +37,8 @@ struct ctl_import {
 static const char *const ctl_import_keys[2] = {"grants", "sessions"};
 static const char *const ctl_import_kinds[2] = {"grant", "session"};
 
-/* An export document: {"format":"psm-export","version":1,"grants":[...],"sessions":[...]}. */
+/* An export document: {"format":"psm-export","version":2,"grants":[...],"sessions":[...]}
+ * (version 1, of older psmctl, has times as integers and no "_unix" members). */
 static int ctl_import_check(struct ctl *c, const char *path, const cJSON *doc)
 {
 	const cJSON *m;
@@ -53,8 +54,8 @@ static int ctl_import_check(struct ctl *c, const char *path, const cJSON *doc)
 			return ctl_fail(c, CTL_USAGE, "%s: format: expected \"%s\"", path,
 					CTL_EXPORT_FORMAT);
 		else if (strcmp(m->string, "version") == 0 &&
-			 !(cJSON_IsNumber(m) && m->valuedouble == 1))
-			return ctl_fail(c, CTL_USAGE, "%s: version: expected 1", path);
+			 !(cJSON_IsNumber(m) && (m->valuedouble == 1 || m->valuedouble == 2)))
+			return ctl_fail(c, CTL_USAGE, "%s: version: expected 1 or 2", path);
 		else if (list && !cJSON_IsArray(m))
 			return ctl_fail(c, CTL_USAGE, "%s: %s: expected an array", path, m->string);
 		else if (!list && strcmp(m->string, "format") != 0 &&
@@ -235,8 +236,7 @@ static int ctl_import_note(struct ctl *c, struct ctl_import *im, int kind, int i
 }
 
 /* Adds one item, sending the request first when the item would make it too large. */
-static int ctl_import_add(struct ctl *c, struct ctl_import *im, int kind, int idx,
-			  const cJSON *item)
+static int ctl_import_item(struct ctl *c, struct ctl_import *im, int kind, int idx, cJSON *item)
 {
 	char *s = cJSON_PrintUnformatted(item);
 	size_t n = s != NULL ? strlen(s) + 1 : 0;
@@ -264,6 +264,25 @@ static int ctl_import_add(struct ctl *c, struct ctl_import *im, int kind, int id
 	return CTL_OK;
 }
 
+/* One item of the file in the wire's form (a version 2 item's times back to integers;
+ * one whose time and _unix disagree is invalid), then added. */
+static int ctl_import_add(struct ctl *c, struct ctl_import *im, int kind, int idx,
+			  const cJSON *from)
+{
+	struct psm_err err = {0};
+	cJSON *item = cJSON_Duplicate(from, 1);
+	int rc = CTL_OK;
+
+	if (item == NULL)
+		return ctl_fail(c, CTL_UNAVAIL, "out of memory");
+	if (proto_unpresent(item, &err) != PSM_OK)
+		ctl_import_invalid(c, im, kind, idx, from, &err);
+	else
+		rc = ctl_import_item(c, im, kind, idx, item);
+	cJSON_Delete(item);
+	return rc;
+}
+
 static int ctl_import_all(struct ctl *c, struct ctl_import *im)
 {
 	const cJSON *it;
@@ -288,10 +307,11 @@ static int ctl_import_all(struct ctl *c, struct ctl_import *im)
 
 static void ctl_import_json(const struct ctl_import *im)
 {
-	cJSON *o = cJSON_CreateObject(), *imp = cJSON_AddObjectToObject(o, "imported");
+	cJSON *o = cJSON_CreateObject(), *imp;
 	char *s;
 
 	cJSON_AddBoolToObject(o, "ok", 1);
+	imp = cJSON_AddObjectToObject(o, "imported");
 	cJSON_AddNumberToObject(imp, "grants", (double)im->done[0]);
 	cJSON_AddNumberToObject(imp, "sessions", (double)im->done[1]);
 	cJSON_AddItemToObject(o, "skipped", cJSON_Duplicate(im->skipped, 1));
@@ -328,8 +348,9 @@ static void ctl_import_print_skipped(const struct ctl_import *im)
  * entries (the invalid ones are on stderr already). */
 static void ctl_import_report(struct ctl *c, const struct ctl_import *im)
 {
-	if (c->json) {
-		ctl_import_json(im);
+	if (c->json) { /* after an invalid entry's error object: that one is the output */
+		if (!ctl_errors_printed())
+			ctl_import_json(im);
 		return;
 	}
 	printf("%s %lld %s, %lld %s", im->dry_run ? "would import" : "imported",

@@ -51,6 +51,7 @@ static void ctl_keygen_print(const struct ctl *c, const char *file, const char *
 		return;
 	}
 	o = cJSON_CreateObject();
+	cJSON_AddTrueToObject(o, "ok");
 	cJSON_AddStringToObject(o, "file", file);
 	cJSON_AddStringToObject(o, "name", name);
 	cJSON_AddStringToObject(o, "trusted_keys_line", line);
@@ -72,6 +73,7 @@ int ctl_keygen(struct ctl *c, int argc, char **argv)
 	rc = ctl_keygen_args(c, argc, argv, &file, &name);
 	if (rc != CTL_OK)
 		return rc;
+	ctl_errors_input();
 	if (name == NULL) {
 		if (gethostname(host, sizeof(host)) != 0)
 			host[0] = '\0';

@@ -390,7 +390,7 @@ session_state() {
 	local id exp
 	id=$(ctl sessions "$1" 2>/dev/null | awk 'NR == 2 { print $1 }')
 	[ -n "$id" ] || { echo none; return; }
-	exp=$(ctl --json session show "$id" 2>/dev/null | grep -o '"expires":[0-9]*' | cut -d: -f2)
+	exp=$(ctl --json session show "$id" 2>/dev/null | grep -o '"expires_unix":[0-9]*' | cut -d: -f2)
 	echo "live ${exp:-?}"
 }
 

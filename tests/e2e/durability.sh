@@ -68,8 +68,8 @@ bad = []
 for gid, g in have.items():
     pat = g.get("pattern", "")
     ok = (g.get("principal") == "daemon" and pat.startswith("dur:")
-          and g.get("reason") == pat[4:] and isinstance(g.get("not_after"), int)
-          and 0 < g["not_after"] - g["created"] <= 86400 and g.get("source") == "admin")
+          and g.get("reason") == pat[4:] and isinstance(g.get("not_after_unix"), int)
+          and 0 < g["not_after_unix"] - g["created_unix"] <= 86400 and g.get("source") == "admin")
     if gid in acked and acked[gid] != pat:
         ok = False
     if not ok:

@@ -111,12 +111,12 @@ expect_grep "explain shows the expiry" \
 	'^rule: +root  db:read  from anywhere  expires [0-9T:-]+Z \(in (2h|1h5[0-9]m[0-9]*s?)\)$' "$T/out"
 expect_rc "explain no match" 1 "$Q" --shm "$TAB" check nobody web:x --explain
 expect_text "explain says no grant" "no grant for nobody" "$T/out"
-expect_rc "check --json" 0 "$Q" --shm "$TAB" --json check root sudo:run
+expect_rc "check --json" 0 "$Q" --shm "$TAB" --json check root sudo:run --explain
 cp "$T/out" "$T/json"
 check "check --json is one JSON object with the decision" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["decision"] == "allow" and d["perm"] == "sudo:run" and d["rule"]["principal"] == "%root", d
+assert d["decision"] == "allow" and d["perm"] == "sudo:run" and d["explain"]["principal"] == "%root", d
 ' "$T/json"
 expect_rc "user lists grants" 0 "$Q" --shm "$TAB" user root
 expect_text "user shows a timed grant (tab-separated)" $'root\tdb:read\t20' "$T/out"
@@ -126,7 +126,7 @@ cp "$T/out" "$T/json"
 check "user --json parses" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert len(d["items"]) == 3, d
+assert len(d["grants"]) == 3, d
 ' "$T/json"
 expect_rc "sessions lists sessions" 0 "$Q" --shm "$TAB" sessions
 expect_text "sessions shows the session" $'ABCDEFGHIJKLMNOPQRSTUVWXYZ\troot\tsshd\t' "$T/out"

@@ -78,7 +78,7 @@ ctl --json grants daemon
 NA=$(printf '%s' "$LAST_OUT" | python3 -c '
 import json,sys
 for g in json.load(sys.stdin)["grants"]:
-    if g["grant_id"] == sys.argv[1]: print(g["not_after"])' "$G2")
+    if g["grant_id"] == sys.argv[1]: print(g["not_after_unix"])' "$G2")
 check "grant --until sets not_after to that time" test "$NA" = "$(date -u -d "$UNTIL" +%s)"
 ctl grant daemon from:x --from 10.0.0.0/8,LOCAL
 check "grant --from: allowed from inside the CIDR" allowed daemon from:x --rhost 10.1.2.3
@@ -144,7 +144,7 @@ check "sessions --json" test "$(printf '%s' "$LAST_OUT" | json_get '["sessions"]
 ctl session show "$SID"
 check "session show" grep -q 'rhost: *10.9.9.9' "$T/out"
 ctl session extend "$SID" --ttl 3h
-EXP=$(ctl --json session show "$SID"; printf '%s' "$LAST_OUT" | json_get '["session"]["expires"]')
+EXP=$(ctl --json session show "$SID"; printf '%s' "$LAST_OUT" | json_get '["session"]["expires_unix"]')
 NOW=$(date +%s)
 check "session extend: expires about 3 h from now" test $((EXP - NOW)) -gt 10700
 ctl grant daemon bound:x --session "$SID"
@@ -286,7 +286,7 @@ check "per-uid connection cap: the 17th is refused" grep -q '"ok":false' <<<"$R"
 # ---- audit ----------------------------------------------------------------------------------
 
 check "audit line for the grant (JSON, op, reason, result)" \
-	grep -Eq '\{"time":"[^"]+","uid":0,"user":"root","op":"grant","principal":"daemon","pattern":"sudo:run".*"reason":"INC-42","result":"ok"' "$LOG"
+	grep -Eq '\{"time":"[^"]+","time_unix":[0-9]+,"uid":0,"user":"root","op":"grant","principal":"daemon","pattern":"sudo:run".*"reason":"INC-42","result":"ok"' "$LOG"
 check "audit line for a refused grant" grep -q '"op":"grant".*"result":"not_permitted"' "$LOG"
 
 # ---- export / import round trip ------------------------------------------------------------

@@ -65,6 +65,17 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["decision"] == "allow" and d["user"] == "psm-alice" and d["via"] == "psmd", d
 ' "$T/out"
+	check "--json through psmd: a query_check of etc/psm.schema.json" \
+		python3 tests/tools/json_check.py etc/psm.schema.json query_check "$T/out"
+	expect_rc "own check --json --explain" 1 q_alice --json check psm-alice web:write --explain
+	check "--json --explain through psmd: a query_check, explain structured" \
+		python3 tests/tools/json_check.py etc/psm.schema.json query_check "$T/out"
+	expect_rc "own user --json" 0 q_alice --json user psm-alice
+	check "user --json through psmd: a query_user" \
+		python3 tests/tools/json_check.py etc/psm.schema.json query_user "$T/out"
+	expect_rc "own sessions --json" 0 q_alice --json sessions
+	check "sessions --json through psmd: a query_sessions" \
+		python3 tests/tools/json_check.py etc/psm.schema.json query_sessions "$T/out"
 
 	expect_rc "another user's check is not permitted" 4 q_alice check psm-bob db:read
 	expect_grep "... and says why" '^psm-query: psm-bob: not permitted \(table .*permission denied' -

@@ -135,7 +135,7 @@ part_listing() {
 # The extended session expires in about 2 h (psmd's clock vs ours: a minute either way).
 check_extended() {
 	local exp now
-	exp=$(printf '%s' "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"]["expires"])')
+	exp=$(printf '%s' "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"]["expires_unix"])')
 	now=$(date +%s)
 	if [ -n "$exp" ] && [ "$exp" -gt $((now + 7200 - 60)) ] && [ "$exp" -lt $((now + 7200 + 60)) ]; then
 		pass "session extend: expires 2 h from now"

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "eval_fixture.h"
+#include "json_out.h"
 #include "perm.h"
 #include "policy.h"
 
@@ -597,19 +598,27 @@ static void test_reason_texts(void **state)
 	fx_end(&f);
 }
 
+/* The decision for user (uid) and perm at time t, in *r and *out. */
+static void decide_at(struct fx *f, const char *user, uid_t uid, const char *perm, int64_t t,
+		      struct eval_req *r, struct eval_out *out)
+{
+	*r = (struct eval_req){.user = user,
+			       .uid = uid,
+			       .gid = uid,
+			       .perm = perm,
+			       .audit = SHM_U32_NONE,
+			       .now = t,
+			       .table = f->name};
+	assert_int_equal(eval_check(&f->v, r, out, NULL), PSM_OK);
+}
+
 static void explain_at(struct fx *f, const char *user, uid_t uid, const char *perm, int64_t t,
 		       char *buf, size_t n)
 {
-	struct eval_req r = {.user = user,
-			     .uid = uid,
-			     .gid = uid,
-			     .perm = perm,
-			     .audit = SHM_U32_NONE,
-			     .now = t,
-			     .table = f->name};
+	struct eval_req r;
 	struct eval_out out;
 
-	assert_int_equal(eval_check(&f->v, &r, &out, NULL), PSM_OK);
+	decide_at(f, user, uid, perm, t, &r, &out);
 	eval_explain(&out, &r, buf, n);
 }
 
@@ -680,6 +689,54 @@ static void test_explain_no_match(void **state)
 	assert_non_null(strstr(buf, " checked) matches sudo:run\n"));
 	explain(&f, "root", 0, "login:ssh", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "groups not checked"));
+	fx_end(&f);
+}
+
+/* --explain --json: the same explanation as members (eval_json.c). */
+static void explain_json(struct fx *f, const char *user, uid_t uid, const char *perm,
+			 struct json_out *w)
+{
+	struct eval_req r;
+	struct eval_out out;
+
+	decide_at(f, user, uid, perm, now, &r, &out);
+	json_out_init_flags(w, NULL, 0, JSON_OUT_CJSON);
+	json_out_begin_object(w);
+	eval_explain_json(w, &out, &r);
+	json_out_end_object(w);
+	assert_int_equal(json_out_finish(w, NULL), PSM_OK);
+}
+
+static void test_explain_json(void **state)
+{
+	struct fx f;
+	struct json_out w;
+	char want[160];
+
+	(void)state;
+	fx_table(&f, {.kind = SHM_GRANT,
+		      .key = "alice",
+		      .pattern = "sudo:run",
+		      .na = now + 3600,
+		      .issuer = "root",
+		      .reason = "INC-42",
+		      .from = "10.0.0.0/8",
+		      .source = "psmctl grant"});
+	explain_json(&f, "alice", 1000, "sudo:run", &w);
+	assert_non_null(
+	    strstr(w.buf, "{\"decision\":\"deny\",\"perm\":\"sudo:run\",\"rule\":\"grant\","));
+	snprintf(want, sizeof(want),
+		 ",\"expires_unix\":%lld,\"from\":[\"10.0.0.0/8\"],\"hosts\":[],",
+		 (long long)(now + 3600));
+	assert_non_null(strstr(w.buf, want));
+	assert_non_null(strstr(w.buf, "\"reason\":\"INC-42\",\"issuer\":\"root\","));
+	assert_non_null(strstr(w.buf, "\"why\":\"grant only from 10.0.0.0/8\""));
+	assert_non_null(strstr(w.buf, ",\"table_age_s\":"));
+	json_out_free(&w);
+	explain_json(&f, "bob", 1001, "sudo:run", &w);
+	assert_non_null(strstr(w.buf, "\"rule\":\"none\",\"source\":null,"));
+	assert_non_null(strstr(w.buf, "\"expires\":null,\"expires_unix\":null,\"from\":[]"));
+	json_out_free(&w);
 	fx_end(&f);
 }
 
@@ -791,6 +848,7 @@ int main(void)
 	    cmocka_unit_test(test_explain_deny_rule),
 	    cmocka_unit_test(test_explain_grant_expiry),
 	    cmocka_unit_test(test_explain_no_match),
+	    cmocka_unit_test(test_explain_json),
 	    cmocka_unit_test(test_bad_request),
 	    cmocka_unit_test(test_update_after_publish_seen),
 	    cmocka_unit_test(test_policy_compiled_table),

@@ -509,6 +509,52 @@ static void test_writer_write_error(void **state)
 	fclose(fp);
 }
 
+/* ---- psm's output conventions: times and lists ------------------------------------ */
+
+/* The members written into {} by fn, as text. */
+static void expect_members(void (*fn)(struct json_out *w), const char *want)
+{
+	struct json_out w;
+	struct psm_err e = {0};
+
+	json_out_init_flags(&w, NULL, 0, JSON_OUT_CJSON);
+	json_out_begin_object(&w);
+	fn(&w);
+	json_out_end_object(&w);
+	assert_int_equal(json_out_finish(&w, &e), PSM_OK);
+	assert_string_equal(w.buf, want);
+	json_out_free(&w);
+}
+
+static void times(struct json_out *w)
+{
+	json_out_kv_time(w, "expires", 1796623200, INT64_MAX);
+	json_out_kv_time(w, "not_after", INT64_MAX, INT64_MAX);
+}
+
+/* A time is an RFC 3339 UTC string and its seconds; none is null twice. */
+static void test_kv_time(void **state)
+{
+	(void)state;
+	expect_members(times, "{\"expires\":\"2026-12-07T06:00:00Z\",\"expires_unix\":1796623200,"
+			      "\"not_after\":null,\"not_after_unix\":null}");
+}
+
+static void lists(struct json_out *w)
+{
+	json_out_kv_list(w, "from", "10.0.0.0/8,LOCAL", 16);
+	json_out_kv_list(w, "hosts", "", 0);
+	json_out_kv_list(w, "one", "web", 3);
+}
+
+/* A comma-separated text is an array of strings; none is []. */
+static void test_kv_list(void **state)
+{
+	(void)state;
+	expect_members(lists,
+		       "{\"from\":[\"10.0.0.0/8\",\"LOCAL\"],\"hosts\":[],\"one\":[\"web\"]}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -530,6 +576,8 @@ int main(void)
 	    cmocka_unit_test(test_writer_grows),
 	    cmocka_unit_test(test_writer_file),
 	    cmocka_unit_test(test_writer_write_error),
+	    cmocka_unit_test(test_kv_time),
+	    cmocka_unit_test(test_kv_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

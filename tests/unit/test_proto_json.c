@@ -291,6 +291,70 @@ static void test_pj_records(void **state)
 	record_free(&s);
 }
 
+/* ---- replies as psm's JSON output (proto_present) and back (proto_unpresent) ---------- */
+
+static char *presented(const char *reply)
+{
+	struct psm_err e = {0};
+	cJSON *o = cJSON_Parse(reply);
+	char *s;
+
+	assert_non_null(o);
+	assert_int_equal(proto_present(o, &e), PSM_OK);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* Times become RFC 3339 strings with "_unix" beside them (null twice when none), numeric
+ * versions strings, uptime uptime_s, a check's structured explanation its "explain"; the tag
+ * goes and a session's metadata stays as it is. */
+static void test_pj_present(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = presented("{\"ok\":true,\"tag\":\"t\",\"grants\":[{\"not_after\":1796623200,"
+		      "\"not_before\":null,\"version\":0}],\"uptime\":5}");
+	assert_string_equal(s, "{\"ok\":true,\"grants\":[{\"not_after\":\"2026-12-07T06:00:00Z\","
+			       "\"not_after_unix\":1796623200,\"not_before\":null,"
+			       "\"not_before_unix\":null,\"version\":\"0\"}],\"uptime_s\":5}");
+	free(s);
+	s = presented("{\"ok\":true,\"session\":{\"expires\":null,\"metadata\":{\"created\":1}}}");
+	assert_string_equal(s, "{\"ok\":true,\"session\":{\"expires\":null,\"expires_unix\":null,"
+			       "\"metadata\":{\"created\":1}}}");
+	free(s);
+	s = presented("{\"results\":[{\"explain\":\"text\",\"explain_fields\":{\"expires\":null,"
+		      "\"expires_unix\":null}}]}");
+	assert_string_equal(
+	    s, "{\"results\":[{\"explain\":{\"expires\":null,\"expires_unix\":null}}]}");
+	free(s);
+}
+
+/* An exported object goes back to the wire's integer times; a version 1 one stays. */
+static void test_pj_unpresent(void **state)
+{
+	struct psm_err e = {0};
+	cJSON *o =
+	    cJSON_Parse("{\"not_after\":\"2026-12-07T06:00:00Z\",\"not_after_unix\":1796623200,"
+			"\"not_before\":null,\"not_before_unix\":null,\"created\":5}");
+	char *s;
+
+	(void)state;
+	assert_int_equal(proto_unpresent(o, &e), PSM_OK);
+	s = cJSON_PrintUnformatted(o);
+	assert_string_equal(s, "{\"not_after\":1796623200,\"not_before\":null,\"created\":5}");
+	free(s);
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"expires\":\"2026-12-07T06:00:00Z\",\"expires_unix\":1796623201}");
+	assert_int_equal(proto_unpresent(o, &e), PSM_EINVAL);
+	assert_non_null(strstr(e.msg, "disagree"));
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"expires\":7,\"expires_unix\":7}");
+	assert_int_equal(proto_unpresent(o, &e), PSM_EINVAL);
+	cJSON_Delete(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +367,8 @@ int main(void)
 	    cmocka_unit_test(test_pj_grows),
 	    cmocka_unit_test(test_pj_reply_lines),
 	    cmocka_unit_test(test_pj_records),
+	    cmocka_unit_test(test_pj_present),
+	    cmocka_unit_test(test_pj_unpresent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
