@@ -19,7 +19,7 @@ static const char psm_query_help[] =
     "Commands:\n"
     "  check USER [PERM] [--service S] [--rhost H] [--session ID] [--explain]\n"
     "        [--at T]  the decision at time T (ISO 8601 UTC, or 2h for 2 hours ago) from\n"
-    "                  psmd's journal with today's policy (psmd: admins, or yourself)\n"
+    "                  psmd's journal with today's policy (psmd: admins only)\n"
     "        decide as pam_psm would; PERM defaults to the permission of --service S\n"
     "        exit 0 allow, 1 deny, 2 usage or bad input, 3 table unavailable\n"
     "  user USER        active grants of USER and of its groups, one a line of\n"

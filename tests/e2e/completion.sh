@@ -136,7 +136,7 @@ query_comp ""
 replies_are "psm-query: its commands" check user sessions
 query_comp check root --
 replies_are "psm-query check --: check's options" --service --rhost --session --explain --at \
-	--shm --json --help
+	--shm --socket --json --help
 query_comp --
 cp "$T/reply" "$T/query-opts"
 query_comp check root --
