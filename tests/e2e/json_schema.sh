@@ -147,6 +147,9 @@ ctl_err "import: a time and its _unix that disagree" bad_input 2 import "$T/bad2
 # ---- psmctl: the rest ----------------------------------------------------------------------
 ctl_ok "revoke GRANT_ID" ctl_revoke 0 revoke "$G2"
 ctl_ok "revoke USER PATTERN" ctl_revoke 0 revoke daemon sudo:run
+ctl_ok "history (grants, revokes, sessions)" ctl_history 0 history
+check "history has the revokes" python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["events"]; sys.exit(0 if sum(x["event"] == "revoke" for x in e) >= 2 else 1)' "$T/out"
+ctl_ok "history USER --since" ctl_history 0 history daemon --since 1h
 ctl_ok "cleanup" ctl_cleanup 0 cleanup
 ctl_ok "stats" ctl_stats 0 stats
 ctl_ok "health" ctl_health 0 health
