@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# tests/bench/run.sh - `make bench`: the figures of SPEC §12, peers side by side, in one table.
+# tests/bench/run.sh - `make bench`: the figures of README "Figures", peers side by side, in one table.
 #
 # Usage: tests/bench/run.sh [BUILD]      (default build; run as root, after `make programs`)
 #   BENCH_REPEATS=N (default 5) repeats of every figure.
@@ -564,7 +564,7 @@ step sign "$BUILD/bench/bench_sign" -r "$REPEATS"
 step fleet bench_fleet
 
 echo
-echo "psm bench - SPEC §12 figures, peers side by side in one run"
+echo 'psm bench - the figures of README "Figures", peers side by side in one run'
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs"
 echo "min / median over $REPEATS repeats; goal and verdict on the min; timings never fail the run"
 echo
