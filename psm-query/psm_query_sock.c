@@ -203,6 +203,22 @@ int psm_query_sock_check(const struct psm_query_opts *o)
 
 /* ---- user and sessions ------------------------------------------------------------ */
 
+/* A grant's source as the table names it: "psmctl" (admin), "fleet", or the policy's
+ * "FILE binding N role R", which psmd's grants reply carries as the reason. */
+static const char *psm_query_source(const cJSON *it)
+{
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(it, "source");
+	const cJSON *why = cJSON_GetObjectItemCaseSensitive(it, "reason");
+
+	if (!cJSON_IsString(src))
+		return "-";
+	if (strcmp(src->valuestring, "admin") == 0)
+		return "psmctl";
+	if (strcmp(src->valuestring, "policy") == 0 && cJSON_IsString(why))
+		return why->valuestring;
+	return src->valuestring;
+}
+
 /* The columns of one listed object, tab-separated (the table path's format). */
 static void psm_query_sock_line(const cJSON *it, const char *const *cols)
 {
@@ -214,7 +230,9 @@ static void psm_query_sock_line(const cJSON *it, const char *const *cols)
 		v = cJSON_GetObjectItemCaseSensitive(it, cols[i]);
 		if (i > 0)
 			putchar('\t');
-		if (cJSON_IsString(v))
+		if (strcmp(cols[i], "source") == 0)
+			fputs(psm_query_source(it), stdout);
+		else if (cJSON_IsString(v))
 			fputs(v->valuestring, stdout);
 		else if (cJSON_IsNumber(v) && strcmp(cols[i], "pid") == 0)
 			printf("%.0f", v->valuedouble);

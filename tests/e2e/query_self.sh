@@ -83,9 +83,13 @@ assert d["decision"] == "allow" and d["user"] == "psm-alice" and d["via"] == "ps
 
 	expect_rc "own user listing" 0 q_alice user psm-alice
 	expect_grep "own grants, tab-separated" $'^psm-alice\tdb:read\t20[0-9-]+T[0-9:]+Z\t' "$T/out"
+	sort "$T/out" >"$T/user.psmd"
 	expect_rc "root's user listing from the table" 0 q user psm-alice
 	expect_grep "the table's listing is tab-separated too" \
 		$'^psm-alice\tdb:read\t20[0-9-]+T[0-9:]+Z\tpsmctl$' "$T/out"
+	sort "$T/out" >"$T/user.table"
+	check "own user listing through psmd: the table's lines (sources too)" \
+		diff "$T/user.table" "$T/user.psmd"
 	expect_rc "own sessions" 0 q_alice sessions
 
 	stop_psmd
