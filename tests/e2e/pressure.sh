@@ -137,6 +137,15 @@ unflood() { # unflood PID...: stops those clients
 
 # ---- the pressures ---------------------------------------------------------------------------
 
+# emfile_closed_some: a client of p_emfile said psmd closed one of its connections.
+emfile_closed_some() {
+	local u
+	for u in $FLOOD_USERS; do
+		said_ge "emfile-$u" closed 1 && return 0
+	done
+	return 1
+}
+
 # emfile: five users hold 16 connections each, more than psmd has fds for.
 p_emfile() {
 	local u pids="" closed=0
@@ -151,6 +160,8 @@ p_emfile() {
 		wait_for 10 fds_at_least "$PSMD_PID" $((NOFILE - FD_SPARE))
 	served "emfile"
 	pam_path "emfile"
+	# each client says what psmd closed once a second: wait for a say, not for a second
+	wait_for 10 emfile_closed_some
 	for u in $FLOOD_USERS; do
 		closed=$((closed + $(said "emfile-$u" closed)))
 	done
