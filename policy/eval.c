@@ -34,7 +34,8 @@ struct eval_scan {
 	struct nss_groups *groups; /* n < 0: not looked up yet */
 	struct cond_req cr;
 	size_t permlen;
-	uint64_t segbits; /* group-mask bits the permission could hit */
+	size_t first;	  /* the length of the permission's first segment */
+	uint64_t segbits; /* group-mask bits the permission could hit; 0 until needed */
 	bool allow;
 	bool deny;
 	int miss;		/* nearest-miss reason, 0 = none */
@@ -192,11 +193,11 @@ static int eval_scan_key(const struct shm_view *v, struct eval_scan *s, const ch
 
 	shm_iter_init(v, &it, SHM_RULE, key, strlen(key));
 	while ((rc = shm_iter_next(v, &it, s->e, s->buf)) == 1) {
-		int plen;
-		const char *pat = eval_field(s->e, SHM_F_PATTERN, &plen);
+		/* a decoded record's fields are never NULL (shm_iter_next) */
+		size_t plen = s->e->flen[SHM_F_PATTERN];
 
 		if (plen == 0 || (s->e->kind == SHM_GRANT && s->allow) ||
-		    !pattern_match_valid(pat, (size_t)plen, s->req->perm, s->permlen))
+		    !pattern_match_valid(s->e->f[SHM_F_PATTERN], plen, s->req->perm, s->permlen))
 			continue;
 		eval_on_record(s, s->e->kind);
 		if (s->deny)
@@ -230,6 +231,22 @@ static int eval_scan_groups(const struct shm_view *v, struct eval_scan *s, struc
 }
 
 /* One attempt, inside a read transaction (shm_read_fn). */
+/*
+ * Whether a group record could change the answer, by the header's group masks: once the
+ * user's own records allow, only a group deny could.  The permission's first segment is
+ * hashed only when some group record exists.
+ */
+static bool eval_groups_matter(struct eval_scan *s, const struct shm_counters *c)
+{
+	uint64_t mask = s->allow ? c->group_deny_mask : c->group_mask;
+
+	if (mask == 0)
+		return false;
+	if (s->segbits == 0)
+		s->segbits = shm_seg_bit(s->req->perm, s->first) | SHM_MASK_ANY;
+	return (mask & s->segbits) != 0;
+}
+
 static int eval_attempt(const struct shm_view *v, void *ctx, struct psm_err *err)
 {
 	struct eval_scan *s = ctx;
@@ -244,14 +261,13 @@ static int eval_attempt(const struct shm_view *v, void *ctx, struct psm_err *err
 	o->groups_resolved = false;
 	o->need_audit = false;
 	o->ngroups = 0;
-	rc = shm_info_read(v, &o->info, err);
+	rc = shm_counters_read(v, &o->info, err);
 	if (rc != PSM_OK)
 		return rc;
 	rc = eval_scan_key(v, s, s->req->user, err);
 	if (rc != PSM_OK || s->deny)
 		return rc;
-	/* allowed by the user's own records: only a group deny could change the answer */
-	if (!((s->allow ? o->info.group_deny_mask : o->info.group_mask) & s->segbits))
+	if (!eval_groups_matter(s, &o->info))
 		return rc;
 	return eval_scan_groups(v, s, err);
 }
@@ -321,16 +337,12 @@ static int eval_service_read(const struct shm_view *v, const char *service, char
 
 /* ---- the decision ----------------------------------------------------------- */
 
-/* The permission's length and group-mask bits, once it is known to be valid (one pass). */
+/* The permission's length and first segment, once it is known to be valid (one pass);
+ * its group-mask bits are left to eval_groups_matter. */
 static int eval_perm(struct eval_scan *s, struct psm_err *err)
 {
-	const char *perm = s->req->perm;
-	size_t first;
-	int rc = perm_scan(perm, &s->permlen, &first, err);
-
-	if (rc == PSM_OK)
-		s->segbits = shm_seg_bit(perm, first) | SHM_MASK_ANY;
-	return rc;
+	s->segbits = 0;
+	return perm_scan(s->req->perm, &s->permlen, &s->first, err);
 }
 
 /* One attempt of eval_check_service: the service's permission, then the decision on it. */

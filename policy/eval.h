@@ -49,7 +49,7 @@ struct eval_out {
 	bool have_entry; /* entry/buf hold the deciding (or nearest-miss) record */
 	struct shm_entry entry;
 	struct shm_recbuf buf;
-	struct shm_info info; /* header at decision time */
+	struct shm_counters info; /* the header's counters at decision time */
 	unsigned ngroups;     /* groups looked up (0 when skipped) */
 	bool groups_resolved;
 	bool need_audit; /* a session-bound grant failed only for want of req->audit:

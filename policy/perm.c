@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "psm_str.h"
+
 /* Characters allowed in a segment: A-Z a-z 0-9 _ . - / @ + (a table: this is on the PAM path). */
 #define PERM_ALNUM_ROW(a) [a] = 1, [a + 1] = 1, [a + 2] = 1, [a + 3] = 1, [a + 4] = 1
 static const unsigned char perm_chars[256] = {
@@ -117,25 +119,22 @@ int perm_validate(const char *s, size_t len, struct psm_err *err)
 
 int perm_scan(const char *s, size_t *len, size_t *first, struct psm_err *err)
 {
-	size_t i, seg = 0, f = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, seg, f = 0;
 
-	for (i = 0; i < PERM_MAX && s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == ':') {
-			if (seg == 0)
-				break; /* an empty segment */
-			if (f == 0)
-				f = i;
-			seg = 0;
-		} else if (perm_char_ok(c)) {
-			seg++;
-		} else {
+	/* segment by segment: a run of letters and digits, then ':' or the end */
+	for (;;) {
+		seg = i;
+		while (perm_chars[p[i]] != 0) /* '\0' is not one: stops at the end */
+			i++;
+		if (i == seg || p[i] != ':')
 			break;
-		}
+		if (f == 0)
+			f = i;
+		i++;
 	}
 	/* invalid, empty, longer than PERM_MAX or ending in ':': perm_check says why */
-	if (s[i] != '\0' || seg == 0)
+	if (p[i] != '\0' || i == seg || i > PERM_MAX)
 		return perm_check("permission", s, strlen(s), false, err);
 	*len = i;
 	*first = f != 0 ? f : i;
@@ -204,7 +203,7 @@ bool pattern_match_valid(const char *pat, size_t plen, const char *perm, size_t 
 	if (plen == 0 || len == 0)
 		return false;
 	/* the common cases: the very permission, or a pattern without '*' (equal or no match) */
-	if (plen == len && memcmp(pat, perm, len) == 0)
+	if (plen == len && psm_mem_eq(pat, perm, len))
 		return true;
 	if (memchr(pat, '*', plen) == NULL)
 		return false;

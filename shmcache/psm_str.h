@@ -7,11 +7,13 @@
  * pam_psm.so is loaded by libpam with RTLD_NOW: every libc symbol it imports is bound at
  * load, and the string functions are IFUNCs whose resolvers run then too.  These helpers
  * replace the rarely-needed ones on the module's paths (strcasecmp, strncasecmp, strchr,
- * strnlen, strstr, strpbrk, strcspn, strncmp, ctype); they are ASCII-only, the same answer
- * as libc in the C locale, and no locale can change them.
+ * strnlen, strstr, strpbrk, strcspn, strncmp, ctype) or cost more than they do (memcmp); they are
+ * ASCII-only, the same answer as libc in the C locale, and no locale can change them.
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 static inline bool psm_is_digit(int c)
 {
@@ -114,6 +116,25 @@ static inline bool psm_casen_eq(const char *a, const char *b, size_t n)
 static inline bool psm_case_eq(const char *a, const char *b)
 {
 	return psm_eq_n(a, b, (size_t)-1, true);
+}
+
+/* memcmp(a, b, n) == 0, inline, 8 bytes at a time: the decision path compares short keys
+ * and permissions, where the call into libc costs more than the compare. */
+static inline bool psm_mem_eq(const void *a, const void *b, size_t n)
+{
+	const unsigned char *p = a, *q = b;
+	uint64_t x, y;
+
+	for (; n >= 8; p += 8, q += 8, n -= 8) {
+		memcpy(&x, p, 8);
+		memcpy(&y, q, 8);
+		if (x != y)
+			return false;
+	}
+	for (; n > 0; n--)
+		if (*p++ != *q++)
+			return false;
+	return true;
 }
 
 #endif

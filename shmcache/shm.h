@@ -194,6 +194,17 @@ int shm_info_get(const struct shm_view *v, struct shm_info *out, struct psm_err 
  * decision that must see the counters of the very state it reads records from. */
 int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err *err);
 
+/* The counters a decision needs, inside the caller's read transaction: shm_info_read's
+ * fields of the same names, without the rest (a decision reads them on every check). */
+struct shm_counters {
+	uint64_t generation;
+	int64_t heartbeat;
+	uint64_t group_mask;
+	uint64_t group_deny_mask;
+	uint32_t writer_pid;
+};
+int shm_counters_read(const struct shm_view *v, struct shm_counters *out, struct psm_err *err);
+
 /* Iterates the records of one (kind, key). */
 /* SHM_VIEW_PREAD: arena bytes read with a record's head during one chain walk (one read
  * transaction); the chain's next records are taken from here when it holds them. */
@@ -214,9 +225,16 @@ struct shm_iter {
 };
 void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind, const char *key,
 		   size_t keylen);
-/* 1: *out filled (fields point into *buf); 0: no more; PSM_EUNAVAIL (as -PSM_EUNAVAIL): corrupt. */
-int shm_iter_next(const struct shm_view *v, struct shm_iter *it, struct shm_entry *out,
+/* shm_iter_next's walk, for a chain with records left. */
+int shm_iter_walk(const struct shm_view *v, struct shm_iter *it, struct shm_entry *out,
 		  struct shm_recbuf *buf);
+/* 1: *out filled (fields point into *buf); 0: no more; PSM_EUNAVAIL (as -PSM_EUNAVAIL): corrupt.
+ * The end of the chain is tested here, inline: a decision's last call costs no call. */
+static inline int shm_iter_next(const struct shm_view *v, struct shm_iter *it,
+				struct shm_entry *out, struct shm_recbuf *buf)
+{
+	return it->cur == SHM_U32_NONE ? 0 : shm_iter_walk(v, it, out, buf);
+}
 
 /* Visits every live record of a kind (0 = all kinds). cb returns 0 to go on, nonzero to stop
  * (that value is returned).  Returns -PSM_EUNAVAIL on corruption (or a torn read: call it

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "psm_str.h"
 #include "shm_pread.h"
 
 static int shm_open_errno(const char *name, int e, struct psm_err *err)
@@ -259,14 +260,23 @@ static int shm_mut_copy(const struct shm_view *v, struct shm_mut *m)
 	return shm_crc32c_view(v, m, offsetof(struct shm_mut, crc)) == m->crc ? 0 : -PSM_EUNAVAIL;
 }
 
+/* The counter block, checked: PSM_OK or PSM_EUNAVAIL with the reason. */
+static int shm_mut_get(const struct shm_view *v, struct shm_mut *m, struct psm_err *err)
+{
+	if (!shm_view_is_open(v))
+		return psm_err_set(err, PSM_EUNAVAIL, "table: not open");
+	if (shm_mut_copy(v, m) != 0)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: header counters corrupt", v->name);
+	return PSM_OK;
+}
+
 int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err *err)
 {
 	struct shm_mut m;
+	int rc = shm_mut_get(v, &m, err);
 
-	if (!shm_view_is_open(v))
-		return psm_err_set(err, PSM_EUNAVAIL, "table: not open");
-	if (shm_mut_copy(v, &m) != 0)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: header counters corrupt", v->name);
+	if (rc != PSM_OK)
+		return rc;
 	out->generation = m.generation;
 	out->heartbeat = m.heartbeat;
 	out->created = v->created;
@@ -281,6 +291,21 @@ int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err
 	out->policy_bindings = m.policy_bindings;
 	out->policy_denies = m.policy_denies;
 	memcpy(out->host_name, v->host_name, sizeof(out->host_name));
+	return PSM_OK;
+}
+
+int shm_counters_read(const struct shm_view *v, struct shm_counters *out, struct psm_err *err)
+{
+	struct shm_mut m;
+	int rc = shm_mut_get(v, &m, err);
+
+	if (rc != PSM_OK)
+		return rc;
+	out->generation = m.generation;
+	out->heartbeat = m.heartbeat;
+	out->group_mask = m.group_mask;
+	out->group_deny_mask = m.group_deny_mask;
+	out->writer_pid = m.writer_pid;
 	return PSM_OK;
 }
 
@@ -342,12 +367,12 @@ static bool shm_iter_match(const struct shm_iter *it, const struct shm_entry *e)
 		       (it->kind == SHM_RULE && (e->kind == SHM_GRANT || e->kind == SHM_DENY));
 
 	return kind_ok && e->flen[SHM_F_KEY] == it->keylen &&
-	       (it->keylen == 0 || memcmp(e->f[SHM_F_KEY], it->key, it->keylen) == 0);
+	       psm_mem_eq(e->f[SHM_F_KEY], it->key, it->keylen);
 }
 
 /* Follows the chain by its checked routing words; copies and verifies only the records whose
  * hash is the key's (any other record has another key). */
-int shm_iter_next(const struct shm_view *v, struct shm_iter *it, struct shm_entry *out,
+int shm_iter_walk(const struct shm_view *v, struct shm_iter *it, struct shm_entry *out,
 		  struct shm_recbuf *buf)
 {
 	uint32_t unit, next, hash, b = it->hash & (v->nbuckets - 1);

@@ -127,19 +127,30 @@ static int shm_rec_copy(const struct shm_view *v, uint32_t unit, struct shm_recb
 }
 
 /* Decodes the copied header r (fields in buf) into out; false when the field lengths do not
- * add up to the record's size or one is over SHM_FIELD_MAX (out is then garbage). */
+ * add up to the record's size or one is over SHM_FIELD_MAX (out is then unchanged). */
 static bool shm_rec_decode(const struct shm_rec *r, const struct shm_recbuf *buf, uint32_t unit,
 			   struct shm_entry *out)
 {
 	uint32_t pos = sizeof(*r), big = 0;
 	int i;
 
+	/* the lengths first: no pointer is made from them before they add up (r->size fits buf);
+	 * flen + BIAS has bit 11 or above set exactly when flen > SHM_FIELD_MAX, so one test of
+	 * the OR of them all finds any field that is too long */
+#define SHM_FLEN_BIAS (2048u - 1u - SHM_FIELD_MAX)
+	_Static_assert(SHM_FIELD_MAX < 2048, "shm_rec_decode's length test");
 #pragma GCC unroll 9
 	for (i = 0; i < SHM_NFIELDS; i++) {
-		/* clamped: a bad length must not make a pointer past buf before it is refused */
-		out->f[i] = (const char *)buf->b + (pos < SHM_REC_MAX ? pos : SHM_REC_MAX);
+		big |= r->flen[i] + SHM_FLEN_BIAS;
+		pos += r->flen[i];
+	}
+	if ((big >> 11) != 0 || pos != r->size)
+		return false;
+	pos = sizeof(*r);
+#pragma GCC unroll 9
+	for (i = 0; i < SHM_NFIELDS; i++) {
+		out->f[i] = (const char *)buf->b + pos;
 		out->flen[i] = r->flen[i];
-		big |= r->flen[i] > SHM_FIELD_MAX;
 		pos += r->flen[i];
 	}
 	out->kind = r->kind;
@@ -154,7 +165,7 @@ static bool shm_rec_decode(const struct shm_rec *r, const struct shm_recbuf *buf
 	out->audit = r->audit;
 	out->created = r->created;
 	out->unit = unit;
-	return big == 0 && pos == r->size;
+	return true;
 }
 
 int shm_rec_load(const struct shm_view *v, uint32_t unit, uint32_t hash, uint32_t next,

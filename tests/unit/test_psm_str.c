@@ -55,6 +55,25 @@ static void test_compare(void **state)
 	}
 }
 
+/* psm_mem_eq agrees with memcmp at every length to 40 and every position of a difference. */
+static void test_mem_eq(void **state)
+{
+	unsigned char a[48], b[48];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] = b[i] = (unsigned char)(i * 37 + 11);
+	for (size_t n = 0; n <= 40; n++) {
+		assert_true(psm_mem_eq(a, b, n));
+		for (size_t d = 0; d < n + 2; d++) {
+			b[d] ^= 0x80;
+			assert_int_equal(psm_mem_eq(a, b, n), memcmp(a, b, n) == 0);
+			assert_int_equal(psm_mem_eq(a + 3, b + 3, n), memcmp(a + 3, b + 3, n) == 0);
+			b[d] ^= 0x80;
+		}
+	}
+}
+
 static void test_search(void **state)
 {
 	static const char set[] = " \t\n\r\v\f";
@@ -81,6 +100,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_classes),
 	    cmocka_unit_test(test_compare),
+	    cmocka_unit_test(test_mem_eq),
 	    cmocka_unit_test(test_search),
 	};
 
