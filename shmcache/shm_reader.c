@@ -299,14 +299,13 @@ int shm_counters_read(const struct shm_view *v, struct shm_counters *out, struct
 	struct shm_mut m;
 	int rc = shm_mut_get(v, &m, err);
 
-	if (rc != PSM_OK)
-		return rc;
-	out->generation = m.generation;
-	out->heartbeat = m.heartbeat;
-	out->group_mask = m.group_mask;
-	out->group_deny_mask = m.group_deny_mask;
-	out->writer_pid = m.writer_pid;
-	return PSM_OK;
+	if (rc == PSM_OK)
+		*out = (struct shm_counters){.generation = m.generation,
+					     .heartbeat = m.heartbeat,
+					     .group_mask = m.group_mask,
+					     .group_deny_mask = m.group_deny_mask,
+					     .writer_pid = m.writer_pid};
+	return rc;
 }
 
 /* A pread view's first attempt at a transaction begins from the seq read with the header at
