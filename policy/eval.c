@@ -43,6 +43,8 @@ struct eval_scan {
 	struct shm_recbuf *buf; /* until one is kept there, then into own_e/own_buf */
 	struct shm_entry own_e;
 	struct shm_recbuf own_buf;
+	size_t userlen;
+	struct shm_iter it; /* eval_scan_key's */
 };
 
 /* Field i of e, never NULL (fields are not NUL-terminated). */
@@ -86,7 +88,7 @@ static void eval_keep(struct eval_out *o, const struct shm_entry *e, const struc
 }
 
 /* Keeps the record being looked at: free when it was read into out already. */
-static void eval_keep_current(struct eval_scan *s)
+static inline void eval_keep_current(struct eval_scan *s)
 {
 	if (s->e == &s->out->entry) {
 		s->out->have_entry = true;
@@ -186,13 +188,13 @@ static int eval_corrupt(const struct shm_view *v, const char *key, struct psm_er
  * once a grant allows, further grants are skipped but denies are still looked for.
  */
 static int eval_scan_key(const struct shm_view *v, struct eval_scan *s, const char *key,
-			 struct psm_err *err)
+			 size_t keylen, struct psm_err *err)
 {
-	struct shm_iter it;
+	struct shm_iter *it = &s->it;
 	int rc;
 
-	shm_iter_init(v, &it, SHM_RULE, key, strlen(key));
-	while ((rc = shm_iter_next(v, &it, s->e, s->buf)) == 1) {
+	shm_iter_init(v, it, SHM_RULE, key, keylen);
+	while ((rc = shm_iter_next(v, it, s->e, s->buf)) == 1) {
 		/* a decoded record's fields are never NULL (shm_iter_next) */
 		size_t plen = s->e->flen[SHM_F_PATTERN];
 
@@ -222,8 +224,9 @@ static int eval_scan_groups(const struct shm_view *v, struct eval_scan *s, struc
 	s->out->groups_resolved = true;
 	s->out->ngroups = (unsigned)g->n;
 	for (i = 0; i < g->n; i++) {
-		snprintf(key, sizeof(key), "%%%u", (unsigned)g->list[i]);
-		rc = eval_scan_key(v, s, key, err);
+		int n = snprintf(key, sizeof(key), "%%%u", (unsigned)g->list[i]);
+
+		rc = eval_scan_key(v, s, key, (size_t)n, err);
 		if (rc != PSM_OK || s->deny)
 			return rc;
 	}
@@ -264,7 +267,7 @@ static int eval_attempt(const struct shm_view *v, void *ctx, struct psm_err *err
 	rc = shm_counters_read(v, &o->info, err);
 	if (rc != PSM_OK)
 		return rc;
-	rc = eval_scan_key(v, s, s->req->user, err);
+	rc = eval_scan_key(v, s, s->req->user, s->userlen, err);
 	if (rc != PSM_OK || s->deny)
 		return rc;
 	if (!eval_groups_matter(s, &o->info))
@@ -377,6 +380,7 @@ static int eval_run(const struct shm_view *v, struct eval_scan *s, struct psm_er
 	g.heap = NULL;
 	g.n = -1;
 	cond_req_init(&s->cr, req->rhost, v->host_name);
+	s->userlen = strlen(req->user);
 	rc = shm_read_txn(v, s->service != NULL ? eval_attempt_service : eval_attempt, s, err);
 	nss_groups_free(&g);
 	if (rc != PSM_OK) {
