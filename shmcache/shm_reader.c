@@ -250,62 +250,68 @@ bool shm_read_ok(const struct shm_view *v, uint64_t seq)
 	return atomic_load_explicit(&shm_hdr_of(v)->seq, memory_order_relaxed) == seq;
 }
 
-/* A copy of the counter block with a good crc; 0 or -PSM_EUNAVAIL. */
-static int shm_mut_copy(const struct shm_view *v, struct shm_mut *m)
+/*
+ * The counter block with a good crc: in place in a mapped view (a writer that changes it
+ * meanwhile also changes seq, and the transaction is read again), else read into *copy.
+ * NULL with the reason in err.
+ */
+static const struct shm_mut *shm_mut_get(const struct shm_view *v, struct shm_mut *copy,
+					 struct psm_err *err)
 {
-	if (v->base != NULL)
-		memcpy(m, &shm_hdr_of(v)->mut, sizeof(*m));
-	else if (shm_pread(v, offsetof(struct shm_hdr, mut), m, sizeof(*m)) != 0)
-		return -PSM_EUNAVAIL;
-	return shm_crc32c_view(v, m, offsetof(struct shm_mut, crc)) == m->crc ? 0 : -PSM_EUNAVAIL;
-}
+	const struct shm_mut *m = copy;
 
-/* The counter block, checked: PSM_OK or PSM_EUNAVAIL with the reason. */
-static int shm_mut_get(const struct shm_view *v, struct shm_mut *m, struct psm_err *err)
-{
-	if (!shm_view_is_open(v))
-		return psm_err_set(err, PSM_EUNAVAIL, "table: not open");
-	if (shm_mut_copy(v, m) != 0)
-		return psm_err_set(err, PSM_EUNAVAIL, "table %s: header counters corrupt", v->name);
-	return PSM_OK;
+	if (!shm_view_is_open(v)) {
+		psm_err_set(err, PSM_EUNAVAIL, "table: not open");
+		return NULL;
+	}
+	if (v->base != NULL)
+		m = &shm_hdr_of(v)->mut;
+	else if (shm_pread(v, offsetof(struct shm_hdr, mut), copy, sizeof(*copy)) != 0)
+		m = NULL;
+	if (m == NULL || shm_crc32c_view(v, m, offsetof(struct shm_mut, crc)) != m->crc) {
+		psm_err_set(err, PSM_EUNAVAIL, "table %s: header counters corrupt", v->name);
+		return NULL;
+	}
+	return m;
 }
 
 int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err *err)
 {
-	struct shm_mut m;
-	int rc = shm_mut_get(v, &m, err);
+	struct shm_mut copy;
+	const struct shm_mut *m = shm_mut_get(v, &copy, err);
 
-	if (rc != PSM_OK)
-		return rc;
-	out->generation = m.generation;
-	out->heartbeat = m.heartbeat;
+	if (m == NULL)
+		return PSM_EUNAVAIL;
+	out->generation = m->generation;
+	out->heartbeat = m->heartbeat;
 	out->created = v->created;
-	out->writer_pid = m.writer_pid;
-	out->records = m.records;
+	out->writer_pid = m->writer_pid;
+	out->records = m->records;
 	out->capacity = v->capacity;
-	out->arena_used = m.arena_used;
+	out->arena_used = m->arena_used;
 	out->total_size = v->size;
-	out->group_mask = m.group_mask;
-	out->group_deny_mask = m.group_deny_mask;
-	out->policy_roles = m.policy_roles;
-	out->policy_bindings = m.policy_bindings;
-	out->policy_denies = m.policy_denies;
+	out->group_mask = m->group_mask;
+	out->group_deny_mask = m->group_deny_mask;
+	out->policy_roles = m->policy_roles;
+	out->policy_bindings = m->policy_bindings;
+	out->policy_denies = m->policy_denies;
 	memcpy(out->host_name, v->host_name, sizeof(out->host_name));
 	return PSM_OK;
 }
 
 int shm_counters_read(const struct shm_view *v, struct shm_counters *out, struct psm_err *err)
 {
-	struct shm_mut m;
-	int rc = shm_mut_get(v, &m, err);
+	struct shm_mut copy;
+	const struct shm_mut *m = shm_mut_get(v, &copy, err);
 
-	if (rc == PSM_OK)
-		*out = (struct shm_counters){.generation = m.generation,
-					     .heartbeat = m.heartbeat,
-					     .group_mask = m.group_mask,
-					     .group_deny_mask = m.group_deny_mask,
-					     .writer_pid = m.writer_pid};
-	return rc;
+	if (m == NULL)
+		return PSM_EUNAVAIL;
+	*out = (struct shm_counters){.generation = m->generation,
+				     .heartbeat = m->heartbeat,
+				     .group_mask = m->group_mask,
+				     .group_deny_mask = m->group_deny_mask,
+				     .writer_pid = m->writer_pid};
+	return PSM_OK;
 }
 
 /* A pread view's first attempt at a transaction begins from the seq read with the header at
