@@ -8,7 +8,8 @@
 
 #include "psm_str.h"
 
-/* Characters allowed in a segment: A-Z a-z 0-9 _ . - / @ + (a table: this is on the PAM path). */
+/* Characters allowed in a segment: A-Z a-z 0-9 _ . - / @ + (a table: this is on the PAM path).
+ * Each entry is 1 or 0: perm_scan adds them. */
 #define PERM_ALNUM_ROW(a) [a] = 1, [a + 1] = 1, [a + 2] = 1, [a + 3] = 1, [a + 4] = 1
 static const unsigned char perm_chars[256] = {
     PERM_ALNUM_ROW('a'), PERM_ALNUM_ROW('f'), PERM_ALNUM_ROW('k'), PERM_ALNUM_ROW('p'),
@@ -125,8 +126,11 @@ int perm_scan(const char *s, size_t *len, size_t *first, struct psm_err *err)
 	/* segment by segment: a run of letters and digits, then ':' or the end */
 	for (;;) {
 		seg = i;
-		while (perm_chars[p[i]] != 0) /* '\0' is not one: stops at the end */
-			i++;
+		/* two at a time: p[i + 1] is read only when p[i] is not the end ('\0' is not one)
+		 */
+		while (perm_chars[p[i]] != 0 && perm_chars[p[i + 1]] != 0)
+			i += 2;
+		i += perm_chars[p[i]];
 		if (i == seg || p[i] != ':')
 			break;
 		if (f == 0)

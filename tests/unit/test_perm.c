@@ -301,6 +301,30 @@ static void test_perm_scan(void **state)
 	}
 }
 
+/* Every string of up to 6 characters over a good character, ':', '*', a space and a high
+ * byte: each odd and even place of a bad character or an empty segment. */
+static void test_perm_scan_every_short(void **state)
+{
+	static const char alpha[] = "a:* \xff";
+	char s[8];
+
+	(void)state;
+	for (size_t n = 0; n <= 6; n++) {
+		size_t total = 1, k;
+
+		for (k = 0; k < n; k++)
+			total *= sizeof(alpha) - 1;
+		for (size_t code = 0; code < total; code++) {
+			size_t c = code;
+
+			for (k = 0; k < n; k++, c /= sizeof(alpha) - 1)
+				s[k] = alpha[c % (sizeof(alpha) - 1)];
+			s[n] = '\0';
+			expect_scan_same(s);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +343,7 @@ int main(void)
 	    cmocka_unit_test(test_pattern_match_lengths),
 	    cmocka_unit_test(test_perm_first_segment),
 	    cmocka_unit_test(test_perm_scan),
+	    cmocka_unit_test(test_perm_scan_every_short),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
