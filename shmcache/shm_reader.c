@@ -195,8 +195,8 @@ bool shm_view_retired(const struct shm_view *v)
 }
 
 /* Spin briefly, then yield, then sleep: a writer preempted mid-batch gets ~50 ms to finish,
- * a dead one costs a reader that long once. */
-static void shm_read_pause(int i)
+ * a dead one costs a reader that long once.  Out of line: the fast path keeps no frame for it. */
+__attribute__((noinline, cold)) static void shm_read_pause(int i)
 {
 	struct timespec ts = {0, 20000};
 
