@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pam_session.h"
+#include "psm_str.h"
 
 /* jsmn (Debian's libjsmn-dev) is a header: JSMN_STATIC makes its two functions this file's
  * own, so nothing of it is exported from the module or clashes with a host's copy. */
@@ -74,16 +75,24 @@ static int reply_expires(const struct reply_scan *s, int v, int64_t *out)
 	return reply_fail(s, s->tok[v].start, "\"expires\" is not an integer or null");
 }
 
+/* The length of p's first span of [A-Za-z0-9_-], at most n (strspn, without binding it). */
+static size_t reply_word_span(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (psm_is_alnum(p[i]) || p[i] == '_' || p[i] == '-'))
+		i++;
+	return i;
+}
+
 /* session_id, error.code: 1 to cap - 1 of [A-Za-z0-9_-] (no escapes), copied into out. */
 static int reply_word(const struct reply_scan *s, int v, char *out, size_t cap)
 {
 	const jsmntok_t *t = &s->tok[v];
 	size_t n = (size_t)(t->end - t->start);
 
-	/* a string token ends at its closing quote, where strspn stops */
 	if (!reply_lone(s, v, JSMN_STRING) || n == 0 || n >= cap ||
-	    strspn(s->js + t->start, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				     "0123456789_-") != n)
+	    reply_word_span(s->js + t->start, n) != n)
 		return reply_fail(s, t->start, "expected a string of [A-Za-z0-9_-]");
 	memcpy(out, s->js + t->start, n);
 	out[n] = '\0';
