@@ -119,26 +119,33 @@ static int pam_psm_parse(pam_handle_t *pamh, int argc, const char **argv, struct
 	return PAM_SUCCESS;
 }
 
+/* The decimal number that begins buf[0..n) (digits only: no sign, no space; strtoul would be
+ * one more libc symbol bound at every load), SHM_U32_NONE when none or not below it. */
+static uint32_t pam_psm_u32(const char *buf, size_t n)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n && psm_is_digit(buf[i]); i++) {
+		v = v * 10 + (uint64_t)(buf[i] - '0');
+		if (v >= SHM_U32_NONE)
+			return SHM_U32_NONE;
+	}
+	return i == 0 ? SHM_U32_NONE : (uint32_t)v;
+}
+
 /* The caller's kernel audit session id, SHM_U32_NONE when unset or unreadable. */
 static uint32_t pam_psm_audit_id(void)
 {
 	char buf[16];
-	unsigned long v;
-	char *end;
 	ssize_t n;
 	int fd = open("/proc/self/sessionid", O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0)
 		return SHM_U32_NONE;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n <= 0)
-		return SHM_U32_NONE;
-	buf[n] = '\0';
-	v = strtoul(buf, &end, 10);
-	if (end == buf || v >= SHM_U32_NONE)
-		return SHM_U32_NONE;
-	return (uint32_t)v;
+	return n > 0 ? pam_psm_u32(buf, (size_t)n) : SHM_U32_NONE;
 }
 
 static const char *pam_psm_str(const char *s)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* pam_session_reply.c - psmd's reply to a session request: jsmn's tokens, the members read. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pam_session.h"
+#include "psm_str.h"
 
 /* jsmn (Debian's libjsmn-dev) is a header: JSMN_STATIC makes its two functions this file's
  * own, so nothing of it is exported from the module or clashes with a host's copy. */
@@ -56,22 +56,49 @@ static int reply_bool(const struct reply_scan *s, int v, bool *out)
 	return reply_fail(s, s->tok[v].start, "expected true or false");
 }
 
-/* "expires": null (0), or [-]digits without a leading zero, within int64_t.  strtoll stops
- * at the byte after the primitive at the latest: jsmn found one there. */
+/* [-]digits without a leading zero, within int64_t, exactly p[0..n) (strtoll would be one more
+ * libc symbol bound at every load of the module); false otherwise. */
+static bool reply_int64(const char *p, size_t n, int64_t *out)
+{
+	bool neg = n > 0 && p[0] == '-';
+	uint64_t v = 0, max = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	size_t i = neg;
+
+	if (i == n || (p[i] == '0' && n - i > 1))
+		return false;
+	for (; i < n; i++) {
+		unsigned d = (unsigned)(p[i] - '0');
+
+		if (!psm_is_digit(p[i]) || v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return true;
+}
+
+/* "expires": null (0), or [-]digits without a leading zero, within int64_t. */
 static int reply_expires(const struct reply_scan *s, int v, int64_t *out)
 {
-	const char *p = s->js + s->tok[v].start, *d = p + (*p == '-');
-	char *end = NULL;
+	const jsmntok_t *t = &s->tok[v];
 
 	if (reply_lone(s, v, JSMN_PRIMITIVE) && reply_is(s, v, "null"))
 		return PSM_OK;
-	errno = 0;
-	if (reply_lone(s, v, JSMN_PRIMITIVE) && (*d != '0' || d + 1 == s->js + s->tok[v].end))
-		*out = strtoll(p, &end, 10);
-	if (end == s->js + s->tok[v].end && errno == 0)
+	if (reply_lone(s, v, JSMN_PRIMITIVE) &&
+	    reply_int64(s->js + t->start, (size_t)(t->end - t->start), out))
 		return PSM_OK;
 	*out = 0;
-	return reply_fail(s, s->tok[v].start, "\"expires\" is not an integer or null");
+	return reply_fail(s, t->start, "\"expires\" is not an integer or null");
+}
+
+/* The length of p's first span of [A-Za-z0-9_-], at most n (strspn, without binding it). */
+static size_t reply_word_span(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (psm_is_alnum(p[i]) || p[i] == '_' || p[i] == '-'))
+		i++;
+	return i;
 }
 
 /* session_id, error.code: 1 to cap - 1 of [A-Za-z0-9_-] (no escapes), copied into out. */
@@ -80,10 +107,8 @@ static int reply_word(const struct reply_scan *s, int v, char *out, size_t cap)
 	const jsmntok_t *t = &s->tok[v];
 	size_t n = (size_t)(t->end - t->start);
 
-	/* a string token ends at its closing quote, where strspn stops */
 	if (!reply_lone(s, v, JSMN_STRING) || n == 0 || n >= cap ||
-	    strspn(s->js + t->start, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				     "0123456789_-") != n)
+	    reply_word_span(s->js + t->start, n) != n)
 		return reply_fail(s, t->start, "expected a string of [A-Za-z0-9_-]");
 	memcpy(out, s->js + t->start, n);
 	out[n] = '\0';

@@ -107,13 +107,11 @@ static int nss_lookup(const struct nss_key *k, struct nss_id *out, struct psm_er
 	if (k->name != NULL && psm_strnlen(k->name, NSS_NAME_MAX + 1) > NSS_NAME_MAX)
 		return 0;
 	while ((rc = k->call(k, &r, buf, size, &found)) == ERANGE && size < NSS_BUF_MAX) {
-		char *p = realloc(heap, size * 4);
-
-		if (p == NULL) {
-			free(heap);
+		free(heap); /* the next call refills it: malloc, not realloc (no copy, and one
+			     * libc symbol fewer for pam_psm.so to bind at every load) */
+		buf = heap = malloc(size * 4);
+		if (heap == NULL)
 			return nss_fail(k, ENOMEM, err);
-		}
-		buf = heap = p;
 		size *= 4;
 	}
 	if (rc == 0 && found)
@@ -164,12 +162,11 @@ static int nss_groups_heap(struct nss_groups *g, const char *user, gid_t gid, in
 
 		n = n <= NSS_GROUPS_STACK ? 2 * NSS_GROUPS_STACK : n;
 		n = n > NSS_GROUPS_MAX ? NSS_GROUPS_MAX : n;
-		p = realloc(g->heap, (size_t)n * sizeof(*p));
-		if (p == NULL) {
-			nss_groups_free(g);
+		nss_groups_free(g); /* getgrouplist refills it: malloc, as in nss_lookup */
+		p = malloc((size_t)n * sizeof(*p));
+		if (p == NULL)
 			return -psm_err_set(err, PSM_ENOMEM, "groups of %.200s: out of memory",
 					    user);
-		}
 		g->heap = p;
 		m = n;
 		if (getgrouplist(user, gid, p, &m) >= 0) {

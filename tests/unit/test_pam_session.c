@@ -362,6 +362,8 @@ static void test_reply_ok(void **state)
 	assert_int_equal(r.expires, 0);
 	assert_int_equal(scan("{\"ok\":true,\"expires\":-7}", &r, NULL), PSM_OK);
 	assert_int_equal(r.expires, -7);
+	assert_int_equal(scan("{\"ok\":true,\"expires\":-0}", &r, NULL), PSM_OK);
+	assert_int_equal(r.expires, 0);
 }
 
 static void test_reply_error(void **state)
@@ -497,6 +499,9 @@ static void test_reply_wrong_types(void **state)
 	expect_why("{\"ok\":true,\"expires\":9223372036854775808}", expires);
 	expect_why("{\"ok\":true,\"expires\":-9223372036854775809}", expires);
 	expect_why("{\"ok\":true,\"expires\":123456789012345678901234}", expires);
+	expect_why("{\"ok\":true,\"expires\":18446744073709551617}", expires); /* 2^64 + 1 */
+	expect_why("{\"ok\":true,\"expires\":-18446744073709551615}", expires);
+	expect_why("{\"ok\":true,\"expires\":1-2}", expires);
 	expect_why("{\"ok\":true,\"closed\":\"yes\"}", "expected true or false");
 	expect_why("{\"ok\":true,\"closed\":null}", "expected true or false");
 	expect_why("{\"ok\":false,\"error\":\"boom\"}", "expected an object");
