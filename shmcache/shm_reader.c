@@ -255,8 +255,8 @@ bool shm_read_ok(const struct shm_view *v, uint64_t seq)
  * meanwhile also changes seq, and the transaction is read again), else read into *copy.
  * NULL with the reason in err.
  */
-static const struct shm_mut *shm_mut_get(const struct shm_view *v, struct shm_mut *copy,
-					 struct psm_err *err)
+__attribute__((always_inline)) static inline const struct shm_mut *
+shm_mut_get(const struct shm_view *v, struct shm_mut *copy, struct psm_err *err)
 {
 	const struct shm_mut *m = copy;
 
