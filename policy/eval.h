@@ -50,7 +50,7 @@ struct eval_out {
 	struct shm_entry entry;
 	struct shm_recbuf buf;
 	struct shm_counters info; /* the header's counters at decision time */
-	unsigned ngroups;     /* groups looked up (0 when skipped) */
+	unsigned ngroups;	  /* groups looked up (0 when skipped) */
 	bool groups_resolved;
 	bool need_audit; /* a session-bound grant failed only for want of req->audit:
 			  * a caller that left audit unknown may look it up and retry */
