@@ -486,7 +486,7 @@ render() {
 4|  system calls: pam_psm - (pam_permit + NSS pair)|sys.psm~sys.permit~sys.nss|||
 4|  module load alone: dlopen+dlclose pam_permit.so: p50|dlopen.pam_permit.so.p50|ns||
 4|  module load alone: dlopen+dlclose pam_psm.so: p50|dlopen.pam_psm.so.p50|ns||
-4|  table work alone: open+pread+decide+close, no NSS: p50|table.p50|ns||
+4|  table work alone: open+pread+decide+close, no NSS: p50|table.p50|ns|<=|6000
 4|PAM decision, stack pam_access, 1000 rules: p50|pam.bench-access.p50|ns||
 4|ratio pam_access / pam_psm|pam.bench-access.p50/pam.bench-psm.p50|x|>=|1000
 5|sudo -n true, + pam_succeed_if uid>=0 line: p50 of 100 runs|sudo.succeed_if_stack.p50|ns||
