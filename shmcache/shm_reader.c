@@ -150,7 +150,7 @@ int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags, st
 	rc = shm_name_check(name, err);
 	if (rc != PSM_OK)
 		return rc;
-	snprintf(v->name, sizeof(v->name), "%s", name);
+	memcpy(v->name, name, psm_strnlen(name, sizeof(v->name) - 1)); /* zeroed: NUL-ended */
 	if (shm_path(path, sizeof(path), name, NULL) != 0)
 		return psm_err_set(err, PSM_EINVAL, "table name %s: too long", name);
 	/* O_NONBLOCK: a FIFO squatted at the name must not block us in open(2) (in sudo, for

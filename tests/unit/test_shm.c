@@ -887,6 +887,21 @@ static void test_hash_spread(void **state)
 
 /* ---- open checks --------------------------------------------------------------------------- */
 
+/* shm_path: "/dev/shm" + name + suffix, or -1 when one byte too few is given. */
+static void test_shm_path(void **state)
+{
+	char buf[64];
+	size_t full = strlen("/dev/shm/psm-x.tmp") + 1;
+
+	(void)state;
+	assert_int_equal(shm_path(buf, sizeof(buf), "/psm-x", NULL), 0);
+	assert_string_equal(buf, "/dev/shm/psm-x");
+	assert_int_equal(shm_path(buf, full, "/psm-x", ".tmp"), 0);
+	assert_string_equal(buf, "/dev/shm/psm-x.tmp");
+	for (size_t n = 0; n < full; n++)
+		assert_int_equal(shm_path(buf, n, "/psm-x", ".tmp"), -1);
+}
+
 static void test_name_validation(void **state)
 {
 	static const char *bad[] = {"",	   "psm",  "/",	   "/a/b",     "/.",
@@ -1224,6 +1239,7 @@ int main(void)
 	    cmocka_unit_test(test_seg_bit),
 	    cmocka_unit_test(test_hash_spread),
 	    cmocka_unit_test(test_name_validation),
+	    cmocka_unit_test(test_shm_path),
 	    T(test_refuses_world_writable),
 	    T(test_refuses_foreign_owner),
 	    T(test_refuses_truncated),
