@@ -196,7 +196,7 @@ __attribute__((flatten)) static int eval_scan_key(const struct shm_view *v, stru
 	struct shm_iter *it = &s->it;
 	int rc;
 
-	shm_iter_init(v, it, SHM_RULE, key, keylen);
+	shm_iter_key(v, it, SHM_RULE, key, keylen);
 	while ((rc = shm_iter_next(v, it, s->e, s->buf)) == 1) {
 		/* a decoded record's fields are never NULL (shm_iter_next) */
 		size_t plen = s->e->flen[SHM_F_PATTERN];
@@ -236,7 +236,6 @@ static int eval_scan_groups(const struct shm_view *v, struct eval_scan *s, struc
 	return PSM_OK;
 }
 
-/* One attempt, inside a read transaction (shm_read_fn). */
 /*
  * Whether a group record could change the answer, by the header's group masks: once the
  * user's own records allow, only a group deny could.  The permission's first segment is
@@ -253,9 +252,10 @@ static bool eval_groups_matter(struct eval_scan *s, const struct shm_counters *c
 	return (mask & s->segbits) != 0;
 }
 
-static int eval_attempt(const struct shm_view *v, void *ctx, struct psm_err *err)
+/* The decision on req->perm, inside the caller's read transaction: the user's records, then
+ * the groups' when they could change it. */
+static int eval_decide(const struct shm_view *v, struct eval_scan *s, struct psm_err *err)
 {
-	struct eval_scan *s = ctx;
 	struct eval_out *o = s->out;
 	int rc;
 
@@ -276,6 +276,16 @@ static int eval_attempt(const struct shm_view *v, void *ctx, struct psm_err *err
 	if (!eval_groups_matter(s, &o->info))
 		return rc;
 	return eval_scan_groups(v, s, err);
+}
+
+/* One attempt of eval_check, inside a read transaction (shm_read_fn); its reads begin with
+ * an empty window (a window holds one transaction's bytes). */
+static int eval_attempt(const struct shm_view *v, void *ctx, struct psm_err *err)
+{
+	struct eval_scan *s = ctx;
+
+	s->it.win.len = 0;
+	return eval_decide(v, s, err);
 }
 
 static void eval_finish(const struct eval_scan *s, struct eval_out *o)
@@ -304,29 +314,37 @@ struct eval_first {
 	struct shm_recbuf buf;
 };
 
-/* The first record of (kind, key) (shm_read_fn). */
-static int eval_first_fn(const struct shm_view *v, void *ctx, struct psm_err *err)
+/* The first record of (kind, key), through it (whose window is kept). */
+static int eval_first_in(const struct shm_view *v, struct eval_first *f, struct shm_iter *it,
+			 struct psm_err *err)
 {
-	struct eval_first *f = ctx;
-	struct shm_iter it;
 	int rc;
 
-	shm_iter_init(v, &it, f->kind, f->key, strlen(f->key));
-	rc = shm_iter_next(v, &it, &f->e, &f->buf);
+	shm_iter_key(v, it, f->kind, f->key, strlen(f->key));
+	rc = shm_iter_next(v, it, &f->e, &f->buf);
 	f->found = rc == 1 && f->e.kind == f->kind;
 	return rc < 0 ? eval_corrupt(v, f->key, err) : PSM_OK;
 }
 
+/* The first record of (kind, key) (shm_read_fn). */
+static int eval_first_fn(const struct shm_view *v, void *ctx, struct psm_err *err)
+{
+	struct shm_iter it;
+
+	it.win.len = 0;
+	return eval_first_in(v, ctx, &it, err);
+}
+
 /* The permission a PAM service requires, into buf: the policy's services map, else
- * "pam:<service>"; inside the caller's read transaction. */
-static int eval_service_read(const struct shm_view *v, const char *service, char *buf, size_t n,
-			     struct psm_err *err)
+ * "pam:<service>"; inside the caller's read transaction, through its iterator it. */
+static int eval_service_read(const struct shm_view *v, struct shm_iter *it, const char *service,
+			     char *buf, size_t n, struct psm_err *err)
 {
 	struct eval_first f = {.kind = SHM_SERVICE, .key = service};
 	const char *p;
 	int len, rc, w;
 
-	rc = eval_first_fn(v, &f, err);
+	rc = eval_first_in(v, &f, it, err);
 	if (rc != PSM_OK)
 		return rc;
 	if (f.found) {
@@ -355,11 +373,14 @@ static int eval_perm(struct eval_scan *s, struct psm_err *err)
 static int eval_attempt_service(const struct shm_view *v, void *ctx, struct psm_err *err)
 {
 	struct eval_scan *s = ctx;
-	int rc = eval_service_read(v, s->service, s->permbuf, s->permbuf_size, err);
+	int rc;
+
+	s->it.win.len = 0;
+	rc = eval_service_read(v, &s->it, s->service, s->permbuf, s->permbuf_size, err);
 
 	if (rc == PSM_OK)
 		rc = eval_perm(s, err);
-	return rc == PSM_OK ? eval_attempt(v, s, err) : rc;
+	return rc == PSM_OK ? eval_decide(v, s, err) : rc;
 }
 
 static int eval_run(const struct shm_view *v, struct eval_scan *s, struct psm_err *err)

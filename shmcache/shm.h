@@ -103,12 +103,24 @@ struct shm_recbuf {
 /* A read-only view of the table. Plain struct: may live on the stack. */
 #define SHM_VIEW_NAME_MAX 208 /* "/" + 200 name characters + NUL, rounded up */
 #define SHM_HOST_NAME_MAX 64  /* with its NUL */
+/* The counters a decision needs, inside the caller's read transaction: shm_info_read's
+ * fields of the same names, without the rest (a decision reads them on every check). */
+struct shm_counters {
+	uint64_t generation;
+	int64_t heartbeat;
+	uint64_t group_mask;
+	uint64_t group_deny_mask;
+	uint32_t writer_pid;
+};
+
 struct shm_view {
 	const unsigned char *base; /* the mapping; NULL when opened with SHM_VIEW_PREAD */
 	size_t size;
 	int fd;		   /* -1 once closed; O_CLOEXEC */
 	unsigned flags;	   /* SHM_VIEW_* it was opened with */
 	uint64_t open_seq; /* SHM_VIEW_PREAD: the seq read with the header at open; odd: none */
+	bool open_ctr_ok;  /* open_ctr is the counter block published with open_seq */
+	struct shm_counters open_ctr;
 	char name[SHM_VIEW_NAME_MAX]; /* table name, for messages */
 	/* the static part of the validated header */
 	uint32_t nbuckets;
@@ -194,21 +206,14 @@ int shm_info_get(const struct shm_view *v, struct shm_info *out, struct psm_err 
  * decision that must see the counters of the very state it reads records from. */
 int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err *err);
 
-/* The counters a decision needs, inside the caller's read transaction: shm_info_read's
- * fields of the same names, without the rest (a decision reads them on every check). */
-struct shm_counters {
-	uint64_t generation;
-	int64_t heartbeat;
-	uint64_t group_mask;
-	uint64_t group_deny_mask;
-	uint32_t writer_pid;
-};
+/* The counters a decision needs (struct shm_counters), inside the caller's read transaction. */
 int shm_counters_read(const struct shm_view *v, struct shm_counters *out, struct psm_err *err);
 
 /* Iterates the records of one (kind, key). */
-/* SHM_VIEW_PREAD: arena bytes read with a record's head during one chain walk (one read
- * transaction); the chain's next records are taken from here when it holds them. */
-#define SHM_WIN_SIZE 2048u
+/* SHM_VIEW_PREAD: arena bytes read with a record's head during one read transaction; the
+ * chain's next records, and other keys' records looked up in the same transaction, are taken
+ * from here when it holds them (a pread of 4 KB costs about what one of 8 bytes does). */
+#define SHM_WIN_SIZE 4096u
 struct shm_win {
 	uint64_t off; /* arena byte offset of b[0] */
 	uint32_t len; /* bytes held; 0: empty */
@@ -223,8 +228,12 @@ struct shm_iter {
 	uint32_t hops;	    /* bounded: a cycle is corruption */
 	struct shm_win win; /* only len is set by shm_iter_init */
 };
+/* An iterator over (kind, key) with an empty window. */
 void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind, const char *key,
 		   size_t keylen);
+/* The same keeping its window: for the next key of the same read transaction only. */
+void shm_iter_key(const struct shm_view *v, struct shm_iter *it, uint8_t kind, const char *key,
+		  size_t keylen);
 /* shm_iter_next's walk, for a chain with records left. */
 int shm_iter_walk(const struct shm_view *v, struct shm_iter *it, struct shm_entry *out,
 		  struct shm_recbuf *buf);

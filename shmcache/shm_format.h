@@ -13,8 +13,9 @@
  * The header's static part (magic .. host_name) is written once when the
  * table is made and covered by st_crc.  Its live part holds the seqlock
  * counter `seq`, the `retired` flag (set once, by the psmd that replaces the
- * table) and a 72-byte block of counters (generation, heartbeat, records,
- * group masks, ...) covered by its own CRC, rewritten at every commit.
+ * table) and an 80-byte block of counters (generation, heartbeat, records,
+ * group masks, ...) covered by its own CRC, rewritten at every commit with
+ * the seq value that commit publishes.
  *
  * A bucket is {head, ~head}: the unit index of the first record of its chain,
  * stored twice so that one damaged byte is noticed; an empty bucket is
@@ -53,6 +54,13 @@
  * transaction that then turns out inconsistent is just a retry; one that
  * fails in a consistent transaction is corruption (PSM_EUNAVAIL).
  *
+ * A pread reader reads the whole header with one pread(2) at open, which
+ * copies its bytes in no promised order: the counter block in that copy may
+ * be older or newer than the seq beside it.  It is used for the transaction
+ * that begins at that seq only when its CRC holds and its own seq field
+ * equals that seq (the block that commit wrote); else the block is read
+ * again inside the transaction, by a pread of its own after seq.
+ *
  * Free space is tracked by the writer in its own heap (free lists by size in
  * units plus a bump pointer), never in the shared object.  psmd replaces a
  * table (growth, restart) by building a new one under a private name,
@@ -68,7 +76,7 @@
 #include "shm.h"
 
 #define SHM_MAGIC 0x31304c42544d5350ull /* "PSMTBL01" little-endian */
-#define SHM_FORMAT_VERSION 4u
+#define SHM_FORMAT_VERSION 5u
 #define SHM_UNIT 64u
 #define SHM_HDR_SIZE 256u
 #define SHM_NONE 0xffffffffu
@@ -85,6 +93,7 @@ struct shm_mut {
 	uint64_t arena_used;
 	uint64_t group_mask;	  /* group grants and denies, see shm_seg_bit() */
 	uint64_t group_deny_mask; /* the same for group denies alone */
+	uint64_t seq;		  /* the even seq published with this block (see seq below) */
 	uint32_t writer_pid;
 	uint32_t policy_roles;
 	uint32_t policy_bindings;
@@ -92,8 +101,8 @@ struct shm_mut {
 	uint32_t crc; /* crc32c of the bytes before it */
 	uint32_t pad;
 };
-_Static_assert(sizeof(struct shm_mut) == 72, "shm_mut size");
-_Static_assert(offsetof(struct shm_mut, crc) == 64, "shm_mut crc offset");
+_Static_assert(sizeof(struct shm_mut) == 80, "shm_mut size");
+_Static_assert(offsetof(struct shm_mut, crc) == 72, "shm_mut crc offset");
 
 struct shm_hdr {
 	/* static part, covered by st_crc */
@@ -116,7 +125,7 @@ struct shm_hdr {
 	_Atomic uint32_t retired;
 	uint32_t pad1;
 	struct shm_mut mut;
-	unsigned char reserved[24];
+	unsigned char reserved[16];
 };
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");

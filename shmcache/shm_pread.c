@@ -72,10 +72,34 @@ int shm_pread_head(const struct shm_view *v, uint32_t unit, struct shm_recbuf *b
 	return 0;
 }
 
+/*
+ * Where a window for the n bytes at arena offset off begins: centred on them (a chain's next
+ * records lie just below, newer ones were prepended; other keys' records anywhere near), moved
+ * to keep SHM_WIN_SIZE bytes inside the arena.  Whole units; holds [off, off + n).
+ */
+static uint64_t shm_win_start(const struct shm_view *v, uint64_t off, uint32_t n)
+{
+	uint64_t arena = v->arena_units * SHM_UNIT, half = (SHM_WIN_SIZE - n) / 2;
+	uint64_t start = off > half ? (off - half) & ~(uint64_t)(SHM_UNIT - 1) : 0;
+
+	if (arena >= SHM_WIN_SIZE && start > arena - SHM_WIN_SIZE)
+		start = arena - SHM_WIN_SIZE;
+	return start;
+}
+
+/* The window's length from start: SHM_WIN_SIZE, or up to the arena's end. */
+static size_t shm_win_len(const struct shm_view *v, uint64_t start)
+{
+	uint64_t left = v->arena_units * SHM_UNIT - start;
+
+	return left < SHM_WIN_SIZE ? (size_t)left : SHM_WIN_SIZE;
+}
+
 int shm_pread_head_win(const struct shm_view *v, uint32_t unit, struct shm_recbuf *buf,
 		       struct shm_win *w)
 {
 	uint64_t off = (uint64_t)unit * SHM_UNIT, start;
+	size_t len;
 	uint32_t n;
 
 	if (w == NULL)
@@ -86,12 +110,13 @@ int shm_pread_head_win(const struct shm_view *v, uint32_t unit, struct shm_recbu
 		return -PSM_EUNAVAIL;
 	n = shm_head_len(v, unit);
 	if (w->len == 0 || off < w->off || off + n > w->off + w->len) {
-		start = off + n > SHM_WIN_SIZE ? off + n - SHM_WIN_SIZE : 0;
+		start = shm_win_start(v, off, n);
+		len = shm_win_len(v, start);
 		w->len = 0;
-		if (shm_pread(v, v->arena_off + start, w->b, (size_t)(off + n - start)) != 0)
+		if (shm_pread(v, v->arena_off + start, w->b, len) != 0)
 			return -PSM_EUNAVAIL;
 		w->off = start;
-		w->len = (uint32_t)(off + n - start);
+		w->len = (uint32_t)len;
 	}
 	memcpy(buf->b, w->b + (off - w->off), n);
 	buf->unit = unit;

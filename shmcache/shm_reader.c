@@ -119,6 +119,25 @@ static const struct shm_hdr *shm_view_hdr(struct shm_view *v, struct shm_hdr *co
 	return shm_hdr_of(v);
 }
 
+static void shm_counters_from(const struct shm_mut *m, struct shm_counters *out)
+{
+	*out = (struct shm_counters){.generation = m->generation,
+				     .heartbeat = m->heartbeat,
+				     .group_mask = m->group_mask,
+				     .group_deny_mask = m->group_deny_mask,
+				     .writer_pid = m->writer_pid};
+}
+
+/* A pread view keeps the counter block read with the header when it is the one published
+ * with open_seq (shm_format.h): the first transaction then needs no pread for it. */
+static void shm_view_keep_counters(struct shm_view *v, const struct shm_mut *m)
+{
+	v->open_ctr_ok = (v->open_seq & 1) == 0 && m->seq == v->open_seq &&
+			 shm_crc32c_view(v, m, offsetof(struct shm_mut, crc)) == m->crc;
+	if (v->open_ctr_ok)
+		shm_counters_from(m, &v->open_ctr);
+}
+
 static int shm_view_map(struct shm_view *v, struct psm_err *err)
 {
 	struct shm_hdr copy;
@@ -135,6 +154,8 @@ static int shm_view_map(struct shm_view *v, struct psm_err *err)
 	if (rc != PSM_OK)
 		return rc;
 	shm_view_set_static(v, h);
+	if (v->base == NULL)
+		shm_view_keep_counters(v, &h->mut);
 	return PSM_OK;
 }
 
@@ -179,6 +200,7 @@ void shm_view_close(struct shm_view *v)
 	v->base = NULL;
 	v->size = 0;
 	v->fd = -1;
+	v->open_ctr_ok = false;
 	v->nbuckets = 0;
 	v->arena_units = 0;
 }
@@ -302,15 +324,16 @@ int shm_info_read(const struct shm_view *v, struct shm_info *out, struct psm_err
 int shm_counters_read(const struct shm_view *v, struct shm_counters *out, struct psm_err *err)
 {
 	struct shm_mut copy;
-	const struct shm_mut *m = shm_mut_get(v, &copy, err);
+	const struct shm_mut *m;
 
+	if (v->open_ctr_ok && v->base == NULL) {
+		*out = v->open_ctr;
+		return PSM_OK;
+	}
+	m = shm_mut_get(v, &copy, err);
 	if (m == NULL)
 		return PSM_EUNAVAIL;
-	*out = (struct shm_counters){.generation = m->generation,
-				     .heartbeat = m->heartbeat,
-				     .group_mask = m->group_mask,
-				     .group_deny_mask = m->group_deny_mask,
-				     .writer_pid = m->writer_pid};
+	shm_counters_from(m, out);
 	return PSM_OK;
 }
 
@@ -325,8 +348,13 @@ static bool shm_open_seq(const struct shm_view *v, uint64_t *seq)
 	return true;
 }
 
+/*
+ * The first attempt of a pread view may begin at open_seq, with the counters read at open;
+ * every other attempt runs on a copy of the view without them, at a fresh seq.
+ */
 int shm_read_txn(const struct shm_view *v, shm_read_fn fn, void *ctx, struct psm_err *err)
 {
+	struct shm_view fresh;
 	unsigned i;
 
 	for (i = 0; i < SHM_READ_TRIES; i++) {
@@ -338,6 +366,11 @@ int shm_read_txn(const struct shm_view *v, shm_read_fn fn, void *ctx, struct psm
 		rc = fn(v, ctx, err);
 		if (shm_read_ok(v, seq))
 			return rc;
+		if (v->open_ctr_ok) {
+			fresh = *v;
+			fresh.open_ctr_ok = false;
+			v = &fresh;
+		}
 	}
 	return psm_err_set(err, PSM_EUNAVAIL, "table %s: no consistent read in %d tries", v->name,
 			   SHM_READ_TRIES);
@@ -354,16 +387,22 @@ int shm_info_get(const struct shm_view *v, struct shm_info *out, struct psm_err 
 	return shm_read_txn(v, shm_info_fn, out, err);
 }
 
-void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind, const char *key,
-		   size_t keylen)
+void shm_iter_key(const struct shm_view *v, struct shm_iter *it, uint8_t kind, const char *key,
+		  size_t keylen)
 {
 	it->kind = kind;
 	it->key = key;
 	it->keylen = keylen;
 	it->hash = shm_hash(kind, key, keylen);
 	it->hops = 0;
-	it->win.len = 0;
 	it->cur = v->nbuckets ? shm_bucket_head(v, it->hash & (v->nbuckets - 1)) : SHM_BAD_UNIT;
+}
+
+void shm_iter_init(const struct shm_view *v, struct shm_iter *it, uint8_t kind, const char *key,
+		   size_t keylen)
+{
+	it->win.len = 0;
+	shm_iter_key(v, it, kind, key, keylen);
 }
 
 static bool shm_iter_match(const struct shm_iter *it, const struct shm_entry *e)

@@ -73,10 +73,14 @@ static void shm_seq_leave(struct shm_writer *w)
 	atomic_store_explicit(&h->seq, (s | 1) + 1, memory_order_release);
 }
 
+/* Writes the counter block with the seq it is published with: inside a batch (seq odd) the
+ * one shm_seq_leave stores next; before the table is first published, the current one. */
 static void shm_mut_flush(struct shm_writer *w)
 {
 	struct shm_mut *m = &shm_w_hdr(w)->mut;
+	uint64_t s = atomic_load_explicit(&shm_w_hdr(w)->seq, memory_order_relaxed);
 
+	w->mut.seq = (s + 1) & ~(uint64_t)1;
 	w->mut.crc = shm_mut_crc(&w->mut);
 	memcpy(m, &w->mut, sizeof(*m));
 }

@@ -998,7 +998,7 @@ static void test_refuses_symlink_and_dir(void **state)
 	rmdir(link);
 }
 
-_Static_assert(SHM_FORMAT_VERSION == 4, "test_refuses_bad_header names versions 3 and 5");
+_Static_assert(SHM_FORMAT_VERSION == 5, "test_refuses_bad_header names versions 4 and 6");
 
 static void test_refuses_bad_header(void **state)
 {
@@ -1023,10 +1023,10 @@ static void test_refuses_bad_header(void **state)
 	fix_open_fails(f, "header checksum mismatch");
 	b = SHM_FORMAT_VERSION + 1;
 	assert_int_equal(pwrite(fd, &b, 1, offsetof(struct shm_hdr, version)), 1);
-	fix_open_fails(f, "format version 5");
+	fix_open_fails(f, "format version 6");
 	b = SHM_FORMAT_VERSION - 1; /* a table of the previous format is refused, not misread */
 	assert_int_equal(pwrite(fd, &b, 1, offsetof(struct shm_hdr, version)), 1);
-	fix_open_fails(f, "format version 3");
+	fix_open_fails(f, "format version 4");
 	close(fd);
 }
 
