@@ -14,22 +14,26 @@
  * + dlclose, what libpam does to a module in every pam_start/pam_end (the
  * module's constructors run each time).  "table:SHM:PERM" times pam_psm's table work
  * alone: open SHM as the module does (SHM_VIEW_PREAD), eval_check of PERM for USER
- * (uid/gid looked up once at start; PERM must need no group lookup), close.  In every
+ * (uid/gid looked up once at start; PERM must need no group lookup), close;
+ * "floor:SHM:PERM" its system calls alone (pam_bench_floor).  In every
  * repeat the specs take turns, one call each per round (paired side by side: a
  * drift of the machine hits them all alike), for ITERS rounds or until the time
  * budget (-t seconds per spec and repeat) is spent, at least one round.  Prints
  * pam.SERVICE.p50/.p99 (or nss.p50/.p99) per repeat.
  *
  * Usage: bench_pam -d CONFDIR -u USER [-r REPEATS] [-n ITERS] [-t SECONDS] SPEC...
- *        SPEC = SERVICE | nss | dlopen:PATH | table:SHM:PERM
+ *        SPEC = SERVICE | nss | dlopen:PATH | table:SHM:PERM | floor:SHM:PERM
  */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
@@ -117,6 +121,58 @@ static int pam_bench_table(const struct pam_bench *b, const char *spec)
 	return out.decision == EVAL_ALLOW ? PAM_SUCCESS : PAM_PERM_DENIED;
 }
 
+/*
+ * "floor:SHM:PERM": the system calls of "table:SHM:PERM" alone, without psm's own work: the
+ * preads of one table decision are recorded once (pread is interposed: psm's libraries are
+ * linked into this program), then each call replays open (the module's flags), fstat, those
+ * preads and close.  table minus floor is what psm's code adds to the kernel's part.
+ */
+#define PAM_BENCH_READS 64
+static struct {
+	bool on;
+	unsigned n;
+	off_t off[PAM_BENCH_READS];
+	size_t len[PAM_BENCH_READS];
+} pam_bench_rec;
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	if (pam_bench_rec.on && pam_bench_rec.n < PAM_BENCH_READS) {
+		pam_bench_rec.off[pam_bench_rec.n] = off;
+		pam_bench_rec.len[pam_bench_rec.n++] = n;
+	}
+	return (ssize_t)syscall(SYS_pread64, fd, buf, n, off);
+}
+
+static int pam_bench_floor(const struct pam_bench *b, const char *spec)
+{
+	static char path[300], buf[SHM_REC_MAX > 8192 ? SHM_REC_MAX : 8192];
+	const char *shm = spec + 6, *colon = strchr(shm, ':');
+	struct stat st;
+	unsigned i;
+	int fd, rc = PAM_SUCCESS;
+
+	if (path[0] == '\0') {
+		pam_bench_rec.on = true;
+		rc = pam_bench_table(b, spec);
+		pam_bench_rec.on = false;
+		if (colon == NULL || rc != PAM_SUCCESS)
+			return rc == PAM_SUCCESS ? PAM_SERVICE_ERR : rc;
+		snprintf(path, sizeof(path), "/dev/shm%.*s", (int)(colon - shm), shm);
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) != 0)
+		rc = PAM_AUTHINFO_UNAVAIL;
+	for (i = 0; rc == PAM_SUCCESS && i < pam_bench_rec.n; i++)
+		if (pread(fd, buf,
+			  pam_bench_rec.len[i] < sizeof(buf) ? pam_bench_rec.len[i] : sizeof(buf),
+			  pam_bench_rec.off[i]) < 0)
+			rc = PAM_SYSTEM_ERR;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 /* Loads and unloads a module the way libpam does. */
 static int pam_bench_dlopen(const struct pam_bench *b, const char *spec)
 {
@@ -142,6 +198,8 @@ static void pam_bench_key(const char *spec, char *key, size_t n)
 		snprintf(key, n, "dlopen.%s", slash ? slash + 1 : spec + 7);
 	else if (strncmp(spec, "table:", 6) == 0)
 		snprintf(key, n, "table");
+	else if (strncmp(spec, "floor:", 6) == 0)
+		snprintf(key, n, "table.floor");
 	else
 		snprintf(key, n, "pam.%s", spec);
 }
@@ -154,6 +212,8 @@ static int (*pam_bench_fn(const char *spec))(const struct pam_bench *, const cha
 		return pam_bench_dlopen;
 	if (strncmp(spec, "table:", 6) == 0)
 		return pam_bench_table;
+	if (strncmp(spec, "floor:", 6) == 0)
+		return pam_bench_floor;
 	return pam_bench_decide;
 }
 
@@ -209,7 +269,7 @@ static void __attribute__((noreturn)) pam_bench_usage(void)
 {
 	fprintf(stderr, "usage: bench_pam -d CONFDIR -u USER [-r REPEATS] [-n ITERS] "
 			"[-t SECONDS] SPEC...\n"
-			"  SPEC = SERVICE | nss | dlopen:PATH | table:SHM:PERM\n");
+			"  SPEC = SERVICE | nss | dlopen:PATH | table:SHM:PERM | floor:SHM:PERM\n");
 	exit(2);
 }
 

@@ -28,8 +28,9 @@
 #                                          bench_mktable, psmd's compile path), pam_access
 #                                          with 1000 rules; getpwnam_r + getgrouplist;
 #                                          dlopen+dlclose of pam_permit.so / pam_psm.so alone;
-#                                          pam_psm's table work alone (no NSS); the specs take
-#                                          turns call by call (paired)
+#                                          pam_psm's table work alone (no NSS), and its
+#                                          system calls alone, replayed (the floor); the specs
+#                                          take turns call by call (paired)
 #   row 1        valgrind --tool=callgrind build/bench/bench_table -I 10000: instructions of
 #                                          one warm same-key check (callgrind's total over
 #                                          10000 checks between two client requests, / 10000)
@@ -253,7 +254,7 @@ table_start() {
 bench_pam() {
 	"$BUILD/bench/bench_pam" -d "$T/pam" -u daemon -r "$REPEATS" -n 2000 -t 1 \
 		nss bench-permit bench-psm "dlopen:$PAMDIR/pam_permit.so" "dlopen:$BUILD/pam_psm.so" \
-		"table:$SHM:login:ssh" &&
+		"table:$SHM:login:ssh" "floor:$SHM:login:ssh" &&
 		"$BUILD/bench/bench_pam" -d "$T/pam" -u daemon -r "$REPEATS" -n 5 -t 1 bench-access
 }
 
@@ -487,6 +488,8 @@ render() {
 4|  module load alone: dlopen+dlclose pam_permit.so: p50|dlopen.pam_permit.so.p50|ns||
 4|  module load alone: dlopen+dlclose pam_psm.so: p50|dlopen.pam_psm.so.p50|ns||
 4|  table work alone: open+pread+decide+close, no NSS: p50|table.p50|ns|<=|6000
+4|  the same system calls alone (open, fstat, its preads, close): p50|table.floor.p50|ns||
+4|  table work - its system calls (psm's code)|table.p50~table.floor.p50|ns||
 4|PAM decision, stack pam_access, 1000 rules: p50|pam.bench-access.p50|ns||
 4|ratio pam_access / pam_psm|pam.bench-access.p50/pam.bench-psm.p50|x|>=|1000
 5|sudo -n true, + pam_succeed_if uid>=0 line: p50 of 100 runs|sudo.succeed_if_stack.p50|ns||
