@@ -160,10 +160,10 @@ int decide_run(const struct decide_req *r, struct decide_out *o, struct psm_err 
 		return -rc;
 	o->req.uid = u.uid;
 	o->req.gid = u.gid;
-	rc = shm_view_open_flags(&v, o->req.table, SHM_VIEW_PREAD, &e);
+	rc = shm_view_open_pread(&v, o->req.table, &e);
 	if (rc == PSM_OK) {
 		rc = decide_view(&v, r, o, &e);
-		shm_view_close(&v);
+		shm_view_close_pread(&v);
 	}
 	if (rc == PSM_EUNAVAIL) {
 		o->have_eval = false;
