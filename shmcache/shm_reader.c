@@ -3,12 +3,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -217,22 +216,22 @@ bool shm_view_retired(const struct shm_view *v)
 	return shm_pread(v, offsetof(struct shm_hdr, retired), &r, sizeof(r)) != 0 || r != 0;
 }
 
-/* Spin briefly, then yield, then sleep: a writer preempted mid-batch gets ~50 ms to finish,
- * a dead one costs a reader that long once.  Out of line: the fast path keeps no frame for it. */
+/* The last tries of SHM_READ_TRIES sleep a millisecond each: a writer preempted mid-batch gets
+ * ~50 ms to finish, a dead one costs a reader that long once. */
+#define SHM_READ_SLEEPS 50
+
+/* Spin (the CPU's pause hint: no system call), then sleep with poll(2), which pam_psm.so
+ * imports already (each import is a symbol lookup at every dlopen of the module).  Out of
+ * line: the fast path keeps no frame for it. */
 __attribute__((noinline, cold)) static void shm_read_pause(int i)
 {
-	struct timespec ts = {0, 20000};
-
-	if (i < 100) {
+	if (i < SHM_READ_TRIES - SHM_READ_SLEEPS) {
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
 		return;
 	}
-	if (i < 1000)
-		sched_yield();
-	else
-		nanosleep(&ts, NULL);
+	(void)poll(NULL, 0, 1);
 }
 
 /* seq with acquire semantics: the reads after it see at least the state it names. */
