@@ -110,7 +110,7 @@ static int cond_cidr(const char *item, unsigned char *out, size_t cap, size_t *l
 				   "%s/%u?)",
 				   item, shown, prefix);
 	}
-	if (v6 && prefix >= 96 && memcmp(pl + 1, cond_v4mapped, 12) == 0) {
+	if (v6 && prefix >= 96 && psm_mem_eq(pl + 1, cond_v4mapped, 12)) {
 		pl[12] = (unsigned char)(prefix - 96); /* ::ffff:a.b.c.d/N is IPv4 */
 		return cond_append(out, cap, len, COND_CIDR4, pl + 12, 5, item, err);
 	}
@@ -183,7 +183,7 @@ static bool cond_req_addr(struct cond_req *r, const char *rhost)
 	if (inet_pton(AF_INET6, rhost, r->addr) != 1)
 		return false;
 	r->family = AF_INET6;
-	if (memcmp(r->addr, cond_v4mapped, 12) == 0) {
+	if (psm_mem_eq(r->addr, cond_v4mapped, 12)) {
 		memmove(r->addr, r->addr + 12, 4);
 		r->family = AF_INET;
 	}
@@ -196,7 +196,7 @@ static bool cond_is_loopback(const struct cond_req *r)
 
 	if (r->family == AF_INET)
 		return r->addr[0] == 127;
-	return r->family == AF_INET6 && memcmp(r->addr, v6lo, 16) == 0;
+	return r->family == AF_INET6 && psm_mem_eq(r->addr, v6lo, 16);
 }
 
 void cond_req_init(struct cond_req *r, const char *rhost, const char *host_name)
@@ -226,7 +226,7 @@ static bool cond_prefix_match(const unsigned char *net, const unsigned char *add
 	unsigned full = prefix / 8, rest = prefix % 8;
 	unsigned char mask;
 
-	if (memcmp(net, addr, full) != 0)
+	if (!psm_mem_eq(net, addr, full))
 		return false;
 	if (rest == 0)
 		return true;

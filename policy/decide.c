@@ -22,7 +22,7 @@ bool decide_in_list(const char *list, const char *user)
 	while (*p != '\0') {
 		size_t len = psm_span_until(p, ',');
 
-		if (len == ulen && memcmp(p, user, len) == 0)
+		if (len == ulen && psm_mem_eq(p, user, len))
 			return true;
 		p += len;
 		if (*p == ',')

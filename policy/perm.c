@@ -209,7 +209,7 @@ bool pattern_match_valid(const char *pat, size_t plen, const char *perm, size_t 
 	/* the common cases: the very permission, or a pattern without '*' (equal or no match) */
 	if (plen == len && psm_mem_eq(pat, perm, len))
 		return true;
-	if (memchr(pat, '*', plen) == NULL)
+	if (psm_mem_chr(pat, '*', plen) == NULL)
 		return false;
 	for (;;) {
 		size_t pseg = perm_first_segment(pat + pi, plen - pi);
@@ -222,9 +222,9 @@ bool pattern_match_valid(const char *pat, size_t plen, const char *perm, size_t 
 		if (pseg == 1 && pat[pi] == '*') {
 			if (plast)
 				return true;
-		} else if (memchr(pat + pi, '*', pseg) != NULL) {
+		} else if (psm_mem_chr(pat + pi, '*', pseg) != NULL) {
 			return false;
-		} else if (pseg != sseg || memcmp(pat + pi, perm + si, pseg) != 0) {
+		} else if (pseg != sseg || !psm_mem_eq(pat + pi, perm + si, pseg)) {
 			return false;
 		}
 		if (plast)

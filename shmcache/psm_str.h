@@ -7,8 +7,8 @@
  * pam_psm.so is loaded by libpam with RTLD_NOW: every libc symbol it imports is bound at
  * load, and the string functions are IFUNCs whose resolvers run then too.  These helpers
  * replace the rarely-needed ones on the module's paths (strcasecmp, strncasecmp, strchr,
- * strnlen, strstr, strpbrk, strcspn, strncmp, ctype) or cost more than they do (memcmp); they are
- * ASCII-only, the same answer as libc in the C locale, and no locale can change them.
+ * strnlen, strstr, strpbrk, strcspn, strncmp, ctype) or cost more than they do (memcmp, memchr);
+ * they are ASCII-only, the same answer as libc in the C locale, and no locale can change them.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -135,6 +135,17 @@ static inline bool psm_mem_eq(const void *a, const void *b, size_t n)
 		if (*p++ != *q++)
 			return false;
 	return true;
+}
+
+/* memchr(p, c, n): the first byte (unsigned char)c in p[0..n), or NULL. */
+static inline const void *psm_mem_chr(const void *p, int c, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == (unsigned char)c)
+			return s + i;
+	return NULL;
 }
 
 #endif

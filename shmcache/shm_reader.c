@@ -69,7 +69,7 @@ static int shm_geom_check(const struct shm_hdr *h, const char *name, struct psm_
 		return psm_err_set(err, PSM_EUNAVAIL,
 				   "table %s: bad geometry (buckets %u, arena %llu units)", name,
 				   h->nbuckets, (unsigned long long)h->arena_units);
-	if (memchr(h->host_name, '\0', sizeof(h->host_name)) == NULL)
+	if (psm_mem_chr(h->host_name, '\0', sizeof(h->host_name)) == NULL)
 		return psm_err_set(err, PSM_EUNAVAIL, "table %s: host name not terminated", name);
 	return PSM_OK;
 }

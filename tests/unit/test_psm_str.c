@@ -74,6 +74,25 @@ static void test_mem_eq(void **state)
 	}
 }
 
+/* psm_mem_chr agrees with memchr at every length to 40, for each byte value there and absent,
+ * a NUL and a byte above 0x7f among them (unsigned char compares), and the first of repeats. */
+static void test_mem_chr(void **state)
+{
+	unsigned char a[48];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] = (unsigned char)(i * 37 + 11);
+	a[20] = '\0';
+	a[30] = a[10];
+	for (size_t n = 0; n <= 40; n++) {
+		for (size_t i = 0; i < sizeof(a); i++)
+			assert_ptr_equal(psm_mem_chr(a, a[i], n), memchr(a, a[i], n));
+		assert_ptr_equal(psm_mem_chr(a, 0x100 | a[5], n), memchr(a, 0x100 | a[5], n));
+		assert_null(psm_mem_chr(a, 1, n));
+	}
+}
+
 static void test_search(void **state)
 {
 	static const char set[] = " \t\n\r\v\f";
@@ -98,9 +117,8 @@ static void test_search(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_classes),
-	    cmocka_unit_test(test_compare),
-	    cmocka_unit_test(test_mem_eq),
+	    cmocka_unit_test(test_classes), cmocka_unit_test(test_compare),
+	    cmocka_unit_test(test_mem_eq),  cmocka_unit_test(test_mem_chr),
 	    cmocka_unit_test(test_search),
 	};
 
