@@ -3,7 +3,6 @@
 #include "cond.h"
 
 #include <arpa/inet.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,7 +88,7 @@ static int cond_cidr(const char *item, unsigned char *out, size_t cap, size_t *l
 	unsigned max = v6 ? 128 : 32, prefix = max;
 	size_t alen = v6 ? 16 : 4;
 
-	snprintf(a, sizeof(a), "%s", item);
+	psm_copy(a, sizeof(a), item);
 	slash = strchr(a, '/');
 	if (slash != NULL) {
 		*slash = '\0';
@@ -288,15 +287,15 @@ static void cond_item_format(const unsigned char *p, unsigned char type, size_t 
 	char a[INET6_ADDRSTRLEN];
 
 	if (type == COND_CIDR4 && n == 5 && inet_ntop(AF_INET, p + 1, a, sizeof(a)))
-		snprintf(buf, bn, "%s/%u", a, p[0]);
+		psm_fmt(buf, bn, "%s/%u", a, p[0]);
 	else if (type == COND_CIDR6 && n == 17 && inet_ntop(AF_INET6, p + 1, a, sizeof(a)))
-		snprintf(buf, bn, "%s/%u", a, p[0]);
+		psm_fmt(buf, bn, "%s/%u", a, p[0]);
 	else if (type == COND_LOCAL && n == 0)
-		snprintf(buf, bn, "LOCAL");
+		psm_fmt(buf, bn, "LOCAL");
 	else if (type == COND_SUFFIX)
-		snprintf(buf, bn, "%.*s", (int)n, (const char *)p);
+		psm_fmt(buf, bn, "%.*s", (int)n, (const char *)p);
 	else
-		snprintf(buf, bn, "?");
+		psm_fmt(buf, bn, "?");
 }
 
 void cond_format(const unsigned char *enc, size_t len, char *buf, size_t n)
@@ -309,9 +308,9 @@ void cond_format(const unsigned char *enc, size_t len, char *buf, size_t n)
 	buf[0] = '\0';
 	while (o + 2 <= len && len - o - 2 >= enc[o + 1] && w < n) {
 		cond_item_format(enc + o + 2, enc[o], enc[o + 1], item, sizeof(item));
-		w += (size_t)snprintf(buf + w, n - w, "%s%s", w > 0 ? "," : "", item);
+		w += (size_t)psm_fmt(buf + w, n - w, "%s%s", w > 0 ? "," : "", item);
 		o += 2 + enc[o + 1];
 	}
 	if (o != len && w < n)
-		snprintf(buf + w, n - w, "%s?", w > 0 ? "," : "");
+		psm_fmt(buf + w, n - w, "%s?", w > 0 ? "," : "");
 }

@@ -525,7 +525,7 @@ void json_out_kv_time(struct json_out *w, const char *key, int64_t t, int64_t no
 {
 	char text[32], unix_key[64];
 
-	snprintf(unix_key, sizeof(unix_key), "%s_unix", key);
+	psm_fmt(unix_key, sizeof(unix_key), "%s_unix", key);
 	if (t == none) {
 		json_out_key(w, key);
 		json_out_null(w);

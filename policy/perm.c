@@ -3,7 +3,6 @@
 #include "perm.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "psm_str.h"
@@ -35,7 +34,7 @@ static void perm_quote(const char *s, size_t len, char *buf, size_t n)
 		if (c >= 0x20 && c < 0x7f && c != '\\')
 			buf[o++] = (char)c;
 		else
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
+			o += (size_t)psm_fmt(buf + o, n - o, "\\x%02x", c);
 	}
 	if (i < len && o + 4 < n) {
 		memcpy(buf + o, "...", 3);
@@ -48,9 +47,9 @@ static void perm_quote(const char *s, size_t len, char *buf, size_t n)
 static void perm_char_text(unsigned char c, char *buf, size_t n)
 {
 	if (c >= 0x20 && c < 0x7f && c != '\\')
-		snprintf(buf, n, "'%c'", c);
+		psm_fmt(buf, n, "'%c'", c);
 	else
-		snprintf(buf, n, "'\\x%02x'", c);
+		psm_fmt(buf, n, "'\\x%02x'", c);
 }
 
 static int perm_fail(const char *what, const char *s, size_t len, struct psm_err *err,
