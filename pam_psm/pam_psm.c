@@ -143,7 +143,7 @@ static uint32_t pam_psm_audit_id(void)
 
 	if (fd < 0)
 		return SHM_U32_NONE;
-	n = read(fd, buf, sizeof(buf));
+	n = pread(fd, buf, sizeof(buf), 0); /* pread: imported already (shm_pread), read is not */
 	close(fd);
 	return n > 0 ? pam_psm_u32(buf, (size_t)n) : SHM_U32_NONE;
 }

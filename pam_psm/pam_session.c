@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* pam_session.c - pam_psm's session stack: registers logins with psmd, exports PSM_SESSION_ID. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -10,6 +9,7 @@
 
 #include "pam_session.h"
 #include "proto_client.h"
+#include "psm_str.h"
 
 static const char *pam_session_item(pam_handle_t *pamh, int type)
 {
@@ -63,7 +63,7 @@ static void pam_session_free_id(pam_handle_t *pamh, void *data, int status)
 static int pam_session_keep(pam_handle_t *pamh, const char *id)
 {
 	char env[sizeof(PAM_SESSION_ENV) + PAM_SESSION_ID_MAX + 1];
-	size_t n = strlen(id) + 1;
+	size_t n = strlen(id) + 1, pos = 0;
 	char *copy = malloc(n); /* not strdup: one libc symbol fewer to bind at every load */
 	int rc;
 
@@ -75,7 +75,8 @@ static int pam_session_keep(pam_handle_t *pamh, const char *id)
 		free(copy);
 		return rc;
 	}
-	snprintf(env, sizeof(env), "%s=%s", PAM_SESSION_ENV, id);
+	psm_append(env, sizeof(env), &pos, PAM_SESSION_ENV "=");
+	psm_append(env, sizeof(env), &pos, id); /* fits: the reply checked the id's length */
 	return pam_putenv(pamh, env);
 }
 
@@ -160,7 +161,7 @@ int pam_session_close(pam_handle_t *pamh, const struct pam_session_args *a)
 			pam_syslog(pamh, LOG_DEBUG, "session close: no psm session was opened");
 		return PAM_IGNORE;
 	}
-	snprintf(id, sizeof(id), "%s", (const char *)data);
+	psm_copy(id, sizeof(id), data);
 	if (user == NULL)
 		user = "-";
 	rc = pam_session_send_close(a, id, &r, &e);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* pam_session_json.c - pam_psm's session requests: two JSON lines written into fixed buffers. */
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "json_out.h"
@@ -51,7 +50,7 @@ static int pam_session_put_str(char *buf, size_t cap, size_t *len, const char *k
 			return psm_err_set(err, PSM_EINVAL, "%s: missing", key);
 		return PSM_OK;
 	}
-	snprintf(head, sizeof(head), ",\"%s\":", key);
+	psm_fmt(head, sizeof(head), ",\"%s\":", key);
 	if (!pam_session_put(buf, cap, len, head, strlen(head)))
 		return psm_err_set(err, PSM_EINVAL, "%s: too long for a request", key);
 	rc = pam_session_json_string(buf, cap, len, val, err);
@@ -63,7 +62,7 @@ static int pam_session_put_int(char *buf, size_t cap, size_t *len, const char *k
 {
 	char field[64];
 
-	snprintf(field, sizeof(field), ",\"%s\":%" PRId64, key, v);
+	psm_fmt(field, sizeof(field), ",\"%s\":%" PRId64, key, v);
 	if (!pam_session_put(buf, cap, len, field, strlen(field)))
 		return psm_err_set(err, PSM_EINVAL, "%s: too long for a request", key);
 	return PSM_OK;
@@ -108,7 +107,7 @@ int pam_session_req_open(const struct pam_session_open *o, char *buf, size_t cap
 	if (rc == PSM_OK && o->audit != PAM_SESSION_AUDIT_NONE)
 		rc = pam_session_put_int(buf, cap, len, "audit", o->audit, err);
 	if (rc == PSM_OK && o->ttl > 0) {
-		snprintf(ttl, sizeof(ttl), "%" PRId64 "s", o->ttl);
+		psm_fmt(ttl, sizeof(ttl), "%" PRId64 "s", o->ttl);
 		rc = pam_session_put_str(buf, cap, len, "ttl", ttl, true, err);
 	}
 	return rc == PSM_OK ? pam_session_end(buf, cap, len, err) : rc;

@@ -39,7 +39,7 @@ static bool reply_is(const struct reply_scan *s, int v, const char *word)
 	size_t n = strlen(word);
 
 	return (size_t)(s->tok[v].end - s->tok[v].start) == n &&
-	       memcmp(s->js + s->tok[v].start, word, n) == 0;
+	       psm_mem_eq(s->js + s->tok[v].start, word, n);
 }
 
 /* Token v is a string or primitive (type) that is no key: nothing hangs from it. */
@@ -131,7 +131,7 @@ static int reply_message(const struct reply_scan *s, int v, char *out, size_t ca
 		if (c == '\\' && p < t->end) {
 			c = (unsigned char)s->js[p++];
 			p += c == 'u' ? 4 : 0; /* its 4 hex digits, checked by jsmn */
-			c = memchr("\"\\/", c, 3) != NULL ? c : '?';
+			c = psm_mem_chr("\"\\/", c, 3) != NULL ? c : '?';
 		}
 		if ((c & 0xc0) != 0x80) /* not a UTF-8 continuation byte */
 			out[len++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
@@ -194,7 +194,7 @@ static int reply_tokens(struct reply_scan *s, size_t len)
 {
 	jsmn_parser jp;
 
-	if (len > PAM_SESSION_REPLY_MAX || memchr(s->js, '\0', len) != NULL)
+	if (len > PAM_SESSION_REPLY_MAX || psm_mem_chr(s->js, '\0', len) != NULL)
 		return reply_fail(s, 0, len > PAM_SESSION_REPLY_MAX ? "too long" : "a NUL byte");
 	jsmn_init(&jp);
 	s->n = jsmn_parse(&jp, s->js, len, s->tok, PAM_SESSION_TOKENS_MAX);

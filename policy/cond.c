@@ -3,7 +3,6 @@
 #include "cond.h"
 
 #include <arpa/inet.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,7 +88,7 @@ static int cond_cidr(const char *item, unsigned char *out, size_t cap, size_t *l
 	unsigned max = v6 ? 128 : 32, prefix = max;
 	size_t alen = v6 ? 16 : 4;
 
-	snprintf(a, sizeof(a), "%s", item);
+	psm_copy(a, sizeof(a), item);
 	slash = strchr(a, '/');
 	if (slash != NULL) {
 		*slash = '\0';
@@ -110,7 +109,7 @@ static int cond_cidr(const char *item, unsigned char *out, size_t cap, size_t *l
 				   "%s/%u?)",
 				   item, shown, prefix);
 	}
-	if (v6 && prefix >= 96 && memcmp(pl + 1, cond_v4mapped, 12) == 0) {
+	if (v6 && prefix >= 96 && psm_mem_eq(pl + 1, cond_v4mapped, 12)) {
 		pl[12] = (unsigned char)(prefix - 96); /* ::ffff:a.b.c.d/N is IPv4 */
 		return cond_append(out, cap, len, COND_CIDR4, pl + 12, 5, item, err);
 	}
@@ -183,7 +182,7 @@ static bool cond_req_addr(struct cond_req *r, const char *rhost)
 	if (inet_pton(AF_INET6, rhost, r->addr) != 1)
 		return false;
 	r->family = AF_INET6;
-	if (memcmp(r->addr, cond_v4mapped, 12) == 0) {
+	if (psm_mem_eq(r->addr, cond_v4mapped, 12)) {
 		memmove(r->addr, r->addr + 12, 4);
 		r->family = AF_INET;
 	}
@@ -196,7 +195,7 @@ static bool cond_is_loopback(const struct cond_req *r)
 
 	if (r->family == AF_INET)
 		return r->addr[0] == 127;
-	return r->family == AF_INET6 && memcmp(r->addr, v6lo, 16) == 0;
+	return r->family == AF_INET6 && psm_mem_eq(r->addr, v6lo, 16);
 }
 
 void cond_req_init(struct cond_req *r, const char *rhost, const char *host_name)
@@ -226,7 +225,7 @@ static bool cond_prefix_match(const unsigned char *net, const unsigned char *add
 	unsigned full = prefix / 8, rest = prefix % 8;
 	unsigned char mask;
 
-	if (memcmp(net, addr, full) != 0)
+	if (!psm_mem_eq(net, addr, full))
 		return false;
 	if (rest == 0)
 		return true;
@@ -288,15 +287,15 @@ static void cond_item_format(const unsigned char *p, unsigned char type, size_t 
 	char a[INET6_ADDRSTRLEN];
 
 	if (type == COND_CIDR4 && n == 5 && inet_ntop(AF_INET, p + 1, a, sizeof(a)))
-		snprintf(buf, bn, "%s/%u", a, p[0]);
+		psm_fmt(buf, bn, "%s/%u", a, p[0]);
 	else if (type == COND_CIDR6 && n == 17 && inet_ntop(AF_INET6, p + 1, a, sizeof(a)))
-		snprintf(buf, bn, "%s/%u", a, p[0]);
+		psm_fmt(buf, bn, "%s/%u", a, p[0]);
 	else if (type == COND_LOCAL && n == 0)
-		snprintf(buf, bn, "LOCAL");
+		psm_fmt(buf, bn, "LOCAL");
 	else if (type == COND_SUFFIX)
-		snprintf(buf, bn, "%.*s", (int)n, (const char *)p);
+		psm_fmt(buf, bn, "%.*s", (int)n, (const char *)p);
 	else
-		snprintf(buf, bn, "?");
+		psm_fmt(buf, bn, "?");
 }
 
 void cond_format(const unsigned char *enc, size_t len, char *buf, size_t n)
@@ -309,9 +308,9 @@ void cond_format(const unsigned char *enc, size_t len, char *buf, size_t n)
 	buf[0] = '\0';
 	while (o + 2 <= len && len - o - 2 >= enc[o + 1] && w < n) {
 		cond_item_format(enc + o + 2, enc[o], enc[o + 1], item, sizeof(item));
-		w += (size_t)snprintf(buf + w, n - w, "%s%s", w > 0 ? "," : "", item);
+		w += (size_t)psm_fmt(buf + w, n - w, "%s%s", w > 0 ? "," : "", item);
 		o += 2 + enc[o + 1];
 	}
 	if (o != len && w < n)
-		snprintf(buf + w, n - w, "%s?", w > 0 ? "," : "");
+		psm_fmt(buf + w, n - w, "%s?", w > 0 ? "," : "");
 }

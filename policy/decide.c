@@ -2,7 +2,6 @@
 /* decide.c - the account decision shared by pam_psm.so and psm-query. */
 #include "decide.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,7 +21,7 @@ bool decide_in_list(const char *list, const char *user)
 	while (*p != '\0') {
 		size_t len = psm_span_until(p, ',');
 
-		if (len == ulen && memcmp(p, user, len) == 0)
+		if (len == ulen && psm_mem_eq(p, user, len))
 			return true;
 		p += len;
 		if (*p == ',')
@@ -31,20 +30,10 @@ bool decide_in_list(const char *list, const char *user)
 	return false;
 }
 
-/* src into dst[cap], cut to cap - 1 bytes: snprintf's "%s" without formatting on every
- * decision. */
-static void decide_copy(char *dst, size_t cap, const char *src)
-{
-	size_t n = psm_strnlen(src, cap - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static void decide_unavail(const struct decide_req *r, struct decide_out *o, const char *why)
 {
 	o->status = DECIDE_UNAVAIL;
-	decide_copy(o->why, sizeof(o->why), why);
+	psm_copy(o->why, sizeof(o->why), why);
 	if (decide_in_list(r->break_glass, r->user)) {
 		o->status = DECIDE_ALLOW;
 		o->break_glass = true;
@@ -62,8 +51,8 @@ static int decide_stale(const struct shm_view *v, const struct decide_req *r, st
 	o->stale = true;
 	ttl_format(o->age, age, sizeof(age));
 	ttl_format(r->max_stale, max, sizeof(max));
-	snprintf(why, sizeof(why), "table %s: stale: heartbeat %s ago (max_stale %s)", o->req.table,
-		 age, max);
+	psm_fmt(why, sizeof(why), "table %s: stale: heartbeat %s ago (max_stale %s)", o->req.table,
+		age, max);
 	decide_unavail(r, o, why);
 	if (o->break_glass)
 		return PSM_OK;
@@ -127,7 +116,7 @@ static void decide_init(const struct decide_req *r, struct decide_out *o)
 	o->status = DECIDE_DENY;
 	o->break_glass = o->stale = o->have_eval = false;
 	o->age = 0;
-	decide_copy(o->perm, sizeof(o->perm), r->perm != NULL ? r->perm : "");
+	psm_copy(o->perm, sizeof(o->perm), r->perm != NULL ? r->perm : "");
 	o->why[0] = '\0';
 	memset(&o->req, 0, sizeof(o->req));
 	o->req.user = r->user;
@@ -153,17 +142,17 @@ int decide_run(const struct decide_req *r, struct decide_out *o, struct psm_err 
 	rc = nss_user(r->user, &u, err);
 	if (rc == 0) {
 		o->status = DECIDE_UNKNOWN_USER;
-		decide_copy(o->why, sizeof(o->why), "unknown user");
+		psm_copy(o->why, sizeof(o->why), "unknown user");
 		return PSM_OK;
 	}
 	if (rc != 1)
 		return -rc;
 	o->req.uid = u.uid;
 	o->req.gid = u.gid;
-	rc = shm_view_open_flags(&v, o->req.table, SHM_VIEW_PREAD, &e);
+	rc = shm_view_open_pread(&v, o->req.table, &e);
 	if (rc == PSM_OK) {
 		rc = decide_view(&v, r, o, &e);
-		shm_view_close(&v);
+		shm_view_close_pread(&v);
 	}
 	if (rc == PSM_EUNAVAIL) {
 		o->have_eval = false;

@@ -4,7 +4,6 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +11,7 @@
 #include "nss.h"
 #include "perm.h"
 #include "psm_id.h"
+#include "psm_str.h"
 #include "ttl.h"
 
 /*
@@ -214,7 +214,7 @@ __attribute__((flatten)) static int eval_scan_key(const struct shm_view *v, stru
 static int eval_scan_groups(const struct shm_view *v, struct eval_scan *s, struct psm_err *err)
 {
 	struct nss_groups *g = s->groups;
-	char key[16];
+	char key[1 + PSM_U32_DEC_MAX] = "%";
 	int i, rc;
 
 	if (g->n < 0) {
@@ -227,9 +227,9 @@ static int eval_scan_groups(const struct shm_view *v, struct eval_scan *s, struc
 	s->out->groups_resolved = true;
 	s->out->ngroups = (unsigned)g->n;
 	for (i = 0; i < g->n; i++) {
-		int n = snprintf(key, sizeof(key), "%%%u", (unsigned)g->list[i]);
+		size_t n = 1 + psm_u32_dec(key + 1, (uint32_t)g->list[i]); /* "%<gid>" */
 
-		rc = eval_scan_key(v, s, key, (size_t)n, err);
+		rc = eval_scan_key(v, s, key, n, err);
 		if (rc != PSM_OK || s->deny)
 			return rc;
 	}
@@ -342,21 +342,23 @@ static int eval_service_read(const struct shm_view *v, struct shm_iter *it, cons
 {
 	struct eval_first f = {.kind = SHM_SERVICE, .key = service};
 	const char *p;
-	int len, rc, w;
+	size_t w = 0;
+	bool fits;
+	int len, rc;
 
 	rc = eval_first_in(v, &f, it, err);
 	if (rc != PSM_OK)
 		return rc;
 	if (f.found) {
 		p = eval_field(&f.e, SHM_F_PATTERN, &len);
-		w = snprintf(buf, n, "%.*s", len, p);
+		fits = psm_append_n(buf, n, &w, p, (size_t)len);
 	} else {
-		w = snprintf(buf, n, "pam:%s", service);
+		fits = psm_append(buf, n, &w, "pam:") && psm_append(buf, n, &w, service);
 	}
-	if (w < 0 || (size_t)w >= n)
+	if (!fits)
 		return psm_err_set(err, PSM_EINVAL, "permission of service \"%s\" is too long",
 				   service);
-	return perm_validate(buf, (size_t)w, err);
+	return perm_validate(buf, w, err);
 }
 
 /* ---- the decision ----------------------------------------------------------- */
@@ -494,7 +496,7 @@ __attribute__((format(printf, 4, 5))) static void eval_cat(char *buf, size_t n, 
 	if (n == 0 || *pos >= n - 1)
 		return;
 	va_start(ap, fmt);
-	w = vsnprintf(buf + *pos, n - *pos, fmt, ap);
+	w = psm_vfmt(buf + *pos, n - *pos, fmt, ap);
 	va_end(ap);
 	if (w < 0)
 		return;
@@ -509,9 +511,9 @@ void eval_source(const struct shm_entry *e, char *buf, size_t n)
 	const char *pat = eval_field(e, SHM_F_PATTERN, &alen);
 
 	if (slen > 0)
-		snprintf(buf, n, "%.*s", slen, src);
+		psm_fmt(buf, n, "%.*s", slen, src);
 	else
-		snprintf(buf, n, "%.*s %.*s", plen, pr, alen, pat);
+		psm_fmt(buf, n, "%.*s %.*s", plen, pr, alen, pat);
 }
 
 static void eval_miss_text(const struct eval_out *o, char *buf, size_t n)
@@ -524,22 +526,22 @@ static void eval_miss_text(const struct eval_out *o, char *buf, size_t n)
 	switch (o->reason) {
 	case EVAL_R_EXPIRED:
 		time_format_utc(e->not_after, t, sizeof(t));
-		snprintf(buf, n, "grant expired %s", t);
+		psm_fmt(buf, n, "grant expired %s", t);
 		break;
 	case EVAL_R_NOT_YET:
 		time_format_utc(e->not_before, t, sizeof(t));
-		snprintf(buf, n, "grant not valid before %s", t);
+		psm_fmt(buf, n, "grant not valid before %s", t);
 		break;
 	case EVAL_R_FROM:
 		f = eval_field(e, SHM_F_FROM, &len);
 		cond_format((const unsigned char *)f, (size_t)len, from, sizeof(from));
-		snprintf(buf, n, "grant only from %s", from);
+		psm_fmt(buf, n, "grant only from %s", from);
 		break;
 	case EVAL_R_UID:
-		snprintf(buf, n, "grant for another uid (%" PRIu32 ")", e->uid);
+		psm_fmt(buf, n, "grant for another uid (%" PRIu32 ")", e->uid);
 		break;
 	default:
-		snprintf(buf, n, "grant bound to another session");
+		psm_fmt(buf, n, "grant bound to another session");
 		break;
 	}
 }
@@ -551,16 +553,16 @@ void eval_reason_text(const struct eval_out *o, char *buf, size_t n)
 	if (n == 0)
 		return;
 	if (!o->have_entry) {
-		snprintf(buf, n, "no grant");
+		psm_fmt(buf, n, "no grant");
 		return;
 	}
 	eval_source(&o->entry, src, sizeof(src));
 	if (o->reason == EVAL_R_GRANT)
-		snprintf(buf, n, "granted by %s", src);
+		psm_fmt(buf, n, "granted by %s", src);
 	else if (o->reason == EVAL_R_DENY_RULE && o->entry.rule != SHM_U32_NONE)
-		snprintf(buf, n, "deny rule %" PRIu32, o->entry.rule);
+		psm_fmt(buf, n, "deny rule %" PRIu32, o->entry.rule);
 	else if (o->reason == EVAL_R_DENY_RULE)
-		snprintf(buf, n, "deny by %s", src);
+		psm_fmt(buf, n, "deny by %s", src);
 	else
 		eval_miss_text(o, buf, n);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json_out.h"
+#include "psm_str.h"
 #include "ttl.h"
 
 #define JSON_OUT_MIN_CAP 256
@@ -46,7 +47,7 @@ size_t json_out_utf8_len(const unsigned char *s, size_t n)
 static size_t json_out_escape_byte(unsigned char c, char *out)
 {
 	static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt", hex[] = "0123456789abcdef";
-	const char *e = memchr(from, c, sizeof(from) - 1);
+	const char *e = psm_mem_chr(from, c, sizeof(from) - 1);
 
 	out[0] = '\\';
 	if (e != NULL) {
@@ -524,7 +525,7 @@ void json_out_kv_time(struct json_out *w, const char *key, int64_t t, int64_t no
 {
 	char text[32], unix_key[64];
 
-	snprintf(unix_key, sizeof(unix_key), "%s_unix", key);
+	psm_fmt(unix_key, sizeof(unix_key), "%s_unix", key);
 	if (t == none) {
 		json_out_key(w, key);
 		json_out_null(w);
@@ -544,7 +545,7 @@ void json_out_kv_list(struct json_out *w, const char *key, const char *s, size_t
 	json_out_key(w, key);
 	json_out_begin_array(w);
 	while (n > 0 && s <= end) {
-		comma = memchr(s, ',', (size_t)(end - s));
+		comma = psm_mem_chr(s, ',', (size_t)(end - s));
 		if (comma == NULL)
 			comma = end;
 		json_out_string_n(w, s, (size_t)(comma - s));

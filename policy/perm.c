@@ -3,7 +3,6 @@
 #include "perm.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "psm_str.h"
@@ -35,7 +34,7 @@ static void perm_quote(const char *s, size_t len, char *buf, size_t n)
 		if (c >= 0x20 && c < 0x7f && c != '\\')
 			buf[o++] = (char)c;
 		else
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
+			o += (size_t)psm_fmt(buf + o, n - o, "\\x%02x", c);
 	}
 	if (i < len && o + 4 < n) {
 		memcpy(buf + o, "...", 3);
@@ -48,9 +47,9 @@ static void perm_quote(const char *s, size_t len, char *buf, size_t n)
 static void perm_char_text(unsigned char c, char *buf, size_t n)
 {
 	if (c >= 0x20 && c < 0x7f && c != '\\')
-		snprintf(buf, n, "'%c'", c);
+		psm_fmt(buf, n, "'%c'", c);
 	else
-		snprintf(buf, n, "'\\x%02x'", c);
+		psm_fmt(buf, n, "'\\x%02x'", c);
 }
 
 static int perm_fail(const char *what, const char *s, size_t len, struct psm_err *err,
@@ -209,7 +208,7 @@ bool pattern_match_valid(const char *pat, size_t plen, const char *perm, size_t 
 	/* the common cases: the very permission, or a pattern without '*' (equal or no match) */
 	if (plen == len && psm_mem_eq(pat, perm, len))
 		return true;
-	if (memchr(pat, '*', plen) == NULL)
+	if (psm_mem_chr(pat, '*', plen) == NULL)
 		return false;
 	for (;;) {
 		size_t pseg = perm_first_segment(pat + pi, plen - pi);
@@ -222,9 +221,9 @@ bool pattern_match_valid(const char *pat, size_t plen, const char *perm, size_t 
 		if (pseg == 1 && pat[pi] == '*') {
 			if (plast)
 				return true;
-		} else if (memchr(pat + pi, '*', pseg) != NULL) {
+		} else if (psm_mem_chr(pat + pi, '*', pseg) != NULL) {
 			return false;
-		} else if (pseg != sseg || memcmp(pat + pi, perm + si, pseg) != 0) {
+		} else if (pseg != sseg || !psm_mem_eq(pat + pi, perm + si, pseg)) {
 			return false;
 		}
 		if (plast)

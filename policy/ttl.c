@@ -4,7 +4,6 @@
 
 #include <limits.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -133,7 +132,7 @@ void ttl_format(int64_t seconds, char *buf, size_t n)
 		return;
 	buf[0] = '\0';
 	if (seconds <= 0) {
-		snprintf(buf, n, "0s");
+		psm_fmt(buf, n, "0s");
 		return;
 	}
 	for (i = 0; i < TTL_NUNITS && o < n; i++) {
@@ -143,7 +142,7 @@ void ttl_format(int64_t seconds, char *buf, size_t n)
 		if (q == 0)
 			continue;
 		seconds -= q * ttl_units[i].secs;
-		w = snprintf(buf + o, n - o, "%lld%c", (long long)q, ttl_units[i].c);
+		w = psm_fmt(buf + o, n - o, "%lld%c", (long long)q, ttl_units[i].c);
 		if (w < 0)
 			return;
 		o += (size_t)w;
@@ -185,17 +184,17 @@ void time_format_utc(int64_t t, char *buf, size_t n)
 	if (n == 0)
 		return;
 	if (t == INT64_MAX) {
-		snprintf(buf, n, "never");
+		psm_fmt(buf, n, "never");
 		return;
 	}
 	if (t == INT64_MIN) {
-		snprintf(buf, n, "always");
+		psm_fmt(buf, n, "always");
 		return;
 	}
 	if (!time_civil(t, &c) ||
-	    snprintf(buf, n, "%0*lld-%02d-%02dT%02d:%02d:%02dZ", c.year < 0 ? 5 : 4, c.year, c.mon,
-		     c.day, c.sec / 3600, c.sec / 60 % 60, c.sec % 60) >= (int)n)
-		snprintf(buf, n, "?");
+	    psm_fmt(buf, n, "%0*lld-%02d-%02dT%02d:%02d:%02dZ", c.year < 0 ? 5 : 4, c.year, c.mon,
+		    c.day, c.sec / 3600, c.sec / 60 % 60, c.sec % 60) >= (int)n)
+		psm_fmt(buf, n, "?");
 }
 
 /* The UTC seconds of now (CLOCK_REALTIME; time() is an IFUNC the module need not bind). */

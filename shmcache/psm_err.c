@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* psm_err.c - set, prefix and map psm error codes. */
+/* psm_err.c - set, prefix and map psm error codes; the one formatter of their texts. */
 #include "psm_err.h"
 
 #include <stdarg.h>
@@ -7,6 +7,25 @@
 #include <string.h>
 
 #include "psm_str.h"
+
+/* The one vsnprintf of psm's texts (psm_err_set, psm_err_prefix, psm_fmt, the appenders that
+ * take a va_list).  Out of line: inlined, _FORTIFY_SOURCE would make some of its copies
+ * vsnprintf and others __vsnprintf_chk, two symbols for pam_psm.so to bind at every load. */
+__attribute__((noinline)) int psm_vfmt(char *buf, size_t n, const char *fmt, va_list ap)
+{
+	return vsnprintf(buf, n, fmt, ap);
+}
+
+int psm_fmt(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	va_start(ap, fmt);
+	w = psm_vfmt(buf, n, fmt, ap);
+	va_end(ap);
+	return w;
+}
 
 int psm_err_set(struct psm_err *e, int code, const char *fmt, ...)
 {
@@ -16,7 +35,7 @@ int psm_err_set(struct psm_err *e, int code, const char *fmt, ...)
 		return code;
 	e->code = code;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	psm_vfmt(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -32,7 +51,7 @@ int psm_err_prefix(struct psm_err *e, const char *fmt, ...)
 		return PSM_EINVAL;
 	memcpy(old, e->msg, sizeof(old));
 	va_start(ap, fmt);
-	w = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	w = psm_vfmt(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	n = w < 0 ? 0 : (size_t)w;
 	if (n + 2 < sizeof(e->msg)) {

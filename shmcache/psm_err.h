@@ -3,6 +3,7 @@
 #ifndef PSM_ERR_H
 #define PSM_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -53,6 +54,12 @@ int psm_err_set(struct psm_err *e, int code, const char *fmt, ...)
 int psm_err_prefix(struct psm_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void psm_err_clear(struct psm_err *e);
+/* snprintf(buf, n, fmt, ...) and vsnprintf on psm_err_set's own vsnprintf: the texts formatted
+ * by the code pam_psm.so links (reasons, times, durations) use them, so that the module binds
+ * no snprintf nor __snprintf_chk of its own.  Plain copies and numbers: psm_str.h. */
+int psm_fmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int psm_vfmt(char *buf, size_t n, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Exit status for a code, per SPEC §5: 0 ok, 2 bad input, 3 unavailable, 4 not permitted. */
 int psm_exit_code(int code);

@@ -7,8 +7,8 @@
  * pam_psm.so is loaded by libpam with RTLD_NOW: every libc symbol it imports is bound at
  * load, and the string functions are IFUNCs whose resolvers run then too.  These helpers
  * replace the rarely-needed ones on the module's paths (strcasecmp, strncasecmp, strchr,
- * strnlen, strstr, strpbrk, strcspn, strncmp, ctype) or cost more than they do (memcmp); they are
- * ASCII-only, the same answer as libc in the C locale, and no locale can change them.
+ * strnlen, strstr, strpbrk, strcspn, strncmp, ctype) or cost more than they do (memcmp, memchr);
+ * they are ASCII-only, the same answer as libc in the C locale, and no locale can change them.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -135,6 +135,63 @@ static inline bool psm_mem_eq(const void *a, const void *b, size_t n)
 		if (*p++ != *q++)
 			return false;
 	return true;
+}
+
+/* memchr(p, c, n): the first byte (unsigned char)c in p[0..n), or NULL. */
+static inline const void *psm_mem_chr(const void *p, int c, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == (unsigned char)c)
+			return s + i;
+	return NULL;
+}
+
+/* Appends s's first max bytes (fewer at a NUL) at buf + *pos and a NUL, cut to fit buf[n] as
+ * snprintf's "%.*s" cuts; *pos moves past them.  False when s was cut.  n > 0, *pos < n. */
+static inline bool psm_append_n(char *buf, size_t n, size_t *pos, const char *s, size_t max)
+{
+	size_t room = n - 1 - *pos, i;
+
+	for (i = 0; i < max && i < room && s[i] != '\0'; i++)
+		buf[*pos + i] = s[i];
+	*pos += i;
+	buf[*pos] = '\0';
+	return i == max || s[i] == '\0';
+}
+
+/* The same for all of s (snprintf's "%s"). */
+static inline bool psm_append(char *buf, size_t n, size_t *pos, const char *s)
+{
+	return psm_append_n(buf, n, pos, s, SIZE_MAX);
+}
+
+/* snprintf(dst, cap, "%s", src) without formatting: src cut to cap - 1 bytes (cap > 0); false
+ * when it was cut. */
+static inline bool psm_copy(char *dst, size_t cap, const char *src)
+{
+	size_t pos = 0;
+
+	return psm_append(dst, cap, &pos, src);
+}
+
+#define PSM_U32_DEC_MAX 11 /* UINT32_MAX's 10 digits and a NUL */
+
+/* v in decimal into buf[PSM_U32_DEC_MAX] with a NUL, as "%u" writes it; its length. */
+static inline size_t psm_u32_dec(char *buf, uint32_t v)
+{
+	char rev[PSM_U32_DEC_MAX];
+	size_t n = 0, i;
+
+	do {
+		rev[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		buf[i] = rev[n - 1 - i];
+	buf[n] = '\0';
+	return n;
 }
 
 #endif

@@ -155,6 +155,14 @@ int shm_view_open(struct shm_view *v, const char *name, struct psm_err *err);
 #define SHM_VIEW_PREAD 0x1u
 int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags, struct psm_err *err);
 void shm_view_close(struct shm_view *v);
+/*
+ * shm_view_open_flags(v, name, SHM_VIEW_PREAD, err) and shm_view_close(v) for such a view,
+ * without the mapping code: a program (pam_psm.so) that opens only pread views links no
+ * mmap/munmap (-ffunction-sections, --gc-sections).  shm_view_close_pread must only close
+ * a view opened with SHM_VIEW_PREAD (it unmaps nothing).
+ */
+int shm_view_open_pread(struct shm_view *v, const char *name, struct psm_err *err);
+void shm_view_close_pread(struct shm_view *v);
 static inline bool shm_view_is_open(const struct shm_view *v)
 {
 	return v->base != NULL || ((v->flags & SHM_VIEW_PREAD) && v->fd >= 0);

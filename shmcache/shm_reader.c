@@ -3,12 +3,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -70,7 +69,7 @@ static int shm_geom_check(const struct shm_hdr *h, const char *name, struct psm_
 		return psm_err_set(err, PSM_EUNAVAIL,
 				   "table %s: bad geometry (buckets %u, arena %llu units)", name,
 				   h->nbuckets, (unsigned long long)h->arena_units);
-	if (memchr(h->host_name, '\0', sizeof(h->host_name)) == NULL)
+	if (psm_mem_chr(h->host_name, '\0', sizeof(h->host_name)) == NULL)
 		return psm_err_set(err, PSM_EUNAVAIL, "table %s: host name not terminated", name);
 	return PSM_OK;
 }
@@ -94,29 +93,14 @@ static int shm_hdr_check(const struct shm_hdr *h, size_t size, const char *name,
 	return shm_geom_check(h, name, err);
 }
 
-/* The header's bytes, mapped or read into *copy; NULL when unreadable. */
-static const struct shm_hdr *shm_view_hdr(struct shm_view *v, struct shm_hdr *copy,
-					  struct psm_err *err)
+/* The header h of v (mapped or copied) checked; v takes its static part. */
+static int shm_view_accept(struct shm_view *v, const struct shm_hdr *h, struct psm_err *err)
 {
-	void *p;
+	int rc = shm_hdr_check(h, v->size, v->name, err);
 
-	if (v->flags & SHM_VIEW_PREAD) {
-		if (shm_pread(v, 0, copy, sizeof(*copy)) != 0) {
-			psm_err_set(err, PSM_EUNAVAIL, "table %s: read: %s", v->name,
-				    strerror(errno));
-			return NULL;
-		}
-		atomic_thread_fence(memory_order_acquire);
-		v->open_seq = atomic_load_explicit(&copy->seq, memory_order_relaxed);
-		return copy;
-	}
-	p = mmap(NULL, v->size, PROT_READ, MAP_SHARED, v->fd, 0);
-	if (p == MAP_FAILED) {
-		psm_err_set(err, PSM_EUNAVAIL, "table %s: mmap: %s", v->name, strerror(errno));
-		return NULL;
-	}
-	v->base = p;
-	return shm_hdr_of(v);
+	if (rc == PSM_OK)
+		shm_view_set_static(v, h);
+	return rc;
 }
 
 static void shm_counters_from(const struct shm_mut *m, struct shm_counters *out)
@@ -138,28 +122,40 @@ static void shm_view_keep_counters(struct shm_view *v, const struct shm_mut *m)
 		shm_counters_from(m, &v->open_ctr);
 }
 
-static int shm_view_map(struct shm_view *v, struct psm_err *err)
+/* SHM_VIEW_PREAD: the header read by pread into a copy, with the seq and counters read with
+ * it. */
+static int shm_view_load_pread(struct shm_view *v, struct psm_err *err)
 {
 	struct shm_hdr copy;
-	const struct shm_hdr *h;
 	int rc;
 
-	rc = shm_view_stat_check(v->fd, v->name, &v->size, err);
-	if (rc != PSM_OK)
-		return rc;
-	h = shm_view_hdr(v, &copy, err);
-	if (h == NULL)
-		return PSM_EUNAVAIL;
-	rc = shm_hdr_check(h, v->size, v->name, err);
-	if (rc != PSM_OK)
-		return rc;
-	shm_view_set_static(v, h);
-	if (v->base == NULL)
-		shm_view_keep_counters(v, &h->mut);
-	return PSM_OK;
+	if (shm_pread(v, 0, &copy, sizeof(copy)) != 0)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: read: %s", v->name,
+				   strerror(errno));
+	atomic_thread_fence(memory_order_acquire);
+	v->open_seq = atomic_load_explicit(&copy.seq, memory_order_relaxed);
+	rc = shm_view_accept(v, &copy, err);
+	if (rc == PSM_OK)
+		shm_view_keep_counters(v, &copy.mut);
+	return rc;
 }
 
-int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags, struct psm_err *err)
+/* A mapped view: the whole object mapped read-only, the header checked in place. */
+static int shm_view_load_map(struct shm_view *v, struct psm_err *err)
+{
+	void *p = mmap(NULL, v->size, PROT_READ, MAP_SHARED, v->fd, 0);
+
+	if (p == MAP_FAILED)
+		return psm_err_set(err, PSM_EUNAVAIL, "table %s: mmap: %s", v->name,
+				   strerror(errno));
+	v->base = p;
+	return shm_view_accept(v, shm_hdr_of(v), err);
+}
+
+/* The part of an open that both modes share: v reset, the name checked, the object opened and
+ * its fstat checked (v->fd, v->size); nothing read yet. */
+static int shm_view_open_fd(struct shm_view *v, const char *name, unsigned flags,
+			    struct psm_err *err)
 {
 	char path[SHM_VIEW_NAME_MAX + 16];
 	int rc;
@@ -180,7 +176,30 @@ int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags, st
 	v->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (v->fd < 0)
 		return shm_open_errno(name, errno, err);
-	rc = shm_view_map(v, err);
+	return shm_view_stat_check(v->fd, v->name, &v->size, err);
+}
+
+/* The pread mode on its own (no mapping code linked): pam_psm's one decision. */
+int shm_view_open_pread(struct shm_view *v, const char *name, struct psm_err *err)
+{
+	int rc = shm_view_open_fd(v, name, SHM_VIEW_PREAD, err);
+
+	if (rc == PSM_OK)
+		rc = shm_view_load_pread(v, err);
+	if (rc != PSM_OK)
+		shm_view_close_pread(v);
+	return rc;
+}
+
+int shm_view_open_flags(struct shm_view *v, const char *name, unsigned flags, struct psm_err *err)
+{
+	int rc;
+
+	if (flags & SHM_VIEW_PREAD)
+		return shm_view_open_pread(v, name, err);
+	rc = shm_view_open_fd(v, name, flags, err);
+	if (rc == PSM_OK)
+		rc = shm_view_load_map(v, err);
 	if (rc != PSM_OK)
 		shm_view_close(v);
 	return rc;
@@ -195,6 +214,12 @@ void shm_view_close(struct shm_view *v)
 {
 	if (v->base != NULL)
 		munmap((void *)(uintptr_t)v->base, v->size);
+	v->base = NULL;
+	shm_view_close_pread(v);
+}
+
+void shm_view_close_pread(struct shm_view *v)
+{
 	if (v->fd >= 0)
 		close(v->fd);
 	v->base = NULL;
@@ -216,22 +241,22 @@ bool shm_view_retired(const struct shm_view *v)
 	return shm_pread(v, offsetof(struct shm_hdr, retired), &r, sizeof(r)) != 0 || r != 0;
 }
 
-/* Spin briefly, then yield, then sleep: a writer preempted mid-batch gets ~50 ms to finish,
- * a dead one costs a reader that long once.  Out of line: the fast path keeps no frame for it. */
+/* The last tries of SHM_READ_TRIES sleep a millisecond each: a writer preempted mid-batch gets
+ * ~50 ms to finish, a dead one costs a reader that long once. */
+#define SHM_READ_SLEEPS 50
+
+/* Spin (the CPU's pause hint: no system call), then sleep with poll(2), which pam_psm.so
+ * imports already (each import is a symbol lookup at every dlopen of the module).  Out of
+ * line: the fast path keeps no frame for it. */
 __attribute__((noinline, cold)) static void shm_read_pause(int i)
 {
-	struct timespec ts = {0, 20000};
-
-	if (i < 100) {
+	if (i < SHM_READ_TRIES - SHM_READ_SLEEPS) {
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
 		return;
 	}
-	if (i < 1000)
-		sched_yield();
-	else
-		nanosleep(&ts, NULL);
+	(void)poll(NULL, 0, 1);
 }
 
 /* seq with acquire semantics: the reads after it see at least the state it names. */

@@ -88,18 +88,6 @@ int shm_name_check(const char *name, struct psm_err *err)
 	return PSM_OK;
 }
 
-/* Appends s at buf + *pos with its NUL; false when that does not fit in n bytes. */
-static bool shm_append(char *buf, size_t n, size_t *pos, const char *s)
-{
-	size_t len = psm_strnlen(s, n);
-
-	if (len >= n - *pos)
-		return false;
-	memcpy(buf + *pos, s, len + 1);
-	*pos += len;
-	return true;
-}
-
 /* Plain copies, not snprintf: this is on every PAM decision's open. */
 int shm_path(char *buf, size_t n, const char *name, const char *suffix)
 {
@@ -108,8 +96,8 @@ int shm_path(char *buf, size_t n, const char *name, const char *suffix)
 	if (n == 0)
 		return -1;
 	buf[0] = '\0';
-	return shm_append(buf, n, &pos, "/dev/shm") && shm_append(buf, n, &pos, name) &&
-		       shm_append(buf, n, &pos, suffix ? suffix : "")
+	return psm_append(buf, n, &pos, "/dev/shm") && psm_append(buf, n, &pos, name) &&
+		       psm_append(buf, n, &pos, suffix ? suffix : "")
 		   ? 0
 		   : -1;
 }

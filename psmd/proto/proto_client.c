@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "psm_str.h"
+
 static int64_t client_now_ms(void)
 {
 	struct timespec ts;
@@ -154,7 +156,7 @@ int proto_client_line(struct proto_client *c, char *buf, size_t cap, size_t *len
 			return client_fail(c, err, "reply too long");
 		if (proto_client_read(c, buf + *len, cap - 1 - *len, &n, *len, err) != PSM_OK)
 			return PSM_EUNAVAIL;
-		nl = memchr(buf + *len, '\n', n);
+		nl = psm_mem_chr(buf + *len, '\n', n);
 		if (nl != NULL && nl != buf + *len + n - 1)
 			return client_fail(c, err, "unexpected data after the reply");
 		*len += n;
