@@ -90,6 +90,44 @@ static void test_group_decision_reads(void **state)
 }
 
 /*
+ * A key's chain runs from its newest record down to older ones: a window centred on the
+ * first record also holds one written ~1 KB before it (ten other keys' records between), and
+ * a group record written after it.  Neither costs a read of its own: bucket, window, the
+ * group's bucket, seq.
+ */
+static void test_window_holds_both_sides(void **state)
+{
+	char keys[10][8];
+	struct fx f;
+	struct shm_view v;
+	struct eval_out out;
+	unsigned reads;
+	int i;
+
+	(void)state;
+	fx_begin(&f);
+	fx_add(&f, &(struct fx_rec){.kind = SHM_GRANT, .key = "root", .pattern = "web:a"});
+	for (i = 0; i < 10; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "u%d", i);
+		fx_add(&f, &(struct fx_rec){.kind = SHM_GRANT, .key = keys[i], .pattern = "web:*"});
+	}
+	fx_add(&f, &(struct fx_rec){.kind = SHM_GRANT, .key = "root", .pattern = "web:b"});
+	fx_add(&f, &(struct fx_rec){.kind = SHM_DENY,
+				    .flags = SHM_FL_GROUP,
+				    .key = "%0",
+				    .principal = "%root",
+				    .pattern = "web:c",
+				    .rule = 1});
+	fx_publish(&f);
+	open_pread(&f, &v);
+	assert_int_equal(decide(&v, "web:a", &reads, &out), EVAL_ALLOW);
+	assert_true(out.groups_resolved);
+	assert_int_equal(reads, 4);
+	shm_view_close(&v);
+	fx_end(&f);
+}
+
+/*
  * A commit after the view was opened: the first attempt, on the counters read at open (no
  * group record then), is refused by the seq check, and the retry must read the counters
  * again: with the open ones it would skip the group deny committed meanwhile.
@@ -195,6 +233,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_group_decision_reads),
+	    cmocka_unit_test(test_window_holds_both_sides),
 	    cmocka_unit_test(test_commit_since_open_rereads_counters),
 	    cmocka_unit_test(test_counters_of_another_seq_are_read_again),
 	    cmocka_unit_test(test_counters_carry_their_seq),
