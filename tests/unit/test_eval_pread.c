@@ -97,7 +97,7 @@ static void test_group_decision_reads(void **state)
  */
 static void test_window_holds_both_sides(void **state)
 {
-	char keys[10][8];
+	char keys[10][16];
 	struct fx f;
 	struct shm_view v;
 	struct eval_out out;
